@@ -1,0 +1,143 @@
+"""A64 data processing -- immediate (Arm ARM C4.1.86, op0 = 100x).
+
+PC-relative addressing, add/subtract (immediate), logical (immediate),
+move wide, bitfield and extract.  Each emitter writes the Python for one
+instruction through the BlockBuilder.
+"""
+from __future__ import annotations
+
+from .bits import decode_bit_masks, field, sign_extend
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def decode(insn: int):
+    op1 = field(insn, 25, 23)
+    if op1 <= 1:
+        return emit_adr
+    return {2: emit_addsub_imm, 4: emit_logic_imm, 5: emit_movewide,
+            6: emit_bitfield, 7: emit_extract}.get(op1)
+
+
+def emit_adr(b, insn: int) -> None:
+    imm = (field(insn, 23, 5) << 2) | field(insn, 30, 29)
+    if insn >> 31:   # ADRP
+        value = ((b.pc & ~0xFFF) + (sign_extend(imm, 21) << 12)) & M64
+    else:
+        value = (b.pc + sign_extend(imm, 21)) & M64
+    b.wx(field(insn, 4, 0), f"{value:#x}", masked=True)
+
+
+def emit_addsub_imm(b, insn: int) -> None:
+    sf, op, s = insn >> 31, (insn >> 30) & 1, (insn >> 29) & 1
+    if field(insn, 23, 23):   # tagged forms (MTE) are not implemented
+        return b.end_undefined()
+    imm = field(insn, 21, 10) << (12 if field(insn, 22, 22) else 0)
+    rn, rd = field(insn, 9, 5), field(insn, 4, 0)
+    w = not sf
+    bits = 64 if sf else 32
+    a = b.rsp(rn, w)
+    if s:
+        b.set_flags("sub" if op else "add", bits, a, f"{imm:#x}")
+        res = f"{b.flags[2]} - {imm:#x}" if op else f"{b.flags[2]} + {imm:#x}"
+        b.wx(rd, res, w)
+    else:
+        res = f"{a} - {imm:#x}" if op else f"{a} + {imm:#x}"
+        b.wsp(rd, res, w)
+
+
+def emit_logic_imm(b, insn: int) -> None:
+    sf, opc, n = insn >> 31, field(insn, 30, 29), field(insn, 22, 22)
+    if not sf and n:
+        return b.end_undefined()
+    bits = 64 if sf else 32
+    masks = decode_bit_masks(n, field(insn, 15, 10), field(insn, 21, 16), True, bits)
+    if masks is None:
+        return b.end_undefined()
+    imm = masks[0]
+    rn, rd = field(insn, 9, 5), field(insn, 4, 0)
+    a = b.rx(rn, not sf)
+    expr = {0: f"{a} & {imm:#x}", 1: f"{a} | {imm:#x}", 2: f"{a} ^ {imm:#x}",
+            3: f"{a} & {imm:#x}"}[opc]
+    if opc == 3:   # ANDS
+        t = b.tmp()
+        b.line(f"{t} = {expr}")
+        b.set_flags("logic", bits, t)
+        b.wx(rd, t, masked=True)
+    else:
+        b.wsp(rd, expr, masked=True)
+
+
+def emit_movewide(b, insn: int) -> None:
+    sf, opc, hw = insn >> 31, field(insn, 30, 29), field(insn, 22, 21)
+    if opc == 1 or (not sf and hw >= 2):
+        return b.end_undefined()
+    mask = M64 if sf else 0xFFFF_FFFF
+    shift = hw * 16
+    imm = field(insn, 20, 5) << shift
+    rd = field(insn, 4, 0)
+    if opc == 0:      # MOVN
+        b.wx(rd, f"{~imm & mask:#x}", masked=True)
+    elif opc == 2:    # MOVZ
+        b.wx(rd, f"{imm:#x}", masked=True)
+    else:             # MOVK
+        keep = mask & ~(0xFFFF << shift)
+        b.wx(rd, f"({b.rx(rd)} & {keep:#x}) | {imm:#x}", masked=True)
+
+
+def emit_bitfield(b, insn: int) -> None:
+    sf, opc, n = insn >> 31, field(insn, 30, 29), field(insn, 22, 22)
+    immr, imms = field(insn, 21, 16), field(insn, 15, 10)
+    bits = 64 if sf else 32
+    if opc == 3 or n != sf or (not sf and (immr >= 32 or imms >= 32)):
+        return b.end_undefined()
+    masks = decode_bit_masks(n, imms, immr, False, bits)
+    if masks is None:
+        return b.end_undefined()
+    wmask, tmask = masks
+    mask = (1 << bits) - 1
+    rn, rd = field(insn, 9, 5), field(insn, 4, 0)
+    src = b.rx(rn, not sf)
+    r, s = immr, imms
+    if opc == 2:   # UBFM: LSL, LSR, UBFX, UBFIZ, UXTB, UXTH
+        if s == bits - 1:
+            expr = f"{src} >> {r}"
+        elif s + 1 == r:
+            expr = f"({src} << {bits - r}) & {mask:#x}"
+        elif s >= r:
+            expr = f"({src} >> {r}) & {(1 << (s - r + 1)) - 1:#x}"
+        else:      # UBFIZ: field of s+1 bits placed at bits - r
+            expr = f"({src} & {(1 << (s + 1)) - 1:#x}) << {bits - r}"
+        b.wx(rd, expr, masked=True)
+    elif opc == 0:  # SBFM: ASR, SBFX, SBFIZ, SXTB, SXTH, SXTW
+        if s >= r:   # SBFX / ASR / SXT*: sign-extend the field src<s:r>
+            width = s - r + 1
+            sb = 1 << (width - 1)
+            fm = (1 << width) - 1
+            expr = f"((({src} >> {r}) & {fm:#x}) ^ {sb:#x}) - {sb:#x}"
+        else:        # SBFIZ: sign-extend src<s:0>, shift left by bits - r
+            width = s + 1
+            sb = 1 << (width - 1)
+            fm = (1 << width) - 1
+            expr = f"((({src} & {fm:#x}) ^ {sb:#x}) - {sb:#x}) << {bits - r}"
+        b.wx(rd, expr, w=not sf)
+    else:          # BFM: BFI, BFXIL
+        dst = b.rx(rd, not sf)
+        rot = f"((({src} >> {r}) | ({src} << {bits - r})) & {mask:#x})" if r else src
+        bot = f"(({dst} & {~wmask & mask:#x}) | ({rot} & {wmask:#x}))"
+        expr = f"({dst} & {~tmask & mask:#x}) | ({bot} & {tmask:#x})"
+        b.wx(rd, expr, masked=True)
+
+
+def emit_extract(b, insn: int) -> None:
+    sf, op21, n, o0 = insn >> 31, field(insn, 30, 29), field(insn, 22, 22), field(insn, 21, 21)
+    lsb = field(insn, 15, 10)
+    if op21 or o0 or n != sf or (not sf and lsb >= 32):
+        return b.end_undefined()
+    bits = 64 if sf else 32
+    rm, rn, rd = field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
+    hi, lo = b.rx(rn, not sf), b.rx(rm, not sf)
+    if lsb == 0:
+        b.wx(rd, lo, masked=True)
+        return
+    b.wx(rd, f"(({hi} << {bits - lsb}) | ({lo} >> {lsb}))", w=not sf)

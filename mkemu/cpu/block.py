@@ -1,0 +1,344 @@
+"""BlockBuilder: the emitter API that instruction semantics write Python through.
+
+A guest basic block becomes one Python function `blk(S, X, V)`:
+
+    def blk(S, X, V):
+        x0 = X[0]; x1 = X[1]          # every register the block touches, in locals
+        _pc = START
+        try:
+            <one group of lines per guest instruction>
+            X[0] = x0; ...            # write back at each exit
+            S.icount += N
+            return NEXT_PC            # or -TRAP with S.pc set
+        except BaseException:
+            <write back, S.pc = _pc>  # exact guest pc of the faulting instruction
+            raise
+
+Instruction semantics (the a64_*.py family files) never build that frame; they
+call the methods below: rx/wx for registers, load/store for memory, set_flags /
+cond for NZCV, and one of the end_* methods for the last instruction.
+
+Flags are symbolic at translation time: after CMP the builder remembers
+("sub", bits, a, b) in two temporaries, and a following B.cond or CSEL becomes
+one Python comparison.  The NZCV word is computed only where it must exist:
+at a block exit, or for a condition the symbolic form cannot answer.
+
+A block whose last branch goes back to its own start is emitted as a Python
+`while True` loop, so a hot guest loop runs without returning to the dispatcher.
+"""
+from __future__ import annotations
+
+from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+M32 = 0xFFFF_FFFF
+
+# struct names the generated code uses, by access size (see engine.BLOCK_GLOBALS)
+_UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
+_PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
+
+
+class BlockBuilder:
+    MAX_INSNS = 64
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.pc = start          # address of the instruction being emitted
+        self.insn = 0            # its encoding
+        self.ninsn = 0
+        self.lines: list[str] = []
+        self.depth = 0           # extra indentation inside the body
+        self.touched_x: set[int] = set()   # 0..30 and 31 (= SP)
+        self.touched_v: set[int] = set()
+        self.ended = False
+        self.loop = False
+        self.ntemp = 0
+        # Symbolic flags: None (NZCV in local `nzcv`, loaded from S.nzcv),
+        # or (kind, bits, a, b) with a, b names of temporaries.
+        self.flags: tuple | None = None
+        self.nzcv_loaded = False     # block reads the incoming S.nzcv
+        self.flags_dirty = False     # block changed NZCV
+        self.uses_fp = False
+        self.comment = ""
+
+    # ---- emitting -------------------------------------------------------
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    def tmp(self, stem: str = "t") -> str:
+        self.ntemp += 1
+        return f"_{stem}{self.ntemp}"
+
+    def begin_if(self, cond: str) -> None:
+        self.line(f"if {cond}:")
+        self.depth += 1
+
+    def begin_else(self) -> None:
+        self.depth -= 1
+        self.line("else:")
+        self.depth += 1
+
+    def end_if(self) -> None:
+        self.depth -= 1
+
+    # ---- general registers ----------------------------------------------
+    def rx(self, n: int, w: bool = False) -> str:
+        """Expression reading Xn (or Wn when w) where register 31 is XZR."""
+        if n == 31:
+            return "0"
+        self.touched_x.add(n)
+        return f"(x{n} & 0xFFFFFFFF)" if w else f"x{n}"
+
+    def rsp(self, n: int, w: bool = False) -> str:
+        """Expression reading Xn where register 31 is SP."""
+        if n == 31:
+            self.touched_x.add(31)
+            return "(sp & 0xFFFFFFFF)" if w else "sp"
+        return self.rx(n, w)
+
+    def wx(self, n: int, expr: str, w: bool = False, masked: bool = False) -> None:
+        """Xn = expr (Wn = expr, zero-extended, when w); register 31 is XZR.
+
+        masked says expr is already within 32/64 bits, so no mask is emitted.
+        """
+        if n == 31:
+            return
+        self.touched_x.add(n)
+        self.line(f"x{n} = {self._mask(expr, w, masked)}")
+
+    def wsp(self, n: int, expr: str, w: bool = False, masked: bool = False) -> None:
+        """Xn = expr where register 31 is SP."""
+        if n == 31:
+            self.touched_x.add(31)
+            self.line(f"sp = {self._mask(expr, w, masked)}")
+        else:
+            self.wx(n, expr, w, masked)
+
+    @staticmethod
+    def _mask(expr: str, w: bool, masked: bool) -> str:
+        if masked:
+            return expr
+        return f"({expr}) & 0xFFFFFFFF" if w else f"({expr}) & 0xFFFFFFFFFFFFFFFF"
+
+    # ---- SIMD&FP registers (128-bit ints) ---------------------------------
+    def rv(self, n: int) -> str:
+        self.touched_v.add(n)
+        return f"v{n}"
+
+    def wv(self, n: int, expr: str) -> None:
+        """Vn = expr; expr must already be a 128-bit unsigned value."""
+        self.touched_v.add(n)
+        self.line(f"v{n} = {expr}")
+
+    # ---- memory ------------------------------------------------------------
+    def mark_faultable(self) -> None:
+        """Record this instruction's pc so a fault inside it reports it exactly."""
+        self.line(f"_pc = {self.pc:#x}")
+
+    def load(self, dst: str, addr: str, size: int) -> None:
+        """dst = zero-extended `size`-byte little-endian value at guest addr.
+
+        dst is a local name (a temporary or a register local such as x3).
+        addr should be a simple name; the slow path masks it to 64 bits.
+        """
+        self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
+        self.line(f"except Exception: {dst} = LD({addr}, {size})")
+
+    def store(self, addr: str, value: str, size: int) -> None:
+        """Store the low `size` bytes of value (already in range) at guest addr."""
+        self.line(f"try: {_PACK[size]}(WT[{addr} >> 12], {addr} & 4095, {value})")
+        self.line(f"except Exception: ST({addr}, {size}, {value})")
+
+    # ---- flags -----------------------------------------------------------
+    def set_flags(self, kind: str, bits: int, a: str, b: str = "0") -> None:
+        """NZCV becomes the flags of an operation, symbolically.
+
+        kind: "sub" (a - b), "add" (a + b), "logic" (result a, C = V = 0),
+        or "nzcv" (a is an expression giving the NZCV word itself).
+        a and b are copied to temporaries so later writes cannot change them.
+        """
+        self.flags_dirty = True
+        if kind == "nzcv":
+            self.line(f"nzcv = {a}")
+            self.flags = None
+            return
+        ta = self.tmp("fa")
+        self.line(f"{ta} = {a}")
+        tb = "0"
+        if kind in ("sub", "add"):
+            tb = self.tmp("fb")
+            self.line(f"{tb} = {b}")
+        self.flags = (kind, bits, ta, tb)
+
+    def nzcv(self) -> str:
+        """Name of a local that holds the current NZCV word (materializing it)."""
+        if self.flags is None:
+            if not self.flags_dirty:
+                self.nzcv_loaded = True
+            return "nzcv"
+        self.line(f"nzcv = {self._nzcv_expr()}")
+        self.flags = None
+        return "nzcv"
+
+    def _nzcv_expr(self) -> str:
+        kind, bits, a, b = self.flags
+        if kind == "sub":
+            return f"NZCV_SUB({a}, {b}, {bits})"
+        if kind == "add":
+            return f"NZCV_ADD({a}, {b}, {bits})"
+        return f"NZCV_LOGIC({a}, {bits})"
+
+    def cond(self, c: int) -> str:
+        """A Python boolean expression for ConditionHolds(c) at this point."""
+        if c >= 14:
+            return "True"
+        if self.flags is not None:
+            e = _symbolic_cond(self.flags, c)
+            if e is not None:
+                return e
+        return _nzcv_cond(self.nzcv(), c)
+
+    # ---- block exits -------------------------------------------------------
+    def _writeback(self, indent: str) -> list[str]:
+        out = []
+        for n in sorted(self.touched_x):
+            out.append(f"{indent}X[{n}] = {'sp' if n == 31 else f'x{n}'}")
+        for n in sorted(self.touched_v):
+            out.append(f"{indent}V[{n}] = v{n}")
+        return out
+
+    def _exit(self, result: str, ninsn_done: int | None = None) -> None:
+        """Emit the lines that leave the block returning `result`."""
+        ind = "    " * self.depth
+        if self.flags is not None:
+            self.lines.append(f"{ind}S.nzcv = {self._nzcv_expr()}")
+        elif self.flags_dirty:
+            self.lines.append(f"{ind}S.nzcv = nzcv")
+        self.lines.extend(self._writeback(ind))
+        n = self.ninsn + 1 if ninsn_done is None else ninsn_done
+        self.lines.append(f"{ind}S.icount += {n}" + (f" + _n * {self.ninsn + 1}" if self.loop else ""))
+        self.lines.append(f"{ind}return {result}")
+
+    def _goto(self, target: int) -> None:
+        """Leave the block for a constant target (looping if it is our start)."""
+        if target == self.start:
+            self.loop = True
+            ind = "    " * self.depth
+            if self.flags is not None and self.nzcv_loaded:
+                # the next iteration reads NZCV from the local
+                self.lines.append(f"{ind}nzcv = {self._nzcv_expr()}")
+            self.lines.append(f"{ind}_n += 1")
+            self.lines.append(f"{ind}if not S.pending: continue")
+        self._exit(f"{target:#x}")
+
+    def end_branch(self, target: int) -> None:
+        self._goto(target & M64)
+        self.ended = True
+
+    def end_branch_reg(self, expr: str) -> None:
+        t = self.tmp("tgt")
+        self.line(f"{t} = {expr}")
+        self._exit(t)
+        self.ended = True
+
+    def end_cond_branch(self, cond: str, target: int) -> None:
+        """if cond: go to target, else fall through to the next instruction."""
+        flags = self.flags
+        self.begin_if(cond)
+        self._goto(target & M64)
+        self.end_if()
+        self.flags = flags
+        self._goto(self.pc + 4)
+        self.ended = True
+
+    def end_trap(self, code: int, pc: int, ninsn_done: int) -> None:
+        self.line(f"S.pc = {pc:#x}")
+        self._exit(f"-{code}", ninsn_done)
+        self.ended = True
+
+    def end_svc(self) -> None:
+        self.end_trap(TRAP_SVC, self.pc + 4, self.ninsn + 1)
+
+    def end_undefined(self) -> None:
+        self.line(f"S.undef_insn = {self.insn:#x}")
+        self.end_trap(TRAP_UNDEF, self.pc, self.ninsn)
+
+    def end_brk(self) -> None:
+        self.end_trap(TRAP_BRK, self.pc, self.ninsn)
+
+    def end_fallthrough(self) -> None:
+        """Close a block that stopped without a branch (size limit, page end)."""
+        self._exit(f"{self.pc:#x}", self.ninsn)
+        self.ended = True
+
+    # ---- assembling ----------------------------------------------------
+    def source(self, name: str) -> str:
+        regs = [f"{'sp' if n == 31 else f'x{n}'} = X[{n}]" for n in sorted(self.touched_x)]
+        regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v)]
+        head = [f"def {name}(S, X, V):"]
+        head += [f"    {r}" for r in regs]
+        if self.nzcv_loaded:
+            head.append("    nzcv = S.nzcv")
+        head.append(f"    _pc = {self.start:#x}")
+        if self.loop:
+            head.append("    _n = 0")
+        head.append("    try:")
+        body_indent = "        "
+        if self.loop:
+            head.append("        while True:")
+            body_indent = "            "
+        body = [body_indent + ln for ln in self.lines]
+        tail = ["    except BaseException:"]
+        tail.append(f"        S.icount += ((_pc - {self.start:#x}) >> 2)"
+                    + (f" + _n * {self.ninsn}" if self.loop else ""))
+        if self.flags_dirty or self.nzcv_loaded:
+            # flags at the faulting instruction: materialized lazily, best effort
+            tail.append("        try: S.nzcv = nzcv")
+            tail.append("        except NameError: pass")
+        tail += self._writeback("        ")
+        tail.append("        S.pc = _pc")
+        tail.append("        raise")
+        return "\n".join(head + body + tail) + "\n"
+
+
+# ---- condition expressions ---------------------------------------------------
+def _symbolic_cond(flags: tuple, c: int) -> str | None:
+    kind, bits, a, b = flags
+    sb = 1 << (bits - 1)
+    mask = (1 << bits) - 1
+    base, inv = c >> 1, c & 1
+    e = None
+    if kind == "sub":
+        e = {
+            0: f"{a} == {b}", 1: f"{a} >= {b}", 2: f"({a} - {b}) & {sb:#x}",
+            4: f"{a} > {b}", 5: f"({a} ^ {sb:#x}) >= ({b} ^ {sb:#x})",
+            6: f"({a} ^ {sb:#x}) > ({b} ^ {sb:#x})",
+        }.get(base)
+    elif kind == "add":
+        e = {
+            0: f"(({a} + {b}) & {mask:#x}) == 0", 1: f"({a} + {b}) > {mask:#x}",
+            2: f"({a} + {b}) & {sb:#x}",
+        }.get(base)
+    elif kind == "logic":
+        e = {
+            0: f"{a} == 0", 1: "False", 2: f"{a} & {sb:#x}", 3: "False",
+            4: "False", 5: f"not ({a} & {sb:#x})",
+            6: f"({a} != 0 and not ({a} & {sb:#x}))",
+        }.get(base)
+    if e is None:
+        return None
+    return f"(not ({e}))" if inv else f"({e})"
+
+
+def _nzcv_cond(n: str, c: int) -> str:
+    base, inv = c >> 1, c & 1
+    e = {
+        0: f"{n} & 0x40000000",
+        1: f"{n} & 0x20000000",
+        2: f"{n} & 0x80000000",
+        3: f"{n} & 0x10000000",
+        4: f"({n} & 0x60000000) == 0x20000000",
+        5: f"(({n} >> 31) ^ ({n} >> 28)) & 1 == 0",
+        6: f"((({n} >> 31) ^ ({n} >> 28)) & 1 == 0 and not ({n} & 0x40000000))",
+    }[base]
+    return f"(not ({e}))" if inv else f"({e})"

@@ -1,0 +1,171 @@
+"""The execution engine: block cache, translation and the dispatch loop.
+
+This is the CPU's whole interface to the rest of mkemu (see docs/ARCHITECTURE.md):
+
+    eng = Engine(state, mmu)
+    trap = eng.run()        # runs until SVC, undefined insn, BRK, fault or signal
+    eng.invalidate_all()    # after execve or a change of address space
+
+The memory port `mmu` provides the read/write TLB dicts (guest page number ->
+memoryview of that page), the slow-path load/store/fetch, and calls back
+`invalidate_page(vpn)` when a page holding translated code is written or unmapped.
+"""
+from __future__ import annotations
+
+import struct
+import sys
+from typing import Callable
+
+from ..mm.fault import MemFault
+from . import flags
+from .block import BlockBuilder
+from .decode import decode, block_helpers
+from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
+
+TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
+
+_QQ = struct.Struct("<QQ")
+
+
+def _u128(buf, off):
+    lo, hi = _QQ.unpack_from(buf, off)
+    return (lo | (hi << 64),)
+
+
+def _p128(buf, off, v):
+    _QQ.pack_into(buf, off, v & 0xFFFF_FFFF_FFFF_FFFF, v >> 64)
+
+
+def _base_globals() -> dict:
+    g = {
+        "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
+        "U32": struct.Struct("<I").unpack_from, "U64": struct.Struct("<Q").unpack_from,
+        "U128": _u128,
+        "P8": struct.Struct("<B").pack_into, "P16": struct.Struct("<H").pack_into,
+        "P32": struct.Struct("<I").pack_into, "P64": struct.Struct("<Q").pack_into,
+        "P128": _p128,
+        "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
+        "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
+        "COND": flags.cond_holds,
+        "M64": 0xFFFF_FFFF_FFFF_FFFF, "M32": 0xFFFF_FFFF,
+    }
+    g.update(block_helpers())
+    return g
+
+
+class Engine:
+    def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None) -> None:
+        self.state = state
+        self.mmu = mmu
+        self.blocks: dict[int, Callable] = {}
+        self.sources: dict[int, str] = {}
+        self.page_blocks: dict[int, set[int]] = {}
+        self.blocks_translated = 0
+        self.dump = dump
+        self._disasm = None
+        self.globals = _base_globals()
+        self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store, S=state)
+        mmu.code_invalidate = self.invalidate_page
+
+    # ---- translation ----------------------------------------------------------
+    def translate(self, pc: int) -> Callable:
+        """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
+        b = BlockBuilder(pc)
+        addr = pc
+        page = pc >> 12
+        fetch = self.mmu.fetch
+        while True:
+            try:
+                insn = fetch(addr)
+            except MemFault:
+                if b.ninsn == 0:
+                    raise
+                b.pc = addr
+                b.end_fallthrough()
+                break
+            b.pc = addr
+            b.insn = insn
+            if self.dump:
+                b.line(f"# {addr:#x}: {self._disassemble(insn, addr)}")
+            emit = decode(insn)
+            if emit is None:
+                b.end_undefined()
+            else:
+                emit(b, insn)
+            b.ninsn += 1
+            if b.ended:
+                break
+            addr += 4
+            if (addr >> 12) != page or b.ninsn >= b.MAX_INSNS:
+                b.pc = addr
+                b.end_fallthrough()
+                break
+        name = f"blk_{pc:x}"
+        src = b.source(name)
+        if self.dump:
+            self.dump(src)
+        code = compile(src, f"<guest block {pc:#x}>", "exec")
+        exec(code, self.globals)
+        fn = self.globals.pop(name)
+        self.blocks[pc] = fn
+        self.sources[pc] = src
+        self.page_blocks.setdefault(page, set()).add(pc)
+        self.mmu.mark_code(page)
+        self.blocks_translated += 1
+        return fn
+
+    def _disassemble(self, insn: int, addr: int) -> str:
+        if self._disasm is None:
+            import capstone
+            self._disasm = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+        for i in self._disasm.disasm(insn.to_bytes(4, "little"), addr):
+            return f"{i.mnemonic} {i.op_str}".strip()
+        return f".inst {insn:#010x}"
+
+    # ---- invalidation ---------------------------------------------------------
+    def invalidate_page(self, vpn: int) -> None:
+        for pc in self.page_blocks.pop(vpn, ()):
+            self.blocks.pop(pc, None)
+            self.sources.pop(pc, None)
+
+    def invalidate_all(self) -> None:
+        self.blocks.clear()
+        self.sources.clear()
+        self.page_blocks.clear()
+
+    # ---- dispatch -----------------------------------------------------------
+    def run(self) -> int:
+        """Run guest code from S.pc; return a TRAP_* code with S.pc set."""
+        S = self.state
+        X, V = S.x, S.v
+        get = self.blocks.get
+        pc = S.pc
+        try:
+            while True:
+                fn = get(pc)
+                if fn is None:
+                    try:
+                        fn = self.translate(pc)
+                    except MemFault as e:
+                        S.pc = pc
+                        S.fault_addr = e.addr
+                        S.fault_write = False
+                        return TRAP_FETCH
+                pc = fn(S, X, V)
+                if pc < 0:
+                    return -pc
+                if S.pending:
+                    S.pc = pc
+                    return TRAP_SIGNAL
+        except MemFault as e:
+            # the block wrote back its registers and set S.pc to the faulting insn
+            S.fault_addr = e.addr & 0xFFFF_FFFF_FFFF_FFFF
+            S.fault_write = e.access == "w"
+            return TRAP_FAULT
+
+    def block_source(self, pc: int) -> str | None:
+        return self.sources.get(pc)
+
+
+def _debug_dump(src: str) -> None:
+    sys.stderr.write(src + "\n")

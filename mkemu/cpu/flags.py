@@ -1,0 +1,65 @@
+"""NZCV arithmetic, as the Arm ARM's AddWithCarry and ConditionHolds define it.
+
+Translated blocks keep flags symbolic while they can (see BlockBuilder) and
+call these helpers only when the flags must exist as bits: at a block exit,
+or for a condition the symbolic form cannot answer directly.
+"""
+from __future__ import annotations
+
+N_BIT, Z_BIT, C_BIT, V_BIT = 1 << 31, 1 << 30, 1 << 29, 1 << 28
+
+
+def add_with_carry(a: int, b: int, carry: int, bits: int) -> tuple[int, int]:
+    """Return (result, nzcv) of a + b + carry on unsigned bits-wide operands."""
+    mask = (1 << bits) - 1
+    top = 1 << (bits - 1)
+    usum = a + b + carry
+    res = usum & mask
+    ssum = (a ^ top) - top + (b ^ top) - top + carry
+    nzcv = ((res >> (bits - 1)) << 31) | ((res == 0) << 30) | ((usum != res) << 29)
+    if (res ^ top) - top != ssum:
+        nzcv |= V_BIT
+    return res, nzcv
+
+
+def nzcv_add(a: int, b: int, bits: int) -> int:
+    return add_with_carry(a, b, 0, bits)[1]
+
+
+def nzcv_sub(a: int, b: int, bits: int) -> int:
+    """Flags of a - b (CMP a, b)."""
+    mask = (1 << bits) - 1
+    r = (a - b) & mask
+    v = ((a ^ b) & (a ^ r)) >> (bits - 1)
+    return ((r >> (bits - 1)) << 31) | ((r == 0) << 30) | ((a >= b) << 29) | (v << 28)
+
+
+def nzcv_logic(r: int, bits: int) -> int:
+    """Flags of ANDS/BICS/TST: N and Z from the result, C and V clear."""
+    return ((r >> (bits - 1)) << 31) | ((r == 0) << 30)
+
+
+def cond_holds(nzcv: int, cond: int) -> bool:
+    """ConditionHolds(cond) for a materialized NZCV word."""
+    n = (nzcv >> 31) & 1
+    z = (nzcv >> 30) & 1
+    c = (nzcv >> 29) & 1
+    v = (nzcv >> 28) & 1
+    base = cond >> 1
+    if base == 0:
+        r = z == 1
+    elif base == 1:
+        r = c == 1
+    elif base == 2:
+        r = n == 1
+    elif base == 3:
+        r = v == 1
+    elif base == 4:
+        r = c == 1 and z == 0
+    elif base == 5:
+        r = n == v
+    elif base == 6:
+        r = n == v and z == 0
+    else:
+        return True   # AL and NV both hold
+    return (not r) if (cond & 1) else r

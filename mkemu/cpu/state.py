@@ -1,0 +1,59 @@
+"""The architectural state of one guest thread (AArch64, EL0).
+
+Everything a translated block reads or writes lives here or in guest memory.
+Registers are plain Python ints kept unsigned: X registers are 64-bit, V
+registers are 128-bit (lane 0 in the low bits, as in the register file).
+"""
+from __future__ import annotations
+
+# Trap codes a block returns (negated) to the dispatcher; see cpu/engine.py.
+TRAP_SVC = 1        # SVC #0: S.pc is the instruction after the SVC
+TRAP_UNDEF = 2      # undefined encoding: S.pc is the instruction itself
+TRAP_BRK = 3        # BRK #imm: S.pc is the instruction itself
+TRAP_FETCH = 4      # instruction fetch fault: S.pc is the address
+TRAP_SIGNAL = 5     # a pending signal stopped the dispatcher between blocks
+TRAP_LIMIT = 6      # the instruction budget given to run() was used up
+
+
+class CpuState:
+    """Registers and control state of one guest thread."""
+
+    __slots__ = (
+        "x", "v", "pc", "nzcv", "fpcr", "fpsr", "tpidr", "tpidrro",
+        "icount", "pending", "fault_addr", "fault_write",
+        "excl_addr", "excl_size", "excl_value", "undef_insn",
+    )
+
+    def __init__(self) -> None:
+        self.x: list[int] = [0] * 32   # x[31] is SP (XZR is never stored)
+        self.v: list[int] = [0] * 32   # 128-bit SIMD&FP registers
+        self.pc = 0
+        self.nzcv = 0                  # N<<31 | Z<<30 | C<<29 | V<<28
+        self.fpcr = 0
+        self.fpsr = 0
+        self.tpidr = 0                 # TPIDR_EL0 (thread pointer)
+        self.tpidrro = 0               # TPIDRRO_EL0
+        self.icount = 0                # guest instructions retired
+        self.pending = False           # set asynchronously: stop at next block boundary
+        self.fault_addr = 0            # last data fault (for SIGSEGV si_addr)
+        self.fault_write = False
+        self.excl_addr = -1            # exclusive monitor: address, size, value seen
+        self.excl_size = 0
+        self.excl_value = 0
+        self.undef_insn = 0            # the encoding that trapped as undefined
+
+    @property
+    def sp(self) -> int:
+        return self.x[31]
+
+    @sp.setter
+    def sp(self, value: int) -> None:
+        self.x[31] = value & 0xFFFF_FFFF_FFFF_FFFF
+
+    def snapshot(self) -> dict:
+        """A plain-data copy (for tests, crash reports and the debug server)."""
+        return {
+            "x": list(self.x[:31]), "sp": self.x[31], "pc": self.pc,
+            "nzcv": self.nzcv, "v": list(self.v), "fpcr": self.fpcr,
+            "fpsr": self.fpsr, "tpidr": self.tpidr,
+        }

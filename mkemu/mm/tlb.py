@@ -1,0 +1,118 @@
+"""The software TLB: the memory port a CPU engine reads and writes through.
+
+Translated code looks a guest page number up in `rt` (readable pages) or `wt`
+(writable pages) and gets a memoryview of exactly that page's 4 KiB inside the
+shared guest-memory segment, so the fast path is one dict lookup and one
+struct call.  Anything else -- a miss, an access that crosses a page, a
+write to a page holding translated code, a fault -- lands in the slow path
+here, which asks the address space (`resolve`) and refills the TLB.
+
+Pages holding translated code are kept out of `wt`: a store to one comes here,
+tells the engine to drop that page's blocks (self-modifying code, JITs), and
+only then writes.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .fault import MemFault
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = PAGE_SIZE - 1
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+TLB_MAX = 16384      # entries per direction before the TLB is flushed wholesale
+
+# resolve(vpn, access) -> memoryview of the page; access is "r", "w" or "x".
+# Raises MemFault.  It may do demand paging and copy-on-write.
+Resolver = Callable[[int, str], memoryview]
+
+
+class SoftTLB:
+    def __init__(self, resolve: Resolver) -> None:
+        self.resolve = resolve
+        self.rt: dict[int, memoryview] = {}
+        self.wt: dict[int, memoryview] = {}
+        self.xt: dict[int, memoryview] = {}
+        self.code_pages: set[int] = set()
+        self.code_invalidate: Callable[[int], None] = lambda vpn: None
+        self.generation = 0   # address-space generation this TLB was filled under
+
+    # ---- lookups -------------------------------------------------------------------
+    def _page(self, vpn: int, access: str) -> memoryview:
+        table = self.wt if access == "w" else self.rt if access == "r" else self.xt
+        mv = table.get(vpn)
+        if mv is not None:
+            return mv
+        if access == "w" and vpn in self.code_pages:
+            self.code_pages.discard(vpn)
+            self.code_invalidate(vpn)
+        mv = self.resolve(vpn, access)
+        if len(table) >= TLB_MAX:
+            table.clear()
+        table[vpn] = mv
+        return mv
+
+    def fetch(self, addr: int) -> int:
+        addr &= M64
+        if addr & 3:
+            raise MemFault(addr, "x", "align")
+        mv = self._page(addr >> PAGE_SHIFT, "x")
+        off = addr & PAGE_MASK
+        return int.from_bytes(mv[off:off + 4], "little")
+
+    def load(self, addr: int, size: int) -> int:
+        """Slow-path load of size bytes, zero-extended (size up to 16)."""
+        return int.from_bytes(self.read(addr, size), "little")
+
+    def store(self, addr: int, size: int, value: int) -> None:
+        self.write(addr, (value & ((1 << (size * 8)) - 1)).to_bytes(size, "little"))
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Bytes at a guest address, across pages if need be (raises MemFault)."""
+        addr &= M64
+        out = bytearray()
+        while size:
+            off = addr & PAGE_MASK
+            n = min(size, PAGE_SIZE - off)
+            mv = self._page(addr >> PAGE_SHIFT, "r")
+            out += mv[off:off + n]
+            addr = (addr + n) & M64
+            size -= n
+        return bytes(out)
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Store bytes at a guest address; checks every page before writing any."""
+        addr &= M64
+        size = len(data)
+        pages = []
+        a, left = addr, size
+        while left:
+            off = a & PAGE_MASK
+            n = min(left, PAGE_SIZE - off)
+            pages.append((self._page(a >> PAGE_SHIFT, "w"), off, n))
+            a = (a + n) & M64
+            left -= n
+        pos = 0
+        for mv, off, n in pages:
+            mv[off:off + n] = data[pos:pos + n]
+            pos += n
+
+    # ---- code pages and flushes ----------------------------------------------------
+    def mark_code(self, vpn: int) -> None:
+        """vpn holds translated code: route its writes through the slow path."""
+        self.code_pages.add(vpn)
+        self.wt.pop(vpn, None)
+
+    def flush(self) -> None:
+        self.rt.clear()
+        self.wt.clear()
+        self.xt.clear()
+
+    def flush_page(self, vpn: int) -> None:
+        self.rt.pop(vpn, None)
+        self.wt.pop(vpn, None)
+        self.xt.pop(vpn, None)
+        if vpn in self.code_pages:
+            self.code_pages.discard(vpn)
+            self.code_invalidate(vpn)

@@ -1,0 +1,187 @@
+"""Differential testing against unicorn: same instructions, same state, compare.
+
+    from tests.support.oracle import Case, check
+    check(Case(code=[0x8b020020], x={1: 5, 2: 7}))   # add x0, x1, x2
+
+`check` runs the words at CODE in mkemu's engine (over a flat test memory
+with the real SoftTLB) and in unicorn, then compares X0-X30, SP, PC, NZCV,
+V0-V31, FPSR (cumulative bits ignored unless asked) and the data region.
+Sequences must end by falling off their end (or branching to it).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import unicorn
+import unicorn.arm64_const as U
+
+from mkemu.cpu.engine import Engine
+from mkemu.cpu.state import CpuState, TRAP_BRK
+from mkemu.mm.fault import MemFault
+from mkemu.mm.tlb import SoftTLB
+
+CODE = 0x10000
+DATA = 0x200000          # a data region the random pointers point into
+DATA_SIZE = 0x4000
+BRK0 = 0xD4200000
+XREGS = [getattr(U, f"UC_ARM64_REG_X{n}") for n in range(31)]
+QREGS = [getattr(U, f"UC_ARM64_REG_Q{n}") for n in range(32)]
+
+
+@dataclass
+class Case:
+    code: list[int]
+    x: dict[int, int] = field(default_factory=dict)      # 0..30, 31 = SP
+    v: dict[int, int] = field(default_factory=dict)
+    nzcv: int = 0
+    fpcr: int = 0
+    data: bytes = b""                                  # initial contents of DATA
+    tpidr: int = 0
+
+
+class FlatMemory:
+    """A test address space: a few RWX regions backed by bytearrays."""
+
+    def __init__(self) -> None:
+        self.pages: dict[int, memoryview] = {}
+
+    def map(self, addr: int, size: int) -> None:
+        for vpn in range(addr >> 12, (addr + size + 0xFFF) >> 12):
+            self.pages.setdefault(vpn, memoryview(bytearray(4096)))
+
+    def resolve(self, vpn: int, access: str) -> memoryview:
+        try:
+            return self.pages[vpn]
+        except KeyError:
+            raise MemFault(vpn << 12, access) from None
+
+    def write(self, addr: int, data: bytes) -> None:
+        for i, byte in enumerate(data):
+            self.pages[(addr + i) >> 12][(addr + i) & 0xFFF] = byte
+
+    def read(self, addr: int, size: int) -> bytes:
+        return bytes(self.pages[(addr + i) >> 12][(addr + i) & 0xFFF] for i in range(size))
+
+
+def run_mkemu(case: Case) -> dict:
+    mem = FlatMemory()
+    code = b"".join(w.to_bytes(4, "little") for w in case.code + [BRK0])
+    mem.map(CODE, len(code))
+    mem.write(CODE, code)
+    mem.map(DATA, DATA_SIZE)
+    mem.write(DATA, case.data)
+    st = CpuState()
+    for n, val in case.x.items():
+        st.x[n] = val
+    for n, val in case.v.items():
+        st.v[n] = val
+    st.nzcv, st.fpcr, st.tpidr = case.nzcv, case.fpcr, case.tpidr
+    st.pc = CODE
+    eng = Engine(st, SoftTLB(mem.resolve))
+    trap = eng.run()
+    out = st.snapshot()
+    out["trap"] = trap
+    out["data"] = mem.read(DATA, DATA_SIZE)
+    return out
+
+
+def run_unicorn(case: Case) -> dict:
+    uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
+    uc.ctl_set_cpu_model(U.UC_CPU_ARM64_MAX)
+    code = b"".join(w.to_bytes(4, "little") for w in case.code)
+    uc.mem_map(CODE, 0x10000)
+    uc.mem_write(CODE, code)
+    uc.mem_map(DATA, DATA_SIZE)
+    uc.mem_write(DATA, case.data)
+    uc.reg_write(U.UC_ARM64_REG_CPACR_EL1, 0x300000)   # FP/SIMD enabled at EL0
+    for n in range(31):
+        uc.reg_write(XREGS[n], case.x.get(n, 0))
+    uc.reg_write(U.UC_ARM64_REG_SP, case.x.get(31, 0))
+    for n in range(32):
+        uc.reg_write(QREGS[n], case.v.get(n, 0))
+    uc.reg_write(U.UC_ARM64_REG_NZCV, case.nzcv)
+    uc.reg_write(U.UC_ARM64_REG_FPCR, case.fpcr)
+    uc.reg_write(U.UC_ARM64_REG_TPIDR_EL0, case.tpidr)
+    end = CODE + 4 * len(case.code)
+    err = None
+    try:
+        uc.emu_start(CODE, end, count=10000)
+    except unicorn.UcError as e:
+        err = e
+    out = {
+        "x": [uc.reg_read(XREGS[n]) for n in range(31)],
+        "sp": uc.reg_read(U.UC_ARM64_REG_SP),
+        "pc": uc.reg_read(U.UC_ARM64_REG_PC),
+        "nzcv": uc.reg_read(U.UC_ARM64_REG_NZCV) & 0xF0000000,
+        "v": [uc.reg_read(QREGS[n]) for n in range(32)],
+        "fpsr": uc.reg_read(U.UC_ARM64_REG_FPSR),
+        "tpidr": uc.reg_read(U.UC_ARM64_REG_TPIDR_EL0),
+        "data": bytes(uc.mem_read(DATA, DATA_SIZE)),
+        "error": err,
+    }
+    return out
+
+
+def compare(case: Case, check_fpsr: bool = False) -> list[str]:
+    """Differences between mkemu and unicorn for one case (empty when equal)."""
+    got, want = run_mkemu(case), run_unicorn(case)
+    diffs = []
+    if want["error"] is not None:
+        # unicorn refused (undefined instruction, fault): mkemu must not complete normally
+        if got["trap"] == TRAP_BRK and got["pc"] == CODE + 4 * len(case.code):
+            diffs.append(f"unicorn raised {want['error']} but mkemu completed")
+        return diffs
+    if got["trap"] != TRAP_BRK or got["pc"] != CODE + 4 * len(case.code):
+        return [f"mkemu stopped with trap {got['trap']} at {got['pc']:#x}"]
+    for n in range(31):
+        if got["x"][n] != want["x"][n]:
+            diffs.append(f"x{n}: mkemu {got['x'][n]:#x} unicorn {want['x'][n]:#x}")
+    if got["sp"] != want["sp"]:
+        diffs.append(f"sp: mkemu {got['sp']:#x} unicorn {want['sp']:#x}")
+    if got["nzcv"] != want["nzcv"]:
+        diffs.append(f"nzcv: mkemu {got['nzcv']:#x} unicorn {want['nzcv']:#x}")
+    for n in range(32):
+        if got["v"][n] != want["v"][n]:
+            diffs.append(f"v{n}: mkemu {got['v'][n]:#034x} unicorn {want['v'][n]:#034x}")
+    if check_fpsr and got["fpsr"] != want["fpsr"]:
+        diffs.append(f"fpsr: mkemu {got['fpsr']:#x} unicorn {want['fpsr']:#x}")
+    if got["tpidr"] != want["tpidr"]:
+        diffs.append(f"tpidr: mkemu {got['tpidr']:#x} unicorn {want['tpidr']:#x}")
+    if got["data"] != want["data"]:
+        first = next(i for i in range(DATA_SIZE) if got["data"][i] != want["data"][i])
+        diffs.append(f"data differs first at DATA+{first:#x}")
+    return diffs
+
+
+def check(case: Case, check_fpsr: bool = False) -> None:
+    diffs = compare(case, check_fpsr)
+    if diffs:
+        words = " ".join(f"{w:08x}" for w in case.code)
+        raise AssertionError(f"code [{words}]:\n  " + "\n  ".join(diffs))
+
+
+# ---- random states ---------------------------------------------------------------
+INTERESTING = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000,
+               0xFFFF_FFFF, 0x1_0000_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000,
+               0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFE, 0x8000_0000_0000_0001]
+
+
+def random_value(rng: random.Random, bits: int = 64) -> int:
+    r = rng.random()
+    if r < 0.3:
+        return rng.choice(INTERESTING) & ((1 << bits) - 1)
+    if r < 0.4:
+        return rng.randrange(0, 256)
+    return rng.getrandbits(bits)
+
+
+def random_state(rng: random.Random, pointers: tuple[int, ...] = ()) -> dict:
+    """Random x0..x30 and SP; registers named in `pointers` point into DATA."""
+    x = {n: random_value(rng) for n in range(31)}
+    x[31] = DATA + DATA_SIZE // 2 + rng.randrange(0, 64) * 16
+    for n in pointers:
+        x[n] = DATA + DATA_SIZE // 4 + rng.randrange(0, DATA_SIZE // 2)
+    return {"x": x, "v": {n: rng.getrandbits(128) for n in range(32)},
+            "nzcv": rng.randrange(16) << 28,
+            "data": bytes(rng.getrandbits(8) for _ in range(DATA_SIZE))}
