@@ -1,0 +1,83 @@
+"""Guest signal state: dispositions, the blocked mask, pending signals.
+
+This foundation records what rt_sigaction / rt_sigprocmask set and applies
+default actions (terminate, core, ignore).  Delivery to guest handlers with
+the kernel's aarch64 rt_sigframe is the next step; until then a signal that
+has a handler is logged and takes its default action.
+"""
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+SIG_DFL, SIG_IGN = 0, 1
+NSIG = 64
+
+_IGNORE_BY_DEFAULT = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT}
+_STOP_BY_DEFAULT = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+_CORE_BY_DEFAULT = {signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT, signal.SIGBUS,
+                    signal.SIGFPE, signal.SIGSEGV, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGSYS}
+# host signals that become guest signals of the same number
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGALRM, signal.SIGWINCH)
+
+
+@dataclass
+class Action:
+    handler: int = SIG_DFL
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
+
+
+class InterruptedSyscall(Exception):
+    """Raised by a host signal handler to break a blocking host call (PEP 475)."""
+
+
+class SignalState:
+    def __init__(self) -> None:
+        self.actions = [Action() for _ in range(NSIG + 1)]
+        self.blocked = 0
+        self.pending: set[int] = set()
+        self.altstack = (0, 0, 2)    # ss_sp, ss_size, ss_flags (SS_DISABLE)
+        self.warned = False
+
+    def exec_reset(self) -> None:
+        for a in self.actions:
+            if a.handler != SIG_IGN:
+                a.handler, a.flags, a.restorer, a.mask = SIG_DFL, 0, 0, 0
+        self.altstack = (0, 0, 2)
+
+    def raise_signal(self, sig: int) -> None:
+        self.pending.add(sig)
+
+    def deliver(self, task) -> None:
+        """Act on pending, unblocked signals (default actions only, for now)."""
+        from .task import TaskExit
+        for sig in sorted(self.pending):
+            if self.blocked & (1 << (sig - 1)) and sig not in (signal.SIGKILL, signal.SIGSTOP):
+                continue
+            self.pending.discard(sig)
+            act = self.actions[sig]
+            if act.handler == SIG_IGN or (act.handler == SIG_DFL and
+                                          (sig in _IGNORE_BY_DEFAULT or sig in _STOP_BY_DEFAULT)):
+                continue
+            if act.handler not in (SIG_DFL, SIG_IGN) and not self.warned:
+                self.warned = True
+                task.log(f"signal {sig} has a guest handler; handler delivery is not implemented "
+                         "yet, taking the default action")
+            raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
+
+
+def install_host_handlers(task) -> None:
+    """Host signals aimed at the task become pending guest signals."""
+
+    def on_signal(signum, frame):
+        task.sig.raise_signal(signum)
+        task.cpu.pending = True
+        if task.in_syscall:
+            raise InterruptedSyscall()
+
+    for s in FORWARDED:
+        signal.signal(s, on_signal)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # EPIPE becomes a guest SIGPIPE in the write path

@@ -1,0 +1,70 @@
+"""Memory syscalls: thin wrappers over mm/space.py's AddressSpace."""
+from __future__ import annotations
+
+import errno
+
+from ..mm.space import MAP_ANONYMOUS, PROT_EXEC, PROT_READ, PROT_WRITE
+from .systable import syscall
+
+_PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC
+MADV_DONTNEED, MADV_FREE = 4, 8
+
+
+@syscall("brk", "hex")
+def sys_brk(t, addr):
+    return t.space.brk(addr)
+
+
+@syscall("mmap", "hex", "size", "hex", "hex", "fd", "hex")
+def sys_mmap(t, addr, length, prot, flags, fd, offset):
+    if prot & ~(_PROT_ALL | 0x0100_0000 | 0x0200_0000):   # PROT_GROWSDOWN/UP accepted
+        return -errno.EINVAL
+    fd = fd - (1 << 64) if fd >> 63 else fd
+    if not flags & MAP_ANONYMOUS and (fd < 0 or fd in t.reserved_fds):
+        return -errno.EBADF
+    if flags & 0x3 == 0:                      # neither MAP_SHARED nor MAP_PRIVATE
+        return -errno.EINVAL
+    return t.space.mmap(addr, length, prot, flags, fd, offset)
+
+
+@syscall("munmap", "hex", "size")
+def sys_munmap(t, addr, length):
+    t.space.munmap(addr, length)
+    return 0
+
+
+@syscall("mprotect", "hex", "size", "hex")
+def sys_mprotect(t, addr, length, prot):
+    if prot & ~(_PROT_ALL | 0x0100_0000 | 0x0200_0000):
+        return -errno.EINVAL
+    t.space.mprotect(addr, length, prot & _PROT_ALL)
+    return 0
+
+
+@syscall("mremap", "hex", "size", "size", "flags", "hex")
+def sys_mremap(t, old, old_size, new_size, flags, new_addr):
+    return t.space.mremap(old, old_size, new_size, flags, new_addr)
+
+
+@syscall("madvise", "hex", "size", "int")
+def sys_madvise(t, addr, length, advice):
+    if addr & 0xFFF:
+        return -errno.EINVAL
+    if advice in (MADV_DONTNEED, MADV_FREE):
+        t.space.discard(addr, length)     # private pages read back as zero (or file data)
+    return 0
+
+
+@syscall("msync", "hex", "size", "flags")
+def sys_msync(t, addr, length, flags):
+    return 0
+
+
+@syscall("mlock", "hex", "size")
+def sys_mlock(t, addr, length):
+    return 0
+
+
+@syscall("munlock", "hex", "size")
+def sys_munlock(t, addr, length):
+    return 0

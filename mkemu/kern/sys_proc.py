@@ -1,0 +1,329 @@
+"""Syscalls of process identity, limits and exit (the task's own state, or the broker's)."""
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import struct
+import time
+
+from ..ipc import protocol as P
+from .systable import syscall
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _s64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+@syscall("exit", "int")
+def sys_exit(t, code):
+    from .task import TaskExit
+    raise TaskExit(code & 0xFF)      # one thread per process: the group ends with it
+
+
+@syscall("exit_group", "int")
+def sys_exit_group(t, code):
+    from .task import TaskExit
+    raise TaskExit(code & 0xFF)
+
+
+@syscall("getpid")
+def sys_getpid(t):
+    return t.pid
+
+
+@syscall("gettid")
+def sys_gettid(t):
+    return t.tid
+
+
+@syscall("getppid")
+def sys_getppid(t):
+    return t.chan.call(P.GetPpid(), P.PpidReply).ppid
+
+
+@syscall("set_tid_address", "ptr")
+def sys_set_tid_address(t, addr):
+    t.clear_child_tid = addr
+    return t.tid
+
+
+@syscall("set_robust_list", "ptr", "size")
+def sys_set_robust_list(t, head, size):
+    if size != 24:
+        return -errno.EINVAL
+    t.robust_list = (head, size)
+    return 0
+
+
+@syscall("get_robust_list", "int", "ptr", "ptr")
+def sys_get_robust_list(t, pid, head_ptr, len_ptr):
+    t.mem.write_u64(head_ptr, t.robust_list[0])
+    t.mem.write_u64(len_ptr, 24)
+    return 0
+
+
+@syscall("rseq", "ptr", "size", "flags", "hex")
+def sys_rseq(t, rseq, size, flags, sig):
+    # Restartable sequences are optional: glibc and others fall back when absent.
+    return -errno.ENOSYS
+
+
+# ---- credentials (the guest's own view; no host privilege changes) ----------------
+@syscall("getuid")
+def sys_getuid(t):
+    return t.uid
+
+
+@syscall("geteuid")
+def sys_geteuid(t):
+    return t.euid
+
+
+@syscall("getgid")
+def sys_getgid(t):
+    return t.gid
+
+
+@syscall("getegid")
+def sys_getegid(t):
+    return t.egid
+
+
+@syscall("getresuid", "ptr", "ptr", "ptr")
+def sys_getresuid(t, r, e, s):
+    for addr, v in ((r, t.uid), (e, t.euid), (s, t.suid)):
+        t.mem.write_u32(addr, v)
+    return 0
+
+
+@syscall("getresgid", "ptr", "ptr", "ptr")
+def sys_getresgid(t, r, e, s):
+    for addr, v in ((r, t.gid), (e, t.egid), (s, t.sgid)):
+        t.mem.write_u32(addr, v)
+    return 0
+
+
+def _set_ids(t, prefix: str, real: int, eff: int, saved: int) -> int:
+    cur = [getattr(t, prefix), getattr(t, "e" + prefix), getattr(t, "s" + prefix)]
+    privileged = t.euid == 0
+    for v in (real, eff, saved):
+        if v != 0xFFFF_FFFF and not privileged and v not in cur:
+            return -errno.EPERM
+    for name, v in ((prefix, real), ("e" + prefix, eff), ("s" + prefix, saved)):
+        if v != 0xFFFF_FFFF:
+            setattr(t, name, v)
+    return 0
+
+
+@syscall("setuid", "uint")
+def sys_setuid(t, uid):
+    uid &= 0xFFFF_FFFF
+    return _set_ids(t, "uid", uid, uid, uid) if t.euid == 0 else _set_ids(t, "uid", -1 & 0xFFFF_FFFF, uid, -1 & 0xFFFF_FFFF)
+
+
+@syscall("setgid", "uint")
+def sys_setgid(t, gid):
+    gid &= 0xFFFF_FFFF
+    return _set_ids(t, "gid", gid, gid, gid) if t.euid == 0 else _set_ids(t, "gid", 0xFFFF_FFFF, gid, 0xFFFF_FFFF)
+
+
+@syscall("setresuid", "uint", "uint", "uint")
+def sys_setresuid(t, r, e, s):
+    return _set_ids(t, "uid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, s & 0xFFFF_FFFF)
+
+
+@syscall("setresgid", "uint", "uint", "uint")
+def sys_setresgid(t, r, e, s):
+    return _set_ids(t, "gid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, s & 0xFFFF_FFFF)
+
+
+@syscall("setreuid", "uint", "uint")
+def sys_setreuid(t, r, e):
+    return _set_ids(t, "uid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, 0xFFFF_FFFF)
+
+
+@syscall("setregid", "uint", "uint")
+def sys_setregid(t, r, e):
+    return _set_ids(t, "gid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, 0xFFFF_FFFF)
+
+
+@syscall("getgroups", "int", "ptr")
+def sys_getgroups(t, size, lst):
+    groups = getattr(t, "groups", [t.gid])
+    if size == 0:
+        return len(groups)
+    if size < len(groups):
+        return -errno.EINVAL
+    t.mem.write(lst, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
+@syscall("setgroups", "int", "ptr")
+def sys_setgroups(t, size, lst):
+    if t.euid != 0:
+        return -errno.EPERM
+    t.groups = list(struct.unpack(f"<{size}I", t.mem.read(lst, 4 * size))) if size else []
+    return 0
+
+
+# ---- system information ----------------------------------------------------------
+UTS_FIELDS = (b"Linux", b"mkemu", b"6.1.0-mkemu", b"#1 SMP PREEMPT mkemu", b"aarch64", b"(none)")
+
+
+@syscall("uname", "ptr")
+def sys_uname(t, buf):
+    t.mem.write(buf, b"".join(f.ljust(65, b"\0") for f in UTS_FIELDS))
+    return 0
+
+
+@syscall("sysinfo", "ptr")
+def sys_sysinfo(t, buf):
+    uptime = int(time.clock_gettime(time.CLOCK_BOOTTIME))
+    loads = [int(x * 65536) for x in os.getloadavg()]
+    pages = os.sysconf("SC_PHYS_PAGES")
+    avail = os.sysconf("SC_AVPHYS_PAGES")
+    page = os.sysconf("SC_PAGE_SIZE")
+    data = struct.pack("<q3Q6QHH4xQQI4x", uptime, *loads, pages * page, avail * page, 0, 0, 0, 0,
+                       1, 0, 0, 0, 1)
+    t.mem.write(buf, data)
+    return 0
+
+
+@syscall("getrandom", "obuf", "size", "flags")
+def sys_getrandom(t, buf, count, flags):
+    count = min(count, 1 << 25)
+    t.mem.write(buf, os.urandom(count))
+    return count
+
+
+# ---- resource limits -----------------------------------------------------------
+RLIM_INFINITY = M64
+_DEFAULT_LIMITS = {
+    3: (8 << 20, RLIM_INFINITY),      # RLIMIT_STACK
+    7: (1024, 1024),                  # RLIMIT_NOFILE: the guest's range, below mkemu's own fds
+}
+
+
+def _get_limit(t, res: int) -> tuple[int, int]:
+    limits = t.__dict__.setdefault("rlimits", {})
+    if res in limits:
+        return limits[res]
+    if res in _DEFAULT_LIMITS:
+        return _DEFAULT_LIMITS[res]
+    try:
+        soft, hard = resource.getrlimit(res)
+    except (ValueError, OSError):
+        raise OSError(errno.EINVAL, "bad resource") from None
+    conv = lambda v: RLIM_INFINITY if v == resource.RLIM_INFINITY else v
+    return conv(soft), conv(hard)
+
+
+@syscall("prlimit64", "int", "int", "ptr", "ptr")
+def sys_prlimit64(t, pid, res, new, old):
+    if pid not in (0, t.pid):
+        return -errno.ESRCH
+    if res >= 16:
+        return -errno.EINVAL
+    cur = _get_limit(t, res)
+    if old:
+        t.mem.write(old, struct.pack("<QQ", *cur))
+    if new:
+        soft, hard = struct.unpack("<QQ", t.mem.read(new, 16))
+        if soft > hard:
+            return -errno.EINVAL
+        t.rlimits[res] = (soft, hard)
+    return 0
+
+
+@syscall("getrlimit", "int", "ptr")
+def sys_getrlimit(t, res, old):
+    return sys_prlimit64(t, 0, res, 0, old)
+
+
+@syscall("setrlimit", "int", "ptr")
+def sys_setrlimit(t, res, new):
+    return sys_prlimit64(t, 0, res, new, 0)
+
+
+# ---- scheduling and odds ----------------------------------------------------------
+@syscall("sched_yield")
+def sys_sched_yield(t):
+    return 0
+
+
+@syscall("sched_getaffinity", "int", "size", "ptr")
+def sys_sched_getaffinity(t, pid, size, mask):
+    cpus = os.sched_getaffinity(0)
+    bits = sum(1 << c for c in cpus)
+    nbytes = 8
+    if size < nbytes:
+        return -errno.EINVAL
+    t.mem.write(mask, bits.to_bytes(nbytes, "little"))
+    return nbytes
+
+
+@syscall("getpriority", "int", "int")
+def sys_getpriority(t, which, who):
+    return 20          # the kernel returns 20 - nice
+
+
+@syscall("setpriority", "int", "int", "int")
+def sys_setpriority(t, which, who, prio):
+    return 0
+
+
+@syscall("prctl", "int", "hex", "hex", "hex", "hex")
+def sys_prctl(t, option, a2, a3, a4, a5):
+    if option == 15:        # PR_SET_NAME
+        t.comm = t.mem.read_cstring(a2, 16)[:15]
+        return 0
+    if option == 16:        # PR_GET_NAME
+        t.mem.write(a2, getattr(t, "comm", b"").ljust(16, b"\0"))
+        return 0
+    return -errno.EINVAL
+
+
+@syscall("personality", "hex")
+def sys_personality(t, persona):
+    return 0
+
+
+@syscall("getpgid", "int")
+def sys_getpgid(t, pid):
+    return t.pid
+
+
+@syscall("getsid", "int")
+def sys_getsid(t, pid):
+    return t.pid
+
+
+@syscall("setsid")
+def sys_setsid(t):
+    return -errno.EPERM
+
+
+@syscall("setpgid", "int", "int")
+def sys_setpgid(t, pid, pgid):
+    return 0
+
+
+@syscall("wait4", "int", "ptr", "flags", "ptr")
+def sys_wait4(t, pid, status, options, rusage):
+    return -errno.ECHILD     # no children until fork arrives
+
+
+@syscall("getrusage", "int", "ptr")
+def sys_getrusage(t, who, buf):
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+
+    def tv(sec: float) -> tuple[int, int]:
+        return int(sec), int((sec - int(sec)) * 1e6)
+
+    fields = [*tv(ru.ru_utime), *tv(ru.ru_stime), ru.ru_maxrss, 0, 0, 0, ru.ru_minflt, ru.ru_majflt,
+              0, 0, 0, 0, 0, 0, ru.ru_nvcsw, ru.ru_nivcsw]
+    t.mem.write(buf, struct.pack("<18q", *fields))
+    return 0

@@ -1,0 +1,94 @@
+"""Clocks and sleeping."""
+from __future__ import annotations
+
+import errno
+import struct
+import time
+
+from .systable import syscall
+
+_TS = struct.Struct("<qq")
+# Linux clock ids the guest may name (same numbers on every architecture)
+_CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
+           3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6,
+           7: time.CLOCK_BOOTTIME, 8: 8, 9: 9, 11: 11}
+
+
+def _clock(clk: int) -> int:
+    if clk not in _CLOCKS:
+        raise OSError(errno.EINVAL, "bad clock id")
+    return _CLOCKS[clk]
+
+
+@syscall("clock_gettime", "clock", "ptr")
+def sys_clock_gettime(t, clk, ts):
+    ns = time.clock_gettime_ns(_clock(clk))
+    t.mem.write(ts, _TS.pack(ns // 1_000_000_000, ns % 1_000_000_000))
+    return 0
+
+
+@syscall("clock_getres", "clock", "ptr")
+def sys_clock_getres(t, clk, ts):
+    res = time.clock_getres(_clock(clk))
+    if ts:
+        t.mem.write(ts, _TS.pack(int(res), int(round((res - int(res)) * 1e9))))
+    return 0
+
+
+@syscall("gettimeofday", "ptr", "ptr")
+def sys_gettimeofday(t, tv, tz):
+    ns = time.time_ns()
+    if tv:
+        t.mem.write(tv, _TS.pack(ns // 1_000_000_000, (ns // 1000) % 1_000_000))
+    if tz:
+        t.mem.write(tz, bytes(8))
+    return 0
+
+
+def _read_ts(t, addr: int) -> int:
+    sec, nsec = _TS.unpack(t.mem.read(addr, 16))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        raise OSError(errno.EINVAL, "bad timespec")
+    return sec * 1_000_000_000 + nsec
+
+
+def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
+    """Sleep until the clock reaches deadline; interruptible by guest signals."""
+    from .signals import InterruptedSyscall
+    try:
+        while True:
+            left = deadline_ns - time.clock_gettime_ns(clock)
+            if left <= 0:
+                return 0
+            time.sleep(left / 1e9)
+    except InterruptedSyscall:
+        if rem:
+            left = max(0, deadline_ns - time.clock_gettime_ns(clock))
+            t.mem.write(rem, _TS.pack(left // 1_000_000_000, left % 1_000_000_000))
+        return -errno.EINTR
+
+
+@syscall("nanosleep", "ptr", "ptr")
+def sys_nanosleep(t, req, rem):
+    dur = _read_ts(t, req)
+    return _sleep_until(t, time.CLOCK_MONOTONIC, time.clock_gettime_ns(time.CLOCK_MONOTONIC) + dur, rem)
+
+
+@syscall("clock_nanosleep", "clock", "flags", "ptr", "ptr")
+def sys_clock_nanosleep(t, clk, flags, req, rem):
+    clock = _clock(clk)
+    val = _read_ts(t, req)
+    if flags & 1:    # TIMER_ABSTIME
+        return _sleep_until(t, clock, val, 0)
+    return _sleep_until(t, clock, time.clock_gettime_ns(clock) + val, rem)
+
+
+@syscall("times", "ptr")
+def sys_times(t, buf):
+    import os
+    tm = os.times()
+    hz = 100
+    if buf:
+        t.mem.write(buf, struct.pack("<4q", int(tm.user * hz), int(tm.system * hz),
+                                     int(tm.children_user * hz), int(tm.children_system * hz)))
+    return int(tm.elapsed * hz)

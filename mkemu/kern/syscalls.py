@@ -1,0 +1,82 @@
+"""Syscall dispatch: from an SVC trap to the handler in the table, and back.
+
+Also the strace-like tracer (`mkemu run --strace`), which prints each call's
+arguments by the kinds named in its table row.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+
+from ..mm.fault import MemFault
+from . import sys_fs, sys_mm, sys_proc, sys_signal, sys_time  # noqa: F401  (register handlers)
+from .signals import InterruptedSyscall
+from .systable import SYSCALLS, syscall_name
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+_WRITES = {"write", "writev", "pwrite64", "pwritev", "sendfile", "splice"}
+
+
+def dispatch(task) -> None:
+    cpu = task.cpu
+    x = cpu.x
+    nr = x[8]
+    row = SYSCALLS.get(nr)
+    if row is None:
+        if nr not in task.enosys_logged:
+            task.enosys_logged.add(nr)
+            task.log(f"unimplemented syscall {syscall_name(nr)} ({nr}): returning -ENOSYS")
+        ret = -errno.ENOSYS
+        if task.config.strace:
+            _trace(task, nr, None, x[:6], ret)
+        x[0] = ret & M64
+        return
+    args = x[:len(row.args)]
+    task.in_syscall = True
+    try:
+        ret = row.handler(task, *args)
+    except InterruptedSyscall:
+        ret = -errno.EINTR
+    except OSError as e:
+        ret = -(e.errno or errno.EIO)
+    except MemFault:
+        ret = -errno.EFAULT
+    finally:
+        task.in_syscall = False
+    if ret == -errno.EPIPE and row.name in _WRITES:
+        task.sig.raise_signal(signal.SIGPIPE)
+    if task.config.strace:
+        _trace(task, nr, row, args, ret)
+    x[0] = ret & M64
+
+
+# ---- tracing --------------------------------------------------------------------
+def _fmt_arg(task, kind: str, value: int) -> str:
+    if kind in ("path", "str"):
+        try:
+            s = task.mem.read_cstring(value, 256)
+        except MemFault:
+            return f"{value:#x}"
+        return repr(s.decode(errors="replace"))
+    if kind in ("int", "fd", "dirfd", "signal", "clock"):
+        v = value - (1 << 64) if value >> 63 else value
+        if kind == "dirfd" and v == -100:
+            return "AT_FDCWD"
+        return str(v)
+    if kind in ("size", "uint"):
+        return str(value)
+    if kind == "mode":
+        return f"{value:#o}"
+    return f"{value:#x}"
+
+
+def _trace(task, nr: int, row, args, ret: int) -> None:
+    name = row.name if row else syscall_name(nr)
+    kinds = row.args if row else ("hex",) * len(args)
+    shown = ", ".join(_fmt_arg(task, k, a) for k, a in zip(kinds, args))
+    if -4096 < ret < 0:
+        res = f"-1 {errno.errorcode.get(-ret, '?')} ({os.strerror(-ret)})"
+    else:
+        res = f"{ret:#x}" if ret > 0xFFFF else str(ret)
+    os.write(task.log_fd, f"[{task.tid}] {name}({shown}) = {res}\n".encode(errors="replace"))

@@ -1,0 +1,241 @@
+"""A task: one host process running one guest thread.
+
+The task owns its CPU state, its engine (translated blocks), its software
+TLB and -- in this foundation, one thread per process -- its address space.
+It runs guest code until a trap, handles syscalls that touch only its own
+state itself, and asks the broker (over its Channel) for shared state:
+pids, page-frame grants, exit status.
+
+Guest file descriptors are host descriptors of this process.  Every
+descriptor mkemu itself needs (the broker channel, guest memory, the log,
+file mappings) is moved up to RESERVED_FD_BASE and listed in reserved_fds, so
+the guest can neither see nor close them.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from ..cpu.engine import TRAP_FAULT, Engine
+from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
+from ..ipc import protocol as P
+from ..ipc.channel import Channel
+from ..mm.access import GuestAccess
+from ..mm.physmem import FramePool, PhysMem
+from ..mm.space import AddressSpace
+from ..mm.tlb import SoftTLB
+from . import crash, hwcaps, signals
+from .loader import ExecError, build_stack, load_program
+
+def _reserved_fd_base() -> int:
+    """Where mkemu's own descriptors start: high, but under the host's hard limit."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        return 16384
+    return max(1100, min(16384, hard - 2048))
+
+
+RESERVED_FD_BASE = _reserved_fd_base()
+FRAME_GRANT = 4096                   # frames per broker grant (16 MiB)
+
+
+@dataclass
+class TaskConfig:
+    rootfs: str
+    strace: bool = False
+    stats: bool = False
+    dump_blocks: bool = False
+    uid: int = 0
+    gid: int = 0
+    host_program: str | None = None   # the first program comes from this host file
+
+
+class TaskExit(Exception):
+    """Raised by exit/exit_group and fatal signals to leave the run loop."""
+
+    def __init__(self, code: int = 0, sig: int = 0, core: bool = False) -> None:
+        super().__init__(f"exit code={code} signal={sig}")
+        self.code, self.sig, self.core = code, sig, core
+
+
+class Task:
+    def __init__(self, chan: Channel, phys: PhysMem, config: TaskConfig) -> None:
+        self.config = config
+        self.reserved_fds: set[int] = set()
+        self.log_fd = self.reserve_fd(os.dup(2))
+        self.chan = chan
+        self._move_channel_high()
+        phys_fd = self.reserve_fd(phys.fd)
+        phys.fd = phys_fd
+        self.phys = phys
+        hello = chan.call(P.Hello(os.getpid()), P.Welcome)
+        self.pid, self.tid, self.ppid = hello.pid, hello.tid, hello.ppid
+        self.frames = FramePool(phys, self._request_frames)
+        self.cpu = CpuState()
+        self.space = AddressSpace(phys, self.frames)
+        self.space.reserved_fd = self.reserved_fds.add
+        self.space.file_fd_base = RESERVED_FD_BASE
+        self.tlb = SoftTLB(self.space.resolve)
+        self.space.tlbs.append(self.tlb)
+        self.mem = GuestAccess(self.tlb)
+        dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
+        self.engine = Engine(self.cpu, self.tlb, dump=dump)
+        from ..fs.context import FsContext
+        from ..fs.rootfs import RootFS
+        self.fs = FsContext(RootFS(config.rootfs))
+        for fd in getattr(self.fs.root, "reserved_fds", ()):
+            self.reserved_fds.add(fd)
+        self.exe_path = ""
+        self.sig = signals.SignalState()
+        self.uid = self.euid = self.suid = config.uid
+        self.gid = self.egid = self.sgid = config.gid
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.enosys_logged: set[int] = set()
+        self.in_syscall = False
+        self.started = time.monotonic()
+        from . import syscalls
+        self.syscalls = syscalls
+
+    # ---- descriptors ----------------------------------------------------------
+    def reserve_fd(self, fd: int) -> int:
+        """Move an emulator descriptor out of the guest's range and record it."""
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, RESERVED_FD_BASE)
+        os.close(fd)
+        self.reserved_fds.add(high)
+        return high
+
+    def _move_channel_high(self) -> None:
+        old = self.chan.sock
+        high = fcntl.fcntl(old.fileno(), fcntl.F_DUPFD_CLOEXEC, RESERVED_FD_BASE)
+        self.chan.sock = socket.socket(fileno=high)
+        old.close()
+        self.reserved_fds.add(high)
+
+    def log(self, text: str) -> None:
+        os.write(self.log_fd, f"mkemu: {text}\n".encode(errors="replace"))
+
+    def _request_frames(self) -> tuple[int, int]:
+        grant = self.chan.call(P.FrameRequest(FRAME_GRANT), P.FrameGrant)
+        return grant.first, grant.count
+
+    def open_exec(self, path: str) -> int:
+        """A host fd of the guest file `path`, for loading it as a program."""
+        if self.config.host_program and path == self.first_path:
+            return os.open(self.config.host_program, os.O_RDONLY | os.O_CLOEXEC)
+        return self.fs.open_exec(path)
+
+    def proc_maps(self) -> str:
+        return self.space.maps_text()
+
+    # ---- program start -----------------------------------------------------------
+    def execve(self, path: str, argv: list[bytes], envp: list[bytes]) -> None:
+        """Replace the guest image (the old one is dropped only once the new one loads)."""
+        old_space = self.space
+        new_space = AddressSpace(self.phys, self.frames)
+        new_space.reserved_fd = self.reserved_fds.add
+        new_space.file_fd_base = RESERVED_FD_BASE
+        new_tlb = SoftTLB(new_space.resolve)
+        new_space.tlbs.append(new_tlb)
+        new_mem = GuestAccess(new_tlb)
+        img = load_program(new_space, new_mem, self.open_exec, path, argv)
+        sp = build_stack(new_space, new_mem, img, envp, hwcaps.HWCAP, hwcaps.HWCAP2,
+                         (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
+        old_space.close()
+        self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
+        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump)
+        self.cpu.__init__()
+        self.cpu.x[31] = sp
+        self.cpu.pc = img.entry
+        self.exe_path = img.path
+        self.sig.exec_reset()
+
+    # ---- running ----------------------------------------------------------------
+    def run(self) -> None:
+        """Run the guest until it exits; raises TaskExit."""
+        cpu = self.cpu
+        while True:
+            trap = self.engine.run()
+            if trap == TRAP_SVC:
+                self.syscalls.dispatch(self)
+            elif trap == TRAP_SIGNAL:
+                cpu.pending = False
+            elif trap == TRAP_UNDEF:
+                self.fatal(signal.SIGILL, f"undefined instruction {cpu.undef_insn:#010x}")
+            elif trap in (TRAP_FAULT, TRAP_FETCH):
+                kind = "write to" if cpu.fault_write else "read of" if trap == TRAP_FAULT else "execution at"
+                self.fatal(signal.SIGSEGV, f"segmentation fault: {kind} {cpu.fault_addr:#x}")
+            elif trap == TRAP_BRK:
+                self.fatal(signal.SIGTRAP, "breakpoint (BRK)")
+            else:
+                self.fatal(signal.SIGABRT, f"unknown trap {trap}")
+            if self.sig.pending:
+                self.sig.deliver(self)
+
+    def fatal(self, sig: int, reason: str) -> None:
+        """A synchronous fault with no handler: report and kill the thread group."""
+        crash.report(self, sig, reason)
+        raise TaskExit(0, sig, core=sig in (signal.SIGSEGV, signal.SIGILL, signal.SIGABRT,
+                                             signal.SIGTRAP, signal.SIGBUS, signal.SIGFPE))
+
+    def stats_lines(self) -> list[str]:
+        wall = time.monotonic() - self.started
+        n = self.cpu.icount
+        return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
+                f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
+
+
+def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
+              argv: list[bytes], envp: list[bytes]) -> None:
+    """Entry point of a task host process (after fork); never returns."""
+    code, sig, core = 0, 0, False
+    task = None
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _raise_fd_limit()
+        task = Task(chan, phys, config)
+        task.first_path = path
+        signals.install_host_handlers(task)
+        try:
+            task.execve(path, argv, envp)
+        except (ExecError, OSError) as e:
+            err = getattr(e, "errno", 0) or 0
+            if os.environ.get("MKEMU_DEBUG"):
+                task.log(traceback.format_exc())
+            task.log(f"{path}: cannot execute: {os.strerror(err) if err else e}")
+            raise TaskExit(126 if err not in (2,) else 127)
+        task.run()
+    except TaskExit as e:
+        code, sig, core = e.code, e.sig, e.core
+    except BaseException:
+        # A bug in mkemu: report it like a crash of the guest (SIGABRT), never hang.
+        msg = "mkemu: internal error in task:\n" + traceback.format_exc()
+        try:
+            os.write(task.log_fd if task else 2, msg.encode(errors="replace"))
+        except OSError:
+            pass
+        code, sig, core = 0, signal.SIGABRT, False
+    try:
+        if task is not None and config.stats:
+            os.write(task.log_fd, ("\n".join(task.stats_lines()) + "\n").encode())
+        chan.send(P.ExitGroup(code, sig, core))
+    except Exception:
+        pass
+    sys.stdout.flush = lambda: None     # the guest owns fd 1: never let Python flush into it
+    os._exit(0)
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = RESERVED_FD_BASE + 2048
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
