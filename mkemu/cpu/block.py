@@ -162,13 +162,17 @@ class BlockBuilder:
             self.line(f"nzcv = {a}")
             self.flags = None
             return
-        ta = self.tmp("fa")
-        self.line(f"{ta} = {a}")
-        tb = "0"
-        if kind in ("sub", "add"):
-            tb = self.tmp("fb")
-            self.line(f"{tb} = {b}")
+        ta = self._snapshot(a, "fa")
+        tb = self._snapshot(b, "fb") if kind in ("sub", "add") else "0"
         self.flags = (kind, bits, ta, tb)
+
+    def _snapshot(self, expr: str, stem: str) -> str:
+        """A name whose value cannot change later in the block: literals stay literals."""
+        if expr[:1].isdigit():
+            return expr
+        t = self.tmp(stem)
+        self.line(f"{t} = {expr}")
+        return t
 
     def nzcv(self) -> str:
         """Name of a local that holds the current NZCV word (materializing it)."""
@@ -229,6 +233,8 @@ class BlockBuilder:
                 self.lines.append(f"{ind}nzcv = {self._nzcv_expr()}")
             self.lines.append(f"{ind}_n += 1")
             self.lines.append(f"{ind}if not S.pending: continue")
+            self._exit(f"{target:#x}", 0)     # _n already counts this iteration
+            return
         self._exit(f"{target:#x}")
 
     def end_branch(self, target: int) -> None:
