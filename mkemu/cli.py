@@ -60,7 +60,8 @@ def cmd_run(args) -> int:
             return _error(f"--env {item}: expected NAME=VALUE")
         env.append(item.encode())
     cfg = MachineConfig(rootfs=rootfs, strace=args.strace, stats=args.stats,
-                        dump_blocks=args.dump_blocks, env=env, host_program=host_program)
+                        dump_blocks=args.dump_blocks, env=env, host_program=host_program,
+                        inject_crash=args.inject_crash)
     argv = [a.encode(errors="surrogateescape") for a in [args.program[0]] + rest]
     sys.stdout.flush()
     sys.stderr.flush()
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strace", action="store_true", help="trace system calls to stderr")
     run.add_argument("--stats", action="store_true", help="print instruction and block counts, MIPS")
     run.add_argument("--dump-blocks", action="store_true", help="print every translated block")
+    run.add_argument("--inject-crash", metavar="SYSCALL",
+                     help="fault isolation: make the task's Python code fail at this syscall")
     run.add_argument("--env", action="append", metavar="NAME=VALUE", help="add a guest environment variable")
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)

@@ -29,6 +29,7 @@ class MachineConfig:
     dump_blocks: bool = False
     env: list[bytes] = field(default_factory=lambda: list(DEFAULT_ENV))
     host_program: str | None = None     # load PROGRAM from this host file
+    inject_crash: str | None = None     # fault injection (see TaskConfig)
 
 
 def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
@@ -38,7 +39,8 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     phys_fd = PhysMem.create_fd()
     broker = Broker(phys_fd)
     tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
-                      dump_blocks=cfg.dump_blocks, host_program=cfg.host_program)
+                      dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
+                      inject_crash=cfg.inject_crash)
 
     def first_task(chan):
         for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):

@@ -33,6 +33,8 @@ def dispatch(task) -> None:
         x[0] = ret & M64
         return
     args = x[:len(row.args)]
+    if task.config.inject_crash == row.name:
+        raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
     task.in_syscall = True
     try:
         ret = row.handler(task, *args)

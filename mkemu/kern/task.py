@@ -55,6 +55,7 @@ class TaskConfig:
     uid: int = 0
     gid: int = 0
     host_program: str | None = None   # the first program comes from this host file
+    inject_crash: str | None = None   # fault injection: raise in mkemu at this syscall
 
 
 class TaskExit(Exception):
