@@ -28,6 +28,7 @@ A block whose last branch goes back to its own start is emitted as a Python
 """
 from __future__ import annotations
 
+from .flags import LAZY_CODES
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -215,9 +216,10 @@ class BlockBuilder:
         """Emit the lines that leave the block returning `result`."""
         ind = "    " * self.depth
         if self.flags is not None:
-            self.lines.append(f"{ind}S.nzcv = {self._nzcv_expr()}")
+            kind, bits, a, b = self.flags     # leave them lazy: the next reader computes
+            self.lines.append(f"{ind}S.fk = {LAZY_CODES[kind, bits]}; S.fa = {a}; S.fb = {b}")
         elif self.flags_dirty:
-            self.lines.append(f"{ind}S.nzcv = nzcv")
+            self.lines.append(f"{ind}S.fk = 0; S.nzcv_raw = nzcv")
         self.lines.extend(self._writeback(ind))
         n = self.ninsn + 1 if ninsn_done is None else ninsn_done
         self.lines.append(f"{ind}S.icount += {n}" + (f" + _n * {self.ninsn + 1}" if self.loop else ""))

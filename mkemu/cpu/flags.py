@@ -63,3 +63,13 @@ def cond_holds(nzcv: int, cond: int) -> bool:
     else:
         return True   # AL and NV both hold
     return (not r) if (cond & 1) else r
+
+
+# Lazy flag kinds a block may leave in CpuState.fk (0 = the raw word is valid).
+LAZY_CODES = {("sub", 64): 1, ("sub", 32): 2, ("add", 64): 3, ("add", 32): 4,
+              ("logic", 64): 5, ("logic", 32): 6}
+LAZY_KINDS = {
+    1: lambda a, b: nzcv_sub(a, b, 64), 2: lambda a, b: nzcv_sub(a, b, 32),
+    3: lambda a, b: nzcv_add(a, b, 64), 4: lambda a, b: nzcv_add(a, b, 32),
+    5: lambda a, b: nzcv_logic(a, 64), 6: lambda a, b: nzcv_logic(a, 32),
+}

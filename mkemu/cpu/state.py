@@ -6,6 +6,8 @@ registers are 128-bit (lane 0 in the low bits, as in the register file).
 """
 from __future__ import annotations
 
+from .flags import LAZY_KINDS
+
 # Trap codes a block returns (negated) to the dispatcher; see cpu/engine.py.
 TRAP_SVC = 1        # SVC #0: S.pc is the instruction after the SVC
 TRAP_UNDEF = 2      # undefined encoding: S.pc is the instruction itself
@@ -19,7 +21,7 @@ class CpuState:
     """Registers and control state of one guest thread."""
 
     __slots__ = (
-        "x", "v", "pc", "nzcv", "fpcr", "fpsr", "tpidr", "tpidrro",
+        "x", "v", "pc", "nzcv_raw", "fk", "fa", "fb", "fpcr", "fpsr", "tpidr", "tpidrro",
         "icount", "pending", "fault_addr", "fault_write",
         "excl_addr", "excl_size", "excl_value", "undef_insn",
     )
@@ -28,7 +30,13 @@ class CpuState:
         self.x: list[int] = [0] * 32   # x[31] is SP (XZR is never stored)
         self.v: list[int] = [0] * 32   # 128-bit SIMD&FP registers
         self.pc = 0
-        self.nzcv = 0                  # N<<31 | Z<<30 | C<<29 | V<<28
+        # NZCV is lazy across blocks: fk == 0 means nzcv_raw holds the word;
+        # otherwise fk names the operation (cpu/flags.py LAZY_KINDS) and fa, fb
+        # its operands, and the word is computed only when someone reads it.
+        self.nzcv_raw = 0              # N<<31 | Z<<30 | C<<29 | V<<28
+        self.fk = 0
+        self.fa = 0
+        self.fb = 0
         self.fpcr = 0
         self.fpsr = 0
         self.tpidr = 0                 # TPIDR_EL0 (thread pointer)
@@ -41,6 +49,18 @@ class CpuState:
         self.excl_size = 0
         self.excl_value = 0
         self.undef_insn = 0            # the encoding that trapped as undefined
+
+    @property
+    def nzcv(self) -> int:
+        k = self.fk
+        if k == 0:
+            return self.nzcv_raw
+        return LAZY_KINDS[k](self.fa, self.fb)
+
+    @nzcv.setter
+    def nzcv(self, value: int) -> None:
+        self.fk = 0
+        self.nzcv_raw = value & 0xF000_0000
 
     @property
     def sp(self) -> int:
