@@ -39,7 +39,7 @@ class SoftTLB:
         self.generation = 0   # address-space generation this TLB was filled under
 
     # ---- lookups -------------------------------------------------------------------
-    def _page(self, vpn: int, access: str) -> memoryview:
+    def _page(self, vpn: int, access: str, addr: int) -> memoryview:
         table = self.wt if access == "w" else self.rt if access == "r" else self.xt
         mv = table.get(vpn)
         if mv is not None:
@@ -47,7 +47,11 @@ class SoftTLB:
         if access == "w" and vpn in self.code_pages:
             self.code_pages.discard(vpn)
             self.code_invalidate(vpn)
-        mv = self.resolve(vpn, access)
+        try:
+            mv = self.resolve(vpn, access)
+        except MemFault as e:
+            e.addr = max(addr, vpn << PAGE_SHIFT)   # the first faulting byte, for si_addr
+            raise
         if len(table) >= TLB_MAX:
             table.clear()
         table[vpn] = mv
@@ -57,7 +61,7 @@ class SoftTLB:
         addr &= M64
         if addr & 3:
             raise MemFault(addr, "x", "align")
-        mv = self._page(addr >> PAGE_SHIFT, "x")
+        mv = self._page(addr >> PAGE_SHIFT, "x", addr)
         off = addr & PAGE_MASK
         return int.from_bytes(mv[off:off + 4], "little")
 
@@ -75,7 +79,7 @@ class SoftTLB:
         while size:
             off = addr & PAGE_MASK
             n = min(size, PAGE_SIZE - off)
-            mv = self._page(addr >> PAGE_SHIFT, "r")
+            mv = self._page(addr >> PAGE_SHIFT, "r", addr)
             out += mv[off:off + n]
             addr = (addr + n) & M64
             size -= n
@@ -90,7 +94,7 @@ class SoftTLB:
         while left:
             off = a & PAGE_MASK
             n = min(left, PAGE_SIZE - off)
-            pages.append((self._page(a >> PAGE_SHIFT, "w"), off, n))
+            pages.append((self._page(a >> PAGE_SHIFT, "w", a), off, n))
             a = (a + n) & M64
             left -= n
         pos = 0

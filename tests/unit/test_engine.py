@@ -1,0 +1,66 @@
+"""The engine's contract: exact trap pcs, write-back on faults, code invalidation."""
+from mkemu.cpu.engine import TRAP_FAULT, Engine
+from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_UNDEF, CpuState
+from mkemu.mm.tlb import SoftTLB
+from tests.support.oracle import CODE, FlatMemory
+
+BRK = 0xD4200000
+
+
+def movz(rd: int, imm: int) -> int:
+    return 0xD2800000 | (imm << 5) | rd
+
+
+def machine(words):
+    mem = FlatMemory()
+    mem.map(CODE, 0x2000)
+    mem.write(CODE, b"".join(w.to_bytes(4, "little") for w in words))
+    st = CpuState()
+    st.pc = CODE
+    tlb = SoftTLB(mem.resolve)
+    return st, Engine(st, tlb), tlb
+
+
+def test_undefined_instruction_traps_at_its_pc_after_earlier_effects():
+    st, eng, _ = machine([movz(0, 5), movz(1, 6), 0x00000000, movz(2, 7)])
+    assert eng.run() == TRAP_UNDEF
+    assert st.pc == CODE + 8 and st.x[0] == 5 and st.x[1] == 6 and st.x[2] == 0
+    assert st.undef_insn == 0 and st.icount == 2
+
+
+def test_data_fault_reports_exact_pc_and_registers():
+    dc_zva_x3 = 0xD50B7423
+    st, eng, _ = machine([movz(0, 9), movz(3, 0x40), dc_zva_x3, movz(0, 1), BRK])
+    assert eng.run() == TRAP_FAULT
+    assert st.pc == CODE + 8 and st.x[0] == 9 and st.fault_addr == 0x40 and st.fault_write
+
+
+def test_fetch_fault():
+    b_far = 0x14000000 | (0x100000 >> 2)        # b +1 MiB (unmapped)
+    st, eng, _ = machine([b_far])
+    assert eng.run() == TRAP_FETCH
+    assert st.pc == CODE + 0x100000
+
+
+def test_writing_translated_code_invalidates_it():
+    st, eng, tlb = machine([movz(0, 1), BRK])
+    assert eng.run() == TRAP_BRK and st.x[0] == 1
+    tlb.store(CODE, 4, movz(0, 2))              # the guest patches its own code
+    st.pc = CODE
+    assert eng.run() == TRAP_BRK and st.x[0] == 2
+
+
+def test_self_loop_counts_every_instruction():
+    # mov x0, #1000; loop: subs x0, x0, #1; b.ne loop; brk
+    st, eng, _ = machine([movz(0, 1000), 0xF1000400, 0x54FFFFE1, BRK])
+    assert eng.run() == TRAP_BRK
+    assert st.x[0] == 0 and st.icount == 1 + 2 * 1000
+    assert st.nzcv == 0x6000_0000                # Z and C from the last subs
+
+
+def test_pending_signal_stops_a_hot_loop():
+    spin = 0x14000000                            # b . (forever)
+    st, eng, _ = machine([spin])
+    st.pending = True
+    from mkemu.cpu.state import TRAP_SIGNAL
+    assert eng.run() == TRAP_SIGNAL and st.pc == CODE
