@@ -28,11 +28,18 @@ A block whose last branch goes back to its own start is emitted as a Python
 """
 from __future__ import annotations
 
+import re
+
 from .flags import LAZY_CODES
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 M32 = 0xFFFF_FFFF
+
+# an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "
+_REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
+_ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
+                     r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
 # struct names the generated code uses, by access size (see engine.BLOCK_GLOBALS)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
@@ -205,12 +212,24 @@ class BlockBuilder:
 
     # ---- block exits -------------------------------------------------------
     def _writeback(self, indent: str) -> list[str]:
+        """Store the registers the block assigns (read-only ones need no store)."""
+        written = self._written()
         out = []
         for n in sorted(self.touched_x):
-            out.append(f"{indent}X[{n}] = {'sp' if n == 31 else f'x{n}'}")
+            name = "sp" if n == 31 else f"x{n}"
+            if name in written:
+                out.append(f"{indent}X[{n}] = {name}")
         for n in sorted(self.touched_v):
-            out.append(f"{indent}V[{n}] = v{n}")
+            if f"v{n}" in written:
+                out.append(f"{indent}V[{n}] = v{n}")
         return out
+
+    def _written(self) -> set[str]:
+        names: set[str] = set()
+        for line in self.lines:
+            for m in _ASSIGN.finditer(line):
+                names.update(_REG.findall(m.group(0)))
+        return names
 
     def _exit(self, result: str, ninsn_done: int | None = None) -> None:
         """Emit the lines that leave the block returning `result`."""
