@@ -123,7 +123,7 @@ def emit_system(b, insn: int) -> None:
             return _barrier(b, op2)
         if not l and crn == 4 and rt == 31 and op1 == 0 and op2 == 0:
             # CFINV: invert the carry flag
-            return b.set_flags("nzcv", f"{b.nzcv()} ^ 0x20000000")
+            return b.set_nzcv(f"{b.nzcv()} ^ 0x20000000")
         return b.end_undefined()
     if op0 == 1:                         # SYS / SYSL: cache maintenance
         if l:
@@ -191,7 +191,7 @@ def _msr(b, key: tuple, rt: int) -> None:
     if key == (3, 3, 13, 0, 2):
         b.line(f"S.tpidr = {val}")
     elif key == (3, 3, 4, 2, 0):
-        b.set_flags("nzcv", f"{val} & 0xF0000000")
+        b.set_nzcv(f"{val} & 0xF0000000")
     elif key == (3, 3, 4, 4, 0):
         b.line(f"S.fpcr = {val} & 0x07FF9F00")
     elif key == (3, 3, 4, 4, 1):

@@ -167,12 +167,16 @@ class BlockBuilder:
         """
         self.flags_dirty = True
         if kind == "nzcv":
-            self.line(f"nzcv = {a}")
-            self.flags = None
-            return
+            return self.set_nzcv(a)
         ta = self._snapshot(a, "fa")
         tb = self._snapshot(b, "fb") if kind in ("sub", "add") else "0"
         self.flags = (kind, bits, ta, tb)
+
+    def set_nzcv(self, expr: str) -> None:
+        """NZCV becomes the word computed by expr (bits 31:28)."""
+        self.flags_dirty = True
+        self.line(f"nzcv = {expr}")
+        self.flags = None
 
     def _snapshot(self, expr: str, stem: str) -> str:
         """A name whose value cannot change later in the block: literals stay literals."""
