@@ -1,5 +1,531 @@
-"""A64 family placeholder: filled in by its own change."""
+"""A64 loads and stores (Arm ARM C4.1.88, op0 = x1x0).
+
+General and SIMD&FP registers in every addressing mode (unsigned offset,
+unscaled, pre/post-index, register offset, literal, pairs), load-acquire /
+store-release, exclusives, LSE atomics, and the Advanced SIMD structure
+loads/stores (LD1-LD4/ST1-ST4, multiple and single, LDnR).
+
+Exclusive and atomic operations call the small helpers at the top of this
+file, so that making them real host atomics for multi-process threads is a
+change in one place (see docs/ARCHITECTURE.md, "Atomics").
+"""
+from __future__ import annotations
+
+from ..mm.fault import MemFault
+from .bits import field, sign_extend
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+# ---- exclusive monitor and atomics (runtime helpers) --------------------------------
+def _check_aligned(addr: int, size: int) -> None:
+    """Exclusives, atomics and acquire/release need natural alignment (else SIGBUS)."""
+    if addr & (size - 1):
+        raise MemFault(addr & M64, "r", "align")
+
+
+def _load_exclusive(S, LD, addr: int, size: int) -> int:
+    _check_aligned(addr, size)
+    value = LD(addr, size)
+    S.excl_addr, S.excl_size, S.excl_value = addr & M64, size, value
+    return value
+
+
+def _store_exclusive(S, LD, ST, addr: int, size: int, value: int) -> int:
+    """Store if the monitor still covers addr and memory is unchanged; 0 on success."""
+    addr &= M64
+    _check_aligned(addr, size)
+    ok = S.excl_addr == addr and S.excl_size == size and LD(addr, size) == S.excl_value
+    S.excl_addr = -1
+    if not ok:
+        return 1
+    ST(addr, size, value)
+    return 0
+
+
+def _atomic(LD, ST, addr: int, size: int, op: int, value: int) -> int:
+    """LSE read-modify-write: return the old value (op: Arm ARM opc, 8 = SWP)."""
+    _check_aligned(addr, size)
+    bits = size * 8
+    mask = (1 << bits) - 1
+    old = LD(addr, size)
+    v = value & mask
+    if op == 0:
+        new = (old + v) & mask
+    elif op == 1:
+        new = old & ~v
+    elif op == 2:
+        new = old ^ v
+    elif op == 3:
+        new = old | v
+    elif op in (4, 5):
+        top = 1 << (bits - 1)
+        so, sv = (old ^ top) - top, (v ^ top) - top
+        new = old if (so >= sv) == (op == 4) else v
+    elif op == 6:
+        new = max(old, v)
+    elif op == 7:
+        new = min(old, v)
+    else:
+        new = v
+    ST(addr, size, new)
+    return old
+
+
+def _cas(LD, ST, addr: int, size: int, expected: int, new: int) -> int:
+    _check_aligned(addr, size)
+    old = LD(addr, size)
+    if old == expected & ((1 << (size * 8)) - 1):
+        ST(addr, size, new)
+    return old
+
+
+# ---- Advanced SIMD structures (runtime helpers) -------------------------------------
+def _ld_multi(RD, addr: int, nregs: int, selem: int, esize: int, regbytes: int) -> list[int]:
+    data = RD(addr, nregs * regbytes)
+    if selem == 1:
+        return [int.from_bytes(data[i * regbytes:(i + 1) * regbytes], "little") for i in range(nregs)]
+    eb = esize // 8
+    nelem = regbytes // eb
+    out = [bytearray(regbytes) for _ in range(selem)]
+    for e in range(nelem):
+        for r in range(selem):
+            src = (e * selem + r) * eb
+            out[r][e * eb:(e + 1) * eb] = data[src:src + eb]
+    return [int.from_bytes(o, "little") for o in out]
+
+
+def _st_multi(WR, addr: int, regs: list[int], selem: int, esize: int, regbytes: int) -> None:
+    if selem == 1:
+        WR(addr, b"".join(r.to_bytes(16, "little")[:regbytes] for r in regs))
+        return
+    eb = esize // 8
+    nelem = regbytes // eb
+    out = bytearray(len(regs) * regbytes)
+    raw = [r.to_bytes(16, "little") for r in regs]
+    for e in range(nelem):
+        for r in range(selem):
+            dst = (e * selem + r) * eb
+            out[dst:dst + eb] = raw[r][e * eb:(e + 1) * eb]
+    WR(addr, bytes(out))
+
+
+def _replicate(value: int, esize: int, regbits: int) -> int:
+    out = 0
+    for i in range(0, regbits, esize):
+        out |= value << i
+    return out
+
+
+HELPERS = {"ALIGNED": _check_aligned, "LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
+           "LDMULTI": _ld_multi, "STMULTI": _st_multi, "REPL": _replicate}
 
 
 def decode(insn: int):
+    b2927 = field(insn, 29, 27)
+    if field(insn, 29, 24) == 0b001000:
+        return emit_exclusive if not field(insn, 26, 26) else None
+    if b2927 == 0b011 and field(insn, 25, 24) == 0:
+        return emit_literal
+    if b2927 == 0b101:
+        return emit_pair
+    if b2927 == 0b111:
+        if field(insn, 25, 24) == 1:
+            return emit_unsigned_imm
+        if field(insn, 21, 21):
+            op4 = field(insn, 11, 10)
+            if op4 == 2:
+                return emit_register_offset
+            if op4 == 0 and not field(insn, 26, 26):
+                return emit_atomic
+            return None
+        return emit_imm9
+    if field(insn, 31, 31) == 0 and field(insn, 29, 24) in (0b001100, 0b001101) and field(insn, 26, 26):
+        return emit_simd_multi if not field(insn, 24, 24) else emit_simd_single
+    if field(insn, 29, 24) == 0b011001 and not field(insn, 21, 21) and field(insn, 11, 10) == 0:
+        return emit_rcpc_unscaled
     return None
+
+
+# ---- common pieces ------------------------------------------------------------------
+def _addr(b, expr: str) -> str:
+    a = b.tmp("a")
+    b.line(f"{a} = {expr}")
+    return a
+
+
+def _kind(size: int, opc: int, simd: bool):
+    """(access bytes, load?, sign-extend to bits or 0, is_q) or None if unallocated/prefetch."""
+    if simd:
+        if opc & 2:
+            if size != 0:
+                return None
+            return 16, bool(opc & 1), 0
+        return 1 << size, bool(opc & 1), 0
+    nbytes = 1 << size
+    if opc == 0:
+        return nbytes, False, 0
+    if opc == 1:
+        return nbytes, True, 0
+    if opc == 2:
+        return (nbytes, True, 64) if size < 3 else "prefetch"
+    return (nbytes, True, 32) if size < 2 else None
+
+
+def _transfer(b, simd: bool, rt: int, addr: str, nbytes: int, load: bool, sext: int) -> None:
+    """Move one register to or from memory at addr."""
+    if load:
+        t = b.tmp()
+        b.load(t, addr, nbytes)
+        if simd:
+            b.wv(rt, t)
+        elif sext:
+            sb = 1 << (nbytes * 8 - 1)
+            b.wx(rt, f"({t} ^ {sb:#x}) - {sb:#x}", w=(sext == 32))
+        else:
+            b.wx(rt, t, masked=True)
+    else:
+        if simd:
+            v = b.rv(rt)
+            val = v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})"
+        else:
+            r = b.rx(rt)
+            val = r if nbytes == 8 or r == "0" else f"({r} & {(1 << (8 * nbytes)) - 1:#x})"
+        b.store(addr, val, nbytes)
+
+
+def _access(b, insn: int, base_expr: str, writeback: str | None, rn: int,
+            prefetch_ok: bool = True) -> None:
+    simd = bool(field(insn, 26, 26))
+    size, opc, rt = field(insn, 31, 30), field(insn, 23, 22), field(insn, 4, 0)
+    kind = _kind(size, opc, simd)
+    if kind is None:
+        return b.end_undefined()
+    if kind == "prefetch":
+        if not prefetch_ok:
+            return b.end_undefined()
+        return          # PRFM / PRFUM: a hint
+    nbytes, load, sext = kind
+    b.mark_faultable()
+    if writeback is None:
+        addr = _addr(b, base_expr)
+        _transfer(b, simd, rt, addr, nbytes, load, sext)
+        return
+    addr = _addr(b, base_expr)
+    new_base = b.tmp("wb")
+    b.line(f"{new_base} = ({writeback}) & {M64:#x}")
+    _transfer(b, simd, rt, addr, nbytes, load, sext)
+    b.wsp(rn, new_base, masked=True)
+
+
+# ---- emitters -------------------------------------------------------------------------
+def emit_unsigned_imm(b, insn: int) -> None:
+    simd = field(insn, 26, 26)
+    size, opc = field(insn, 31, 30), field(insn, 23, 22)
+    scale = 4 if simd and opc & 2 else size
+    off = field(insn, 21, 10) << scale
+    rn = field(insn, 9, 5)
+    base = b.rsp(rn)
+    _access(b, insn, f"{base} + {off:#x}" if off else base, None, rn)
+
+
+def emit_imm9(b, insn: int) -> None:
+    """LDUR/STUR, post-index, pre-index, and the unprivileged LDTR/STTR forms."""
+    mode = field(insn, 11, 10)
+    imm = sign_extend(field(insn, 20, 12), 9)
+    rn = field(insn, 9, 5)
+    base = b.rsp(rn)
+    if mode == 2 and field(insn, 26, 26):
+        return b.end_undefined()                 # no unprivileged SIMD forms
+    if mode in (0, 2):
+        return _access(b, insn, f"{base} + {imm}" if imm else base, None, rn, mode == 0)
+    if mode == 1:      # post-index: access at base, then base += imm
+        return _access(b, insn, base, f"{base} + {imm}", rn, False)
+    return _access(b, insn, f"{base} + {imm}", f"{base} + {imm}", rn, False)
+
+
+def emit_register_offset(b, insn: int) -> None:
+    simd = field(insn, 26, 26)
+    size, opc = field(insn, 31, 30), field(insn, 23, 22)
+    rm, option, s, rn = field(insn, 20, 16), field(insn, 15, 13), field(insn, 12, 12), field(insn, 9, 5)
+    if not option & 2:
+        return b.end_undefined()
+    scale = 4 if simd and opc & 2 else size
+    amount = scale if s else 0
+    r = b.rx(rm)
+    if option == 2:        # UXTW
+        off = f"({r} & 0xFFFFFFFF)"
+    elif option == 6:      # SXTW
+        off = f"((({r} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)"
+    elif option == 3:      # LSL / UXTX
+        off = r
+    elif option == 7:      # SXTX
+        off = f"(({r} ^ 0x8000000000000000) - 0x8000000000000000)"
+    else:
+        return b.end_undefined()
+    if amount:
+        off = f"({off} << {amount})"
+    _access(b, insn, f"{b.rsp(rn)} + {off}", None, rn)
+
+
+def emit_literal(b, insn: int) -> None:
+    simd = field(insn, 26, 26)
+    opc, rt = field(insn, 31, 30), field(insn, 4, 0)
+    addr = (b.pc + (sign_extend(field(insn, 23, 5), 19) << 2)) & M64
+    if simd:
+        if opc == 3:
+            return b.end_undefined()
+        nbytes, sext = 4 << opc, 0
+    else:
+        if opc == 3:
+            return         # PRFM (literal)
+        nbytes, sext = (8 if opc == 1 else 4), (64 if opc == 2 else 0)
+    b.mark_faultable()
+    a = _addr(b, f"{addr:#x}")
+    _transfer(b, bool(simd), rt, a, nbytes, True, sext)
+
+
+def emit_pair(b, insn: int) -> None:
+    simd = bool(field(insn, 26, 26))
+    opc, mode, load = field(insn, 31, 30), field(insn, 24, 23), field(insn, 22, 22)
+    rt2, rn, rt = field(insn, 14, 10), field(insn, 9, 5), field(insn, 4, 0)
+    if simd:
+        if opc == 3:
+            return b.end_undefined()
+        nbytes, sext = 4 << opc, 0
+    else:
+        if opc == 3 or (opc == 1 and (not load or mode == 0)):
+            return b.end_undefined()     # STGP and LDNP with opc=01 are not ours
+        nbytes, sext = (8 if opc == 2 else 4), (64 if opc == 1 else 0)
+    # Rt == Rt2 on a load is CONSTRAINED UNPREDICTABLE: like QEMU, both loads happen, the second wins
+    off = sign_extend(field(insn, 21, 15), 7) * nbytes
+    base = b.rsp(rn)
+    b.mark_faultable()
+    if mode == 1:            # post-index
+        addr, wb = _addr(b, base), f"{base} + {off}"
+    elif mode == 3:          # pre-index
+        addr, wb = _addr(b, f"{base} + {off}"), f"{base} + {off}"
+    else:                    # signed offset, or non-temporal (LDNP/STNP)
+        addr, wb = _addr(b, f"{base} + {off}" if off else base), None
+    addr2 = _addr(b, f"{addr} + {nbytes}")
+    new_base = None
+    if wb is not None:
+        new_base = b.tmp("wb")
+        b.line(f"{new_base} = ({wb}) & {M64:#x}")
+    if load:
+        t1, t2 = b.tmp(), b.tmp()
+        b.load(t1, addr, nbytes)
+        b.load(t2, addr2, nbytes)
+        for reg, t in ((rt, t1), (rt2, t2)):
+            if simd:
+                b.wv(reg, t)
+            elif sext:
+                b.wx(reg, f"({t} ^ 0x80000000) - 0x80000000")
+            else:
+                b.wx(reg, t, masked=True)
+    else:
+        # read both sources before storing (STP x0, x0 is fine; Rt == Rn stores the old base)
+        vals = []
+        for reg in (rt, rt2):
+            if simd:
+                v = b.rv(reg)
+                vals.append(v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})")
+            else:
+                r = b.rx(reg)
+                vals.append(r if nbytes == 8 or r == "0" else f"({r} & 0xFFFFFFFF)")
+        b.store(addr, vals[0], nbytes)
+        b.store(addr2, vals[1], nbytes)
+    if new_base is not None:
+        b.wsp(rn, new_base, masked=True)
+
+
+def emit_exclusive(b, insn: int) -> None:
+    size, o2, l, o1 = field(insn, 31, 30), field(insn, 23, 23), field(insn, 22, 22), field(insn, 21, 21)
+    rs, o0, rt2, rn, rt = (field(insn, 20, 16), field(insn, 15, 15), field(insn, 14, 10),
+                           field(insn, 9, 5), field(insn, 4, 0))
+    nbytes = 1 << size
+    base = b.rsp(rn)
+    if o2 == 0 and o1 == 0:                 # LDXR/LDAXR, STXR/STLXR
+        b.mark_faultable()
+        a = _addr(b, base)
+        if l:
+            t = b.tmp()
+            b.line(f"{t} = LDX(S, LD, {a}, {nbytes})")
+            b.wx(rt, t, masked=True)
+        else:
+            val = b.rx(rt) if nbytes == 8 else f"({b.rx(rt)} & {(1 << (8 * nbytes)) - 1:#x})"
+            st = b.tmp()
+            b.line(f"{st} = STX(S, LD, ST, {a}, {nbytes}, {val})")
+            b.wx(rs, st, masked=True)
+        return
+    if o2 == 0 and o1 == 1:
+        if size >= 2:                       # LDXP/LDAXP, STXP/STLXP
+            half = nbytes
+            b.mark_faultable()
+            a = _addr(b, base)
+            if l:
+                if rt == rt2:
+                    return b.end_undefined()
+                t = b.tmp()
+                b.line(f"{t} = LDX(S, LD, {a}, {2 * half})")
+                b.wx(rt, f"{t} & {(1 << (8 * half)) - 1:#x}", masked=True)
+                b.wx(rt2, f"{t} >> {8 * half}", masked=True)
+            else:
+                m = (1 << (8 * half)) - 1
+                val = f"(({b.rx(rt)} & {m:#x}) | (({b.rx(rt2)} & {m:#x}) << {8 * half}))"
+                st = b.tmp()
+                b.line(f"{st} = STX(S, LD, ST, {a}, {2 * half}, {val})")
+                b.wx(rs, st, masked=True)
+            return
+        # CASP / CASPA / CASPL / CASPAL (size 00 = 32-bit pairs, 01 = 64-bit)
+        if rt2 != 31 or rs & 1 or rt & 1:
+            return b.end_undefined()
+        half = 4 if size == 0 else 8
+        m = (1 << (8 * half)) - 1
+        b.mark_faultable()
+        a = _addr(b, base)
+        exp = f"(({b.rx(rs)} & {m:#x}) | (({b.rx(rs + 1)} & {m:#x}) << {8 * half}))"
+        new = f"(({b.rx(rt)} & {m:#x}) | (({b.rx(rt + 1)} & {m:#x}) << {8 * half}))"
+        t = b.tmp()
+        b.line(f"{t} = CAS(LD, ST, {a}, {2 * half}, {exp}, {new})")
+        b.wx(rs, f"{t} & {m:#x}", masked=True)
+        b.wx(rs + 1, f"{t} >> {8 * half}", masked=True)
+        return
+    if o2 == 1 and o1 == 0:                 # LDAR/LDLAR, STLR/STLLR: plain accesses here
+        b.mark_faultable()
+        a = _addr(b, base)
+        _transfer(b, False, rt, a, nbytes, bool(l), 0)
+        return
+    # CAS / CASA / CASL / CASAL
+    if rt2 != 31:
+        return b.end_undefined()
+    b.mark_faultable()
+    a = _addr(b, base)
+    m = (1 << (8 * nbytes)) - 1
+    t = b.tmp()
+    b.line(f"{t} = CAS(LD, ST, {a}, {nbytes}, {b.rx(rs)}, {b.rx(rt)} & {m:#x})")
+    b.wx(rs, t, masked=True)
+
+
+def emit_atomic(b, insn: int) -> None:
+    size, a_bit, o3, opc = field(insn, 31, 30), field(insn, 23, 23), field(insn, 15, 15), field(insn, 14, 12)
+    rs, rn, rt = field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
+    nbytes = 1 << size
+    base = b.rsp(rn)
+    if o3 == 1 and opc == 4 and a_bit and not field(insn, 22, 22) and rs == 31:   # LDAPR*
+        b.mark_faultable()
+        addr = _addr(b, base)
+        return _transfer(b, False, rt, addr, nbytes, True, 0)
+    if o3 == 1 and opc != 0:
+        return b.end_undefined()
+    op = 8 if o3 else opc
+    b.mark_faultable()
+    addr = _addr(b, base)
+    t = b.tmp()
+    b.line(f"{t} = ATOMIC(LD, ST, {addr}, {nbytes}, {op}, {b.rx(rs)})")
+    b.wx(rt, t, masked=True)
+
+
+def emit_rcpc_unscaled(b, insn: int) -> None:
+    """LDAPUR*/STLUR*: unscaled offset with acquire/release ordering."""
+    size, opc = field(insn, 31, 30), field(insn, 23, 22)
+    imm = sign_extend(field(insn, 20, 12), 9)
+    rn, rt = field(insn, 9, 5), field(insn, 4, 0)
+    kind = _kind(size, opc, False)
+    if kind is None or kind == "prefetch":
+        return b.end_undefined()
+    nbytes, load, sext = kind
+    b.mark_faultable()
+    base = b.rsp(rn)
+    addr = _addr(b, f"{base} + {imm}" if imm else base)
+    _transfer(b, False, rt, addr, nbytes, load, sext)
+
+
+_MULTI = {0b0000: (4, 4), 0b0010: (4, 1), 0b0100: (3, 3), 0b0110: (3, 1),
+          0b0111: (1, 1), 0b1000: (2, 2), 0b1010: (2, 1)}     # opcode -> (registers, selem)
+
+
+def emit_simd_multi(b, insn: int) -> None:
+    q, load, post = field(insn, 30, 30), field(insn, 22, 22), field(insn, 23, 23)
+    rm, opcode, size = field(insn, 20, 16), field(insn, 15, 12), field(insn, 11, 10)
+    rn, rt = field(insn, 9, 5), field(insn, 4, 0)
+    if field(insn, 21, 21) or (not post and rm) or opcode not in _MULTI:
+        return b.end_undefined()
+    nregs, selem = _MULTI[opcode]
+    if size == 3 and not q and selem > 1:
+        return b.end_undefined()
+    esize, regbytes = 8 << size, 16 if q else 8
+    regs = [(rt + i) % 32 for i in range(nregs)]
+    base = b.rsp(rn)
+    b.mark_faultable()
+    addr = _addr(b, base)
+    total = nregs * regbytes
+    wb = None
+    if post:
+        wb = b.tmp("wb")
+        b.line(f"{wb} = ({base} + {total if rm == 31 else b.rx(rm)}) & {M64:#x}")
+    if load:
+        t = b.tmp()
+        b.line(f"{t} = LDMULTI(RD, {addr}, {nregs}, {selem}, {esize}, {regbytes})")
+        for i, r in enumerate(regs):
+            b.wv(r, f"{t}[{i}]")
+    else:
+        vals = ", ".join(b.rv(r) for r in regs)
+        b.line(f"STMULTI(WR, {addr}, [{vals}], {selem}, {esize}, {regbytes})")
+    if wb:
+        b.wsp(rn, wb, masked=True)
+
+
+def emit_simd_single(b, insn: int) -> None:
+    q, load, post, r = field(insn, 30, 30), field(insn, 22, 22), field(insn, 23, 23), field(insn, 21, 21)
+    rm, opcode, s, size = field(insn, 20, 16), field(insn, 15, 13), field(insn, 12, 12), field(insn, 11, 10)
+    rn, rt = field(insn, 9, 5), field(insn, 4, 0)
+    if not post and rm:
+        return b.end_undefined()
+    selem = (((opcode & 1) << 1) | r) + 1
+    scale = opcode >> 1
+    replicate = scale == 3
+    if replicate:
+        if not load or s:
+            return b.end_undefined()
+        scale = size
+        index = 0
+    elif scale == 0:
+        index = (q << 3) | (s << 2) | size
+    elif scale == 1:
+        if size & 1:
+            return b.end_undefined()
+        index = (q << 2) | (s << 1) | (size >> 1)
+    else:
+        if size & 2 or (size == 1 and s):
+            return b.end_undefined()
+        if size == 1:
+            scale = 3
+            index = q
+        else:
+            index = (q << 1) | s
+    eb = 1 << scale
+    esize = 8 * eb
+    emask = (1 << esize) - 1
+    base = b.rsp(rn)
+    b.mark_faultable()
+    addr = _addr(b, base)
+    wb = None
+    if post:
+        wb = b.tmp("wb")
+        b.line(f"{wb} = ({base} + {selem * eb if rm == 31 else b.rx(rm)}) & {M64:#x}")
+    for i in range(selem):
+        reg = (rt + i) % 32
+        a = _addr(b, f"{addr} + {i * eb}") if i else addr
+        if load:
+            t = b.tmp()
+            b.load(t, a, eb)
+            if replicate:
+                b.wv(reg, f"REPL({t}, {esize}, {128 if q else 64})")
+            else:
+                sh = index * esize
+                b.wv(reg, f"({b.rv(reg)} & {((1 << 128) - 1) ^ (emask << sh):#x}) | ({t} << {sh})")
+        else:
+            b.store(a, f"(({b.rv(reg)} >> {index * esize}) & {emask:#x})", eb)
+    if wb:
+        b.wsp(rn, wb, masked=True)

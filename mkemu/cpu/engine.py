@@ -64,7 +64,8 @@ class Engine:
         self.dump = dump
         self._disasm = None
         self.globals = _base_globals()
-        self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store, S=state)
+        self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store,
+                            RD=mmu.read, WR=mmu.write, S=state)
         mmu.code_invalidate = self.invalidate_page
 
     # ---- translation ----------------------------------------------------------
@@ -150,6 +151,7 @@ class Engine:
                         S.pc = pc
                         S.fault_addr = e.addr
                         S.fault_write = False
+                        S.fault_kind = e.kind
                         return TRAP_FETCH
                 pc = fn(S, X, V)
                 if pc < 0:
@@ -161,6 +163,7 @@ class Engine:
             # the block wrote back its registers and set S.pc to the faulting insn
             S.fault_addr = e.addr & 0xFFFF_FFFF_FFFF_FFFF
             S.fault_write = e.access == "w"
+            S.fault_kind = e.kind
             return TRAP_FAULT
 
     def block_source(self, pc: int) -> str | None:

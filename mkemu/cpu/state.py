@@ -22,7 +22,7 @@ class CpuState:
 
     __slots__ = (
         "x", "v", "pc", "nzcv_raw", "fk", "fa", "fb", "fpcr", "fpsr", "tpidr", "tpidrro",
-        "icount", "pending", "fault_addr", "fault_write",
+        "icount", "pending", "fault_addr", "fault_write", "fault_kind",
         "excl_addr", "excl_size", "excl_value", "undef_insn",
     )
 
@@ -45,6 +45,7 @@ class CpuState:
         self.pending = False           # set asynchronously: stop at next block boundary
         self.fault_addr = 0            # last data fault (for SIGSEGV si_addr)
         self.fault_write = False
+        self.fault_kind = ""           # "unmapped", "perm" or "align"
         self.excl_addr = -1            # exclusive monitor: address, size, value seen
         self.excl_size = 0
         self.excl_value = 0

@@ -170,6 +170,8 @@ class Task:
                 cpu.pending = False
             elif trap == TRAP_UNDEF:
                 self.fatal(signal.SIGILL, f"undefined instruction {cpu.undef_insn:#010x}")
+            elif trap == TRAP_FAULT and cpu.fault_kind == "align":
+                self.fatal(signal.SIGBUS, f"bus error: unaligned atomic access at {cpu.fault_addr:#x}")
             elif trap in (TRAP_FAULT, TRAP_FETCH):
                 kind = "write to" if cpu.fault_write else "read of" if trap == TRAP_FAULT else "execution at"
                 self.fatal(signal.SIGSEGV, f"segmentation fault: {kind} {cpu.fault_addr:#x}")

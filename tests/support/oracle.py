@@ -89,7 +89,7 @@ def run_mkemu(case: Case) -> dict:
 def run_unicorn(case: Case) -> dict:
     uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
     uc.ctl_set_cpu_model(U.UC_CPU_ARM64_MAX)
-    code = b"".join(w.to_bytes(4, "little") for w in case.code)
+    code = b"".join(w.to_bytes(4, "little") for w in case.code + [BRK0])
     uc.mem_map(CODE, 0x10000)
     uc.mem_write(CODE, code)
     uc.mem_map(DATA, DATA_SIZE)
