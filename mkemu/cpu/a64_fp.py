@@ -1,7 +1,269 @@
-"""A64 family placeholder: filled in by its own change."""
+"""A64 scalar floating point (the part of op0 = x111 with bit 28 = 1, bit 30 = 0).
 
-HELPERS: dict = {}
+FP data processing with 1, 2 and 3 sources, compares, conditional compare and
+select, FMOV (register, general, immediate), conversions between FP sizes,
+to and from integers and fixed point.  Arithmetic is in fpu.py; bit moves
+(FMOV, FABS, FNEG, FCSEL) are inline.
+"""
+from __future__ import annotations
+
+from . import fpu
+from .bits import field
+
+_ESIZE = {0: 32, 1: 64, 3: 16}
+_MASK = {16: 0xFFFF, 32: 0xFFFF_FFFF, 64: 0xFFFF_FFFF_FFFF_FFFF}
+_SIGN = {16: 0x8000, 32: 0x8000_0000, 64: 0x8000_0000_0000_0000}
+
+HELPERS = {
+    "FADD": fpu.fadd, "FSUB": fpu.fsub, "FMUL": fpu.fmul, "FDIV": fpu.fdiv,
+    "FMAX": fpu.fmax, "FMIN": fpu.fmin, "FMAXNM": fpu.fmaxnm, "FMINNM": fpu.fminnm,
+    "FMULX": fpu.fmulx, "FABD": fpu.fabd, "FMADD": fpu.fmadd, "FSQRT": fpu.fsqrt,
+    "FCMP": fpu.fcompare, "FRINT": fpu.frint, "TO_FIXED": fpu.to_fixed,
+    "FROM_FIXED": fpu.from_fixed, "FCVT": fpu.fconvert, "FCMEQ": fpu.fcmeq,
+    "FCMGE": fpu.fcmge, "FCMGT": fpu.fcmgt, "FRECPE": fpu.frecpe, "FRSQRTE": fpu.frsqrte,
+    "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
+}
+
+_TWO_SOURCE = {0: "FMUL", 1: "FDIV", 2: "FADD", 3: "FSUB", 4: "FMAX", 5: "FMIN",
+               6: "FMAXNM", 7: "FMINNM"}
+
+
+def _fjcvtzs(a: int, st) -> tuple[int, int]:
+    """JavaScript ToInt32 of a double: (value mod 2^32, Z flag word)."""
+    import math
+    if fpu.is_nan(a, 64):
+        return 0, 0
+    x = fpu.to_float(a, 64)
+    if math.isinf(x):
+        return 0, 0
+    t = math.trunc(x)
+    exact = t == x and -(1 << 31) <= t < (1 << 31) and not (x == 0 and math.copysign(1, x) < 0)
+    return t & 0xFFFF_FFFF, (0x4000_0000 if exact else 0)
+
+
+def vfp_expand_imm(imm8: int, esize: int) -> int:
+    e = {16: 5, 32: 8, 64: 11}[esize]
+    f = esize - e - 1
+    sign = imm8 >> 7
+    b6 = (imm8 >> 6) & 1
+    exp = ((b6 ^ 1) << (e - 1)) | ((((1 << (e - 3)) - 1) if b6 else 0) << 2) | ((imm8 >> 4) & 3)
+    frac = (imm8 & 0xF) << (f - 4)
+    return (sign << (esize - 1)) | (exp << f) | frac
 
 
 def decode(insn: int):
+    if field(insn, 31, 31) or field(insn, 29, 29):
+        return _fmov_top if _is_fmov_top(insn) else None
+    if field(insn, 24, 24):
+        return emit_dp3
+    if not field(insn, 21, 21):
+        return emit_fixed
+    low = field(insn, 11, 10)
+    if low == 1:
+        return emit_fccmp
+    if low == 2:
+        return emit_dp2
+    if low == 3:
+        return emit_fcsel
+    if field(insn, 15, 10) == 0:
+        return emit_int_conv
+    if field(insn, 14, 10) == 0b10000:
+        return emit_dp1
+    if field(insn, 13, 10) == 0b1000:
+        return emit_fcmp
+    if field(insn, 12, 10) == 0b100:
+        return emit_fmov_imm
     return None
+
+
+def _is_fmov_top(insn: int) -> bool:
+    # sf=1 conversions (FCVT*, SCVTF, FMOV X<->D/H) have bit 31 set
+    return bool(field(insn, 31, 31)) and not field(insn, 29, 29)
+
+
+def _fmov_top(b, insn):
+    if field(insn, 24, 24):
+        return b.end_undefined()
+    if field(insn, 21, 21):
+        if field(insn, 15, 10) == 0:
+            return emit_int_conv(b, insn)
+        return b.end_undefined()
+    return emit_fixed(b, insn)
+
+
+def _esize(b, insn) -> int | None:
+    es = _ESIZE.get(field(insn, 23, 22))
+    if es is None:
+        b.end_undefined()
+    return es
+
+
+def _src(b, n: int, es: int) -> str:
+    return f"({b.rv(n)} & {_MASK[es]:#x})"
+
+
+def emit_dp1(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    opcode, rn, rd = field(insn, 20, 15), field(insn, 9, 5), field(insn, 4, 0)
+    a = _src(b, rn, es)
+    if opcode == 0:
+        b.wv(rd, a)
+    elif opcode == 1:
+        b.wv(rd, f"{a} & {_MASK[es] >> 1:#x}")
+    elif opcode == 2:
+        b.wv(rd, f"{a} ^ {_SIGN[es]:#x}")
+    elif opcode == 3:
+        b.wv(rd, f"FSQRT({a}, {es}, S.fpcr, S)")
+    elif opcode >> 2 == 1:
+        to = _ESIZE.get(opcode & 3)
+        if to is None or to == es:
+            return b.end_undefined()
+        b.wv(rd, f"FCVT({a}, {es}, {to}, S.fpcr, S)")
+    elif opcode >> 2 == 0b0100 and es in (32, 64):   # FRINT32Z/32X/64Z/64X
+        bits = 32 if opcode < 0b010010 else 64
+        mode = "(S.fpcr >> 22) & 3" if opcode & 1 else "3"
+        b.wv(rd, f"FRINT_N({a}, {es}, {mode}, {bits}, S)")
+    elif opcode >> 3 == 1 and opcode != 0b001101:
+        r = opcode & 7
+        if r in (0, 1, 2, 3):
+            b.wv(rd, f"FRINT({a}, {es}, {r}, False, S)")
+        elif r == 4:
+            b.wv(rd, f"FRINT({a}, {es}, 4, False, S)")
+        else:                     # FRINTX (exact) and FRINTI: the FPCR rounding mode
+            b.wv(rd, f"FRINT({a}, {es}, (S.fpcr >> 22) & 3, {r == 6}, S)")
+    else:
+        b.end_undefined()
+
+
+def emit_dp2(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
+    a, m = _src(b, rn, es), _src(b, rm, es)
+    if opcode in _TWO_SOURCE:
+        b.wv(rd, f"{_TWO_SOURCE[opcode]}({a}, {m}, {es}, S.fpcr, S)")
+    elif opcode == 8:   # FNMUL
+        t = b.tmp()
+        b.line(f"{t} = FMUL({a}, {m}, {es}, S.fpcr, S)")
+        b.wv(rd, f"{t} ^ {_SIGN[es]:#x}")
+    else:
+        b.end_undefined()
+
+
+def emit_dp3(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    o1, rm, o0 = field(insn, 21, 21), field(insn, 20, 16), field(insn, 15, 15)
+    ra, rn, rd = field(insn, 14, 10), field(insn, 9, 5), field(insn, 4, 0)
+    sign = _SIGN[es]
+    a, m, acc = _src(b, rn, es), _src(b, rm, es), _src(b, ra, es)
+    # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
+    na = f"({a} ^ {sign:#x})" if o0 != o1 else a
+    nacc = f"({acc} ^ {sign:#x})" if o1 else acc
+    b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpcr, S)")
+
+
+def emit_fcmp(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    rm, op, rn, opc2 = field(insn, 20, 16), field(insn, 15, 14), field(insn, 9, 5), field(insn, 4, 0)
+    if op or opc2 & 7:
+        return b.end_undefined()
+    a = _src(b, rn, es)
+    m = "0" if opc2 & 8 else _src(b, rm, es)
+    b.set_nzcv(f"FCMP({a}, {m}, {es}, {bool(opc2 & 16)}, S)")
+
+
+def emit_fccmp(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    rm, cond, rn, op, nzcv = (field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5),
+                              field(insn, 4, 4), field(insn, 3, 0))
+    test = b.cond(cond)
+    a, m = _src(b, rn, es), _src(b, rm, es)
+    b.set_nzcv(f"FCMP({a}, {m}, {es}, {bool(op)}, S) if {test} else {nzcv << 28:#x}")
+
+
+def emit_fcsel(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    rm, cond, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
+    a, m = _src(b, rn, es), _src(b, rm, es)
+    b.wv(rd, f"{a} if {b.cond(cond)} else {m}")
+
+
+def emit_fmov_imm(b, insn: int) -> None:
+    es = _esize(b, insn)
+    if es is None:
+        return
+    if field(insn, 9, 5):
+        return b.end_undefined()
+    b.wv(field(insn, 4, 0), f"{vfp_expand_imm(field(insn, 20, 13), es):#x}")
+
+
+def emit_int_conv(b, insn: int) -> None:
+    sf, ftype, rmode, opcode = field(insn, 31, 31), field(insn, 23, 22), field(insn, 20, 19), field(insn, 18, 16)
+    rn, rd = field(insn, 9, 5), field(insn, 4, 0)
+    intbits = 64 if sf else 32
+    if opcode in (6, 7):                         # FMOV between general and FP registers
+        if rmode == 0 and ((sf, ftype) in ((0, 0), (1, 1), (0, 3), (1, 3))):
+            es = _ESIZE[ftype]
+            if opcode == 6:
+                b.wx(rd, _src(b, rn, es), masked=True)
+            else:
+                b.wv(rd, f"({b.rx(rn)} & {_MASK[es]:#x})")
+            return
+        if rmode == 1 and sf and ftype == 2:     # FMOV Xd, Vn.D[1] / FMOV Vd.D[1], Xn
+            if opcode == 6:
+                b.wx(rd, f"{b.rv(rn)} >> 64", masked=True)
+            else:
+                b.wv(rd, f"({b.rv(rd)} & 0xFFFFFFFFFFFFFFFF) | ({b.rx(rn)} << 64)")
+            return
+        if rmode == 3 and opcode == 6 and not sf and ftype == 1:   # FJCVTZS
+            t = b.tmp()
+            b.line(f"{t} = FJCVTZS({_src(b, rn, 64)}, S)")
+            b.wx(rd, f"{t}[0]", masked=True)
+            b.set_nzcv(f"{t}[1]")
+            return
+        return b.end_undefined()
+    es = _ESIZE.get(ftype)
+    if es is None:
+        return b.end_undefined()
+    if opcode in (2, 3):                         # SCVTF / UCVTF
+        if rmode:
+            return b.end_undefined()
+        src = b.rx(rn, not sf)
+        b.wv(rd, f"FROM_FIXED({src}, {intbits}, {opcode == 3}, 0, {es}, S.fpcr, S)")
+        return
+    if opcode in (0, 1):                         # FCVT{N,P,M,Z}{S,U}
+        mode = {0: 0, 1: 1, 2: 2, 3: 3}[rmode]
+    elif opcode in (4, 5) and rmode == 0:        # FCVTA{S,U}
+        mode = 4
+    else:
+        return b.end_undefined()
+    unsigned = bool(opcode & 1)
+    b.wx(rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {unsigned}, 0, {mode}, S)", masked=True)
+
+
+def emit_fixed(b, insn: int) -> None:
+    sf, ftype, rmode, opcode = field(insn, 31, 31), field(insn, 23, 22), field(insn, 20, 19), field(insn, 18, 16)
+    scale, rn, rd = field(insn, 15, 10), field(insn, 9, 5), field(insn, 4, 0)
+    es = _ESIZE.get(ftype)
+    if es is None or (not sf and scale < 32):
+        return b.end_undefined()
+    fbits = 64 - scale
+    intbits = 64 if sf else 32
+    if rmode == 0 and opcode in (2, 3):
+        b.wv(rd, f"FROM_FIXED({b.rx(rn, not sf)}, {intbits}, {opcode == 3}, {fbits}, {es}, S.fpcr, S)")
+    elif rmode == 3 and opcode in (0, 1):
+        b.wx(rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {opcode == 1}, {fbits}, 3, S)",
+             masked=True)
+    else:
+        b.end_undefined()

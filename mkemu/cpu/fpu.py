@@ -1,4 +1,491 @@
-"""IEEE 754 arithmetic on raw bit patterns, as the Arm ARM's FP pseudocode defines it.
+"""IEEE 754 arithmetic on raw bit patterns, with the Arm ARM's rules for NaNs.
 
-Placeholder: filled in by its own change (see the API in its docstring there).
+Values travel as unsigned ints holding the encoding (esize 16, 32 or 64).
+Python floats are IEEE doubles, so double arithmetic is exact IEEE in
+round-to-nearest; single precision is computed in double and rounded once,
+which is correctly rounded for +, -, *, / and sqrt.  What the host does not
+give us -- Arm's NaN propagation (first signalling NaN, else first quiet NaN,
+quieted; the default NaN is positive), conversions with Arm's saturation,
+and the FPCR rounding modes for conversions and FRINT -- is done here.
+
+API (a, b, c are bit patterns; st is the CpuState whose fpsr collects
+cumulative exception bits where this module detects them, or None):
+    fadd fsub fmul fdiv fmax fmin fmaxnm fminnm fmulx fabd (a, b, esize, fpcr, st)
+    fmadd(a, b, c, esize, fpcr, st)   -> a*b + c (fused)
+    fsqrt(a, esize, fpcr, st)
+    fcompare(a, b, esize, signal_all, st) -> NZCV word
+    fcmeq fcmge fcmgt (a, b, esize, st) -> bool
+    frint(a, esize, rmode, exact, st)
+    to_fixed(a, esize, intbits, unsigned, fbits, rmode, st) -> int (two's complement, masked)
+    from_fixed(v, intbits, unsigned, fbits, esize, fpcr, st)
+    fconvert(a, from_esize, to_esize, fpcr, st)
+    frecpe frsqrte (a, esize, fpcr, st); frecps frsqrts (a, b, esize, fpcr, st)
+rmode: 0 nearest-even, 1 +inf, 2 -inf, 3 zero, 4 nearest-away.
 """
+from __future__ import annotations
+
+import math
+import struct
+from fractions import Fraction
+
+IOC, DZC, OFC, UFC, IXC = 1, 2, 4, 8, 16
+
+_FMT = {16: "<e", 32: "<f", 64: "<d"}
+_UFMT = {16: "<H", 32: "<I", 64: "<Q"}
+_EXP = {16: 5, 32: 8, 64: 11}
+_DEFAULT_NAN = {16: 0x7E00, 32: 0x7FC0_0000, 64: 0x7FF8_0000_0000_0000}
+_SIGN = {16: 0x8000, 32: 0x8000_0000, 64: 0x8000_0000_0000_0000}
+
+
+def _flag(st, bit: int) -> None:
+    if st is not None:
+        st.fpsr |= bit
+
+
+def to_float(bits: int, esize: int) -> float:
+    return struct.unpack(_FMT[esize], (bits & ((1 << esize) - 1)).to_bytes(esize // 8, "little"))[0]
+
+
+def from_float(x: float, esize: int) -> int:
+    """Round a double to esize bits (nearest-even); overflow becomes infinity."""
+    try:
+        return int.from_bytes(struct.pack(_FMT[esize], x), "little")
+    except OverflowError:
+        return _SIGN[esize] * (x < 0) | _inf(esize)
+
+
+def _inf(esize: int) -> int:
+    e = _EXP[esize]
+    return ((1 << e) - 1) << (esize - 1 - e)
+
+
+def is_nan(bits: int, esize: int) -> bool:
+    e = _EXP[esize]
+    frac = esize - 1 - e
+    return (bits >> frac) & ((1 << e) - 1) == (1 << e) - 1 and bits & ((1 << frac) - 1) != 0
+
+
+def is_snan(bits: int, esize: int) -> bool:
+    frac = esize - 1 - _EXP[esize]
+    return is_nan(bits, esize) and not (bits >> (frac - 1)) & 1
+
+
+def _quiet(bits: int, esize: int) -> int:
+    frac = esize - 1 - _EXP[esize]
+    return bits | (1 << (frac - 1))
+
+
+def _nan_result(ops: tuple, esize: int, fpcr: int, st) -> int | None:
+    """Arm's FPProcessNaNs: the NaN an operation returns, or None if no operand is a NaN."""
+    for x in ops:
+        if is_snan(x, esize):
+            _flag(st, IOC)
+            return _DEFAULT_NAN[esize] if fpcr & (1 << 25) else _quiet(x, esize)
+    for x in ops:
+        if is_nan(x, esize):
+            return _DEFAULT_NAN[esize] if fpcr & (1 << 25) else x
+    return None
+
+
+def _arith(op, a: int, b: int, esize: int, fpcr: int, st) -> int:
+    n = _nan_result((a, b), esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(a, esize), to_float(b, esize)
+    try:
+        r = op(x, y)
+    except ZeroDivisionError:
+        if x == 0 or math.isnan(x):
+            _flag(st, IOC)
+            return _DEFAULT_NAN[esize]
+        _flag(st, DZC)
+        neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+        return _SIGN[esize] * neg | _inf(esize)
+    if math.isnan(r):          # inf - inf, 0 * inf: invalid
+        _flag(st, IOC)
+        return _DEFAULT_NAN[esize]
+    return from_float(r, esize)
+
+
+def fadd(a, b, esize, fpcr=0, st=None):
+    return _arith(lambda x, y: x + y, a, b, esize, fpcr, st)
+
+
+def fsub(a, b, esize, fpcr=0, st=None):
+    return _arith(lambda x, y: x - y, a, b, esize, fpcr, st)
+
+
+def fmul(a, b, esize, fpcr=0, st=None):
+    return _arith(lambda x, y: x * y, a, b, esize, fpcr, st)
+
+
+def fdiv(a, b, esize, fpcr=0, st=None):
+    return _arith(lambda x, y: x / y, a, b, esize, fpcr, st)
+
+
+def fmulx(a, b, esize, fpcr=0, st=None):
+    """FMULX: like FMUL, but 0 * inf gives 2 with the XOR of the signs."""
+    n = _nan_result((a, b), esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(a, esize), to_float(b, esize)
+    if (math.isinf(x) and y == 0) or (math.isinf(y) and x == 0):
+        neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+        return from_float(-2.0 if neg else 2.0, esize)
+    return fmul(a, b, esize, fpcr, st)
+
+
+def fabd(a, b, esize, fpcr=0, st=None):
+    return fsub(a, b, esize, fpcr, st) & ~_SIGN[esize]
+
+
+def _minmax(a, b, esize, fpcr, st, want_max: bool, numeric: bool) -> int:
+    if numeric:
+        qa = is_nan(a, esize) and not is_snan(a, esize)
+        qb = is_nan(b, esize) and not is_snan(b, esize)
+        if qa and not is_nan(b, esize):
+            return b
+        if qb and not is_nan(a, esize):
+            return a
+    n = _nan_result((a, b), esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(a, esize), to_float(b, esize)
+    if x == y:   # +0 and -0: max is +0, min is -0
+        sa, sb = a & _SIGN[esize], b & _SIGN[esize]
+        if want_max:
+            return a if not sa else b
+        return a if sa else b
+    return a if (x > y) == want_max else b
+
+
+def fmax(a, b, esize, fpcr=0, st=None):
+    return _minmax(a, b, esize, fpcr, st, True, False)
+
+
+def fmin(a, b, esize, fpcr=0, st=None):
+    return _minmax(a, b, esize, fpcr, st, False, False)
+
+
+def fmaxnm(a, b, esize, fpcr=0, st=None):
+    return _minmax(a, b, esize, fpcr, st, True, True)
+
+
+def fminnm(a, b, esize, fpcr=0, st=None):
+    return _minmax(a, b, esize, fpcr, st, False, True)
+
+
+def _round_fraction(q: Fraction, esize: int) -> int:
+    """Round an exact rational to esize bits, nearest-even."""
+    try:
+        d = float(q)
+    except OverflowError:
+        return _SIGN[esize] * (q < 0) | _inf(esize)
+    if esize == 64:
+        return from_float(d, 64)
+    # float(q) is correctly rounded to double; round-to-odd in between avoids double rounding
+    if Fraction(d) != q:
+        bits = struct.unpack("<Q", struct.pack("<d", d))[0]
+        if not bits & 1:
+            toward = (Fraction(d) < q) == (d >= 0)
+            bits += 1 if toward else -1
+            d = struct.unpack("<d", struct.pack("<Q", bits))[0]
+    return from_float(d, esize)
+
+
+def fmadd(a, b, c, esize, fpcr=0, st=None):
+    """a * b + c with one rounding (FMADD; the Arm ARM's FPMulAdd(c, a, b))."""
+    n = _nan_result((c, a, b), esize, fpcr, st)
+    if n is not None:
+        # Arm checks the addend's quiet NaN after the product's signalling NaNs
+        for x in (c, a, b):
+            if is_snan(x, esize):
+                return n
+        for x in (c, a, b):
+            if is_nan(x, esize):
+                return _DEFAULT_NAN[esize] if fpcr & (1 << 25) else x
+    x, y, z = to_float(a, esize), to_float(b, esize), to_float(c, esize)
+    if (math.isinf(x) and y == 0) or (math.isinf(y) and x == 0):
+        _flag(st, IOC)
+        return _DEFAULT_NAN[esize]
+    if math.isinf(x) or math.isinf(y) or math.isinf(z):
+        p = x * y
+        r = p + z
+        if math.isnan(r):
+            _flag(st, IOC)
+            return _DEFAULT_NAN[esize]
+        return from_float(r, esize)
+    exact = Fraction(x) * Fraction(y) + Fraction(z)
+    if exact == 0:
+        # the sign of an exact zero sum follows IEEE: -0 only if both parts are -0
+        p_neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+        neg = p_neg and math.copysign(1, z) < 0
+        return _SIGN[esize] if neg else 0
+    return _round_fraction(exact, esize)
+
+
+def fsqrt(a, esize, fpcr=0, st=None):
+    n = _nan_result((a,), esize, fpcr, st)
+    if n is not None:
+        return n
+    x = to_float(a, esize)
+    if x < 0:
+        _flag(st, IOC)
+        return _DEFAULT_NAN[esize]
+    if x == 0 or math.isinf(x):
+        return a
+    return from_float(math.sqrt(x), esize)
+
+
+def fcompare(a, b, esize, signal_all=False, st=None) -> int:
+    if is_nan(a, esize) or is_nan(b, esize):
+        if signal_all or is_snan(a, esize) or is_snan(b, esize):
+            _flag(st, IOC)
+        return 0x3000_0000
+    x, y = to_float(a, esize), to_float(b, esize)
+    if x == y:
+        return 0x6000_0000
+    return 0x8000_0000 if x < y else 0x2000_0000
+
+
+def fcmeq(a, b, esize, st=None) -> bool:
+    if is_nan(a, esize) or is_nan(b, esize):
+        if is_snan(a, esize) or is_snan(b, esize):
+            _flag(st, IOC)
+        return False
+    return to_float(a, esize) == to_float(b, esize)
+
+
+def fcmge(a, b, esize, st=None) -> bool:
+    if is_nan(a, esize) or is_nan(b, esize):
+        _flag(st, IOC)
+        return False
+    return to_float(a, esize) >= to_float(b, esize)
+
+
+def fcmgt(a, b, esize, st=None) -> bool:
+    if is_nan(a, esize) or is_nan(b, esize):
+        _flag(st, IOC)
+        return False
+    return to_float(a, esize) > to_float(b, esize)
+
+
+def _round_real(x: float, rmode: int) -> int:
+    """Round a finite double to an integer by an Arm rounding mode."""
+    if rmode == 0:
+        return round(x)                      # Python rounds half to even
+    if rmode == 1:
+        return math.ceil(x)
+    if rmode == 2:
+        return math.floor(x)
+    if rmode == 3:
+        return math.trunc(x)
+    f = math.floor(x)
+    return f + 1 if x - f >= 0.5 else f      # nearest, ties away from zero
+    # (for negative x, x - floor(x) >= 0.5 rounds toward zero at exactly .5: fixed below)
+
+
+def _round_away(x: float) -> int:
+    return int(math.copysign(math.floor(abs(x) + 0.5), x)) if abs(x) % 1 == 0.5 else round(x)
+
+
+def frint(a, esize, rmode, exact=False, st=None):
+    n = _nan_result((a,), esize, 0, st)
+    if n is not None:
+        return n
+    x = to_float(a, esize)
+    if math.isinf(x) or x == 0:
+        return a
+    r = _round_away(x) if rmode == 4 else _round_real(x, rmode)
+    if exact and r != x:
+        _flag(st, IXC)
+    if r == 0:
+        return a & _SIGN[esize]               # keeps the sign: frintz(-0.5) = -0.0
+    return from_float(float(r), esize)
+
+
+def to_fixed(a, esize, intbits, unsigned, fbits, rmode, st=None) -> int:
+    """FPToFixed: saturating conversion; NaN gives 0 (and IOC)."""
+    mask = (1 << intbits) - 1
+    if is_nan(a, esize):
+        _flag(st, IOC)
+        return 0
+    x = to_float(a, esize)
+    if math.isinf(x):
+        _flag(st, IOC)
+        if unsigned:
+            return mask if x > 0 else 0
+        return (1 << (intbits - 1)) - 1 if x > 0 else (1 << (intbits - 1))
+    v = x * (1 << fbits) if fbits else x
+    r = _round_away(v) if rmode == 4 else _round_real(v, rmode)
+    if unsigned:
+        lo, hi = 0, mask
+    else:
+        lo, hi = -(1 << (intbits - 1)), (1 << (intbits - 1)) - 1
+    if r < lo or r > hi:
+        _flag(st, IOC)
+        r = max(lo, min(hi, r))
+    elif r != v:
+        _flag(st, IXC)
+    return r & mask
+
+
+def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
+    v &= (1 << intbits) - 1
+    if not unsigned and v >> (intbits - 1):
+        v -= 1 << intbits
+    q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
+    if q == 0:
+        return 0
+    return _round_fraction(q, esize)
+
+
+def fconvert(a, from_esize, to_esize, fpcr=0, st=None):
+    if is_nan(a, from_esize):
+        if is_snan(a, from_esize):
+            _flag(st, IOC)
+        if fpcr & (1 << 25):
+            return _DEFAULT_NAN[to_esize]
+        # keep sign and the top fraction bits, quieted
+        sign = 1 if a & _SIGN[from_esize] else 0
+        ffrom = from_esize - 1 - _EXP[from_esize]
+        fto = to_esize - 1 - _EXP[to_esize]
+        frac = a & ((1 << ffrom) - 1)
+        frac = frac << (fto - ffrom) if fto >= ffrom else frac >> (ffrom - fto)
+        return (sign * _SIGN[to_esize]) | _inf(to_esize) | frac | (1 << (fto - 1))
+    return from_float(to_float(a, from_esize), to_esize)
+
+
+_EBITS = {16: 5, 32: 8, 64: 11}
+
+
+def _unpack_norm(a: int, esize: int) -> tuple[int, int, int]:
+    """(sign, biased exponent, fraction as 52 bits) of a finite nonzero value."""
+    e = _EBITS[esize]
+    f = esize - 1 - e
+    sign = a >> (esize - 1)
+    exp = (a >> f) & ((1 << e) - 1)
+    frac = (a & ((1 << f) - 1)) << (52 - f)
+    return sign, exp, frac
+
+
+def _recip_estimate(a: int) -> int:
+    a = a * 2 + 1
+    b = (1 << 19) // a
+    return (b + 1) // 2
+
+
+def _rsqrt_estimate(a: int) -> int:
+    if a < 256:
+        a = a * 2 + 1
+    else:
+        a = (a >> 1) << 1
+        a = (a + 1) * 2
+    b = 512
+    while a * (b + 1) * (b + 1) < (1 << 28):
+        b += 1
+    return (b + 1) // 2
+
+
+def _pack(sign: int, exp: int, frac52: int, esize: int) -> int:
+    e = _EBITS[esize]
+    f = esize - 1 - e
+    return (sign << (esize - 1)) | ((exp & ((1 << e) - 1)) << f) | (frac52 >> (52 - f))
+
+
+def frecpe(a, esize, fpcr=0, st=None):
+    """FRECPE: the Arm ARM's 8-bit reciprocal estimate (FPRecipEstimate)."""
+    n = _nan_result((a,), esize, fpcr, st)
+    if n is not None:
+        return n
+    x = to_float(a, esize)
+    sign = a >> (esize - 1)
+    if x == 0:
+        _flag(st, DZC)
+        return (a & _SIGN[esize]) | _inf(esize)
+    if math.isinf(x):
+        return a & _SIGN[esize]
+    if abs(x) < 2.0 ** {16: -16, 32: -128, 64: -1024}[esize]:
+        _flag(st, OFC | IXC)
+        return (a & _SIGN[esize]) | _inf(esize)
+    _, exp, frac = _unpack_norm(a, esize)
+    if exp == 0:
+        if not (frac >> 51) & 1:
+            exp = -1
+            frac = (frac << 2) & ((1 << 52) - 1)
+        else:
+            frac = (frac << 1) & ((1 << 52) - 1)
+    scaled = (1 << 8) | (frac >> 44)
+    result_exp = {16: 29, 32: 253, 64: 2045}[esize] - exp
+    est = _recip_estimate(scaled)
+    frac = (est & 0xFF) << 44
+    if result_exp == 0:
+        frac = (1 << 51) | (frac >> 1)
+    elif result_exp == -1:
+        frac = (1 << 50) | (frac >> 2)
+        result_exp = 0
+    return _pack(sign, result_exp, frac, esize)
+
+
+def frsqrte(a, esize, fpcr=0, st=None):
+    """FRSQRTE: the Arm ARM's 8-bit reciprocal square root estimate."""
+    n = _nan_result((a,), esize, fpcr, st)
+    if n is not None:
+        return n
+    x = to_float(a, esize)
+    if x == 0:
+        _flag(st, DZC)
+        return (a & _SIGN[esize]) | _inf(esize)
+    if x < 0:
+        _flag(st, IOC)
+        return _DEFAULT_NAN[esize]
+    if math.isinf(x):
+        return 0
+    _, exp, frac = _unpack_norm(a, esize)
+    if exp == 0:
+        while not (frac >> 51) & 1:
+            frac = (frac << 1) & ((1 << 52) - 1)
+            exp -= 1
+        frac = (frac << 1) & ((1 << 52) - 1)
+    if not exp & 1:
+        scaled = (1 << 8) | (frac >> 44)
+    else:
+        scaled = (1 << 7) | (frac >> 45)
+    result_exp = ({16: 44, 32: 380, 64: 3068}[esize] - exp) // 2
+    est = _rsqrt_estimate(scaled)
+    return _pack(0, result_exp, (est & 0xFF) << 44, esize)
+
+
+def frecps(a, b, esize, fpcr=0, st=None):
+    """2 - a*b (fused)."""
+    two = from_float(2.0, esize)
+    return fmadd(a ^ _SIGN[esize], b, two, esize, fpcr, st)
+
+
+def frsqrts(a, b, esize, fpcr=0, st=None):
+    """(3 - a*b) / 2 (fused)."""
+    three = from_float(3.0, esize)
+    r = fmadd(a ^ _SIGN[esize], b, three, esize, fpcr, st)
+    if is_nan(r, esize):
+        return r
+    return from_float(to_float(r, esize) / 2, esize)
+
+
+def frint_n(a, esize, rmode, intbits, st=None):
+    """FRINT32*/FRINT64*: round to an integral value that fits intbits, else the most negative one."""
+    import math as _m
+    lowest = from_float(-float(1 << (intbits - 1)), esize)
+    if is_nan(a, esize):
+        _flag(st, IOC)
+        return lowest
+    x = to_float(a, esize)
+    if _m.isinf(x):
+        _flag(st, IOC)
+        return lowest
+    r = _round_real(x, rmode)
+    if not -(1 << (intbits - 1)) <= r < (1 << (intbits - 1)):
+        _flag(st, IOC)
+        return lowest
+    if r == 0:
+        return a & _SIGN[esize]
+    return from_float(float(r), esize)
