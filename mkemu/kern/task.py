@@ -90,7 +90,7 @@ class Task:
         self.engine = Engine(self.cpu, self.tlb, dump=dump)
         from ..fs.context import FsContext
         from ..fs.rootfs import RootFS
-        self.fs = FsContext(RootFS(config.rootfs))
+        self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
         for fd in getattr(self.fs.root, "reserved_fds", ()):
             self.reserved_fds.add(fd)
         self.exe_path = ""
@@ -156,6 +156,7 @@ class Task:
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
         self.exe_path = img.path
+        self.argv = img.argv
         self.sig.exec_reset()
 
     # ---- running ----------------------------------------------------------------
