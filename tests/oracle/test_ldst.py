@@ -132,7 +132,7 @@ GENERATORS = [gen_unsigned_imm, gen_imm9, gen_register_offset, gen_pair, gen_lit
 @pytest.mark.parametrize("gen", GENERATORS, ids=lambda g: g.__name__[4:])
 def test_load_store_group(gen):
     rng = random.Random(gen.__name__)
-    for _ in range(250):
+    for _ in range(500):
         word, pointers, small = gen(rng)
         check(_case(rng, word, pointers, small))
 

@@ -82,7 +82,7 @@ def _run(groups, per, seed, max_gap=0.0):
 
 @pytest.mark.parametrize("group", FP_GROUPS, ids=lambda g: g[0])
 def test_scalar_fp(group):
-    _run([group], 200, group[0])
+    _run([group], 400, group[0])
 
 
 # Share of random encodings per group that may still be unimplemented (saturating
@@ -94,7 +94,7 @@ NEON_GAP = {"three_same": 0.15, "three_diff": 0.25, "two_misc": 0.45, "across": 
 
 @pytest.mark.parametrize("group", NEON_GROUPS, ids=lambda g: g[0])
 def test_advanced_simd(group):
-    _run([group], 200, group[0], NEON_GAP.get(group[0], 0.0))
+    _run([group], 400, group[0], NEON_GAP.get(group[0], 0.0))
 
 
 @pytest.mark.slow

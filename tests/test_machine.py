@@ -1,0 +1,124 @@
+"""The process model, crashes and the CLI, with real aarch64 programs.
+
+Each test starts a whole machine (supervisor, broker, task processes) and
+the session check in conftest.py fails the run if any of them, or any
+segment or queue, is left behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.guestrun import run_mkemu, run_qemu
+
+
+def test_hello_matches_qemu(rootfs, guest_binary):
+    prog = guest_binary("hello")
+    code, out, err = run_mkemu([str(prog)], rootfs=rootfs)
+    qcode, qout, _ = run_qemu([str(prog)], rootfs=rootfs)
+    assert (code, out) == (qcode, qout), err
+
+
+@pytest.mark.parametrize("kind", ["static", "static-pie"])
+def test_args_env_auxv(rootfs, guest_binary, kind):
+    prog = guest_binary("args_env", kind=kind)
+    code, out, err = run_mkemu([str(prog), "one", "two words"], rootfs=rootfs)
+    assert code == 0, err
+    text = out.decode()
+    assert "argc=3" in text and "two words" in text
+    assert "AT_PAGESZ=4096" in text
+
+
+def test_exit_code_passes_through(rootfs, guest_binary):
+    code, _, err = run_mkemu([str(guest_binary("exitcode")), "77"], rootfs=rootfs)
+    assert code == 77, err
+
+
+def test_null_dereference_is_sigsegv_with_crash_report(rootfs, guest_binary):
+    code, _, err = run_mkemu([str(guest_binary("nullderef"))], rootfs=rootfs)
+    assert code == 128 + signal.SIGSEGV
+    report = err.decode()
+    assert "SIGSEGV" in report and "fault address 0x0" in report
+    assert "=>" in report and "pc 0x" in report           # disassembly around pc
+    assert "x0 " in report and "backtrace" in report
+
+
+def test_undefined_instruction_is_sigill(rootfs, guest_binary):
+    code, _, err = run_mkemu([str(guest_binary("undef"))], rootfs=rootfs)
+    assert code == 128 + signal.SIGILL
+    assert b"SIGILL" in err and b"undefined instruction" in err
+
+
+def test_stats_report_instructions_and_mips(rootfs, guest_binary):
+    code, _, err = run_mkemu([str(guest_binary("hello"))], rootfs=rootfs, extra=["--stats"])
+    assert code == 0
+    stats = dict(line.split()[1:3] for line in err.decode().splitlines()
+                 if line.startswith("mkemu: ") and len(line.split()) >= 3)
+    assert int(stats["instructions"]) > 1000
+    assert int(stats["blocks"]) > 10
+    assert float(stats["mips"]) > 0
+
+
+def test_python_failure_in_task_ends_guest_with_sigabrt(rootfs, guest_binary):
+    code, out, err = run_mkemu([str(guest_binary("hello"))], rootfs=rootfs,
+                               extra=["--inject-crash", "write"])
+    assert code == 128 + signal.SIGABRT
+    assert b"internal error" in err and b"injected crash" in err
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_sigkill_of_task_process_kills_guest_and_broker_exits(rootfs):
+    proc = subprocess.Popen([sys.executable, "-m", "mkemu", "run", "--rootfs", str(rootfs), "--",
+                             "/bin/busybox", "sleep", "30"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        task = None
+        deadline = time.time() + 30
+        while time.time() < deadline and task is None:
+            brokers = _children(proc.pid)
+            tasks = _children(brokers[0]) if brokers else []
+            task = tasks[0] if tasks else None
+            time.sleep(0.05)
+        assert task is not None, "no task process appeared"
+        broker = _children(proc.pid)[0]
+        time.sleep(0.3)
+        os.kill(task, signal.SIGKILL)
+        code = proc.wait(timeout=30)
+        assert code == 128 + signal.SIGKILL
+        assert not os.path.exists(f"/proc/{broker}") or open(f"/proc/{broker}/stat").read().split()[2] == "Z"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_cli_missing_binary_is_one_line(rootfs):
+    code, out, err = run_mkemu(["/no/such/program"], rootfs=rootfs)
+    assert code == 127
+    assert err.count(b"\n") == 1 and b"Traceback" not in err
+
+
+def test_cli_missing_rootfs_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "mkemu", "run", "--rootfs", str(tmp_path / "nope"),
+                        "--", "/bin/true"], capture_output=True, timeout=60)
+    assert r.returncode != 0
+    assert r.stderr.count(b"\n") == 1 and b"Traceback" not in r.stderr
+
+
+def test_rootfs_escape_attempts_stay_inside(rootfs, guest_binary):
+    code, out, err = run_mkemu([str(guest_binary("escape"))], rootfs=rootfs)
+    host_name = open("/etc/hostname", "rb").read().strip()
+    assert host_name not in out, out
+    assert b"ESCAPED" not in out, out
