@@ -304,7 +304,7 @@ def emit_dp3(b, insn: int) -> None:
         acc = b.rx(ra)
         b.wx(rd, f"{acc} - {x} * {y}" if o0 else f"{acc} + {x} * {y}")
         return
-    if op31 in (2, 6) and not o0 and ra == 31:     # SMULH / UMULH
+    if op31 in (2, 6) and not o0:     # SMULH / UMULH (Ra should be 31; ignored, as hardware does)
         a, m = b.rx(rn), b.rx(rm)
         if op31 == 2:
             sb = 1 << 63
