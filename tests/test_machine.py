@@ -122,3 +122,31 @@ def test_rootfs_escape_attempts_stay_inside(rootfs, guest_binary):
     host_name = open("/etc/hostname", "rb").read().strip()
     assert host_name not in out, out
     assert b"ESCAPED" not in out, out
+
+
+def test_second_run_starts_from_the_translation_cache(rootfs, guest_binary, tmp_path):
+    env = {"MKEMU_CACHE": str(tmp_path)}
+    prog = str(guest_binary("hello"))
+    runs = [run_mkemu([prog], rootfs=rootfs, extra=["--stats"], env=env) for _ in range(2)]
+    (c1, out1, err1), (c2, out2, err2) = runs
+    assert c1 == c2 == 0 and out1 == out2
+
+    def stat(err, key):
+        return int(next(l.split()[2] for l in err.decode().splitlines() if l.startswith(f"mkemu: {key} ")))
+
+    assert stat(err1, "blocks-from-cache") == 0
+    assert stat(err2, "blocks-from-cache") == stat(err2, "blocks") > 100
+
+
+def test_dump_blocks_prints_python_with_disassembly(rootfs, guest_binary):
+    code, _, err = run_mkemu([str(guest_binary("exitcode")), "3"], rootfs=rootfs, extra=["--dump-blocks"])
+    assert code == 3
+    text = err.decode()
+    assert "def blk_" in text and "# 0x" in text and "svc" in text
+
+
+def test_strace_names_syscalls_and_arguments(rootfs):
+    code, out, err = run_mkemu(["/bin/busybox", "cat", "/etc/hostname"], rootfs=rootfs, extra=["--strace"])
+    assert code == 0 and out == b"mkemu-guest\n"
+    assert b"openat(AT_FDCWD, '/etc/hostname'" in err
+    assert b"exit_group(0) = ?" in err

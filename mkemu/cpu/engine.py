@@ -19,6 +19,7 @@ from typing import Callable
 from ..mm.fault import MemFault
 from . import flags
 from .block import BlockBuilder
+from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 
@@ -54,13 +55,17 @@ def _base_globals() -> dict:
 
 
 class Engine:
-    def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None) -> None:
+    def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None,
+                 code_cache: CodeCache | None = None) -> None:
         self.state = state
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
         self.sources: dict[int, str] = {}
         self.page_blocks: dict[int, set[int]] = {}
         self.blocks_translated = 0
+        self.blocks_from_cache = 0
+        self.code_cache = code_cache
+        self.page_hashes: dict[int, str] = {}
         self.dump = dump
         self._disasm = None
         self.globals = _base_globals()
@@ -71,6 +76,33 @@ class Engine:
     # ---- translation ----------------------------------------------------------
     def translate(self, pc: int) -> Callable:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
+        page = pc >> 12
+        cache = self.code_cache
+        if cache is not None and not self.dump:
+            ph = self.page_hashes.get(page)
+            if ph is None:
+                ph = self.page_hashes[page] = page_hash(bytes(self.mmu.page_view(page, "x", pc)))
+            code = cache.lookup(pc, ph)
+            if code is None:
+                code = compile(self._source(pc), f"<guest block {pc:#x}>", "exec")
+                cache.store(pc, ph, code)
+            else:
+                self.blocks_from_cache += 1
+            return self._install(pc, code)
+        return self._install(pc, compile(self._source(pc), f"<guest block {pc:#x}>", "exec"))
+
+    def _install(self, pc: int, code) -> Callable:
+        exec(code, self.globals)
+        fn = self.globals.pop(f"blk_{pc:x}")
+        page = pc >> 12
+        self.blocks[pc] = fn
+        self.page_blocks.setdefault(page, set()).add(pc)
+        self.mmu.mark_code(page)
+        self.blocks_translated += 1
+        return fn
+
+    def _source(self, pc: int) -> str:
+        """The Python source of the block at pc."""
         b = BlockBuilder(pc)
         addr = pc
         page = pc >> 12
@@ -101,19 +133,11 @@ class Engine:
                 b.pc = addr
                 b.end_fallthrough()
                 break
-        name = f"blk_{pc:x}"
-        src = b.source(name)
+        src = b.source(f"blk_{pc:x}")
         if self.dump:
             self.dump(src)
-        code = compile(src, f"<guest block {pc:#x}>", "exec")
-        exec(code, self.globals)
-        fn = self.globals.pop(name)
-        self.blocks[pc] = fn
-        self.sources[pc] = src
-        self.page_blocks.setdefault(page, set()).add(pc)
-        self.mmu.mark_code(page)
-        self.blocks_translated += 1
-        return fn
+            self.sources[pc] = src
+        return src
 
     def _disassemble(self, insn: int, addr: int) -> str:
         if self._disasm is None:
@@ -125,6 +149,7 @@ class Engine:
 
     # ---- invalidation ---------------------------------------------------------
     def invalidate_page(self, vpn: int) -> None:
+        self.page_hashes.pop(vpn, None)
         for pc in self.page_blocks.pop(vpn, ()):
             self.blocks.pop(pc, None)
             self.sources.pop(pc, None)
@@ -133,6 +158,7 @@ class Engine:
         self.blocks.clear()
         self.sources.clear()
         self.page_blocks.clear()
+        self.page_hashes.clear()
 
     # ---- dispatch -----------------------------------------------------------
     def run(self) -> int:

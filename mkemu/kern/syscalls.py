@@ -38,12 +38,12 @@ def dispatch(task) -> None:
     task.in_syscall = True
     try:
         ret = row.handler(task, *args)
-    except InterruptedSyscall:
-        ret = -errno.EINTR
-    except OSError as e:
-        ret = -(e.errno or errno.EIO)
-    except MemFault:
-        ret = -errno.EFAULT
+    except BaseException as e:
+        if task.config.strace and type(e).__name__ == "TaskExit":
+            _trace(task, nr, row, args, None)       # exit never returns: "= ?"
+        if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
+            raise
+        ret = _error_result(e)
     finally:
         task.in_syscall = False
     if ret == -errno.EPIPE and row.name in _WRITES:
@@ -51,6 +51,14 @@ def dispatch(task) -> None:
     if task.config.strace:
         _trace(task, nr, row, args, ret)
     x[0] = ret & M64
+
+
+def _error_result(e: BaseException) -> int:
+    if isinstance(e, InterruptedSyscall):
+        return -errno.EINTR
+    if isinstance(e, OSError):
+        return -(e.errno or errno.EIO)
+    return -errno.EFAULT
 
 
 # ---- tracing --------------------------------------------------------------------
@@ -77,7 +85,9 @@ def _trace(task, nr: int, row, args, ret: int) -> None:
     name = row.name if row else syscall_name(nr)
     kinds = row.args if row else ("hex",) * len(args)
     shown = ", ".join(_fmt_arg(task, k, a) for k, a in zip(kinds, args))
-    if -4096 < ret < 0:
+    if ret is None:
+        res = "?"
+    elif -4096 < ret < 0:
         res = f"-1 {errno.errorcode.get(-ret, '?')} ({os.strerror(-ret)})"
     else:
         res = f"{ret:#x}" if ret > 0xFFFF else str(ret)

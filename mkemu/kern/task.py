@@ -23,6 +23,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
 from ..ipc import protocol as P
@@ -87,7 +88,8 @@ class Task:
         self.space.tlbs.append(self.tlb)
         self.mem = GuestAccess(self.tlb)
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
-        self.engine = Engine(self.cpu, self.tlb, dump=dump)
+        self.code_cache = CodeCache(default_dir())
+        self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache)
         from ..fs.context import FsContext
         from ..fs.rootfs import RootFS
         self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
@@ -151,7 +153,7 @@ class Task:
                          (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
-        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump)
+        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
@@ -193,6 +195,7 @@ class Task:
         wall = time.monotonic() - self.started
         n = self.cpu.icount
         return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
+                f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
 
 
@@ -215,7 +218,16 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 task.log(traceback.format_exc())
             task.log(f"{path}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
-        task.run()
+        profile_to = os.environ.get("MKEMU_PROFILE")
+        if profile_to:                      # developer aid: cProfile of the task's run loop
+            import cProfile
+            prof = cProfile.Profile()
+            try:
+                prof.runcall(task.run)
+            finally:
+                prof.dump_stats(profile_to)
+        else:
+            task.run()
     except TaskExit as e:
         code, sig, core = e.code, e.sig, e.core
     except BaseException:
@@ -227,6 +239,8 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             pass
         code, sig, core = 0, signal.SIGABRT, False
     try:
+        if task is not None:
+            task.code_cache.flush()
         if task is not None and config.stats:
             os.write(task.log_fd, ("\n".join(task.stats_lines()) + "\n").encode())
         chan.send(P.ExitGroup(code, sig, core))

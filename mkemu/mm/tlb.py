@@ -57,6 +57,10 @@ class SoftTLB:
         table[vpn] = mv
         return mv
 
+    def page_view(self, vpn: int, access: str, addr: int) -> memoryview:
+        """The memoryview of a whole guest page (for hashing code pages)."""
+        return self._page(vpn, access, addr)
+
     def fetch(self, addr: int) -> int:
         addr &= M64
         if addr & 3:

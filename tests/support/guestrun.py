@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 
-def _run(cmd, stdin: bytes, timeout: float) -> tuple[int, bytes, bytes]:
+def _run(cmd, stdin: bytes, timeout: float, env=None) -> tuple[int, bytes, bytes]:
     """Run in a new session; on timeout kill the whole group and fail loudly."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            env=None if env is None else {**os.environ, **env})
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -22,12 +23,12 @@ def _run(cmd, stdin: bytes, timeout: float) -> tuple[int, bytes, bytes]:
 
 
 def run_mkemu(args, rootfs: Path | str | None = None, stdin: bytes = b"", timeout: float = 120,
-              extra=()) -> tuple[int, bytes, bytes]:
+              extra=(), env=None) -> tuple[int, bytes, bytes]:
     cmd = [sys.executable, "-m", "mkemu", "run"]
     if rootfs is not None:
         cmd += ["--rootfs", str(rootfs)]
     cmd += [*extra, "--", *map(str, args)]
-    return _run(cmd, stdin, timeout)
+    return _run(cmd, stdin, timeout, env)
 
 
 def run_qemu(args, rootfs: Path | str | None = None, stdin: bytes = b"", timeout: float = 120,

@@ -1,0 +1,99 @@
+"""Translated blocks cached on disk, so a second run of a program starts warm.
+
+A block never crosses a page, so its Python code is fully determined by its
+start address and the bytes of its page (and by the translator itself).  The
+cache maps (pc, page hash) -> marshalled code object, one file per page hash,
+in a directory named after a hash of the translator's own source files: a
+change to mkemu/cpu makes a fresh cache.  Files are written whole to a temporary
+name and renamed, so concurrent machines never see half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+from pathlib import Path
+
+_CPU_DIR = Path(__file__).resolve().parent
+
+
+def _translator_tag() -> str:
+    h = hashlib.blake2b(digest_size=8)
+    h.update(sys.version.encode())
+    for p in sorted(_CPU_DIR.glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def default_dir() -> Path | None:
+    if os.environ.get("MKEMU_NO_CODE_CACHE"):
+        return None
+    base = Path(os.environ.get("MKEMU_CACHE", Path.home() / ".cache" / "mkemu"))
+    return base / "code" / _translator_tag()
+
+
+def page_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class CodeCache:
+    def __init__(self, directory: Path | None) -> None:
+        self.dir = directory
+        self.pages: dict[str, dict[int, bytes]] = {}
+        self.dirty: set[str] = set()
+
+    def _page(self, ph: str) -> dict[int, bytes]:
+        entries = self.pages.get(ph)
+        if entries is None:
+            entries = {}
+            if self.dir is not None:
+                try:
+                    with open(self.dir / ph, "rb") as f:
+                        entries = marshal.load(f)
+                except (OSError, EOFError, ValueError, TypeError):
+                    entries = {}
+            self.pages[ph] = entries
+        return entries
+
+    def lookup(self, pc: int, ph: str):
+        raw = self._page(ph).get(pc)
+        if raw is None:
+            return None
+        try:
+            return marshal.loads(raw)
+        except (EOFError, ValueError, TypeError):
+            return None
+
+    def store(self, pc: int, ph: str, code) -> None:
+        if self.dir is None:
+            return
+        self._page(ph)[pc] = marshal.dumps(code)
+        self.dirty.add(ph)
+
+    def flush(self) -> None:
+        """Write the pages that gained blocks (merging with what others wrote)."""
+        if self.dir is None or not self.dirty:
+            return
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return
+        for ph in self.dirty:
+            path = self.dir / ph
+            merged = {}
+            try:
+                with open(path, "rb") as f:
+                    merged = marshal.load(f)
+            except (OSError, EOFError, ValueError, TypeError):
+                pass
+            merged.update(self.pages[ph])
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            try:
+                with open(tmp, "wb") as f:
+                    marshal.dump(merged, f)
+                os.replace(tmp, path)
+            except OSError:
+                pass
+        self.dirty.clear()
