@@ -47,7 +47,7 @@ _PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 
 
 class BlockBuilder:
-    MAX_INSNS = 64
+    MAX_INSNS = 96
 
     def __init__(self, start: int) -> None:
         self.start = start
@@ -68,6 +68,14 @@ class BlockBuilder:
         self.flags_dirty = False     # block changed NZCV
         self.uses_fp = False
         self.comment = ""
+        # Traces: a direct branch is followed inside the block (no exit), a
+        # conditional branch becomes a side exit and the trace goes on with the
+        # fall-through.  The engine reads `follow` to know where to fetch next.
+        self.trace = True
+        self.follow: int | None = None
+        self.pc_index: dict[int, int] = {}    # guest pc -> instruction index in the trace
+        self.pages: set[int] = set()
+        self.linear = True                    # the trace is one straight run of addresses
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -243,12 +251,14 @@ class BlockBuilder:
             self.lines.append(f"{ind}S.fk = {LAZY_CODES[kind, bits]}; S.fa = {a}; S.fb = {b}")
         elif self.flags_dirty:
             self.lines.append(f"{ind}S.fk = 0; S.nzcv_raw = nzcv")
-        self.lines.extend(self._writeback(ind))
+        # the registers to store and the loop count are known only when the
+        # whole trace is emitted: placeholders, filled in by source()
+        self.lines.append(f"{ind}@WB@")
         n = self.ninsn + 1 if ninsn_done is None else ninsn_done
-        self.lines.append(f"{ind}S.icount += {n}" + (f" + _n * {self.ninsn + 1}" if self.loop else ""))
+        self.lines.append(f"{ind}S.icount += {n}@LOOPN@")
         self.lines.append(f"{ind}return {result}")
 
-    def _goto(self, target: int) -> None:
+    def _goto(self, target: int, ninsn_done: int | None = None) -> None:
         """Leave the block for a constant target (looping if it is our start)."""
         if target == self.start:
             self.loop = True
@@ -256,14 +266,27 @@ class BlockBuilder:
             if self.flags is not None and self.nzcv_loaded:
                 # the next iteration reads NZCV from the local
                 self.lines.append(f"{ind}nzcv = {self._nzcv_expr()}")
-            self.lines.append(f"{ind}_n += 1")
+            self.lines.append(f"{ind}_n += {self.ninsn + 1}")   # instructions per trip
             self.lines.append(f"{ind}if not S.pending: continue")
-            self._exit(f"{target:#x}", 0)     # _n already counts this iteration
+            self._exit(f"{target:#x}", 0)     # _n already counts this trip
             return
-        self._exit(f"{target:#x}")
+        self._exit(f"{target:#x}", ninsn_done)
+
+    def _can_follow(self, target: int) -> bool:
+        return self.trace and target != self.start and target not in self.pc_index
 
     def end_branch(self, target: int) -> None:
-        self._goto(target & M64)
+        target &= M64
+        if self._can_follow(target):
+            self.follow = target
+            self.linear = False
+            return
+        self._goto(target)
+        self.ended = True
+
+    def close_at(self, target: int) -> None:
+        """End the trace before `target` (size limit or a revisited address)."""
+        self._goto(target & M64, self.ninsn)
         self.ended = True
 
     def end_branch_reg(self, expr: str) -> None:
@@ -279,6 +302,8 @@ class BlockBuilder:
         self._goto(target & M64)
         self.end_if()
         self.flags = flags
+        if self.trace:
+            return            # the trace goes on with the fall-through path
         self._goto(self.pc + 4)
         self.ended = True
 
@@ -318,10 +343,20 @@ class BlockBuilder:
         if self.loop:
             head.append("        while True:")
             body_indent = "            "
-        body = [body_indent + ln for ln in self.lines]
+        loopn = " + _n" if self.loop else ""
+        body = []
+        for ln in self.lines:
+            stripped = ln.lstrip(" ")
+            if stripped == "@WB@":
+                body += self._writeback(body_indent + ln[:len(ln) - len(stripped)])
+            else:
+                body.append(body_indent + ln.replace("@LOOPN@", loopn))
         tail = ["    except BaseException:"]
-        tail.append(f"        S.icount += ((_pc - {self.start:#x}) >> 2)"
-                    + (f" + _n * {self.ninsn}" if self.loop else ""))
+        if self.linear:
+            where = f"((_pc - {self.start:#x}) >> 2)"
+        else:
+            where = f"{self.pc_index!r}.get(_pc, 0)"
+        tail.append(f"        S.icount += {where}{loopn}")
         if self.flags_dirty or self.nzcv_loaded:
             # flags at the faulting instruction: materialized lazily, best effort
             tail.append("        try: S.nzcv = nzcv")

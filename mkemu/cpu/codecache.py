@@ -1,7 +1,7 @@
 """Translated blocks cached on disk, so a second run of a program starts warm.
 
-A block never crosses a page, so its Python code is fully determined by its
-start address and the bytes of its page (and by the translator itself).  The
+A block's Python code is fully determined by its start address and the bytes
+of the pages its trace read (and by the translator itself).  The
 cache maps (pc, page hash) -> marshalled code object, one file per page hash,
 in a directory named after a hash of the translator's own source files: a
 change to mkemu/cpu makes a fresh cache.  Files are written whole to a temporary
@@ -58,18 +58,24 @@ class CodeCache:
         return entries
 
     def lookup(self, pc: int, ph: str):
+        """(code, [(other vpn, its page hash), ...]) or None.
+
+        A block that follows branches onto other pages is valid only while
+        those pages still hold the same bytes: the caller checks them.
+        """
         raw = self._page(ph).get(pc)
         if raw is None:
             return None
         try:
-            return marshal.loads(raw)
+            code_bytes, extra = raw
+            return marshal.loads(code_bytes), extra
         except (EOFError, ValueError, TypeError):
             return None
 
-    def store(self, pc: int, ph: str, code) -> None:
+    def store(self, pc: int, ph: str, code, extra=()) -> None:
         if self.dir is None:
             return
-        self._page(ph)[pc] = marshal.dumps(code)
+        self._page(ph)[pc] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
 
     def flush(self) -> None:

@@ -78,34 +78,48 @@ class Engine:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
         page = pc >> 12
         cache = self.code_cache
-        if cache is not None and not self.dump:
-            ph = self.page_hashes.get(page)
-            if ph is None:
-                ph = self.page_hashes[page] = page_hash(bytes(self.mmu.page_view(page, "x", pc)))
-            code = cache.lookup(pc, ph)
-            if code is None:
-                code = compile(self._source(pc), f"<guest block {pc:#x}>", "exec")
-                cache.store(pc, ph, code)
-            else:
+        if cache is None or self.dump:
+            src, pages = self._source(pc)
+            return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
+        ph = self._page_hash(page, pc)
+        hit = cache.lookup(pc, ph)
+        if hit is not None:
+            code, extra = hit
+            if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
-            return self._install(pc, code)
-        return self._install(pc, compile(self._source(pc), f"<guest block {pc:#x}>", "exec"))
+                return self._install(pc, code, {page, *(v for v, _ in extra)})
+        src, pages = self._source(pc)
+        code = compile(src, f"<guest block {pc:#x}>", "exec")
+        extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
+        cache.store(pc, ph, code, extra)
+        return self._install(pc, code, pages)
 
-    def _install(self, pc: int, code) -> Callable:
+    def _page_hash(self, vpn: int, addr: int, missing=None) -> str:
+        ph = self.page_hashes.get(vpn)
+        if ph is None:
+            try:
+                ph = page_hash(bytes(self.mmu.page_view(vpn, "x", addr)))
+            except MemFault:
+                if missing is None:
+                    raise
+                return missing
+            self.page_hashes[vpn] = ph
+        return ph
+
+    def _install(self, pc: int, code, pages) -> Callable:
         exec(code, self.globals)
         fn = self.globals.pop(f"blk_{pc:x}")
-        page = pc >> 12
         self.blocks[pc] = fn
-        self.page_blocks.setdefault(page, set()).add(pc)
-        self.mmu.mark_code(page)
+        for page in pages:
+            self.page_blocks.setdefault(page, set()).add(pc)
+            self.mmu.mark_code(page)
         self.blocks_translated += 1
         return fn
 
-    def _source(self, pc: int) -> str:
-        """The Python source of the block at pc."""
+    def _source(self, pc: int) -> tuple[str, set[int]]:
+        """The Python source of the block (trace) at pc, and the pages it read."""
         b = BlockBuilder(pc)
         addr = pc
-        page = pc >> 12
         fetch = self.mmu.fetch
         while True:
             try:
@@ -118,6 +132,8 @@ class Engine:
                 break
             b.pc = addr
             b.insn = insn
+            b.pc_index[addr] = b.ninsn
+            b.pages.add(addr >> 12)
             if self.dump:
                 b.line(f"# {addr:#x}: {self._disassemble(insn, addr)}")
             emit = decode(insn)
@@ -128,16 +144,17 @@ class Engine:
             b.ninsn += 1
             if b.ended:
                 break
-            addr += 4
-            if (addr >> 12) != page or b.ninsn >= b.MAX_INSNS:
-                b.pc = addr
-                b.end_fallthrough()
+            nxt = b.follow if b.follow is not None else (addr + 4) & 0xFFFF_FFFF_FFFF_FFFF
+            b.follow = None
+            if b.ninsn >= b.MAX_INSNS or nxt in b.pc_index or nxt == pc:
+                b.close_at(nxt)
                 break
+            addr = nxt
         src = b.source(f"blk_{pc:x}")
         if self.dump:
             self.dump(src)
             self.sources[pc] = src
-        return src
+        return src, b.pages
 
     def _disassemble(self, insn: int, addr: int) -> str:
         if self._disasm is None:
