@@ -21,6 +21,9 @@ HELPERS = {
     "FCMP": fpu.fcompare, "FRINT": fpu.frint, "TO_FIXED": fpu.to_fixed,
     "FROM_FIXED": fpu.from_fixed, "FCVT": fpu.fconvert, "FCMEQ": fpu.fcmeq,
     "FCMGE": fpu.fcmge, "FCMGT": fpu.fcmgt, "FRECPE": fpu.frecpe, "FRSQRTE": fpu.frsqrte,
+    "FADD64": fpu.fadd64, "FSUB64": fpu.fsub64, "FMUL64": fpu.fmul64, "FDIV64": fpu.fdiv64,
+    "FADD32": fpu.fadd32, "FSUB32": fpu.fsub32, "FMUL32": fpu.fmul32, "FDIV32": fpu.fdiv32,
+    "FMADD64": fpu.fmadd64,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
 
@@ -143,7 +146,9 @@ def emit_dp2(b, insn: int) -> None:
         return
     rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
     a, m = _src(b, rn, es), _src(b, rm, es)
-    if opcode in _TWO_SOURCE:
+    if opcode in (0, 1, 2, 3) and es in (32, 64):   # the hot ones: host floats when they can
+        b.wv(rd, f"{_TWO_SOURCE[opcode]}{es}({a}, {m}, S.fpcr, S)")
+    elif opcode in _TWO_SOURCE:
         b.wv(rd, f"{_TWO_SOURCE[opcode]}({a}, {m}, {es}, S.fpcr, S)")
     elif opcode == 8:   # FNMUL
         t = b.tmp()
@@ -164,7 +169,10 @@ def emit_dp3(b, insn: int) -> None:
     # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
     na = f"({a} ^ {sign:#x})" if o0 != o1 else a
     nacc = f"({acc} ^ {sign:#x})" if o1 else acc
-    b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpcr, S)")
+    if es == 64:
+        b.wv(rd, f"FMADD64({na}, {m}, {nacc}, S.fpcr, S)")
+    else:
+        b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpcr, S)")
 
 
 def emit_fcmp(b, insn: int) -> None:

@@ -489,3 +489,73 @@ def frint_n(a, esize, rmode, intbits, st=None):
     if r == 0:
         return a & _SIGN[esize]
     return from_float(float(r), esize)
+
+
+# ---- fast paths ------------------------------------------------------------------------
+# The common case -- no NaN operand or result, FPCR all zero (round to nearest,
+# no flush-to-zero, no default NaN) -- is done with host floats directly; any
+# other case falls back to the general functions above.
+_PQ = struct.Struct("<Q").pack
+_UQ = struct.Struct("<Q").unpack
+_PD = struct.Struct("<d").pack
+_UD = struct.Struct("<d").unpack
+_PI = struct.Struct("<I").pack
+_UI = struct.Struct("<I").unpack
+_PF = struct.Struct("<f").pack
+_UF = struct.Struct("<f").unpack
+
+
+def _fast64(op, slow):
+    def f(a, b, fpcr, st):
+        if not fpcr:
+            try:
+                r = op(_UD(_PQ(a))[0], _UD(_PQ(b))[0])
+                if r == r:
+                    return _UQ(_PD(r))[0]
+            except (ZeroDivisionError, OverflowError):
+                pass
+        return slow(a, b, 64, fpcr, st)
+    return f
+
+
+def _fast32(op, slow):
+    def f(a, b, fpcr, st):
+        if not fpcr:
+            try:
+                r = op(_UF(_PI(a))[0], _UF(_PI(b))[0])
+                if r == r:
+                    return _UI(_PF(r))[0]
+            except (ZeroDivisionError, OverflowError):
+                pass
+        return slow(a, b, 32, fpcr, st)
+    return f
+
+
+fadd64 = _fast64(lambda x, y: x + y, fadd)
+fsub64 = _fast64(lambda x, y: x - y, fsub)
+fmul64 = _fast64(lambda x, y: x * y, fmul)
+fdiv64 = _fast64(lambda x, y: x / y, fdiv)
+fadd32 = _fast32(lambda x, y: x + y, fadd)
+fsub32 = _fast32(lambda x, y: x - y, fsub)
+fmul32 = _fast32(lambda x, y: x * y, fmul)
+fdiv32 = _fast32(lambda x, y: x / y, fdiv)
+
+
+def fmadd64(a, b, c, fpcr, st):
+    """a*b + c for doubles, rounded once: exact integer arithmetic, then one
+    correctly rounded int/int division (CPython rounds true division exactly)."""
+    if not fpcr:
+        x, y, z = _UD(_PQ(a))[0], _UD(_PQ(b))[0], _UD(_PQ(c))[0]
+        if x - x == 0 and y - y == 0 and z - z == 0 and x * y != 0:   # all finite, product nonzero
+            mx, dx = x.as_integer_ratio()
+            my, dy = y.as_integer_ratio()
+            mz, dz = z.as_integer_ratio()
+            dp = dx * dy
+            den = max(dp, dz)
+            num = mx * my * (den // dp) + mz * (den // dz)
+            if num:
+                try:
+                    return _UQ(_PD(num / den))[0]
+                except OverflowError:
+                    pass
+    return fmadd(a, b, c, 64, fpcr, st)
