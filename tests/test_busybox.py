@@ -154,3 +154,9 @@ def test_expr(rootfs):
 def test_printf(rootfs):
     code, out, err = bb(rootfs, "printf", "%05d|%-4s|%x|%s\\n", "42", "ab", "255", "end")
     assert (code, out) == (0, b"00042|ab  |ff|end\n"), err
+
+
+def test_shell_builtins_and_stdin(rootfs):
+    code, out, err = bb(rootfs, "sh", "-c", 'read a b; echo "$b-$a"; echo $((6 * 7)); cd /etc && pwd',
+                        stdin=b"left right\n")
+    assert (code, out) == (0, b"right-left\n42\n/etc\n"), err
