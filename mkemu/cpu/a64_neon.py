@@ -1,11 +1,27 @@
-"""A64 Advanced SIMD (vector and scalar forms) -- the Arm ARM's C4.1.96 tables.
+"""A64 Advanced SIMD (vector and scalar forms) and the crypto extensions.
 
-Whole-register bitwise operations (AND/ORR/EOR/BIC/BSL/BIT/BIF/NOT/MOVI/EXT)
-are single Python expressions on the 128-bit register value; lane-wise
-operations go through the table-driven helpers in lanes.py, one small lane
-function per instruction, shared by the vector and scalar forms.
+Registers are 128-bit Python ints, lane 0 in the low bits.  Per-lane Python
+code is slow, so the common operations are whole-register expressions:
+
+* bitwise operations, BSL/BIT/BIF, MOVI, EXT: one integer expression;
+* ADD/SUB/NEG, compares, shifts by immediate, ADDHN, rounding: SWAR on the
+  128-bit int, with the lane masks folded at translation time (H = the top
+  bit of every lane, L = the other bits);
+* min/max, pairwise and across-lanes operations, widening and narrowing:
+  struct unpack/pack of the register bytes with C-level map/max/min/sum;
+* byte shuffles (REV, ZIP/UZP/TRN, TBL, CNT, RBIT): bytes.translate and
+  operator.itemgetter on the register bytes.
+
+The rare and complex lane operations (saturating doubling multiplies,
+saturating shifts, FP) call small lane functions through HELPERS.
+Saturating operations set FPSR.QC; FP operations use FPCR and raise the
+FPSR cumulative flags through fpu.py.
 """
 from __future__ import annotations
+
+import operator
+import struct
+from itertools import repeat
 
 from . import fpu
 from .bits import field
@@ -13,175 +29,359 @@ from .lanes import join, map1, map2, map3, pairwise, reduce_lanes, sat, split, s
 
 Q_MASK = (1 << 128) - 1
 D_MASK = (1 << 64) - 1
+QC = 1 << 27
 
 
-# ---- lane functions (x, y unsigned lanes of width e) -----------------------------------
 def _ones(e):
     return (1 << e) - 1
 
 
-def _shl_signed(x, y, e, unsigned, rounding):
-    """USHL/SSHL/URSHL/SRSHL lane: shift by the signed low byte of y."""
-    sh = sx(y & 0xFF, 8)
-    v = x if unsigned else sx(x, e)
+def _rep(e: int, nbits: int) -> int:
+    """The lowest bit of every e-bit lane of an nbits-wide value."""
+    return sum(1 << i for i in range(0, nbits, e))
+
+
+# ---- runtime helpers -------------------------------------------------------------------
+_FMT = {8: "B", 16: "H", 32: "I", 64: "Q"}
+HELPERS: dict = {"FB": int.from_bytes, "OADD": operator.add, "OSUB": operator.sub,
+                 "OMUL": operator.mul, "OAND": operator.and_, "REPEAT": repeat}
+for _e in (8, 16, 32, 64):
+    for _n in (1, 2, 4, 8, 16, 32):
+        if _e * _n <= 256:
+            _u = struct.Struct(f"<{_n}{_FMT[_e]}")
+            _s = struct.Struct(f"<{_n}{_FMT[_e].lower()}")
+            HELPERS[f"NU{_e}_{_n}"], HELPERS[f"NPU{_e}_{_n}"] = _u.unpack, _u.pack
+            HELPERS[f"NS{_e}_{_n}"], HELPERS[f"NPS{_e}_{_n}"] = _s.unpack, _s.pack
+
+
+def _narrow2(v: int, e: int, n: int) -> int:
+    """n containers of 2e bits -> n lanes of e bits (the low half of each)."""
+    if e == 64:
+        return (v & D_MASK) | (((v >> 128) & D_MASK) << 64) if n == 2 else v & D_MASK
+    return int.from_bytes(memoryview(v.to_bytes(n * e // 4, "little")).cast(_FMT[e])[::2], "little")
+
+
+def _qmap(fn, xs, ys, e, st):
+    """Lane results of fn(x, y, e) -> (value, saturated); saturation sets FPSR.QC."""
+    out = []
+    q = False
+    for x, y in zip(xs, ys):
+        v, s = fn(x, y, e)
+        out.append(v)
+        q |= s
+    if q:
+        st.fpsr |= QC
+    return out
+
+
+def _qclamp(raw, lo, hi, st):
+    """Clamp the lane values to [lo, hi]; any clamping sets FPSR.QC."""
+    out = list(map(min, map(max, raw, repeat(lo)), repeat(hi)))
+    if out != raw:
+        st.fpsr |= QC
+    return out
+
+
+_POPCNT = bytes(bin(i).count("1") for i in range(256))
+_RBIT = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _tbl(table: tuple, idx: int, default: int, nbytes: int) -> int:
+    """TBL/TBX: bytes of idx index the table registers; out of range -> default's byte."""
+    raw = b"".join(t.to_bytes(16, "little") for t in table)
+    ib = idx.to_bytes(nbytes, "little")
+    res = int.from_bytes(ib.translate(raw + bytes(256 - len(raw))), "little")
+    if default:
+        oor = int.from_bytes(ib.translate(bytes(len(raw)) + b"\xff" * (256 - len(raw))), "little")
+        res |= default & oor
+    return res
+
+
+def _sat_s(v: int, e: int):
+    hi = (1 << (e - 1)) - 1
+    if v > hi:
+        return hi, True
+    if v < -hi - 1:
+        return -hi - 1, True
+    return v, False
+
+
+def _sat_u(v: int, e: int):
+    if v > (1 << e) - 1:
+        return (1 << e) - 1, True
+    if v < 0:
+        return 0, True
+    return v, False
+
+
+def _shift_round(v: int, sh: int, rounding: bool) -> int:
+    """v shifted left by sh (right when negative), rounding right shifts if asked."""
     if sh >= 0:
-        return v << sh if sh < 2 * e else 0
+        return v << sh
     sh = -sh
     if rounding:
-        return (v + (1 << (sh - 1))) >> sh if sh <= 2 * e else 0
-    return v >> sh if sh < 2 * e else (-1 if v < 0 else 0)
+        return (v + (1 << (sh - 1))) >> sh
+    return v >> sh
+
+
+def _qshl_lane(unsigned: bool, rounding: bool):
+    """SQSHL/UQSHL/SQRSHL/UQRSHL (register): shift by the signed low byte of y, saturate."""
+    def fn(x, y, e):
+        sh = sx(y & 0xFF, 8)
+        v = _shift_round(x if unsigned else sx(x, e), sh, rounding)
+        return _sat_u(v, e) if unsigned else _sat_s(v, e)
+    return fn
+
+
+def _sqdmulh(rounding: bool):
+    def fn(x, y, e):
+        p = 2 * sx(x, e) * sx(y, e)
+        if rounding:
+            p += 1 << (e - 1)
+        return _sat_s(p >> e, e)
+    return fn
+
+
+def _sqrdmlah(sub: bool):
+    """SQRDMLAH/SQRDMLSH lane: fn(d, x, y, e) -> (value, saturated)."""
+    def fn(d, x, y, e):
+        p = sx(x, e) * sx(y, e)
+        acc = (sx(d, e) << e) + (-2 * p if sub else 2 * p) + (1 << (e - 1))
+        return _sat_s(acc >> e, e)
+    return fn
+
+
+def _qmap3(fn, ds, xs, ys, e, st):
+    out = []
+    q = False
+    for d, x, y in zip(ds, xs, ys):
+        v, s = fn(d, x, y, e)
+        out.append(v)
+        q |= s
+    if q:
+        st.fpsr |= QC
+    return out
+
+
+def _qmap1(fn, xs, e, st):
+    out = []
+    q = False
+    for x in xs:
+        v, s = fn(x, e)
+        out.append(v)
+        q |= s
+    if q:
+        st.fpsr |= QC
+    return out
 
 
 def _pmul(x, y, e):
     r = 0
-    for i in range(e):
-        if (y >> i) & 1:
-            r ^= x << i
+    while y:
+        if y & 1:
+            r ^= x
+        x <<= 1
+        y >>= 1
     return r
 
 
-I3 = {   # (U, opcode) -> lane function for "three same" integer forms
-    (0, 0): lambda x, y, e: (sx(x, e) + sx(y, e)) >> 1,
-    (0, 1): lambda x, y, e: sat(sx(x, e) + sx(y, e), e, False)[0],
-    (0, 2): lambda x, y, e: (sx(x, e) + sx(y, e) + 1) >> 1,
-    (0, 4): lambda x, y, e: (sx(x, e) - sx(y, e)) >> 1,
-    (0, 5): lambda x, y, e: sat(sx(x, e) - sx(y, e), e, False)[0],
-    (0, 6): lambda x, y, e: _ones(e) if sx(x, e) > sx(y, e) else 0,
-    (0, 7): lambda x, y, e: _ones(e) if sx(x, e) >= sx(y, e) else 0,
-    (0, 8): lambda x, y, e: _shl_signed(x, y, e, False, False),
-    (0, 10): lambda x, y, e: _shl_signed(x, y, e, False, True),
-    (0, 12): lambda x, y, e: x if sx(x, e) >= sx(y, e) else y,
-    (0, 13): lambda x, y, e: x if sx(x, e) <= sx(y, e) else y,
-    (0, 14): lambda x, y, e: abs(sx(x, e) - sx(y, e)),
-    (0, 16): lambda x, y, e: x + y,
-    (0, 17): lambda x, y, e: _ones(e) if x & y else 0,
-    (0, 19): lambda x, y, e: x * y,
-    (1, 0): lambda x, y, e: (x + y) >> 1,
-    (1, 1): lambda x, y, e: sat(x + y, e, True)[0],
-    (1, 2): lambda x, y, e: (x + y + 1) >> 1,
-    (1, 4): lambda x, y, e: (x - y) >> 1,
-    (1, 5): lambda x, y, e: sat(x - y, e, True)[0],
-    (1, 6): lambda x, y, e: _ones(e) if x > y else 0,
-    (1, 7): lambda x, y, e: _ones(e) if x >= y else 0,
-    (1, 8): lambda x, y, e: _shl_signed(x, y, e, True, False),
-    (1, 10): lambda x, y, e: _shl_signed(x, y, e, True, True),
-    (1, 12): lambda x, y, e: max(x, y),
-    (1, 13): lambda x, y, e: min(x, y),
-    (1, 14): lambda x, y, e: abs(x - y),
-    (1, 16): lambda x, y, e: x - y,
-    (1, 17): lambda x, y, e: _ones(e) if x == y else 0,
-    (1, 19): _pmul,
-}
-I3_ACC = {   # accumulating forms: fn(d, x, y, e)
-    (0, 15): lambda d, x, y, e: d + abs(sx(x, e) - sx(y, e)),
-    (1, 15): lambda d, x, y, e: d + abs(x - y),
-    (0, 18): lambda d, x, y, e: d + x * y,
-    (1, 18): lambda d, x, y, e: d - x * y,
-}
-I3_PAIR = {
-    (0, 20): lambda x, y, e: x if sx(x, e) >= sx(y, e) else y,
-    (0, 21): lambda x, y, e: x if sx(x, e) <= sx(y, e) else y,
-    (0, 23): lambda x, y, e: x + y,
-    (1, 20): lambda x, y, e: max(x, y),
-    (1, 21): lambda x, y, e: min(x, y),
-}
-
-MISC = {   # two-register misc, (U, opcode) -> fn(x, e)
-    (0, 4): lambda x, e: e - 1 - ((x >> 1) ^ (x & (_ones(e) >> 1))).bit_length(),  # CLS
-    (0, 5): lambda x, e: bin(x).count("1"),                                          # CNT
-    (0, 8): lambda x, e: _ones(e) if sx(x, e) > 0 else 0,                           # CMGT #0
-    (0, 9): lambda x, e: _ones(e) if x == 0 else 0,                                  # CMEQ #0
-    (0, 10): lambda x, e: _ones(e) if sx(x, e) < 0 else 0,                          # CMLT #0
-    (0, 11): lambda x, e: abs(sx(x, e)),                                             # ABS
-    (1, 4): lambda x, e: e - x.bit_length(),                                         # CLZ
-    (1, 8): lambda x, e: _ones(e) if sx(x, e) >= 0 else 0,                          # CMGE #0
-    (1, 9): lambda x, e: _ones(e) if sx(x, e) <= 0 else 0,                          # CMLE #0
-    (1, 11): lambda x, e: -x,                                                        # NEG
-}
-
-ACROSS = {   # (U, opcode) -> reduce fn
-    (0, 10): lambda x, y, e: x if sx(x, e) >= sx(y, e) else y,     # SMAXV
-    (0, 26): lambda x, y, e: x if sx(x, e) <= sx(y, e) else y,     # SMINV
-    (0, 27): lambda x, y, e: x + y,                                # ADDV
-    (1, 10): lambda x, y, e: max(x, y),                            # UMAXV
-    (1, 26): lambda x, y, e: min(x, y),                            # UMINV
-    (1, 27): lambda x, y, e: x + y,
-}
+def _urecpe(x, e):
+    """URECPE on a 32-bit lane (the Arm ARM's UnsignedRecipEstimate)."""
+    if not x >> 31:
+        return 0xFFFFFFFF
+    a = x >> 23                       # 9 bits, 256..511
+    a = a * 2 + 1
+    b = (1 << 19) // a
+    r = (b + 1) >> 1                  # 256..511
+    return r << 23
 
 
-def _rbit8(x, e):
-    return int(f"{x:08b}"[::-1], 2)
+def _ursqrte(x, e):
+    """URSQRTE on a 32-bit lane (UnsignedRSqrtEstimate with RecipSqrtEstimate)."""
+    if not x >> 30:
+        return 0xFFFFFFFF
+    a = x >> 23                       # 9 bits: 128..511
+    if a < 256:
+        a = a * 2 + 1
+    else:
+        a = ((a >> 1) << 1) + 1
+        a *= 2
+    b = 512
+    while a * (b + 1) * (b + 1) < (1 << 28):
+        b += 1
+    return ((b + 1) >> 1) << 23
 
 
-def _rev(v: int, esize: int, container: int, nbytes: int) -> int:
-    """REV16/32/64: reverse the esize elements inside each container."""
-    out = 0
-    per = container // esize
-    lanes = split(v, esize, nbytes * 8 // esize)
-    res = []
-    for c in range(0, len(lanes), per):
-        res += lanes[c:c + per][::-1]
-    return join(res, esize)
+HELPERS.update({"NNARROW2": _narrow2, "NQMAP": _qmap, "NQMAP3": _qmap3, "NQMAP1": _qmap1,
+                "NQCLAMP": _qclamp, "NPOPCNT": _POPCNT, "NRBIT": _RBIT, "NTBL": _tbl,
+                "NZ240": bytes(240)})
 
 
-def _narrow(v: int, esize: int, lanes: int, fn) -> int:
-    """Take `lanes` lanes of 2*esize from v, narrow each with fn, pack as esize lanes."""
-    return join([fn(x) for x in split(v, 2 * esize, lanes)], esize)
+# ---- translation-time builders: each returns a Python expression -----------------------
+def _v(b, n: int, q: int) -> str:
+    return b.rv(n) if q else f"({b.rv(n)} & {D_MASK:#x})"
 
 
-def _shift_right(x, sh, e, unsigned, rounding):
-    v = x if unsigned else sx(x, e)
-    if rounding:
-        v += 1 << (sh - 1)
-    return v >> sh
+def _elem(b, n: int, e: int) -> str:
+    """The low e-bit element of Vn (scalar forms)."""
+    return f"({b.rv(n)} & {_ones(e):#x})"
 
 
-def _tbl(table: list[int], idx: int, default: int, nbytes: int) -> int:
-    raw = b"".join(t.to_bytes(16, "little") for t in table)
-    dflt = default.to_bytes(16, "little")
-    ib = idx.to_bytes(16, "little")
-    out = bytes(raw[i] if i < len(raw) else dflt[k] for k, i in enumerate(ib[:nbytes]))
-    return int.from_bytes(out, "little")
+def _half(b, n: int, upper: int) -> str:
+    """The lower or upper 64 bits of Vn (the "2" forms read the upper half)."""
+    return f"({b.rv(n)} >> 64)" if upper else f"({b.rv(n)} & {D_MASK:#x})"
 
 
-def _permute(op: int, a: int, b: int, esize: int, n: int) -> int:
-    la, lb = split(a, esize, n), split(b, esize, n)
-    half = n // 2
-    part = 1 if op >= 4 else 0
-    kind = op & 3
-    if kind == 1:     # UZP
-        both = la + lb
-        res = both[part::2]
-    elif kind == 2:   # TRN
-        res = []
-        for p in range(half):
-            res += [la[2 * p + part], lb[2 * p + part]]
-    else:             # ZIP
-        base = half * part
-        res = []
-        for p in range(half):
-            res += [la[base + p], lb[base + p]]
-    return join(res, esize)
+def _name(b, expr: str) -> str:
+    """Bind expr to a temporary (so it can be used twice); names pass through."""
+    if expr.isidentifier():
+        return expr
+    t = b.tmp()
+    b.line(f"{t} = {expr}")
+    return t
 
 
-def _f(fn):
-    """Adapt an fpu function fn(a, b, esize, fpcr, st) to a lane function."""
-    return fn
+def _unpack(src: str, e: int, n: int, signed: bool = False) -> str:
+    return f"N{'S' if signed else 'U'}{e}_{n}(({src}).to_bytes({e * n // 8}, 'little'))"
 
 
-HELPERS = {"MAP1": map1, "MAP2": map2, "MAP3": map3, "PAIRWISE": pairwise, "REDUCE": reduce_lanes,
-           "SPLIT": split, "JOIN": join, "SX": sx, "SAT": sat, "I3": I3, "I3ACC": I3_ACC,
-           "I3PAIR": I3_PAIR, "MISC": MISC, "ACROSS": ACROSS, "REV": _rev, "NARROW": _narrow,
-           "SHR": _shift_right, "TBL": _tbl, "PERMUTE": _permute, "RBIT8": _rbit8,
-           "FPU": fpu}
+def _pack(lanes: str, e: int, n: int, signed: bool = False) -> str:
+    return f"FB(NP{'S' if signed else 'U'}{e}_{n}(*{lanes}), 'little')"
+
+
+def _swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
+    """Lane-wise x + y (or x - y) modulo 2^e on whole registers."""
+    hi = _rep(e, nbits) << (e - 1)
+    lo = _ones(nbits) ^ hi
+    x, y = _name(b, x), _name(b, y)
+    if sub:
+        return f"((({x} | {hi:#x}) - ({y} & {lo:#x})) ^ (({x} ^ {y} ^ {hi:#x}) & {hi:#x}))"
+    return f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
+
+
+def _hbits_to_mask(t: str, e: int) -> str:
+    """Top-of-lane bits -> whole lanes of ones."""
+    return f"(({t} >> {e - 1}) * {_ones(e):#x})"
+
+
+def _nonzero_hbits(b, x: str, e: int, nbits: int) -> str:
+    """A temporary with the top bit of every nonzero lane of x set."""
+    hi = _rep(e, nbits) << (e - 1)
+    lo = _ones(nbits) ^ hi
+    t = _name(b, x)
+    r = b.tmp()
+    b.line(f"{r} = ((({t} & {lo:#x}) + {lo:#x}) | {t}) & {hi:#x}")
+    return r
+
+
+def _ge_hbits(b, x: str, y: str, e: int, nbits: int, signed: bool) -> str:
+    """A temporary with the top bit of every lane where x >= y set."""
+    hi = _rep(e, nbits) << (e - 1)
+    lo = _ones(nbits) ^ hi
+    if signed:      # flipping the sign bits turns a signed compare into an unsigned one
+        x, y = f"{x} ^ {hi:#x}", f"{y} ^ {hi:#x}"
+    x, y = _name(b, x), _name(b, y)
+    d, r = b.tmp(), b.tmp()
+    b.line(f"{d} = (({x} | {hi:#x}) - ({y} & {lo:#x})) ^ (({x} ^ {y} ^ {hi:#x}) & {hi:#x})")
+    # borrow out of the top bit: (~x & y) | (~(x ^ y) & d); x >= y when there is none
+    b.line(f"{r} = ((({x} & {y}) ^ {y}) | (({x} ^ {y} ^ {hi:#x}) & {d}) | {lo:#x}) ^ {_ones(nbits):#x}")
+    return r
+
+
+def _compare(b, kind: str, x: str, y: str, e: int, nbits: int) -> str:
+    """Lane masks for eq, tst, ge, gt, hs, hi (y may be "0")."""
+    hi = _rep(e, nbits) << (e - 1)
+    if kind == "eq":
+        if y == "0":
+            return _hbits_to_mask(f"({_nonzero_hbits(b, x, e, nbits)} ^ {hi:#x})", e)
+        return _hbits_to_mask(f"({_nonzero_hbits(b, f'{x} ^ {y}', e, nbits)} ^ {hi:#x})", e)
+    if kind == "tst":
+        return _hbits_to_mask(_nonzero_hbits(b, f"{x} & {y}", e, nbits), e)
+    if kind in ("ge", "hs"):
+        return _hbits_to_mask(_ge_hbits(b, x, y, e, nbits, kind == "ge"), e)
+    # x > y  <=>  not (y >= x)
+    return _hbits_to_mask(f"({_ge_hbits(b, y, x, e, nbits, kind == 'gt')} ^ {hi:#x})", e)
+
+
+def _compare_zero(b, kind: str, x: str, e: int, nbits: int) -> str:
+    hi = _rep(e, nbits) << (e - 1)
+    x = _name(b, x)
+    if kind == "eq":
+        return _compare(b, "eq", x, "0", e, nbits)
+    if kind == "lt":
+        return _hbits_to_mask(f"({x} & {hi:#x})", e)
+    if kind == "ge":
+        return _hbits_to_mask(f"(({x} & {hi:#x}) ^ {hi:#x})", e)
+    nz = _nonzero_hbits(b, x, e, nbits)
+    if kind == "gt":        # nonzero and not negative
+        return _hbits_to_mask(f"({nz} & ~{x})", e)
+    # le: negative or zero
+    return _hbits_to_mask(f"((({x} & {hi:#x}) | ({nz} ^ {hi:#x})) & {hi:#x})", e)
+
+
+def _ushr(x: str, sh: int, e: int, nbits: int) -> str:
+    if sh >= e:
+        return "0"
+    return f"(({x} >> {sh}) & {_rep(e, nbits) * (_ones(e) >> sh):#x})"
+
+
+def _sshr(b, x: str, sh: int, e: int, nbits: int) -> str:
+    """Arithmetic shift right of every lane (sh in 1..e)."""
+    hi = _rep(e, nbits) << (e - 1)
+    x = _name(b, x)
+    fill = _ones(e) ^ (_ones(e) >> sh)
+    logical = _ushr(x, sh, e, nbits)
+    return f"({logical} | ((({x} & {hi:#x}) >> {e - 1}) * {fill:#x}))"
+
+
+def _shl(x: str, sh: int, e: int, nbits: int) -> str:
+    if sh >= e:
+        return "0"
+    return f"(({x} << {sh}) & {_rep(e, nbits) * ((_ones(e) << sh) & _ones(e)):#x})"
+
+
+def _shr_round(b, x: str, sh: int, e: int, nbits: int, signed: bool) -> str:
+    """Rounding shift right: (x + 2^(sh-1)) >> sh without overflow (add the dropped bit)."""
+    x = _name(b, x)
+    base = _sshr(b, x, sh, e, nbits) if signed else _ushr(x, sh, e, nbits)
+    rbit = f"(({x} >> {sh - 1}) & {_rep(e, nbits):#x})"
+    return _swar_add(b, base, rbit, e, nbits)
+
+
+def _widen(src: str, e: int, signed: bool, sh: int = 0) -> str:
+    """The 64-bit value src as 64/e lanes, each extended to 2e bits (and shifted left by sh)."""
+    n = 64 // e
+    v = _pack(_unpack(src, e, n, signed), 2 * e, n, signed)
+    if sh:
+        mask = _rep(2 * e, 128) * ((_ones(2 * e) << sh) & _ones(2 * e))
+        return f"(({v} << {sh}) & {mask:#x})"
+    return v
+
+
+def _narrow(b, src: str, e: int) -> str:
+    """A 128-bit value of 2e-bit lanes -> 64 bits of e-bit lanes (the low half of each)."""
+    return f"NNARROW2({src}, {e}, {64 // e})"
+
+
+def _write_narrow(b, rd: int, q: int, val: str) -> None:
+    """XTN/XTN2-style result: the low half (Q=0, upper zeroed) or the upper half (Q=1)."""
+    if q:
+        return b.wv(rd, f"({b.rv(rd)} & {D_MASK:#x}) | ({val} << 64)")
+    b.wv(rd, val)
 
 
 # ---- decode ---------------------------------------------------------------------------
 def decode(insn: int):
     if field(insn, 31, 31):
-        return None            # crypto four-register / SHA512 etc.: not implemented
+        return None            # SHA512/SHA3/SM3/SM4 (FEAT_SHA512 etc.): not implemented
     scalar = field(insn, 28, 28)
     b2824 = field(insn, 28, 24)
+    if (insn & 0xFF3E0C00) == 0x4E280800:
+        return emit_aes
+    if (insn & 0xFF208C00) == 0x5E000000:
+        return emit_sha3
+    if (insn & 0xFF3E0C00) == 0x5E280800:
+        return emit_sha2
     if not scalar:
         if field(insn, 28, 21) == 0b01110000 and field(insn, 15, 15) == 0 and field(insn, 10, 10):
             return emit_copy
@@ -194,14 +394,12 @@ def decode(insn: int):
         if field(insn, 29, 24) == 0b101110 and not field(insn, 21, 21) and not field(insn, 15, 15) \
                 and not field(insn, 10, 10) and field(insn, 23, 22) == 0:
             return emit_ext
-        if field(insn, 28, 21) == 0b01110000 and field(insn, 15, 15) == 0 and field(insn, 10, 10):
-            return emit_copy
     if b2824 in (0b01110, 0b11110):
         if field(insn, 21, 21):
             if field(insn, 10, 10):
                 return emit_three_same
             if field(insn, 11, 10) == 0b00:
-                return emit_three_different if not scalar else None
+                return emit_three_different
             if field(insn, 20, 17) == 0b0000 and field(insn, 11, 10) == 0b10:
                 return emit_two_misc
             if field(insn, 20, 17) == 0b1000 and field(insn, 11, 10) == 0b10:
@@ -217,10 +415,6 @@ def decode(insn: int):
     if b2824 in (0b01111, 0b11111) and not field(insn, 10, 10):
         return emit_by_element
     return None
-
-
-def _v(b, n: int, q: int) -> str:
-    return b.rv(n) if q else f"({b.rv(n)} & {D_MASK:#x})"
 
 
 # ---- whole-register forms -----------------------------------------------------------------
@@ -249,13 +443,11 @@ def emit_copy(b, insn: int) -> None:
         if size == 3 and not q:
             return b.end_undefined()
         elem = f"(({b.rv(rn)} >> {index * esize}) & {emask:#x})"
-        rep = sum(1 << (i * esize) for i in range(nbits // esize))
-        return b.wv(rd, f"{elem} * {rep:#x}")
+        return b.wv(rd, f"{elem} * {_rep(esize, nbits):#x}")
     if imm4 == 1:                  # DUP (general)
         if size == 3 and not q:
             return b.end_undefined()
-        rep = sum(1 << (i * esize) for i in range(nbits // esize))
-        return b.wv(rd, f"({b.rx(rn)} & {emask:#x}) * {rep:#x}")
+        return b.wv(rd, f"({b.rx(rn)} & {emask:#x}) * {_rep(esize, nbits):#x}")
     if imm4 == 3:                  # INS (general)
         if not q:
             return b.end_undefined()
@@ -275,7 +467,7 @@ def emit_copy(b, insn: int) -> None:
 
 
 def _expand_imm(op: int, cmode: int, imm8: int) -> int | None:
-    """AdvSIMDExpandImm: the 64-bit pattern, or None if unallocated."""
+    """AdvSIMDExpandImm: the 64-bit pattern."""
     c = cmode >> 1
     if c <= 3:
         v = imm8 << (8 * c)
@@ -290,11 +482,10 @@ def _expand_imm(op: int, cmode: int, imm8: int) -> int | None:
         if not op:
             return imm8 * 0x0101_0101_0101_0101
         return sum(0xFF << (8 * i) for i in range(8) if (imm8 >> i) & 1)
+    from .a64_fp import vfp_expand_imm
     if not op:   # FMOV (vector, immediate) single precision
-        from .a64_fp import vfp_expand_imm
         v = vfp_expand_imm(imm8, 32)
         return v | (v << 32)
-    from .a64_fp import vfp_expand_imm
     return vfp_expand_imm(imm8, 64)
 
 
@@ -302,15 +493,19 @@ def emit_modified_imm(b, insn: int) -> None:
     q, op, cmode, o2 = field(insn, 30, 30), field(insn, 29, 29), field(insn, 15, 12), field(insn, 11, 11)
     imm8 = (field(insn, 18, 16) << 5) | field(insn, 9, 5)
     rd = field(insn, 4, 0)
-    if o2 or (cmode == 15 and op and not q):
+    if o2:
+        if cmode != 15 or op:
+            return b.end_undefined()
+        from .a64_fp import vfp_expand_imm       # FMOV Vd.4H/8H, #imm (FEAT_FP16)
+        return b.wv(rd, f"{vfp_expand_imm(imm8, 16) * _rep(16, 128 if q else 64):#x}")
+    if cmode == 15 and op and not q:
         return b.end_undefined()
     imm = _expand_imm(op, cmode, imm8)
     full = imm | (imm << 64) if q else imm
     reg_mask = Q_MASK if q else D_MASK
-    orr_bic = cmode < 12 and cmode & 1
-    if orr_bic:
+    if cmode < 12 and cmode & 1:     # ORR / BIC (vector, immediate)
         d = _v(b, rd, q)
-        if op:   # BIC
+        if op:
             return b.wv(rd, f"{d} & {reg_mask ^ full:#x}")
         return b.wv(rd, f"{d} | {full:#x}")
     if op and cmode < 14:        # MVNI
@@ -324,17 +519,55 @@ def emit_ext(b, insn: int) -> None:
         return b.end_undefined()
     nbits = 128 if q else 64
     lo, hi = _v(b, rn, q), _v(b, rm, q)
-    sh = imm4 * 8
-    mask = (1 << nbits) - 1
-    b.wv(rd, f"((({hi} << {nbits}) | {lo}) >> {sh}) & {mask:#x}")
+    b.wv(rd, f"((({hi} << {nbits}) | {lo}) >> {imm4 * 8}) & {_ones(nbits):#x}")
 
 
 def emit_tbl(b, insn: int) -> None:
     q, rm, length, op, rn, rd = (field(insn, 30, 30), field(insn, 20, 16), field(insn, 14, 13),
                                  field(insn, 12, 12), field(insn, 9, 5), field(insn, 4, 0))
     table = ", ".join(b.rv((rn + i) % 32) for i in range(length + 1))
+    nbytes = 16 if q else 8
+    idx = _v(b, rm, q)
+    if not op and length == 0:        # one table register: a single translate
+        b.wv(rd, f"FB(({idx}).to_bytes({nbytes}, 'little').translate({b.rv(rn)}.to_bytes(16, 'little') "
+                 "+ NZ240), 'little')")
+        return
     default = _v(b, rd, q) if op else "0"
-    b.wv(rd, f"TBL([{table}], {b.rv(rm)}, {default}, {16 if q else 8})")
+    b.wv(rd, f"NTBL(({table},), {idx}, {default}, {nbytes})")
+
+
+def _perm_getter(kind: int, esize: int, q: int) -> str:
+    """Name of an itemgetter that picks the result bytes of ZIP/UZP/TRN from the
+    32 (or 16) bytes of Vm:Vn."""
+    key = f"NPERM{kind}_{esize}_{q}"
+    if key not in HELPERS:
+        nbytes = 16 if q else 8
+        eb = esize // 8
+        n = nbytes // eb
+        part = 1 if kind >= 4 else 0
+        lanes_a = list(range(n))
+        lanes_b = [n + i for i in range(n)]
+        if kind & 3 == 1:        # UZP1/UZP2
+            res = (lanes_a + lanes_b)[part::2]
+        elif kind & 3 == 2:      # TRN1/TRN2
+            res = []
+            for p in range(n // 2):
+                res += [lanes_a[2 * p + part], lanes_b[2 * p + part]]
+        else:                    # ZIP1/ZIP2
+            res = []
+            base = (n // 2) * part
+            for p in range(n // 2):
+                res += [lanes_a[base + p], lanes_b[base + p]]
+        idx = [lane * eb + k for lane in res for k in range(eb)]
+        HELPERS[key] = operator.itemgetter(*idx)
+    return key
+
+
+def _byte_perm_getter(idx: list[int]) -> str:
+    key = "NBP_" + "_".join(map(str, idx))
+    if key not in HELPERS:
+        HELPERS[key] = operator.itemgetter(*idx)
+    return key
 
 
 def emit_permute(b, insn: int) -> None:
@@ -343,8 +576,34 @@ def emit_permute(b, insn: int) -> None:
     if opcode in (0, 4) or (size == 3 and not q):
         return b.end_undefined()
     esize = 8 << size
-    n = (128 if q else 64) // esize
-    b.wv(rd, f"PERMUTE({opcode}, {_v(b, rn, q)}, {_v(b, rm, q)}, {esize}, {n})")
+    nbits = 128 if q else 64
+    g = _perm_getter(opcode, esize, q)
+    cat = f"(({_v(b, rm, q)} << {nbits}) | {_v(b, rn, q)}).to_bytes({nbits // 4}, 'little')"
+    b.wv(rd, f"FB(bytes({g}({cat})), 'little')")
+
+
+# pre-build the shuffles so that the block globals (a copy of HELPERS) hold them
+for _k in (1, 2, 3, 5, 6, 7):
+    for _e in (8, 16, 32, 64):
+        for _q in (0, 1):
+            if _e < 64 or _q:
+                _perm_getter(_k, _e, _q)
+
+
+def _rev_perm(esize: int, container: int, nbytes: int) -> list[int]:
+    eb, cb = esize // 8, container // 8
+    out = []
+    for c in range(0, nbytes, cb):
+        lanes = list(range(c, c + cb, eb))[::-1]
+        out += [lane + k for lane in lanes for k in range(eb)]
+    return out
+
+
+for _c in (16, 32, 64):
+    for _e in (8, 16, 32):
+        if _e < _c:
+            for _nb in (8, 16):
+                _byte_perm_getter(_rev_perm(_e, _c, _nb))
 
 
 # ---- three same ---------------------------------------------------------------------------
@@ -354,149 +613,314 @@ _LOGIC = {(0, 0): "{n} & {m}", (0, 1): "{n} & ({m} ^ {mask})", (0, 2): "{n} | {m
           (1, 2): "({d} & ({m} ^ {mask})) | ({n} & {m})",
           (1, 3): "({d} & {m}) | ({n} & ({m} ^ {mask}))"}
 
-_FP3 = {   # (U, a, opcode low 3 bits) -> (fpu function name, kind)
-    (0, 0, 0): ("fmaxnm", "map"), (0, 0, 1): ("fmla", "acc"), (0, 0, 2): ("fadd", "map"),
-    (0, 0, 3): ("fmulx", "map"), (0, 0, 4): ("fcmeq", "cmp"), (0, 0, 6): ("fmax", "map"),
-    (0, 0, 7): ("frecps", "map"), (0, 1, 0): ("fminnm", "map"), (0, 1, 1): ("fmls", "acc"),
-    (0, 1, 2): ("fsub", "map"), (0, 1, 6): ("fmin", "map"), (0, 1, 7): ("frsqrts", "map"),
-    (1, 0, 0): ("fmaxnm", "pair"), (1, 0, 2): ("fadd", "pair"), (1, 0, 3): ("fmul", "map"),
-    (1, 0, 4): ("fcmge", "cmp"), (1, 0, 5): ("facge", "cmp"), (1, 0, 6): ("fmax", "pair"),
-    (1, 0, 7): ("fdiv", "map"), (1, 1, 0): ("fminnm", "pair"), (1, 1, 2): ("fabd", "map"),
-    (1, 1, 4): ("fcmgt", "cmp"), (1, 1, 5): ("facgt", "cmp"), (1, 1, 6): ("fmin", "pair"),
+
+def _shl_reg(x, y, e, unsigned, rounding):
+    """USHL/SSHL/URSHL/SRSHL lane: shift by the signed low byte of y."""
+    v = _shift_round(x if unsigned else sx(x, e), sx(y & 0xFF, 8), rounding)
+    return v
+
+
+# lane functions fn(x, y, e) on unsigned lanes; results are masked by the caller
+I3 = {
+    (0, 0): lambda x, y, e: (sx(x, e) + sx(y, e)) >> 1,            # SHADD
+    (0, 2): lambda x, y, e: (sx(x, e) + sx(y, e) + 1) >> 1,        # SRHADD
+    (0, 4): lambda x, y, e: (sx(x, e) - sx(y, e)) >> 1,            # SHSUB
+    (0, 8): lambda x, y, e: _shl_reg(x, y, e, False, False),       # SSHL
+    (0, 10): lambda x, y, e: _shl_reg(x, y, e, False, True),       # SRSHL
+    (1, 0): lambda x, y, e: (x + y) >> 1,                          # UHADD
+    (1, 2): lambda x, y, e: (x + y + 1) >> 1,                      # URHADD
+    (1, 4): lambda x, y, e: (x - y) >> 1,                          # UHSUB
+    (1, 8): lambda x, y, e: _shl_reg(x, y, e, True, False),        # USHL
+    (1, 10): lambda x, y, e: _shl_reg(x, y, e, True, True),        # URSHL
+    (1, 19): _pmul,                                                # PMUL
 }
+I3Q = {    # saturating: fn(x, y, e) -> (value, saturated)
+    (0, 9): _qshl_lane(False, False), (1, 9): _qshl_lane(True, False),
+    (0, 11): _qshl_lane(False, True), (1, 11): _qshl_lane(True, True),
+    (0, 22): _sqdmulh(False), (1, 22): _sqdmulh(True),
+}
+HELPERS.update({"I3": I3, "I3Q": I3Q, "MAP2": map2, "MAP1": map1, "MAP3": map3})
 
-
-_FP3_SCALAR = {(0, 0, 3), (0, 0, 4), (0, 0, 7), (0, 1, 7), (1, 0, 4), (1, 0, 5), (1, 1, 2),
-               (1, 1, 4), (1, 1, 5)}
 # three-same integer ops that have a 64-bit element form
 _I3_SIZE3 = {(0, 1), (1, 1), (0, 5), (1, 5), (0, 6), (0, 7), (1, 6), (1, 7), (0, 8), (1, 8),
-             (0, 10), (1, 10), (0, 16), (1, 16), (0, 17), (1, 17), (0, 23)}
+             (0, 9), (1, 9), (0, 10), (1, 10), (0, 11), (1, 11), (0, 16), (1, 16), (0, 17),
+             (1, 17), (0, 23)}
+# and those with a scalar form (any size unless noted in emit_three_same)
+_I3_SCALAR = {(0, 1), (1, 1), (0, 5), (1, 5), (0, 9), (1, 9), (0, 11), (1, 11),   # any size
+              (0, 22), (1, 22),                                                  # H, S
+              (0, 6), (0, 7), (1, 6), (1, 7), (0, 8), (1, 8), (0, 10), (1, 10),  # D only
+              (0, 16), (1, 16), (0, 17), (1, 17)}
 
 
-def _fp_lane(name: str):
-    """A lane function for an FP op (uses FPCR = 0 semantics beyond rounding to nearest)."""
-    if name == "facge":
-        return lambda x, y, e, st=None: _ones(e) if fpu.fcmge(x & (_ones(e) >> 1), y & (_ones(e) >> 1), e, st) else 0
-    if name == "facgt":
-        return lambda x, y, e, st=None: _ones(e) if fpu.fcmgt(x & (_ones(e) >> 1), y & (_ones(e) >> 1), e, st) else 0
-    fn = getattr(fpu, name)
-    if name in ("fcmeq", "fcmge", "fcmgt"):
-        return lambda x, y, e, st=None: _ones(e) if fn(x, y, e, st) else 0
-    return lambda x, y, e, st=None: fn(x, y, e, 0, st)
-
-
-FP_LANES = {name: _fp_lane(name) for name, _ in set(_FP3.values())
-            if name not in ("fmla", "fmls")}
-FP_LANES["fmla"] = lambda d, x, y, e: fpu.fmadd(x, y, d, e, 0, None)
-FP_LANES["fmls"] = lambda d, x, y, e: fpu.fmadd(x ^ (1 << (e - 1)), y, d, e, 0, None)
-HELPERS["FPL"] = FP_LANES
+def _int_three_same(b, key, a: str, m: str, rd: int, d: str, e: int, nbits: int) -> str | None:
+    """The expression for integer three-same op `key` on lanes of e bits, or None."""
+    u, op = key
+    n = nbits // e
+    if op == 16:                                      # ADD / SUB
+        return _swar_add(b, a, m, e, nbits, sub=bool(u))
+    if op == 17:                                      # CMTST / CMEQ
+        return _compare(b, "eq" if u else "tst", a, m, e, nbits)
+    if op in (6, 7):                                  # CMGT CMGE CMHI CMHS
+        kind = {(0, 6): "gt", (0, 7): "ge", (1, 6): "hi", (1, 7): "hs"}[key]
+        return _compare(b, kind, a, m, e, nbits)
+    signed = not u
+    if op in (12, 13):                                # [SU]MAX / [SU]MIN
+        fn = "max" if op == 12 else "min"
+        return _pack(f"map({fn}, {_unpack(a, e, n, signed)}, {_unpack(m, e, n, signed)})", e, n, signed)
+    if op in (20, 21) or key == (0, 23):              # [SU]MAXP / [SU]MINP / ADDP
+        cat = f"(({m} << {nbits}) | {a})"
+        if op == 23:
+            even = _rep(2 * e, 2 * nbits) * _ones(e)
+            c = _name(b, cat)
+            s = f"((({c} & {even:#x}) + (({c} >> {e}) & {even:#x})) & {even:#x})"
+            return f"NNARROW2({s}, {e}, {n})" if e < 64 or n == 2 else f"({s} & {D_MASK:#x})"
+        t = b.tmp()
+        b.line(f"{t} = {_unpack(cat, e, 2 * n, signed)}")
+        fn = "max" if op == 20 else "min"
+        return _pack(f"map({fn}, {t}[0::2], {t}[1::2])", e, n, signed)
+    if op in (14, 15):                                # [SU]ABD / [SU]ABA
+        ta, tm = b.tmp(), b.tmp()
+        b.line(f"{ta} = {_unpack(a, e, n, signed)}; {tm} = {_unpack(m, e, n, signed)}")
+        absd = _pack(f"map(OSUB, map(max, {ta}, {tm}), map(min, {ta}, {tm}))", e, n)
+        return absd if op == 14 else _swar_add(b, d, absd, e, nbits)
+    if op in (18, 19) and key != (1, 19):             # MUL / MLA / MLS
+        prod = _pack(f"map(OAND, map(OMUL, {_unpack(a, e, n)}, {_unpack(m, e, n)}), REPEAT({_ones(e):#x}))", e, n)
+        if op == 19:
+            return prod
+        return _swar_add(b, d, prod, e, nbits, sub=bool(u))
+    if op in (1, 5):                                  # [SU]QADD / [SU]QSUB
+        lo, hi = (0, _ones(e)) if u else (-(1 << (e - 1)), (1 << (e - 1)) - 1)
+        raw = f"list(map({'OSUB' if op == 5 else 'OADD'}, {_unpack(a, e, n, signed)}, {_unpack(m, e, n, signed)}))"
+        return _pack(f"NQCLAMP({raw}, {lo}, {hi}, S)", e, n, signed)
+    if key in I3Q:
+        res_signed = not u or op == 22
+        return _pack(f"NQMAP(I3Q[{key}], {_unpack(a, e, n)}, {_unpack(m, e, n)}, {e}, S)", e, n, res_signed)
+    if key in I3:
+        return f"MAP2(I3[{key}], {a}, {m}, {e}, {n})"
+    return None
 
 
 def emit_three_same(b, insn: int) -> None:
     q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 15, 11)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
-    if scalar:
-        q = 1
-    if opcode == 3 and not scalar:     # logical
+    if opcode == 3:                    # logical
+        if scalar:
+            return b.end_undefined()
         mask = Q_MASK if q else D_MASK
         expr = _LOGIC[(u, size)].format(n=_v(b, rn, q), m=_v(b, rm, q), d=_v(b, rd, q), mask=f"{mask:#x}")
-        return b.wv(rd, f"({expr}) & {mask:#x}" if (u, size) in ((0, 1), (0, 3)) else expr)
-    if opcode >= 0x18:                  # floating point
-        esize = 32 << (size & 1)
-        key = (u, size >> 1, opcode & 7)
-        if key not in _FP3 or (esize == 64 and not q and not scalar):
-            return b.end_undefined()
-        name, kind = _FP3[key]
-        n = 1 if scalar else (128 if q else 64) // esize
-        if scalar and key not in _FP3_SCALAR:
-            return b.end_undefined()
-        a, m = _v(b, rn, q), _v(b, rm, q)
-        if scalar:
-            a, m = f"({b.rv(rn)} & {_ones(esize):#x})", f"({b.rv(rm)} & {_ones(esize):#x})"
-        if kind == "acc":
-            return b.wv(rd, f"MAP3(FPL['{name}'], {_v(b, rd, q)}, {a}, {m}, {esize}, {n})")
-        if kind == "pair":
-            return b.wv(rd, f"PAIRWISE(FPL['{name}'], {a}, {m}, {esize}, {n})")
-        return b.wv(rd, f"MAP2(FPL['{name}'], {a}, {m}, {esize}, {n})")
+        return b.wv(rd, expr)
+    if opcode >= 0x18:                 # floating point
+        return _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar)
     esize = 8 << size
-    if size == 3 and not q:
-        return b.end_undefined()
     key = (u, opcode)
     if scalar:
-        if size != 3 or key not in ((0, 16), (1, 16), (0, 6), (0, 7), (1, 6), (1, 7), (0, 17), (1, 17),
-                                    (0, 8), (1, 8), (0, 10), (1, 10), (0, 1), (1, 1), (0, 5), (1, 5)):
-            if not (key in ((0, 1), (1, 1), (0, 5), (1, 5))):
+        if key not in _I3_SCALAR:
+            return b.end_undefined()
+        if key in ((0, 22), (1, 22)):
+            if size not in (1, 2):
                 return b.end_undefined()
-        a, m = f"({b.rv(rn)} & {_ones(esize):#x})", f"({b.rv(rm)} & {_ones(esize):#x})"
-        return b.wv(rd, f"MAP2(I3[{key}], {a}, {m}, {esize}, 1)")
-    n = (128 if q else 64) // esize
-    if size == 3 and key not in _I3_SIZE3:
+        elif key not in ((0, 1), (1, 1), (0, 5), (1, 5), (0, 9), (1, 9), (0, 11), (1, 11)) and size != 3:
+            return b.end_undefined()
+        a, m, d = _elem(b, rn, esize), _elem(b, rm, esize), _elem(b, rd, esize)
+        expr = _int_three_same(b, key, a, m, rd, d, esize, esize)
+        return b.wv(rd, expr)
+    if size == 3 and (not q or key not in _I3_SIZE3):
+        return b.end_undefined()
+    if key in ((0, 22), (1, 22)) and size not in (1, 2):
+        return b.end_undefined()
+    if key in ((0, 19), (1, 19), (0, 18), (1, 18), (0, 15), (1, 15), (0, 14), (1, 14)) and size == 3:
         return b.end_undefined()
     if key == (1, 19) and size != 0:
         return b.end_undefined()
-    if key in I3:
-        return b.wv(rd, f"MAP2(I3[{key}], {_v(b, rn, q)}, {_v(b, rm, q)}, {esize}, {n})")
-    if key in I3_ACC:
-        if size == 3:
+    if key == (1, 23):
+        return b.end_undefined()
+    nbits = 128 if q else 64
+    expr = _int_three_same(b, key, _v(b, rn, q), _v(b, rm, q), rd, _v(b, rd, q), esize, nbits)
+    if expr is None:
+        return b.end_undefined()
+    b.wv(rd, expr)
+
+
+# ---- floating point lanes (fn(x, y, e, fpcr, st)) --------------------------------------------
+def _fcmp_lane(fn, absolute=False):
+    def lane(x, y, e, fpcr, st):
+        if absolute:
+            m = _ones(e) >> 1
+            x, y = x & m, y & m
+        return _ones(e) if fn(x, y, e, st) else 0
+    return lane
+
+
+FPL = {
+    "fadd": fpu.fadd, "fsub": fpu.fsub, "fmul": fpu.fmul, "fdiv": fpu.fdiv, "fmulx": fpu.fmulx,
+    "fmax": fpu.fmax, "fmin": fpu.fmin, "fmaxnm": fpu.fmaxnm, "fminnm": fpu.fminnm,
+    "fabd": fpu.fabd, "frecps": fpu.frecps, "frsqrts": fpu.frsqrts,
+    "fcmeq": _fcmp_lane(fpu.fcmeq), "fcmge": _fcmp_lane(fpu.fcmge), "fcmgt": _fcmp_lane(fpu.fcmgt),
+    "facge": _fcmp_lane(fpu.fcmge, True), "facgt": _fcmp_lane(fpu.fcmgt, True),
+    "fmla": lambda d, x, y, e, fpcr, st: fpu.fmadd(x, y, d, e, fpcr, st),
+    "fmls": lambda d, x, y, e, fpcr, st: fpu.fmadd(x ^ (1 << (e - 1)), y, d, e, fpcr, st),
+}
+HELPERS["FPL"] = FPL
+HELPERS["FPU"] = fpu
+
+_FP3 = {   # (U, a, opcode low 3 bits) -> (lane function name, kind)
+    (0, 0, 0): ("fmaxnm", "map"), (0, 0, 1): ("fmla", "acc"), (0, 0, 2): ("fadd", "map"),
+    (0, 0, 3): ("fmulx", "map"), (0, 0, 4): ("fcmeq", "map"), (0, 0, 6): ("fmax", "map"),
+    (0, 0, 7): ("frecps", "map"), (0, 1, 0): ("fminnm", "map"), (0, 1, 1): ("fmls", "acc"),
+    (0, 1, 2): ("fsub", "map"), (0, 1, 6): ("fmin", "map"), (0, 1, 7): ("frsqrts", "map"),
+    (1, 0, 0): ("fmaxnm", "pair"), (1, 0, 2): ("fadd", "pair"), (1, 0, 3): ("fmul", "map"),
+    (1, 0, 4): ("fcmge", "map"), (1, 0, 5): ("facge", "map"), (1, 0, 6): ("fmax", "pair"),
+    (1, 0, 7): ("fdiv", "map"), (1, 1, 0): ("fminnm", "pair"), (1, 1, 2): ("fabd", "map"),
+    (1, 1, 4): ("fcmgt", "map"), (1, 1, 5): ("facgt", "map"), (1, 1, 6): ("fmin", "pair"),
+}
+_FP3_SCALAR = {(0, 0, 3), (0, 0, 4), (0, 0, 7), (0, 1, 7), (1, 0, 4), (1, 0, 5), (1, 1, 2),
+               (1, 1, 4), (1, 1, 5)}
+_FPR = "REPEAT(S.fpcr), REPEAT(S)"
+
+
+def _fp_map2(name: str, a: str, m: str, e: int, n: int) -> str:
+    return _pack(f"map(FPL['{name}'], {_unpack(a, e, n)}, {_unpack(m, e, n)}, REPEAT({e}), {_FPR})", e, n)
+
+
+def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
+    esize = 32 << (size & 1)
+    key = (u, size >> 1, opcode & 7)
+    if key not in _FP3 or (esize == 64 and not q and not scalar):
+        return b.end_undefined()
+    name, kind = _FP3[key]
+    if scalar:
+        if key not in _FP3_SCALAR:
             return b.end_undefined()
-        return b.wv(rd, f"MAP3(I3ACC[{key}], {_v(b, rd, q)}, {_v(b, rn, q)}, {_v(b, rm, q)}, {esize}, {n})")
-    if key in I3_PAIR:
-        if size == 3 and key != (0, 23):
-            return b.end_undefined()
-        return b.wv(rd, f"PAIRWISE(I3PAIR[{key}], {_v(b, rn, q)}, {_v(b, rm, q)}, {esize}, {n})")
-    b.end_undefined()
+        a, m, n = _elem(b, rn, esize), _elem(b, rm, esize), 1
+    else:
+        a, m, n = _v(b, rn, q), _v(b, rm, q), (128 if q else 64) // esize
+    b.uses_fp = True
+    if kind == "acc":
+        d = _v(b, rd, q)
+        return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(d, esize, n)}, {_unpack(a, esize, n)}, "
+                              f"{_unpack(m, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
+    if kind == "pair":
+        t = b.tmp()
+        b.line(f"{t} = {_unpack(f'(({m}) << {n * esize}) | {a}', esize, 2 * n)}")
+        return b.wv(rd, _pack(f"map(FPL['{name}'], {t}[0::2], {t}[1::2], REPEAT({esize}), {_FPR})", esize, n))
+    b.wv(rd, _fp_map2(name, a, m, esize, n))
 
 
 # ---- three different (long, wide, narrow) ----------------------------------------------------
-def _td_add(x, y, e):
-    return x + y
+def _sqdmull_lane(x, y, e):
+    return _sat_s(2 * x * y, 2 * e)
+
+
+def _pmull64(x: int, y: int) -> int:
+    return _pmul(x, y, 64)
+
+
+HELPERS.update({"NSQDMULL": _sqdmull_lane, "NPMUL": _pmul})
+
+
+def _long_op(b, opcode: int, u: int, xs: str, ys: str, e: int, rd: int, acc: str) -> str:
+    """Widening ops on two 64-bit sources of e-bit lanes: the 128-bit result."""
+    n = 64 // e
+    signed = not u
+    e2 = 2 * e
+    xl, yl = _unpack(xs, e, n, signed), _unpack(ys, e, n, signed)
+    if opcode in (0, 2):                             # [SU]ADDL / [SU]SUBL
+        fn = "OADD" if opcode == 0 else "OSUB"
+        return _pack(f"map({fn}, {xl}, {yl})", e2, n, True)
+    if opcode in (5, 7):                             # [SU]ABAL / [SU]ABDL
+        tx, ty = b.tmp(), b.tmp()
+        b.line(f"{tx} = {xl}; {ty} = {yl}")
+        absd = _pack(f"map(OSUB, map(max, {tx}, {ty}), map(min, {tx}, {ty}))", e2, n)
+        return absd if opcode == 7 else _swar_add(b, acc, absd, e2, 128)
+    if opcode in (8, 10, 12):                        # [SU]MLAL / [SU]MLSL / [SU]MULL
+        prod = _pack(f"map(OMUL, {xl}, {yl})", e2, n, signed)
+        if opcode == 12:
+            return prod
+        return _swar_add(b, acc, prod, e2, 128, sub=opcode == 10)
+    # SQDMLAL / SQDMLSL / SQDMULL (signed, saturating)
+    prod = f"NQMAP(NSQDMULL, {_unpack(xs, e, n, True)}, {_unpack(ys, e, n, True)}, {e}, S)"
+    if opcode == 13:
+        return _pack(prod, e2, n, True)
+    fn = "OADD" if opcode == 9 else "OSUB"
+    lo, hi = -(1 << (e2 - 1)), (1 << (e2 - 1)) - 1
+    return _pack(f"NQCLAMP(list(map({fn}, {_unpack(acc, e2, n, True)}, {prod})), {lo}, {hi}, S)", e2, n, True)
 
 
 def emit_three_different(b, insn: int) -> None:
     q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 15, 12)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
-    if size == 3:
+    scalar = field(insn, 28, 28)
+    if scalar:        # SQDMLAL / SQDMLSL / SQDMULL (scalar): H -> S, S -> D
+        if u or opcode not in (9, 11, 13) or size not in (1, 2):
+            return b.end_undefined()
+        e = 8 << size
+        acc = _elem(b, rd, 2 * e)
+        prod = f"NQMAP(NSQDMULL, ({sx_expr(_elem(b, rn, e), e)},), ({sx_expr(_elem(b, rm, e), e)},), {e}, S)"
+        if opcode == 13:
+            return b.wv(rd, f"{prod}[0] & {_ones(2 * e):#x}")
+        fn = "OADD" if opcode == 9 else "OSUB"
+        lo, hi = -(1 << (2 * e - 1)), (1 << (2 * e - 1)) - 1
+        return b.wv(rd, f"NQCLAMP([{fn}({sx_expr(acc, 2 * e)}, {prod}[0])], {lo}, {hi}, S)[0] & {_ones(2 * e):#x}")
+    if opcode == 15:
         return b.end_undefined()
-    esize = 8 << size
-    n = 64 // esize
-    half = 64 if q else 0
-    nsrc = f"(({b.rv(rn)} >> {half}) & {D_MASK:#x})"
-    msrc = f"(({b.rv(rm)} >> {half}) & {D_MASK:#x})"
-    lanes_n = f"SPLIT({nsrc}, {esize}, {n})"
-    lanes_m = f"SPLIT({msrc}, {esize}, {n})"
-    ext = "" if u else f"SX(_x, {esize})"
-    cvt = (lambda v: v) if u else (lambda v: f"SX({v}, {esize})")
-    e2 = 2 * esize
-    t = b.tmp()
-    if opcode in (0, 2, 5, 7, 8, 10, 12):           # long forms: lanes of n, m -> 2*esize
-        x, y = cvt("_x"), cvt("_y")
-        expr = {0: f"{x} + {y}", 2: f"{x} - {y}", 5: f"abs({x} - {y})", 7: f"abs({x} - {y})",
-                8: f"{x} * {y}", 10: f"{x} * {y}", 12: f"{x} * {y}"}[opcode]
-        b.line(f"{t} = JOIN([{expr} for _x, _y in zip({lanes_n}, {lanes_m})], {e2})")
-        if opcode in (5, 8):
-            return b.wv(rd, f"MAP2(I3[(0, 16)], {b.rv(rd)}, {t}, {e2}, {n})")
-        if opcode == 10:
-            return b.wv(rd, f"MAP2(I3[(1, 16)], {b.rv(rd)}, {t}, {e2}, {n})")
-        return b.wv(rd, t)
-    if opcode in (1, 3):                            # wide: n is 2*esize lanes, m long
-        y = cvt("_y")
-        x = "_x" if u else f"SX(_x, {e2})"
-        op = "+" if opcode == 1 else "-"
-        b.line(f"{t} = JOIN([{x} {op} {y} for _x, _y in zip(SPLIT({b.rv(rn)}, {e2}, {n}), {lanes_m})], {e2})")
-        return b.wv(rd, t)
-    if opcode in (4, 6):                            # ADDHN/SUBHN (+R): high halves, narrowed
-        op = "+" if opcode == 4 else "-"
-        rnd = f" + {1 << (esize - 1)}" if u else ""
-        b.line(f"{t} = JOIN([((_x {op} _y{rnd}) >> {esize}) for _x, _y in zip(SPLIT({b.rv(rn)}, {e2}, {n}), "
-               f"SPLIT({b.rv(rm)}, {e2}, {n}))], {esize})")
-        if q:
-            return b.wv(rd, f"({b.rv(rd)} & {D_MASK:#x}) | ({t} << 64)")
-        return b.wv(rd, t)
-    b.end_undefined()
+    if opcode == 14:                                 # PMULL / PMULL2
+        if u or size not in (0, 3):
+            return b.end_undefined()
+        xs, ys = _half(b, rn, q), _half(b, rm, q)
+        if size == 3:
+            return b.wv(rd, f"NPMUL({xs}, {ys}, 64)")
+        return b.wv(rd, _pack(f"map(NPMUL, {_unpack(xs, 8, 8)}, {_unpack(ys, 8, 8)}, REPEAT(8))", 16, 8))
+    if size == 3 or (opcode in (9, 11, 13) and (u or size == 0)):
+        return b.end_undefined()
+    e = 8 << size
+    n = 64 // e
+    if opcode in (1, 3):                             # [SU]ADDW / [SU]SUBW: Vn is already wide
+        wide = _pack(_unpack(_half(b, rm, q), e, n, not u), 2 * e, n, not u)
+        return b.wv(rd, _swar_add(b, b.rv(rn), wide, 2 * e, 128, sub=opcode == 3))
+    if opcode in (4, 6):                             # [R]ADDHN / [R]SUBHN
+        s = _swar_add(b, b.rv(rn), b.rv(rm), 2 * e, 128, sub=opcode == 6)
+        if u:                                        # rounding: add 2^(e-1) to every lane
+            s = _swar_add(b, s, f"{_rep(2 * e, 128) << (e - 1):#x}", 2 * e, 128)
+        hi = _ushr(f"({s})", e, 2 * e, 128)
+        return _write_narrow(b, rd, q, _narrow(b, hi, e))
+    res = _long_op(b, opcode, u, _half(b, rn, q), _half(b, rm, q), e, rd, b.rv(rd))
+    b.wv(rd, res)
+
+
+def sx_expr(x: str, e: int) -> str:
+    top = 1 << (e - 1)
+    return f"(({x} ^ {top:#x}) - {top:#x})"
 
 
 # ---- two-register misc ----------------------------------------------------------------------
+def _cls(x, e):
+    return e - 1 - ((x >> 1) ^ (x & (_ones(e) >> 1))).bit_length()
+
+
+def _clz(x, e):
+    return e - x.bit_length()
+
+
+def _sqabs(x, e):
+    return _sat_s(abs(x), e)
+
+
+def _sqneg(x, e):
+    return _sat_s(-x, e)
+
+
+def _suqadd(x, d, e):       # signed d + unsigned x, signed saturation
+    return _sat_s(sx(d, e) + x, e)
+
+
+def _usqadd(x, d, e):       # unsigned d + signed x, unsigned saturation
+    return _sat_u(d + sx(x, e), e)
+
+
+HELPERS.update({"NCLS": _cls, "NCLZ": _clz, "NSQABS": _sqabs, "NSQNEG": _sqneg,
+                "NSUQADD": _suqadd, "NUSQADD": _usqadd, "NURECPE": _urecpe, "NURSQRTE": _ursqrte})
+
 _FP_MISC = {   # (U, size>>1, opcode) -> kind
     (0, 1, 15): "fabs", (1, 1, 15): "fneg", (1, 1, 31): "fsqrt",
     (0, 1, 27): "fcvtzs", (1, 1, 27): "fcvtzu", (0, 0, 29): "scvtf", (1, 0, 29): "ucvtf",
@@ -506,135 +930,219 @@ _FP_MISC = {   # (U, size>>1, opcode) -> kind
     (1, 0, 24): "frinta", (1, 0, 25): "frintx", (1, 1, 25): "frinti",
     (0, 1, 12): "fcmgt0", (0, 1, 13): "fcmeq0", (0, 1, 14): "fcmlt0", (1, 1, 12): "fcmge0",
     (1, 1, 13): "fcmle0", (0, 1, 29): "frecpe", (1, 1, 29): "frsqrte",
+    (0, 0, 30): "frint32z", (1, 0, 30): "frint32x", (0, 0, 31): "frint64z", (1, 0, 31): "frint64x",
 }
+_FP_MISC_SCALAR = {"fcvtzs", "fcvtzu", "scvtf", "ucvtf", "fcvtns", "fcvtnu", "fcvtms", "fcvtmu",
+                   "fcvtps", "fcvtpu", "fcvtas", "fcvtau", "fcmgt0", "fcmeq0", "fcmlt0", "fcmge0",
+                   "fcmle0", "frecpe", "frsqrte"}
 _CVT_MODE = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4}
+_RINT_MODE = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4}
+
+
+def _fcmp0(cmp: str):
+    def f(x, e, fpcr, st):
+        if fpu.is_nan(x, e):
+            if cmp not in ("eq",) or fpu.is_snan(x, e):
+                st.fpsr |= fpu.IOC
+            return 0
+        if fpcr >> 24 & 1 and not (x >> (e - 1 - {32: 8, 64: 11}[e])) & _ones({32: 8, 64: 11}[e]):
+            x &= 1 << (e - 1)       # FZ: a denormal compares as zero
+        v = fpu.to_float(x, e)
+        ok = {"gt": v > 0, "eq": v == 0, "lt": v < 0, "ge": v >= 0, "le": v <= 0}[cmp]
+        return _ones(e) if ok else 0
+    return f
 
 
 def _fp_misc_fn(kind: str):
-    if kind == "fabs":
-        return lambda x, e: x & (_ones(e) >> 1)
-    if kind == "fneg":
-        return lambda x, e: x ^ (1 << (e - 1))
+    """A lane function f(x, e, fpcr, st) for an FP two-register-misc kind."""
     if kind == "fsqrt":
-        return lambda x, e: fpu.fsqrt(x, e, 0, None)
+        return fpu.fsqrt
     if kind.startswith("fcvt"):
         mode, unsigned = _CVT_MODE[kind[4]], kind[5] == "u"
-        return lambda x, e: fpu.to_fixed(x, e, e, unsigned, 0, mode, None)
+        return lambda x, e, fpcr, st: fpu.to_fixed(x, e, e, unsigned, 0, mode, st)
     if kind in ("scvtf", "ucvtf"):
-        return lambda x, e: fpu.from_fixed(x, e, kind == "ucvtf", 0, e, 0, None)
+        uns = kind == "ucvtf"
+        return lambda x, e, fpcr, st: fpu.from_fixed(x, e, uns, 0, e, fpcr, st)
+    if kind.startswith("frint3") or kind.startswith("frint6"):
+        bits = int(kind[5:7])
+        exact = kind[-1] == "x"
+        return lambda x, e, fpcr, st: fpu.frint_n(x, e, (fpcr >> 22) & 3 if exact else 3, bits, st)
     if kind.startswith("frint"):
-        mode = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4, "x": 0, "i": 0}[kind[5]]
-        return lambda x, e: fpu.frint(x, e, mode, kind == "frintx", None)
+        c = kind[5]
+        if c in "xi":
+            return lambda x, e, fpcr, st: fpu.frint(x, e, (fpcr >> 22) & 3, c == "x", st)
+        mode = _RINT_MODE[c]
+        return lambda x, e, fpcr, st: fpu.frint(x, e, mode, False, st)
     if kind.endswith("0"):
-        cmp = kind[3:5]
-        def f(x, e):
-            if fpu.is_nan(x, e):
-                return 0
-            v = fpu.to_float(x, e)
-            ok = {"gt": v > 0, "eq": v == 0, "lt": v < 0, "ge": v >= 0, "le": v <= 0}[cmp]
-            return _ones(e) if ok else 0
-        return f
+        return _fcmp0(kind[3:5])
     if kind == "frecpe":
-        return lambda x, e: fpu.frecpe(x, e, 0, None)
-    return lambda x, e: fpu.frsqrte(x, e, 0, None)
+        return fpu.frecpe
+    return fpu.frsqrte
 
 
-FP_MISC = {k: _fp_misc_fn(v) for k, v in _FP_MISC.items()}
+FP_MISC = {k: _fp_misc_fn(v) for k, v in _FP_MISC.items() if v not in ("fabs", "fneg")}
 HELPERS["FPMISC"] = FP_MISC
+
+
+def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar) -> None:
+    kind = _FP_MISC[(u, size >> 1, opcode)]
+    esize = 32 << (size & 1)
+    if scalar:
+        if kind not in _FP_MISC_SCALAR:
+            return b.end_undefined()
+        src, n, nbits = _elem(b, rn, esize), 1, esize
+    else:
+        if esize == 64 and not q:
+            return b.end_undefined()
+        src, nbits = _v(b, rn, q), 128 if q else 64
+        n = nbits // esize
+    b.uses_fp = True
+    if kind in ("fabs", "fneg"):      # sign-bit operations, no NaN processing
+        signs = _rep(esize, nbits) << (esize - 1)
+        return b.wv(rd, f"{src} & {_ones(nbits) ^ signs:#x}" if kind == "fabs" else f"{src} ^ {signs:#x}")
+    fn = f"FPMISC[{(u, size >> 1, opcode)}]"
+    b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
 
 
 def emit_two_misc(b, insn: int) -> None:
     q, u, size, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 16, 12)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
-    if scalar:
-        q = 1
-    nbytes = 16 if q else 8
-    src = _v(b, rn, q)
     fp_key = (u, size >> 1, opcode)
-    if scalar and fp_key in _FP_MISC and not (opcode in (12, 13, 14) or 26 <= opcode <= 29):
-        return b.end_undefined()     # no scalar FABS/FNEG/FSQRT/FRINT in Advanced SIMD
-    if opcode >= 12 and (opcode >= 24 or opcode in (12, 13, 14, 15)) and \
-            fp_key in _FP_MISC and (opcode >= 24 or size >= 2):
-        esize = 32 << (size & 1)
-        if esize == 64 and not q:
-            return b.end_undefined()
-        n = 1 if scalar else nbytes * 8 // esize
-        if scalar:
-            src = f"({b.rv(rn)} & {_ones(esize):#x})"
-        return b.wv(rd, f"MAP1(FPMISC[{(u, size >> 1, opcode)}], {src}, {esize}, {n})")
-    if scalar:
-        if size != 3 or (u, opcode) not in ((0, 8), (0, 9), (0, 10), (0, 11), (1, 8), (1, 9), (1, 11)):
-            return b.end_undefined()
-        return b.wv(rd, f"MAP1(MISC[{(u, opcode)}], ({b.rv(rn)} & {D_MASK:#x}), 64, 1)")
+    if opcode >= 12 and fp_key in _FP_MISC and (opcode >= 24 or size >= 2):
+        if opcode in (30, 31) and not size >> 1 and scalar:
+            return b.end_undefined()          # FRINT32*/FRINT64* have no scalar form here
+        return _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar)
     esize = 8 << size
-    n = nbytes * 8 // esize
+    if scalar:
+        return _scalar_two_misc(b, u, size, opcode, rn, rd)
+    nbits = 128 if q else 64
+    nbytes = nbits // 8
+    n = nbits // esize
+    src = _v(b, rn, q)
     if opcode in (0, 1) and not (u and opcode == 1):  # REV64 (U0 op0), REV16 (U0 op1), REV32 (U1 op0)
         container = 64 if (u, opcode) == (0, 0) else 16 if (u, opcode) == (0, 1) else 32
         if esize >= container:
             return b.end_undefined()
-        return b.wv(rd, f"REV({src}, {esize}, {container}, {nbytes})")
+        g = _byte_perm_getter(_rev_perm(esize, container, nbytes))
+        return b.wv(rd, f"FB(bytes({g}(({src}).to_bytes({nbytes}, 'little'))), 'little')")
     if opcode == 5:
         if u and size == 0:     # NOT
-            return b.wv(rd, f"{src} ^ {(Q_MASK if q else D_MASK):#x}")
-        if u and size == 1:     # RBIT
-            return b.wv(rd, f"MAP1(RBIT8, {src}, 8, {nbytes})")
-        if not u and size == 0:
-            return b.wv(rd, f"MAP1(MISC[(0, 5)], {src}, 8, {nbytes})")
+            return b.wv(rd, f"{src} ^ {_ones(nbits):#x}")
+        if size > u:
+            return b.end_undefined()
+        table = "NRBIT" if u else "NPOPCNT"   # RBIT (U=1, size 01) / CNT
+        return b.wv(rd, f"FB(({src}).to_bytes({nbytes}, 'little').translate({table}), 'little')")
+    if size == 3 and not q:
         return b.end_undefined()
-    if (u, opcode) in MISC:
-        if size == 3 and not q:
+    if opcode in (8, 9, 10) or (opcode == 11):
+        if (u, opcode) == (1, 10):
             return b.end_undefined()
-        if (u, opcode) in ((0, 4), (1, 4)) and size == 3:
+        if opcode == 11:
+            if u:               # NEG
+                return b.wv(rd, _swar_add(b, "0", src, esize, nbits, sub=True))
+            return b.wv(rd, _pack(f"map(abs, {_unpack(src, esize, n, True)})", esize, n))   # ABS
+        kind = {(0, 8): "gt", (1, 8): "ge", (0, 9): "eq", (1, 9): "le", (0, 10): "lt"}[(u, opcode)]
+        return b.wv(rd, _compare_zero(b, kind, src, esize, nbits))
+    if opcode == 4:             # CLS / CLZ
+        if size == 3:
             return b.end_undefined()
-        return b.wv(rd, f"MAP1(MISC[{(u, opcode)}], {src}, {esize}, {n})")
+        fn = "NCLZ" if u else "NCLS"
+        return b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}))", esize, n))
+    if opcode == 7:             # SQABS / SQNEG
+        fn = "NSQNEG" if u else "NSQABS"
+        return b.wv(rd, _pack(f"NQMAP1({fn}, {_unpack(src, esize, n, True)}, {esize}, S)", esize, n, True))
+    if opcode == 3:             # SUQADD / USQADD (accumulate into Vd)
+        fn = "NUSQADD" if u else "NSUQADD"
+        d = _v(b, rd, q)
+        return b.wv(rd, _pack(f"NQMAP({fn}, {_unpack(src, esize, n)}, {_unpack(d, esize, n)}, {esize}, S)",
+                              esize, n, not u))
     if opcode in (2, 6):        # [SU]ADDLP, [SU]ADALP
         if size == 3:
             return b.end_undefined()
-        x = "_x" if u else f"SX(_x, {esize})"
-        y = "_y" if u else f"SX(_y, {esize})"
         t = b.tmp()
-        b.line(f"_l = SPLIT({src}, {esize}, {n})")
-        b.line(f"{t} = JOIN([{x} + {y} for _x, _y in zip(_l[0::2], _l[1::2])], {2 * esize})")
+        b.line(f"{t} = {_unpack(src, esize, n, not u)}")
+        s = _pack(f"map(OADD, {t}[0::2], {t}[1::2])", 2 * esize, n // 2, not u)
         if opcode == 6:
-            return b.wv(rd, f"MAP2(I3[(0, 16)], {_v(b, rd, q)}, {t}, {2 * esize}, {n // 2})")
-        return b.wv(rd, t)
-    if opcode in (18, 20) and size != 3:    # XTN / SQXTN / SQXTUN / UQXTN
-        t = b.tmp()
-        if opcode == 18 and not u:
-            fn = "lambda _x: _x"
-        elif opcode == 18:
-            fn = f"lambda _x: SAT(SX(_x, {2 * esize}), {esize}, True)[0]"        # SQXTUN
-        elif u:
-            fn = f"lambda _x: SAT(_x, {esize}, True)[0]"                          # UQXTN
-        else:
-            fn = f"lambda _x: SAT(SX(_x, {2 * esize}), {esize}, False)[0]"       # SQXTN
-        b.line(f"{t} = NARROW({b.rv(rn)}, {esize}, {64 // esize}, {fn})")
-        if q:
-            return b.wv(rd, f"({b.rv(rd)} & {D_MASK:#x}) | ({t} << 64)")
-        return b.wv(rd, t)
-    if opcode == 19 and u and size != 3:    # SHLL
-        half = f"(({b.rv(rn)} >> {64 if q else 0}) & {D_MASK:#x})"
-        return b.wv(rd, f"JOIN([_x << {esize} for _x in SPLIT({half}, {esize}, {64 // esize})], {2 * esize})")
+            s = _swar_add(b, _v(b, rd, q), s, 2 * esize, nbits)
+        return b.wv(rd, s)
+    if opcode == 28 and size == 2:   # URECPE / URSQRTE
+        fn = "NURSQRTE" if u else "NURECPE"
+        return b.wv(rd, _pack(f"map({fn}, {_unpack(src, 32, n)}, REPEAT(32))", 32, n))
+    if size == 3:
+        return b.end_undefined()
+    if opcode == 18 and not u:      # XTN / XTN2
+        return _write_narrow(b, rd, q, _narrow(b, b.rv(rn), esize))
+    if opcode in (18, 20):          # SQXTUN / SQXTN / UQXTN
+        return _write_narrow(b, rd, q, _sat_narrow(b, b.rv(rn), esize, 64 // esize, u, opcode))
+    if opcode == 19 and u:          # SHLL / SHLL2
+        return b.wv(rd, _widen(_half(b, rn, q), esize, False, esize))
     if opcode in (22, 23) and size >> 1:
         return b.end_undefined()
-    if opcode == 23 and not u:              # FCVTL
-        if size & 1:
-            src_e, dst_e = 32, 64
-        else:
-            src_e, dst_e = 16, 32
-        half = f"(({b.rv(rn)} >> {64 if q else 0}) & {D_MASK:#x})"
-        return b.wv(rd, f"JOIN([FPU.fconvert(_x, {src_e}, {dst_e}, S.fpcr, S) for _x in "
-                        f"SPLIT({half}, {src_e}, {64 // src_e})], {dst_e})")
-    if opcode == 22 and not u:              # FCVTN
+    if opcode == 23 and not u:      # FCVTL / FCVTL2
+        src_e, dst_e = (32, 64) if size & 1 else (16, 32)
+        n2 = 64 // src_e
+        b.uses_fp = True
+        return b.wv(rd, _pack(f"map(FPU.fconvert, {_unpack(_half(b, rn, q), src_e, n2)}, REPEAT({src_e}), "
+                              f"REPEAT({dst_e}), {_FPR})", dst_e, n2))
+    if opcode == 22 and not u:      # FCVTN / FCVTN2
         src_e, dst_e = (64, 32) if size & 1 else (32, 16)
-        t = b.tmp()
-        b.line(f"{t} = JOIN([FPU.fconvert(_x, {src_e}, {dst_e}, S.fpcr, S) for _x in "
-               f"SPLIT({b.rv(rn)}, {src_e}, 2 if {src_e} == 64 else 4)], {dst_e})")
-        if q:
-            return b.wv(rd, f"({b.rv(rd)} & {D_MASK:#x}) | ({t} << 64)")
-        return b.wv(rd, t)
+        n2 = 128 // src_e
+        b.uses_fp = True
+        t = _pack(f"map(FPU.fconvert, {_unpack(b.rv(rn), src_e, n2)}, REPEAT({src_e}), "
+                  f"REPEAT({dst_e}), {_FPR})", dst_e, n2)
+        return _write_narrow(b, rd, q, t)
     b.end_undefined()
+
+
+def _sat_narrow(b, src: str, e: int, n: int, u: int, opcode: int) -> str:
+    """SQXTUN (opcode 18, U=1), SQXTN (20, U=0), UQXTN (20, U=1): 2e-bit lanes -> e bits."""
+    signed_in = not (u and opcode == 20)
+    if opcode == 20 and not u:
+        lo, hi, out_signed = -(1 << (e - 1)), (1 << (e - 1)) - 1, True
+    else:
+        lo, hi, out_signed = 0, _ones(e), False
+    lanes = f"list({_unpack(src, 2 * e, n, signed_in)})"
+    return _pack(f"NQCLAMP({lanes}, {lo}, {hi}, S)", e, n, out_signed)
+
+
+def _scalar_two_misc(b, u, size, opcode, rn, rd) -> None:
+    e = 8 << size
+    src = _elem(b, rn, e)
+    if opcode in (8, 9, 10, 11):
+        if size != 3 or (u, opcode) == (1, 10):
+            return b.end_undefined()
+        if opcode == 11:
+            if u:
+                return b.wv(rd, f"(-{src}) & {D_MASK:#x}")
+            return b.wv(rd, f"abs({sx_expr(src, 64)}) & {D_MASK:#x}")
+        kind = {(0, 8): "gt", (1, 8): "ge", (0, 9): "eq", (1, 9): "le", (0, 10): "lt"}[(u, opcode)]
+        return b.wv(rd, _compare_zero(b, kind, src, 64, 64))
+    if opcode == 7:                 # SQABS / SQNEG
+        fn = "NSQNEG" if u else "NSQABS"
+        return b.wv(rd, f"NQMAP1({fn}, ({sx_expr(src, e)},), {e}, S)[0] & {_ones(e):#x}")
+    if opcode == 3:                 # SUQADD / USQADD
+        fn = "NUSQADD" if u else "NSUQADD"
+        return b.wv(rd, f"NQMAP({fn}, ({src},), ({_elem(b, rd, e)},), {e}, S)[0] & {_ones(e):#x}")
+    if opcode in (18, 20) and size != 3 and (u or opcode == 20):   # scalar SQXTUN/SQXTN/UQXTN
+        return b.wv(rd, _sat_narrow(b, _elem(b, rn, 2 * e), e, 1, u, opcode))
+    if opcode == 22 and u and size == 1:      # FCVTXN (round to odd)
+        return b.end_undefined()
+    if opcode == 31 and not u and size >> 1:  # FRECPX
+        return b.end_undefined()
+    b.end_undefined()
+
+
+# ---- across lanes and scalar pairwise --------------------------------------------------------
+def _fp_reduce(fn, lanes, e, fpcr, st):
+    """Arm's Reduce(): halves combined recursively (the order matters for NaNs)."""
+    while len(lanes) > 1:
+        half = len(lanes) // 2
+        lanes = [fn(x, y, e, fpcr, st) for x, y in zip(lanes[:half], lanes[half:])]
+    return lanes[0]
+
+
+HELPERS["NFREDUCE"] = _fp_reduce
 
 
 def emit_across(b, insn: int) -> None:
@@ -644,18 +1152,21 @@ def emit_across(b, insn: int) -> None:
         if not q or size & 1:
             return b.end_undefined()
         name = ("fmaxnm" if opcode == 12 else "fmax") if size < 2 else ("fminnm" if opcode == 12 else "fmin")
-        return b.wv(rd, f"REDUCE(FPL['{name}'], {b.rv(rn)}, 32, 4)")
+        b.uses_fp = True
+        return b.wv(rd, f"NFREDUCE(FPL['{name}'], {_unpack(b.rv(rn), 32, 4)}, 32, S.fpcr, S)")
     esize = 8 << size
     n = (128 if q else 64) // esize
     if size == 3 or (size == 2 and not q):
         return b.end_undefined()
     src = _v(b, rn, q)
     if opcode == 3:                          # [SU]ADDLV
-        x = "_x" if u else f"SX(_x, {esize})"
-        return b.wv(rd, f"sum({x} for _x in SPLIT({src}, {esize}, {n})) & {_ones(2 * esize):#x}")
-    if (u, opcode) not in ACROSS or (opcode == 27 and u):
-        return b.end_undefined()
-    b.wv(rd, f"REDUCE(ACROSS[{(u, opcode)}], {src}, {esize}, {n})")
+        return b.wv(rd, f"sum({_unpack(src, esize, n, not u)}) & {_ones(2 * esize):#x}")
+    if opcode == 27 and not u:               # ADDV
+        return b.wv(rd, f"sum({_unpack(src, esize, n)}) & {_ones(esize):#x}")
+    if opcode in (10, 26):                   # [SU]MAXV / [SU]MINV
+        fn = "max" if opcode == 10 else "min"
+        return b.wv(rd, f"{fn}({_unpack(src, esize, n, not u)}) & {_ones(esize):#x}")
+    b.end_undefined()
 
 
 def emit_scalar_pairwise(b, insn: int) -> None:
@@ -664,102 +1175,155 @@ def emit_scalar_pairwise(b, insn: int) -> None:
     src = b.rv(rn)
     if not u and opcode == 27 and size == 3:     # ADDP Dd, Vn.2D
         return b.wv(rd, f"(({src} & {D_MASK:#x}) + ({src} >> 64)) & {D_MASK:#x}")
-    if u and opcode in (12, 13, 15):              # FMAXNMP/FADDP/FMAXP/FMINNMP/FMINP scalar
+    if u and opcode in (12, 13, 15):             # FMAXNMP/FADDP/FMAXP/FMINNMP/FMINP scalar
         esize = 32 << (size & 1)
         name = {(12, 0): "fmaxnm", (12, 1): "fminnm", (13, 0): "fadd", (15, 0): "fmax",
                 (15, 1): "fmin"}.get((opcode, size >> 1))
         if name is None:
             return b.end_undefined()
         m = _ones(esize)
-        return b.wv(rd, f"FPL['{name}']({src} & {m:#x}, ({src} >> {esize}) & {m:#x}, {esize})")
+        b.uses_fp = True
+        return b.wv(rd, f"FPL['{name}']({src} & {m:#x}, ({src} >> {esize}) & {m:#x}, {esize}, S.fpcr, S)")
     b.end_undefined()
 
 
 # ---- shifts by immediate ----------------------------------------------------------------------
+def _qshl_imm_lane(sh: int, in_signed: bool, out_unsigned: bool):
+    """SQSHL/UQSHL/SQSHLU (immediate) lane function fn(x, e) -> (value, saturated)."""
+    def fn(x, e):
+        v = (sx(x, e) if in_signed else x) << sh
+        return _sat_u(v, e) if out_unsigned else _sat_s(v, e)
+    return fn
+
+
+def _qshrn_lane(sh: int, rounding: bool, in_signed: bool, out_unsigned: bool):
+    def fn(x, e):         # e is the narrow size; x a 2e-bit lane
+        v = sx(x, 2 * e) if in_signed else x
+        if rounding:
+            v += 1 << (sh - 1)
+        v >>= sh
+        return _sat_u(v, e) if out_unsigned else _sat_s(v, e)
+    return fn
+
+
+_SHIFT_FNS: dict = {}
+HELPERS["NSHF"] = _SHIFT_FNS
+
+
+def _shift_fn(key, maker, *args) -> str:
+    if key not in _SHIFT_FNS:
+        _SHIFT_FNS[key] = maker(*args)
+    return f"NSHF[{key!r}]"
+
+
 def emit_shift_imm(b, insn: int) -> None:
     q, u, immh, immb, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 22, 19), field(insn, 18, 16), field(insn, 15, 11)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
-    if scalar:
-        q = 1
     hb = immh.bit_length() - 1
     esize = 8 << hb
     immhb = (immh << 3) | immb
     right = 2 * esize - immhb
     left = immhb - esize
-    src = _v(b, rn, q)
-    if scalar and opcode not in (0, 2, 4, 6, 8, 10, 28, 31):
-        return b.end_undefined()
-    if scalar and esize != 64 and opcode not in (28, 31):
-        return b.end_undefined()
-    if esize == 64 and not q and not scalar:
-        return b.end_undefined()
-    n = 1 if scalar else (128 if q else 64) // esize
+    narrowing = opcode in (16, 17, 18, 19)
     if scalar:
-        src = f"({b.rv(rn)} & {_ones(esize):#x})"
+        if opcode in (0, 2, 4, 6, 8, 10) and esize != 64:
+            return b.end_undefined()
+        if narrowing and (esize == 64 or (opcode in (16, 17) and not u)):
+            return b.end_undefined()
+        if opcode == 20:
+            return b.end_undefined()
+        nbits, n = esize, 1
+        src, dst = _elem(b, rn, esize), _elem(b, rd, esize)
+    else:
+        if esize == 64 and not q and not narrowing and opcode != 20:
+            return b.end_undefined()
+        nbits = 128 if q else 64
+        n = nbits // esize
+        src, dst = _v(b, rn, q), _v(b, rd, q)
     if opcode in (0, 2, 4, 6):               # [SU]SHR, [SU]SRA, [SU]RSHR, [SU]RSRA
-        rnd = opcode in (4, 6)
-        shifted = f"MAP1(lambda _x, _e: SHR(_x, {right}, _e, {bool(u)}, {rnd}), {src}, {esize}, {n})"
+        if opcode in (4, 6):
+            shifted = _shr_round(b, src, right, esize, nbits, not u)
+        elif u:
+            shifted = _ushr(src, right, esize, nbits)
+        else:
+            shifted = _sshr(b, src, right, esize, nbits)
         if opcode in (2, 6):
-            dst = _v(b, rd, q) if not scalar else f"({b.rv(rd)} & {_ones(esize):#x})"
-            return b.wv(rd, f"MAP2(I3[(0, 16)], {dst}, {shifted}, {esize}, {n})")
+            return b.wv(rd, _swar_add(b, dst, shifted, esize, nbits))
         return b.wv(rd, shifted)
     if opcode == 10 and not u:               # SHL
-        return b.wv(rd, f"MAP1(lambda _x, _e: _x << {left}, {src}, {esize}, {n})")
+        return b.wv(rd, _shl(src, left, esize, nbits))
     if opcode == 8 and u:                    # SRI
-        m = _ones(esize) >> right if right < esize else 0
-        dst = _v(b, rd, q)
-        return b.wv(rd, f"MAP2(lambda _d, _x, _e: (_d & {_ones(esize) ^ m:#x}) | (_x >> {right}), "
-                        f"{dst}, {src}, {esize}, {n})")
+        keep = _rep(esize, nbits) * (_ones(esize) ^ (_ones(esize) >> right))
+        return b.wv(rd, f"({dst} & {keep:#x}) | {_ushr(src, right, esize, nbits)}")
     if opcode == 10 and u:                   # SLI
-        m = (_ones(esize) << left) & _ones(esize)
-        dst = _v(b, rd, q)
-        return b.wv(rd, f"MAP2(lambda _d, _x, _e: (_d & {_ones(esize) ^ m:#x}) | (_x << {left}), "
-                        f"{dst}, {src}, {esize}, {n})")
+        keep = _rep(esize, nbits) * (_ones(esize) >> (esize - left))
+        return b.wv(rd, f"({dst} & {keep:#x}) | {_shl(src, left, esize, nbits)}")
+    if opcode in (12, 14):                   # SQSHLU / SQSHL / UQSHL (immediate)
+        if opcode == 12 and not u:
+            return b.end_undefined()
+        in_signed, out_unsigned = (True, True) if opcode == 12 else (not u, bool(u))
+        fn = _shift_fn(("qshl", left, in_signed, out_unsigned), _qshl_imm_lane, left, in_signed, out_unsigned)
+        return b.wv(rd, _pack(f"NQMAP1({fn}, {_unpack(src, esize, n)}, {esize}, S)", esize, n, not out_unsigned))
     if opcode == 20:                         # SSHLL / USHLL (UXTL, SXTL)
         if esize == 64:
             return b.end_undefined()
-        half = f"(({b.rv(rn)} >> {64 if q else 0}) & {D_MASK:#x})"
-        x = "_x" if u else f"SX(_x, {esize})"
-        return b.wv(rd, f"JOIN([{x} << {left} for _x in SPLIT({half}, {esize}, {64 // esize})], {2 * esize})")
-    if opcode in (16, 17, 18, 19):           # narrowing right shifts
+        return b.wv(rd, _widen(_half(b, rn, q), esize, not u, left))
+    if narrowing:                            # narrowing right shifts
         if esize == 64:
             return b.end_undefined()
         rnd = opcode in (17, 19)
-        e2 = 2 * esize
         r2 = 2 * esize - immhb
         if opcode in (16, 17) and not u:     # SHRN / RSHRN
-            fn = f"lambda _x: SHR(_x, {r2}, {e2}, True, {rnd})"
-        elif opcode in (16, 17):             # SQSHRUN / SQRSHRUN
-            fn = f"lambda _x: SAT(SHR(_x, {r2}, {e2}, False, {rnd}), {esize}, True)[0]"
-        elif u:                              # UQSHRN / UQRSHRN
-            fn = f"lambda _x: SAT(SHR(_x, {r2}, {e2}, True, {rnd}), {esize}, True)[0]"
-        else:                                # SQSHRN / SQRSHRN
-            fn = f"lambda _x: SAT(SHR(_x, {r2}, {e2}, False, {rnd}), {esize}, False)[0]"
-        t = b.tmp()
-        b.line(f"{t} = NARROW({b.rv(rn)}, {esize}, {64 // esize}, {fn})")
-        if q and not scalar:
-            return b.wv(rd, f"({b.rv(rd)} & {D_MASK:#x}) | ({t} << 64)")
-        return b.wv(rd, t)
+            wide = b.rv(rn)
+            v = _shr_round(b, wide, r2, 2 * esize, 128, False) if rnd else _ushr(wide, r2, 2 * esize, 128)
+            return _write_narrow(b, rd, q, _narrow(b, v, esize))
+        if opcode in (16, 17):               # SQSHRUN / SQRSHRUN
+            in_signed, out_unsigned = True, True
+        else:                                # [SU]QSHRN / [SU]QRSHRN
+            in_signed, out_unsigned = not u, bool(u)
+        fn = _shift_fn(("qshrn", r2, rnd, in_signed, out_unsigned), _qshrn_lane, r2, rnd, in_signed, out_unsigned)
+        if scalar:
+            lanes = f"({_elem(b, rn, 2 * esize)},)"
+            return b.wv(rd, f"NQMAP1({fn}, {lanes}, {esize}, S)[0] & {_ones(esize):#x}")
+        val = _pack(f"NQMAP1({fn}, {_unpack(b.rv(rn), 2 * esize, 64 // esize)}, {esize}, S)",
+                    esize, 64 // esize, not out_unsigned)
+        return _write_narrow(b, rd, q, val)
     if opcode in (28, 31) and esize >= 32:   # [SU]CVTF / FCVTZ[SU] with fixed point
-        fbits = right
+        b.uses_fp = True
         if opcode == 28:
-            fn = f"lambda _x, _e: FPU.from_fixed(_x, _e, {bool(u)}, {fbits}, _e, S.fpcr, S)"
+            fn = f"lambda _x, _e, _c, _s: FPU.from_fixed(_x, _e, {bool(u)}, {right}, _e, _c, _s)"
         else:
-            fn = f"lambda _x, _e: FPU.to_fixed(_x, _e, _e, {bool(u)}, {fbits}, 3, S)"
-        return b.wv(rd, f"MAP1({fn}, {src}, {esize}, {n})")
+            fn = f"lambda _x, _e, _c, _s: FPU.to_fixed(_x, _e, _e, {bool(u)}, {right}, 3, _s)"
+        return b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
     b.end_undefined()
 
 
+# ---- by element -------------------------------------------------------------------------------
+def _dot_lane(signed: bool):
+    def fn(d, x, y, e):       # e = 32: four byte products added to d
+        s = d
+        for i in range(0, 32, 8):
+            a, c = (x >> i) & 0xFF, (y >> i) & 0xFF
+            if signed:
+                a, c = sx(a, 8), sx(c, 8)
+            s += a * c
+        return s
+    return fn
+
+
+HELPERS.update({"NSQDMULH": _sqdmulh(False), "NSQRDMULH": _sqdmulh(True),
+                "NSQRDMLAH": _sqrdmlah(False), "NSQRDMLSH": _sqrdmlah(True),
+                "NUDOT": _dot_lane(False), "NSDOT": _dot_lane(True)})
+
+
 def emit_by_element(b, insn: int) -> None:
-    """MUL/MLA/MLS/FMUL/FMLA/FMLS and the long forms by element."""
+    """MUL/MLA/MLS/FMUL/FMLA/FMLS, the long and saturating forms, and dot products by element."""
     q, u, size, l, m, rm4, opcode, h = (field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22),
                                         field(insn, 21, 21), field(insn, 20, 20), field(insn, 19, 16),
                                         field(insn, 15, 12), field(insn, 11, 11))
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
-    if scalar:
-        q = 1
     fp = opcode in (1, 5, 9) and not (u and opcode != 9)
     if fp:
         if size == 2:
@@ -768,8 +1332,12 @@ def emit_by_element(b, insn: int) -> None:
             esize, index, rm = 64, h, (m << 4) | rm4
         else:
             return b.end_undefined()
-        if esize == 64 and not q:
+        if esize == 64 and not q and not scalar:
             return b.end_undefined()
+    elif opcode == 14:                         # SDOT / UDOT (by element)
+        if size != 2 or scalar:
+            return b.end_undefined()
+        esize, index, rm = 32, (h << 1) | l, (m << 4) | rm4
     else:
         if size == 1:
             esize, index, rm = 16, (h << 2) | (l << 1) | m, rm4
@@ -777,36 +1345,236 @@ def emit_by_element(b, insn: int) -> None:
             esize, index, rm = 32, (h << 1) | l, (m << 4) | rm4
         else:
             return b.end_undefined()
-    n = 1 if scalar else (128 if q else 64) // esize
-    elem = f"(({b.rv(rm)} >> {index * esize}) & {_ones(esize):#x})"
-    rep = sum(1 << (i * esize) for i in range(n))
-    dup = b.tmp()
-    b.line(f"{dup} = {elem} * {rep:#x}")
-    src = _v(b, rn, q) if not scalar else f"({b.rv(rn)} & {_ones(esize):#x})"
-    dst = _v(b, rd, q) if not scalar else f"({b.rv(rd)} & {_ones(esize):#x})"
-    if fp:
-        name = {1: "fmla", 5: "fmls", 9: "fmul"}[opcode]
-        if u and opcode == 9:
-            name = "fmulx"
-        if name in ("fmla", "fmls"):
-            return b.wv(rd, f"MAP3(FPL['{name}'], {dst}, {src}, {dup}, {esize}, {n})")
-        return b.wv(rd, f"MAP2(FPL['{name}'], {src}, {dup}, {esize}, {n})")
     if scalar:
+        nbits, n = esize, 1
+        src, dst = _elem(b, rn, esize), _elem(b, rd, esize)
+    else:
+        nbits = 128 if q else 64
+        n = nbits // esize
+        src, dst = _v(b, rn, q), _v(b, rd, q)
+    elem = f"(({b.rv(rm)} >> {index * esize}) & {_ones(esize):#x})"
+    if fp:
+        name = {1: "fmla", 5: "fmls", 9: "fmulx" if u else "fmul"}[opcode]
+        b.uses_fp = True
+        e = _name(b, elem)
+        if name in ("fmla", "fmls"):
+            return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(dst, esize, n)}, {_unpack(src, esize, n)}, "
+                                  f"REPEAT({e}), REPEAT({esize}), {_FPR})", esize, n))
+        return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(src, esize, n)}, REPEAT({e}), "
+                              f"REPEAT({esize}), {_FPR})", esize, n))
+    long_ = opcode in (2, 3, 6, 7, 10, 11)
+    if scalar and opcode not in (3, 7, 11, 12, 13) and not (u and opcode in (13, 15)):
         return b.end_undefined()
-    if opcode == 8 and not u:
-        return b.wv(rd, f"MAP2(I3[(0, 19)], {src}, {dup}, {esize}, {n})")
-    if opcode in (0, 4) and u:
-        key = (0, 18) if opcode == 0 else (1, 18)
-        return b.wv(rd, f"MAP3(I3ACC[{key}], {dst}, {src}, {dup}, {esize}, {n})")
-    if opcode in (2, 6, 10):                 # [SU]MLAL, [SU]MLSL, [SU]MULL by element
-        half = f"(({b.rv(rn)} >> {64 if q else 0}) & {D_MASK:#x})"
-        x = "_x" if u else f"SX(_x, {esize})"
-        y = f"{elem}" if u else f"SX({elem}, {esize})"
-        t = b.tmp()
-        b.line(f"{t} = JOIN([{x} * {y} for _x in SPLIT({half}, {esize}, {64 // esize})], {2 * esize})")
-        if opcode == 2:
-            return b.wv(rd, f"MAP2(I3[(0, 16)], {b.rv(rd)}, {t}, {2 * esize}, {64 // esize})")
-        if opcode == 6:
-            return b.wv(rd, f"MAP2(I3[(1, 16)], {b.rv(rd)}, {t}, {2 * esize}, {64 // esize})")
-        return b.wv(rd, t)
+    if opcode in (12, 13) and not u or (u and opcode in (13, 15)):   # SQDMULH SQRDMULH SQRDMLAH SQRDMLSH
+        e = _name(b, elem)         # the lane functions sign-extend their unsigned inputs
+        if not u:
+            fn = "NSQDMULH" if opcode == 12 else "NSQRDMULH"
+            return b.wv(rd, _pack(f"NQMAP({fn}, {_unpack(src, esize, n)}, REPEAT({e}), {esize}, S)",
+                                  esize, n, True))
+        fn = "NSQRDMLAH" if opcode == 13 else "NSQRDMLSH"
+        return b.wv(rd, _pack(f"NQMAP3({fn}, {_unpack(dst, esize, n)}, {_unpack(src, esize, n)}, "
+                              f"REPEAT({e}), {esize}, S)", esize, n, True))
+    if opcode == 14:
+        fn = "NUDOT" if u else "NSDOT"
+        return b.wv(rd, f"MAP3({fn}, {dst}, {src}, {elem} * {_rep(32, nbits):#x}, 32, {n})")
+    if long_:
+        if opcode in (3, 7, 11) and u:
+            return b.end_undefined()
+        if scalar:
+            ys = f"({elem})"
+            xs = src
+            e = esize
+            acc = _elem(b, rd, 2 * e)
+            prod = f"NQMAP(NSQDMULL, ({sx_expr(xs, e)},), ({sx_expr(ys, e)},), {e}, S)"
+            if opcode == 11:
+                return b.wv(rd, f"{prod}[0] & {_ones(2 * e):#x}")
+            fn = "OADD" if opcode == 3 else "OSUB"
+            lo, hi = -(1 << (2 * e - 1)), (1 << (2 * e - 1)) - 1
+            return b.wv(rd, f"NQCLAMP([{fn}({sx_expr(acc, 2 * e)}, {prod}[0])], {lo}, {hi}, S)[0] & {_ones(2 * e):#x}")
+        dup = f"{elem} * {_rep(esize, 64):#x}"
+        op3d = {2: 8, 3: 9, 6: 10, 7: 11, 10: 12, 11: 13}[opcode]
+        return b.wv(rd, _long_op(b, op3d, u, _half(b, rn, q), _name(b, dup), esize, rd, b.rv(rd)))
+    dup = _name(b, f"{elem} * {_rep(esize, nbits):#x}")
+    if opcode == 8 and not u:                # MUL
+        return b.wv(rd, _int_three_same(b, (0, 19), src, dup, rd, dst, esize, nbits))
+    if opcode in (0, 4) and u:               # MLA / MLS
+        return b.wv(rd, _int_three_same(b, (opcode >> 2, 18), src, dup, rd, dst, esize, nbits))
+    b.end_undefined()
+
+
+# ---- cryptographic extension: AES, SHA1, SHA256 ----------------------------------------------
+def _gmul(a: int, b: int) -> int:
+    r = 0
+    while b:
+        if b & 1:
+            r ^= a
+        a = ((a << 1) ^ 0x11B) if a & 0x80 else a << 1
+        b >>= 1
+    return r
+
+
+def _make_sbox() -> tuple[bytes, bytes]:
+    inv = [0] * 256
+    for x in range(1, 256):
+        for y in range(1, 256):
+            if _gmul(x, y) == 1:
+                inv[x] = y
+                break
+    sbox = bytearray(256)
+    for x in range(256):
+        v = inv[x]
+        s = v
+        for k in range(1, 5):
+            s ^= ((v << k) | (v >> (8 - k))) & 0xFF
+        sbox[x] = s ^ 0x63
+    isbox = bytearray(256)
+    for x in range(256):
+        isbox[sbox[x]] = x
+    return bytes(sbox), bytes(isbox)
+
+
+_SBOX, _ISBOX = _make_sbox()
+_SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c + r) % 4) for c in range(4) for r in range(4)])
+_INV_SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c - r) % 4) for c in range(4) for r in range(4)])
+_MUL = {k: bytes(_gmul(x, k) for x in range(256)) for k in (2, 3, 9, 11, 13, 14)}
+
+
+def _aes_sub(state: int, decrypt: bool) -> int:
+    raw = state.to_bytes(16, "little")
+    if decrypt:
+        return int.from_bytes(bytes(_INV_SHIFT_ROWS(raw)).translate(_ISBOX), "little")
+    return int.from_bytes(bytes(_SHIFT_ROWS(raw)).translate(_SBOX), "little")
+
+
+def _aes_mix(state: int, inverse: bool) -> int:
+    s = state.to_bytes(16, "little")
+    coef = (14, 11, 13, 9) if inverse else (2, 3, 1, 1)
+    out = bytearray(16)
+    for c in range(0, 16, 4):
+        col = s[c:c + 4]
+        for r in range(4):
+            v = 0
+            for k in range(4):
+                m = coef[(k - r) % 4]
+                x = col[k]
+                v ^= x if m == 1 else _MUL[m][x]
+            out[c + r] = v
+    return int.from_bytes(out, "little")
+
+
+M32 = 0xFFFF_FFFF
+
+
+def _rol(x: int, n: int) -> int:
+    return ((x << n) | (x >> (32 - n))) & M32
+
+
+def _ror(x: int, n: int) -> int:
+    return ((x >> n) | (x << (32 - n))) & M32
+
+
+def _w(v: int, i: int) -> int:
+    return (v >> (32 * i)) & M32
+
+
+def _sha1_hash(x: int, y: int, w: int, fn: int) -> int:
+    for e in range(4):
+        b, c, d = _w(x, 1), _w(x, 2), _w(x, 3)
+        if fn == 0:
+            t = ((c ^ d) & b) ^ d
+        elif fn == 1:
+            t = b ^ c ^ d
+        else:
+            t = (b & c) | ((b | c) & d)
+        y = (y + _rol(_w(x, 0), 5) + t + _w(w, e)) & M32
+        x = (x & ~(M32 << 32)) | (_rol(b, 30) << 32)
+        # ROL(Y:X, 32): X takes X<95:0>:Y, Y takes X<127:96>
+        x, y = ((x << 32) | y) & Q_MASK, x >> 96
+    return x
+
+
+def _sha1su1(d: int, n: int) -> int:
+    t = d ^ (n >> 32)
+    w0, w1, w2 = _rol(_w(t, 0), 1), _rol(_w(t, 1), 1), _rol(_w(t, 2), 1)
+    w3 = _rol(_w(t, 3), 1) ^ _rol(_w(t, 0), 2)
+    return w0 | (w1 << 32) | (w2 << 64) | (w3 << 96)
+
+
+def _sha256_hash(x: int, y: int, w: int, part1: bool) -> int:
+    for e in range(4):
+        chs = ((_w(y, 1) ^ _w(y, 2)) & _w(y, 0)) ^ _w(y, 2)
+        a0, a1, a2 = _w(x, 0), _w(x, 1), _w(x, 2)
+        maj = (a0 & a1) | ((a0 | a1) & a2)
+        y0 = _w(y, 0)
+        sig1 = _ror(y0, 6) ^ _ror(y0, 11) ^ _ror(y0, 25)
+        t = (_w(y, 3) + sig1 + chs + _w(w, e)) & M32
+        x3 = (t + _w(x, 3)) & M32
+        sig0 = _ror(a0, 2) ^ _ror(a0, 13) ^ _ror(a0, 22)
+        y3 = (t + sig0 + maj) & M32
+        x = (x & ((1 << 96) - 1)) | (x3 << 96)
+        y = (y & ((1 << 96) - 1)) | (y3 << 96)
+        # ROL(Y:X, 32) on 256 bits
+        x, y = ((x << 32) & Q_MASK) | (y >> 96), ((y << 32) & Q_MASK) | (x >> 96)
+    return x if part1 else y
+
+
+def _sha256su0(d: int, n: int) -> int:
+    t = (d >> 32) | ((n & M32) << 96)
+    out = 0
+    for e in range(4):
+        x = _w(t, e)
+        x = _ror(x, 7) ^ _ror(x, 18) ^ (x >> 3)
+        out |= ((x + _w(d, e)) & M32) << (32 * e)
+    return out
+
+
+def _sha256su1(d: int, n: int, m: int) -> int:
+    t0 = (n >> 32) | ((m & M32) << 96)
+    t1 = m >> 64
+    out = 0
+    for e in range(4):
+        x = _w(t1, e) if e < 2 else _w(out, e - 2)
+        x = _ror(x, 17) ^ _ror(x, 19) ^ (x >> 10)
+        out |= ((x + _w(d, e) + _w(t0, e)) & M32) << (32 * e)
+    return out
+
+
+HELPERS.update({"NAESSUB": _aes_sub, "NAESMIX": _aes_mix, "NSHA1": _sha1_hash, "NSHA1SU1": _sha1su1,
+                "NSHA256": _sha256_hash, "NSHA256SU0": _sha256su0, "NSHA256SU1": _sha256su1})
+
+
+def emit_aes(b, insn: int) -> None:
+    opcode, rn, rd = field(insn, 16, 12), field(insn, 9, 5), field(insn, 4, 0)
+    if opcode in (4, 5):          # AESE / AESD: AddRoundKey, (Inv)ShiftRows, (Inv)SubBytes
+        return b.wv(rd, f"NAESSUB({b.rv(rd)} ^ {b.rv(rn)}, {opcode == 5})")
+    if opcode in (6, 7):          # AESMC / AESIMC
+        return b.wv(rd, f"NAESMIX({b.rv(rn)}, {opcode == 7})")
+    b.end_undefined()
+
+
+def emit_sha3(b, insn: int) -> None:
+    opcode, rm, rn, rd = field(insn, 14, 12), field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
+    d, n, m = b.rv(rd), b.rv(rn), b.rv(rm)
+    if opcode <= 2:               # SHA1C / SHA1P / SHA1M
+        return b.wv(rd, f"NSHA1({d}, {n} & {M32:#x}, {m}, {opcode})")
+    if opcode == 3:               # SHA1SU0
+        return b.wv(rd, f"((({n} & {D_MASK:#x}) << 64) | ({d} >> 64)) ^ {d} ^ {m}")
+    if opcode == 4:               # SHA256H
+        return b.wv(rd, f"NSHA256({d}, {n}, {m}, True)")
+    if opcode == 5:               # SHA256H2
+        return b.wv(rd, f"NSHA256({n}, {d}, {m}, False)")
+    if opcode == 6:               # SHA256SU1
+        return b.wv(rd, f"NSHA256SU1({d}, {n}, {m})")
+    b.end_undefined()
+
+
+def emit_sha2(b, insn: int) -> None:
+    opcode, rn, rd = field(insn, 16, 12), field(insn, 9, 5), field(insn, 4, 0)
+    if opcode == 0:               # SHA1H
+        n = b.rv(rn)
+        return b.wv(rd, f"((({n} << 30) | (({n} & {M32:#x}) >> 2)) & {M32:#x})")
+    if opcode == 1:               # SHA1SU1
+        return b.wv(rd, f"NSHA1SU1({b.rv(rd)}, {b.rv(rn)})")
+    if opcode == 2:               # SHA256SU0
+        return b.wv(rd, f"NSHA256SU0({b.rv(rd)}, {b.rv(rn)})")
     b.end_undefined()
