@@ -404,6 +404,8 @@ def decode(insn: int):
                 return emit_two_misc
             if field(insn, 20, 17) == 0b1000 and field(insn, 11, 10) == 0b10:
                 return emit_across if not scalar else emit_scalar_pairwise
+        elif field(insn, 15, 15) and field(insn, 10, 10):
+            return emit_three_same_extra
         elif scalar and field(insn, 23, 21) == 0 and field(insn, 15, 15) == 0 and field(insn, 10, 10) \
                 and field(insn, 29, 29) == 0:
             return emit_copy
@@ -805,6 +807,28 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
         b.line(f"{t} = {_unpack(f'(({m}) << {n * esize}) | {a}', esize, 2 * n)}")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {t}[0::2], {t}[1::2], REPEAT({esize}), {_FPR})", esize, n))
     b.wv(rd, _fp_map2(name, a, m, esize, n))
+
+
+def emit_three_same_extra(b, insn: int) -> None:
+    """SQRDMLAH/SQRDMLSH (vector and scalar) and SDOT/UDOT (vector)."""
+    q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 14, 11)
+    rn, rd = field(insn, 9, 5), field(insn, 4, 0)
+    scalar = field(insn, 28, 28)
+    if scalar:
+        q = 1
+    if u and opcode in (0, 1) and size in (1, 2):
+        e = 8 << size
+        if scalar:
+            n, a, m, d = 1, _elem(b, rn, e), _elem(b, rm, e), _elem(b, rd, e)
+        else:
+            n, a, m, d = (128 if q else 64) // e, _v(b, rn, q), _v(b, rm, q), _v(b, rd, q)
+        fn = "NSQRDMLSH" if opcode else "NSQRDMLAH"
+        return b.wv(rd, _pack(f"NQMAP3({fn}, {_unpack(d, e, n)}, {_unpack(a, e, n)}, {_unpack(m, e, n)}, {e}, S)",
+                              e, n, True))
+    if opcode == 2 and size == 2 and not scalar:
+        fn = "NUDOT" if u else "NSDOT"
+        return b.wv(rd, f"MAP3({fn}, {_v(b, rd, q)}, {_v(b, rn, q)}, {_v(b, rm, q)}, 32, {4 if q else 2})")
+    b.end_undefined()
 
 
 # ---- three different (long, wide, narrow) ----------------------------------------------------
