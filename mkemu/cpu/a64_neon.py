@@ -358,9 +358,47 @@ def _widen(src: str, e: int, signed: bool, sh: int = 0) -> str:
     return v
 
 
-def _narrow(b, src: str, e: int) -> str:
-    """A 128-bit value of 2e-bit lanes -> 64 bits of e-bit lanes (the low half of each)."""
-    return f"NNARROW2({src}, {e}, {64 // e})"
+def _narrow(b, src: str, e: int, n: int | None = None) -> str:
+    """n containers of 2e bits -> n lanes of e bits (the low half of each), packed
+    by log2(n) shift-and-mask steps; n defaults to a 128-bit source."""
+    n = n or 64 // e
+    total = 2 * e * n
+    if e == 8:                       # bytes: every other byte of the little-endian image
+        return f"FB(({src}).to_bytes({total // 8}, 'little')[::2], 'little')"
+    t = b.tmp()
+    b.line(f"{t} = ({src}) & {_rep(2 * e, total) * _ones(e):#x}")
+    j = 0
+    while (1 << j) < n:
+        chunk = (4 * e) << j
+        b.line(f"{t} = ({t} | ({t} >> {e << j})) & {_rep(chunk, total) * _ones((2 * e) << j):#x}")
+        j += 1
+    return t
+
+
+def _select_max(b, x: str, y: str, e: int, nbits: int, signed: bool, want_max: bool) -> str:
+    """Lane-wise max or min of x and y."""
+    x, y = _name(b, x), _name(b, y)
+    ge = _hbits_to_mask(_ge_hbits(b, x, y, e, nbits, signed), e)
+    keep, other = (x, y) if want_max else (y, x)     # x where x >= y for max
+    return f"({other} ^ (({keep} ^ {other}) & {ge}))"
+
+
+def _pairwise_max(b, x: str, y: str, e: int, nbits: int, signed: bool, want_max: bool) -> str:
+    """[SU]MAXP/[SU]MINP: pairs of the concatenation y:x; pairs sit in 2e-bit containers,
+    so the compare has a spare bit and needs no borrow handling."""
+    n = nbits // e
+    total = 2 * nbits
+    cat = _name(b, f"(({y} << {nbits}) | {x})")
+    low = _rep(2 * e, total) * _ones(e)
+    flip = (_rep(2 * e, total) << (e - 1)) if signed else 0
+    ev, od, ge = b.tmp(), b.tmp(), b.tmp()
+    fx = f" ^ {flip:#x}" if signed else ""
+    b.line(f"{ev} = ({cat} & {low:#x}){fx}; {od} = (({cat} >> {e}) & {low:#x}){fx}")
+    spare = _rep(2 * e, total) << e
+    b.line(f"{ge} = (((({ev} | {spare:#x}) - {od}) & {spare:#x}) >> {e}) * {_ones(e):#x}")
+    keep, other = (ev, od) if want_max else (od, ev)
+    r = f"({other} ^ (({keep} ^ {other}) & {ge})){fx}"
+    return _narrow(b, r, e, n)
 
 
 def _write_narrow(b, rd: int, q: int, val: str) -> None:
@@ -579,6 +617,11 @@ def emit_permute(b, insn: int) -> None:
         return b.end_undefined()
     esize = 8 << size
     nbits = 128 if q else 64
+    if opcode in (1, 5):             # UZP1/UZP2: the even (odd) lanes of Vm:Vn
+        cat = f"(({_v(b, rm, q)} << {nbits}) | {_v(b, rn, q)})"
+        if opcode == 5:
+            cat = f"({cat} >> {esize})"
+        return b.wv(rd, _narrow(b, cat, esize, nbits // esize))
     g = _perm_getter(opcode, esize, q)
     cat = f"(({_v(b, rm, q)} << {nbits}) | {_v(b, rn, q)}).to_bytes({nbits // 4}, 'little')"
     b.wv(rd, f"FB(bytes({g}({cat})), 'little')")
@@ -667,19 +710,13 @@ def _int_three_same(b, key, a: str, m: str, rd: int, d: str, e: int, nbits: int)
         return _compare(b, kind, a, m, e, nbits)
     signed = not u
     if op in (12, 13):                                # [SU]MAX / [SU]MIN
-        fn = "max" if op == 12 else "min"
-        return _pack(f"map({fn}, {_unpack(a, e, n, signed)}, {_unpack(m, e, n, signed)})", e, n, signed)
-    if op in (20, 21) or key == (0, 23):              # [SU]MAXP / [SU]MINP / ADDP
-        cat = f"(({m} << {nbits}) | {a})"
-        if op == 23:
-            even = _rep(2 * e, 2 * nbits) * _ones(e)
-            c = _name(b, cat)
-            s = f"((({c} & {even:#x}) + (({c} >> {e}) & {even:#x})) & {even:#x})"
-            return f"NNARROW2({s}, {e}, {n})" if e < 64 or n == 2 else f"({s} & {D_MASK:#x})"
-        t = b.tmp()
-        b.line(f"{t} = {_unpack(cat, e, 2 * n, signed)}")
-        fn = "max" if op == 20 else "min"
-        return _pack(f"map({fn}, {t}[0::2], {t}[1::2])", e, n, signed)
+        return _select_max(b, a, m, e, nbits, signed, op == 12)
+    if op in (20, 21):                                # [SU]MAXP / [SU]MINP
+        return _pairwise_max(b, a, m, e, nbits, signed, op == 20)
+    if key == (0, 23):                                # ADDP
+        c = _name(b, f"(({m} << {nbits}) | {a})")
+        even = _rep(2 * e, 2 * nbits) * _ones(e)
+        return _narrow(b, f"((({c} & {even:#x}) + (({c} >> {e}) & {even:#x})))", e, n)
     if op in (14, 15):                                # [SU]ABD / [SU]ABA
         ta, tm = b.tmp(), b.tmp()
         b.line(f"{ta} = {_unpack(a, e, n, signed)}; {tm} = {_unpack(m, e, n, signed)}")
@@ -1161,8 +1198,7 @@ def _scalar_two_misc(b, u, size, opcode, rn, rd) -> None:
 def _fp_reduce(fn, lanes, e, fpcr, st):
     """Arm's Reduce(): halves combined recursively (the order matters for NaNs)."""
     while len(lanes) > 1:
-        half = len(lanes) // 2
-        lanes = [fn(x, y, e, fpcr, st) for x, y in zip(lanes[:half], lanes[half:])]
+        lanes = [fn(x, y, e, fpcr, st) for x, y in zip(lanes[0::2], lanes[1::2])]
     return lanes[0]
 
 
