@@ -817,8 +817,40 @@ _FP3_SCALAR = {(0, 0, 3), (0, 0, 4), (0, 0, 7), (0, 1, 7), (1, 0, 4), (1, 0, 5),
                (1, 1, 4), (1, 1, 5)}
 _FPR = "REPEAT(S.fpcr), REPEAT(S)"
 
+# Fast path for FADD/FSUB/FMUL/FDIV: host floats when FPCR asks for round-to-nearest
+# without flush-to-zero and no lane makes a NaN.  A float32 op computed in double and
+# rounded once to float32 is correctly rounded for + - * /.  Overflow, division by zero
+# and NaNs take the general path (fpu.py).  Like fpu.py's own fast paths, this one does
+# not raise the cumulative IXC/UFC flags.
+_FOPS = {"fadd": operator.add, "fsub": operator.sub, "fmul": operator.mul, "fdiv": operator.truediv}
+_FSTRUCT = {(e, n): struct.Struct(f"<{n}{'f' if e == 32 else 'd'}") for e in (32, 64) for n in (1, 2, 4, 8)}
+_ISTRUCT = {(e, n): struct.Struct(f"<{n}{'I' if e == 32 else 'Q'}") for e in (32, 64) for n in (1, 2, 4, 8)}
+
+
+def _fvec2(name: str, a: int, b: int, e: int, n: int, fpcr: int, st) -> int:
+    """FADD/FSUB/FMUL/FDIV on n lanes of e bits; a and b hold n*e bits."""
+    nb = e * n // 8
+    if not fpcr & 0x01C00000:
+        fs = _FSTRUCT[e, n]
+        try:
+            r = list(map(_FOPS[name], fs.unpack(a.to_bytes(nb, "little")), fs.unpack(b.to_bytes(nb, "little"))))
+            t = sum(r)
+            if t == t:
+                return int.from_bytes(fs.pack(*r), "little")
+        except (ZeroDivisionError, OverflowError):
+            pass
+    ist = _ISTRUCT[e, n]
+    fn = FPL[name]
+    return int.from_bytes(ist.pack(*map(fn, ist.unpack(a.to_bytes(nb, "little")), ist.unpack(b.to_bytes(nb, "little")),
+                                        repeat(e), repeat(fpcr), repeat(st))), "little")
+
+
+HELPERS["NFVEC2"] = _fvec2
+
 
 def _fp_map2(name: str, a: str, m: str, e: int, n: int) -> str:
+    if name in _FOPS:
+        return f"NFVEC2('{name}', {a}, {m}, {e}, {n}, S.fpcr, S)"
     return _pack(f"map(FPL['{name}'], {_unpack(a, e, n)}, {_unpack(m, e, n)}, REPEAT({e}), {_FPR})", e, n)
 
 
@@ -840,6 +872,10 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
         return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(d, esize, n)}, {_unpack(a, esize, n)}, "
                               f"{_unpack(m, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
     if kind == "pair":
+        if name == "fadd":             # FADDP: add the even and the odd lanes of Vm:Vn
+            cat = _name(b, f"(({m}) << {n * esize}) | {a}")
+            ev, od = _narrow(b, cat, esize, n), _narrow(b, f"({cat} >> {esize})", esize, n)
+            return b.wv(rd, f"NFVEC2('fadd', {ev}, {od}, {esize}, {n}, S.fpcr, S)")
         t = b.tmp()
         b.line(f"{t} = {_unpack(f'(({m}) << {n * esize}) | {a}', esize, 2 * n)}")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {t}[0::2], {t}[1::2], REPEAT({esize}), {_FPR})", esize, n))
@@ -1024,6 +1060,29 @@ def _fp_misc_fn(kind: str):
     if kind in ("scvtf", "ucvtf"):
         uns = kind == "ucvtf"
         return lambda x, e, fpcr, st: fpu.from_fixed(x, e, uns, 0, e, fpcr, st)
+    if kind.startswith("frint"):
+        inner = _frint_fn(kind)
+        if kind[5] in "36":          # FRINT32*/FRINT64*: a NaN becomes the most negative integer
+            return inner
+
+        def frint(x, e, fpcr, st):
+            if fpu.is_nan(x, e):     # fpu.frint takes no FPCR: NaNs (and FPCR.DN) are done here
+                if fpu.is_snan(x, e):
+                    st.fpsr |= fpu.IOC
+                return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << ({32: 22, 64: 51}[e]))
+            return inner(x, e, fpcr, st)
+        return frint
+    if kind.endswith("0"):
+        return _fcmp0(kind[3:5])
+    if kind == "frecpe":
+        return fpu.frecpe
+    return fpu.frsqrte
+
+
+_DEFAULT_NAN = {32: 0x7FC0_0000, 64: 0x7FF8_0000_0000_0000}
+
+
+def _frint_fn(kind: str):
     if kind.startswith("frint3") or kind.startswith("frint6"):
         bits = int(kind[5:7])
         exact = kind[-1] == "x"
@@ -1034,11 +1093,6 @@ def _fp_misc_fn(kind: str):
             return lambda x, e, fpcr, st: fpu.frint(x, e, (fpcr >> 22) & 3, c == "x", st)
         mode = _RINT_MODE[c]
         return lambda x, e, fpcr, st: fpu.frint(x, e, mode, False, st)
-    if kind.endswith("0"):
-        return _fcmp0(kind[3:5])
-    if kind == "frecpe":
-        return fpu.frecpe
-    return fpu.frsqrte
 
 
 FP_MISC = {k: _fp_misc_fn(v) for k, v in _FP_MISC.items() if v not in ("fabs", "fneg")}
@@ -1420,6 +1474,8 @@ def emit_by_element(b, insn: int) -> None:
         if name in ("fmla", "fmls"):
             return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(dst, esize, n)}, {_unpack(src, esize, n)}, "
                                   f"REPEAT({e}), REPEAT({esize}), {_FPR})", esize, n))
+        if name == "fmul":
+            return b.wv(rd, _fp_map2(name, src, f"({e} * {_rep(esize, nbits):#x})", esize, n))
         return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(src, esize, n)}, REPEAT({e}), "
                               f"REPEAT({esize}), {_FPR})", esize, n))
     long_ = opcode in (2, 3, 6, 7, 10, 11)
