@@ -411,14 +411,14 @@ def _write_narrow(b, rd: int, q: int, val: str) -> None:
 # ---- decode ---------------------------------------------------------------------------
 def decode(insn: int):
     if field(insn, 31, 31):
-        return None            # SHA512/SHA3/SM3/SM4 (FEAT_SHA512 etc.): not implemented
+        return _decode_crypto_ext(insn)
     scalar = field(insn, 28, 28)
     b2824 = field(insn, 28, 24)
-    if (insn & 0xFF3E0C00) == 0x4E280800:
+    if (insn & 0xFFFE0C00) == 0x4E280800:
         return emit_aes
-    if (insn & 0xFF208C00) == 0x5E000000:
+    if (insn & 0xFFE08C00) == 0x5E000000:
         return emit_sha3
-    if (insn & 0xFF3E0C00) == 0x5E280800:
+    if (insn & 0xFFFE0C00) == 0x5E280800:
         return emit_sha2
     if not scalar:
         if field(insn, 28, 21) == 0b01110000 and field(insn, 15, 15) == 0 and field(insn, 10, 10):
@@ -1694,3 +1694,96 @@ def emit_sha2(b, insn: int) -> None:
     if opcode == 2:               # SHA256SU0
         return b.wv(rd, f"NSHA256SU0({b.rv(rd)}, {b.rv(rn)})")
     b.end_undefined()
+
+
+# ---- SHA512 and SHA3 (FEAT_SHA512, FEAT_SHA3); SM3/SM4 are not implemented ------------------
+def _decode_crypto_ext(insn: int):
+    if (insn & 0xFFE0F000) == 0xCE608000:          # SHA512H/H2/SU1, RAX1
+        return emit_sha512_3
+    if (insn & 0xFFFFF000) == 0xCEC08000 and not field(insn, 11, 10):
+        return emit_sha512su0
+    if (insn & 0xFFC08000) == 0xCE000000:          # EOR3 (Op0 00), BCAX (01)
+        return emit_eor3_bcax
+    if (insn & 0xFFE00000) == 0xCE800000:
+        return emit_xar
+    return None
+
+
+def _ror64(x: int, n: int) -> int:
+    return ((x >> n) | (x << (64 - n))) & D_MASK
+
+
+def _sha512h(d: int, n: int, m: int) -> int:
+    x_lo, x_hi, y_lo, y_hi = n & D_MASK, n >> 64, m & D_MASK, m >> 64
+    w_lo, w_hi = d & D_MASK, d >> 64
+    sig = _ror64(y_hi, 14) ^ _ror64(y_hi, 18) ^ _ror64(y_hi, 41)
+    hi = (y_hi & x_lo) ^ (~y_hi & x_hi)
+    hi = (hi + sig + w_hi) & D_MASK
+    tmp = (hi + y_lo) & D_MASK
+    sig = _ror64(tmp, 14) ^ _ror64(tmp, 18) ^ _ror64(tmp, 41)
+    lo = (tmp & y_hi) ^ (~tmp & x_lo)
+    lo = (lo + sig + w_lo) & D_MASK
+    return lo | (hi << 64)
+
+
+def _sha512h2(d: int, n: int, m: int) -> int:
+    x_lo, y_lo, y_hi = n & D_MASK, m & D_MASK, m >> 64
+    w_lo, w_hi = d & D_MASK, d >> 64
+    sig = _ror64(y_lo, 28) ^ _ror64(y_lo, 34) ^ _ror64(y_lo, 39)
+    hi = (x_lo & y_hi) ^ (x_lo & y_lo) ^ (y_hi & y_lo)
+    hi = (hi + sig + w_hi) & D_MASK
+    sig = _ror64(hi, 28) ^ _ror64(hi, 34) ^ _ror64(hi, 39)
+    lo = (hi & y_lo) ^ (hi & y_hi) ^ (y_hi & y_lo)
+    lo = (lo + sig + w_lo) & D_MASK
+    return lo | (hi << 64)
+
+
+def _sha512su0(d: int, n: int) -> int:
+    w_lo, w_hi, x_lo = d & D_MASK, d >> 64, n & D_MASK
+    lo = (w_lo + (_ror64(w_hi, 1) ^ _ror64(w_hi, 8) ^ (w_hi >> 7))) & D_MASK
+    hi = (w_hi + (_ror64(x_lo, 1) ^ _ror64(x_lo, 8) ^ (x_lo >> 7))) & D_MASK
+    return lo | (hi << 64)
+
+
+def _sha512su1(d: int, n: int, m: int) -> int:
+    out = 0
+    for sh in (0, 64):
+        x = (n >> sh) & D_MASK
+        sig = _ror64(x, 19) ^ _ror64(x, 61) ^ (x >> 6)
+        out |= ((((d >> sh) & D_MASK) + sig + ((m >> sh) & D_MASK)) & D_MASK) << sh
+    return out
+
+
+HELPERS.update({"NSHA512H": _sha512h, "NSHA512H2": _sha512h2, "NSHA512SU0": _sha512su0,
+                "NSHA512SU1": _sha512su1})
+
+
+def emit_sha512_3(b, insn: int) -> None:
+    opcode, rm, rn, rd = field(insn, 11, 10), field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
+    d, n, m = b.rv(rd), b.rv(rn), b.rv(rm)
+    if opcode == 3:          # RAX1: Vn ^ ROL(Vm, 1) in each 64-bit lane
+        lsb = _rep(64, 128)
+        return b.wv(rd, f"{n} ^ ((({m} << 1) & {Q_MASK ^ lsb:#x}) | (({m} >> 63) & {lsb:#x}))")
+    fn = ("NSHA512H", "NSHA512H2", "NSHA512SU1")[opcode]
+    b.wv(rd, f"{fn}({d}, {n}, {m})")
+
+
+def emit_sha512su0(b, insn: int) -> None:
+    b.wv(field(insn, 4, 0), f"NSHA512SU0({b.rv(field(insn, 4, 0))}, {b.rv(field(insn, 9, 5))})")
+
+
+def emit_eor3_bcax(b, insn: int) -> None:
+    op0, rm, ra, rn, rd = field(insn, 22, 21), field(insn, 20, 16), field(insn, 14, 10), field(insn, 9, 5), field(insn, 4, 0)
+    n, m, a = b.rv(rn), b.rv(rm), b.rv(ra)
+    if op0 == 0:
+        return b.wv(rd, f"{n} ^ {m} ^ {a}")
+    b.wv(rd, f"{n} ^ ({m} & ({a} ^ {Q_MASK:#x}))")
+
+
+def emit_xar(b, insn: int) -> None:
+    rm, imm6, rn, rd = field(insn, 20, 16), field(insn, 15, 10), field(insn, 9, 5), field(insn, 4, 0)
+    t = _name(b, f"{b.rv(rn)} ^ {b.rv(rm)}")
+    if imm6 == 0:
+        return b.wv(rd, t)
+    low = _rep(64, 128) * (D_MASK >> imm6)
+    b.wv(rd, f"(({t} >> {imm6}) & {low:#x}) | (({t} << {64 - imm6}) & {Q_MASK ^ low:#x})")

@@ -45,6 +45,10 @@ GROUPS = [
     ("aes", 0xFFFECC00, 0x4E284800),
     ("sha3", 0xFFE08C00, 0x5E000000),
     ("sha2", 0xFFFECC00, 0x5E280800),
+    ("sha512_3", 0xFFE0F000, 0xCE608000),
+    ("sha512su0", 0xFFFFF800, 0xCEC08000),
+    ("eor3_bcax", 0xFFA08000, 0xCE000000),
+    ("xar", 0xFFE00000, 0xCE800000),
 ]
 
 # The instructions glibc's string and memory functions and compiled loops run,
@@ -79,7 +83,8 @@ HOT = [
 ]
 
 # Mnemonics mkemu does not implement (FP16 arithmetic is not advertised in HWCAP).
-KNOWN_GAPS = {"fcmla", "fcadd", "fmlal", "fmlal2", "fmlsl", "fmlsl2", "fcvtxn", "fcvtxn2",
+KNOWN_GAPS = {"sm3ss1", "sm3tt1a", "sm3tt1b", "sm3tt2a", "sm3tt2b", "sm3partw1", "sm3partw2",
+              "sm4e", "sm4ekey", "fcmla", "fcadd", "fmlal", "fmlal2", "fmlsl", "fmlsl2", "fcvtxn", "fcvtxn2",
               "frecpx", "bfdot", "bfmmla", "bfmlalb", "bfmlalt", "bfcvtn", "bfcvtn2", "usdot",
               "sudot", "smmla", "ummla", "usmmla"}
 _HALF = re.compile(r"\.[48]h\b|\bh\d+\b")
@@ -168,7 +173,8 @@ def run_group(rng: random.Random, mask: int, value: int, count: int, seq: int = 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda g: g[0])
 def test_group(group):
     name, mask, value = group
-    per = 40 if name in ("aes", "sha3", "sha2", "scalar_copy", "ext") else 130
+    per = 40 if name in ("aes", "sha3", "sha2", "sha512_3", "sha512su0", "eor3_bcax", "xar",
+                        "scalar_copy", "ext") else 130
     run_group(random.Random(f"neon-{name}"), mask, value, per)
 
 
