@@ -1200,6 +1200,10 @@ def emit_two_misc(b, insn: int) -> None:
         b.uses_fp = True
         return b.wv(rd, _pack(f"map(FPU.fconvert, {_unpack(_half(b, rn, q), src_e, n2)}, REPEAT({src_e}), "
                               f"REPEAT({dst_e}), {_FPR})", dst_e, n2))
+    if opcode == 22 and u and size == 1:   # FCVTXN / FCVTXN2
+        b.uses_fp = True
+        t = _pack(f"map(NFCVTXN, {_unpack(b.rv(rn), 64, 2)}, {_FPR})", 32, 2)
+        return _write_narrow(b, rd, q, t)
     if opcode == 22 and not u:      # FCVTN / FCVTN2
         src_e, dst_e = (64, 32) if size & 1 else (32, 16)
         n2 = 128 // src_e
@@ -1241,11 +1245,64 @@ def _scalar_two_misc(b, u, size, opcode, rn, rd) -> None:
         return b.wv(rd, f"NQMAP({fn}, ({src},), ({_elem(b, rd, e)},), {e}, S)[0] & {_ones(e):#x}")
     if opcode in (18, 20) and size != 3 and (u or opcode == 20):   # scalar SQXTUN/SQXTN/UQXTN
         return b.wv(rd, _sat_narrow(b, _elem(b, rn, 2 * e), e, 1, u, opcode))
-    if opcode == 22 and u and size == 1:      # FCVTXN (round to odd)
-        return b.end_undefined()
+    if opcode == 22 and u and size == 1:      # FCVTXN Sd, Dn (round to odd)
+        b.uses_fp = True
+        return b.wv(rd, f"NFCVTXN({_elem(b, rn, 64)}, S.fpcr, S)")
     if opcode == 31 and not u and size >> 1:  # FRECPX
-        return b.end_undefined()
+        b.uses_fp = True
+        e = 32 << (size & 1)
+        return b.wv(rd, f"NFRECPX({_elem(b, rn, e)}, {e}, S.fpcr, S)")
     b.end_undefined()
+
+
+def _fp_nan(x: int, e: int, fpcr: int, st) -> int:
+    """FPProcessNaN for one operand: quiet it (IOC for a signalling NaN), or the default NaN."""
+    if fpu.is_snan(x, e):
+        st.fpsr |= fpu.IOC
+    return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << (e - {32: 10, 64: 13}[e]))
+
+
+def _frecpx(x: int, e: int, fpcr: int, st) -> int:
+    if fpu.is_nan(x, e):
+        return _fp_nan(x, e, fpcr, st)
+    ew = 8 if e == 32 else 11
+    frac = e - 1 - ew
+    sign = x & (1 << (e - 1))
+    exp = (x >> frac) & _ones(ew)
+    if exp == 0:
+        return sign | ((_ones(ew) - 1) << frac)
+    return sign | ((exp ^ _ones(ew)) << frac)
+
+
+def _fcvtxn(x: int, fpcr: int, st) -> int:
+    """Double -> single, rounding to odd (FCVTXN)."""
+    sign = (x >> 63) << 31
+    if fpu.is_nan(x, 64):
+        if fpu.is_snan(x, 64):
+            st.fpsr |= fpu.IOC
+        if fpcr >> 25 & 1:
+            return 0x7FC0_0000
+        return sign | 0x7FC0_0000 | ((x >> 29) & 0x3F_FFFF)
+    f = fpu.to_float(x, 64)
+    if f == 0 or f != f or abs(f) == float("inf"):
+        return sign | (0x7F80_0000 if f else 0)
+    if fpcr >> 24 & 1 and not (x >> 52) & 0x7FF:
+        return sign                                   # FZ: a denormal input is zero
+    try:
+        r = struct.unpack("<I", struct.pack("<f", f))[0]
+    except OverflowError:
+        st.fpsr |= fpu.OFC | fpu.IXC
+        return sign | 0x7F7F_FFFF                     # round-to-odd never overflows to infinity
+    rf = fpu.to_float(r, 32)
+    if rf == f:
+        return r
+    if abs(rf) > abs(f):
+        r -= 1                                        # truncate the magnitude
+    st.fpsr |= fpu.IXC | (fpu.UFC if abs(f) < 2.0 ** -126 else 0)
+    return r | 1
+
+
+HELPERS.update({"NFRECPX": _frecpx, "NFCVTXN": _fcvtxn})
 
 
 # ---- across lanes and scalar pairwise --------------------------------------------------------
