@@ -846,6 +846,91 @@ def _fvec2(name: str, a: int, b: int, e: int, n: int, fpcr: int, st) -> int:
 
 
 HELPERS["NFVEC2"] = _fvec2
+_PD, _UQ = struct.Struct("<d").pack, struct.Struct("<Q").unpack
+_PF, _UI = struct.Struct("<f").pack, struct.Struct("<I").unpack
+
+
+def _fma32(x: float, y: float, z: float):
+    """Bits of the float32 x*y + z rounded once (x, y, z float32 values), or None when
+    the double computation cannot tell: x*y is exact in double; if the double sum is
+    exact, or is not a float32 rounding midpoint, rounding it to float32 is correct."""
+    p = x * y
+    s = p + z
+    if s - s != 0:
+        return None                     # infinity or NaN: the general path
+    bp = s - z
+    if (p - bp) + (z - (s - bp)):       # TwoSum: the double sum was rounded
+        if abs(s) < 1.1754943508222875e-38 or _UQ(_PD(s))[0] & 0x1FFF_FFFF == 0x1000_0000:
+            return None
+    try:
+        return _UI(_PF(s))[0]
+    except OverflowError:
+        return None
+
+
+def _fmla_vec(dv: int, av: int, bv: int, e: int, n: int, neg: bool, fpcr: int, st) -> int:
+    """FMLA/FMLS: d + a*b (or d - a*b) in every lane, fused."""
+    nb = e * n // 8
+    ist = _ISTRUCT[e, n]
+    ds = ist.unpack(dv.to_bytes(nb, "little"))
+    as_ = ist.unpack(av.to_bytes(nb, "little"))
+    bs = ist.unpack(bv.to_bytes(nb, "little"))
+    sign = 1 << (e - 1)
+    if neg:
+        as_ = [x ^ sign for x in as_]
+    if e == 64:
+        out = list(map(fpu.fmadd64, as_, bs, ds, repeat(fpcr), repeat(st)))
+    else:
+        out = []
+        fast = not fpcr & 0x01C00000
+        if fast:
+            fs = _FSTRUCT[e, n]
+            fd = fs.unpack(dv.to_bytes(nb, "little"))
+            fa = fs.unpack(av.to_bytes(nb, "little"))
+            fb = fs.unpack(bv.to_bytes(nb, "little"))
+        for i in range(n):
+            r = None
+            if fast:
+                r = _fma32(-fa[i] if neg else fa[i], fb[i], fd[i])
+            if r is None:
+                r = fpu.fmadd(as_[i], bs[i], ds[i], e, fpcr, st)
+            out.append(r)
+    return int.from_bytes(ist.pack(*out), "little")
+
+
+HELPERS["NFMLA"] = _fmla_vec
+_SSTRUCT = {(e, n): struct.Struct(f"<{n}{'i' if e == 32 else 'q'}") for e in (32, 64) for n in (1, 2, 4)}
+
+
+def _cvtf_vec(v: int, e: int, n: int, unsigned: bool, fpcr: int, st) -> int:
+    """SCVTF/UCVTF (vector, integer): Python's int -> float conversion is correctly
+    rounded to double, and a 32-bit integer is exact in double; so round to nearest
+    needs one rounding only."""
+    nb = e * n // 8
+    ints = (_ISTRUCT if unsigned else _SSTRUCT)[e, n].unpack(v.to_bytes(nb, "little"))
+    if not fpcr & 0x00C00000 and (e == 32 or max(map(abs, ints)) < 1 << 53):
+        return int.from_bytes(_FSTRUCT[e, n].pack(*map(float, ints)), "little")
+    fn = FP_MISC[(int(unsigned), 0, 29)]
+    return int.from_bytes(_ISTRUCT[e, n].pack(*[fn(x & _ones(e), e, fpcr, st) for x in ints]), "little")
+
+
+def _fcvtz_vec(v: int, e: int, n: int, unsigned: bool, fpcr: int, st) -> int:
+    """FCVTZS/FCVTZU (vector, integer): truncation with int() when every lane is in range."""
+    nb = e * n // 8
+    raw = v.to_bytes(nb, "little")
+    try:
+        ints = list(map(int, _FSTRUCT[e, n].unpack(raw)))
+        lo, hi = (0, 1 << e) if unsigned else (-(1 << (e - 1)), 1 << (e - 1))
+        if lo <= min(ints) and max(ints) < hi:
+            return int.from_bytes((_ISTRUCT if unsigned else _SSTRUCT)[e, n].pack(*ints), "little")
+    except (ValueError, OverflowError):
+        pass
+    fn = FP_MISC[(int(unsigned), 1, 27)]
+    return int.from_bytes(_ISTRUCT[e, n].pack(*map(fn, _ISTRUCT[e, n].unpack(raw), repeat(e),
+                                                 repeat(fpcr), repeat(st))), "little")
+
+
+HELPERS.update({"NCVTF": _cvtf_vec, "NFCVTZ": _fcvtz_vec})
 
 
 def _fp_map2(name: str, a: str, m: str, e: int, n: int) -> str:
@@ -869,6 +954,8 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
     b.uses_fp = True
     if kind == "acc":
         d = _v(b, rd, q)
+        if not scalar:
+            return b.wv(rd, f"NFMLA({d}, {a}, {m}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(d, esize, n)}, {_unpack(a, esize, n)}, "
                               f"{_unpack(m, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
     if kind == "pair":
@@ -1115,6 +1202,10 @@ def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar) -> None:
     if kind in ("fabs", "fneg"):      # sign-bit operations, no NaN processing
         signs = _rep(esize, nbits) << (esize - 1)
         return b.wv(rd, f"{src} & {_ones(nbits) ^ signs:#x}" if kind == "fabs" else f"{src} ^ {signs:#x}")
+    if kind in ("scvtf", "ucvtf") and n > 1:
+        return b.wv(rd, f"NCVTF({src}, {esize}, {n}, {kind == 'ucvtf'}, S.fpcr, S)")
+    if kind in ("fcvtzs", "fcvtzu") and n > 1:
+        return b.wv(rd, f"NFCVTZ({src}, {esize}, {n}, {kind == 'fcvtzu'}, S.fpcr, S)")
     fn = f"FPMISC[{(u, size >> 1, opcode)}]"
     b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
 
@@ -1528,6 +1619,9 @@ def emit_by_element(b, insn: int) -> None:
         name = {1: "fmla", 5: "fmls", 9: "fmulx" if u else "fmul"}[opcode]
         b.uses_fp = True
         e = _name(b, elem)
+        if name in ("fmla", "fmls"):
+            dup = f"({e} * {_rep(esize, nbits):#x})"
+            return b.wv(rd, f"NFMLA({dst}, {src}, {dup}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
         if name in ("fmla", "fmls"):
             return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(dst, esize, n)}, {_unpack(src, esize, n)}, "
                                   f"REPEAT({e}), REPEAT({esize}), {_FPR})", esize, n))
