@@ -440,10 +440,14 @@ def decode(insn: int):
                 return emit_three_different
             if field(insn, 20, 17) == 0b0000 and field(insn, 11, 10) == 0b10:
                 return emit_two_misc
+            if field(insn, 22, 17) == 0b111100 and field(insn, 11, 10) == 0b10:
+                return emit_fp16_two_misc
             if field(insn, 20, 17) == 0b1000 and field(insn, 11, 10) == 0b10:
                 return emit_across if not scalar else emit_scalar_pairwise
         elif field(insn, 15, 15) and field(insn, 10, 10):
             return emit_three_same_extra
+        elif field(insn, 22, 22) and field(insn, 15, 14) == 0 and field(insn, 10, 10):
+            return emit_fp16_three_same
         elif scalar and field(insn, 23, 21) == 0 and field(insn, 15, 15) == 0 and field(insn, 10, 10) \
                 and field(insn, 29, 29) == 0:
             return emit_copy
@@ -934,13 +938,20 @@ HELPERS.update({"NCVTF": _cvtf_vec, "NFCVTZ": _fcvtz_vec})
 
 
 def _fp_map2(name: str, a: str, m: str, e: int, n: int) -> str:
-    if name in _FOPS:
+    if name in _FOPS and e > 16:
         return f"NFVEC2('{name}', {a}, {m}, {e}, {n}, S.fpcr, S)"
     return _pack(f"map(FPL['{name}'], {_unpack(a, e, n)}, {_unpack(m, e, n)}, REPEAT({e}), {_FPR})", e, n)
 
 
-def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
-    esize = 32 << (size & 1)
+def emit_fp16_three_same(b, insn: int) -> None:
+    """Half-precision three-same (FEAT_FP16): the single/double table with a = bit 23."""
+    q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 13, 11)
+    _fp_three_same(b, insn, q, u, size, 0x18 | opcode, field(insn, 9, 5), rm, field(insn, 4, 0),
+                   field(insn, 28, 28), 16)
+
+
+def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar, esize=0) -> None:
+    esize = esize or 32 << (size & 1)
     key = (u, size >> 1, opcode & 7)
     if key not in _FP3 or (esize == 64 and not q and not scalar):
         return b.end_undefined()
@@ -954,12 +965,12 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar) -> None:
     b.uses_fp = True
     if kind == "acc":
         d = _v(b, rd, q)
-        if not scalar:
+        if not scalar and esize > 16:
             return b.wv(rd, f"NFMLA({d}, {a}, {m}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(d, esize, n)}, {_unpack(a, esize, n)}, "
                               f"{_unpack(m, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
     if kind == "pair":
-        if name == "fadd":             # FADDP: add the even and the odd lanes of Vm:Vn
+        if name == "fadd" and esize > 16:   # FADDP: add the even and the odd lanes of Vm:Vn
             cat = _name(b, f"(({m}) << {n * esize}) | {a}")
             ev, od = _narrow(b, cat, esize, n), _narrow(b, f"({cat} >> {esize})", esize, n)
             return b.wv(rd, f"NFVEC2('fadd', {ev}, {od}, {esize}, {n}, S.fpcr, S)")
@@ -1129,7 +1140,7 @@ def _fcmp0(cmp: str):
             if cmp not in ("eq",) or fpu.is_snan(x, e):
                 st.fpsr |= fpu.IOC
             return 0
-        if fpcr >> 24 & 1 and not (x >> (e - 1 - {32: 8, 64: 11}[e])) & _ones({32: 8, 64: 11}[e]):
+        if e > 16 and fpcr >> 24 & 1 and not (x >> (e - 1 - {32: 8, 64: 11}[e])) & _ones({32: 8, 64: 11}[e]):
             x &= 1 << (e - 1)       # FZ: a denormal compares as zero
         v = fpu.to_float(x, e)
         ok = {"gt": v > 0, "eq": v == 0, "lt": v < 0, "ge": v >= 0, "le": v <= 0}[cmp]
@@ -1156,7 +1167,7 @@ def _fp_misc_fn(kind: str):
             if fpu.is_nan(x, e):     # fpu.frint takes no FPCR: NaNs (and FPCR.DN) are done here
                 if fpu.is_snan(x, e):
                     st.fpsr |= fpu.IOC
-                return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << ({32: 22, 64: 51}[e]))
+                return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << ({16: 9, 32: 22, 64: 51}[e]))
             return inner(x, e, fpcr, st)
         return frint
     if kind.endswith("0"):
@@ -1166,7 +1177,7 @@ def _fp_misc_fn(kind: str):
     return fpu.frsqrte
 
 
-_DEFAULT_NAN = {32: 0x7FC0_0000, 64: 0x7FF8_0000_0000_0000}
+_DEFAULT_NAN = {16: 0x7E00, 32: 0x7FC0_0000, 64: 0x7FF8_0000_0000_0000}
 
 
 def _frint_fn(kind: str):
@@ -1186,9 +1197,22 @@ FP_MISC = {k: _fp_misc_fn(v) for k, v in _FP_MISC.items() if v not in ("fabs", "
 HELPERS["FPMISC"] = FP_MISC
 
 
-def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar) -> None:
+def emit_fp16_two_misc(b, insn: int) -> None:
+    """Half-precision two-register misc (FEAT_FP16)."""
+    q, u, size, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 16, 12)
+    rn, rd, scalar = field(insn, 9, 5), field(insn, 4, 0), field(insn, 28, 28)
+    if scalar and (u, size >> 1, opcode) == (0, 1, 31):       # FRECPX Hd, Hn
+        b.uses_fp = True
+        return b.wv(rd, f"NFRECPX({_elem(b, rn, 16)}, 16, S.fpcr, S)")
+    kind = _FP_MISC.get((u, size >> 1, opcode))
+    if kind is None or kind.startswith(("frint3", "frint6")) or (opcode < 24 and opcode not in (12, 13, 14, 15)):
+        return b.end_undefined()
+    _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar, 16)
+
+
+def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar, esize=0) -> None:
     kind = _FP_MISC[(u, size >> 1, opcode)]
-    esize = 32 << (size & 1)
+    esize = esize or 32 << (size & 1)
     if scalar:
         if kind not in _FP_MISC_SCALAR:
             return b.end_undefined()
@@ -1202,9 +1226,9 @@ def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar) -> None:
     if kind in ("fabs", "fneg"):      # sign-bit operations, no NaN processing
         signs = _rep(esize, nbits) << (esize - 1)
         return b.wv(rd, f"{src} & {_ones(nbits) ^ signs:#x}" if kind == "fabs" else f"{src} ^ {signs:#x}")
-    if kind in ("scvtf", "ucvtf") and n > 1:
+    if kind in ("scvtf", "ucvtf") and n > 1 and esize > 16:
         return b.wv(rd, f"NCVTF({src}, {esize}, {n}, {kind == 'ucvtf'}, S.fpcr, S)")
-    if kind in ("fcvtzs", "fcvtzu") and n > 1:
+    if kind in ("fcvtzs", "fcvtzu") and n > 1 and esize > 16:
         return b.wv(rd, f"NFCVTZ({src}, {esize}, {n}, {kind == 'fcvtzu'}, S.fpcr, S)")
     fn = f"FPMISC[{(u, size >> 1, opcode)}]"
     b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
@@ -1350,13 +1374,13 @@ def _fp_nan(x: int, e: int, fpcr: int, st) -> int:
     """FPProcessNaN for one operand: quiet it (IOC for a signalling NaN), or the default NaN."""
     if fpu.is_snan(x, e):
         st.fpsr |= fpu.IOC
-    return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << (e - {32: 10, 64: 13}[e]))
+    return _DEFAULT_NAN[e] if fpcr >> 25 & 1 else x | (1 << (e - {16: 7, 32: 10, 64: 13}[e]))
 
 
 def _frecpx(x: int, e: int, fpcr: int, st) -> int:
     if fpu.is_nan(x, e):
         return _fp_nan(x, e, fpcr, st)
-    ew = 8 if e == 32 else 11
+    ew = {16: 5, 32: 8, 64: 11}[e]
     frac = e - 1 - ew
     sign = x & (1 << (e - 1))
     exp = (x >> frac) & _ones(ew)
@@ -1410,12 +1434,14 @@ HELPERS["NFREDUCE"] = _fp_reduce
 def emit_across(b, insn: int) -> None:
     q, u, size, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 16, 12)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
-    if opcode in (12, 15) and u:             # FMAXNMV/FMINNMV/FMAXV/FMINV (single precision, Q=1)
-        if not q or size & 1:
+    if opcode in (12, 15):                   # FMAXNMV/FMINNMV/FMAXV/FMINV (U=1 single, U=0 half)
+        if u and (size & 1 or not q):        # U=0 (half precision): size 0x/1x, bit 22 ignored
             return b.end_undefined()
         name = ("fmaxnm" if opcode == 12 else "fmax") if size < 2 else ("fminnm" if opcode == 12 else "fmin")
         b.uses_fp = True
-        return b.wv(rd, f"NFREDUCE(FPL['{name}'], {_unpack(b.rv(rn), 32, 4)}, 32, S.fpcr, S)")
+        e = 32 if u else 16
+        n = (128 if q else 64) // e
+        return b.wv(rd, f"NFREDUCE(FPL['{name}'], {_unpack(_v(b, rn, q), e, n)}, {e}, S.fpcr, S)")
     esize = 8 << size
     n = (128 if q else 64) // esize
     if size == 3 or (size == 2 and not q):
@@ -1437,8 +1463,10 @@ def emit_scalar_pairwise(b, insn: int) -> None:
     src = b.rv(rn)
     if not u and opcode == 27 and size == 3:     # ADDP Dd, Vn.2D
         return b.wv(rd, f"(({src} & {D_MASK:#x}) + ({src} >> 64)) & {D_MASK:#x}")
-    if u and opcode in (12, 13, 15):             # FMAXNMP/FADDP/FMAXP/FMINNMP/FMINP scalar
-        esize = 32 << (size & 1)
+    # FMAXNMP/FADDP/FMAXP/FMINNMP/FMINP scalar; U=0 is half precision, where the
+    # decode table has size = 0x/1x (bit 22 ignored; unicorn agrees, capstone does not)
+    if opcode in (12, 13, 15):
+        esize = 32 << (size & 1) if u else 16
         name = {(12, 0): "fmaxnm", (12, 1): "fminnm", (13, 0): "fadd", (15, 0): "fmax",
                 (15, 1): "fmin"}.get((opcode, size >> 1))
         if name is None:
@@ -1551,7 +1579,7 @@ def emit_shift_imm(b, insn: int) -> None:
         val = _pack(f"NQMAP1({fn}, {_unpack(b.rv(rn), 2 * esize, 64 // esize)}, {esize}, S)",
                     esize, 64 // esize, not out_unsigned)
         return _write_narrow(b, rd, q, val)
-    if opcode in (28, 31) and esize >= 32:   # [SU]CVTF / FCVTZ[SU] with fixed point
+    if opcode in (28, 31) and esize >= 16:   # [SU]CVTF / FCVTZ[SU] with fixed point
         b.uses_fp = True
         if opcode == 28:
             fn = f"lambda _x, _e, _c, _s: FPU.from_fixed(_x, _e, {bool(u)}, {right}, _e, _c, _s)"
@@ -1588,7 +1616,9 @@ def emit_by_element(b, insn: int) -> None:
     scalar = field(insn, 28, 28)
     fp = opcode in (1, 5, 9) and not (u and opcode != 9)
     if fp:
-        if size == 2:
+        if size == 0:
+            esize, index, rm = 16, (h << 2) | (l << 1) | m, rm4
+        elif size == 2:
             esize, index, rm = 32, (h << 1) | l, (m << 4) | rm4
         elif size == 3 and not l:
             esize, index, rm = 64, h, (m << 4) | rm4
@@ -1619,7 +1649,7 @@ def emit_by_element(b, insn: int) -> None:
         name = {1: "fmla", 5: "fmls", 9: "fmulx" if u else "fmul"}[opcode]
         b.uses_fp = True
         e = _name(b, elem)
-        if name in ("fmla", "fmls"):
+        if name in ("fmla", "fmls") and esize > 16:
             dup = f"({e} * {_rep(esize, nbits):#x})"
             return b.wv(rd, f"NFMLA({dst}, {src}, {dup}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
         if name in ("fmla", "fmls"):

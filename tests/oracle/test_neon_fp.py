@@ -78,10 +78,16 @@ def random_fpcr(rng: random.Random, full: bool = False) -> int:
     return fpcr
 
 
+def unicorn_bug(word: int) -> bool:
+    """FCVTZS Hd, Hn, #fbits (scalar, fixed point, half precision): unicorn sign-extends
+    the 16-bit result into bits [31:16] of Vd instead of zeroing them."""
+    return (word & 0xFFF8FC00) in (0x5F10FC00, 0x5F18FC00)
+
+
 def draw_fp(rng: random.Random, mask: int, value: int) -> int | None:
     for _ in range(200):
         w = instance(rng, mask, value)
-        if is_fp(w):
+        if is_fp(w) and not unicorn_bug(w):
             return w
     return None
 
