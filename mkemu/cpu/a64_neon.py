@@ -428,7 +428,8 @@ def decode(insn: int):
                 return emit_permute
             if field(insn, 11, 10) == 0 and field(insn, 23, 22) == 0:
                 return emit_tbl
-            return None
+            if not field(insn, 10, 10):
+                return None           # (bit 10 set: half-precision three-same, below)
         if field(insn, 29, 24) == 0b101110 and not field(insn, 21, 21) and not field(insn, 15, 15) \
                 and not field(insn, 10, 10) and field(insn, 23, 22) == 0:
             return emit_ext
@@ -453,6 +454,8 @@ def decode(insn: int):
             return emit_copy
         return None
     if b2824 in (0b01111, 0b11111) and field(insn, 10, 10):
+        if field(insn, 23, 23):
+            return None
         if field(insn, 22, 19) == 0:
             return emit_modified_imm if not scalar else None
         return emit_shift_imm

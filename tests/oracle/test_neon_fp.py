@@ -123,14 +123,15 @@ def run_fp_group(rng, mask, value, count, seq=1, full=False):
 
 FP_GROUP_NAMES = ("three_same", "two_misc", "across", "shift_imm", "by_element",
                   "scalar_three_same", "scalar_two_misc", "scalar_pairwise", "scalar_shift_imm",
-                  "scalar_by_element")
+                  "scalar_by_element", "fp16_three_same", "fp16_two_misc", "scalar_fp16_three_same",
+                  "scalar_fp16_two_misc")
 FP_GROUPS = [g for g in GROUPS if g[0] in FP_GROUP_NAMES]
 
 
 @pytest.mark.parametrize("group", FP_GROUPS, ids=lambda g: g[0])
 def test_fp_group(group):
     name, mask, value = group
-    run_fp_group(random.Random(f"neon-fp-{name}"), mask, value, 400)
+    run_fp_group(random.Random(f"neon-fp-{name}"), mask, value, 300)
 
 
 @pytest.mark.slow
