@@ -674,14 +674,8 @@ def _shl_reg(x, y, e, unsigned, rounding):
 
 # lane functions fn(x, y, e) on unsigned lanes; results are masked by the caller
 I3 = {
-    (0, 0): lambda x, y, e: (sx(x, e) + sx(y, e)) >> 1,            # SHADD
-    (0, 2): lambda x, y, e: (sx(x, e) + sx(y, e) + 1) >> 1,        # SRHADD
-    (0, 4): lambda x, y, e: (sx(x, e) - sx(y, e)) >> 1,            # SHSUB
     (0, 8): lambda x, y, e: _shl_reg(x, y, e, False, False),       # SSHL
     (0, 10): lambda x, y, e: _shl_reg(x, y, e, False, True),       # SRSHL
-    (1, 0): lambda x, y, e: (x + y) >> 1,                          # UHADD
-    (1, 2): lambda x, y, e: (x + y + 1) >> 1,                      # URHADD
-    (1, 4): lambda x, y, e: (x - y) >> 1,                          # UHSUB
     (1, 8): lambda x, y, e: _shl_reg(x, y, e, True, False),        # USHL
     (1, 10): lambda x, y, e: _shl_reg(x, y, e, True, True),        # URSHL
     (1, 19): _pmul,                                                # PMUL
@@ -725,10 +719,25 @@ def _int_three_same(b, key, a: str, m: str, rd: int, d: str, e: int, nbits: int)
         even = _rep(2 * e, 2 * nbits) * _ones(e)
         return _narrow(b, f"((({c} & {even:#x}) + (({c} >> {e}) & {even:#x})))", e, n)
     if op in (14, 15):                                # [SU]ABD / [SU]ABA
-        ta, tm = b.tmp(), b.tmp()
-        b.line(f"{ta} = {_unpack(a, e, n, signed)}; {tm} = {_unpack(m, e, n, signed)}")
-        absd = _pack(f"map(OSUB, map(max, {ta}, {tm}), map(min, {ta}, {tm}))", e, n)
+        a, m = _name(b, a), _name(b, m)
+        ge = _hbits_to_mask(_ge_hbits(b, a, m, e, nbits, signed), e)
+        d1, d2 = _name(b, _swar_add(b, a, m, e, nbits, True)), _name(b, _swar_add(b, m, a, e, nbits, True))
+        absd = f"({d2} ^ (({d1} ^ {d2}) & {ge}))"
         return absd if op == 14 else _swar_add(b, d, absd, e, nbits)
+    if op in (0, 2, 4):                               # [SU]HADD / [SU]RHADD / [SU]HSUB
+        hi = _rep(e, nbits) << (e - 1)
+        low = _rep(e, nbits) * (_ones(e) >> 1)
+        if signed:                                    # shifting both by 2^(e-1) keeps the order
+            a, m = f"({a} ^ {hi:#x})", f"({m} ^ {hi:#x})"
+        a, m = _name(b, a), _name(b, m)
+        half = f"((({a} ^ {m}) >> 1) & {low:#x})"
+        if op == 0:
+            r = f"(({a} & {m}) + {half})"
+        elif op == 2:
+            r = f"(({a} | {m}) - {half})"
+        else:                                         # (a - b) >> 1 = ((a ^ b) >> 1) - (~a & b)
+            return _swar_add(b, half, f"(({a} & {m}) ^ {m})", e, nbits, True)
+        return f"({r} ^ {hi:#x})" if signed else r
     if op in (18, 19) and key != (1, 19):             # MUL / MLA / MLS
         prod = _pack(f"map(OAND, map(OMUL, {_unpack(a, e, n)}, {_unpack(m, e, n)}), REPEAT({_ones(e):#x}))", e, n)
         if op == 19:
