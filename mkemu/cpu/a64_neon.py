@@ -765,6 +765,10 @@ def emit_three_same(b, insn: int) -> None:
         mask = Q_MASK if q else D_MASK
         expr = _LOGIC[(u, size)].format(n=_v(b, rn, q), m=_v(b, rm, q), d=_v(b, rd, q), mask=f"{mask:#x}")
         return b.wv(rd, expr)
+    if not scalar and not size & 1 and (u, opcode) in ((0, 0x1D), (1, 0x19)):   # FMLAL/FMLSL(2)
+        n = 4 if q else 2
+        b.uses_fp = True
+        return b.wv(rd, f"NFMLAL({_v(b, rd, q)}, {b.rv(rn)}, {b.rv(rm)}, {n}, {bool(size)}, {u}, None, S.fpcr, S)")
     if opcode >= 0x18:                 # floating point
         return _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar)
     esize = 8 << size
@@ -992,8 +996,78 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar, esize=0) -> 
     b.wv(rd, _fp_map2(name, a, m, esize, n))
 
 
+# ---- complex numbers (FEAT_FCMA) and widening half-precision multiply-add (FEAT_FHM) --------
+def _fcadd(nv: int, mv: int, e: int, n: int, rot270: bool, fpcr: int, st) -> int:
+    xs, ms = split(nv, e, n), split(mv, e, n)
+    sign = 1 << (e - 1)
+    out = []
+    for i in range(0, n, 2):
+        if rot270:
+            e1, e3 = ms[i + 1], ms[i] ^ sign
+        else:
+            e1, e3 = ms[i + 1] ^ sign, ms[i]
+        out += [fpu.fadd(xs[i], e1, e, fpcr, st), fpu.fadd(xs[i + 1], e3, e, fpcr, st)]
+    return join(out, e)
+
+
+def _fcmla(dv: int, nv: int, mv: int, e: int, n: int, rot: int, idx, fpcr: int, st) -> int:
+    """FCMLA: idx None for the vector form, else the index of the complex pair in Vm."""
+    ds, xs, ms = split(dv, e, n), split(nv, e, n), split(mv, e, 128 // e)
+    s = 1 << (e - 1)
+    out = []
+    for i in range(0, n, 2):
+        m0, m1 = (ms[i], ms[i + 1]) if idx is None else (ms[2 * idx], ms[2 * idx + 1])
+        n0, n1 = xs[i], xs[i + 1]
+        if rot == 0:
+            e1, e2, e3, e4 = m0, n0, m1, n0
+        elif rot == 1:
+            e1, e2, e3, e4 = m1 ^ s, n1, m0, n1
+        elif rot == 2:
+            e1, e2, e3, e4 = m0 ^ s, n0, m1 ^ s, n0
+        else:
+            e1, e2, e3, e4 = m1, n1, m0 ^ s, n1
+        out += [fpu.fmadd(e2, e1, ds[i], e, fpcr, st), fpu.fmadd(e4, e3, ds[i + 1], e, fpcr, st)]
+    return join(out, e)
+
+
+def _half_to_single_nan(h: int) -> int:
+    return ((h >> 15) << 31) | 0x7FC0_0000 | ((h & 0x3FF) << 13)
+
+
+def _fmlal(dv: int, nv: int, mv: int, n: int, sub: bool, part: int, idx, fpcr: int, st) -> int:
+    """FMLAL/FMLSL(2): single-precision Vd += (-)Vn.h * Vm.h, the halves widened exactly and
+    the multiply-add fused (FPMulAddH, with its NaN rules: signalling NaNs first, in the
+    order addend, Vn, Vm, then quiet NaNs)."""
+    out = []
+    for i in range(n):
+        d = (dv >> (32 * i)) & 0xFFFF_FFFF
+        a = (nv >> (16 * (part * n + i))) & 0xFFFF
+        c = (mv >> (16 * (part * n + i if idx is None else idx))) & 0xFFFF
+        if sub:
+            a ^= 0x8000
+        ops = ((d, 32), (a, 16), (c, 16))
+        if any(fpu.is_nan(x, w) for x, w in ops):
+            nan = next((x, w) for x, w in ops if fpu.is_snan(x, w)) if any(fpu.is_snan(x, w) for x, w in ops) \
+                else next((x, w) for x, w in ops if fpu.is_nan(x, w))
+            if any(fpu.is_snan(x, w) for x, w in ops):
+                st.fpsr |= fpu.IOC
+            x, w = nan
+            if fpcr >> 25 & 1:
+                out.append(0x7FC0_0000)
+            else:
+                out.append(x | 0x40_0000 if w == 32 else _half_to_single_nan(x))
+            continue
+        a32 = fpu.fconvert(a, 16, 32, fpcr, st)
+        c32 = fpu.fconvert(c, 16, 32, fpcr, st)
+        out.append(fpu.fmadd(a32, c32, d, 32, fpcr, st))
+    return join(out, 32)
+
+
+HELPERS.update({"NFCADD": _fcadd, "NFCMLA": _fcmla, "NFMLAL": _fmlal})
+
+
 def emit_three_same_extra(b, insn: int) -> None:
-    """SQRDMLAH/SQRDMLSH (vector and scalar) and SDOT/UDOT (vector)."""
+    """SQRDMLAH/SQRDMLSH (vector and scalar), SDOT/UDOT, FCMLA and FCADD (vector)."""
     q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 14, 11)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
@@ -1011,6 +1085,16 @@ def emit_three_same_extra(b, insn: int) -> None:
     if opcode == 2 and size == 2 and not scalar:
         fn = "NUDOT" if u else "NSDOT"
         return b.wv(rd, f"MAP3({fn}, {_v(b, rd, q)}, {_v(b, rn, q)}, {_v(b, rm, q)}, 32, {4 if q else 2})")
+    if u and opcode >= 8 and opcode != 13 and opcode != 15 and size and not scalar:  # FCMLA / FCADD
+        e = 8 << size
+        if e == 64 and not q:
+            return b.end_undefined()
+        n = (128 if q else 64) // e
+        b.uses_fp = True
+        if opcode >= 12:
+            return b.wv(rd, f"NFCADD({_v(b, rn, q)}, {_v(b, rm, q)}, {e}, {n}, {opcode == 14}, S.fpcr, S)")
+        return b.wv(rd, f"NFCMLA({_v(b, rd, q)}, {_v(b, rn, q)}, {_v(b, rm, q)}, {e}, {n}, {opcode & 3}, None, "
+                        f"S.fpcr, S)")
     b.end_undefined()
 
 
@@ -1626,6 +1710,25 @@ def emit_by_element(b, insn: int) -> None:
                                         field(insn, 15, 12), field(insn, 11, 11))
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     scalar = field(insn, 28, 28)
+    if not scalar and size == 2 and opcode in (0, 4, 8, 12) and u == opcode >> 3:   # FMLAL/FMLSL(2)
+        n = 4 if q else 2
+        b.uses_fp = True
+        return b.wv(rd, f"NFMLAL({_v(b, rd, q)}, {b.rv(rn)}, {b.rv(field(insn, 19, 16))}, {n}, "
+                        f"{bool(opcode & 4)}, {u}, {(h << 2) | (l << 1) | m}, S.fpcr, S)")
+    if u and opcode in (1, 3, 5, 7) and size in (1, 2) and not scalar:   # FCMLA (by element)
+        e = 8 << size
+        if size == 1:
+            idx = (h << 1) | l
+            if h and not q:
+                return b.end_undefined()
+        else:
+            idx = h
+            if l or not q:
+                return b.end_undefined()
+        n = (128 if q else 64) // e
+        b.uses_fp = True
+        return b.wv(rd, f"NFCMLA({_v(b, rd, q)}, {_v(b, rn, q)}, {b.rv((m << 4) | rm4)}, {e}, {n}, "
+                        f"{(opcode >> 1) & 3}, {idx}, S.fpcr, S)")
     fp = opcode in (1, 5, 9) and not (u and opcode != 9)
     if fp:
         if size == 0:

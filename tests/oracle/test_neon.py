@@ -89,7 +89,7 @@ HOT = [
 
 # Mnemonics mkemu does not implement.
 KNOWN_GAPS = {"sm3ss1", "sm3tt1a", "sm3tt1b", "sm3tt2a", "sm3tt2b", "sm3partw1", "sm3partw2",
-              "sm4e", "sm4ekey", "fcmla", "fcadd", "fmlal", "fmlal2", "fmlsl", "fmlsl2", "bfdot",
+              "sm4e", "sm4ekey", "bfdot",
               "bfmmla", "bfmlalb", "bfmlalt", "bfcvtn", "bfcvtn2", "usdot", "sudot", "smmla",
               "ummla", "usmmla"}
 
