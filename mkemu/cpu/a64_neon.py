@@ -15,7 +15,17 @@ code is slow, so the common operations are whole-register expressions:
 The rare and complex lane operations (saturating doubling multiplies,
 saturating shifts, FP) call small lane functions through HELPERS.
 Saturating operations set FPSR.QC; FP operations use FPCR and raise the
-FPSR cumulative flags through fpu.py.
+FPSR cumulative flags through fpu.py.  FADD/FSUB/FMUL/FDIV, FMLA/FMLS and the
+integer<->FP conversions have host-float fast paths for round-to-nearest
+without flush-to-zero (see _fvec2, _fmla_vec).
+
+Covered: every Advanced SIMD vector and scalar group, half precision
+(FEAT_FP16), SQRDMLAH (RDM), dot products, FCMLA/FCADD, FMLAL/FMLSL (FHM),
+FRINT32/64, AES, PMULL, SHA1, SHA256, SHA512, EOR3/BCAX/RAX1/XAR.  Not
+covered (undefined): SM3, SM4, BFloat16 and the int8 matrix multiplies.
+
+Generated code may only use helper names that exist when a64_simd.py copies
+HELPERS (at import), so every shuffle table is built at import.
 """
 from __future__ import annotations
 
@@ -25,7 +35,7 @@ from itertools import repeat
 
 from . import fpu
 from .bits import field
-from .lanes import join, map1, map2, map3, pairwise, reduce_lanes, sat, split, sx
+from .lanes import join, map1, map2, map3, split, sx
 
 Q_MASK = (1 << 128) - 1
 D_MASK = (1 << 64) - 1
@@ -52,13 +62,6 @@ for _e in (8, 16, 32, 64):
             _s = struct.Struct(f"<{_n}{_FMT[_e].lower()}")
             HELPERS[f"NU{_e}_{_n}"], HELPERS[f"NPU{_e}_{_n}"] = _u.unpack, _u.pack
             HELPERS[f"NS{_e}_{_n}"], HELPERS[f"NPS{_e}_{_n}"] = _s.unpack, _s.pack
-
-
-def _narrow2(v: int, e: int, n: int) -> int:
-    """n containers of 2e bits -> n lanes of e bits (the low half of each)."""
-    if e == 64:
-        return (v & D_MASK) | (((v >> 128) & D_MASK) << 64) if n == 2 else v & D_MASK
-    return int.from_bytes(memoryview(v.to_bytes(n * e // 4, "little")).cast(_FMT[e])[::2], "little")
 
 
 def _qmap(fn, xs, ys, e, st):
@@ -212,7 +215,7 @@ def _ursqrte(x, e):
     return ((b + 1) >> 1) << 23
 
 
-HELPERS.update({"NNARROW2": _narrow2, "NQMAP": _qmap, "NQMAP3": _qmap3, "NQMAP1": _qmap1,
+HELPERS.update({"NQMAP": _qmap, "NQMAP3": _qmap3, "NQMAP1": _qmap1,
                 "NQCLAMP": _qclamp, "NPOPCNT": _POPCNT, "NRBIT": _RBIT, "NTBL": _tbl,
                 "NZ240": bytes(240)})
 
@@ -1101,10 +1104,6 @@ def emit_three_same_extra(b, insn: int) -> None:
 # ---- three different (long, wide, narrow) ----------------------------------------------------
 def _sqdmull_lane(x, y, e):
     return _sat_s(2 * x * y, 2 * e)
-
-
-def _pmull64(x: int, y: int) -> int:
-    return _pmul(x, y, 64)
 
 
 HELPERS.update({"NSQDMULL": _sqdmull_lane, "NPMUL": _pmul})
