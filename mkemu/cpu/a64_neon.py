@@ -262,6 +262,32 @@ def _swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
     return f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
 
 
+def _swar_qaddsub(b, x: str, y: str, e: int, nbits: int, unsigned: bool, sub: bool) -> str:
+    """[SU]QADD/[SU]QSUB: the wrapped sum, then the lanes that overflowed replaced by the
+    bound (unsigned: carry/borrow out of the top bit; signed: the sign of the result is
+    wrong), and FPSR.QC set if any did."""
+    hi = _rep(e, nbits) << (e - 1)
+    full = _ones(nbits)
+    x, y = _name(b, x), _name(b, y)
+    r = _name(b, _swar_add(b, x, y, e, nbits, sub))
+    ov = b.tmp()
+    if unsigned and not sub:      # carry = (x & y) | ((x | y) & ~r)
+        b.line(f"{ov} = (({x} & {y}) | (({x} | {y}) & ({r} ^ {full:#x}))) & {hi:#x}")
+    elif unsigned:                # borrow = (~x & y) | (~(x ^ y) & r)
+        b.line(f"{ov} = ((({x} & {y}) ^ {y}) | (({x} ^ {y} ^ {full:#x}) & {r})) & {hi:#x}")
+    elif not sub:                 # operands of one sign, result of the other
+        b.line(f"{ov} = ({x} ^ {y} ^ {full:#x}) & ({x} ^ {r}) & {hi:#x}")
+    else:
+        b.line(f"{ov} = ({x} ^ {y}) & ({x} ^ {r}) & {hi:#x}")
+    b.line(f"if {ov}: S.fpsr |= {QC:#x}")
+    mask = _hbits_to_mask(ov, e)
+    if unsigned:
+        return f"({r} & ({mask} ^ {full:#x}))" if sub else f"({r} | {mask})"
+    # the bound has the sign of x: 0x7f.. for x >= 0, 0x80.. for x < 0
+    bound = f"({_rep(e, nbits) * (_ones(e) >> 1):#x} + (({x} & {hi:#x}) >> {e - 1}))"
+    return f"({r} ^ (({r} ^ {bound}) & {mask}))"
+
+
 def _hbits_to_mask(t: str, e: int) -> str:
     """Top-of-lane bits -> whole lanes of ones."""
     return f"(({t} >> {e - 1}) * {_ones(e):#x})"
@@ -747,9 +773,7 @@ def _int_three_same(b, key, a: str, m: str, rd: int, d: str, e: int, nbits: int)
             return prod
         return _swar_add(b, d, prod, e, nbits, sub=bool(u))
     if op in (1, 5):                                  # [SU]QADD / [SU]QSUB
-        lo, hi = (0, _ones(e)) if u else (-(1 << (e - 1)), (1 << (e - 1)) - 1)
-        raw = f"list(map({'OSUB' if op == 5 else 'OADD'}, {_unpack(a, e, n, signed)}, {_unpack(m, e, n, signed)}))"
-        return _pack(f"NQCLAMP({raw}, {lo}, {hi}, S)", e, n, signed)
+        return _swar_qaddsub(b, a, m, e, nbits, bool(u), op == 5)
     if key in I3Q:
         res_signed = not u or op == 22
         return _pack(f"NQMAP(I3Q[{key}], {_unpack(a, e, n)}, {_unpack(m, e, n)}, {e}, S)", e, n, res_signed)
