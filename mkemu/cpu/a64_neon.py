@@ -2019,8 +2019,14 @@ def emit_sha2(b, insn: int) -> None:
 def _decode_crypto_ext(insn: int):
     if (insn & 0xFFE0F000) == 0xCE608000:          # SHA512H/H2/SU1, RAX1
         return emit_sha512_3
-    if (insn & 0xFFFFF000) == 0xCEC08000 and not field(insn, 11, 10):
-        return emit_sha512su0
+    if (insn & 0xFFE0F000) == 0xCE60C000 and field(insn, 11, 10) != 3:   # SM3PARTW1/2, SM4EKEY
+        return emit_sm_3
+    if (insn & 0xFFFFF000) == 0xCEC08000 and field(insn, 11, 10) < 2:    # SHA512SU0, SM4E
+        return emit_sha512su0 if not field(insn, 11, 10) else emit_sm_3
+    if (insn & 0xFFE0C000) == 0xCE408000:          # SM3TT1A/1B/2A/2B
+        return emit_sm3tt
+    if (insn & 0xFFE08000) == 0xCE400000:          # SM3SS1
+        return emit_sm3ss1
     if (insn & 0xFFC08000) == 0xCE000000:          # EOR3 (Op0 00), BCAX (01)
         return emit_eor3_bcax
     if (insn & 0xFFE00000) == 0xCE800000:
@@ -2106,3 +2112,105 @@ def emit_xar(b, insn: int) -> None:
         return b.wv(rd, t)
     low = _rep(64, 128) * (D_MASK >> imm6)
     b.wv(rd, f"(({t} >> {imm6}) & {low:#x}) | (({t} << {64 - imm6}) & {Q_MASK ^ low:#x})")
+
+
+# ---- SM3 and SM4 (FEAT_SM3, FEAT_SM4) ----------------------------------------------------------
+def _sm4_sbox() -> bytes:
+    """The SM4 S-box from its algebraic definition: S(x) = A.inv(A.x + c) + c in GF(2^8)
+    modulo x^8+x^7+x^6+x^5+x^4+x^2+1, A the circulant matrix of 0xA7, c = 0xD3."""
+    def gmul(a: int, b: int) -> int:
+        r = 0
+        while b:
+            if b & 1:
+                r ^= a
+            a <<= 1
+            if a & 0x100:
+                a ^= 0x1F5
+            b >>= 1
+        return r
+    inv = [0] * 256
+    for x in range(1, 256):
+        for y in range(1, 256):
+            if gmul(x, y) == 1:
+                inv[x] = y
+                break
+    rows = [0xA7, 0x4F, 0x9E, 0x3D, 0x7A, 0xF4, 0xE9, 0xD3]
+
+    def affine(x: int) -> int:
+        return sum((bin(r & x).count("1") & 1) << i for i, r in enumerate(rows)) ^ 0xD3
+    return bytes(affine(inv[affine(x)]) for x in range(256))
+
+
+_SM4_SBOX = _sm4_sbox()
+
+
+def _sm4_words(d: int, n: int, key_schedule: bool) -> int:
+    """SM4E (d = data, n = round keys) or SM4EKEY (d = keys, n = constants): four rounds."""
+    for i in range(4):
+        x = _w(n, i) ^ _w(d, 1) ^ _w(d, 2) ^ _w(d, 3)
+        x = int.from_bytes(x.to_bytes(4, "little").translate(_SM4_SBOX), "little")
+        if key_schedule:
+            x ^= _rol(x, 13) ^ _rol(x, 23)
+        else:
+            x ^= _rol(x, 2) ^ _rol(x, 10) ^ _rol(x, 18) ^ _rol(x, 24)
+        x ^= _w(d, 0)
+        d = (d >> 32) | (x << 96)
+    return d
+
+
+def _sm3partw1(d: int, n: int, m: int) -> int:
+    t = d ^ n
+    r = [_w(t, 0) ^ _rol(_w(m, 1), 15), _w(t, 1) ^ _rol(_w(m, 2), 15), _w(t, 2) ^ _rol(_w(m, 3), 15), 0]
+    for i in range(4):
+        if i == 3:
+            r[3] = _w(t, 3) ^ _rol(r[0], 15)
+        r[i] = r[i] ^ _rol(r[i], 15) ^ _rol(r[i], 23)
+    return r[0] | (r[1] << 32) | (r[2] << 64) | (r[3] << 96)
+
+
+def _sm3partw2(d: int, n: int, m: int) -> int:
+    tmp = n ^ sum(_rol(_w(m, i), 7) << (32 * i) for i in range(4))
+    res = d ^ tmp
+    t2 = _rol(_w(tmp, 0), 15)
+    t2 ^= _rol(t2, 15) ^ _rol(t2, 23)
+    return res ^ (t2 << 96)
+
+
+def _sm3tt(d: int, n: int, m: int, imm2: int, op: int) -> int:
+    w = _w(m, imm2)
+    d0, d1, d2, d3 = _w(d, 0), _w(d, 1), _w(d, 2), _w(d, 3)
+    if op < 2:                           # SM3TT1A / SM3TT1B
+        ss2 = _w(n, 3) ^ _rol(d3, 12)
+        tt = d1 ^ d3 ^ d2 if op == 0 else (d3 & d2) | (d3 & d1) | (d2 & d1)
+        tt = (tt + d0 + ss2 + w) & M32
+        return d1 | (_rol(d2, 9) << 32) | (d3 << 64) | (tt << 96)
+    tt = d1 ^ d3 ^ d2 if op == 2 else (d3 & d2) | (~d3 & d1)
+    tt = (tt + d0 + _w(n, 3) + w) & M32
+    return d1 | (_rol(d2, 19) << 32) | (d3 << 64) | ((tt ^ _rol(tt, 9) ^ _rol(tt, 17)) << 96)
+
+
+HELPERS.update({"NSM4": _sm4_words, "NSM3W1": _sm3partw1, "NSM3W2": _sm3partw2, "NSM3TT": _sm3tt})
+
+
+def emit_sm_3(b, insn: int) -> None:
+    """SM3PARTW1 (opcode 0), SM3PARTW2 (1), SM4EKEY (2); SM4E (two-register, 0xCEC084..)."""
+    rd, rn, rm = field(insn, 4, 0), field(insn, 9, 5), field(insn, 20, 16)
+    d, n = b.rv(rd), b.rv(rn)
+    if (insn & 0xFFFFF000) == 0xCEC08000:
+        return b.wv(rd, f"NSM4({d}, {n}, False)")
+    opcode = field(insn, 11, 10)
+    if opcode == 2:
+        return b.wv(rd, f"NSM4({n}, {b.rv(rm)}, True)")
+    b.wv(rd, f"{'NSM3W2' if opcode else 'NSM3W1'}({d}, {n}, {b.rv(rm)})")
+
+
+def emit_sm3tt(b, insn: int) -> None:
+    rd, rn, rm = field(insn, 4, 0), field(insn, 9, 5), field(insn, 20, 16)
+    b.wv(rd, f"NSM3TT({b.rv(rd)}, {b.rv(rn)}, {b.rv(rm)}, {field(insn, 13, 12)}, {field(insn, 11, 10)})")
+
+
+def emit_sm3ss1(b, insn: int) -> None:
+    rd, rn, rm, ra = field(insn, 4, 0), field(insn, 9, 5), field(insn, 20, 16), field(insn, 14, 10)
+    t = f"((({b.rv(rn)} >> 96) << 12 | ({b.rv(rn)} >> 96) >> 20) & {M32:#x})"
+    s1 = _name(b, f"({t} + ({b.rv(rm)} >> 96) + ({b.rv(ra)} >> 96)) & {M32:#x}")
+    b.wv(rd, f"((({s1} << 7) | ({s1} >> 25)) & {M32:#x}) << 96")
