@@ -413,11 +413,19 @@ def _select_max(b, x: str, y: str, e: int, nbits: int, signed: bool, want_max: b
 
 
 def _pairwise_max(b, x: str, y: str, e: int, nbits: int, signed: bool, want_max: bool) -> str:
-    """[SU]MAXP/[SU]MINP: pairs of the concatenation y:x; pairs sit in 2e-bit containers,
-    so the compare has a spare bit and needs no borrow handling."""
-    n = nbits // e
-    total = 2 * nbits
-    cat = _name(b, f"(({y} << {nbits}) | {x})")
+    """[SU]MAXP/[SU]MINP: the pairs of the concatenation y:x.  With x and y the same
+    register (glibc's UMAXP v0, v0, v0) the pairs of one half are computed and duplicated."""
+    if x == y:
+        half = _name(b, _pairs_max(b, x, e, nbits, signed, want_max))
+        return f"({half} | ({half} << {nbits // 2}))"
+    return _pairs_max(b, f"(({y} << {nbits}) | {x})", e, 2 * nbits, signed, want_max)
+
+
+def _pairs_max(b, cat: str, e: int, total: int, signed: bool, want_max: bool) -> str:
+    """Max (min) of the e-bit lane pairs of a total-bit value, packed into total/2 bits.
+    Each pair sits in a 2e-bit container, so the compare has a spare bit and needs no
+    borrow handling."""
+    cat = _name(b, cat)
     low = _rep(2 * e, total) * _ones(e)
     flip = (_rep(2 * e, total) << (e - 1)) if signed else 0
     ev, od, ge = b.tmp(), b.tmp(), b.tmp()
@@ -427,7 +435,7 @@ def _pairwise_max(b, x: str, y: str, e: int, nbits: int, signed: bool, want_max:
     b.line(f"{ge} = (((({ev} | {spare:#x}) - {od}) & {spare:#x}) >> {e}) * {_ones(e):#x}")
     keep, other = (ev, od) if want_max else (od, ev)
     r = f"({other} ^ (({keep} ^ {other}) & {ge})){fx}"
-    return _narrow(b, r, e, n)
+    return _narrow(b, r, e, total // (2 * e))
 
 
 def _write_narrow(b, rd: int, q: int, val: str) -> None:
