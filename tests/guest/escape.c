@@ -1,42 +1,59 @@
-/* Tries to read host files from inside the rootfs; prints ESCAPED if it can. */
+/* Tries to read host files from inside the rootfs and prints what it could
+ * read.  The test rootfs's /etc/hostname says "mkemu-guest" and it has no
+ * /etc/os-release: a line with the host's hostname or "ESCAPED" is a leak. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
-static void try(const char *what, const char *path) {
+static void show(const char *what, int fd) {
     char buf[256];
-    int fd = open(path, O_RDONLY);
     if (fd < 0) { printf("%s: blocked\n", what); return; }
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     buf[n > 0 ? n : 0] = 0;
-    /* the host's /etc/os-release names Debian; the test rootfs has none */
-    if (strstr(buf, "PRETTY_NAME") || strstr(buf, "root:x:0:0:root:/root:/bin/bash"))
+    /* the host's /etc/os-release names a distribution; the test rootfs has none */
+    if (strstr(buf, "PRETTY_NAME") || strstr(buf, "root:x:0:0:root:/root:/bin/bash")) {
         printf("%s: ESCAPED\n", what);
-    else
-        printf("%s: stayed inside\n", what);
+        return;
+    }
+    char *nl = strchr(buf, '\n');
+    if (nl) *nl = 0;
+    printf("%s: read \"%s\"\n", what, buf);
 }
 
+static void try(const char *what, const char *path) { show(what, open(path, O_RDONLY)); }
+
 int main(void) {
+    try("hostname", "/etc/hostname");
+    try("dotdot-hostname", "/../../etc/hostname");
     try("dotdot", "/../../../../etc/os-release");
     try("relative", "../../../../../../etc/os-release");
     chdir("/tmp");
     for (int i = 0; i < 20; i++) chdir("..");
+    char cwd[256] = "?";
+    getcwd(cwd, sizeof cwd);
+    printf("cwd after chdir(..) x20: %s\n", cwd);
+    try("chdir-dotdot-hostname", "etc/hostname");
     try("chdir-dotdot", "etc/os-release");
     unlink("/tmp/esc-link");
     symlink("/../../../../etc", "/tmp/esc-link");
     try("abs-symlink", "/tmp/esc-link/os-release");
+    try("abs-symlink-hostname", "/tmp/esc-link/hostname");
     unlink("/tmp/esc-link2");
     symlink("../../../../../../../../etc/passwd", "/tmp/esc-link2");
     try("rel-symlink", "/tmp/esc-link2");
+    unlink("/tmp/esc-link3");
+    symlink("/proc/1/root/etc/os-release", "/tmp/esc-link3");
+    try("proc1-symlink", "/tmp/esc-link3");
     try("proc-root", "/proc/self/root/../../etc/os-release");
     int d = open("/tmp", O_RDONLY | O_DIRECTORY);
-    char p[64] = "../../../../../etc/os-release";
-    int fd = openat(d, p, O_RDONLY);
-    printf("dirfd-dotdot: %s\n", fd < 0 ? "blocked" : "opened (inside)");
+    show("dirfd-dotdot", openat(d, "../../../../../etc/os-release", O_RDONLY));
+    show("dirfd-dotdot-hostname", openat(d, "../../../../../etc/hostname", O_RDONLY));
+    close(d);
     unlink("/tmp/esc-link");
     unlink("/tmp/esc-link2");
+    unlink("/tmp/esc-link3");
     return 0;
 }

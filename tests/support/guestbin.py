@@ -1,8 +1,20 @@
 """Guest test programs: C and assembly sources in tests/guest/, compiled for
-aarch64 with Debian's cross compiler and cached by source hash."""
+aarch64 with Debian's cross compiler (aarch64-linux-gnu-gcc) and cached.
+
+    guest_binary("hello")                      # -static (the default)
+    guest_binary("hello", kind="static-pie")   # -static-pie
+    guest_binary("hello", kind="dynamic")      # needs glibc_rootfs() to run
+
+The cache key is the source text, the flags and the compiler's version, so an
+edited fixture is rebuilt and an unchanged one is compiled once per machine.
+Binaries live in the cache directory (env MKEMU_CACHE, default ~/.cache/mkemu)
+under guest/; pytest-xdist workers serialize on a lock file per fixture and
+each result is renamed into place whole.
+"""
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -12,20 +24,49 @@ from pathlib import Path
 from .rootfs import cache_dir
 
 GUEST_SRC = Path(__file__).resolve().parent.parent / "guest"
-CC = "aarch64-linux-gnu-gcc"
-KINDS = {"static": ["-static"], "static-pie": ["-static-pie", "-fPIE"], "dynamic": []}
+CC = os.environ.get("MKEMU_GUEST_CC", "aarch64-linux-gnu-gcc")
+KINDS = {
+    "static": ["-static"],
+    "static-pie": ["-static-pie", "-fPIE"],
+    "dynamic": ["-fPIE", "-pie"],
+}
+CFLAGS = ["-O2", "-g0", "-Wall", "-Wno-unused-result"]
+LDLIBS = ["-lm"]
 
 
-def guest_binary(name: str, kind: str = "static") -> Path:
-    src = next((GUEST_SRC / f"{name}{ext}" for ext in (".c", ".S") if (GUEST_SRC / f"{name}{ext}").exists()), None)
-    if src is None:
-        raise FileNotFoundError(f"no guest source tests/guest/{name}.c or .S")
+class GuestBuildError(RuntimeError):
+    """A guest fixture could not be compiled."""
+
+
+@functools.cache
+def _compiler_id() -> str:
     if not shutil.which(CC):
-        raise RuntimeError(f"{CC} not found: install gcc-aarch64-linux-gnu")
-    flags = ["-O2", "-g0", *KINDS[kind]]
+        raise GuestBuildError(f"{CC} not found: apt-get install gcc-aarch64-linux-gnu "
+                              "libc6-dev-arm64-cross (.ci/run does it)")
+    r = subprocess.run([CC, "--version"], capture_output=True, text=True)
+    return r.stdout.splitlines()[0] if r.stdout else CC
+
+
+def guest_source(name: str) -> Path:
+    for ext in (".c", ".S"):
+        src = GUEST_SRC / f"{name}{ext}"
+        if src.exists():
+            return src
+    raise FileNotFoundError(f"no guest source tests/guest/{name}.c or tests/guest/{name}.S")
+
+
+def guest_binary(name: str, kind: str = "static", cflags: tuple[str, ...] = ()) -> Path:
+    """The aarch64 executable built from tests/guest/NAME.c (or .S)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
+    src = guest_source(name)
+    flags = [*CFLAGS, *KINDS[kind], *cflags]
+    libs = LDLIBS
     if src.suffix == ".S":
-        flags += ["-nostdlib"]
-    digest = hashlib.sha256(src.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
+        flags.append("-nostdlib")   # assembly fixtures bring their own _start
+        libs = []
+    key = "\0".join([_compiler_id(), *flags, *libs]).encode() + b"\0" + src.read_bytes()
+    digest = hashlib.sha256(key).hexdigest()[:16]
     out_dir = cache_dir() / "guest"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}-{kind}-{digest}"
@@ -34,7 +75,16 @@ def guest_binary(name: str, kind: str = "static") -> Path:
     with open(out_dir / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not out.exists():
-            tmp = out.with_suffix(f".tmp{os.getpid()}")
-            subprocess.run([CC, *flags, "-o", str(tmp), str(src)], check=True, capture_output=True)
+            tmp = out_dir / f".{out.name}.tmp{os.getpid()}"
+            cmd = [CC, *flags, "-o", str(tmp), str(src), *libs]
+            r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if r.returncode != 0:
+                tmp.unlink(missing_ok=True)
+                raise GuestBuildError(f"{' '.join(cmd)} failed:\n{r.stderr.strip()}")
             os.rename(tmp, out)
     return out
+
+
+def all_guest_sources() -> list[str]:
+    """Names of every fixture in tests/guest/."""
+    return sorted(p.stem for p in GUEST_SRC.iterdir() if p.suffix in (".c", ".S"))
