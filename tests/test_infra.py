@@ -284,3 +284,11 @@ def test_mkemu_escape_is_confined(rootfs):
     for line in text.splitlines():
         if ": read " in line:
             assert line.split(": read ", 1)[1] in ('"mkemu-guest"', '"root:x:0:0:root:/root:/bin/sh"'), line
+
+
+@pytest.mark.parametrize("kind", ["static-pie", "dynamic"])
+def test_mkemu_matches_qemu_other_link_kinds(glibc_rootfs, kind):
+    prog = guest_binary("args_env", kind=kind)
+    q = run_qemu([prog, "k"], rootfs=glibc_rootfs)
+    m = run_mkemu([prog, "k"], rootfs=glibc_rootfs)
+    assert m[:2] == q[:2], m[2].decode(errors="replace")[-3000:]
