@@ -846,14 +846,46 @@ def _fcmp_lane(fn, absolute=False):
     return lane
 
 
+_EXPW = {16: 5, 32: 8, 64: 11}
+
+
+def _fmadd(a: int, b: int, c: int, e: int, fpcr: int, st) -> int:
+    """a*b + c fused (FPMulAdd(c, a, b)).  Two corners are done here, where fpu.fmadd
+    (as of this writing) differs from Arm: a quiet-NaN addend with an infinity times zero
+    product gives the default NaN and Invalid Operation; an infinite addend plus a finite
+    product is that infinity, even when the product would overflow if rounded."""
+    ew = _EXPW[e]
+    frac = e - 1 - ew
+    top = _ones(ew)
+    if (c >> frac) & top == top and not c & _ones(frac) \
+            and (a >> frac) & top != top and (b >> frac) & top != top:
+        return c
+    if fpu.is_nan(c, e) and not fpu.is_snan(c, e):
+        fz = (fpcr >> (19 if e == 16 else 24)) & 1
+
+        def kind(x):          # 1 infinity, 0 zero, -1 other
+            exp, man = (x >> frac) & _ones(ew), x & _ones(frac)
+            if exp == _ones(ew):
+                return 1 if not man else -1
+            return 0 if exp == 0 and (not man or fz) else -1
+        ka, kb = kind(a), kind(b)
+        if (ka == 1 and kb == 0) or (ka == 0 and kb == 1):
+            st.fpsr |= fpu.IOC
+            return _DEFAULT_NAN[e]
+        return fpu.fmadd(a, b, c, e, fpcr, st)
+    if e == 64:
+        return fpu.fmadd64(a, b, c, fpcr, st)
+    return fpu.fmadd(a, b, c, e, fpcr, st)
+
+
 FPL = {
     "fadd": fpu.fadd, "fsub": fpu.fsub, "fmul": fpu.fmul, "fdiv": fpu.fdiv, "fmulx": fpu.fmulx,
     "fmax": fpu.fmax, "fmin": fpu.fmin, "fmaxnm": fpu.fmaxnm, "fminnm": fpu.fminnm,
     "fabd": fpu.fabd, "frecps": fpu.frecps, "frsqrts": fpu.frsqrts,
     "fcmeq": _fcmp_lane(fpu.fcmeq), "fcmge": _fcmp_lane(fpu.fcmge), "fcmgt": _fcmp_lane(fpu.fcmgt),
     "facge": _fcmp_lane(fpu.fcmge, True), "facgt": _fcmp_lane(fpu.fcmgt, True),
-    "fmla": lambda d, x, y, e, fpcr, st: fpu.fmadd(x, y, d, e, fpcr, st),
-    "fmls": lambda d, x, y, e, fpcr, st: fpu.fmadd(x ^ (1 << (e - 1)), y, d, e, fpcr, st),
+    "fmla": lambda d, x, y, e, fpcr, st: _fmadd(x, y, d, e, fpcr, st),
+    "fmls": lambda d, x, y, e, fpcr, st: _fmadd(x ^ (1 << (e - 1)), y, d, e, fpcr, st),
 }
 HELPERS["FPL"] = FPL
 HELPERS["FPU"] = fpu
@@ -934,7 +966,7 @@ def _fmla_vec(dv: int, av: int, bv: int, e: int, n: int, neg: bool, fpcr: int, s
     if neg:
         as_ = [x ^ sign for x in as_]
     if e == 64:
-        out = list(map(fpu.fmadd64, as_, bs, ds, repeat(fpcr), repeat(st)))
+        out = list(map(_fmadd, as_, bs, ds, repeat(64), repeat(fpcr), repeat(st)))
     else:
         out = []
         fast = not fpcr & 0x01C00000
@@ -948,7 +980,7 @@ def _fmla_vec(dv: int, av: int, bv: int, e: int, n: int, neg: bool, fpcr: int, s
             if fast:
                 r = _fma32(-fa[i] if neg else fa[i], fb[i], fd[i])
             if r is None:
-                r = fpu.fmadd(as_[i], bs[i], ds[i], e, fpcr, st)
+                r = _fmadd(as_[i], bs[i], ds[i], e, fpcr, st)
             out.append(r)
     return int.from_bytes(ist.pack(*out), "little")
 
@@ -1061,7 +1093,7 @@ def _fcmla(dv: int, nv: int, mv: int, e: int, n: int, rot: int, idx, fpcr: int, 
             e1, e2, e3, e4 = m0 ^ s, n0, m1 ^ s, n0
         else:
             e1, e2, e3, e4 = m1, n1, m0 ^ s, n1
-        out += [fpu.fmadd(e2, e1, ds[i], e, fpcr, st), fpu.fmadd(e4, e3, ds[i + 1], e, fpcr, st)]
+        out += [_fmadd(e2, e1, ds[i], e, fpcr, st), _fmadd(e4, e3, ds[i + 1], e, fpcr, st)]
     return join(out, e)
 
 
@@ -1080,6 +1112,11 @@ def _fmlal(dv: int, nv: int, mv: int, n: int, sub: bool, part: int, idx, fpcr: i
         c = (mv >> (16 * (part * n + i if idx is None else idx))) & 0xFFFF
         if sub:
             a ^= 0x8000
+        if fpu.is_nan(d, 32) and not fpu.is_snan(d, 32) and \
+                {a & 0x7FFF, c & 0x7FFF} == {0, 0x7C00}:    # quiet-NaN addend, infinity * zero
+            st.fpsr |= fpu.IOC
+            out.append(0x7FC0_0000)
+            continue
         ops = ((d, 32), (a, 16), (c, 16))
         if any(fpu.is_nan(x, w) for x, w in ops):
             nan = next((x, w) for x, w in ops if fpu.is_snan(x, w)) if any(fpu.is_snan(x, w) for x, w in ops) \
@@ -1094,7 +1131,7 @@ def _fmlal(dv: int, nv: int, mv: int, n: int, sub: bool, part: int, idx, fpcr: i
             continue
         a32 = fpu.fconvert(a, 16, 32, fpcr, st)
         c32 = fpu.fconvert(c, 16, 32, fpcr, st)
-        out.append(fpu.fmadd(a32, c32, d, 32, fpcr, st))
+        out.append(_fmadd(a32, c32, d, 32, fpcr, st))
     return join(out, 32)
 
 

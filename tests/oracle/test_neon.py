@@ -130,13 +130,26 @@ def lane_value(rng: random.Random) -> int:
 STRICT = {0x0E780800, 0x5E780800, 0x0E400400, 0x5E400400}
 
 
+def unicorn_bug(word: int) -> bool:
+    """Corners where unicorn is wrong, left out of the tests:
+    FCVTZS Hd, Hn, #fbits (scalar, fixed point, half precision): unicorn sign-extends
+    the 16-bit result into bits [31:16] of Vd instead of zeroing them;
+    FCMLA Vd.4H, Vn.4H, Vm.H[i] (by element, Q=0): unicorn also computes lanes 4-7 and
+    raises FPSR.IOC for signalling NaNs there (the register values are right);
+    modified immediate with op=1, o2=1 (unallocated): unicorn runs it as FMOV Vd.2D."""
+    return ((word & 0xFFF8FC00) in (0x5F10FC00, 0x5F18FC00) or (word & 0xFFC09400) == 0x2F401000
+            or (word & 0xBFF80C00) == 0x2F000C00)
+
+
 def draw(rng: random.Random, mask: int, value: int) -> int:
     """A random instance of the template, mostly one that capstone can decode (random
     bits in opcode fields are mostly unallocated); 15% are taken as they come, so
     that undefined encodings stay tested too."""
     word = instance(rng, mask, value)
+    while unicorn_bug(word):
+        word = instance(rng, mask, value)
     if value in STRICT:
-        while not list(_CS.disasm(word.to_bytes(4, "little"), 0)):
+        while not list(_CS.disasm(word.to_bytes(4, "little"), 0)) or unicorn_bug(word):
             word = instance(rng, mask, value)
         return word
     if rng.random() < 0.15:
@@ -145,7 +158,7 @@ def draw(rng: random.Random, mask: int, value: int) -> int:
         if list(_CS.disasm(word.to_bytes(4, "little"), 0)):
             break
         word = instance(rng, mask, value)
-    return word
+    return word if not unicorn_bug(word) else draw(rng, mask, value)
 
 
 def check_one(case: Case) -> None:

@@ -18,7 +18,7 @@ import struct
 
 import pytest
 
-from tests.oracle.test_neon import GROUPS, _CS, allowed_gap
+from tests.oracle.test_neon import GROUPS, _CS, allowed_gap, unicorn_bug
 from tests.oracle.templates import instance
 from tests.support.oracle import Case, Unimplemented, compare, random_state
 
@@ -76,15 +76,6 @@ def random_fpcr(rng: random.Random, full: bool = False) -> int:
     if rng.random() < 0.3:
         fpcr |= 1 << 25                             # DN
     return fpcr
-
-
-def unicorn_bug(word: int) -> bool:
-    """Corners where unicorn is wrong:
-    FCVTZS Hd, Hn, #fbits (scalar, fixed point, half precision): unicorn sign-extends
-    the 16-bit result into bits [31:16] of Vd instead of zeroing them;
-    FCMLA Vd.4H, Vn.4H, Vm.H[i] (by element, Q=0): unicorn also computes lanes 4-7 and
-    raises FPSR.IOC for signalling NaNs there (the register values are right)."""
-    return (word & 0xFFF8FC00) in (0x5F10FC00, 0x5F18FC00) or (word & 0xFFC09400) == 0x2F401000
 
 
 def draw_fp(rng: random.Random, mask: int, value: int) -> int | None:
