@@ -1,7 +1,15 @@
-"""A process's file-system context: its root, working directory and umask."""
+"""A process's file-system context: its root, working directory and umask.
+
+The working directory is kept as a guest path string, always the resolved
+real path (chdir stores the path the kernel reports for the directory it
+opened), so a relative guest path is simply cwd + "/" + path resolved from
+the root: `..` works up to the rootfs's top and no further.
+"""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from .rootfs import O_PATH, RootFS
 
@@ -14,35 +22,58 @@ class FsContext:
         os.umask(umask)           # the host applies it to our creates, as the kernel would
 
     def absolute(self, path: bytes, base: bytes | None = None) -> bytes:
+        """The absolute guest path of `path` taken relative to base (default: the cwd)."""
         if path.startswith(b"/"):
             return path
         base = self.cwd if base is None else base
+        if not path:
+            return base
         return base.rstrip(b"/") + b"/" + path
 
-    def open_exec(self, path: str) -> int:
+    def set_umask(self, mask: int) -> int:
+        old, self.umask = self.umask, mask & 0o777
+        os.umask(self.umask)
+        return old
+
+    def open_exec(self, path: str | bytes) -> int:
         """Open a program for execve (a regular file with an execute bit)."""
-        import errno
-        import stat
-        fd = self.root.openat2(self.absolute(path.encode(errors="surrogateescape")),
-                               os.O_RDONLY | os.O_CLOEXEC)
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        if isinstance(path, str):
+            path = path.encode(errors="surrogateescape")
+        fd = self.root.open(self.absolute(path), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EACCES, "not a regular file", path.decode(errors="replace"))
+            if not st.st_mode & 0o111:
+                raise OSError(errno.EACCES, "not executable", path.decode(errors="replace"))
+        except BaseException:
             os.close(fd)
-            raise OSError(errno.EACCES, "not a regular file", path)
-        if not st.st_mode & 0o111:
-            os.close(fd)
-            raise OSError(errno.EACCES, "not executable", path)
+            raise
         return fd
 
+    def chdir(self, path: bytes) -> None:
+        """chdir to an absolute guest path."""
+        fd = self.root.open(path, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self.chdir_fd(fd)
+        finally:
+            os.close(fd)
+
     def chdir_fd(self, fd: int) -> None:
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOTDIR, "not a directory")
+        if not os.access(f"/proc/self/fd/{fd}", os.X_OK):
+            raise OSError(errno.EACCES, "no search permission")
         guest = self.root.guest_path_of_fd(fd)
         if guest is None:
-            import errno
             raise OSError(errno.ENOENT, "directory outside the rootfs")
         self.cwd = guest
 
     def copy(self) -> "FsContext":
-        return FsContext(self.root, self.cwd, self.umask)
+        """The context a forked child starts with (same root, cwd and umask)."""
+        new = FsContext.__new__(FsContext)
+        new.root, new.cwd, new.umask = self.root, self.cwd, self.umask
+        return new
 
 
 __all__ = ["FsContext", "O_PATH"]

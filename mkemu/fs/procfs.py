@@ -1,88 +1,183 @@
 """A small /proc: the links and text files programs commonly read.
 
-Links (/proc/self/exe, fd/N, cwd) answer readlink; text files are served as
-memfds holding text generated when they are opened, so reading them is an
-ordinary host read.
+Links (/proc/self/exe, cwd, root, fd/N) answer readlink with guest paths and
+are followed like symlinks (fd/N reopens the guest's descriptor, as Linux
+does).  Text files are served as memfds holding text generated when they
+are opened, so reading them is an ordinary host read.  /proc/self/fd lists
+the guest's descriptors (the host's fd directory, with mkemu's own entries
+filtered out by getdents64).
 """
 from __future__ import annotations
 
 import os
 import re
 
-_SELF = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
+from .nodes import FdLink, GuestLink, HostDir, Node, Redirect, Symlink, TextFile
 
-CPUINFO = "".join(
-    f"processor\t: {n}\nBogoMIPS\t: 100.00\nFeatures\t: fp asimd cpuid\n"
-    "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
-    "CPU part\t: 0xd08\nCPU revision\t: 3\n\n" for n in range(os.cpu_count() or 1))
-
-
-def _meminfo() -> str:
-    with open("/proc/meminfo") as f:
-        return f.read()
+_PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
+_FD = re.compile(rb"^/fd/(\d+)$")
+_THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 
 
-def split_self(task, path: bytes) -> bytes | None:
+def _hwcap_features() -> str:
+    try:
+        from ..kern import hwcaps
+    except ImportError:           # pragma: no cover
+        return "fp asimd"
+    names = [("FP", "fp"), ("ASIMD", "asimd"), ("EVTSTRM", "evtstrm"), ("AES", "aes"),
+             ("PMULL", "pmull"), ("SHA1", "sha1"), ("SHA2", "sha2"), ("CRC32", "crc32"),
+             ("ATOMICS", "atomics"), ("FPHP", "fphp"), ("ASIMDHP", "asimdhp"), ("CPUID", "cpuid")]
+    return " ".join(n for key, n in names if hwcaps.HWCAP & getattr(hwcaps, "HWCAP_" + key, 0))
+
+
+def cpuinfo(t=None) -> str:
+    feats = _hwcap_features()
+    return "".join(
+        f"processor\t: {n}\nBogoMIPS\t: 50.00\nFeatures\t: {feats}\n"
+        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\n"
+        "CPU part\t: 0xd0c\nCPU revision\t: 1\n\n" for n in range(os.cpu_count() or 1))
+
+
+def _host_text(name: str):
+    def make(t) -> bytes:
+        with open(name, "rb") as f:
+            return f.read()
+    return make
+
+
+def _uts(i: int) -> str:
+    try:
+        from ..kern.sys_proc import UTS_FIELDS
+        return UTS_FIELDS[i].decode()
+    except Exception:             # pragma: no cover
+        return ("Linux", "mkemu", "6.1.0-mkemu", "#1 SMP mkemu", "aarch64")[i]
+
+
+def _version(t) -> str:
+    return f"Linux version {_uts(2)} (mkemu@mkemu) (gcc) {_uts(3)}\n"
+
+
+def mounts(t) -> str:
+    lines = ["/dev/root / ext4 rw,relatime 0 0"]
+    for m in reversed(t.fs.root.mounts[:-1] if t is not None else []):
+        lines.append(f"{m.host} {m.guest.decode(errors='replace')} none rw,bind 0 0")
+    lines += ["proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0",
+              "devtmpfs /dev devtmpfs rw,nosuid 0 0"]
+    return "\n".join(lines) + "\n"
+
+
+FILESYSTEMS = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\n\text4\n"
+
+GLOBAL_TEXT = {
+    b"/proc/cpuinfo": cpuinfo,
+    b"/proc/meminfo": _host_text("/proc/meminfo"),
+    b"/proc/uptime": _host_text("/proc/uptime"),
+    b"/proc/loadavg": _host_text("/proc/loadavg"),
+    b"/proc/stat": _host_text("/proc/stat"),
+    b"/proc/version": _version,
+    b"/proc/mounts": mounts,
+    b"/proc/filesystems": lambda t: FILESYSTEMS,
+    b"/proc/sys/kernel/osrelease": lambda t: _uts(2) + "\n",
+    b"/proc/sys/kernel/ostype": lambda t: _uts(0) + "\n",
+    b"/proc/sys/kernel/hostname": lambda t: _uts(1) + "\n",
+    b"/proc/sys/kernel/pid_max": lambda t: "4194304\n",
+    b"/proc/sys/kernel/ngroups_max": lambda t: "65536\n",
+    b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",
+}
+
+
+def _comm(t) -> str:
+    return os.path.basename(getattr(t, "exe_path", "") or "mkemu")[:15]
+
+
+def _status(t) -> str:
+    uid = (t.uid, t.euid, t.suid, t.euid)
+    gid = (t.gid, t.egid, t.sgid, t.egid)
+    return (f"Name:\t{_comm(t)}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
+            f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
+            f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
+            f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
+            f"FDSize:\t64\nGroups:\t\nThreads:\t1\nSigQ:\t0/63000\n")
+
+
+def _stat(t) -> str:
+    pgid = getattr(t, "pgid", t.pid)
+    sid = getattr(t, "sid", t.pid)
+    fields = [t.pid, f"({_comm(t)})", "R", t.ppid, pgid, sid, 0, -1, 0x400000,
+              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0, 2**64 - 1]
+    fields += [0] * (52 - len(fields))
+    return " ".join(str(f) for f in fields) + "\n"
+
+
+def _cmdline(t) -> bytes:
+    argv = getattr(t, "argv", None) or []
+    return b"".join((a if isinstance(a, bytes) else str(a).encode()) + b"\0" for a in argv)
+
+
+def _exe(t) -> bytes:
+    exe = t.exe_path
+    return exe if isinstance(exe, bytes) else exe.encode(errors="surrogateescape")
+
+
+SELF_TEXT = {
+    b"/maps": lambda t: t.proc_maps(),
+    b"/status": _status,
+    b"/stat": _stat,
+    b"/cmdline": _cmdline,
+    b"/comm": lambda t: _comm(t) + "\n",
+    b"/mounts": mounts,
+}
+SELF_LINKS = {
+    b"/exe": _exe,
+    b"/cwd": lambda t: t.fs.cwd,
+    b"/root": lambda t: b"/",
+}
+
+
+def split_self(t, path: bytes) -> bytes | None:
     """The part after /proc/<self> if path names this process, else None."""
-    m = _SELF.match(path)
+    m = _PID.match(path)
     if not m:
         return None
     who = m.group(1)
-    if who not in (b"self", b"thread-self") and int(who) not in (task.pid, task.tid):
+    if who not in (b"self", b"thread-self") and int(who) not in (t.pid, t.tid):
         return None
     return m.group(2) or b""
 
 
-def readlink(task, path: bytes) -> bytes | None:
-    """Target of a /proc magic link, or None if path is not one."""
-    rest = split_self(task, path)
+def lookup(t, path: bytes) -> Node | None:
+    """The overlay node of a normalized guest path under /proc, or None (then: the rootfs)."""
+    make = GLOBAL_TEXT.get(path)
+    if make is not None:
+        return TextFile(path, make)
+    rest = split_self(t, path)
     if rest is None:
         return None
-    if rest == b"/exe":
-        return task.exe_path.encode(errors="surrogateescape")
-    if rest == b"/cwd":
-        return task.fs.cwd
-    if rest == b"/root":
-        return b"/"
-    if rest.startswith(b"/fd/"):
+    if rest == b"":
+        if path == b"/proc/self":
+            return Symlink(path, str(t.pid).encode())
+        if path == b"/proc/thread-self":
+            return Symlink(path, f"{t.pid}/task/{t.tid}".encode())
+        return HostDir(path, "/proc/self")
+    make = SELF_TEXT.get(rest)
+    if make is not None:
+        return TextFile(path, make)
+    link = SELF_LINKS.get(rest)
+    if link is not None:
+        return GuestLink(path, link)
+    if rest == b"/fd":
+        return HostDir(path, "/proc/self/fd")
+    m = _FD.match(rest)
+    if m:
+        return FdLink(path, int(m.group(1)))
+    m = _THROUGH.match(rest)
+    if m:
+        # a path through a magic link: continue from the guest path the link names
+        link = lookup(t, path[:len(path) - len(m.group(2))])
         try:
-            fd = int(rest[4:])
-        except ValueError:
-            return None
-        if fd in task.reserved_fds:
-            return None
-        guest = task.fs.root.guest_path_of_fd(fd)
-        if guest is not None:
-            return guest
-        try:
-            host = os.readlink(f"/proc/self/fd/{fd}")
+            base = link.readlink(t)
         except OSError:
             return None
-        return host.encode() if not host.startswith("/") else None
+        if base.startswith(b"/"):
+            return Redirect(path, base.rstrip(b"/") + m.group(2))
     return None
-
-
-def text_file(task, path: bytes) -> str | None:
-    if path == b"/proc/cpuinfo":
-        return CPUINFO
-    if path == b"/proc/meminfo":
-        return _meminfo()
-    if path == b"/proc/mounts" or path == b"/proc/self/mounts":
-        return "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n"
-    rest = split_self(task, path)
-    if rest == b"/maps":
-        return task.proc_maps()
-    if rest == b"/status":
-        return (f"Name:\t{os.path.basename(task.exe_path)}\nState:\tR (running)\nTgid:\t{task.pid}\n"
-                f"Pid:\t{task.tid}\nPPid:\t{task.ppid}\nUid:\t{task.uid}\t{task.euid}\t{task.suid}\t{task.euid}\n"
-                f"Gid:\t{task.gid}\t{task.egid}\t{task.sgid}\t{task.egid}\nThreads:\t1\n")
-    if rest == b"/cmdline":
-        return "\0".join(a.decode(errors="replace") for a in getattr(task, "argv", [])) + "\0"
-    return None
-
-
-def open_text(text: str) -> int:
-    fd = os.memfd_create("mkemu-proc", 0)
-    os.write(fd, text.encode())
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

@@ -1,8 +1,18 @@
-"""File syscalls: thin wrappers that decode guest arguments and call the host.
+"""File syscalls: decode guest arguments, resolve guest paths safely, call the host.
 
 Guest descriptors are host descriptors of the task process, so reads and
-writes go straight to the host; paths go through the task's FsContext and
-RootFS (confined with openat2 RESOLVE_IN_ROOT), with /dev and /proc overlays.
+writes go straight to the host.  mkemu's own descriptors (t.reserved_fds)
+are invisible: naming one is EBADF.
+
+Paths: a guest path is made absolute (from the cwd or a dirfd's guest path),
+checked against the /dev and /proc overlays (fs/devfs.py, fs/procfs.py),
+and otherwise resolved by the host kernel inside the rootfs (fs/rootfs.py:
+openat2 with RESOLVE_IN_ROOT).  Calls that act on a name (unlink, mkdir,
+rename, lstat-like) use the *at() call on the last component under an O_PATH
+descriptor of the parent, which the host never follows; calls that follow
+the last component (chmod, chown, utimens, link -L) act on an O_PATH
+descriptor opened inside the root, through /proc/self/fd/N -- never on a
+host path the guest chose.
 """
 from __future__ import annotations
 
@@ -10,39 +20,92 @@ import ctypes
 import errno
 import fcntl
 import os
+import posixpath
 import stat
 import struct
 
 from ..fs import devfs, procfs
-from ..fs.rootfs import O_PATH, normalize
-from ..fs.structs import open_flags_to_guest, open_flags_to_host, pack_stat, pack_statx
+from ..fs.nodes import FdLink, Node, TextFile, device_allowed
+from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
+                          O_CREAT, O_EXCL, O_NONBLOCK, O_PATH, open_flags_to_guest,
+                          open_flags_to_host)
+from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
+from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
+from ..mm.fault import MemFault
 from .systable import syscall
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100
+AT_EACCESS = 0x200
 AT_REMOVEDIR = 0x200
 AT_SYMLINK_FOLLOW = 0x400
+AT_NO_AUTOMOUNT = 0x800
 AT_EMPTY_PATH = 0x1000
-MAX_IO = 16 << 20
+AT_STATX_SYNC_TYPE = 0x6000
+MAX_IO = 16 << 20            # one read/write moves at most this much (short counts are legal)
+MAX_PATH = 4096
+UIO_MAXIOV = 1024
+M32 = 0xFFFF_FFFF
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_SYS_GETDENTS64 = 217        # x86_64 numbers of calls Python does not wrap
+_SYS_CLOSE_RANGE = 436
+_SYS_OPENAT2 = 437
+_SYS_UTIMENSAT = 280
 
 
 def _s32(v: int) -> int:
-    v &= 0xFFFF_FFFF
+    v &= M32
     return v - (1 << 32) if v >> 31 else v
 
 
+def _s64(v: int) -> int:
+    v &= 0xFFFF_FFFF_FFFF_FFFF
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _err(code: int, what: str = "") -> OSError:
+    return OSError(code, os.strerror(code) + (f": {what}" if what else ""))
+
+
+def _check_errno(r: int) -> int:
+    if r < 0:
+        raise _err(ctypes.get_errno())
+    return r
+
+
 def _fd(t, fd: int) -> int:
+    """A guest descriptor argument: EBADF for negative numbers and mkemu's own."""
     fd = _s32(fd)
     if fd < 0 or fd in t.reserved_fds:
-        raise OSError(errno.EBADF, "bad file descriptor")
+        raise _err(errno.EBADF)
     return fd
 
 
 def _path(t, addr: int) -> bytes:
-    p = t.mem.read_cstring(addr, 4096)
-    return p
+    try:
+        return t.mem.read_cstring(addr, MAX_PATH)
+    except MemFault as e:
+        if e.kind == "too long":
+            raise _err(errno.ENAMETOOLONG) from None
+        raise
+
+
+def _fd_guest_path(t, fd: int) -> bytes | None:
+    """The guest path of an open descriptor, or None if it names nothing the guest can reach."""
+    try:
+        host = os.fsencode(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
+    guest = t.fs.root.guest_path_of_host(host)
+    if guest is not None:
+        return guest
+    me = f"/proc/{os.getpid()}".encode()         # host /proc/self/fd opened through procfs
+    if host == me or host.startswith(me + b"/"):
+        return b"/proc/self" + host[len(me):]
+    return None
 
 
 def _abs(t, dirfd: int, path: bytes) -> bytes:
@@ -52,63 +115,163 @@ def _abs(t, dirfd: int, path: bytes) -> bytes:
     dirfd = _s32(dirfd)
     if dirfd == AT_FDCWD:
         return t.fs.absolute(path)
-    base = t.fs.root.guest_path_of_fd(_fd(t, dirfd))
-    if base is None:
-        raise OSError(errno.ENOTDIR, "dirfd is not a directory in the rootfs")
+    fd = _fd(t, dirfd)
+    base = _fd_guest_path(t, fd)
+    if base is None or not stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.fstat(fd)                                  # EBADF first, as the kernel checks
+        raise _err(errno.ENOTDIR)
     return t.fs.absolute(path, base)
 
 
+def _special(t, ap: bytes) -> tuple[Node | None, bytes]:
+    """(the /dev or /proc overlay node for an absolute guest path or None, the path to use).
+
+    Under /dev and /proc, which the overlays model lexically, `..` is folded
+    lexically too; elsewhere the host kernel walks the path as given."""
+    if not (ap.startswith(b"/dev") or ap.startswith(b"/proc") or b"/." in ap or b"//" in ap):
+        return None, ap
+    norm = normalize(ap)
+    if norm.startswith(b"/dev/"):
+        return devfs.lookup(t, norm), norm
+    if norm.startswith(b"/proc/") or norm == b"/proc":
+        return procfs.lookup(t, norm), norm
+    if ap.startswith((b"/dev/", b"/proc/")):
+        return None, norm
+    return None, ap
+
+
+def _resolve(t, ap: bytes, follow: bool) -> tuple[Node | None, bytes]:
+    """(overlay node or None, path): follows overlay symlinks (/dev/stdin -> /proc/self/fd/0,
+    /proc/self/exe -> the program's guest path) as the kernel would follow any symlink."""
+    if ap.endswith((b"/", b"/.", b"/..")):
+        follow = True          # the last step is into a directory: never a symlink itself
+    for _ in range(40):
+        node, ap = _special(t, ap)
+        if node is None or not node.is_link or isinstance(node, FdLink):
+            return node, ap
+        if not (follow or node.always):
+            return node, ap
+        target = node.readlink(t)
+        if not target.startswith(b"/"):
+            target = posixpath.dirname(normalize(ap)) + b"/" + target
+        ap = target
+    raise _err(errno.ELOOP)
+
+
 class _Parent:
-    """The parent directory of a guest path, open for *at() calls."""
+    """The parent directory of a guest path, open (O_PATH) for *at() calls on the last name."""
 
     def __init__(self, t, dirfd: int, path: bytes) -> None:
         if not path:
-            raise OSError(errno.ENOENT, "empty path")
-        self.fd, self.name = t.fs.root.open_parent(_abs(t, dirfd, path))
+            raise _err(errno.ENOENT)
+        self.path = _abs(t, dirfd, path)
+        self.trailing_slash = path.endswith(b"/")
+        self.fd, self.name = t.fs.root.open_parent(self.path)
 
     def __enter__(self):
-        return self.fd, self.name.decode(errors="surrogateescape")
+        return self.fd, self.name
 
     def __exit__(self, *exc):
         os.close(self.fd)
 
 
-def _open_path(t, dirfd: int, path: bytes, follow: bool = True) -> int:
-    """An O_PATH fd for a guest path (the caller closes it)."""
-    if not path:
-        raise OSError(errno.ENOENT, "empty path")
-    flags = O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
-    ap = _abs(t, dirfd, path)
-    dev = devfs.host_device(normalize(ap))
-    if dev:
-        return os.open(dev, O_PATH | os.O_CLOEXEC)
-    return t.fs.root.openat2(ap, flags)
+class _Target:
+    """A followed-or-not guest path as a host path string that is safe to hand to the host:
+    /proc/self/fd/N of an O_PATH descriptor opened inside the root (or a node's own host file)."""
+
+    def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False):
+        self.fd = -1
+        if not path:
+            if not empty_ok:
+                raise _err(errno.ENOENT)
+            if _s32(dirfd) == AT_FDCWD:
+                self.fd = t.fs.root.open_path(t.fs.cwd)
+                self.host = f"/proc/self/fd/{self.fd}"
+            else:
+                self.host = f"/proc/self/fd/{_fd(t, dirfd)}"
+            self.node = None
+            return
+        node, ap = _resolve(t, _abs(t, dirfd, path), follow)
+        self.node = node
+        if node is not None:
+            if isinstance(node, FdLink):
+                node._check(t)
+                if not follow:
+                    raise _err(errno.ELOOP)
+                self.host = f"/proc/self/fd/{node.fd}"
+            elif hasattr(node, "host"):
+                self.host = node.host
+            else:
+                raise _err(errno.EACCES if isinstance(node, TextFile) else errno.ELOOP)
+            return
+        self.fd = t.fs.root.open_path(ap, follow=follow)
+        self.host = f"/proc/self/fd/{self.fd}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd >= 0:
+            os.close(self.fd)
 
 
-def _stat(t, dirfd: int, path_addr: int, flags: int) -> os.stat_result:
-    path = _path(t, path_addr) if path_addr else b""
+# ---- stat ------------------------------------------------------------------------------------
+def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -> Stat:
+    path = _path(t, path_addr) if path_addr or not flags & AT_EMPTY_PATH else b""
+    follow = not flags & AT_SYMLINK_NOFOLLOW
     if not path:
         if not flags & AT_EMPTY_PATH:
-            raise OSError(errno.ENOENT, "empty path")
+            raise _err(errno.ENOENT)
         if _s32(dirfd) == AT_FDCWD:
-            return _stat_cwd(t)
-        return os.fstat(_fd(t, dirfd))
-    fd = _open_path(t, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+            fd = t.fs.root.open_path(t.fs.cwd)
+            try:
+                return _fstat(fd, flags, want_statx)
+            finally:
+                os.close(fd)
+        return _fstat(_fd(t, dirfd), flags, want_statx)
+    node, ap = _resolve(t, _abs(t, dirfd, path), follow)
+    if node is not None:
+        if node.is_link and not follow:
+            return node.lstat(t)
+        return node.stat(t, follow)
+    fd = t.fs.root.open_path(ap, follow=follow)
     try:
-        return os.fstat(fd)
+        return _fstat(fd, flags, want_statx)
     finally:
         os.close(fd)
 
 
-def _stat_cwd(t) -> os.stat_result:
-    fd = t.fs.root.openat2(t.fs.cwd, O_PATH | os.O_CLOEXEC)
-    try:
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
+def _fstat(fd: int, flags: int, want_statx: bool) -> Stat:
+    if want_statx:
+        return host_statx(fd, flags)
+    return Stat.from_os(os.fstat(fd))
 
 
-# ---- reading and writing --------------------------------------------------------------
+@syscall("newfstatat", "dirfd", "path", "ptr", "flags")
+def sys_newfstatat(t, dirfd, path, buf, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    t.mem.write(buf, pack_stat(_stat(t, dirfd, path, flags)))
+    return 0
+
+
+@syscall("fstat", "fd", "ptr")
+def sys_fstat(t, fd, buf):
+    t.mem.write(buf, pack_stat(Stat.from_os(os.fstat(_fd(t, fd)))))
+    return 0
+
+
+@syscall("statx", "dirfd", "path", "flags", "hex", "ptr")
+def sys_statx(t, dirfd, path, flags, mask, buf):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
+        return -errno.EINVAL
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & 0x8000_0000:
+        return -errno.EINVAL                    # both sync kinds at once; STATX__RESERVED
+    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags, want_statx=True)))
+    return 0
+
+
+# ---- reading and writing -------------------------------------------------------------------
 @syscall("read", "fd", "obuf", "size")
 def sys_read(t, fd, buf, count):
     data = os.read(_fd(t, fd), min(count, MAX_IO))
@@ -118,11 +281,15 @@ def sys_read(t, fd, buf, count):
 
 @syscall("write", "fd", "buf", "size")
 def sys_write(t, fd, buf, count):
-    return os.write(_fd(t, fd), t.mem.read(buf, min(count, MAX_IO)))
+    fd = _fd(t, fd)
+    return os.write(fd, t.mem.read(buf, min(count, MAX_IO)))
 
 
 @syscall("pread64", "fd", "obuf", "size", "int")
 def sys_pread64(t, fd, buf, count, off):
+    off = _s64(off)
+    if off < 0:
+        return -errno.EINVAL
     data = os.pread(_fd(t, fd), min(count, MAX_IO), off)
     t.mem.write(buf, data)
     return len(data)
@@ -130,14 +297,41 @@ def sys_pread64(t, fd, buf, count, off):
 
 @syscall("pwrite64", "fd", "buf", "size", "int")
 def sys_pwrite64(t, fd, buf, count, off):
-    return os.pwrite(_fd(t, fd), t.mem.read(buf, min(count, MAX_IO)), off)
+    off = _s64(off)
+    if off < 0:
+        return -errno.EINVAL
+    fd = _fd(t, fd)
+    return os.pwrite(fd, t.mem.read(buf, min(count, MAX_IO)), off)
 
 
 def _iovecs(t, iov: int, n: int) -> list[tuple[int, int]]:
-    if n > 1024:
-        raise OSError(errno.EINVAL, "too many iovecs")
-    raw = t.mem.read(iov, 16 * n)
-    return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
+    n = _s32(n)
+    if n < 0 or n > UIO_MAXIOV:
+        raise _err(errno.EINVAL)
+    if n == 0:
+        return []
+    raw = t.mem.read(iov, IOVEC.size * n)
+    vecs = [IOVEC.unpack_from(raw, IOVEC.size * i) for i in range(n)]
+    total = 0
+    for _, length in vecs:
+        if length >> 63:
+            raise _err(errno.EINVAL)
+        total += length
+    if total >> 63:
+        raise _err(errno.EINVAL)
+    return vecs
+
+
+def _gather(t, vecs) -> bytes:
+    out = []
+    left = MAX_IO
+    for base, length in vecs:
+        if left <= 0:
+            break
+        n = min(length, left)
+        out.append(t.mem.read(base, n))
+        left -= n
+    return b"".join(out)
 
 
 def _scatter(t, vecs, data: bytes) -> None:
@@ -150,80 +344,205 @@ def _scatter(t, vecs, data: bytes) -> None:
         pos += len(chunk)
 
 
+def _total(vecs) -> int:
+    return min(sum(length for _, length in vecs), MAX_IO)
+
+
 @syscall("readv", "fd", "ptr", "int")
 def sys_readv(t, fd, iov, n):
+    fd = _fd(t, fd)
     vecs = _iovecs(t, iov, n)
-    data = os.read(_fd(t, fd), min(sum(l for _, l in vecs), MAX_IO))
+    data = os.read(fd, _total(vecs))
     _scatter(t, vecs, data)
     return len(data)
 
 
 @syscall("writev", "fd", "ptr", "int")
 def sys_writev(t, fd, iov, n):
+    fd = _fd(t, fd)
     vecs = _iovecs(t, iov, n)
-    return os.write(_fd(t, fd), b"".join(t.mem.read(b, l) for b, l in vecs))
+    if not vecs:
+        return 0
+    return os.write(fd, _gather(t, vecs))
 
 
 @syscall("preadv", "fd", "ptr", "int", "int")
 def sys_preadv(t, fd, iov, n, off):
+    fd = _fd(t, fd)
+    off = _s64(off)
+    if off < 0:
+        return -errno.EINVAL
     vecs = _iovecs(t, iov, n)
-    data = os.pread(_fd(t, fd), min(sum(l for _, l in vecs), MAX_IO), off)
+    data = os.pread(fd, _total(vecs), off)
     _scatter(t, vecs, data)
     return len(data)
 
 
 @syscall("pwritev", "fd", "ptr", "int", "int")
 def sys_pwritev(t, fd, iov, n, off):
+    fd = _fd(t, fd)
+    off = _s64(off)
+    if off < 0:
+        return -errno.EINVAL
     vecs = _iovecs(t, iov, n)
-    return os.pwrite(_fd(t, fd), b"".join(t.mem.read(b, l) for b, l in vecs), off)
+    return os.pwrite(fd, _gather(t, vecs), off)
+
+
+@syscall("preadv2", "fd", "ptr", "int", "int", "int", "flags")
+def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
+    fd = _fd(t, fd)
+    off = _s64(off)
+    vecs = _iovecs(t, iov, n)
+    if off < -1:
+        return -errno.EINVAL
+    if off == -1 and not flags:
+        data = os.read(fd, _total(vecs))
+    else:
+        bufs = [bytearray(_total(vecs))]
+        got = os.preadv(fd, bufs, off, flags & M32)
+        data = bytes(bufs[0][:got])
+    _scatter(t, vecs, data)
+    return len(data)
+
+
+@syscall("pwritev2", "fd", "ptr", "int", "int", "int", "flags")
+def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
+    fd = _fd(t, fd)
+    off = _s64(off)
+    vecs = _iovecs(t, iov, n)
+    data = _gather(t, vecs)
+    if off < -1:
+        return -errno.EINVAL
+    if off == -1 and not flags:
+        return os.write(fd, data)
+    return os.pwritev(fd, [data], off, flags & M32)
 
 
 @syscall("lseek", "fd", "int", "int")
 def sys_lseek(t, fd, off, whence):
-    off = off - (1 << 64) if off >> 63 else off
-    return os.lseek(_fd(t, fd), off, whence)
+    whence = _s32(whence)
+    if not 0 <= whence <= 4:
+        return -errno.EINVAL
+    return os.lseek(_fd(t, fd), _s64(off), whence)
+
+
+def _read_off(t, ptr: int) -> int | None:
+    if not ptr:
+        return None
+    off = _s64(t.mem.read_u64(ptr))
+    if off < 0:
+        raise _err(errno.EINVAL)
+    return off
 
 
 @syscall("sendfile", "fd", "fd", "ptr", "size")
 def sys_sendfile(t, out_fd, in_fd, off_ptr, count):
     out_fd, in_fd = _fd(t, out_fd), _fd(t, in_fd)
-    if off_ptr:
-        off = t.mem.read_u64(off_ptr)
-        n = os.sendfile(out_fd, in_fd, off, min(count, MAX_IO))
+    off = _read_off(t, off_ptr)
+    n = os.sendfile(out_fd, in_fd, off, min(count, MAX_IO))
+    if off is not None:
         t.mem.write_u64(off_ptr, off + n)
-        return n
-    return os.sendfile(out_fd, in_fd, None, min(count, MAX_IO))
+    return n
 
 
 @syscall("copy_file_range", "fd", "ptr", "fd", "ptr", "size", "flags")
 def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, count, flags):
-    oi = t.mem.read_u64(off_in) if off_in else None
-    oo = t.mem.read_u64(off_out) if off_out else None
-    n = os.copy_file_range(_fd(t, fd_in), _fd(t, fd_out), min(count, MAX_IO), oi, oo)
-    if off_in:
+    if flags:
+        return -errno.EINVAL
+    fd_in, fd_out = _fd(t, fd_in), _fd(t, fd_out)
+    oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    n = os.copy_file_range(fd_in, fd_out, min(count, MAX_IO), oi, oo)
+    if oi is not None:
         t.mem.write_u64(off_in, oi + n)
-    if off_out:
+    if oo is not None:
         t.mem.write_u64(off_out, oo + n)
     return n
 
 
-# ---- opening and closing -----------------------------------------------------------------
+@syscall("splice", "fd", "ptr", "fd", "ptr", "size", "flags")
+def sys_splice(t, fd_in, off_in, fd_out, off_out, count, flags):
+    fd_in, fd_out = _fd(t, fd_in), _fd(t, fd_out)
+    oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    n = os.splice(fd_in, fd_out, min(count, MAX_IO), oi, oo, flags & M32)
+    if oi is not None:
+        t.mem.write_u64(off_in, oi + n)
+    if oo is not None:
+        t.mem.write_u64(off_out, oo + n)
+    return n
+
+
+# ---- opening and closing --------------------------------------------------------------------
+def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) -> int:
+    """Open a guest path with host open flags; returns the new guest (= host) descriptor."""
+    if not path:
+        raise _err(errno.ENOENT)
+    node, ap = _resolve(t, _abs(t, dirfd, path), not hflags & H_O_NOFOLLOW)
+    if node is not None:
+        if node.is_link and not isinstance(node, FdLink):
+            raise _err(errno.ELOOP)              # a symlink named with O_NOFOLLOW
+        if isinstance(node, FdLink) and hflags & H_O_NOFOLLOW and not hflags & O_PATH:
+            raise _err(errno.ELOOP)
+        return node.open(t, hflags, mode)
+    fd = t.fs.root.open(ap, hflags, mode, resolve)
+    if not hflags & O_PATH:
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            st = None
+        if st is not None and not device_allowed(st):
+            os.close(fd)
+            raise _err(errno.EACCES, "device nodes in the rootfs are not the host's to open")
+    return fd
+
+
+def _host_open_flags(gflags: int) -> tuple[int, int]:
+    hflags = open_flags_to_host(gflags & M32)
+    if hflags & O_PATH:
+        hflags &= H_O_PATH_KEEP          # the kernel ignores the rest; openat2 would refuse it
+    return hflags, hflags & (O_CREAT | O__TMPFILE)
+
+
 @syscall("openat", "dirfd", "path", "oflags", "mode")
 def sys_openat(t, dirfd, path_addr, flags, mode):
+    hflags, creates = _host_open_flags(flags)
+    return _open(t, dirfd, _path(t, path_addr), hflags, mode & 0o7777 if creates else 0)
+
+
+_OPEN_HOW = struct.Struct("<QQQ")
+_RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH \
+    | RESOLVE_IN_ROOT | 0x20          # RESOLVE_CACHED
+
+
+@syscall("openat2", "dirfd", "path", "ptr", "size")
+def sys_openat2(t, dirfd, path_addr, how_addr, size):
+    if size < _OPEN_HOW.size or size > 4096:
+        return -errno.EINVAL
+    raw = t.mem.read(how_addr, size)
+    if any(raw[_OPEN_HOW.size:]):
+        return -errno.E2BIG
+    gflags, mode, resolve = _OPEN_HOW.unpack_from(raw)
+    hflags = open_flags_to_host(gflags)
+    if gflags >> 32 or open_flags_to_guest(hflags) != gflags or resolve & ~_RESOLVE_ALL:
+        return -errno.EINVAL
+    if mode and not hflags & (O_CREAT | O__TMPFILE) or mode & ~0o7777:
+        return -errno.EINVAL
+    if hflags & O_PATH and hflags & ~H_O_PATH_KEEP:
+        return -errno.EINVAL
     path = _path(t, path_addr)
-    if not path:
-        return -errno.ENOENT
-    ap = _abs(t, dirfd, path)
-    norm = normalize(ap)
-    hflags = open_flags_to_host(flags & 0xFFFF_FFFF)
-    dev = devfs.host_device(norm)
-    if dev:
-        return os.open(dev, hflags & ~os.O_CREAT, mode & 0o7777)
-    if norm.startswith(b"/proc/"):
-        text = procfs.text_file(t, norm)
-        if text is not None:
-            return procfs.open_text(text)
-    return t.fs.root.openat2(ap, hflags, mode & 0o7777)
+    if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+        # scoped to dirfd, which is itself inside the root: the host can do it directly
+        if _s32(dirfd) == AT_FDCWD:
+            base = t.fs.root.open_path(t.fs.cwd, directory=True)
+        else:
+            base = os.dup(_fd(t, dirfd))
+        try:
+            how = _OPEN_HOW.pack(hflags, mode, resolve | RESOLVE_NO_MAGICLINKS)
+            buf = ctypes.create_string_buffer(how, len(how))
+            fd = _check_errno(_libc.syscall(_SYS_OPENAT2, base, path, buf, len(how)))
+        finally:
+            os.close(base)
+        return fd
+    return _open(t, dirfd, path, hflags, mode, resolve & ~RESOLVE_IN_ROOT)
 
 
 @syscall("close", "fd")
@@ -232,158 +551,247 @@ def sys_close(t, fd):
     return 0
 
 
+CLOSE_RANGE_UNSHARE = 2
+CLOSE_RANGE_CLOEXEC = 4
+
+
 @syscall("close_range", "fd", "fd", "flags")
 def sys_close_range(t, first, last, flags):
-    first, last = first & 0xFFFF_FFFF, last & 0xFFFF_FFFF
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if first <= fd <= last and fd not in t.reserved_fds:
-            try:
-                if flags & 4:      # CLOSE_RANGE_CLOEXEC
-                    os.set_inheritable(fd, False)
-                else:
-                    os.close(fd)
-            except OSError:
-                pass
+    first, last = first & M32, last & M32
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        return -errno.EINVAL
+    host_flags = flags & CLOSE_RANGE_CLOEXEC
+    lo = first
+    for r in sorted(fd for fd in t.reserved_fds if first <= fd <= last) + [None]:
+        hi = last if r is None else r - 1
+        if lo <= hi:
+            _check_errno(_libc.syscall(_SYS_CLOSE_RANGE, ctypes.c_uint(lo), ctypes.c_uint(hi),
+                                       ctypes.c_uint(host_flags)))
+        if r is None:
+            break
+        lo = r + 1
     return 0
 
 
 @syscall("dup", "fd")
 def sys_dup(t, fd):
-    return os.dup(_fd(t, fd))
+    return fcntl.fcntl(_fd(t, fd), fcntl.F_DUPFD, 0)     # os.dup would set FD_CLOEXEC
 
 
 @syscall("dup3", "fd", "fd", "flags")
 def sys_dup3(t, old, new, flags):
     old, new = _fd(t, old), _fd(t, new)
-    if old == new:
+    if flags & ~O_CLOEXEC or old == new:
         return -errno.EINVAL
-    if flags & ~os.O_CLOEXEC:
-        return -errno.EINVAL
-    return os.dup2(old, new, inheritable=not flags & os.O_CLOEXEC)
+    return os.dup2(old, new, inheritable=not flags & O_CLOEXEC)
+
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+F_DUPFD_CLOEXEC = 1030
+_INT_CMDS = {8, 9, 10, 11, 1024, 1025, 1026, 1031, 1032, 1033, 1034}   # owner, sig, lease,
+#                                   notify, pipe size, seals: int arguments, same numbers
 
 
 @syscall("fcntl", "fd", "int", "hex")
 def sys_fcntl(t, fd, cmd, arg):
     fd = _fd(t, fd)
-    if cmd in (0, 1030):             # F_DUPFD, F_DUPFD_CLOEXEC
-        return fcntl.fcntl(fd, cmd, arg & 0xFFFF_FFFF)
-    if cmd in (1, 2):                # F_GETFD, F_SETFD
-        return fcntl.fcntl(fd, cmd, arg & 0xFFFF_FFFF)
-    if cmd == 3:                     # F_GETFL
-        return open_flags_to_guest(fcntl.fcntl(fd, cmd))
-    if cmd == 4:                     # F_SETFL
-        return fcntl.fcntl(fd, cmd, open_flags_to_host(arg & 0xFFFF_FFFF))
-    if cmd in (5, 6, 7, 36, 37, 38):  # record locks: struct flock is the same on both
-        buf = t.mem.read(arg, 32)
+    cmd = _s32(cmd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        lo = _s32(arg)
+        if lo < 0:
+            return -errno.EINVAL
+        return fcntl.fcntl(fd, cmd, lo)            # lowest free >= lo: never a reserved fd
+    if cmd == F_GETFD:
+        return fcntl.fcntl(fd, F_GETFD)
+    if cmd == F_SETFD:
+        return fcntl.fcntl(fd, F_SETFD, arg & 1)
+    if cmd == F_GETFL:
+        return open_flags_to_guest(fcntl.fcntl(fd, F_GETFL))
+    if cmd == F_SETFL:
+        return fcntl.fcntl(fd, F_SETFL, open_flags_to_host(arg & M32))
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        buf = t.mem.read(arg, 32)          # struct flock: the same 32 bytes on both
         out = fcntl.fcntl(fd, cmd, buf)
-        if cmd in (5, 36):
+        if cmd in (F_GETLK, F_OFD_GETLK):
             t.mem.write(arg, out)
         return 0
-    if cmd in (8, 9, 1031, 1032, 1033, 1034):   # owner, pipe size, seals
-        return fcntl.fcntl(fd, cmd, arg & 0xFFFF_FFFF)
+    if cmd in _INT_CMDS:
+        return fcntl.fcntl(fd, cmd, _s32(arg))
     return -errno.EINVAL
 
 
-_TCGETS, _TCSETS, _TCSETSW, _TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
-_TIOCGWINSZ, _TIOCSWINSZ, _TIOCGPGRP, _TIOCSPGRP = 0x5413, 0x5414, 0x540F, 0x5410
-_FIONREAD, _FIONBIO, _FIOCLEX, _FIONCLEX = 0x541B, 0x5421, 0x5451, 0x5450
+# ---- terminals and other ioctls ------------------------------------------------------------
+TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
+TCSBRK, TCXONC, TCFLSH = 0x5409, 0x540A, 0x540B
+TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCOUTQ = 0x540E, 0x540F, 0x5410, 0x5411
+TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
+FIONREAD, FIONBIO, TIOCNOTTY, TIOCGSID = 0x541B, 0x5421, 0x5422, 0x5429
+FIONCLEX, FIOCLEX, FIOASYNC = 0x5450, 0x5451, 0x5452
+
+
+def _isatty(fd: int) -> None:
+    fcntl.ioctl(fd, TIOCGWINSZ, bytes(8))    # ENOTTY for anything but a terminal
 
 
 @syscall("ioctl", "fd", "hex", "hex")
 def sys_ioctl(t, fd, req, arg):
+    # termios, winsize and these request numbers are asm-generic on aarch64 and x86_64
     fd = _fd(t, fd)
-    req &= 0xFFFF_FFFF
-    # termios and winsize have the same layout and numbers on aarch64 and x86_64
-    if req == _TCGETS:
+    req &= M32
+    if req == TCGETS:
         t.mem.write(arg, fcntl.ioctl(fd, req, bytes(36)))
         return 0
-    if req in (_TCSETS, _TCSETSW, _TCSETSF):
+    if req in (TCSETS, TCSETSW, TCSETSF):
         fcntl.ioctl(fd, req, t.mem.read(arg, 36))
         return 0
-    if req == _TIOCGWINSZ:
+    if req == TIOCGWINSZ:
         t.mem.write(arg, fcntl.ioctl(fd, req, bytes(8)))
         return 0
-    if req == _TIOCSWINSZ:
+    if req == TIOCSWINSZ:
         fcntl.ioctl(fd, req, t.mem.read(arg, 8))
         return 0
-    if req == _TIOCGPGRP:
-        os.tcgetpgrp(fd)          # fails with ENOTTY for non-terminals
-        t.mem.write_u32(arg, t.pid)
+    if req in (TCSBRK, TCXONC, TCFLSH):
+        fcntl.ioctl(fd, req, _s32(arg))
         return 0
-    if req == _TIOCSPGRP:
+    if req in (TIOCGPGRP, TIOCGSID):
+        _isatty(fd)
+        # host process groups are not guest ones; until the broker does job control the
+        # terminal's foreground group is the guest's own
+        guest = getattr(t, "pgid", t.pid) if req == TIOCGPGRP else getattr(t, "sid", t.pid)
+        t.mem.write_u32(arg, guest)
+        return 0
+    if req == TIOCSPGRP:
+        t.mem.read_u32(arg)
         os.tcgetpgrp(fd)
         return 0
-    if req == _FIONREAD:
+    if req in (TIOCSCTTY, TIOCNOTTY):
+        _isatty(fd)
+        return 0
+    if req in (FIONREAD, TIOCOUTQ):
         t.mem.write(arg, fcntl.ioctl(fd, req, bytes(4)))
         return 0
-    if req == _FIONBIO:
+    if req == FIONBIO:
         os.set_blocking(fd, not t.mem.read_u32(arg))
         return 0
-    if req in (_FIOCLEX, _FIONCLEX):
-        os.set_inheritable(fd, req == _FIONCLEX)
+    if req == FIOASYNC:
+        fcntl.ioctl(fd, req, t.mem.read(arg, 4))
+        return 0
+    if req in (FIOCLEX, FIONCLEX):
+        os.set_inheritable(fd, req == FIONCLEX)
         return 0
     return -errno.ENOTTY
 
 
 @syscall("pipe2", "ptr", "oflags")
 def sys_pipe2(t, fds, flags):
-    r, w = os.pipe2(open_flags_to_host(flags & 0xFFFF_FFFF))
-    t.mem.write(fds, struct.pack("<ii", r, w))
+    flags &= M32
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | G_O_DIRECT | O_EXCL):   # O_EXCL: O_NOTIFICATION_PIPE
+        return -errno.EINVAL
+    if flags & O_EXCL:
+        return -errno.ENOPKG
+    r, w = os.pipe2(open_flags_to_host(flags))      # os.pipe2 adds nothing to the flags
+    try:
+        t.mem.write(fds, struct.pack("<ii", r, w))
+    except MemFault:
+        os.close(r)
+        os.close(w)
+        raise
     return 0
 
 
 @syscall("flock", "fd", "int")
 def sys_flock(t, fd, op):
-    fcntl.flock(_fd(t, fd), op)
+    fcntl.flock(_fd(t, fd), _s32(op))
     return 0
 
 
-# ---- metadata ------------------------------------------------------------------------
-@syscall("newfstatat", "dirfd", "path", "ptr", "flags")
-def sys_newfstatat(t, dirfd, path, buf, flags):
-    t.mem.write(buf, pack_stat(_stat(t, dirfd, path, flags)))
-    return 0
-
-
-@syscall("fstat", "fd", "ptr")
-def sys_fstat(t, fd, buf):
-    t.mem.write(buf, pack_stat(os.fstat(_fd(t, fd))))
-    return 0
-
-
-@syscall("statx", "dirfd", "path", "flags", "hex", "ptr")
-def sys_statx(t, dirfd, path, flags, mask, buf):
-    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags)))
-    return 0
-
-
+# ---- directories ---------------------------------------------------------------------------
 @syscall("getdents64", "fd", "obuf", "size")
 def sys_getdents64(t, fd, buf, count):
-    # struct linux_dirent64 is architecture independent: pass the host's through
+    # struct linux_dirent64 is the same everywhere: the host's records pass through, except
+    # in /proc/self/fd, where mkemu's own descriptors are left out
     fd = _fd(t, fd)
-    count = min(count, 1 << 20)
+    count = min(count & M32, 1 << 20)
     host = ctypes.create_string_buffer(count)
-    n = _libc.syscall(217, fd, host, count)     # x86_64 getdents64
-    if n < 0:
-        return -ctypes.get_errno()
-    t.mem.write(buf, host.raw[:n])
-    return n
+    filter_fds = _fd_guest_path(t, fd) == b"/proc/self/fd" and bool(t.reserved_fds)
+    while True:
+        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
+        data = host.raw[:n]
+        if filter_fds and n:
+            hidden = {str(r).encode() for r in t.reserved_fds}
+            kept = [data[p:p + rl] for p, rl, _, _, _, name in iter_dirents64(data)
+                    if name not in hidden]
+            data = b"".join(kept)
+            if not data:
+                continue           # only hidden entries in this batch: read on
+        t.mem.write(buf, data)
+        return len(data)
+
+
+@syscall("getcwd", "obuf", "size")
+def sys_getcwd(t, buf, size):
+    cwd = t.fs.cwd + b"\0"
+    if size < len(cwd):
+        return -errno.ERANGE
+    t.mem.write(buf, cwd)
+    return len(cwd)
+
+
+@syscall("chdir", "path")
+def sys_chdir(t, path_addr):
+    path = _path(t, path_addr)
+    if not path:
+        return -errno.ENOENT
+    node, ap = _resolve(t, t.fs.absolute(path), True)
+    if node is not None:
+        return -errno.ENOTDIR if not hasattr(node, "host") else -errno.EACCES
+    t.fs.chdir(ap)
+    return 0
+
+
+@syscall("fchdir", "fd")
+def sys_fchdir(t, fd):
+    t.fs.chdir_fd(_fd(t, fd))
+    return 0
+
+
+@syscall("chroot", "path")
+def sys_chroot(t, path):
+    return -errno.EPERM
 
 
 @syscall("readlinkat", "dirfd", "path", "obuf", "size")
 def sys_readlinkat(t, dirfd, path_addr, buf, size):
-    path = _path(t, path_addr)
-    ap = _abs(t, dirfd, path)
-    target = procfs.readlink(t, normalize(ap))
-    if target is None:
-        with _Parent(t, dirfd, path) as (pfd, name):
-            target = os.readlink(name.encode(errors="surrogateescape"), dir_fd=pfd)
-    if _s32(size) <= 0:
+    bufsiz = _s32(size)
+    if bufsiz <= 0:
         return -errno.EINVAL
-    data = target[:size]
+    path = _path(t, path_addr)
+    if not path:
+        # an O_PATH|O_NOFOLLOW descriptor of a symlink
+        out = ctypes.create_string_buffer(MAX_PATH)
+        n = _check_errno(_libc.readlinkat(_fd(t, dirfd), b"", out, MAX_PATH))
+        target = out.raw[:n]
+    else:
+        node, ap = _resolve(t, _abs(t, dirfd, path), False)
+        if node is not None:
+            target = node.readlink(t)
+        else:
+            fd, name = t.fs.root.open_parent(ap)
+            try:
+                target = os.readlink(name, dir_fd=fd)
+            finally:
+                os.close(fd)
+    data = target[:bufsiz]
     t.mem.write(buf, data)
     return len(data)
+
+
+# ---- permissions and ownership -------------------------------------------------------------
+@syscall("umask", "mode")
+def sys_umask(t, mask):
+    return t.fs.set_umask(mask)
 
 
 @syscall("faccessat", "dirfd", "path", "int")
@@ -393,14 +801,21 @@ def sys_faccessat(t, dirfd, path, mode):
 
 @syscall("faccessat2", "dirfd", "path", "int", "flags")
 def sys_faccessat2(t, dirfd, path_addr, mode, flags):
+    mode &= M32
+    if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
     path = _path(t, path_addr)
-    fd = _open_path(t, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    try:
-        if mode and not os.access(f"/proc/self/fd/{fd}", mode):
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    if path:
+        node, _ = _resolve(t, _abs(t, dirfd, path), follow)
+        if isinstance(node, TextFile):
+            return -errno.EACCES if mode & (os.W_OK | os.X_OK) else 0
+        if node is not None and node.is_link and not isinstance(node, FdLink):
+            return 0 if follow is False else -errno.ELOOP
+    with _Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH)) as tg:
+        if mode and not os.access(tg.host, mode, effective_ids=bool(flags & AT_EACCESS)):
             return -errno.EACCES
-        return 0
-    finally:
-        os.close(fd)
+    return 0
 
 
 @syscall("fchmod", "fd", "mode")
@@ -411,11 +826,8 @@ def sys_fchmod(t, fd, mode):
 
 @syscall("fchmodat", "dirfd", "path", "mode")
 def sys_fchmodat(t, dirfd, path_addr, mode):
-    fd = _open_path(t, dirfd, _path(t, path_addr))
-    try:
-        os.chmod(f"/proc/self/fd/{fd}", mode & 0o7777)
-    finally:
-        os.close(fd)
+    with _Target(t, dirfd, _path(t, path_addr)) as tg:
+        os.chmod(tg.host, mode & 0o7777)
     return 0
 
 
@@ -427,48 +839,40 @@ def sys_fchown(t, fd, uid, gid):
 
 @syscall("fchownat", "dirfd", "path", "int", "int", "flags")
 def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    uid, gid = _s32(uid), _s32(gid)
     path = _path(t, path_addr)
-    if not path and flags & AT_EMPTY_PATH:
-        os.chown(_fd(t, dirfd), _s32(uid), _s32(gid))
-        return 0
-    if flags & AT_SYMLINK_NOFOLLOW:
+    if path and flags & AT_SYMLINK_NOFOLLOW and _special(t, _abs(t, dirfd, path))[0] is None:
         with _Parent(t, dirfd, path) as (pfd, name):
-            os.chown(name, _s32(uid), _s32(gid), dir_fd=pfd, follow_symlinks=False)
+            os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
         return 0
-    fd = _open_path(t, dirfd, path)
-    try:
-        os.chown(f"/proc/self/fd/{fd}", _s32(uid), _s32(gid))
-    finally:
-        os.close(fd)
+    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH)) as tg:
+        os.chown(tg.host, uid, gid)
     return 0
 
 
 @syscall("utimensat", "dirfd", "path", "ptr", "flags")
 def sys_utimensat(t, dirfd, path_addr, times, flags):
     # struct timespec[2] (with UTIME_NOW / UTIME_OMIT) is the same on both: pass it through
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
     ts = t.mem.read(times, 32) if times else None
-    path = _path(t, path_addr) if path_addr else b""
-    if not path:
-        target_fd, name, nofollow = _fd(t, dirfd), b"", 0
-        r = _libc.futimens(target_fd, ts)
-    else:
+    if not path_addr:                               # futimens(): the descriptor itself
+        r = _libc.syscall(_SYS_UTIMENSAT, _fd(t, dirfd), None, ts, 0)
+        _check_errno(r)
+        return 0
+    path = _path(t, path_addr)
+    if path and flags & AT_SYMLINK_NOFOLLOW and _special(t, _abs(t, dirfd, path))[0] is None:
         with _Parent(t, dirfd, path) as (pfd, name):
-            r = _libc.utimensat(pfd, name.encode(errors="surrogateescape"), ts,
-                                flags & AT_SYMLINK_NOFOLLOW)
-    if r != 0:
-        return -ctypes.get_errno()
+            _check_errno(_libc.syscall(_SYS_UTIMENSAT, pfd, name, ts, AT_SYMLINK_NOFOLLOW))
+        return 0
+    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH)) as tg:
+        _check_errno(_libc.syscall(_SYS_UTIMENSAT, AT_FDCWD, os.fsencode(tg.host), ts, 0))
     return 0
 
 
-@syscall("umask", "mode")
-def sys_umask(t, mask):
-    old = t.fs.umask
-    t.fs.umask = mask & 0o777
-    os.umask(t.fs.umask)
-    return old
-
-
-# ---- names ------------------------------------------------------------------------------
+# ---- names ---------------------------------------------------------------------------------
 @syscall("mkdirat", "dirfd", "path", "mode")
 def sys_mkdirat(t, dirfd, path, mode):
     with _Parent(t, dirfd, _path(t, path)) as (pfd, name):
@@ -478,24 +882,30 @@ def sys_mkdirat(t, dirfd, path, mode):
 
 @syscall("mknodat", "dirfd", "path", "mode", "hex")
 def sys_mknodat(t, dirfd, path, mode, dev):
-    kind = mode & stat.S_IFMT
+    mode &= M32
+    kind = stat.S_IFMT(mode)
+    if kind in (stat.S_IFCHR, stat.S_IFBLK):
+        return -errno.EPERM          # device nodes need the metadata store (later)
+    if kind not in (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK):
+        return -errno.EINVAL
     with _Parent(t, dirfd, _path(t, path)) as (pfd, name):
-        if kind == stat.S_IFIFO:
-            os.mkfifo(name, mode & 0o7777, dir_fd=pfd)
-        elif kind in (0, stat.S_IFREG):
-            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode & 0o7777, dir_fd=pfd))
-        else:
-            return -errno.EPERM      # device nodes need the metadata store (later)
+        os.mknod(name, (mode & 0o7777) | (kind or stat.S_IFREG), 0, dir_fd=pfd)
     return 0
 
 
 @syscall("unlinkat", "dirfd", "path", "flags")
 def sys_unlinkat(t, dirfd, path, flags):
-    with _Parent(t, dirfd, _path(t, path)) as (pfd, name):
+    if flags & ~AT_REMOVEDIR:
+        return -errno.EINVAL
+    p = _Parent(t, dirfd, _path(t, path))
+    with p:
         if flags & AT_REMOVEDIR:
-            os.rmdir(name, dir_fd=pfd)
-        else:
-            os.unlink(name, dir_fd=pfd)
+            os.rmdir(p.name, dir_fd=p.fd)
+            return 0
+        if p.trailing_slash:         # "name/" is a directory or nothing: never unlinked
+            st = os.stat(p.name, dir_fd=p.fd, follow_symlinks=False)
+            return -errno.EISDIR if stat.S_ISDIR(st.st_mode) else -errno.ENOTDIR
+        os.unlink(p.name, dir_fd=p.fd)
     return 0
 
 
@@ -506,13 +916,11 @@ def sys_renameat(t, olddir, oldpath, newdir, newpath):
 
 @syscall("renameat2", "dirfd", "path", "dirfd", "path", "flags")
 def sys_renameat2(t, olddir, oldpath, newdir, newpath, flags):
+    flags &= M32
     with _Parent(t, olddir, _path(t, oldpath)) as (ofd, oname), \
             _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
         if flags:
-            r = _libc.renameat2(ofd, oname.encode(errors="surrogateescape"), nfd,
-                                nname.encode(errors="surrogateescape"), flags)
-            if r != 0:
-                return -ctypes.get_errno()
+            _check_errno(_libc.renameat2(ofd, oname, nfd, nname, ctypes.c_uint(flags)))
         else:
             os.rename(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd)
     return 0
@@ -520,60 +928,41 @@ def sys_renameat2(t, olddir, oldpath, newdir, newpath, flags):
 
 @syscall("linkat", "dirfd", "path", "dirfd", "path", "flags")
 def sys_linkat(t, olddir, oldpath, newdir, newpath, flags):
-    with _Parent(t, olddir, _path(t, oldpath)) as (ofd, oname), \
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    src = _path(t, oldpath)
+    if src and not flags & AT_SYMLINK_FOLLOW:
+        with _Parent(t, olddir, src) as (ofd, oname), \
+                _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
+            os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
+        return 0
+    # follow the source inside the root, then link what was found through its O_PATH fd
+    with _Target(t, olddir, src, True, bool(flags & AT_EMPTY_PATH)) as tg, \
             _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
-        os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd,
-                follow_symlinks=bool(flags & AT_SYMLINK_FOLLOW))
+        os.link(tg.host, nname, dst_dir_fd=nfd, follow_symlinks=True)
     return 0
 
 
 @syscall("symlinkat", "str", "dirfd", "path")
 def sys_symlinkat(t, target, newdir, linkpath):
-    tgt = t.mem.read_cstring(target, 4096)
+    tgt = _path(t, target)
+    if not tgt:
+        return -errno.ENOENT
     with _Parent(t, newdir, _path(t, linkpath)) as (pfd, name):
-        os.symlink(tgt, name.encode(errors="surrogateescape"), dir_fd=pfd)
+        os.symlink(tgt, name, dir_fd=pfd)
     return 0
 
 
-# ---- directories ----------------------------------------------------------------------
-@syscall("getcwd", "obuf", "size")
-def sys_getcwd(t, buf, size):
-    cwd = t.fs.cwd + b"\0"
-    if size < len(cwd):
-        return -errno.ERANGE
-    t.mem.write(buf, cwd)
-    return len(cwd)
-
-
-@syscall("chdir", "path")
-def sys_chdir(t, path):
-    fd = t.fs.root.openat2(_abs(t, AT_FDCWD, _path(t, path)), O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        t.fs.chdir_fd(fd)
-    finally:
-        os.close(fd)
-    return 0
-
-
-@syscall("fchdir", "fd")
-def sys_fchdir(t, fd):
-    fd = _fd(t, fd)
-    if not stat.S_ISDIR(os.fstat(fd).st_mode):
-        return -errno.ENOTDIR
-    t.fs.chdir_fd(fd)
-    return 0
-
-
-@syscall("chroot", "path")
-def sys_chroot(t, path):
-    return -errno.EPERM
-
-
-# ---- sizes, syncing, file systems -----------------------------------------------------
+# ---- sizes, syncing, file systems ----------------------------------------------------------
 @syscall("truncate", "path", "int")
 def sys_truncate(t, path, length):
-    fd = t.fs.root.openat2(_abs(t, AT_FDCWD, _path(t, path)), os.O_WRONLY | os.O_CLOEXEC)
+    length = _s64(length)
+    if length < 0:
+        return -errno.EINVAL
+    fd = _open(t, AT_FDCWD, _path(t, path), os.O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0)
     try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            return -errno.EISDIR
         os.ftruncate(fd, length)
     finally:
         os.close(fd)
@@ -582,7 +971,11 @@ def sys_truncate(t, path, length):
 
 @syscall("ftruncate", "fd", "int")
 def sys_ftruncate(t, fd, length):
-    os.ftruncate(_fd(t, fd), length)
+    fd = _fd(t, fd)
+    length = _s64(length)
+    if length < 0:
+        return -errno.EINVAL
+    os.ftruncate(fd, length)
     return 0
 
 
@@ -604,36 +997,67 @@ def sys_sync(t):
     return 0
 
 
+@syscall("syncfs", "fd")
+def sys_syncfs(t, fd):
+    _check_errno(_libc.syncfs(_fd(t, fd)))
+    return 0
+
+
 @syscall("fallocate", "fd", "int", "int", "int")
 def sys_fallocate(t, fd, mode, off, length):
-    if _libc.fallocate(_fd(t, fd), ctypes.c_int(mode), ctypes.c_long(off), ctypes.c_long(length)) != 0:
-        return -ctypes.get_errno()
+    fd = _fd(t, fd)
+    off, length = _s64(off), _s64(length)
+    if off < 0 or length <= 0:
+        return -errno.EINVAL
+    _check_errno(_libc.fallocate(fd, ctypes.c_int(_s32(mode)), ctypes.c_long(off),
+                                 ctypes.c_long(length)))
     return 0
 
 
 @syscall("fadvise64", "fd", "int", "int", "int")
 def sys_fadvise64(t, fd, off, length, advice):
-    _fd(t, fd)
+    fd = _fd(t, fd)
+    if not 0 <= _s32(advice) <= 5:
+        return -errno.EINVAL
+    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+        return -errno.ESPIPE
     return 0
+
+
+@syscall("readahead", "fd", "int", "size")
+def sys_readahead(t, fd, off, count):
+    fd = _fd(t, fd)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        return -errno.EINVAL
+    return 0
+
+
+_STATFS_SIZE = 120          # struct statfs: the same 120 bytes on aarch64 and x86_64
+
+
+def _fstatfs(fd: int) -> bytes:
+    out = ctypes.create_string_buffer(_STATFS_SIZE)
+    _check_errno(_libc.fstatfs(fd, out))
+    return out.raw
 
 
 @syscall("fstatfs", "fd", "ptr")
 def sys_fstatfs(t, fd, buf):
-    out = ctypes.create_string_buffer(120)      # struct statfs: same layout on both
-    if _libc.fstatfs(_fd(t, fd), out) != 0:
-        return -ctypes.get_errno()
-    t.mem.write(buf, out.raw)
+    t.mem.write(buf, _fstatfs(_fd(t, fd)))
     return 0
 
 
 @syscall("statfs", "path", "ptr")
 def sys_statfs(t, path, buf):
-    fd = t.fs.root.openat2(_abs(t, AT_FDCWD, _path(t, path)), O_PATH | os.O_CLOEXEC)
-    try:
-        out = ctypes.create_string_buffer(120)
-        if _libc.fstatfs(fd, out) != 0:
-            return -ctypes.get_errno()
-        t.mem.write(buf, out.raw)
-    finally:
-        os.close(fd)
+    with _Target(t, AT_FDCWD, _path(t, path)) as tg:
+        if tg.fd >= 0:
+            data = _fstatfs(tg.fd)
+        else:
+            fd = os.open(tg.host, O_PATH | O_CLOEXEC)
+            try:
+                data = _fstatfs(fd)
+            finally:
+                os.close(fd)
+    t.mem.write(buf, data)
     return 0
+

@@ -1,0 +1,207 @@
+"""Overlay nodes: files that exist in the guest whatever the rootfs holds (/dev, /proc).
+
+Each node answers the few questions path syscalls ask -- open, stat (with
+or without following), readlink -- in host terms: open returns a host fd
+the guest then uses like any other.  An overlay (devfs, procfs) maps a
+normalized guest path to a node; sys_fs asks the overlays before the rootfs.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+import zlib
+
+from .ostrans import H_O_DIRECTORY, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_PATH, O__TMPFILE
+from .structs import Stat
+
+PROC_DEV = os.makedev(0, 22)          # the st_dev synthesized nodes report
+MEMFD_NAME = "mkemu-proc:"           # generated files are memfds named after their path
+MEMFD_PREFIX = b"/memfd:" + MEMFD_NAME.encode()
+
+
+def _ino(path: bytes) -> int:
+    return zlib.crc32(path) | 0x1000_0000
+
+
+def synth_stat(path: bytes, mode: int, size: int = 0, t=None, nlink: int = 1) -> Stat:
+    now = time.time_ns()
+    uid = getattr(t, "uid", os.getuid()) if t is not None else os.getuid()
+    gid = getattr(t, "gid", os.getgid()) if t is not None else os.getgid()
+    return Stat(PROC_DEV, _ino(path), mode, nlink, uid, gid, 0, size, 1024, 0, now, now, now)
+
+
+def reopen_fd(fd: int, hflags: int, mode: int = 0) -> int:
+    """Open the file behind descriptor fd again (what opening /proc/self/fd/N does)."""
+    if not hflags & O_PATH and not device_allowed(os.fstat(fd)):
+        raise OSError(errno.EACCES, "device node")
+    new = os.open(f"/proc/self/fd/{fd}", hflags & ~(O_CREAT | O__TMPFILE), mode)
+    return fix_cloexec(new, hflags)
+
+
+# Host device nodes a guest may open: the overlay's own devices and terminals.  Any
+# other device node (a rootfs unpacked as root can hold /dev/sda) is refused, as
+# on a file system mounted nodev.
+_ALLOWED_RDEV = {os.makedev(1, n) for n in (3, 5, 7, 8, 9)} | {os.makedev(5, 0), os.makedev(5, 2)}
+
+
+def device_allowed(st: os.stat_result) -> bool:
+    mode = st.st_mode
+    if stat.S_ISBLK(mode):
+        return False
+    if not stat.S_ISCHR(mode):
+        return True
+    return st.st_rdev in _ALLOWED_RDEV or 136 <= os.major(st.st_rdev) <= 143   # pts
+
+
+def fix_cloexec(fd: int, hflags: int) -> int:
+    """Python's os.open always sets FD_CLOEXEC; give the guest exactly the flag it asked for."""
+    if not hflags & O_CLOEXEC:
+        os.set_inheritable(fd, True)
+    return fd
+
+
+class Node:
+    is_link = False
+    always = False         # Redirect: followed even under O_NOFOLLOW / AT_SYMLINK_NOFOLLOW
+    path = b""
+
+    def open(self, t, hflags: int, mode: int) -> int:
+        raise OSError(errno.ENOENT, "no such file")
+
+    def stat(self, t, follow: bool = True) -> Stat:
+        raise OSError(errno.ENOENT, "no such file")
+
+    def readlink(self, t) -> bytes:
+        raise OSError(errno.EINVAL, "not a symbolic link")
+
+
+class HostDevice(Node):
+    """A host character device, opened directly (/dev/null reads the host's /dev/null)."""
+
+    def __init__(self, path: bytes, host: str) -> None:
+        self.path, self.host = path, host
+
+    def open(self, t, hflags, mode):
+        return fix_cloexec(os.open(self.host, hflags & ~O__TMPFILE, mode), hflags)
+
+    def stat(self, t, follow=True):
+        return Stat.from_os(os.stat(self.host))
+
+
+class HostDir(Node):
+    """A host directory shown as is (the fd table at /proc/self/fd)."""
+
+    def __init__(self, path: bytes, host: str) -> None:
+        self.path, self.host = path, host
+
+    def open(self, t, hflags, mode):
+        if hflags & (O_CREAT | O__TMPFILE) or hflags & O_ACCMODE:
+            raise OSError(errno.EISDIR, "is a directory")
+        return fix_cloexec(os.open(self.host, hflags), hflags)
+
+    def stat(self, t, follow=True):
+        return Stat.from_os(os.stat(self.host))
+
+
+class TextFile(Node):
+    """A read-only file whose text is generated when it is opened, served as a memfd."""
+
+    def __init__(self, path: bytes, make) -> None:
+        self.path, self.make = path, make
+
+    def open(self, t, hflags, mode):
+        if hflags & O_CREAT and hflags & O_EXCL:
+            raise OSError(errno.EEXIST, "file exists")
+        if hflags & H_O_DIRECTORY:
+            raise OSError(errno.ENOTDIR, "not a directory")
+        if hflags & O_ACCMODE != os.O_RDONLY and not hflags & O_PATH:
+            raise OSError(errno.EACCES, "read-only file")
+        fd = os.memfd_create(MEMFD_NAME + os.fsdecode(self.path),
+                             os.MFD_CLOEXEC if hflags & O_CLOEXEC else 0)
+        data = self.make(t)
+        if isinstance(data, str):
+            data = data.encode()
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+
+    def stat(self, t, follow=True):
+        return synth_stat(self.path, stat.S_IFREG | 0o444, 0, t)
+
+
+class Symlink(Node):
+    """A plain symbolic link to a guest path (/dev/stdin -> /proc/self/fd/0)."""
+    is_link = True
+
+    def __init__(self, path: bytes, target: bytes) -> None:
+        self.path, self.target = path, target
+
+    def readlink(self, t):
+        return self.target
+
+    def lstat(self, t) -> Stat:
+        return synth_stat(self.path, stat.S_IFLNK | 0o777, len(self.target), t)
+
+
+class Redirect(Symlink):
+    """A path that continues through a magic link (/proc/self/cwd/x, /proc/self/root/etc):
+    always followed, even where the last component would not be."""
+    always = True
+
+
+class FdLink(Symlink):
+    """/proc/self/fd/N: a magic link to the guest's descriptor N."""
+
+    def __init__(self, path: bytes, fd: int) -> None:
+        self.path, self.fd = path, fd
+        self.target = b""
+
+    def _check(self, t) -> None:
+        if self.fd in t.reserved_fds:
+            raise OSError(errno.ENOENT, "no such file")
+        try:
+            os.fstat(self.fd)
+        except OSError:
+            raise OSError(errno.ENOENT, "no such file") from None   # a closed fd: no entry
+
+    def readlink(self, t):
+        self._check(t)
+        try:
+            host = os.fsencode(os.readlink(f"/proc/self/fd/{self.fd}"))
+        except OSError:
+            raise OSError(errno.ENOENT, "no such file") from None
+        guest = t.fs.root.guest_path_of_host(host)
+        if guest is not None:
+            return guest
+        if host.startswith(MEMFD_PREFIX) and host.endswith(b" (deleted)"):
+            return host[len(MEMFD_PREFIX):-10]          # a generated /proc file: its own name
+        return host             # pipe:[N], socket:[N], a host terminal, another memfd
+
+    def open(self, t, hflags, mode):
+        self._check(t)
+        return reopen_fd(self.fd, hflags, mode)
+
+    def stat(self, t, follow=True):
+        self._check(t)
+        if not follow:
+            return self.lstat(t)
+        return Stat.from_os(os.fstat(self.fd))
+
+    def lstat(self, t):
+        self._check(t)
+        return synth_stat(self.path, stat.S_IFLNK | 0o700, 64, t)
+
+
+class GuestLink(Symlink):
+    """A magic link to a guest path computed when asked (/proc/self/exe, cwd, root)."""
+
+    def __init__(self, path: bytes, target_of) -> None:
+        self.path, self.target_of = path, target_of
+
+    def readlink(self, t):
+        return self.target_of(t)
+
+    def lstat(self, t):
+        return synth_stat(self.path, stat.S_IFLNK | 0o777, 64, t)
