@@ -123,21 +123,56 @@ def _abs(t, dirfd: int, path: bytes) -> bytes:
     return t.fs.absolute(path, base)
 
 
+def _overlay(t, norm: bytes) -> Node | None:
+    if norm.startswith(b"/dev/"):
+        return devfs.lookup(t, norm)
+    if norm.startswith(b"/proc/") or norm == b"/proc":
+        return procfs.lookup(t, norm)
+    return None
+
+
 def _special(t, ap: bytes) -> tuple[Node | None, bytes]:
     """(the /dev or /proc overlay node for an absolute guest path or None, the path to use).
 
-    Under /dev and /proc, which the overlays model lexically, `..` is folded
-    lexically too; elsewhere the host kernel walks the path as given."""
+    /dev and /proc are walked here, component by component: `..` folds
+    lexically and a link met on the way (/proc/self/cwd/..., /dev/fd/3/...)
+    is followed to its guest path.  Elsewhere the host kernel walks the path
+    as given (with physical `..`)."""
     if not (ap.startswith(b"/dev") or ap.startswith(b"/proc") or b"/." in ap or b"//" in ap):
         return None, ap
-    norm = normalize(ap)
-    if norm.startswith(b"/dev/"):
-        return devfs.lookup(t, norm), norm
-    if norm.startswith(b"/proc/") or norm == b"/proc":
-        return procfs.lookup(t, norm), norm
-    if ap.startswith((b"/dev/", b"/proc/")):
-        return None, norm
-    return None, ap
+    for _ in range(40):
+        comps = ap.split(b"/")
+        last = len(comps) - 1
+        while last > 0 and comps[last] in (b"", b"."):
+            last -= 1
+        cur = b""
+        touched = False
+        for i, c in enumerate(comps):
+            if c in (b"", b"."):
+                continue
+            if c == b"..":
+                cur = cur.rsplit(b"/", 1)[0]
+                continue
+            cur += b"/" + c
+            if i >= last or not cur.startswith((b"/dev/", b"/proc/")):
+                continue
+            touched = True
+            node = _overlay(t, cur)
+            if node is not None and node.is_link:
+                target = node.readlink(t)          # an intermediate link: continue from there
+                if not target.startswith(b"/"):
+                    if isinstance(node, FdLink):
+                        raise _err(errno.ENOTDIR)  # pipe:[N] and friends
+                    target = cur.rsplit(b"/", 1)[0] + b"/" + target
+                ap = target + b"/" + b"/".join(comps[i + 1:])
+                break
+        else:
+            norm = cur or b"/"
+            node = _overlay(t, norm)
+            if node is not None or touched or norm.startswith((b"/dev/", b"/proc/")):
+                return node, norm
+            return None, ap
+    raise _err(errno.ELOOP)
 
 
 def _resolve(t, ap: bytes, follow: bool) -> tuple[Node | None, bytes]:
@@ -483,15 +518,25 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
         if isinstance(node, FdLink) and hflags & H_O_NOFOLLOW and not hflags & O_PATH:
             raise _err(errno.ELOOP)
         return node.open(t, hflags, mode)
-    fd = t.fs.root.open(ap, hflags, mode, resolve)
-    if not hflags & O_PATH:
+    root = t.fs.root
+    if not hflags & O_PATH and not hflags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL:
+        # a device node in the rootfs (one unpacked as root can hold /dev/sda) must not be
+        # opened at all, as on a nodev mount: look before opening
         try:
-            st = os.fstat(fd)
+            probe = root.open(ap, O_PATH | O_CLOEXEC | (hflags & H_O_NOFOLLOW), 0, resolve)
         except OSError:
-            st = None
-        if st is not None and not device_allowed(st):
-            os.close(fd)
-            raise _err(errno.EACCES, "device nodes in the rootfs are not the host's to open")
+            probe = -1               # the real open below reports the error (or creates)
+        if probe >= 0:
+            try:
+                ok = device_allowed(os.fstat(probe))
+            finally:
+                os.close(probe)
+            if not ok:
+                raise _err(errno.EACCES, "device node in the rootfs")
+    fd = root.open(ap, hflags, mode, resolve)
+    if not hflags & O_PATH and not device_allowed(os.fstat(fd)):   # swapped in meanwhile
+        os.close(fd)
+        raise _err(errno.EACCES, "device node in the rootfs")
     return fd
 
 
