@@ -11,8 +11,11 @@ change in one place (see docs/ARCHITECTURE.md, "Atomics").
 """
 from __future__ import annotations
 
+import struct
+
 from ..mm.fault import MemFault
 from .bits import field, sign_extend
+from .bits import replicate as _replicate
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -110,15 +113,13 @@ def _st_multi(WR, addr: int, regs: list[int], selem: int, esize: int, regbytes: 
     WR(addr, bytes(out))
 
 
-def _replicate(value: int, esize: int, regbits: int) -> int:
-    out = 0
-    for i in range(0, regbits, esize):
-        out |= value << i
-    return out
+_PAIR2 = {4: struct.Struct("<II"), 8: struct.Struct("<QQ")}
 
-
-HELPERS = {"ALIGNED": _check_aligned, "LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
-           "LDMULTI": _ld_multi, "STMULTI": _st_multi, "REPL": _replicate}
+HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
+           "LDMULTI": _ld_multi, "STMULTI": _st_multi,
+           # for BlockBuilder.load_pair / store_pair: two elements in one struct call
+           "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
+           "P2L": _PAIR2[4].pack_into, "P2Q": _PAIR2[8].pack_into}
 
 
 def decode(insn: int):
@@ -149,13 +150,16 @@ def decode(insn: int):
 
 # ---- common pieces ------------------------------------------------------------------
 def _addr(b, expr: str) -> str:
+    """A name holding the address: a register local as is, anything else in a temporary."""
+    if expr.isidentifier():
+        return expr
     a = b.tmp("a")
     b.line(f"{a} = {expr}")
     return a
 
 
 def _kind(size: int, opc: int, simd: bool):
-    """(access bytes, load?, sign-extend to bits or 0, is_q) or None if unallocated/prefetch."""
+    """(access bytes, load?, sign-extend to bits or 0), "prefetch", or None if unallocated."""
     if simd:
         if opc & 2:
             if size != 0:
@@ -172,30 +176,56 @@ def _kind(size: int, opc: int, simd: bool):
     return (nbytes, True, 32) if size < 2 else None
 
 
+def _store_value(b, simd: bool, rt: int, nbytes: int) -> str:
+    """Expression for the low nbytes of Rt (or Vt) to store."""
+    if simd:
+        v = b.rv(rt)
+        return v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})"
+    r = b.rx(rt)
+    return r if nbytes == 8 or r == "0" else f"({r} & {(1 << (8 * nbytes)) - 1:#x})"
+
+
+def _set_loaded(b, simd: bool, rt: int, t: str, nbytes: int, sext: int) -> None:
+    """Rt (or Vt) = the loaded value in t: zero-extended, or sign-extended to sext bits."""
+    if simd:
+        b.wv(rt, t)              # B/H/S/D/Q: the rest of the register becomes zero
+    elif sext:
+        sb = 1 << (nbytes * 8 - 1)
+        b.wx(rt, f"({t} ^ {sb:#x}) - {sb:#x}", w=(sext == 32))
+    else:
+        b.wx(rt, t, masked=True)
+
+
+def _direct(b, simd: bool, rt: int, sext: int) -> str | None:
+    """The register local a load can write straight into, or None (XZR, sign-extension)."""
+    if simd:
+        return b.rv(rt)
+    if sext or rt == 31:
+        return None
+    return b.rx(rt)
+
+
 def _transfer(b, simd: bool, rt: int, addr: str, nbytes: int, load: bool, sext: int) -> None:
     """Move one register to or from memory at addr."""
-    if load:
-        t = b.tmp()
-        b.load(t, addr, nbytes)
-        if simd:
-            b.wv(rt, t)
-        elif sext:
-            sb = 1 << (nbytes * 8 - 1)
-            b.wx(rt, f"({t} ^ {sb:#x}) - {sb:#x}", w=(sext == 32))
-        else:
-            b.wx(rt, t, masked=True)
-    else:
-        if simd:
-            v = b.rv(rt)
-            val = v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})"
-        else:
-            r = b.rx(rt)
-            val = r if nbytes == 8 or r == "0" else f"({r} & {(1 << (8 * nbytes)) - 1:#x})"
-        b.store(addr, val, nbytes)
+    if not load:
+        return b.store(addr, _store_value(b, simd, rt, nbytes), nbytes)
+    dst = _direct(b, simd, rt, sext)
+    if dst is not None:          # the load assigns only after it succeeded: a fault leaves Rt
+        return b.load(dst, addr, nbytes)
+    t = b.tmp()
+    b.load(t, addr, nbytes)      # LDR XZR still accesses memory (and may fault)
+    if rt != 31 or simd:
+        _set_loaded(b, simd, rt, t, nbytes, sext)
 
 
 def _access(b, insn: int, base_expr: str, writeback: str | None, rn: int,
             prefetch_ok: bool = True) -> None:
+    """One register at base_expr; then Rn = writeback when given.
+
+    Writeback with Rt == Rn is CONSTRAINED UNPREDICTABLE; like QEMU (and so
+    unicorn) the base register takes the written-back address after a load,
+    and a store stores the old base value.
+    """
     simd = bool(field(insn, 26, 26))
     size, opc, rt = field(insn, 31, 30), field(insn, 23, 22), field(insn, 4, 0)
     kind = _kind(size, opc, simd)
@@ -204,14 +234,12 @@ def _access(b, insn: int, base_expr: str, writeback: str | None, rn: int,
     if kind == "prefetch":
         if not prefetch_ok:
             return b.end_undefined()
-        return          # PRFM / PRFUM: a hint
+        return          # PRFM / PRFUM: a hint (every prfop, allocated or not)
     nbytes, load, sext = kind
     b.mark_faultable()
-    if writeback is None:
-        addr = _addr(b, base_expr)
-        _transfer(b, simd, rt, addr, nbytes, load, sext)
-        return
     addr = _addr(b, base_expr)
+    if writeback is None:
+        return _transfer(b, simd, rt, addr, nbytes, load, sext)
     new_base = b.tmp("wb")
     b.line(f"{new_base} = ({writeback}) & {M64:#x}")
     _transfer(b, simd, rt, addr, nbytes, load, sext)
@@ -234,10 +262,10 @@ def emit_imm9(b, insn: int) -> None:
     mode = field(insn, 11, 10)
     imm = sign_extend(field(insn, 20, 12), 9)
     rn = field(insn, 9, 5)
-    base = b.rsp(rn)
     if mode == 2 and field(insn, 26, 26):
         return b.end_undefined()                 # no unprivileged SIMD forms
-    if mode in (0, 2):
+    base = b.rsp(rn)
+    if mode in (0, 2):   # LDTR/STTR: EL0 accesses are unprivileged anyway
         return _access(b, insn, f"{base} + {imm}" if imm else base, None, rn, mode == 0)
     if mode == 1:      # post-index: access at base, then base += imm
         return _access(b, insn, base, f"{base} + {imm}", rn, False)
@@ -248,24 +276,23 @@ def emit_register_offset(b, insn: int) -> None:
     simd = field(insn, 26, 26)
     size, opc = field(insn, 31, 30), field(insn, 23, 22)
     rm, option, s, rn = field(insn, 20, 16), field(insn, 15, 13), field(insn, 12, 12), field(insn, 9, 5)
-    if not option & 2:
-        return b.end_undefined()
     scale = 4 if simd and opc & 2 else size
     amount = scale if s else 0
-    r = b.rx(rm)
     if option == 2:        # UXTW
-        off = f"({r} & 0xFFFFFFFF)"
+        off = f"({b.rx(rm)} & 0xFFFFFFFF)" if rm != 31 else "0"
     elif option == 6:      # SXTW
-        off = f"((({r} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)"
+        off = f"((({b.rx(rm)} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)" if rm != 31 else "0"
     elif option == 3:      # LSL / UXTX
-        off = r
+        off = b.rx(rm)
     elif option == 7:      # SXTX
-        off = f"(({r} ^ 0x8000000000000000) - 0x8000000000000000)"
-    else:
+        off = f"(({b.rx(rm)} ^ 0x8000000000000000) - 0x8000000000000000)" if rm != 31 else "0"
+    else:                  # option<1> == 0: unallocated
         return b.end_undefined()
-    if amount:
-        off = f"({off} << {amount})"
-    _access(b, insn, f"{b.rsp(rn)} + {off}", None, rn)
+    if off == "0":
+        expr = b.rsp(rn)
+    else:
+        expr = f"{b.rsp(rn)} + ({off} << {amount})" if amount else f"{b.rsp(rn)} + {off}"
+    _access(b, insn, expr, None, rn)
 
 
 def emit_literal(b, insn: int) -> None:
@@ -281,8 +308,44 @@ def emit_literal(b, insn: int) -> None:
             return         # PRFM (literal)
         nbytes, sext = (8 if opc == 1 else 4), (64 if opc == 2 else 0)
     b.mark_faultable()
-    a = _addr(b, f"{addr:#x}")
-    _transfer(b, bool(simd), rt, a, nbytes, True, sext)
+    _transfer(b, bool(simd), rt, f"{addr:#x}", nbytes, True, sext)
+
+
+def _pair_fast(b, simd: bool, rt: int, rt2: int, nbytes: int, sext: int, load: bool) -> bool:
+    """Can BlockBuilder.load_pair/store_pair (one struct call for both) do this pair?"""
+    if simd or sext or nbytes not in (4, 8):
+        return False
+    if not load:
+        return hasattr(b, "store_pair")
+    return hasattr(b, "load_pair") and rt != rt2 and rt != 31 and rt2 != 31
+
+
+def _load_two(b, simd: bool, rt: int, rt2: int, addr: str, addr2: str, nbytes: int,
+              sext: int) -> None:
+    """The two loads of LDP/LDNP/LDPSW.
+
+    Nothing is written until both loads succeeded, so a fault on the second
+    leaves the base register intact for a retry.  Rt == Rt2 is CONSTRAINED
+    UNPREDICTABLE (UNKNOWN value); we do what QEMU (so unicorn) does: for X
+    registers the first value wins, for SIMD&FP registers the second.
+    """
+    t1 = b.tmp()
+    b.load(t1, addr, nbytes)
+    if simd:
+        b.load(b.rv(rt2), addr2, nbytes)
+        if rt2 != rt:
+            b.wv(rt, t1)
+        return
+    d2 = _direct(b, simd, rt2, sext)
+    if d2 is not None and rt2 != rt:
+        b.load(d2, addr2, nbytes)
+    else:
+        t2 = b.tmp()
+        b.load(t2, addr2, nbytes)
+        if rt2 != rt and rt2 != 31:
+            _set_loaded(b, simd, rt2, t2, nbytes, sext)
+    if rt != 31:
+        _set_loaded(b, simd, rt, t1, nbytes, sext)
 
 
 def emit_pair(b, insn: int) -> None:
@@ -295,46 +358,41 @@ def emit_pair(b, insn: int) -> None:
         nbytes, sext = 4 << opc, 0
     else:
         if opc == 3 or (opc == 1 and (not load or mode == 0)):
-            return b.end_undefined()     # STGP and LDNP with opc=01 are not ours
+            return b.end_undefined()     # STGP (MTE) and LDNP with opc=01 are unallocated here
         nbytes, sext = (8 if opc == 2 else 4), (64 if opc == 1 else 0)
-    # Rt == Rt2 on a load is CONSTRAINED UNPREDICTABLE: like QEMU, both loads happen, the second wins
     off = sign_extend(field(insn, 21, 15), 7) * nbytes
     base = b.rsp(rn)
     b.mark_faultable()
     if mode == 1:            # post-index
-        addr, wb = _addr(b, base), f"{base} + {off}"
+        addr, wb = base, f"{base} + {off}"
     elif mode == 3:          # pre-index
         addr, wb = _addr(b, f"{base} + {off}"), f"{base} + {off}"
     else:                    # signed offset, or non-temporal (LDNP/STNP)
         addr, wb = _addr(b, f"{base} + {off}" if off else base), None
-    addr2 = _addr(b, f"{addr} + {nbytes}")
+    fast = _pair_fast(b, simd, rt, rt2, nbytes, sext, bool(load))
+    addr2 = None
+    if not fast:
+        addr2 = b.tmp("a")
+        b.line(f"{addr2} = {addr} + {nbytes}")
     new_base = None
     if wb is not None:
+        # Writeback with Rn == Rt/Rt2 is CONSTRAINED UNPREDICTABLE: like QEMU the
+        # base takes the written-back address after a load, a store stores the
+        # old base.  Computed before the loads, which may overwrite Rn.
         new_base = b.tmp("wb")
         b.line(f"{new_base} = ({wb}) & {M64:#x}")
     if load:
-        t1, t2 = b.tmp(), b.tmp()
-        b.load(t1, addr, nbytes)
-        b.load(t2, addr2, nbytes)
-        for reg, t in ((rt, t1), (rt2, t2)):
-            if simd:
-                b.wv(reg, t)
-            elif sext:
-                b.wx(reg, f"({t} ^ 0x80000000) - 0x80000000")
-            else:
-                b.wx(reg, t, masked=True)
+        if fast:
+            b.load_pair(b.rx(rt), b.rx(rt2), addr, nbytes)
+        else:
+            _load_two(b, simd, rt, rt2, addr, addr2, nbytes, sext)
     else:
-        # read both sources before storing (STP x0, x0 is fine; Rt == Rn stores the old base)
-        vals = []
-        for reg in (rt, rt2):
-            if simd:
-                v = b.rv(reg)
-                vals.append(v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})")
-            else:
-                r = b.rx(reg)
-                vals.append(r if nbytes == 8 or r == "0" else f"({r} & 0xFFFFFFFF)")
-        b.store(addr, vals[0], nbytes)
-        b.store(addr2, vals[1], nbytes)
+        v1, v2 = _store_value(b, simd, rt, nbytes), _store_value(b, simd, rt2, nbytes)
+        if fast:
+            b.store_pair(addr, v1, v2, nbytes)
+        else:
+            b.store(addr, v1, nbytes)
+            b.store(addr2, v2, nbytes)
     if new_base is not None:
         b.wsp(rn, new_base, masked=True)
 
@@ -464,7 +522,15 @@ def emit_simd_multi(b, insn: int) -> None:
     if post:
         wb = b.tmp("wb")
         b.line(f"{wb} = ({base} + {total if rm == 31 else b.rx(rm)}) & {M64:#x}")
-    if load:
+    if selem == 1:
+        # LD1/ST1: consecutive whole registers, element size irrelevant (little-endian)
+        for i, r in enumerate(regs):
+            a = _addr(b, f"{addr} + {i * regbytes}") if i else addr
+            if load:
+                b.load(b.rv(r), a, regbytes)      # 8-byte forms zero the upper half
+            else:
+                b.store(a, _store_value(b, True, r, regbytes), regbytes)
+    elif load:
         t = b.tmp()
         b.line(f"{t} = LDMULTI(RD, {addr}, {nregs}, {selem}, {esize}, {regbytes})")
         for i, r in enumerate(regs):
@@ -521,7 +587,8 @@ def emit_simd_single(b, insn: int) -> None:
             t = b.tmp()
             b.load(t, a, eb)
             if replicate:
-                b.wv(reg, f"REPL({t}, {esize}, {128 if q else 64})")
+                # one multiplication copies the element into every lane
+                b.wv(reg, f"{t} * {_replicate(1, esize, 128 if q else 64):#x}")
             else:
                 sh = index * esize
                 b.wv(reg, f"({b.rv(reg)} & {((1 << 128) - 1) ^ (emask << sh):#x}) | ({t} << {sh})")
