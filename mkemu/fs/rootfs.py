@@ -109,13 +109,15 @@ class RootFS:
         if len(self.mounts) == 1:
             return self.root_fd, path
         norm = normalize(path)
+        crossed = False            # the path went through a mount and came back out of it
         for m in self.mounts:
             g = m.guest
             if g == b"/":
-                return m.fd, path
+                break
             if norm == g or norm.startswith(g + b"/"):
                 return m.fd, norm[len(g):] or b"/"
-        return self.root_fd, path
+            crossed = crossed or path.startswith(g + b"/")
+        return self.root_fd, norm if crossed else path
 
     # ---- resolving -----------------------------------------------------------------------
     def open(self, path: bytes, flags: int, mode: int = 0, resolve: int = 0) -> int:
