@@ -214,8 +214,18 @@ class _Target:
     """A followed-or-not guest path as a host path string that is safe to hand to the host:
     /proc/self/fd/N of an O_PATH descriptor opened inside the root (or a node's own host file)."""
 
-    def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False):
+    def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
+                 modify: bool = False):
         self.fd = -1
+        self._init(t, dirfd, path, follow, empty_ok)
+        if modify:
+            try:
+                _check_modifiable(os.stat(self.host))
+            except BaseException:
+                self.__exit__()
+                raise
+
+    def _init(self, t, dirfd, path, follow, empty_ok):
         if not path:
             if not empty_ok:
                 raise _err(errno.ENOENT)
@@ -248,6 +258,14 @@ class _Target:
     def __exit__(self, *exc):
         if self.fd >= 0:
             os.close(self.fd)
+            self.fd = -1
+
+
+def _check_modifiable(st: os.stat_result) -> None:
+    """Metadata changes never reach a host device node (the overlay's /dev/null is the host's,
+    and the guest may hold it as stdin): EPERM, as for a file the guest does not own."""
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise _err(errno.EPERM, "host device")
 
 
 # ---- stat ------------------------------------------------------------------------------------
@@ -865,20 +883,24 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
 
 @syscall("fchmod", "fd", "mode")
 def sys_fchmod(t, fd, mode):
-    os.chmod(_fd(t, fd), mode & 0o7777)
+    fd = _fd(t, fd)
+    _check_modifiable(os.fstat(fd))
+    os.chmod(fd, mode & 0o7777)
     return 0
 
 
 @syscall("fchmodat", "dirfd", "path", "mode")
 def sys_fchmodat(t, dirfd, path_addr, mode):
-    with _Target(t, dirfd, _path(t, path_addr)) as tg:
+    with _Target(t, dirfd, _path(t, path_addr), modify=True) as tg:
         os.chmod(tg.host, mode & 0o7777)
     return 0
 
 
 @syscall("fchown", "fd", "int", "int")
 def sys_fchown(t, fd, uid, gid):
-    os.chown(_fd(t, fd), _s32(uid), _s32(gid))
+    fd = _fd(t, fd)
+    _check_modifiable(os.fstat(fd))
+    os.chown(fd, _s32(uid), _s32(gid))
     return 0
 
 
@@ -892,7 +914,7 @@ def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
         with _Parent(t, dirfd, path) as (pfd, name):
             os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
         return 0
-    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH)) as tg:
+    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
         os.chown(tg.host, uid, gid)
     return 0
 
@@ -904,7 +926,9 @@ def sys_utimensat(t, dirfd, path_addr, times, flags):
         return -errno.EINVAL
     ts = t.mem.read(times, 32) if times else None
     if not path_addr:                               # futimens(): the descriptor itself
-        r = _libc.syscall(_SYS_UTIMENSAT, _fd(t, dirfd), None, ts, 0)
+        fd = _fd(t, dirfd)
+        _check_modifiable(os.fstat(fd))
+        r = _libc.syscall(_SYS_UTIMENSAT, fd, None, ts, 0)
         _check_errno(r)
         return 0
     path = _path(t, path_addr)
@@ -912,7 +936,7 @@ def sys_utimensat(t, dirfd, path_addr, times, flags):
         with _Parent(t, dirfd, path) as (pfd, name):
             _check_errno(_libc.syscall(_SYS_UTIMENSAT, pfd, name, ts, AT_SYMLINK_NOFOLLOW))
         return 0
-    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH)) as tg:
+    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
         _check_errno(_libc.syscall(_SYS_UTIMENSAT, AT_FDCWD, os.fsencode(tg.host), ts, 0))
     return 0
 

@@ -450,6 +450,16 @@ def test_dev_overlay(env):
     st = guest_stat(t, b"/dev/null")
     assert stat.S_ISCHR(st[2]) and st[6] == os.makedev(1, 3)
     assert guest_stat(t, b"/dev/../dev/./zero")[6] == os.makedev(1, 5)
+    # metadata changes never reach the host's device nodes
+    before = os.stat("/dev/null")
+    assert call(t, "fchmodat", AT_FDCWD, t.put(b"/dev/null"), 0o600) == -errno.EPERM
+    assert call(t, "fchmod", null, 0o600) == -errno.EPERM
+    assert call(t, "fchownat", AT_FDCWD, t.put(b"/proc/self/fd/%d" % null), 1, 1, 0) == -errno.EPERM
+    assert call(t, "utimensat", null, 0, 0, 0) == -errno.EPERM
+    assert call(t, "utimensat", AT_FDCWD, t.put(b"/dev/zero"), 0, 0) == -errno.EPERM
+    after = os.stat("/dev/null")
+    assert (after.st_mode, after.st_uid, after.st_mtime_ns) == \
+        (before.st_mode, before.st_uid, before.st_mtime_ns)
     for fd in (null, zero, full):
         call(t, "close", fd)
     # /dev/stdin and /dev/fd/N reopen the guest's own descriptors
