@@ -558,6 +558,22 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     return fd
 
 
+def open_exec(t, path: str | bytes) -> int:
+    """Open a program for execve by guest path, through the overlays (/proc/self/exe re-execs
+    the running program, as busybox's applets do): a regular file with an execute bit."""
+    if isinstance(path, str):
+        path = path.encode(errors="surrogateescape")
+    fd = _open(t, AT_FDCWD, path, os.O_RDONLY | O_CLOEXEC, 0)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+            raise _err(errno.EACCES, path.decode(errors="replace"))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _host_open_flags(gflags: int) -> tuple[int, int]:
     hflags = open_flags_to_host(gflags & M32)
     if hflags & O_PATH:

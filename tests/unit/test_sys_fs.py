@@ -497,6 +497,12 @@ def test_proc_files(env):
     fd = openat(t, b"/proc/self/exe")
     assert read_all(t, fd) == b"\x7fELF"
     call(t, "close", fd)
+    os.chmod(env[1] / "bin" / "prog", 0o755)
+    fd = sys_fs.open_exec(t, "/proc/self/exe")
+    assert os.read(fd, 4) == b"\x7fELF" and fcntl.fcntl(fd, fcntl.F_GETFD) == 1
+    os.close(fd)
+    with pytest.raises(PermissionError):
+        sys_fs.open_exec(t, "/etc/passwd")
 
 
 def test_proc_self_fd_listing_hides_reserved(env):
