@@ -126,11 +126,19 @@ def simd_scale(size: int, opc: int) -> int:
     return 4 if opc & 2 else size
 
 
+def size_opc(rng: random.Random, v: int) -> tuple[int, int]:
+    """size and opc fields; for SIMD&FP mostly the allocated B/H/S/D/Q ones."""
+    if v and rng.random() < 0.85:
+        return rng.choice([(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1),
+                           (0, 2), (0, 3), (0, 2), (0, 3)])
+    return rng.randrange(4), rng.randrange(4)
+
+
 # ---- single register, immediate and register offsets ----------------------------------
 def gen_uimm(rng, v=0):
     """LDR/STR/LDRB/.../PRFM (unsigned offset): the full imm12 range."""
     x, vr, data = state(rng)
-    size, opc = rng.randrange(4), rng.randrange(4)
+    size, opc = size_opc(rng, v)
     scale = simd_scale(size, opc) if v else size
     imm12 = rng.choice([0, 1, rng.randrange(64), rng.randrange(4096)])
     rn, rt = rng.randrange(32), rng.randrange(32)
@@ -142,7 +150,7 @@ def gen_uimm(rng, v=0):
 def gen_imm9(rng, v=0):
     """LDUR/STUR (and PRFUM), post-index, LDTR/STTR, pre-index."""
     x, vr, data = state(rng)
-    size, opc, mode = rng.randrange(4), rng.randrange(4), rng.randrange(4)
+    (size, opc), mode = size_opc(rng, v), rng.choice([0, 1, 3] if v and rng.random() < 0.9 else [0, 1, 2, 3])
     imm = rng.choice([0, rng.randrange(-16, 16), rng.randrange(-256, 256)])
     rn, rt = rng.randrange(32), rng.randrange(32)
     addr = target(rng, 16)
@@ -153,7 +161,7 @@ def gen_imm9(rng, v=0):
 def gen_regoff(rng, v=0):
     """Register offset with UXTW/LSL/SXTW/SXTX, scaled or not (and the unallocated options)."""
     x, vr, data = state(rng)
-    size, opc = rng.randrange(4), rng.randrange(4)
+    size, opc = size_opc(rng, v)
     scale = simd_scale(size, opc) if v else size
     option = rng.choice([2, 3, 6, 7, 2, 3, 6, 7, rng.randrange(8)])
     s = rng.randrange(2)
