@@ -158,6 +158,13 @@ def _addr(b, expr: str) -> str:
     return a
 
 
+def _plus(base: str, off: int) -> str:
+    """base + a constant offset, as Python source."""
+    if off == 0:
+        return base
+    return f"{base} + {off:#x}" if off > 0 else f"{base} - {-off:#x}"
+
+
 def _kind(size: int, opc: int, simd: bool):
     """(access bytes, load?, sign-extend to bits or 0), "prefetch", or None if unallocated."""
     if simd:
@@ -240,10 +247,15 @@ def _access(b, insn: int, base_expr: str, writeback: str | None, rn: int,
     addr = _addr(b, base_expr)
     if writeback is None:
         return _transfer(b, simd, rt, addr, nbytes, load, sext)
-    new_base = b.tmp("wb")
-    b.line(f"{new_base} = ({writeback}) & {M64:#x}")
+    if writeback == base_expr:
+        writeback = addr                     # pre-index: the new base is the address
+    if load and not simd and rt == rn:       # the load overwrites the base: keep the new one
+        new_base = b.tmp("wb")
+        b.line(f"{new_base} = ({writeback}) & {M64:#x}")
+        _transfer(b, simd, rt, addr, nbytes, load, sext)
+        return b.wsp(rn, new_base, masked=True)
     _transfer(b, simd, rt, addr, nbytes, load, sext)
-    b.wsp(rn, new_base, masked=True)
+    b.wsp(rn, writeback)
 
 
 # ---- emitters -------------------------------------------------------------------------
@@ -254,7 +266,7 @@ def emit_unsigned_imm(b, insn: int) -> None:
     off = field(insn, 21, 10) << scale
     rn = field(insn, 9, 5)
     base = b.rsp(rn)
-    _access(b, insn, f"{base} + {off:#x}" if off else base, None, rn)
+    _access(b, insn, _plus(base, off), None, rn)
 
 
 def emit_imm9(b, insn: int) -> None:
@@ -266,10 +278,10 @@ def emit_imm9(b, insn: int) -> None:
         return b.end_undefined()                 # no unprivileged SIMD forms
     base = b.rsp(rn)
     if mode in (0, 2):   # LDTR/STTR: EL0 accesses are unprivileged anyway
-        return _access(b, insn, f"{base} + {imm}" if imm else base, None, rn, mode == 0)
+        return _access(b, insn, _plus(base, imm), None, rn, mode == 0)
     if mode == 1:      # post-index: access at base, then base += imm
-        return _access(b, insn, base, f"{base} + {imm}", rn, False)
-    return _access(b, insn, f"{base} + {imm}", f"{base} + {imm}", rn, False)
+        return _access(b, insn, base, _plus(base, imm), rn, False)
+    return _access(b, insn, _plus(base, imm), _plus(base, imm), rn, False)
 
 
 def emit_register_offset(b, insn: int) -> None:
@@ -320,22 +332,27 @@ def _pair_fast(b, simd: bool, rt: int, rt2: int, nbytes: int, sext: int, load: b
     return hasattr(b, "load_pair") and rt != rt2 and rt != 31 and rt2 != 31
 
 
-def _load_two(b, simd: bool, rt: int, rt2: int, addr: str, addr2: str, nbytes: int,
+def _load_two(b, simd: bool, rt: int, rt2: int, rn: int, addr: str, addr2: str, nbytes: int,
               sext: int) -> None:
     """The two loads of LDP/LDNP/LDPSW.
 
-    Nothing is written until both loads succeeded, so a fault on the second
-    leaves the base register intact for a retry.  Rt == Rt2 is CONSTRAINED
+    When Rt is the base register nothing is written until both loads
+    succeeded, so a fault on the second leaves the base intact for a retry
+    (other destinations are UNKNOWN after a fault).  Rt == Rt2 is CONSTRAINED
     UNPREDICTABLE (UNKNOWN value); we do what QEMU (so unicorn) does: for X
     registers the first value wins, for SIMD&FP registers the second.
     """
-    t1 = b.tmp()
-    b.load(t1, addr, nbytes)
     if simd:
+        d1 = b.rv(rt) if rt != rt2 else b.tmp()
+        b.load(d1, addr, nbytes)
         b.load(b.rv(rt2), addr2, nbytes)
-        if rt2 != rt:
-            b.wv(rt, t1)
         return
+    if rt == rt2 or rt == rn or sext or rt == 31:
+        t1 = b.tmp()
+        b.load(t1, addr, nbytes)
+    else:
+        t1 = None
+        b.load(b.rx(rt), addr, nbytes)
     d2 = _direct(b, simd, rt2, sext)
     if d2 is not None and rt2 != rt:
         b.load(d2, addr2, nbytes)
@@ -344,7 +361,7 @@ def _load_two(b, simd: bool, rt: int, rt2: int, addr: str, addr2: str, nbytes: i
         b.load(t2, addr2, nbytes)
         if rt2 != rt and rt2 != 31:
             _set_loaded(b, simd, rt2, t2, nbytes, sext)
-    if rt != 31:
+    if t1 is not None and rt != 31:
         _set_loaded(b, simd, rt, t1, nbytes, sext)
 
 
@@ -364,28 +381,30 @@ def emit_pair(b, insn: int) -> None:
     base = b.rsp(rn)
     b.mark_faultable()
     if mode == 1:            # post-index
-        addr, wb = base, f"{base} + {off}"
+        addr, wb = base, _plus(base, off)
     elif mode == 3:          # pre-index
-        addr, wb = _addr(b, f"{base} + {off}"), f"{base} + {off}"
+        addr, wb = _addr(b, _plus(base, off)), _plus(base, off)
     else:                    # signed offset, or non-temporal (LDNP/STNP)
-        addr, wb = _addr(b, f"{base} + {off}" if off else base), None
+        addr, wb = _addr(b, _plus(base, off)), None
     fast = _pair_fast(b, simd, rt, rt2, nbytes, sext, bool(load))
     addr2 = None
     if not fast:
         addr2 = b.tmp("a")
         b.line(f"{addr2} = {addr} + {nbytes}")
     new_base = None
-    if wb is not None:
+    if mode == 3:
+        wb = addr                # pre-index: the new base is the address
+    if wb is not None and load and not simd and rn != 31 and rn in (rt, rt2):
         # Writeback with Rn == Rt/Rt2 is CONSTRAINED UNPREDICTABLE: like QEMU the
-        # base takes the written-back address after a load, a store stores the
-        # old base.  Computed before the loads, which may overwrite Rn.
+        # base takes the written-back address after a load (a store stores the
+        # old base).  Computed before the loads, which overwrite Rn.
         new_base = b.tmp("wb")
         b.line(f"{new_base} = ({wb}) & {M64:#x}")
     if load:
         if fast:
             b.load_pair(b.rx(rt), b.rx(rt2), addr, nbytes)
         else:
-            _load_two(b, simd, rt, rt2, addr, addr2, nbytes, sext)
+            _load_two(b, simd, rt, rt2, rn, addr, addr2, nbytes, sext)
     else:
         v1, v2 = _store_value(b, simd, rt, nbytes), _store_value(b, simd, rt2, nbytes)
         if fast:
@@ -395,6 +414,8 @@ def emit_pair(b, insn: int) -> None:
             b.store(addr2, v2, nbytes)
     if new_base is not None:
         b.wsp(rn, new_base, masked=True)
+    elif wb is not None:
+        b.wsp(rn, wb)
 
 
 def emit_exclusive(b, insn: int) -> None:
@@ -495,7 +516,7 @@ def emit_rcpc_unscaled(b, insn: int) -> None:
     nbytes, load, sext = kind
     b.mark_faultable()
     base = b.rsp(rn)
-    addr = _addr(b, f"{base} + {imm}" if imm else base)
+    addr = _addr(b, _plus(base, imm))
     _transfer(b, False, rt, addr, nbytes, load, sext)
 
 
