@@ -7,7 +7,18 @@ loads/stores (LD1-LD4/ST1-ST4, multiple and single, LDnR).
 
 Exclusive and atomic operations call the small helpers at the top of this
 file, so that making them real host atomics for multi-process threads is a
-change in one place (see docs/ARCHITECTURE.md, "Atomics").
+change in one place (see docs/ARCHITECTURE.md, "Atomics").  The exclusive
+monitor is CpuState.excl_addr/excl_size/excl_value: a store-exclusive passes
+when address and size match and memory still holds the value the load saw
+(as QEMU does; an intervening plain store of the same value does not break it).
+
+CONSTRAINED UNPREDICTABLE choices (all as QEMU, so the unicorn oracle checks them):
+  * load with writeback and Rt == Rn: the base gets the written-back address;
+    store with writeback and Rt == Rn: the old base value is stored;
+  * LDP Rt == Rt2: X registers get the first value, SIMD&FP ones the second;
+  * LDXP/LDAXP Rt == Rt2: UNDEFINED (SIGILL).
+A fault never leaves the base register changed: writeback happens after the
+accesses, and a load into the base register goes through a temporary.
 """
 from __future__ import annotations
 
@@ -21,10 +32,14 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 # ---- exclusive monitor and atomics (runtime helpers) --------------------------------
-def _check_aligned(addr: int, size: int) -> None:
-    """Exclusives, atomics and acquire/release need natural alignment (else SIGBUS)."""
+def _check_aligned(addr: int, size: int, access: str = "r") -> None:
+    """Exclusives and LSE atomics need natural alignment (else SIGBUS).
+
+    LDAR/STLR and the RCPC forms do not check: unicorn (QEMU's max CPU) and
+    current cores allow them unaligned, and so does mkemu.
+    """
     if addr & (size - 1):
-        raise MemFault(addr & M64, "r", "align")
+        raise MemFault(addr & M64, access, "align")
 
 
 def _load_exclusive(S, LD, addr: int, size: int) -> int:
@@ -37,7 +52,7 @@ def _load_exclusive(S, LD, addr: int, size: int) -> int:
 def _store_exclusive(S, LD, ST, addr: int, size: int, value: int) -> int:
     """Store if the monitor still covers addr and memory is unchanged; 0 on success."""
     addr &= M64
-    _check_aligned(addr, size)
+    _check_aligned(addr, size, "w")    # checked before the monitor (ExclusiveMonitorsPass)
     ok = S.excl_addr == addr and S.excl_size == size and LD(addr, size) == S.excl_value
     S.excl_addr = -1
     if not ok:
@@ -48,7 +63,7 @@ def _store_exclusive(S, LD, ST, addr: int, size: int, value: int) -> int:
 
 def _atomic(LD, ST, addr: int, size: int, op: int, value: int) -> int:
     """LSE read-modify-write: return the old value (op: Arm ARM opc, 8 = SWP)."""
-    _check_aligned(addr, size)
+    _check_aligned(addr, size, "w")
     bits = size * 8
     mask = (1 << bits) - 1
     old = LD(addr, size)
@@ -76,7 +91,8 @@ def _atomic(LD, ST, addr: int, size: int, op: int, value: int) -> int:
 
 
 def _cas(LD, ST, addr: int, size: int, expected: int, new: int) -> int:
-    _check_aligned(addr, size)
+    """CAS/CASP: store new if memory holds expected; return the old value."""
+    _check_aligned(addr, size, "w")
     old = LD(addr, size)
     if old == expected & ((1 << (size * 8)) - 1):
         ST(addr, size, new)
