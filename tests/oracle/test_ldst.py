@@ -24,8 +24,11 @@ import random
 
 import pytest
 
-from tests.support.oracle import (CODE, DATA, DATA_SIZE, Case, check, compare,
-                                  random_value, Unimplemented)
+import unicorn
+
+from mkemu.cpu.engine import TRAP_FAULT
+from tests.support.oracle import (DATA, DATA_SIZE, Case, check, random_value, run_mkemu,
+                                  run_unicorn)
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 N = 220                  # executions per generator in the default run
@@ -465,3 +468,43 @@ def test_sweep_gpr_class():
 @pytest.mark.slow
 def test_sweep_gpr_class_slow():
     sweep(random.Random(22), 20000, 0x0A000000 | 1 << 26, 0x08000000)
+
+
+# ---- faults: exact pc, base register untouched ----------------------------------------------
+_UNMAPPED = (unicorn.UC_ERR_READ_UNMAPPED, unicorn.UC_ERR_WRITE_UNMAPPED)
+
+
+def fault_sweep(rng: random.Random, n: int, mask: int, value: int) -> int:
+    """Accesses that run off the end of DATA: where unicorn reports an unmapped
+    access, mkemu must stop with a data fault at the same pc with the base
+    register (and SP) as they were, so a SIGSEGV handler can fix and retry."""
+    faults = 0
+    for _ in range(n):
+        word = (rng.getrandbits(32) & ~mask) | value
+        if word & 0x0A000000 != 0x08000000 or _skip(word):
+            continue
+        x, v, data = state(rng)
+        for r in range(32):
+            x[r] = DATA + DATA_SIZE - rng.randrange(0, 48)
+        case = Case(code=[0xD503201F, word], x=x, v=v, data=bytes(data))   # nop first
+        want = run_unicorn(case)
+        if want["error"] is None or want["error"].errno not in _UNMAPPED:
+            continue
+        got = run_mkemu(case)
+        rn = (word >> 5) & 31
+        where = f"{word:08x}"
+        assert got["trap"] == TRAP_FAULT, where
+        assert got["pc"] == want["pc"], where
+        assert (got["sp"] if rn == 31 else got["x"][rn]) == x[rn], where
+        assert got["sp"] == want["sp"], where
+        faults += 1
+    return faults
+
+
+def test_fault_state():
+    assert fault_sweep(random.Random(41), 1200, 0x0A000000, 0x08000000) > 150
+
+
+@pytest.mark.slow
+def test_fault_state_slow():
+    assert fault_sweep(random.Random(42), 30000, 0x0A000000, 0x08000000) > 4000
