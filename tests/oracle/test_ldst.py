@@ -120,11 +120,6 @@ def enc_rcpc(size, opc, imm9, rn, rt):
     return 0x19000000 | size << 30 | opc << 22 | (imm9 & 0x1FF) << 12 | rn << 5 | rt
 
 
-def gpr_access(size: int, opc: int) -> int:
-    """Bytes a general-register size/opc combination touches (span for targets)."""
-    return 1 << size
-
-
 def simd_scale(size: int, opc: int) -> int:
     return 4 if opc & 2 else size
 
@@ -253,7 +248,7 @@ def gen_prefetch(rng):
 
 
 # ---- exclusives -----------------------------------------------------------------------------
-def _middle(rng, size, rn, rt, data, addr):
+def _middle(rng, size, rn, rt):
     """An instruction between load- and store-exclusive: harmless, CLREX, or a plain
     store to the monitored address (same value: the monitor still passes, as in
     QEMU; different value: it fails)."""
@@ -289,7 +284,7 @@ def gen_exclusive(rng):
         x[other] = natural(rng, 1 << size)
         code = [ld, enc_excl(size, 0, 0, 0, rs, 0, 31, other, rt2)]
     else:
-        code = [ld] + _middle(rng, size, rn, rt, data, addr) + [st]
+        code = [ld] + _middle(rng, size, rn, rt) + [st]
     return code, x, vr, data
 
 
