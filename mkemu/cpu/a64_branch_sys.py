@@ -61,7 +61,10 @@ def decode(insn: int):
 def emit_b(b, insn: int) -> None:
     target = b.pc + (sign_extend(field(insn, 25, 0), 26) << 2)
     if insn >> 31:
+        # BL: a call ends the trace, so a function body is translated once,
+        # not copied into every caller's trace
         b.wx(30, f"{b.pc + 4:#x}", masked=True)
+        return b.end_branch(target, follow=False)
     b.end_branch(target)
 
 

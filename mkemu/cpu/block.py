@@ -47,7 +47,7 @@ _PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 
 
 class BlockBuilder:
-    MAX_INSNS = 96
+    MAX_INSNS = 64
 
     def __init__(self, start: int) -> None:
         self.start = start
@@ -76,6 +76,7 @@ class BlockBuilder:
         self.pc_index: dict[int, int] = {}    # guest pc -> instruction index in the trace
         self.pages: set[int] = set()
         self.linear = True                    # the trace is one straight run of addresses
+        self._written_cache: set[str] | None = None   # filled once the body is complete
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -225,7 +226,9 @@ class BlockBuilder:
     # ---- block exits -------------------------------------------------------
     def _writeback(self, indent: str) -> list[str]:
         """Store the registers the block assigns (read-only ones need no store)."""
-        written = self._written()
+        written = self._written_cache
+        if written is None:
+            written = self._written_cache = self._written()
         out = []
         for n in sorted(self.touched_x):
             name = "sp" if n == 31 else f"x{n}"
@@ -275,9 +278,9 @@ class BlockBuilder:
     def _can_follow(self, target: int) -> bool:
         return self.trace and target != self.start and target not in self.pc_index
 
-    def end_branch(self, target: int) -> None:
+    def end_branch(self, target: int, follow: bool = True) -> None:
         target &= M64
-        if self._can_follow(target):
+        if follow and self._can_follow(target):
             self.follow = target
             self.linear = False
             return

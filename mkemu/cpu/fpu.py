@@ -285,8 +285,12 @@ def _round_real(x: float, rmode: int) -> int:
     # (for negative x, x - floor(x) >= 0.5 rounds toward zero at exactly .5: fixed below)
 
 
-def _round_away(x: float) -> int:
-    return int(math.copysign(math.floor(abs(x) + 0.5), x)) if abs(x) % 1 == 0.5 else round(x)
+def _round_away(x) -> int:
+    """Nearest integer, ties away from zero (x a float or a Fraction)."""
+    if abs(x) % 1 == Fraction(1, 2):
+        n = math.floor(abs(x)) + 1
+        return -n if x < 0 else n
+    return round(x)
 
 
 def frint(a, esize, rmode, exact=False, st=None):
@@ -316,7 +320,7 @@ def to_fixed(a, esize, intbits, unsigned, fbits, rmode, st=None) -> int:
         if unsigned:
             return mask if x > 0 else 0
         return (1 << (intbits - 1)) - 1 if x > 0 else (1 << (intbits - 1))
-    v = x * (1 << fbits) if fbits else x
+    v = Fraction(x) * (1 << fbits) if fbits else x     # exact: x * 2^fbits may overflow a float
     r = _round_away(v) if rmode == 4 else _round_real(v, rmode)
     if unsigned:
         lo, hi = 0, mask
@@ -456,19 +460,34 @@ def frsqrte(a, esize, fpcr=0, st=None):
     return _pack(0, result_exp, (est & 0xFF) << 44, esize)
 
 
+def _step(a, b, esize, fpcr, st, inf_zero: float, addend: float, halve: bool):
+    """FPRecipStepFused / FPRSqrtStepFused: (addend - a*b) [/ 2], with inf*0 giving inf_zero."""
+    na = a ^ _SIGN[esize]
+    n = _nan_result((na, b), esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(na, esize), to_float(b, esize)
+    if (math.isinf(x) and y == 0) or (x == 0 and math.isinf(y)):
+        return from_float(inf_zero, esize)
+    if math.isinf(x) or math.isinf(y):
+        neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+        return _SIGN[esize] * neg | _inf(esize)
+    exact = Fraction(addend) + Fraction(x) * Fraction(y)
+    if halve:
+        exact /= 2
+    if exact == 0:
+        return 0
+    return _round_fraction(exact, esize)
+
+
 def frecps(a, b, esize, fpcr=0, st=None):
     """2 - a*b (fused)."""
-    two = from_float(2.0, esize)
-    return fmadd(a ^ _SIGN[esize], b, two, esize, fpcr, st)
+    return _step(a, b, esize, fpcr, st, 2.0, 2.0, False)
 
 
 def frsqrts(a, b, esize, fpcr=0, st=None):
     """(3 - a*b) / 2 (fused)."""
-    three = from_float(3.0, esize)
-    r = fmadd(a ^ _SIGN[esize], b, three, esize, fpcr, st)
-    if is_nan(r, esize):
-        return r
-    return from_float(to_float(r, esize) / 2, esize)
+    return _step(a, b, esize, fpcr, st, 1.5, 3.0, True)
 
 
 def frint_n(a, esize, rmode, intbits, st=None):
