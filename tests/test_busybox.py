@@ -160,3 +160,14 @@ def test_shell_builtins_and_stdin(rootfs):
     code, out, err = bb(rootfs, "sh", "-c", 'read a b; echo "$b-$a"; echo $((6 * 7)); cd /etc && pwd',
                         stdin=b"left right\n")
     assert (code, out) == (0, b"right-left\n42\n/etc\n"), err
+
+
+def test_guest_sees_only_its_own_descriptors(rootfs):
+    # mkemu's own descriptors (channel, guest memory, rootfs) live above the guest's range
+    # and are hidden; the guest has 0-2 and ls's directory descriptor, as under qemu
+    out = assert_same_as_qemu(rootfs, ["ls", "/proc/self/fd"])
+    assert out.split() == [b"0", b"1", b"2", b"3"]
+    code, out, err = bb(rootfs, "sh", "-c", "exec 5</etc/passwd 6>/dev/null; ls -l /proc/self/fd")
+    assert code == 0, err
+    modes = {line.split()[-3]: line.split()[0] for line in out.decode().splitlines() if "->" in line}
+    assert modes["5"] == "lr-x------" and modes["6"] == "l-wx------"

@@ -150,3 +150,12 @@ def test_strace_names_syscalls_and_arguments(rootfs):
     assert code == 0 and out == b"mkemu-guest\n"
     assert b"openat(AT_FDCWD, '/etc/hostname'" in err
     assert b"exit_group(0) = ?" in err
+
+
+def test_advertised_cpu_features_work_like_qemu(rootfs, guest_binary):
+    # every AT_HWCAP feature mkemu advertises runs and gives qemu's result; none is missing
+    prog = guest_binary("cpu_features")
+    code, out, err = run_mkemu([str(prog)], rootfs=rootfs)
+    qcode, qout, _ = run_qemu([str(prog)], rootfs=rootfs)
+    assert (code, out) == (qcode, qout), err
+    assert b"missing" not in out and out.count(b"\n") >= 25

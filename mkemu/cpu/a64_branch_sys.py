@@ -23,10 +23,13 @@ ID_REGISTERS = {
     (3, 0, 0, 0, 0): 0x410FD083,   # MIDR_EL1: Arm Cortex-A72 r0p3
     (3, 0, 0, 0, 5): 0x80000000,   # MPIDR_EL1
     (3, 0, 0, 0, 6): 0,            # REVIDR_EL1
-    (3, 0, 0, 4, 0): 0x0000000000000011,  # ID_AA64PFR0_EL1: EL0/EL1 AArch64, FP, AdvSIMD
+    (3, 0, 0, 4, 0): 0x0000000000110011,  # ID_AA64PFR0_EL1: EL0/EL1 AArch64, FP and AdvSIMD with FP16
     (3, 0, 0, 4, 1): 0,            # ID_AA64PFR1_EL1
-    (3, 0, 0, 6, 0): 0,            # ID_AA64ISAR0_EL1 (crypto/atomics: set by their families)
-    (3, 0, 0, 6, 1): 0,            # ID_AA64ISAR1_EL1
+    # ID_AA64ISAR0_EL1: AES+PMULL, SHA1, SHA256+SHA512, CRC32, LSE atomics, RDM, SHA3, SM3, SM4,
+    # dot product, FHM (kern/hwcaps.py lists the same features)
+    (3, 0, 0, 6, 0): (2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 28)
+                     | (1 << 32) | (1 << 36) | (1 << 40) | (1 << 44) | (1 << 48),
+    (3, 0, 0, 6, 1): (1 << 16) | (2 << 20),   # ID_AA64ISAR1_EL1: FCMA, LRCPC with LDAPUR
     (3, 0, 0, 7, 0): 0,            # ID_AA64MMFR0_EL1
     (3, 0, 0, 7, 1): 0,            # ID_AA64MMFR1_EL1
     (3, 0, 0, 7, 2): 0,            # ID_AA64MMFR2_EL1

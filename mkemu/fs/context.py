@@ -35,22 +35,6 @@ class FsContext:
         os.umask(self.umask)
         return old
 
-    def open_exec(self, path: str | bytes) -> int:
-        """Open a program for execve (a regular file with an execute bit)."""
-        if isinstance(path, str):
-            path = path.encode(errors="surrogateescape")
-        fd = self.root.open(self.absolute(path), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise OSError(errno.EACCES, "not a regular file", path.decode(errors="replace"))
-            if not st.st_mode & 0o111:
-                raise OSError(errno.EACCES, "not executable", path.decode(errors="replace"))
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
     def chdir(self, path: bytes) -> None:
         """chdir to an absolute guest path."""
         fd = self.root.open(path, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

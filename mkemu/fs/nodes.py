@@ -8,6 +8,7 @@ normalized guest path to a node; sys_fs asks the overlays before the rootfs.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import time
@@ -191,7 +192,10 @@ class FdLink(Symlink):
 
     def lstat(self, t):
         self._check(t)
-        return synth_stat(self.path, stat.S_IFLNK | 0o700, 64, t)
+        # the link's mode shows how the descriptor is open: r-x, -wx or rwx for the owner
+        acc = fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_ACCMODE
+        perm = (0o500 if acc != os.O_WRONLY else 0) | (0o300 if acc != os.O_RDONLY else 0)
+        return synth_stat(self.path, stat.S_IFLNK | perm, 64, t)
 
 
 class GuestLink(Symlink):

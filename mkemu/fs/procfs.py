@@ -19,23 +19,13 @@ _FD = re.compile(rb"^/fd/(\d+)$")
 _THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 
 
-def _hwcap_features() -> str:
-    try:
-        from ..kern import hwcaps
-    except ImportError:           # pragma: no cover
-        return "fp asimd"
-    names = [("FP", "fp"), ("ASIMD", "asimd"), ("EVTSTRM", "evtstrm"), ("AES", "aes"),
-             ("PMULL", "pmull"), ("SHA1", "sha1"), ("SHA2", "sha2"), ("CRC32", "crc32"),
-             ("ATOMICS", "atomics"), ("FPHP", "fphp"), ("ASIMDHP", "asimdhp"), ("CPUID", "cpuid")]
-    return " ".join(n for key, n in names if hwcaps.HWCAP & getattr(hwcaps, "HWCAP_" + key, 0))
-
-
 def cpuinfo(t=None) -> str:
-    feats = _hwcap_features()
+    from ..kern.hwcaps import feature_names
+    feats = feature_names()
     return "".join(
         f"processor\t: {n}\nBogoMIPS\t: 50.00\nFeatures\t: {feats}\n"
-        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\n"
-        "CPU part\t: 0xd0c\nCPU revision\t: 1\n\n" for n in range(os.cpu_count() or 1))
+        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+        "CPU part\t: 0xd08\nCPU revision\t: 3\n\n" for n in range(os.cpu_count() or 1))
 
 
 def _host_text(name: str):

@@ -133,7 +133,8 @@ class Task:
         """A host fd of the guest file `path`, for loading it as a program."""
         if self.config.host_program and path == self.first_path:
             return os.open(self.config.host_program, os.O_RDONLY | os.O_CLOEXEC)
-        return self.fs.open_exec(path)
+        from . import sys_fs
+        return sys_fs.open_exec(self, path)
 
     def proc_maps(self) -> str:
         return self.space.maps_text()
@@ -182,6 +183,7 @@ class Task:
                 self.fatal(signal.SIGTRAP, "breakpoint (BRK)")
             else:
                 self.fatal(signal.SIGABRT, f"unknown trap {trap}")
+            cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
             if self.sig.pending:
                 self.sig.deliver(self)
 

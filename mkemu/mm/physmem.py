@@ -24,6 +24,9 @@ FALLOC_FL_PUNCH_HOLE = 0x02
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
 
 
 class PhysMem:
@@ -41,8 +44,13 @@ class PhysMem:
             fd = self.create_fd(size)
         self.fd = fd
         self.size = size
-        self.map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        self.view = memoryview(self.map)
+        # libc's mmap, not Python's: mmap.mmap keeps a dup of the fd at the lowest free
+        # number, which a task would then show the guest as one of its own descriptors.
+        addr = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            err = ctypes.get_errno()
+            raise OSError(err, f"mapping guest memory: {os.strerror(err)}")
+        self.view = memoryview((ctypes.c_char * size).from_address(addr)).cast("B")
         self.nframes = size // PAGE_SIZE
 
     def page(self, frame: int) -> memoryview:

@@ -60,7 +60,7 @@ def guest_binary(name: str, kind: str = "static", cflags: tuple[str, ...] = ()) 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
     src = guest_source(name)
-    flags = [*CFLAGS, *KINDS[kind], *cflags]
+    flags = [*CFLAGS, *KINDS[kind], *source_cflags(src), *cflags]
     libs = LDLIBS
     if src.suffix == ".S":
         flags.append("-nostdlib")   # assembly fixtures bring their own _start
@@ -83,6 +83,14 @@ def guest_binary(name: str, kind: str = "static", cflags: tuple[str, ...] = ()) 
                 raise GuestBuildError(f"{' '.join(cmd)} failed:\n{r.stderr.strip()}")
             os.rename(tmp, out)
     return out
+
+
+def source_cflags(src: Path) -> list[str]:
+    """Flags a fixture asks for on a line "mkemu-cflags: ..." (e.g. an -march for its features)."""
+    for line in src.read_text().splitlines()[:20]:
+        if "mkemu-cflags:" in line:
+            return line.split("mkemu-cflags:", 1)[1].replace("*/", "").split()
+    return []
 
 
 def all_guest_sources() -> list[str]:
