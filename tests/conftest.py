@@ -139,3 +139,30 @@ def nothing_left_behind():
     assert not left, "processes left behind by the tests: " + "; ".join(
         f"{pid}: {cmd}" for pid, cmd in left.items())
     assert not ipc, f"shared memory or message queues left behind: {ipc}"
+
+
+# ---- how many instruction cases were checked against unicorn (summed over xdist workers) ----
+_oracle_total = []
+
+
+def _oracle_executions() -> int:
+    import sys
+    mod = sys.modules.get("tests.support.oracle")
+    return getattr(mod, "EXECUTIONS", 0)
+
+
+def pytest_sessionfinish(session):
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None:                       # an xdist worker: hand the count to the controller
+        out["oracle_executions"] = _oracle_executions()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _oracle_total.append(getattr(node, "workeroutput", {}).get("oracle_executions", 0))
+
+
+def pytest_terminal_summary(terminalreporter):
+    total = sum(_oracle_total) + _oracle_executions()
+    if total:
+        terminalreporter.write_line(f"oracle: {total} instruction cases compared with unicorn")

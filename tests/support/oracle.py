@@ -86,7 +86,12 @@ def run_mkemu(case: Case) -> dict:
     return out
 
 
+EXECUTIONS = 0          # cases run in unicorn this process (the session summary adds them up)
+
+
 def run_unicorn(case: Case) -> dict:
+    global EXECUTIONS
+    EXECUTIONS += 1
     uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
     uc.ctl_set_cpu_model(U.UC_CPU_ARM64_MAX)
     code = b"".join(w.to_bytes(4, "little") for w in case.code + [BRK0])
