@@ -24,6 +24,7 @@ HELPERS = {
     "FADD64": fpu.fadd64, "FSUB64": fpu.fsub64, "FMUL64": fpu.fmul64, "FDIV64": fpu.fdiv64,
     "FADD32": fpu.fadd32, "FSUB32": fpu.fsub32, "FMUL32": fpu.fmul32, "FDIV32": fpu.fdiv32,
     "FMADD64": fpu.fmadd64,
+    "FMADD32": fpu.fmadd32,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
 
@@ -169,8 +170,8 @@ def emit_dp3(b, insn: int) -> None:
     # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
     na = f"({a} ^ {sign:#x})" if o0 != o1 else a
     nacc = f"({acc} ^ {sign:#x})" if o1 else acc
-    if es == 64:
-        b.wv(rd, f"FMADD64({na}, {m}, {nacc}, S.fpcr, S)")
+    if es in (32, 64):
+        b.wv(rd, f"FMADD{es}({na}, {m}, {nacc}, S.fpcr, S)")
     else:
         b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpcr, S)")
 

@@ -846,35 +846,14 @@ def _fcmp_lane(fn, absolute=False):
     return lane
 
 
-_EXPW = {16: 5, 32: 8, 64: 11}
 
 
 def _fmadd(a: int, b: int, c: int, e: int, fpcr: int, st) -> int:
-    """a*b + c fused (FPMulAdd(c, a, b)).  Two corners are done here, where fpu.fmadd
-    (as of this writing) differs from Arm: a quiet-NaN addend with an infinity times zero
-    product gives the default NaN and Invalid Operation; an infinite addend plus a finite
-    product is that infinity, even when the product would overflow if rounded."""
-    ew = _EXPW[e]
-    frac = e - 1 - ew
-    top = _ones(ew)
-    if (c >> frac) & top == top and not c & _ones(frac) \
-            and (a >> frac) & top != top and (b >> frac) & top != top:
-        return c
-    if fpu.is_nan(c, e) and not fpu.is_snan(c, e):
-        fz = (fpcr >> (19 if e == 16 else 24)) & 1
-
-        def kind(x):          # 1 infinity, 0 zero, -1 other
-            exp, man = (x >> frac) & _ones(ew), x & _ones(frac)
-            if exp == _ones(ew):
-                return 1 if not man else -1
-            return 0 if exp == 0 and (not man or fz) else -1
-        ka, kb = kind(a), kind(b)
-        if (ka == 1 and kb == 0) or (ka == 0 and kb == 1):
-            st.fpsr |= fpu.IOC
-            return _DEFAULT_NAN[e]
-        return fpu.fmadd(a, b, c, e, fpcr, st)
+    """a*b + c fused (FPMulAdd(c, a, b))."""
     if e == 64:
         return fpu.fmadd64(a, b, c, fpcr, st)
+    if e == 32:
+        return fpu.fmadd32(a, b, c, fpcr, st)
     return fpu.fmadd(a, b, c, e, fpcr, st)
 
 

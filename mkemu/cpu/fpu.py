@@ -24,6 +24,8 @@ rmode: 0 nearest-even, 1 +inf, 2 -inf, 3 zero, 4 nearest-away.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import struct
 from fractions import Fraction
@@ -195,26 +197,28 @@ def _round_fraction(q: Fraction, esize: int) -> int:
 
 def fmadd(a, b, c, esize, fpcr=0, st=None):
     """a * b + c with one rounding (FMADD; the Arm ARM's FPMulAdd(c, a, b))."""
+    x, y = to_float(a, esize), to_float(b, esize)
+    inf_zero = (math.isinf(x) and y == 0) or (math.isinf(y) and x == 0)
     n = _nan_result((c, a, b), esize, fpcr, st)
     if n is not None:
-        # Arm checks the addend's quiet NaN after the product's signalling NaNs
-        for x in (c, a, b):
-            if is_snan(x, esize):
-                return n
-        for x in (c, a, b):
-            if is_nan(x, esize):
-                return _DEFAULT_NAN[esize] if fpcr & (1 << 25) else x
-    x, y, z = to_float(a, esize), to_float(b, esize), to_float(c, esize)
-    if (math.isinf(x) and y == 0) or (math.isinf(y) and x == 0):
+        if inf_zero and is_nan(c, esize) and not is_snan(c, esize):
+            _flag(st, IOC)                 # a quiet-NaN addend does not hide inf * 0
+            return _DEFAULT_NAN[esize]
+        return n
+    z = to_float(c, esize)
+    if inf_zero:
         _flag(st, IOC)
         return _DEFAULT_NAN[esize]
-    if math.isinf(x) or math.isinf(y) or math.isinf(z):
-        p = x * y
-        r = p + z
-        if math.isnan(r):
+    inf_p, inf_z = math.isinf(x) or math.isinf(y), math.isinf(z)
+    if inf_p or inf_z:
+        # infinities are decided by the operands, never by a product that overflows
+        neg_p = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+        neg_z = math.copysign(1, z) < 0
+        if inf_p and inf_z and neg_p != neg_z:
             _flag(st, IOC)
             return _DEFAULT_NAN[esize]
-        return from_float(r, esize)
+        neg = neg_z if inf_z else neg_p
+        return _SIGN[esize] * neg | _inf(esize)
     exact = Fraction(x) * Fraction(y) + Fraction(z)
     if exact == 0:
         # the sign of an exact zero sum follows IEEE: -0 only if both parts are -0
@@ -518,6 +522,16 @@ _PQ = struct.Struct("<Q").pack
 _UQ = struct.Struct("<Q").unpack
 _PD = struct.Struct("<d").pack
 _UD = struct.Struct("<d").unpack
+_host_fma = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").fma
+_host_fma.restype = ctypes.c_double
+_host_fma.argtypes = [ctypes.c_double, ctypes.c_double, ctypes.c_double]
+_host_fmaf = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").fmaf
+_host_fmaf.restype = ctypes.c_float
+_host_fmaf.argtypes = [ctypes.c_float, ctypes.c_float, ctypes.c_float]
+_PI = struct.Struct("<I").pack
+_UI = struct.Struct("<I").unpack
+_PF = struct.Struct("<f").pack
+_UF = struct.Struct("<f").unpack
 _PI = struct.Struct("<I").pack
 _UI = struct.Struct("<I").unpack
 _PF = struct.Struct("<f").pack
@@ -561,20 +575,20 @@ fdiv32 = _fast32(lambda x, y: x / y, fdiv)
 
 
 def fmadd64(a, b, c, fpcr, st):
-    """a*b + c for doubles, rounded once: exact integer arithmetic, then one
-    correctly rounded int/int division (CPython rounds true division exactly)."""
+    """a*b + c for doubles, rounded once. With FPCR at its default (round to nearest,
+    no flush-to-zero) and finite operands, IEEE fused multiply-add is Arm's FMADD,
+    so the host C library's fma() gives the exact answer (it is correctly rounded)."""
     if not fpcr:
         x, y, z = _UD(_PQ(a))[0], _UD(_PQ(b))[0], _UD(_PQ(c))[0]
-        if x - x == 0 and y - y == 0 and z - z == 0 and x * y != 0:   # all finite, product nonzero
-            mx, dx = x.as_integer_ratio()
-            my, dy = y.as_integer_ratio()
-            mz, dz = z.as_integer_ratio()
-            dp = dx * dy
-            den = max(dp, dz)
-            num = mx * my * (den // dp) + mz * (den // dz)
-            if num:
-                try:
-                    return _UQ(_PD(num / den))[0]
-                except OverflowError:
-                    pass
+        if x - x == 0 and y - y == 0 and z - z == 0:          # all finite (zeros too)
+            return _UQ(_PD(_host_fma(x, y, z)))[0]
     return fmadd(a, b, c, 64, fpcr, st)
+
+
+def fmadd32(a, b, c, fpcr, st):
+    """a*b + c for singles, rounded once (fmadd64's reasoning, with the C library's fmaf)."""
+    if not fpcr:
+        x, y, z = _UF(_PI(a))[0], _UF(_PI(b))[0], _UF(_PI(c))[0]
+        if x - x == 0 and y - y == 0 and z - z == 0:
+            return _UI(_PF(_host_fmaf(x, y, z)))[0]
+    return fmadd(a, b, c, 32, fpcr, st)
