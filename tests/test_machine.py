@@ -159,3 +159,14 @@ def test_advertised_cpu_features_work_like_qemu(rootfs, guest_binary):
     qcode, qout, _ = run_qemu([str(prog)], rootfs=rootfs)
     assert (code, out) == (qcode, qout), err
     assert b"missing" not in out and out.count(b"\n") >= 25
+
+
+def test_bad_syscalls_fail_like_linux_and_unknown_ones_are_logged_once(rootfs, guest_binary):
+    prog = guest_binary("bad_calls")
+    code, out, err = run_mkemu([str(prog)], rootfs=rootfs, stdin=b"data")
+    qcode, qout, _ = run_qemu([str(prog)], rootfs=rootfs, stdin=b"data")
+    assert (code, out) == (qcode, qout), err
+    assert out.count(b"-1 ENOSYS") == 6 and out.count(b"-1 Bad address") == 4
+    log = err.decode()
+    assert log.count("unimplemented syscall") == 2, log
+    assert log.count("(999)") == 1 and log.count("io_uring_setup (425)") == 1
