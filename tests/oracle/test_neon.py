@@ -15,50 +15,13 @@ import re
 import capstone
 import pytest
 
+from tests.oracle.templates import NEON_GROUPS as GROUPS
 from tests.oracle.templates import instance
 from tests.support.oracle import Case, Unimplemented, compare, random_state
 
 QC = 1 << 27
 _CS = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
 
-# (name, mask, value): bits under mask fixed, the rest random
-GROUPS = [
-    ("copy", 0xBFE08400, 0x0E000400),
-    ("modimm", 0x9FF80C00, 0x0F000400),
-    ("three_same", 0x9F200400, 0x0E200400),
-    ("three_same_extra", 0x9F208400, 0x0E008400),
-    ("three_diff", 0x9F200C00, 0x0E200000),
-    ("two_misc", 0x9F3E0C00, 0x0E200800),
-    ("across", 0x9F3E0C00, 0x0E300800),
-    ("shift_imm", 0x9F800400, 0x0F000400),
-    ("by_element", 0x9F000400, 0x0F000000),
-    ("permute", 0xBF208C00, 0x0E000800),
-    ("ext", 0xBFE08400, 0x2E000000),
-    ("tbl", 0xBFE08C00, 0x0E000000),
-    ("scalar_three_same", 0xDF200400, 0x5E200400),
-    ("scalar_three_diff", 0xDF200C00, 0x5E200000),
-    ("scalar_two_misc", 0xDF3E0C00, 0x5E200800),
-    ("scalar_pairwise", 0xDF3E0C00, 0x5E300800),
-    ("scalar_shift_imm", 0xDF800400, 0x5F000400),
-    ("scalar_by_element", 0xDF000400, 0x5F000000),
-    ("scalar_copy", 0xFFE08400, 0x5E000400),
-    ("aes", 0xFFFECC00, 0x4E284800),
-    ("sha3", 0xFFE08C00, 0x5E000000),
-    ("sha2", 0xFFFECC00, 0x5E280800),
-    ("fp16_three_same", 0x9F60C400, 0x0E400400),
-    ("fp16_two_misc", 0x9F7E0C00, 0x0E780800),
-    ("scalar_fp16_three_same", 0xDF60C400, 0x5E400400),
-    ("scalar_fp16_two_misc", 0xDF7E0C00, 0x5E780800),
-    ("shift_imm_bit23", 0x9F800400, 0x0F800400),
-    ("sha512_3", 0xFFE0F000, 0xCE608000),
-    ("sha512su0", 0xFFFFF800, 0xCEC08000),
-    ("eor3_bcax", 0xFFA08000, 0xCE000000),
-    ("xar", 0xFFE00000, 0xCE800000),
-    ("sm3ss1", 0xFFE08000, 0xCE400000),
-    ("sm3tt", 0xFFE0C000, 0xCE408000),
-    ("sm3partw_sm4ekey", 0xFFE0F000, 0xCE60C000),
-    ("sm4e", 0xFFFFFC00, 0xCEC08400),
-]
 
 # The instructions glibc's string and memory functions and compiled loops run,
 # with fixed opcode bits (random registers, sizes, shift amounts): more samples each.
