@@ -5,6 +5,7 @@ import struct
 import pytest
 
 from tests.oracle.templates import NEON_GROUPS, instance
+from tests.oracle.test_neon import unicorn_bug
 from tests.support.oracle import Case, Unimplemented, check, random_state
 
 SPECIAL32 = [0, 0x80000000, 0x3F800000, 0xBF800000, 0x7F800000, 0xFF800000, 0x7FC00000,
@@ -60,6 +61,8 @@ def _run(groups, per, seed):
             st = random_state(rng)
             v = {n: fp_value(rng) for n in range(32)}
             word = instance(rng, mask, value)
+            while unicorn_bug(word):         # unicorn's known wrong answers (see test_neon)
+                word = instance(rng, mask, value)
             try:
                 check(Case(code=[word], x=st["x"], v=v, nzcv=st["nzcv"]))
             except Unimplemented as e:
