@@ -846,8 +846,6 @@ def _fcmp_lane(fn, absolute=False):
     return lane
 
 
-
-
 def _fmadd(a: int, b: int, c: int, e: int, fpcr: int, st) -> int:
     """a*b + c fused (FPMulAdd(c, a, b))."""
     if e == 64:

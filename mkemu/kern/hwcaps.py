@@ -14,8 +14,6 @@ _HWCAP_NAMES = ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32
                 "fphp", "asimdhp", "cpuid", "asimdrdm", "jscvt", "fcma", "lrcpc", "dcpop",
                 "sha3", "sm3", "sm4", "asimddp", "sha512", "sve", "asimdfhm", "dit", "uscat",
                 "ilrcpc", "flagm", "ssbs", "sb", "paca", "pacg"]
-for _bit, _name in enumerate(_HWCAP_NAMES):
-    globals()["HWCAP_" + _name.upper()] = 1 << _bit
 
 IMPLEMENTED = ["fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
                "asimdhp", "cpuid", "asimdrdm", "fcma", "lrcpc", "sha3", "sm3", "sm4", "asimddp",
