@@ -166,6 +166,20 @@ class BlockBuilder:
         self.line(f"try: {_PACK[size]}(WT[{addr} >> 12], {addr} & 4095, {value})")
         self.line(f"except Exception: ST({addr}, {size}, {value})")
 
+    def load_pair(self, dst1: str, dst2: str, addr: str, size: int) -> None:
+        """LDP of two W or X registers: one struct call when both lie in one page.
+        The slow path loads both before assigning either, so a fault on the second
+        leaves the first destination (perhaps the base register) untouched."""
+        self.line(f"try: {dst1}, {dst2} = U2{'Q' if size == 8 else 'L'}(RT[{addr} >> 12], {addr} & 4095)")
+        self.line(f"except Exception: {dst1}, {dst2} = LD({addr}, {size}), "
+                  f"LD(({addr} + {size}) & {M64:#x}, {size})")
+
+    def store_pair(self, addr: str, value1: str, value2: str, size: int) -> None:
+        """STP of two W or X values (already in range), like load_pair."""
+        self.line(f"try: P2{'Q' if size == 8 else 'L'}(WT[{addr} >> 12], {addr} & 4095, {value1}, {value2})")
+        self.line(f"except Exception: ST({addr}, {size}, {value1}); "
+                  f"ST(({addr} + {size}) & {M64:#x}, {size}, {value2})")
+
     # ---- flags -----------------------------------------------------------
     def set_flags(self, kind: str, bits: int, a: str, b: str = "0") -> None:
         """NZCV becomes the flags of an operation, symbolically.
