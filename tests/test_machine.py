@@ -57,11 +57,29 @@ def test_undefined_instruction_is_sigill(rootfs, guest_binary):
 def test_stats_report_instructions_and_mips(rootfs, guest_binary):
     code, _, err = run_mkemu([str(guest_binary("hello"))], rootfs=rootfs, extra=["--stats"])
     assert code == 0
-    stats = dict(line.split()[1:3] for line in err.decode().splitlines()
-                 if line.startswith("mkemu: ") and len(line.split()) >= 3)
+    stats = _stats(err)
     assert int(stats["instructions"]) > 1000
     assert int(stats["blocks"]) > 10
     assert float(stats["mips"]) > 0
+
+
+def _stats(err: bytes) -> dict[str, str]:
+    return dict(line.split()[1:3] for line in err.decode().splitlines()
+                if line.startswith("mkemu: ") and len(line.split()) >= 3)
+
+
+def test_hot_loop_runs_inside_translated_code(rootfs, guest_binary):
+    # a trace that branches back to its start loops inside its Python function;
+    # only the loop's rarer side path goes back through the dispatcher
+    prog = str(guest_binary("hot_loop"))
+    small, big = (run_mkemu([prog, n], rootfs=rootfs, extra=["--stats"]) for n in ("1000", "100000"))
+    for n, (code, out, _) in zip(("1000", "100000"), (small, big)):
+        assert (code, out) == run_qemu([prog, n], rootfs=rootfs)[:2]
+    s, b = _stats(small[2]), _stats(big[2])
+    insns = int(b["instructions"]) - int(s["instructions"])
+    runs = int(b["block-runs"]) - int(s["block-runs"])
+    assert insns > 1_000_000
+    assert runs < insns / 20, (runs, insns)
 
 
 def test_python_failure_in_task_ends_guest_with_sigabrt(rootfs, guest_binary):

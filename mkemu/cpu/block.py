@@ -77,6 +77,12 @@ class BlockBuilder:
         self.pages: set[int] = set()
         self.linear = True                    # the trace is one straight run of addresses
         self._written_cache: set[str] | None = None   # filled once the body is complete
+        # Registers assigned in the lines emitted so far (scanned up to
+        # _scanned_lines), and a copy of that set for each exit: a trace runs
+        # in textual order, so an exit stores only what was assigned above it.
+        self._written_so_far: set[str] = set()
+        self._scanned_lines = 0
+        self._exit_written: list[frozenset[str]] = []
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -238,11 +244,13 @@ class BlockBuilder:
         return _nzcv_cond(self.nzcv(), c)
 
     # ---- block exits -------------------------------------------------------
-    def _writeback(self, indent: str) -> list[str]:
-        """Store the registers the block assigns (read-only ones need no store)."""
-        written = self._written_cache
+    def _writeback(self, indent: str, written: frozenset[str] | None = None) -> list[str]:
+        """Store the registers the block assigns (read-only ones need no store);
+        `written` narrows that to the ones assigned before a given exit."""
         if written is None:
-            written = self._written_cache = self._written()
+            written = self._written_cache
+            if written is None:
+                written = self._written_cache = self._written()
         out = []
         for n in sorted(self.touched_x):
             name = "sp" if n == 31 else f"x{n}"
@@ -260,6 +268,65 @@ class BlockBuilder:
                 names.update(_REG.findall(m.group(0)))
         return names
 
+    def _needs_load(self) -> set[str]:
+        """Registers whose value on entry the block may read.
+
+        A register whose first mention is an unconditional assignment (a line
+        at the body's own level, not inside an `if`, that does not read it) is
+        not loaded: every exit after that line sees it assigned, and exits
+        before it do not store it.  A loop's later lines run before its early
+        exits on the next trip, so a loop loads everything it touches."""
+        touched = {"sp" if n == 31 else f"x{n}" for n in self.touched_x}
+        touched |= {f"v{n}" for n in self.touched_v}
+        if self.loop:
+            return touched
+        need: set[str] = set()
+        assigned: set[str] = set()
+        pending: set[str] = set()       # targets of a `try:` line, definite once its
+        for line in self.lines:         # `except Exception:` line assigns them too
+            text, definite = line, not line.startswith(" ")
+            prefix = ""
+            for p in ("try: ", "except Exception: "):
+                if text.startswith(p):
+                    prefix, text = p, text[len(p):]
+            m = _ASSIGN.match(text) if definite else None
+            targets = set(_REG.findall(m.group(0))) if m else set()
+            plain = m is not None and m.group(0).rstrip().endswith("=") and \
+                m.group(0).rstrip()[-2:-1] not in "-+*/%&|^@<>"
+            rest = text[m.end():] if m else text
+            for name in _REG.findall(rest):
+                if name not in assigned:
+                    need.add(name)
+            if not plain:
+                for name in targets:
+                    if name not in assigned:
+                        need.add(name)
+                targets = set()
+            if not definite:
+                for m2 in _ASSIGN.finditer(line):
+                    for name in _REG.findall(m2.group(0)):
+                        if name not in assigned:
+                            need.add(name)
+            if prefix == "try: ":
+                pending = targets
+            elif prefix == "except Exception: ":
+                assigned |= targets & pending
+                pending = set()
+            else:
+                assigned |= targets
+        return need & touched | (touched - assigned)
+
+    def _written_before_here(self) -> frozenset[str]:
+        """Registers assigned anywhere in the lines emitted so far.  Lines inside
+        an `if` count even if that branch is not taken: storing a register's
+        unchanged value is harmless, missing a changed one is not."""
+        names = self._written_so_far
+        for line in self.lines[self._scanned_lines:]:
+            for m in _ASSIGN.finditer(line):
+                names.update(_REG.findall(m.group(0)))
+        self._scanned_lines = len(self.lines)
+        return frozenset(names)
+
     def _exit(self, result: str, ninsn_done: int | None = None) -> None:
         """Emit the lines that leave the block returning `result`."""
         ind = "    " * self.depth
@@ -269,8 +336,10 @@ class BlockBuilder:
         elif self.flags_dirty:
             self.lines.append(f"{ind}S.fk = 0; S.nzcv_raw = nzcv")
         # the registers to store and the loop count are known only when the
-        # whole trace is emitted: placeholders, filled in by source()
-        self.lines.append(f"{ind}@WB@")
+        # whole trace is emitted (a loop's later lines run before this exit on
+        # the next trip): placeholders, filled in by source()
+        self._exit_written.append(self._written_before_here())
+        self.lines.append(f"{ind}@WB{len(self._exit_written) - 1}@")
         n = self.ninsn + 1 if ninsn_done is None else ninsn_done
         self.lines.append(f"{ind}S.icount += {n}@LOOPN@")
         self.lines.append(f"{ind}return {result}")
@@ -346,8 +415,10 @@ class BlockBuilder:
 
     # ---- assembling ----------------------------------------------------
     def source(self, name: str) -> str:
-        regs = [f"{'sp' if n == 31 else f'x{n}'} = X[{n}]" for n in sorted(self.touched_x)]
-        regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v)]
+        load = self._needs_load()
+        regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)
+                if (r := "sp" if n == 31 else f"x{n}") in load]
+        regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v) if f"v{n}" in load]
         head = [f"def {name}(S, X, V):"]
         head += [f"    {r}" for r in regs]
         if self.nzcv_loaded:
@@ -364,8 +435,9 @@ class BlockBuilder:
         body = []
         for ln in self.lines:
             stripped = ln.lstrip(" ")
-            if stripped == "@WB@":
-                body += self._writeback(body_indent + ln[:len(ln) - len(stripped)])
+            if stripped.startswith("@WB"):
+                written = None if self.loop else self._exit_written[int(stripped[3:-1])]
+                body += self._writeback(body_indent + ln[:len(ln) - len(stripped)], written)
             else:
                 body.append(body_indent + ln.replace("@LOOPN@", loopn))
         tail = ["    except BaseException:"]
@@ -378,7 +450,18 @@ class BlockBuilder:
             # flags at the faulting instruction: materialized lazily, best effort
             tail.append("        try: S.nzcv = nzcv")
             tail.append("        except NameError: pass")
-        tail += self._writeback("        ")
+        # a register that is not loaded on entry is stored only if the fault
+        # came after its assignment
+        stores = self._writeback("        ")
+        late = [st for st in stores if st.split(" = ")[1] not in load]
+        tail += [st for st in stores if st not in late]
+        if late:
+            # "X[3] = x3" -> (X, 3, 'x3')
+            pairs = ", ".join(f"({st.strip()[0]}, {st.strip()[2:].split(']')[0]}, "
+                              f"'{st.split(' = ')[1]}')" for st in late)
+            tail.append("        _l = locals()")
+            tail.append(f"        for _r, _i, _nm in ({pairs},):")
+            tail.append("            if _nm in _l: _r[_i] = _l[_nm]")
         tail.append("        S.pc = _pc")
         tail.append("        raise")
         return "\n".join(head + body + tail) + "\n"

@@ -64,6 +64,7 @@ class Engine:
         self.page_blocks: dict[int, set[int]] = {}
         self.blocks_translated = 0
         self.blocks_from_cache = 0
+        self.block_runs = 0           # calls from the dispatch loop into translated code
         self.code_cache = code_cache
         self.page_hashes: dict[int, str] = {}
         self.dump = dump
@@ -184,8 +185,10 @@ class Engine:
         X, V = S.x, S.v
         get = self.blocks.get
         pc = S.pc
+        runs = 0
         try:
             while True:
+                runs += 1
                 fn = get(pc)
                 if fn is None:
                     try:
@@ -208,6 +211,8 @@ class Engine:
             S.fault_write = e.access == "w"
             S.fault_kind = e.kind
             return TRAP_FAULT
+        finally:
+            self.block_runs += runs
 
     def block_source(self, pc: int) -> str | None:
         return self.sources.get(pc)

@@ -198,6 +198,7 @@ class Task:
         n = self.cpu.icount
         return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
+                f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
 
 
