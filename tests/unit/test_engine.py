@@ -35,6 +35,24 @@ def test_data_fault_reports_exact_pc_and_registers():
     assert st.pc == CODE + 8 and st.x[0] == 9 and st.fault_addr == 0x40 and st.fault_write
 
 
+def test_registers_assigned_before_and_after_a_fault():
+    # x5 is assigned before the fault (the block never loads it), x6 after it
+    dc_zva_x3 = 0xD50B7423
+    st, eng, _ = machine([movz(5, 9), movz(3, 0x40), dc_zva_x3, movz(6, 1), BRK])
+    st.x[5], st.x[6] = 0x55, 0x66
+    assert eng.run() == TRAP_FAULT
+    assert st.x[5] == 9 and st.x[6] == 0x66 and st.x[3] == 0x40
+
+
+def test_side_exit_keeps_registers_assigned_later_in_the_trace():
+    # cbz x0, +12 (taken: x0 is 0) leaves the trace before movz x7 and movz x8
+    cbz_x0_12 = 0xB4000000 | (3 << 5)
+    st, eng, _ = machine([movz(8, 2), cbz_x0_12, movz(7, 3), movz(8, 4), BRK])
+    st.x[7] = 0x77
+    assert eng.run() == TRAP_BRK
+    assert st.pc == CODE + 16 and st.x[7] == 0x77 and st.x[8] == 2
+
+
 def test_fetch_fault():
     b_far = 0x14000000 | (0x100000 >> 2)        # b +1 MiB (unmapped)
     st, eng, _ = machine([b_far])
