@@ -179,6 +179,16 @@ def test_advertised_cpu_features_work_like_qemu(rootfs, guest_binary):
     assert b"missing" not in out and out.count(b"\n") >= 25
 
 
+def test_fenv_rounding_modes_and_exception_flags_like_qemu(rootfs, guest_binary):
+    # fesetround / fetestexcept: FPCR.RMode changes every result's rounding and
+    # FPSR collects inexact, underflow, overflow, divide-by-zero and invalid
+    prog = guest_binary("fenv_modes")
+    code, out, err = run_mkemu([str(prog)], rootfs=rootfs)
+    qcode, qout, _ = run_qemu([str(prog)], rootfs=rootfs)
+    assert (code, out) == (qcode, qout), err
+    assert b"inexact underflow" in out and b"upward: get 1" in out
+
+
 def test_bad_syscalls_fail_like_linux_and_unknown_ones_are_logged_once(rootfs, guest_binary):
     prog = guest_binary("bad_calls")
     code, out, err = run_mkemu([str(prog)], rootfs=rootfs, stdin=b"data")

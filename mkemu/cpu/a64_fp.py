@@ -7,6 +7,8 @@ to and from integers and fixed point.  Arithmetic is in fpu.py; bit moves
 """
 from __future__ import annotations
 
+import math
+
 from . import fpu
 from .bits import field
 
@@ -33,15 +35,25 @@ _TWO_SOURCE = {0: "FMUL", 1: "FDIV", 2: "FADD", 3: "FSUB", 4: "FMAX", 5: "FMIN",
 
 
 def _fjcvtzs(a: int, st) -> tuple[int, int]:
-    """JavaScript ToInt32 of a double: (value mod 2^32, Z flag word)."""
-    import math
+    """JavaScript ToInt32 of a double (FPToFixedJS): (value mod 2^32, Z flag word).
+    Z is set only for an exact, in-range, non-negative-zero conversion."""
+    flushed = fpu.flush_in(a, 64, st.fpcr, st)
     if fpu.is_nan(a, 64):
+        st.fpsr |= fpu.IOC
         return 0, 0
-    x = fpu.to_float(a, 64)
+    x = fpu.to_float(flushed, 64)
     if math.isinf(x):
+        st.fpsr |= fpu.IOC
         return 0, 0
     t = math.trunc(x)
-    exact = t == x and -(1 << 31) <= t < (1 << 31) and not (x == 0 and math.copysign(1, x) < 0)
+    if not -(1 << 31) <= t < (1 << 31):
+        st.fpsr |= fpu.IOC
+        exact = False
+    elif t != x:
+        st.fpsr |= fpu.IXC
+        exact = False
+    else:
+        exact = not (x == 0 and (flushed >> 63 or a != flushed))
     return t & 0xFFFF_FFFF, (0x4000_0000 if exact else 0)
 
 
@@ -119,15 +131,15 @@ def emit_dp1(b, insn: int) -> None:
     elif opcode == 2:
         b.wv(rd, f"{a} ^ {_SIGN[es]:#x}")
     elif opcode == 3:
-        b.wv(rd, f"FSQRT({a}, {es}, S.fpcr, S)")
+        b.wv(rd, f"FSQRT({a}, {es}, S.fpmode, S)")
     elif opcode >> 2 == 1:
         to = _ESIZE.get(opcode & 3)
         if to is None or to == es:
             return b.end_undefined()
-        b.wv(rd, f"FCVT({a}, {es}, {to}, S.fpcr, S)")
+        b.wv(rd, f"FCVT({a}, {es}, {to}, S.fpmode, S)")
     elif opcode >> 2 == 0b0100 and es in (32, 64):   # FRINT32Z/32X/64Z/64X
         bits = 32 if opcode < 0b010010 else 64
-        mode = "(S.fpcr >> 22) & 3" if opcode & 1 else "3"
+        mode = "(S.fpmode >> 22) & 3" if opcode & 1 else "3"
         b.wv(rd, f"FRINT_N({a}, {es}, {mode}, {bits}, S)")
     elif opcode >> 3 == 1 and opcode != 0b001101:
         r = opcode & 7
@@ -136,7 +148,7 @@ def emit_dp1(b, insn: int) -> None:
         elif r == 4:
             b.wv(rd, f"FRINT({a}, {es}, 4, False, S)")
         else:                     # FRINTX (exact) and FRINTI: the FPCR rounding mode
-            b.wv(rd, f"FRINT({a}, {es}, (S.fpcr >> 22) & 3, {r == 6}, S)")
+            b.wv(rd, f"FRINT({a}, {es}, (S.fpmode >> 22) & 3, {r == 6}, S)")
     else:
         b.end_undefined()
 
@@ -148,12 +160,12 @@ def emit_dp2(b, insn: int) -> None:
     rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
     a, m = _src(b, rn, es), _src(b, rm, es)
     if opcode in (0, 1, 2, 3) and es in (32, 64):   # the hot ones: host floats when they can
-        b.wv(rd, f"{_TWO_SOURCE[opcode]}{es}({a}, {m}, S.fpcr, S)")
+        b.wv(rd, f"{_TWO_SOURCE[opcode]}{es}({a}, {m}, S.fpmode, S)")
     elif opcode in _TWO_SOURCE:
-        b.wv(rd, f"{_TWO_SOURCE[opcode]}({a}, {m}, {es}, S.fpcr, S)")
+        b.wv(rd, f"{_TWO_SOURCE[opcode]}({a}, {m}, {es}, S.fpmode, S)")
     elif opcode == 8:   # FNMUL
         t = b.tmp()
-        b.line(f"{t} = FMUL({a}, {m}, {es}, S.fpcr, S)")
+        b.line(f"{t} = FMUL({a}, {m}, {es}, S.fpmode, S)")
         b.wv(rd, f"{t} ^ {_SIGN[es]:#x}")
     else:
         b.end_undefined()
@@ -171,9 +183,9 @@ def emit_dp3(b, insn: int) -> None:
     na = f"({a} ^ {sign:#x})" if o0 != o1 else a
     nacc = f"({acc} ^ {sign:#x})" if o1 else acc
     if es in (32, 64):
-        b.wv(rd, f"FMADD{es}({na}, {m}, {nacc}, S.fpcr, S)")
+        b.wv(rd, f"FMADD{es}({na}, {m}, {nacc}, S.fpmode, S)")
     else:
-        b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpcr, S)")
+        b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpmode, S)")
 
 
 def emit_fcmp(b, insn: int) -> None:
@@ -249,7 +261,7 @@ def emit_int_conv(b, insn: int) -> None:
         if rmode:
             return b.end_undefined()
         src = b.rx(rn, not sf)
-        b.wv(rd, f"FROM_FIXED({src}, {intbits}, {opcode == 3}, 0, {es}, S.fpcr, S)")
+        b.wv(rd, f"FROM_FIXED({src}, {intbits}, {opcode == 3}, 0, {es}, S.fpmode, S)")
         return
     if opcode in (0, 1):                         # FCVT{N,P,M,Z}{S,U}
         mode = {0: 0, 1: 1, 2: 2, 3: 3}[rmode]
@@ -258,7 +270,15 @@ def emit_int_conv(b, insn: int) -> None:
     else:
         return b.end_undefined()
     unsigned = bool(opcode & 1)
-    b.wx(rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {unsigned}, 0, {mode}, S)", masked=True)
+    _to_gpr(b, rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {unsigned}, 0, {mode}, S)")
+
+
+def _to_gpr(b, rd: int, call: str) -> None:
+    """Wd/Xd = a conversion call; with WZR/XZR the call still runs (its FPSR flags)."""
+    if rd == 31:
+        b.line(call)
+    else:
+        b.wx(rd, call, masked=True)
 
 
 def emit_fixed(b, insn: int) -> None:
@@ -270,9 +290,8 @@ def emit_fixed(b, insn: int) -> None:
     fbits = 64 - scale
     intbits = 64 if sf else 32
     if rmode == 0 and opcode in (2, 3):
-        b.wv(rd, f"FROM_FIXED({b.rx(rn, not sf)}, {intbits}, {opcode == 3}, {fbits}, {es}, S.fpcr, S)")
+        b.wv(rd, f"FROM_FIXED({b.rx(rn, not sf)}, {intbits}, {opcode == 3}, {fbits}, {es}, S.fpmode, S)")
     elif rmode == 3 and opcode in (0, 1):
-        b.wx(rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {opcode == 1}, {fbits}, 3, S)",
-             masked=True)
+        _to_gpr(b, rd, f"TO_FIXED({_src(b, rn, es)}, {es}, {intbits}, {opcode == 1}, {fbits}, 3, S)")
     else:
         b.end_undefined()

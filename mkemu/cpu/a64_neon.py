@@ -17,7 +17,8 @@ saturating shifts, FP) call small lane functions through HELPERS.
 Saturating operations set FPSR.QC; FP operations use FPCR and raise the
 FPSR cumulative flags through fpu.py.  FADD/FSUB/FMUL/FDIV, FMLA/FMLS and the
 integer<->FP conversions have host-float fast paths for round-to-nearest
-without flush-to-zero (see _fvec2, _fmla_vec).
+without flush-to-zero (see _fvec2, _fmla_vec; fpu.py says how they keep the
+flags exact).
 
 Covered: every Advanced SIMD vector and scalar group, half precision
 (FEAT_FP16), SQRDMLAH (RDM), dot products, FCMLA/FCADD, FMLAL/FMLSL (FHM),
@@ -803,7 +804,7 @@ def emit_three_same(b, insn: int) -> None:
     if not scalar and not size & 1 and (u, opcode) in ((0, 0x1D), (1, 0x19)):   # FMLAL/FMLSL(2)
         n = 4 if q else 2
         b.uses_fp = True
-        return b.wv(rd, f"NFMLAL({_v(b, rd, q)}, {b.rv(rn)}, {b.rv(rm)}, {n}, {bool(size)}, {u}, None, S.fpcr, S)")
+        return b.wv(rd, f"NFMLAL({_v(b, rd, q)}, {b.rv(rn)}, {b.rv(rm)}, {n}, {bool(size)}, {u}, None, S.fpmode, S)")
     if opcode >= 0x18:                 # floating point
         return _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar)
     esize = 8 << size
@@ -879,13 +880,15 @@ _FP3 = {   # (U, a, opcode low 3 bits) -> (lane function name, kind)
 }
 _FP3_SCALAR = {(0, 0, 3), (0, 0, 4), (0, 0, 7), (0, 1, 7), (1, 0, 4), (1, 0, 5), (1, 1, 2),
                (1, 1, 4), (1, 1, 5)}
-_FPR = "REPEAT(S.fpcr), REPEAT(S)"
+_FPR = "REPEAT(S.fpmode), REPEAT(S)"
 
 # Fast path for FADD/FSUB/FMUL/FDIV: host floats when FPCR asks for round-to-nearest
-# without flush-to-zero and no lane makes a NaN.  A float32 op computed in double and
-# rounded once to float32 is correctly rounded for + - * /.  Overflow, division by zero
-# and NaNs take the general path (fpu.py).  Like fpu.py's own fast paths, this one does
-# not raise the cumulative IXC/UFC flags.
+# without flush-to-zero, FPSR.IXC is already set (fpu.FP_SLOW clear) and no lane makes
+# a NaN.  A float32 op computed in double and rounded once to float32 is correctly
+# rounded for + - * /.  Overflow, division by zero, NaNs and a product or quotient that
+# may have underflowed take the general path (fpu.py), which raises their flags.
+_FAST_OFF = fpu.FP_SLOW | fpu.FZ | 0x00C00000       # the FPCR bits the fast paths need clear
+_MIN_NORMAL = {32: 1.1754943508222875e-38, 64: 2.2250738585072014e-308}
 _FOPS = {"fadd": operator.add, "fsub": operator.sub, "fmul": operator.mul, "fdiv": operator.truediv}
 _FSTRUCT = {(e, n): struct.Struct(f"<{n}{'f' if e == 32 else 'd'}") for e in (32, 64) for n in (1, 2, 4, 8)}
 _ISTRUCT = {(e, n): struct.Struct(f"<{n}{'I' if e == 32 else 'Q'}") for e in (32, 64) for n in (1, 2, 4, 8)}
@@ -894,19 +897,26 @@ _ISTRUCT = {(e, n): struct.Struct(f"<{n}{'I' if e == 32 else 'Q'}") for e in (32
 def _fvec2(name: str, a: int, b: int, e: int, n: int, fpcr: int, st) -> int:
     """FADD/FSUB/FMUL/FDIV on n lanes of e bits; a and b hold n*e bits."""
     nb = e * n // 8
-    if not fpcr & 0x01C00000:
+    if not fpcr & _FAST_OFF:
         fs = _FSTRUCT[e, n]
         try:
             r = list(map(_FOPS[name], fs.unpack(a.to_bytes(nb, "little")), fs.unpack(b.to_bytes(nb, "little"))))
             t = sum(r)
-            if t == t:
+            if t - t == 0 and (name in ("fadd", "fsub") or min(map(abs, r)) > _MIN_NORMAL[e]):
                 return int.from_bytes(fs.pack(*r), "little")
         except (ZeroDivisionError, OverflowError):
             pass
     ist = _ISTRUCT[e, n]
+    if fpcr & _FAST_OFF == fpu.FP_SLOW:       # FPSR.IXC clear: lane by lane, exactness checked
+        fn = _FAST_LANE[name, e]
+        return int.from_bytes(ist.pack(*map(fn, ist.unpack(a.to_bytes(nb, "little")),
+                                            ist.unpack(b.to_bytes(nb, "little")), repeat(fpcr), repeat(st))), "little")
     fn = FPL[name]
     return int.from_bytes(ist.pack(*map(fn, ist.unpack(a.to_bytes(nb, "little")), ist.unpack(b.to_bytes(nb, "little")),
                                         repeat(e), repeat(fpcr), repeat(st))), "little")
+
+
+_FAST_LANE = {(name, e): getattr(fpu, f"{name}{e}") for name in _FOPS for e in (32, 64)}
 
 
 HELPERS["NFVEC2"] = _fvec2
@@ -923,8 +933,10 @@ def _fma32(x: float, y: float, z: float):
     if s - s != 0:
         return None                     # infinity or NaN: the general path
     bp = s - z
+    if abs(s) <= 1.1754943508222875e-38:
+        return None                     # may have underflowed: the general path raises UFC
     if (p - bp) + (z - (s - bp)):       # TwoSum: the double sum was rounded
-        if abs(s) < 1.1754943508222875e-38 or _UQ(_PD(s))[0] & 0x1FFF_FFFF == 0x1000_0000:
+        if _UQ(_PD(s))[0] & 0x1FFF_FFFF == 0x1000_0000:
             return None
     try:
         return _UI(_PF(s))[0]
@@ -946,7 +958,7 @@ def _fmla_vec(dv: int, av: int, bv: int, e: int, n: int, neg: bool, fpcr: int, s
         out = list(map(_fmadd, as_, bs, ds, repeat(64), repeat(fpcr), repeat(st)))
     else:
         out = []
-        fast = not fpcr & 0x01C00000
+        fast = not fpcr & _FAST_OFF
         if fast:
             fs = _FSTRUCT[e, n]
             fd = fs.unpack(dv.to_bytes(nb, "little"))
@@ -972,7 +984,8 @@ def _cvtf_vec(v: int, e: int, n: int, unsigned: bool, fpcr: int, st) -> int:
     needs one rounding only."""
     nb = e * n // 8
     ints = (_ISTRUCT if unsigned else _SSTRUCT)[e, n].unpack(v.to_bytes(nb, "little"))
-    if not fpcr & 0x00C00000 and (e == 32 or max(map(abs, ints)) < 1 << 53):
+    exact = max(map(abs, ints)) < 1 << (24 if e == 32 else 53)     # every lane converts exactly
+    if not fpcr & (_FAST_OFF & ~fpu.FP_SLOW) and (exact or (e == 32 and not fpcr & fpu.FP_SLOW)):
         return int.from_bytes(_FSTRUCT[e, n].pack(*map(float, ints)), "little")
     fn = FP_MISC[(int(unsigned), 0, 29)]
     return int.from_bytes(_ISTRUCT[e, n].pack(*[fn(x & _ones(e), e, fpcr, st) for x in ints]), "little")
@@ -983,9 +996,14 @@ def _fcvtz_vec(v: int, e: int, n: int, unsigned: bool, fpcr: int, st) -> int:
     nb = e * n // 8
     raw = v.to_bytes(nb, "little")
     try:
-        ints = list(map(int, _FSTRUCT[e, n].unpack(raw)))
+        if fpcr & fpu.FZ:
+            raise ValueError        # IDC may be due: the general path
+        floats = _FSTRUCT[e, n].unpack(raw)
+        ints = list(map(int, floats))
         lo, hi = (0, 1 << e) if unsigned else (-(1 << (e - 1)), 1 << (e - 1))
         if lo <= min(ints) and max(ints) < hi:
+            if fpcr & fpu.FP_SLOW and ints != list(floats):
+                st.fpsr |= fpu.IXC
             return int.from_bytes((_ISTRUCT if unsigned else _SSTRUCT)[e, n].pack(*ints), "little")
     except (ValueError, OverflowError):
         pass
@@ -999,7 +1017,7 @@ HELPERS.update({"NCVTF": _cvtf_vec, "NFCVTZ": _fcvtz_vec})
 
 def _fp_map2(name: str, a: str, m: str, e: int, n: int) -> str:
     if name in _FOPS and e > 16:
-        return f"NFVEC2('{name}', {a}, {m}, {e}, {n}, S.fpcr, S)"
+        return f"NFVEC2('{name}', {a}, {m}, {e}, {n}, S.fpmode, S)"
     return _pack(f"map(FPL['{name}'], {_unpack(a, e, n)}, {_unpack(m, e, n)}, REPEAT({e}), {_FPR})", e, n)
 
 
@@ -1026,14 +1044,14 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar, esize=0) -> 
     if kind == "acc":
         d = _v(b, rd, q)
         if not scalar and esize > 16:
-            return b.wv(rd, f"NFMLA({d}, {a}, {m}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
+            return b.wv(rd, f"NFMLA({d}, {a}, {m}, {esize}, {n}, {name == 'fmls'}, S.fpmode, S)")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(d, esize, n)}, {_unpack(a, esize, n)}, "
                               f"{_unpack(m, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
     if kind == "pair":
         if name == "fadd" and esize > 16:   # FADDP: add the even and the odd lanes of Vm:Vn
             cat = _name(b, f"(({m}) << {n * esize}) | {a}")
             ev, od = _narrow(b, cat, esize, n), _narrow(b, f"({cat} >> {esize})", esize, n)
-            return b.wv(rd, f"NFVEC2('fadd', {ev}, {od}, {esize}, {n}, S.fpcr, S)")
+            return b.wv(rd, f"NFVEC2('fadd', {ev}, {od}, {esize}, {n}, S.fpmode, S)")
         t = b.tmp()
         b.line(f"{t} = {_unpack(f'(({m}) << {n * esize}) | {a}', esize, 2 * n)}")
         return b.wv(rd, _pack(f"map(FPL['{name}'], {t}[0::2], {t}[1::2], REPEAT({esize}), {_FPR})", esize, n))
@@ -1089,6 +1107,7 @@ def _fmlal(dv: int, nv: int, mv: int, n: int, sub: bool, part: int, idx, fpcr: i
         c = (mv >> (16 * (part * n + i if idx is None else idx))) & 0xFFFF
         if sub:
             a ^= 0x8000
+        d, a, c = fpu.flush_in(d, 32, fpcr, st), fpu.flush_in(a, 16, fpcr, st), fpu.flush_in(c, 16, fpcr, st)
         if fpu.is_nan(d, 32) and not fpu.is_snan(d, 32) and \
                 {a & 0x7FFF, c & 0x7FFF} == {0, 0x7C00}:    # quiet-NaN addend, infinity * zero
             st.fpsr |= fpu.IOC
@@ -1141,9 +1160,9 @@ def emit_three_same_extra(b, insn: int) -> None:
         n = (128 if q else 64) // e
         b.uses_fp = True
         if opcode >= 12:
-            return b.wv(rd, f"NFCADD({_v(b, rn, q)}, {_v(b, rm, q)}, {e}, {n}, {opcode == 14}, S.fpcr, S)")
+            return b.wv(rd, f"NFCADD({_v(b, rn, q)}, {_v(b, rm, q)}, {e}, {n}, {opcode == 14}, S.fpmode, S)")
         return b.wv(rd, f"NFCMLA({_v(b, rd, q)}, {_v(b, rn, q)}, {_v(b, rm, q)}, {e}, {n}, {opcode & 3}, None, "
-                        f"S.fpcr, S)")
+                        f"S.fpmode, S)")
     b.end_undefined()
 
 
@@ -1281,8 +1300,7 @@ def _fcmp0(cmp: str):
             if cmp not in ("eq",) or fpu.is_snan(x, e):
                 st.fpsr |= fpu.IOC
             return 0
-        if e > 16 and fpcr >> 24 & 1 and not (x >> (e - 1 - {32: 8, 64: 11}[e])) & _ones({32: 8, 64: 11}[e]):
-            x &= 1 << (e - 1)       # FZ: a denormal compares as zero
+        x = fpu.flush_in(x, e, fpcr, st)
         v = fpu.to_float(x, e)
         ok = {"gt": v > 0, "eq": v == 0, "lt": v < 0, "ge": v >= 0, "le": v <= 0}[cmp]
         return _ones(e) if ok else 0
@@ -1344,7 +1362,7 @@ def emit_fp16_two_misc(b, insn: int) -> None:
     rn, rd, scalar = field(insn, 9, 5), field(insn, 4, 0), field(insn, 28, 28)
     if scalar and (u, size >> 1, opcode) == (0, 1, 31):       # FRECPX Hd, Hn
         b.uses_fp = True
-        return b.wv(rd, f"NFRECPX({_elem(b, rn, 16)}, 16, S.fpcr, S)")
+        return b.wv(rd, f"NFRECPX({_elem(b, rn, 16)}, 16, S.fpmode, S)")
     kind = _FP_MISC.get((u, size >> 1, opcode))
     if kind is None or kind.startswith(("frint3", "frint6")) or (opcode < 24 and opcode not in (12, 13, 14, 15)):
         return b.end_undefined()
@@ -1368,9 +1386,9 @@ def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar, esize=0) -> None:
         signs = _rep(esize, nbits) << (esize - 1)
         return b.wv(rd, f"{src} & {_ones(nbits) ^ signs:#x}" if kind == "fabs" else f"{src} ^ {signs:#x}")
     if kind in ("scvtf", "ucvtf") and n > 1 and esize > 16:
-        return b.wv(rd, f"NCVTF({src}, {esize}, {n}, {kind == 'ucvtf'}, S.fpcr, S)")
+        return b.wv(rd, f"NCVTF({src}, {esize}, {n}, {kind == 'ucvtf'}, S.fpmode, S)")
     if kind in ("fcvtzs", "fcvtzu") and n > 1 and esize > 16:
-        return b.wv(rd, f"NFCVTZ({src}, {esize}, {n}, {kind == 'fcvtzu'}, S.fpcr, S)")
+        return b.wv(rd, f"NFCVTZ({src}, {esize}, {n}, {kind == 'fcvtzu'}, S.fpmode, S)")
     fn = f"FPMISC[{(u, size >> 1, opcode)}]"
     b.wv(rd, _pack(f"map({fn}, {_unpack(src, esize, n)}, REPEAT({esize}), {_FPR})", esize, n))
 
@@ -1503,11 +1521,11 @@ def _scalar_two_misc(b, u, size, opcode, rn, rd) -> None:
         return b.wv(rd, _sat_narrow(b, _elem(b, rn, 2 * e), e, 1, u, opcode))
     if opcode == 22 and u and size == 1:      # FCVTXN Sd, Dn (round to odd)
         b.uses_fp = True
-        return b.wv(rd, f"NFCVTXN({_elem(b, rn, 64)}, S.fpcr, S)")
+        return b.wv(rd, f"NFCVTXN({_elem(b, rn, 64)}, S.fpmode, S)")
     if opcode == 31 and not u and size >> 1:  # FRECPX
         b.uses_fp = True
         e = 32 << (size & 1)
-        return b.wv(rd, f"NFRECPX({_elem(b, rn, e)}, {e}, S.fpcr, S)")
+        return b.wv(rd, f"NFRECPX({_elem(b, rn, e)}, {e}, S.fpmode, S)")
     b.end_undefined()
 
 
@@ -1519,6 +1537,7 @@ def _fp_nan(x: int, e: int, fpcr: int, st) -> int:
 
 
 def _frecpx(x: int, e: int, fpcr: int, st) -> int:
+    x = fpu.flush_in(x, e, fpcr, st)
     if fpu.is_nan(x, e):
         return _fp_nan(x, e, fpcr, st)
     ew = {16: 5, 32: 8, 64: 11}[e]
@@ -1532,30 +1551,7 @@ def _frecpx(x: int, e: int, fpcr: int, st) -> int:
 
 def _fcvtxn(x: int, fpcr: int, st) -> int:
     """Double -> single, rounding to odd (FCVTXN)."""
-    sign = (x >> 63) << 31
-    if fpu.is_nan(x, 64):
-        if fpu.is_snan(x, 64):
-            st.fpsr |= fpu.IOC
-        if fpcr >> 25 & 1:
-            return 0x7FC0_0000
-        return sign | 0x7FC0_0000 | ((x >> 29) & 0x3F_FFFF)
-    f = fpu.to_float(x, 64)
-    if f == 0 or f != f or abs(f) == float("inf"):
-        return sign | (0x7F80_0000 if f else 0)
-    if fpcr >> 24 & 1 and not (x >> 52) & 0x7FF:
-        return sign                                   # FZ: a denormal input is zero
-    try:
-        r = struct.unpack("<I", struct.pack("<f", f))[0]
-    except OverflowError:
-        st.fpsr |= fpu.OFC | fpu.IXC
-        return sign | 0x7F7F_FFFF                     # round-to-odd never overflows to infinity
-    rf = fpu.to_float(r, 32)
-    if rf == f:
-        return r
-    if abs(rf) > abs(f):
-        r -= 1                                        # truncate the magnitude
-    st.fpsr |= fpu.IXC | (fpu.UFC if abs(f) < 2.0 ** -126 else 0)
-    return r | 1
+    return fpu.fconvert(x, 64, 32, fpcr, st, odd=True)
 
 
 HELPERS.update({"NFRECPX": _frecpx, "NFCVTXN": _fcvtxn})
@@ -1582,7 +1578,7 @@ def emit_across(b, insn: int) -> None:
         b.uses_fp = True
         e = 32 if u else 16
         n = (128 if q else 64) // e
-        return b.wv(rd, f"NFREDUCE(FPL['{name}'], {_unpack(_v(b, rn, q), e, n)}, {e}, S.fpcr, S)")
+        return b.wv(rd, f"NFREDUCE(FPL['{name}'], {_unpack(_v(b, rn, q), e, n)}, {e}, S.fpmode, S)")
     esize = 8 << size
     n = (128 if q else 64) // esize
     if size == 3 or (size == 2 and not q):
@@ -1614,7 +1610,7 @@ def emit_scalar_pairwise(b, insn: int) -> None:
             return b.end_undefined()
         m = _ones(esize)
         b.uses_fp = True
-        return b.wv(rd, f"FPL['{name}']({src} & {m:#x}, ({src} >> {esize}) & {m:#x}, {esize}, S.fpcr, S)")
+        return b.wv(rd, f"FPL['{name}']({src} & {m:#x}, ({src} >> {esize}) & {m:#x}, {esize}, S.fpmode, S)")
     b.end_undefined()
 
 
@@ -1759,7 +1755,7 @@ def emit_by_element(b, insn: int) -> None:
         n = 4 if q else 2
         b.uses_fp = True
         return b.wv(rd, f"NFMLAL({_v(b, rd, q)}, {b.rv(rn)}, {b.rv(field(insn, 19, 16))}, {n}, "
-                        f"{bool(opcode & 4)}, {u}, {(h << 2) | (l << 1) | m}, S.fpcr, S)")
+                        f"{bool(opcode & 4)}, {u}, {(h << 2) | (l << 1) | m}, S.fpmode, S)")
     if u and opcode in (1, 3, 5, 7) and size in (1, 2) and not scalar:   # FCMLA (by element)
         e = 8 << size
         if size == 1:
@@ -1773,7 +1769,7 @@ def emit_by_element(b, insn: int) -> None:
         n = (128 if q else 64) // e
         b.uses_fp = True
         return b.wv(rd, f"NFCMLA({_v(b, rd, q)}, {_v(b, rn, q)}, {b.rv((m << 4) | rm4)}, {e}, {n}, "
-                        f"{(opcode >> 1) & 3}, {idx}, S.fpcr, S)")
+                        f"{(opcode >> 1) & 3}, {idx}, S.fpmode, S)")
     fp = opcode in (1, 5, 9) and not (u and opcode != 9)
     if fp:
         if size == 0:
@@ -1811,7 +1807,7 @@ def emit_by_element(b, insn: int) -> None:
         e = _name(b, elem)
         if name in ("fmla", "fmls") and esize > 16:
             dup = f"({e} * {_rep(esize, nbits):#x})"
-            return b.wv(rd, f"NFMLA({dst}, {src}, {dup}, {esize}, {n}, {name == 'fmls'}, S.fpcr, S)")
+            return b.wv(rd, f"NFMLA({dst}, {src}, {dup}, {esize}, {n}, {name == 'fmls'}, S.fpmode, S)")
         if name in ("fmla", "fmls"):
             return b.wv(rd, _pack(f"map(FPL['{name}'], {_unpack(dst, esize, n)}, {_unpack(src, esize, n)}, "
                                   f"REPEAT({e}), REPEAT({esize}), {_FPR})", esize, n))

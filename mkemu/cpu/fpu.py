@@ -20,7 +20,15 @@ cumulative exception bits where this module detects them, or None):
     from_fixed(v, intbits, unsigned, fbits, esize, fpcr, st)
     fconvert(a, from_esize, to_esize, fpcr, st)
     frecpe frsqrte (a, esize, fpcr, st); frecps frsqrts (a, b, esize, fpcr, st)
-rmode: 0 nearest-even, 1 +inf, 2 -inf, 3 zero, 4 nearest-away.
+rmode: 0 nearest-even, 1 +inf, 2 -inf, 3 zero, 4 nearest-away, 5 odd (FCVTXN).
+
+The general functions follow the Arm ARM's FPUnpack/FPRound: a denormal input
+is flushed to zero under FPCR.FZ (FZ16 for half precision; IDC for single and
+double), results are rounded once from the exact rational value in the FPCR
+rounding mode, and IXC, UFC (tiny before rounding and inexact, or flushed) and
+OFC are raised.  `fpcr` may carry FP_SLOW (bit 31, not an FPCR bit: CpuState
+sets it while FPSR.IXC is clear): the fast paths below then step aside, so the
+general path sees every operation until the first inexact one sets IXC.
 """
 from __future__ import annotations
 
@@ -30,7 +38,9 @@ import math
 import struct
 from fractions import Fraction
 
-IOC, DZC, OFC, UFC, IXC = 1, 2, 4, 8, 16
+IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 0x80
+FZ16, FZ, DN = 1 << 19, 1 << 24, 1 << 25
+FP_SLOW = 1 << 31          # in a `fpcr` argument: take the general path (see above)
 
 _FMT = {16: "<e", 32: "<f", 64: "<d"}
 _UFMT = {16: "<H", 32: "<I", 64: "<Q"}
@@ -89,45 +99,156 @@ def _nan_result(ops: tuple, esize: int, fpcr: int, st) -> int | None:
     return None
 
 
-def _arith(op, a: int, b: int, esize: int, fpcr: int, st) -> int:
-    n = _nan_result((a, b), esize, fpcr, st)
+def flush_in(a: int, esize: int, fpcr: int, st) -> int:
+    """FPUnpack's flush-to-zero: a denormal input reads as a zero of its sign
+    under FPCR.FZ (FZ16 for half precision); IDC for single and double only."""
+    if fpcr & (FZ16 if esize == 16 else FZ):
+        f = esize - 1 - _EXP[esize]
+        if not (a >> f) & ((1 << _EXP[esize]) - 1) and a & ((1 << f) - 1):
+            if esize != 16:
+                _flag(st, IDC)
+            return a & _SIGN[esize]
+    return a
+
+
+def _rmode(fpcr: int) -> int:
+    return (fpcr >> 22) & 3
+
+
+def round_exact(q: Fraction, esize: int, fpcr: int, st, rmode: int | None = None) -> int:
+    """FPRoundBase: the nonzero exact value q rounded to esize bits by the
+    rounding mode (FPCR's unless given), with output flush-to-zero and the
+    UFC, OFC and IXC flags."""
+    e = _EXP[esize]
+    f = esize - 1 - e
+    min_exp = 2 - (1 << (e - 1))
+    if rmode is None:
+        rmode = _rmode(fpcr)
+    neg = q < 0
+    n, d = abs(q.numerator), q.denominator
+    exp = n.bit_length() - d.bit_length()           # 2^exp <= |q| < 2^(exp+1)
+    if (n << max(0, -exp)) < (d << max(0, exp)):
+        exp -= 1
+    sign = _SIGN[esize] if neg else 0
+    if exp < min_exp and fpcr & (FZ16 if esize == 16 else FZ):
+        _flag(st, UFC)
+        return sign
+    biased = max(exp - min_exp + 1, 0)
+    shift = f - (exp if biased else min_exp)
+    if shift >= 0:
+        mant, rem = divmod(n << shift, d)
+        den = d
+    else:
+        mant, rem = divmod(n, d << -shift)
+        den = d << -shift
+    if biased == 0 and rem:
+        _flag(st, UFC)
+    if rmode == 0:
+        up = 2 * rem > den or (2 * rem == den and mant & 1)
+        to_inf = True
+    elif rmode == 4:
+        up = 2 * rem >= den
+        to_inf = True
+    elif rmode == 1:
+        up, to_inf = rem != 0 and not neg, not neg
+    elif rmode == 2:
+        up, to_inf = rem != 0 and neg, neg
+    else:                                            # toward zero, and odd
+        up, to_inf = False, False
+    if up:
+        mant += 1
+        if mant == 1 << f:                           # a denormal rounded up to the smallest normal
+            biased = 1
+        elif mant == 1 << (f + 1):
+            biased += 1
+            mant >>= 1
+    if rmode == 5 and rem:
+        mant |= 1
+    if biased >= (1 << e) - 1:
+        _flag(st, OFC | IXC)
+        return sign | (_inf(esize) if to_inf else _inf(esize) - 1)
+    if rem:
+        _flag(st, IXC)
+    return sign | (biased << f) | (mant & ((1 << f) - 1))
+
+
+def _zero_sum(fpcr: int, esize: int) -> int:
+    """The exact zero of x + y with x == -y: -0 only when rounding toward minus."""
+    return _SIGN[esize] if _rmode(fpcr) == 2 else 0
+
+
+def _operands(a: int, b: int, esize: int, fpcr: int, st) -> tuple[int, int, int | None]:
+    """FPUnpack of two operands (flush-to-zero) and FPProcessNaNs: (a, b, the NaN
+    result or None)."""
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
+    return a, b, _nan_result((a, b), esize, fpcr, st)
+
+
+def _addsub(a: int, b: int, esize: int, fpcr: int, st, negate_b: bool) -> int:
+    a, b, n = _operands(a, b, esize, fpcr, st)
     if n is not None:
         return n
+    if negate_b:
+        b ^= _SIGN[esize]
     x, y = to_float(a, esize), to_float(b, esize)
-    try:
-        r = op(x, y)
-    except ZeroDivisionError:
-        if x == 0 or math.isnan(x):
+    if math.isinf(x) or math.isinf(y):
+        if math.isinf(x) and math.isinf(y) and (a ^ b) & _SIGN[esize]:
             _flag(st, IOC)
             return _DEFAULT_NAN[esize]
-        _flag(st, DZC)
-        neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
-        return _SIGN[esize] * neg | _inf(esize)
-    if math.isnan(r):          # inf - inf, 0 * inf: invalid
-        _flag(st, IOC)
-        return _DEFAULT_NAN[esize]
-    return from_float(r, esize)
+        return a if math.isinf(x) else b
+    if x == 0 and y == 0 and not (a ^ b) & _SIGN[esize]:
+        return a
+    q = Fraction(x) + Fraction(y)
+    if q == 0:
+        return _zero_sum(fpcr, esize)
+    return round_exact(q, esize, fpcr, st)
 
 
 def fadd(a, b, esize, fpcr=0, st=None):
-    return _arith(lambda x, y: x + y, a, b, esize, fpcr, st)
+    return _addsub(a, b, esize, fpcr, st, False)
 
 
 def fsub(a, b, esize, fpcr=0, st=None):
-    return _arith(lambda x, y: x - y, a, b, esize, fpcr, st)
+    return _addsub(a, b, esize, fpcr, st, True)
 
 
 def fmul(a, b, esize, fpcr=0, st=None):
-    return _arith(lambda x, y: x * y, a, b, esize, fpcr, st)
+    a, b, n = _operands(a, b, esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(a, esize), to_float(b, esize)
+    sign = (a ^ b) & _SIGN[esize]
+    if math.isinf(x) or math.isinf(y):
+        if x == 0 or y == 0:
+            _flag(st, IOC)
+            return _DEFAULT_NAN[esize]
+        return sign | _inf(esize)
+    if x == 0 or y == 0:
+        return sign
+    return round_exact(Fraction(x) * Fraction(y), esize, fpcr, st)
 
 
 def fdiv(a, b, esize, fpcr=0, st=None):
-    return _arith(lambda x, y: x / y, a, b, esize, fpcr, st)
+    a, b, n = _operands(a, b, esize, fpcr, st)
+    if n is not None:
+        return n
+    x, y = to_float(a, esize), to_float(b, esize)
+    sign = (a ^ b) & _SIGN[esize]
+    if (math.isinf(x) and math.isinf(y)) or (x == 0 and y == 0):
+        _flag(st, IOC)
+        return _DEFAULT_NAN[esize]
+    if math.isinf(x) or y == 0:
+        if not math.isinf(x):
+            _flag(st, DZC)
+        return sign | _inf(esize)
+    if x == 0 or math.isinf(y):
+        return sign
+    return round_exact(Fraction(x) / Fraction(y), esize, fpcr, st)
 
 
 def fmulx(a, b, esize, fpcr=0, st=None):
     """FMULX: like FMUL, but 0 * inf gives 2 with the XOR of the signs."""
-    n = _nan_result((a, b), esize, fpcr, st)
+    a, b, n = _operands(a, b, esize, fpcr, st)
     if n is not None:
         return n
     x, y = to_float(a, esize), to_float(b, esize)
@@ -142,6 +263,7 @@ def fabd(a, b, esize, fpcr=0, st=None):
 
 
 def _minmax(a, b, esize, fpcr, st, want_max: bool, numeric: bool) -> int:
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if numeric:
         qa = is_nan(a, esize) and not is_snan(a, esize)
         qb = is_nan(b, esize) and not is_snan(b, esize)
@@ -177,26 +299,9 @@ def fminnm(a, b, esize, fpcr=0, st=None):
     return _minmax(a, b, esize, fpcr, st, False, True)
 
 
-def _round_fraction(q: Fraction, esize: int) -> int:
-    """Round an exact rational to esize bits, nearest-even."""
-    try:
-        d = float(q)
-    except OverflowError:
-        return _SIGN[esize] * (q < 0) | _inf(esize)
-    if esize == 64:
-        return from_float(d, 64)
-    # float(q) is correctly rounded to double; round-to-odd in between avoids double rounding
-    if Fraction(d) != q:
-        bits = struct.unpack("<Q", struct.pack("<d", d))[0]
-        if not bits & 1:
-            toward = (Fraction(d) < q) == (d >= 0)
-            bits += 1 if toward else -1
-            d = struct.unpack("<d", struct.pack("<Q", bits))[0]
-    return from_float(d, esize)
-
-
 def fmadd(a, b, c, esize, fpcr=0, st=None):
     """a * b + c with one rounding (FMADD; the Arm ARM's FPMulAdd(c, a, b))."""
+    c, a, b = (flush_in(v, esize, fpcr, st) for v in (c, a, b))
     x, y = to_float(a, esize), to_float(b, esize)
     inf_zero = (math.isinf(x) and y == 0) or (math.isinf(y) and x == 0)
     n = _nan_result((c, a, b), esize, fpcr, st)
@@ -219,29 +324,47 @@ def fmadd(a, b, c, esize, fpcr=0, st=None):
             return _DEFAULT_NAN[esize]
         neg = neg_z if inf_z else neg_p
         return _SIGN[esize] * neg | _inf(esize)
+    p_neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
+    if (x == 0 or y == 0) and z == 0 and p_neg == (math.copysign(1, z) < 0):
+        return c                                   # zeros of one sign: that zero
     exact = Fraction(x) * Fraction(y) + Fraction(z)
     if exact == 0:
-        # the sign of an exact zero sum follows IEEE: -0 only if both parts are -0
-        p_neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
-        neg = p_neg and math.copysign(1, z) < 0
-        return _SIGN[esize] if neg else 0
-    return _round_fraction(exact, esize)
+        return _zero_sum(fpcr, esize)
+    return round_exact(exact, esize, fpcr, st)
 
 
 def fsqrt(a, esize, fpcr=0, st=None):
+    a = flush_in(a, esize, fpcr, st)
     n = _nan_result((a,), esize, fpcr, st)
     if n is not None:
         return n
     x = to_float(a, esize)
+    if x == 0 or (math.isinf(x) and x > 0):
+        return a
     if x < 0:
         _flag(st, IOC)
         return _DEFAULT_NAN[esize]
-    if x == 0 or math.isinf(x):
-        return a
-    return from_float(math.sqrt(x), esize)
+    # sqrt(q) from an integer square root with 60 more bits than any format
+    # keeps: the true root lies strictly between r and r + 1 when r*r != m,
+    # and r + 1/2 then rounds the same way in every mode
+    q = Fraction(x)
+    k = 120 - (q.numerator.bit_length() - q.denominator.bit_length())
+    k += k & 1
+    m = (q.numerator << k) // q.denominator if k >= 0 else q.numerator // (q.denominator << -k)
+    exact_m = (q.numerator << k) % q.denominator == 0 if k >= 0 else q.numerator % (q.denominator << -k) == 0
+    r = math.isqrt(m)
+    root = Fraction(r) if (r * r == m and exact_m) else Fraction(2 * r + 1, 2)
+    return round_exact(root / (1 << (k // 2)) if k >= 0 else root * (1 << (-k // 2)), esize, fpcr, st)
+
+
+def _fpcr_of(st) -> int:
+    """FPCR for the functions whose callers pass only the CPU state."""
+    return st.fpcr if st is not None else 0
 
 
 def fcompare(a, b, esize, signal_all=False, st=None) -> int:
+    fpcr = _fpcr_of(st)
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):
         if signal_all or is_snan(a, esize) or is_snan(b, esize):
             _flag(st, IOC)
@@ -253,6 +376,8 @@ def fcompare(a, b, esize, signal_all=False, st=None) -> int:
 
 
 def fcmeq(a, b, esize, st=None) -> bool:
+    fpcr = _fpcr_of(st)
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):
         if is_snan(a, esize) or is_snan(b, esize):
             _flag(st, IOC)
@@ -261,6 +386,8 @@ def fcmeq(a, b, esize, st=None) -> bool:
 
 
 def fcmge(a, b, esize, st=None) -> bool:
+    fpcr = _fpcr_of(st)
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):
         _flag(st, IOC)
         return False
@@ -268,6 +395,8 @@ def fcmge(a, b, esize, st=None) -> bool:
 
 
 def fcmgt(a, b, esize, st=None) -> bool:
+    fpcr = _fpcr_of(st)
+    a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):
         _flag(st, IOC)
         return False
@@ -298,7 +427,9 @@ def _round_away(x) -> int:
 
 
 def frint(a, esize, rmode, exact=False, st=None):
-    n = _nan_result((a,), esize, 0, st)
+    fpcr = _fpcr_of(st)
+    a = flush_in(a, esize, fpcr, st)
+    n = _nan_result((a,), esize, fpcr, st)
     if n is not None:
         return n
     x = to_float(a, esize)
@@ -315,6 +446,7 @@ def frint(a, esize, rmode, exact=False, st=None):
 def to_fixed(a, esize, intbits, unsigned, fbits, rmode, st=None) -> int:
     """FPToFixed: saturating conversion; NaN gives 0 (and IOC)."""
     mask = (1 << intbits) - 1
+    a = flush_in(a, esize, _fpcr_of(st), st)
     if is_nan(a, esize):
         _flag(st, IOC)
         return 0
@@ -345,10 +477,12 @@ def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
     q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
     if q == 0:
         return 0
-    return _round_fraction(q, esize)
+    return round_exact(q, esize, fpcr, st)
 
 
-def fconvert(a, from_esize, to_esize, fpcr=0, st=None):
+def fconvert(a, from_esize, to_esize, fpcr=0, st=None, odd=False):
+    fpcr &= ~FZ16                  # FPUnpackCV / FPRoundCV: FZ16 is not used by conversions
+    a = flush_in(a, from_esize, fpcr, st)
     if is_nan(a, from_esize):
         if is_snan(a, from_esize):
             _flag(st, IOC)
@@ -361,7 +495,13 @@ def fconvert(a, from_esize, to_esize, fpcr=0, st=None):
         frac = a & ((1 << ffrom) - 1)
         frac = frac << (fto - ffrom) if fto >= ffrom else frac >> (ffrom - fto)
         return (sign * _SIGN[to_esize]) | _inf(to_esize) | frac | (1 << (fto - 1))
-    return from_float(to_float(a, from_esize), to_esize)
+    x = to_float(a, from_esize)
+    sign = _SIGN[to_esize] if a & _SIGN[from_esize] else 0
+    if x == 0:
+        return sign
+    if math.isinf(x):
+        return sign | _inf(to_esize)
+    return round_exact(Fraction(x), to_esize, fpcr, st, 5 if odd else None)
 
 
 _EBITS = {16: 5, 32: 8, 64: 11}
@@ -403,6 +543,7 @@ def _pack(sign: int, exp: int, frac52: int, esize: int) -> int:
 
 def frecpe(a, esize, fpcr=0, st=None):
     """FRECPE: the Arm ARM's 8-bit reciprocal estimate (FPRecipEstimate)."""
+    a = flush_in(a, esize, fpcr, st)
     n = _nan_result((a,), esize, fpcr, st)
     if n is not None:
         return n
@@ -415,7 +556,12 @@ def frecpe(a, esize, fpcr=0, st=None):
         return a & _SIGN[esize]
     if abs(x) < 2.0 ** {16: -16, 32: -128, 64: -1024}[esize]:
         _flag(st, OFC | IXC)
-        return (a & _SIGN[esize]) | _inf(esize)
+        rm, neg = _rmode(fpcr), x < 0
+        to_inf = rm == 0 or (rm == 1 and not neg) or (rm == 2 and neg)
+        return (a & _SIGN[esize]) | (_inf(esize) if to_inf else _inf(esize) - 1)
+    if fpcr & (FZ16 if esize == 16 else FZ) and abs(x) >= 2.0 ** {16: 14, 32: 126, 64: 1022}[esize]:
+        _flag(st, UFC)                        # the reciprocal would be tiny: flushed
+        return a & _SIGN[esize]
     _, exp, frac = _unpack_norm(a, esize)
     if exp == 0:
         if not (frac >> 51) & 1:
@@ -437,6 +583,7 @@ def frecpe(a, esize, fpcr=0, st=None):
 
 def frsqrte(a, esize, fpcr=0, st=None):
     """FRSQRTE: the Arm ARM's 8-bit reciprocal square root estimate."""
+    a = flush_in(a, esize, fpcr, st)
     n = _nan_result((a,), esize, fpcr, st)
     if n is not None:
         return n
@@ -466,7 +613,8 @@ def frsqrte(a, esize, fpcr=0, st=None):
 
 def _step(a, b, esize, fpcr, st, inf_zero: float, addend: float, halve: bool):
     """FPRecipStepFused / FPRSqrtStepFused: (addend - a*b) [/ 2], with inf*0 giving inf_zero."""
-    na = a ^ _SIGN[esize]
+    na = flush_in(a ^ _SIGN[esize], esize, fpcr, st)
+    b = flush_in(b, esize, fpcr, st)
     n = _nan_result((na, b), esize, fpcr, st)
     if n is not None:
         return n
@@ -480,8 +628,8 @@ def _step(a, b, esize, fpcr, st, inf_zero: float, addend: float, halve: bool):
     if halve:
         exact /= 2
     if exact == 0:
-        return 0
-    return _round_fraction(exact, esize)
+        return _zero_sum(fpcr, esize)
+    return round_exact(exact, esize, fpcr, st)
 
 
 def frecps(a, b, esize, fpcr=0, st=None):
@@ -496,19 +644,21 @@ def frsqrts(a, b, esize, fpcr=0, st=None):
 
 def frint_n(a, esize, rmode, intbits, st=None):
     """FRINT32*/FRINT64*: round to an integral value that fits intbits, else the most negative one."""
-    import math as _m
     lowest = from_float(-float(1 << (intbits - 1)), esize)
+    a = flush_in(a, esize, _fpcr_of(st), st)
     if is_nan(a, esize):
         _flag(st, IOC)
         return lowest
     x = to_float(a, esize)
-    if _m.isinf(x):
+    if math.isinf(x):
         _flag(st, IOC)
         return lowest
     r = _round_real(x, rmode)
     if not -(1 << (intbits - 1)) <= r < (1 << (intbits - 1)):
         _flag(st, IOC)
         return lowest
+    if r != x:
+        _flag(st, IXC)                       # FPRoundIntN: every variant signals inexact
     if r == 0:
         return a & _SIGN[esize]
     return from_float(float(r), esize)
@@ -532,12 +682,45 @@ _PF = struct.Struct("<f").pack
 _UF = struct.Struct("<f").unpack
 
 
-def _fast64(op, slow):
+# Flags on the fast paths.  They run when the FPCR is all default (FP_SLOW
+# aside); a result that overflowed (not finite) or may have underflowed (a
+# product, quotient or fused sum no larger than the smallest normal) takes the
+# general path, which raises OFC and UFC.  While FPSR.IXC is clear (FP_SLOW
+# set) the host result is checked for exactness with integer arithmetic and
+# IXC raised if it was rounded; once IXC is set, nothing more needs checking.
+_MIN_NORMAL64 = 2.2250738585072014e-308
+_MIN_NORMAL32 = 1.1754943508222875e-38
+
+
+def _exact(kind: str, x: float, y: float, r: float, z: float = 0.0) -> bool:
+    """Whether x (kind) y -- or x*y + z for "fma" -- equals r exactly (finite floats;
+    every denominator of as_integer_ratio is a power of two)."""
+    nx, dx = x.as_integer_ratio()
+    ny, dy = y.as_integer_ratio()
+    nr, dr = r.as_integer_ratio()
+    if kind == "+":
+        return (nx * dy + ny * dx) * dr == nr * dx * dy
+    if kind == "-":
+        return (nx * dy - ny * dx) * dr == nr * dx * dy
+    if kind == "*":
+        return nx * ny * dr == nr * dx * dy
+    if kind == "/":
+        return nx * dy * dr == nr * ny * dx
+    nz, dz = z.as_integer_ratio()
+    return (nx * ny * dz + nz * dx * dy) * dr == nr * dx * dy * dz
+
+
+def _fast64(op, kind, slow):
+    may_underflow = kind in "*/"
+
     def f(a, b, fpcr, st):
-        if not fpcr:
+        if not fpcr & ~FP_SLOW:
             try:
-                r = op(_UD(_PQ(a))[0], _UD(_PQ(b))[0])
-                if r == r:
+                x, y = _UD(_PQ(a))[0], _UD(_PQ(b))[0]
+                r = op(x, y)
+                if r - r == 0 and not (may_underflow and -_MIN_NORMAL64 <= r <= _MIN_NORMAL64):
+                    if fpcr and not _exact(kind, x, y, r):
+                        st.fpsr |= IXC
                     return _UQ(_PD(r))[0]
             except (ZeroDivisionError, OverflowError):
                 pass
@@ -545,44 +728,58 @@ def _fast64(op, slow):
     return f
 
 
-def _fast32(op, slow):
+def _fast32(op, kind, slow):
+    may_underflow = kind in "*/"
+
     def f(a, b, fpcr, st):
-        if not fpcr:
+        if not fpcr & ~FP_SLOW:
             try:
-                r = op(_UF(_PI(a))[0], _UF(_PI(b))[0])
-                if r == r:
-                    return _UI(_PF(r))[0]
+                x, y = _UF(_PI(a))[0], _UF(_PI(b))[0]
+                r = op(x, y)
+                if r - r == 0 and not (may_underflow and -_MIN_NORMAL32 <= r <= _MIN_NORMAL32):
+                    bits = _UI(_PF(r))[0]
+                    if fpcr and not _exact(kind, x, y, _UF(_PI(bits))[0]):
+                        st.fpsr |= IXC
+                    return bits
             except (ZeroDivisionError, OverflowError):
                 pass
         return slow(a, b, 32, fpcr, st)
     return f
 
 
-fadd64 = _fast64(lambda x, y: x + y, fadd)
-fsub64 = _fast64(lambda x, y: x - y, fsub)
-fmul64 = _fast64(lambda x, y: x * y, fmul)
-fdiv64 = _fast64(lambda x, y: x / y, fdiv)
-fadd32 = _fast32(lambda x, y: x + y, fadd)
-fsub32 = _fast32(lambda x, y: x - y, fsub)
-fmul32 = _fast32(lambda x, y: x * y, fmul)
-fdiv32 = _fast32(lambda x, y: x / y, fdiv)
+fadd64 = _fast64(lambda x, y: x + y, "+", fadd)
+fsub64 = _fast64(lambda x, y: x - y, "-", fsub)
+fmul64 = _fast64(lambda x, y: x * y, "*", fmul)
+fdiv64 = _fast64(lambda x, y: x / y, "/", fdiv)
+fadd32 = _fast32(lambda x, y: x + y, "+", fadd)
+fsub32 = _fast32(lambda x, y: x - y, "-", fsub)
+fmul32 = _fast32(lambda x, y: x * y, "*", fmul)
+fdiv32 = _fast32(lambda x, y: x / y, "/", fdiv)
 
 
 def fmadd64(a, b, c, fpcr, st):
     """a*b + c for doubles, rounded once. With FPCR at its default (round to nearest,
     no flush-to-zero) and finite operands, IEEE fused multiply-add is Arm's FMADD,
     so the host C library's fma() gives the exact answer (it is correctly rounded)."""
-    if not fpcr:
+    if not fpcr & ~FP_SLOW:
         x, y, z = _UD(_PQ(a))[0], _UD(_PQ(b))[0], _UD(_PQ(c))[0]
         if x - x == 0 and y - y == 0 and z - z == 0:          # all finite (zeros too)
-            return _UQ(_PD(_host_fma(x, y, z)))[0]
+            r = _host_fma(x, y, z)
+            if r - r == 0 and not -_MIN_NORMAL64 <= r <= _MIN_NORMAL64:
+                if fpcr and not _exact("fma", x, y, r, z):
+                    st.fpsr |= IXC
+                return _UQ(_PD(r))[0]
     return fmadd(a, b, c, 64, fpcr, st)
 
 
 def fmadd32(a, b, c, fpcr, st):
     """a*b + c for singles, rounded once (fmadd64's reasoning, with the C library's fmaf)."""
-    if not fpcr:
+    if not fpcr & ~FP_SLOW:
         x, y, z = _UF(_PI(a))[0], _UF(_PI(b))[0], _UF(_PI(c))[0]
         if x - x == 0 and y - y == 0 and z - z == 0:
-            return _UI(_PF(_host_fmaf(x, y, z)))[0]
+            r = _host_fmaf(x, y, z)
+            if r - r == 0 and not -_MIN_NORMAL32 <= r <= _MIN_NORMAL32:
+                if fpcr and not _exact("fma", x, y, r, z):
+                    st.fpsr |= IXC
+                return _UI(_PF(r))[0]
     return fmadd(a, b, c, 32, fpcr, st)

@@ -16,12 +16,15 @@ TRAP_FETCH = 4      # instruction fetch fault: S.pc is the address
 TRAP_SIGNAL = 5     # a pending signal stopped the dispatcher between blocks
 TRAP_LIMIT = 6      # the instruction budget given to run() was used up
 
+FPSR_IXC = 0x10
+FP_SLOW = 1 << 31   # see fpmode below and cpu/fpu.py
+
 
 class CpuState:
     """Registers and control state of one guest thread."""
 
     __slots__ = (
-        "x", "v", "pc", "nzcv_raw", "fk", "fa", "fb", "fpcr", "fpsr", "tpidr", "tpidrro",
+        "x", "v", "pc", "nzcv_raw", "fk", "fa", "fb", "_fpcr", "_fpsr", "fpmode", "tpidr", "tpidrro",
         "icount", "pending", "fault_addr", "fault_write", "fault_kind",
         "excl_addr", "excl_size", "excl_value", "undef_insn",
     )
@@ -37,8 +40,12 @@ class CpuState:
         self.fk = 0
         self.fa = 0
         self.fb = 0
-        self.fpcr = 0
-        self.fpsr = 0
+        # FPCR and FPSR as the guest sees them; fpmode is what translated FP
+        # code passes to cpu/fpu.py: FPCR, plus FP_SLOW while FPSR.IXC is clear
+        # (the host-float fast paths cannot tell an inexact result)
+        self._fpcr = 0
+        self._fpsr = 0
+        self.fpmode = FP_SLOW
         self.tpidr = 0                 # TPIDR_EL0 (thread pointer)
         self.tpidrro = 0               # TPIDRRO_EL0
         self.icount = 0                # guest instructions retired
@@ -62,6 +69,24 @@ class CpuState:
     def nzcv(self, value: int) -> None:
         self.fk = 0
         self.nzcv_raw = value & 0xF000_0000
+
+    @property
+    def fpcr(self) -> int:
+        return self._fpcr
+
+    @fpcr.setter
+    def fpcr(self, value: int) -> None:
+        self._fpcr = value
+        self.fpmode = value | (0 if self._fpsr & FPSR_IXC else FP_SLOW)
+
+    @property
+    def fpsr(self) -> int:
+        return self._fpsr
+
+    @fpsr.setter
+    def fpsr(self, value: int) -> None:
+        self._fpsr = value
+        self.fpmode = self._fpcr | (0 if value & FPSR_IXC else FP_SLOW)
 
     @property
     def sp(self) -> int:

@@ -7,10 +7,9 @@ infinities, quiet and signalling NaNs, denormals, the integer-conversion
 limits) or ordinary numbers, with FPCR.DN sometimes set.  The default run compares
 the values and the FPSR bits IOC, DZC and QC.
 
-The slow sweep also draws directed rounding modes and flush-to-zero and
-compares every cumulative flag (IXC, UFC, OFC, IDC too); it is marked xfail
-until fpu.py implements those (its arithmetic rounds to nearest and raises
-neither IXC nor UFC/OFC yet).
+The "all FPCR" runs also draw the directed rounding modes and flush-to-zero
+(FZ, FZ16) and compare every cumulative flag (IXC, UFC, OFC, IDC too), for
+these groups and for the scalar FP classes (FADD Sd, FMADD, FCVT, SCVTF...).
 """
 import re
 import random
@@ -19,6 +18,7 @@ import struct
 import pytest
 
 from tests.oracle.test_neon import GROUPS, _CS, allowed_gap, unicorn_bug
+from tests.oracle.test_simd_fp import FP_GROUPS as SCALAR_FP_GROUPS
 from tests.oracle.templates import instance
 from tests.support.oracle import Case, Unimplemented, compare, random_state
 
@@ -73,6 +73,8 @@ def random_fpcr(rng: random.Random, full: bool = False) -> int:
     fpcr = rng.randrange(4) << 22                   # RMode
     if rng.random() < 0.3:
         fpcr |= 1 << 24                             # FZ
+    if rng.random() < 0.3:
+        fpcr |= 1 << 19                             # FZ16
     if rng.random() < 0.3:
         fpcr |= 1 << 25                             # DN
     return fpcr
@@ -135,10 +137,14 @@ def test_fp_group_sweep(group):
     run_fp_group(random.Random(f"neon-fp-sweep-{name}"), mask, value, 3000)
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(reason="fpu.py: directed rounding, flush-to-zero and IXC/UFC/OFC/IDC not done yet",
-                   strict=False)
-@pytest.mark.parametrize("group", FP_GROUPS, ids=lambda g: g[0])
+@pytest.mark.parametrize("group", FP_GROUPS + SCALAR_FP_GROUPS, ids=lambda g: g[0])
 def test_fp_group_all_fpcr_and_flags(group):
     name, mask, value = group
-    run_fp_group(random.Random(f"neon-fp-full-{name}"), mask, value, 500, full=True)
+    run_fp_group(random.Random(f"fp-full-{name}"), mask, value, 120, full=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", FP_GROUPS + SCALAR_FP_GROUPS, ids=lambda g: g[0])
+def test_fp_group_all_fpcr_and_flags_sweep(group):
+    name, mask, value = group
+    run_fp_group(random.Random(f"neon-fp-full-{name}"), mask, value, 1500, full=True)
