@@ -907,7 +907,7 @@ def _fvec2(name: str, a: int, b: int, e: int, n: int, fpcr: int, st) -> int:
         except (ZeroDivisionError, OverflowError):
             pass
     ist = _ISTRUCT[e, n]
-    if fpcr & _FAST_OFF == fpu.FP_SLOW:       # FPSR.IXC clear: lane by lane, exactness checked
+    if not fpcr & _FAST_OFF & ~fpu.FP_SLOW:   # lane by lane: exactness, zeros and overflow checked
         fn = _FAST_LANE[name, e]
         return int.from_bytes(ist.pack(*map(fn, ist.unpack(a.to_bytes(nb, "little")),
                                             ist.unpack(b.to_bytes(nb, "little")), repeat(fpcr), repeat(st))), "little")

@@ -710,6 +710,12 @@ def _exact(kind: str, x: float, y: float, r: float, z: float = 0.0) -> bool:
     return (nx * ny * dz + nz * dx * dy) * dr == nr * dx * dy * dz
 
 
+def _maybe_underflow(kind: str, x: float, y: float) -> bool:
+    """A product or quotient no larger than the smallest normal is exact when an
+    operand makes it an exact zero; otherwise it may have underflowed."""
+    return not (x == 0 or (kind == "*" and y == 0))
+
+
 def _fast64(op, kind, slow):
     may_underflow = kind in "*/"
 
@@ -718,7 +724,8 @@ def _fast64(op, kind, slow):
             try:
                 x, y = _UD(_PQ(a))[0], _UD(_PQ(b))[0]
                 r = op(x, y)
-                if r - r == 0 and not (may_underflow and -_MIN_NORMAL64 <= r <= _MIN_NORMAL64):
+                if r - r == 0 and not (may_underflow and -_MIN_NORMAL64 <= r <= _MIN_NORMAL64
+                                       and _maybe_underflow(kind, x, y)):
                     if fpcr and not _exact(kind, x, y, r):
                         st.fpsr |= IXC
                     return _UQ(_PD(r))[0]
@@ -736,7 +743,8 @@ def _fast32(op, kind, slow):
             try:
                 x, y = _UF(_PI(a))[0], _UF(_PI(b))[0]
                 r = op(x, y)
-                if r - r == 0 and not (may_underflow and -_MIN_NORMAL32 <= r <= _MIN_NORMAL32):
+                if r - r == 0 and not (may_underflow and -_MIN_NORMAL32 <= r <= _MIN_NORMAL32
+                                       and _maybe_underflow(kind, x, y)):
                     bits = _UI(_PF(r))[0]
                     if fpcr and not _exact(kind, x, y, _UF(_PI(bits))[0]):
                         st.fpsr |= IXC
@@ -765,7 +773,7 @@ def fmadd64(a, b, c, fpcr, st):
         x, y, z = _UD(_PQ(a))[0], _UD(_PQ(b))[0], _UD(_PQ(c))[0]
         if x - x == 0 and y - y == 0 and z - z == 0:          # all finite (zeros too)
             r = _host_fma(x, y, z)
-            if r - r == 0 and not -_MIN_NORMAL64 <= r <= _MIN_NORMAL64:
+            if r - r == 0 and not (-_MIN_NORMAL64 <= r <= _MIN_NORMAL64 and x and y):
                 if fpcr and not _exact("fma", x, y, r, z):
                     st.fpsr |= IXC
                 return _UQ(_PD(r))[0]
@@ -778,7 +786,7 @@ def fmadd32(a, b, c, fpcr, st):
         x, y, z = _UF(_PI(a))[0], _UF(_PI(b))[0], _UF(_PI(c))[0]
         if x - x == 0 and y - y == 0 and z - z == 0:
             r = _host_fmaf(x, y, z)
-            if r - r == 0 and not -_MIN_NORMAL32 <= r <= _MIN_NORMAL32:
+            if r - r == 0 and not (-_MIN_NORMAL32 <= r <= _MIN_NORMAL32 and x and y):
                 if fpcr and not _exact("fma", x, y, r, z):
                     st.fpsr |= IXC
                 return _UI(_PF(r))[0]
