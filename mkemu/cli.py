@@ -59,13 +59,37 @@ def cmd_run(args) -> int:
         if "=" not in item:
             return _error(f"--env {item}: expected NAME=VALUE")
         env.append(item.encode())
+    binds = []
+    for item in args.bind or []:
+        host, _, guest = item.partition(":")
+        guest = guest or host
+        if not os.path.isdir(host):
+            return _error(f"--bind {item}: {host} is not a directory on this host")
+        if not guest.startswith("/"):
+            return _error(f"--bind {item}: the guest path must be absolute")
+        if not _guest_dir_exists(rootfs, guest):
+            return _error(f"--bind {item}: {guest} is not a directory in the rootfs (a mount point must exist)")
+        binds.append((os.path.abspath(host), guest))
     cfg = MachineConfig(rootfs=rootfs, strace=args.strace, stats=args.stats,
                         dump_blocks=args.dump_blocks, env=env, host_program=host_program,
-                        inject_crash=args.inject_crash)
+                        inject_crash=args.inject_crash, binds=binds)
     argv = [a.encode(errors="surrogateescape") for a in [args.program[0]] + rest]
     sys.stdout.flush()
     sys.stderr.flush()
     return run_program(cfg, program, argv)
+
+
+def _guest_dir_exists(rootfs: str, guest: str) -> bool:
+    """Whether guest names a directory inside rootfs, resolved as the guest would."""
+    from .fs.rootfs import O_PATH, RootFS
+    fs = RootFS(rootfs)
+    try:
+        os.close(fs.open(guest.encode(), O_PATH | os.O_DIRECTORY))
+        return True
+    except OSError:
+        return False
+    finally:
+        fs.close()
 
 
 def _empty_rootfs() -> Path:
@@ -85,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--inject-crash", metavar="SYSCALL",
                      help="fault isolation: make the task's Python code fail at this syscall")
     run.add_argument("--env", action="append", metavar="NAME=VALUE", help="add a guest environment variable")
+    run.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
+                     help="show a host directory inside the guest (at GUESTDIR, default the same path)")
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)
     return ap

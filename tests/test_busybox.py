@@ -171,3 +171,26 @@ def test_guest_sees_only_its_own_descriptors(rootfs):
     assert code == 0, err
     modes = {line.split()[-3]: line.split()[0] for line in out.decode().splitlines() if "->" in line}
     assert modes["5"] == "lr-x------" and modes["6"] == "l-wx------"
+
+
+def test_bind_mount_shows_a_host_directory_and_stays_confined(rootfs, guest_dir, tmp_path):
+    mount_point, _ = guest_dir
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    (shared / "sub" / "file").write_bytes(b"from the host\n")
+    os.symlink("/../../../etc/hostname", shared / "up")      # absolute: stops at the mount's top
+    bind = ["--bind", f"{shared}:{mount_point}"]
+
+    def run(*args):
+        return run_mkemu([BB, *args], rootfs=rootfs, extra=bind)
+
+    assert run("cat", f"{mount_point}/sub/file")[:2] == (0, b"from the host\n")
+    assert run("cp", f"{mount_point}/sub/file", f"{mount_point}/copy")[0] == 0
+    assert (shared / "copy").read_bytes() == b"from the host\n"
+    assert run("readlink", "-f", f"{mount_point}/sub/file")[1] == f"{mount_point}/sub/file\n".encode()
+    code, out, _ = run("cat", f"{mount_point}/up")
+    assert code == 1 and out == b""                             # no host /etc/hostname
+    code, out, _ = run("cat", f"{mount_point}/../../etc/hostname")
+    assert out == (rootfs / "etc" / "hostname").read_bytes()    # `..` goes back into the rootfs
+    code, _, err = run_mkemu([BB, "true"], rootfs=rootfs, extra=["--bind", f"{shared}:/no/such/dir"])
+    assert code == 2 and err.count(b"\n") == 1 and b"mount point must exist" in err

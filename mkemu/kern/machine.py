@@ -30,6 +30,7 @@ class MachineConfig:
     env: list[bytes] = field(default_factory=lambda: list(DEFAULT_ENV))
     host_program: str | None = None     # load PROGRAM from this host file
     inject_crash: str | None = None     # fault injection (see TaskConfig)
+    binds: list[tuple[str, str]] = field(default_factory=list)   # (host dir, guest dir)
 
 
 def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
@@ -40,7 +41,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     broker = Broker(phys_fd)
     tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
-                      inject_crash=cfg.inject_crash)
+                      inject_crash=cfg.inject_crash, binds=cfg.binds)
 
     def first_task(chan):
         for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):

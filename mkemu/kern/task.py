@@ -57,6 +57,7 @@ class TaskConfig:
     gid: int = 0
     host_program: str | None = None   # the first program comes from this host file
     inject_crash: str | None = None   # fault injection: raise in mkemu at this syscall
+    binds: list[tuple[str, str]] = field(default_factory=list)   # (host dir, guest dir) mounts
 
 
 class TaskExit(Exception):
@@ -93,6 +94,8 @@ class Task:
         from ..fs.context import FsContext
         from ..fs.rootfs import RootFS
         self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
+        for host_dir, guest_dir in config.binds:
+            self.fs.root.bind(guest_dir.encode(), host_dir)
         for fd in getattr(self.fs.root, "reserved_fds", ()):
             self.reserved_fds.add(fd)
         self.exe_path = ""
