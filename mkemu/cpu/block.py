@@ -46,6 +46,9 @@ _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
 _PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 
 
+HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
+
+
 class BlockBuilder:
     MAX_INSNS = 64
 
@@ -83,6 +86,11 @@ class BlockBuilder:
         self._written_so_far: set[str] = set()
         self._scanned_lines = 0
         self._exit_written: list[frozenset[str]] = []
+        # Branch direction (see Engine.hot_branch): conditional branches whose
+        # taken side the trace follows, and those already decided (their side
+        # exits are no longer counted).  None: no counting at all.
+        self.likely_taken: set[int] = set()
+        self.decided: set[int] | None = None
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -352,7 +360,8 @@ class BlockBuilder:
             if self.flags is not None and self.nzcv_loaded:
                 # the next iteration reads NZCV from the local
                 self.lines.append(f"{ind}nzcv = {self._nzcv_expr()}")
-            self.lines.append(f"{ind}_n += {self.ninsn + 1}")   # instructions per trip
+            trip = self.ninsn + 1 if ninsn_done is None else ninsn_done
+            self.lines.append(f"{ind}_n += {trip}")   # instructions per trip
             self.lines.append(f"{ind}if not S.pending: continue")
             self._exit(f"{target:#x}", 0)     # _n already counts this trip
             return
@@ -383,9 +392,25 @@ class BlockBuilder:
 
     def end_cond_branch(self, cond: str, target: int) -> None:
         """if cond: go to target, else fall through to the next instruction."""
+        target &= M64
         flags = self.flags
+        if self.pc in self.likely_taken and self._can_follow(target):
+            # the taken side is the hot one: follow it, leave for the fall-through
+            self.begin_if(f"not {cond}")
+            self._goto((self.pc + 4) & M64)
+            self.end_if()
+            self.flags = flags
+            self.follow = target
+            self.linear = False
+            return
         self.begin_if(cond)
-        self._goto(target & M64)
+        if self.trace and self.decided is not None and self.pc not in self.decided \
+                and target != self.start and self._can_follow(target):
+            # count this side exit; a hot one has its trace retranslated to follow it
+            self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
+            self.line(f"SXC[{self.pc:#x}] = _sx")
+            self.line(f"if _sx == {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
+        self._goto(target)
         self.end_if()
         self.flags = flags
         if self.trace:

@@ -70,8 +70,16 @@ class Engine:
         self.dump = dump
         self._disasm = None
         self.globals = _base_globals()
+        # Branch direction: side exits count themselves in exit_counts; the
+        # HOT_EXITS-th time one is taken, hot_branch marks that branch likely
+        # taken and drops the trace, which is retranslated to follow it
+        self.exit_counts: dict[int, int] = {}
+        self.likely_taken: set[int] = set()
+        self.decided: set[int] = set()
+        self.retraced: set[int] = set()     # block starts not to take from the code cache
         self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store,
-                            RD=mmu.read, WR=mmu.write, S=state)
+                            RD=mmu.read, WR=mmu.write, S=state,
+                            SXC=self.exit_counts, HOT=self.hot_branch)
         mmu.code_invalidate = self.invalidate_page
 
     # ---- translation ----------------------------------------------------------
@@ -79,7 +87,7 @@ class Engine:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
         page = pc >> 12
         cache = self.code_cache
-        if cache is None or self.dump:
+        if cache is None or self.dump or pc in self.retraced:
             src, pages = self._source(pc)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
@@ -120,6 +128,8 @@ class Engine:
     def _source(self, pc: int) -> tuple[str, set[int]]:
         """The Python source of the block (trace) at pc, and the pages it read."""
         b = BlockBuilder(pc)
+        b.likely_taken = self.likely_taken
+        b.decided = self.decided
         addr = pc
         fetch = self.mmu.fetch
         while True:
@@ -164,6 +174,17 @@ class Engine:
         for i in self._disasm.disasm(insn.to_bytes(4, "little"), addr):
             return f"{i.mnemonic} {i.op_str}".strip()
         return f".inst {insn:#010x}"
+
+    def hot_branch(self, branch_pc: int, block_start: int) -> None:
+        """A trace's side exit at branch_pc is hot: later traces follow the taken
+        side, and this one is retranslated when next entered (once per branch)."""
+        if branch_pc in self.decided:
+            return
+        self.decided.add(branch_pc)
+        self.likely_taken.add(branch_pc)
+        self.retraced.add(block_start)
+        self.blocks.pop(block_start, None)
+        self.sources.pop(block_start, None)
 
     # ---- invalidation ---------------------------------------------------------
     def invalidate_page(self, vpn: int) -> None:

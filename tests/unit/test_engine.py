@@ -53,6 +53,30 @@ def test_side_exit_keeps_registers_assigned_later_in_the_trace():
     assert st.pc == CODE + 16 and st.x[7] == 0x77 and st.x[8] == 2
 
 
+def test_trace_closing_at_its_own_start_counts_each_trip_once():
+    # the trace at X follows `b Y` back to Y and falls through into X again:
+    # movz x0, #3; b X; Y: subs x0, x0, #1; b.eq end; X: add x1, x1, #1; b Y; end: brk
+    st, eng, _ = machine([movz(0, 3), 0x14000003, 0xF1000400, 0x54000060, 0x91000421,
+                          0x17FFFFFD, BRK])
+    assert eng.run() == TRAP_BRK
+    assert st.x[0] == 0 and st.x[1] == 3
+    assert st.icount == 2 + 3 * 4
+
+
+def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch():
+    # H: bl F; subs x0, x0, #1; b.eq end; cmp x0, #1000; b.ne J (always taken);
+    # add x2, x2, #1; J: add x1, x1, #1; b H; end: brk; F: add x3, x3, #1; ret
+    code = [movz(0, 200), movz(1, 0), 0x94000009, 0xF1000400, 0x540000C0, 0xF10FA01F,
+            0x54000041, 0x91000442, 0x91000421, 0x17FFFFF9, BRK, 0x91000463, 0xD65F03C0]
+    st, eng, _ = machine(code)
+    assert eng.run() == TRAP_BRK
+    assert (st.x[0], st.x[1], st.x[2], st.x[3]) == (0, 199, 0, 200)
+    assert st.icount == 2 + 199 * 9 + 5
+    assert CODE + 24 in eng.likely_taken
+    # three block runs per trip before the retranslation, two after it
+    assert eng.block_runs < 2 * 200 + 32 + 10
+
+
 def test_fetch_fault():
     b_far = 0x14000000 | (0x100000 >> 2)        # b +1 MiB (unmapped)
     st, eng, _ = machine([b_far])
