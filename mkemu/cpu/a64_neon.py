@@ -888,7 +888,6 @@ _FPR = "REPEAT(S.fpmode), REPEAT(S)"
 # rounded for + - * /.  Overflow, division by zero, NaNs and a product or quotient that
 # may have underflowed take the general path (fpu.py), which raises their flags.
 _FAST_OFF = fpu.FP_SLOW | fpu.FZ | 0x00C00000       # the FPCR bits the fast paths need clear
-_MIN_NORMAL = {32: 1.1754943508222875e-38, 64: 2.2250738585072014e-308}
 _FOPS = {"fadd": operator.add, "fsub": operator.sub, "fmul": operator.mul, "fdiv": operator.truediv}
 _FSTRUCT = {(e, n): struct.Struct(f"<{n}{'f' if e == 32 else 'd'}") for e in (32, 64) for n in (1, 2, 4, 8)}
 _ISTRUCT = {(e, n): struct.Struct(f"<{n}{'I' if e == 32 else 'Q'}") for e in (32, 64) for n in (1, 2, 4, 8)}
@@ -902,7 +901,7 @@ def _fvec2(name: str, a: int, b: int, e: int, n: int, fpcr: int, st) -> int:
         try:
             r = list(map(_FOPS[name], fs.unpack(a.to_bytes(nb, "little")), fs.unpack(b.to_bytes(nb, "little"))))
             t = sum(r)
-            if t - t == 0 and (name in ("fadd", "fsub") or min(map(abs, r)) > _MIN_NORMAL[e]):
+            if t - t == 0 and (name in ("fadd", "fsub") or min(map(abs, r)) > fpu.MIN_NORMAL[e]):
                 return int.from_bytes(fs.pack(*r), "little")
         except (ZeroDivisionError, OverflowError):
             pass
@@ -933,7 +932,7 @@ def _fma32(x: float, y: float, z: float):
     if s - s != 0:
         return None                     # infinity or NaN: the general path
     bp = s - z
-    if abs(s) <= 1.1754943508222875e-38:
+    if abs(s) <= fpu.MIN_NORMAL[32]:
         return None                     # may have underflowed: the general path raises UFC
     if (p - bp) + (z - (s - bp)):       # TwoSum: the double sum was rounded
         if _UQ(_PD(s))[0] & 0x1FFF_FFFF == 0x1000_0000:

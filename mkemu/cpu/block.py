@@ -3,11 +3,11 @@
 A guest basic block becomes one Python function `blk(S, X, V)`:
 
     def blk(S, X, V):
-        x0 = X[0]; x1 = X[1]          # every register the block touches, in locals
+        x0 = X[0]; x1 = X[1]          # the registers the block may read before writing
         _pc = START
         try:
             <one group of lines per guest instruction>
-            X[0] = x0; ...            # write back at each exit
+            X[0] = x0; ...            # at each exit, the registers assigned above it
             S.icount += N
             return NEXT_PC            # or -TRAP with S.pc set
         except BaseException:
@@ -79,7 +79,6 @@ class BlockBuilder:
         self.pc_index: dict[int, int] = {}    # guest pc -> instruction index in the trace
         self.pages: set[int] = set()
         self.linear = True                    # the trace is one straight run of addresses
-        self._written_cache: set[str] | None = None   # filled once the body is complete
         # Registers assigned in the lines emitted so far (scanned up to
         # _scanned_lines), and a copy of that set for each exit: a trace runs
         # in textual order, so an exit stores only what was assigned above it.
@@ -252,29 +251,15 @@ class BlockBuilder:
         return _nzcv_cond(self.nzcv(), c)
 
     # ---- block exits -------------------------------------------------------
-    def _writeback(self, indent: str, written: frozenset[str] | None = None) -> list[str]:
-        """Store the registers the block assigns (read-only ones need no store);
-        `written` narrows that to the ones assigned before a given exit."""
-        if written is None:
-            written = self._written_cache
-            if written is None:
-                written = self._written_cache = self._written()
-        out = []
-        for n in sorted(self.touched_x):
-            name = "sp" if n == 31 else f"x{n}"
-            if name in written:
-                out.append(f"{indent}X[{n}] = {name}")
-        for n in sorted(self.touched_v):
-            if f"v{n}" in written:
-                out.append(f"{indent}V[{n}] = v{n}")
-        return out
+    def _stores(self, written: frozenset[str]) -> list[tuple[str, int, str]]:
+        """(register file, index, local) of each touched register in `written`
+        (read-only registers need no store)."""
+        out = [("X", n, "sp" if n == 31 else f"x{n}") for n in sorted(self.touched_x)]
+        out += [("V", n, f"v{n}") for n in sorted(self.touched_v)]
+        return [s for s in out if s[2] in written]
 
-    def _written(self) -> set[str]:
-        names: set[str] = set()
-        for line in self.lines:
-            for m in _ASSIGN.finditer(line):
-                names.update(_REG.findall(m.group(0)))
-        return names
+    def _writeback(self, indent: str, written: frozenset[str]) -> list[str]:
+        return [f"{indent}{f}[{n}] = {name}" for f, n, name in self._stores(written)]
 
     def _needs_load(self) -> set[str]:
         """Registers whose value on entry the block may read.
@@ -405,7 +390,7 @@ class BlockBuilder:
             return
         self.begin_if(cond)
         if self.trace and self.decided is not None and self.pc not in self.decided \
-                and target != self.start and self._can_follow(target):
+                and self._can_follow(target):
             # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
             self.line(f"SXC[{self.pc:#x}] = _sx")
@@ -441,6 +426,7 @@ class BlockBuilder:
     # ---- assembling ----------------------------------------------------
     def source(self, name: str) -> str:
         load = self._needs_load()
+        written_all = self._written_before_here()     # the whole body is emitted
         regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)
                 if (r := "sp" if n == 31 else f"x{n}") in load]
         regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v) if f"v{n}" in load]
@@ -461,7 +447,7 @@ class BlockBuilder:
         for ln in self.lines:
             stripped = ln.lstrip(" ")
             if stripped.startswith("@WB"):
-                written = None if self.loop else self._exit_written[int(stripped[3:-1])]
+                written = written_all if self.loop else self._exit_written[int(stripped[3:-1])]
                 body += self._writeback(body_indent + ln[:len(ln) - len(stripped)], written)
             else:
                 body.append(body_indent + ln.replace("@LOOPN@", loopn))
@@ -477,13 +463,11 @@ class BlockBuilder:
             tail.append("        except NameError: pass")
         # a register that is not loaded on entry is stored only if the fault
         # came after its assignment
-        stores = self._writeback("        ")
-        late = [st for st in stores if st.split(" = ")[1] not in load]
-        tail += [st for st in stores if st not in late]
+        stores = self._stores(written_all)
+        tail += [f"        {f}[{n}] = {name}" for f, n, name in stores if name in load]
+        late = [(f, n, name) for f, n, name in stores if name not in load]
         if late:
-            # "X[3] = x3" -> (X, 3, 'x3')
-            pairs = ", ".join(f"({st.strip()[0]}, {st.strip()[2:].split(']')[0]}, "
-                              f"'{st.split(' = ')[1]}')" for st in late)
+            pairs = ", ".join(f"({f}, {n}, '{name}')" for f, n, name in late)
             tail.append("        _l = locals()")
             tail.append(f"        for _r, _i, _nm in ({pairs},):")
             tail.append("            if _nm in _l: _r[_i] = _l[_nm]")

@@ -27,8 +27,8 @@ is flushed to zero under FPCR.FZ (FZ16 for half precision; IDC for single and
 double), results are rounded once from the exact rational value in the FPCR
 rounding mode, and IXC, UFC (tiny before rounding and inexact, or flushed) and
 OFC are raised.  `fpcr` may carry FP_SLOW (bit 31, not an FPCR bit: CpuState
-sets it while FPSR.IXC is clear): the fast paths below then step aside, so the
-general path sees every operation until the first inexact one sets IXC.
+sets it while FPSR.IXC is clear): the host-float fast paths below then check
+each result for exactness, so IXC is raised exactly when Arm would.
 """
 from __future__ import annotations
 
@@ -99,10 +99,15 @@ def _nan_result(ops: tuple, esize: int, fpcr: int, st) -> int | None:
     return None
 
 
+def _fz(fpcr: int, esize: int) -> int:
+    """FPCR's flush-to-zero bit for this precision (FZ16 for half)."""
+    return fpcr & (FZ16 if esize == 16 else FZ)
+
+
 def flush_in(a: int, esize: int, fpcr: int, st) -> int:
     """FPUnpack's flush-to-zero: a denormal input reads as a zero of its sign
     under FPCR.FZ (FZ16 for half precision); IDC for single and double only."""
-    if fpcr & (FZ16 if esize == 16 else FZ):
+    if _fz(fpcr, esize):
         f = esize - 1 - _EXP[esize]
         if not (a >> f) & ((1 << _EXP[esize]) - 1) and a & ((1 << f) - 1):
             if esize != 16:
@@ -130,7 +135,7 @@ def round_exact(q: Fraction, esize: int, fpcr: int, st, rmode: int | None = None
     if (n << max(0, -exp)) < (d << max(0, exp)):
         exp -= 1
     sign = _SIGN[esize] if neg else 0
-    if exp < min_exp and fpcr & (FZ16 if esize == 16 else FZ):
+    if exp < min_exp and _fz(fpcr, esize):
         _flag(st, UFC)
         return sign
     biased = max(exp - min_exp + 1, 0)
@@ -559,7 +564,7 @@ def frecpe(a, esize, fpcr=0, st=None):
         rm, neg = _rmode(fpcr), x < 0
         to_inf = rm == 0 or (rm == 1 and not neg) or (rm == 2 and neg)
         return (a & _SIGN[esize]) | (_inf(esize) if to_inf else _inf(esize) - 1)
-    if fpcr & (FZ16 if esize == 16 else FZ) and abs(x) >= 2.0 ** {16: 14, 32: 126, 64: 1022}[esize]:
+    if _fz(fpcr, esize) and abs(x) >= 2.0 ** {16: 14, 32: 126, 64: 1022}[esize]:
         _flag(st, UFC)                        # the reciprocal would be tiny: flushed
         return a & _SIGN[esize]
     _, exp, frac = _unpack_norm(a, esize)
@@ -688,8 +693,8 @@ _UF = struct.Struct("<f").unpack
 # general path, which raises OFC and UFC.  While FPSR.IXC is clear (FP_SLOW
 # set) the host result is checked for exactness with integer arithmetic and
 # IXC raised if it was rounded; once IXC is set, nothing more needs checking.
-_MIN_NORMAL64 = 2.2250738585072014e-308
-_MIN_NORMAL32 = 1.1754943508222875e-38
+MIN_NORMAL = {32: 1.1754943508222875e-38, 64: 2.2250738585072014e-308}
+_MIN_NORMAL64, _MIN_NORMAL32 = MIN_NORMAL[64], MIN_NORMAL[32]
 
 
 def _exact(kind: str, x: float, y: float, r: float, z: float = 0.0) -> bool:

@@ -77,7 +77,7 @@ class CpuState:
     @fpcr.setter
     def fpcr(self, value: int) -> None:
         self._fpcr = value
-        self.fpmode = value | (0 if self._fpsr & FPSR_IXC else FP_SLOW)
+        self._update_fpmode()
 
     @property
     def fpsr(self) -> int:
@@ -86,7 +86,10 @@ class CpuState:
     @fpsr.setter
     def fpsr(self, value: int) -> None:
         self._fpsr = value
-        self.fpmode = self._fpcr | (0 if value & FPSR_IXC else FP_SLOW)
+        self._update_fpmode()
+
+    def _update_fpmode(self) -> None:
+        self.fpmode = self._fpcr | (0 if self._fpsr & FPSR_IXC else FP_SLOW)
 
     @property
     def sp(self) -> int:
