@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
+from .errors import InterruptedSyscall, TaskExit
+
 SIG_DFL, SIG_IGN = 0, 1
 NSIG = 64
 
@@ -28,10 +30,6 @@ class Action:
     flags: int = 0
     restorer: int = 0
     mask: int = 0
-
-
-class InterruptedSyscall(Exception):
-    """Raised by a host signal handler to break a blocking host call (PEP 475)."""
 
 
 class SignalState:
@@ -53,7 +51,6 @@ class SignalState:
 
     def deliver(self, task) -> None:
         """Act on pending, unblocked signals (default actions only, for now)."""
-        from .task import TaskExit
         for sig in sorted(self.pending):
             if self.blocked & (1 << (sig - 1)) and sig not in (signal.SIGKILL, signal.SIGSTOP):
                 continue

@@ -5,7 +5,7 @@ import errno
 import select
 import struct
 
-from .signals import InterruptedSyscall
+from .errors import InterruptedSyscall
 from .systable import syscall
 
 _POLLFD = struct.Struct("<ihh")

@@ -8,6 +8,7 @@ import struct
 import time
 
 from ..ipc import protocol as P
+from .errors import TaskExit
 from .systable import syscall
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -19,13 +20,11 @@ def _s64(v: int) -> int:
 
 @syscall("exit", "int")
 def sys_exit(t, code):
-    from .task import TaskExit
     raise TaskExit(code & 0xFF)      # one thread per process: the group ends with it
 
 
 @syscall("exit_group", "int")
 def sys_exit_group(t, code):
-    from .task import TaskExit
     raise TaskExit(code & 0xFF)
 
 

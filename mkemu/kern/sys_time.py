@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import errno
+import os
 import struct
 import time
 
+from .errors import InterruptedSyscall
 from .systable import syscall
 
 _TS = struct.Struct("<qq")
@@ -54,7 +56,6 @@ def _read_ts(t, addr: int) -> int:
 
 def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
     """Sleep until the clock reaches deadline; interruptible by guest signals."""
-    from .signals import InterruptedSyscall
     try:
         while True:
             left = deadline_ns - time.clock_gettime_ns(clock)
@@ -85,7 +86,6 @@ def sys_clock_nanosleep(t, clk, flags, req, rem):
 
 @syscall("times", "ptr")
 def sys_times(t, buf):
-    import os
     tm = os.times()
     hz = 100
     if buf:

@@ -11,7 +11,7 @@ import signal
 
 from ..mm.fault import MemFault
 from . import sys_fs, sys_mm, sys_poll, sys_proc, sys_signal, sys_time  # noqa: F401  (register handlers)
-from .signals import InterruptedSyscall
+from .errors import InterruptedSyscall, TaskExit
 from .systable import SYSCALLS, syscall_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -39,7 +39,7 @@ def dispatch(task) -> None:
     try:
         ret = row.handler(task, *args)
     except BaseException as e:
-        if task.config.strace and type(e).__name__ == "TaskExit":
+        if task.config.strace and isinstance(e, TaskExit):
             _trace(task, nr, row, args, None)       # exit never returns: "= ?"
         if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
             raise

@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
+from ..fs.context import FsContext
+from ..fs.rootfs import RootFS
 from ..ipc import protocol as P
 from ..ipc.channel import Channel
 from ..mm.access import GuestAccess
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import crash, hwcaps, signals
+from . import crash, hwcaps, signals, sys_fs, syscalls
+from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
 def _reserved_fd_base() -> int:
@@ -60,14 +63,6 @@ class TaskConfig:
     binds: list[tuple[str, str]] = field(default_factory=list)   # (host dir, guest dir) mounts
 
 
-class TaskExit(Exception):
-    """Raised by exit/exit_group and fatal signals to leave the run loop."""
-
-    def __init__(self, code: int = 0, sig: int = 0, core: bool = False) -> None:
-        super().__init__(f"exit code={code} signal={sig}")
-        self.code, self.sig, self.core = code, sig, core
-
-
 class Task:
     def __init__(self, chan: Channel, phys: PhysMem, config: TaskConfig) -> None:
         self.config = config
@@ -91,8 +86,6 @@ class Task:
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
         self.code_cache = CodeCache(default_dir())
         self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache)
-        from ..fs.context import FsContext
-        from ..fs.rootfs import RootFS
         self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
         for host_dir, guest_dir in config.binds:
             self.fs.root.bind(guest_dir.encode(), host_dir)
@@ -107,8 +100,6 @@ class Task:
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
         self.started = time.monotonic()
-        from . import syscalls
-        self.syscalls = syscalls
 
     # ---- descriptors ----------------------------------------------------------
     def reserve_fd(self, fd: int) -> int:
@@ -136,7 +127,6 @@ class Task:
         """A host fd of the guest file `path`, for loading it as a program."""
         if self.config.host_program and path == self.first_path:
             return os.open(self.config.host_program, os.O_RDONLY | os.O_CLOEXEC)
-        from . import sys_fs
         return sys_fs.open_exec(self, path)
 
     def proc_maps(self) -> str:
@@ -172,7 +162,7 @@ class Task:
         while True:
             trap = self.engine.run()
             if trap == TRAP_SVC:
-                self.syscalls.dispatch(self)
+                syscalls.dispatch(self)
             elif trap == TRAP_SIGNAL:
                 cpu.pending = False
             elif trap == TRAP_UNDEF:
