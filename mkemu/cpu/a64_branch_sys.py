@@ -10,32 +10,13 @@ from __future__ import annotations
 import time
 
 from .bits import field, sign_extend
+from .features import ID_REGISTERS   # Linux traps and emulates these for EL0 (HWCAP_CPUID)
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 CNTFRQ = 1_000_000_000      # the counter ticks in nanoseconds
 DCZID = 4                   # DC ZVA block = 4 << 4 = 64 bytes, allowed
 CTR_EL0 = 0x8444C004        # 64-byte lines, no IDC/DIC: programs do their own maintenance
-
-# ID registers read with MRS; Linux traps and emulates these for EL0 when it
-# advertises HWCAP_CPUID.  Only what mkemu implements is reported.
-ID_REGISTERS = {
-    (3, 0, 0, 0, 0): 0x410FD083,   # MIDR_EL1: Arm Cortex-A72 r0p3
-    (3, 0, 0, 0, 5): 0x80000000,   # MPIDR_EL1
-    (3, 0, 0, 0, 6): 0,            # REVIDR_EL1
-    (3, 0, 0, 4, 0): 0x0000000000110011,  # ID_AA64PFR0_EL1: EL0/EL1 AArch64, FP and AdvSIMD with FP16
-    (3, 0, 0, 4, 1): 0,            # ID_AA64PFR1_EL1
-    # ID_AA64ISAR0_EL1: AES+PMULL, SHA1, SHA256+SHA512, CRC32, LSE atomics, RDM, SHA3, SM3, SM4,
-    # dot product, FHM (kern/hwcaps.py lists the same features)
-    (3, 0, 0, 6, 0): (2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 28)
-                     | (1 << 32) | (1 << 36) | (1 << 40) | (1 << 44) | (1 << 48),
-    (3, 0, 0, 6, 1): (1 << 16) | (2 << 20),   # ID_AA64ISAR1_EL1: FCMA, LRCPC with LDAPUR
-    (3, 0, 0, 7, 0): 0,            # ID_AA64MMFR0_EL1
-    (3, 0, 0, 7, 1): 0,            # ID_AA64MMFR1_EL1
-    (3, 0, 0, 7, 2): 0,            # ID_AA64MMFR2_EL1
-    (3, 0, 0, 5, 0): 0,            # ID_AA64DFR0_EL1
-    (3, 0, 0, 4, 4): 0,            # ID_AA64ZFR0_EL1
-}
 
 HELPERS = {"MONO_NS": time.monotonic_ns}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
 from .nodes import FdLink, GuestLink, HostDir, Node, Redirect, Symlink, TextFile
 
 _PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
@@ -20,12 +21,11 @@ _THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 
 
 def cpuinfo(t=None) -> str:
-    from ..kern.hwcaps import feature_names
     feats = feature_names()
     return "".join(
         f"processor\t: {n}\nBogoMIPS\t: 50.00\nFeatures\t: {feats}\n"
-        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
-        "CPU part\t: 0xd08\nCPU revision\t: 3\n\n" for n in range(os.cpu_count() or 1))
+        f"CPU implementer\t: {IMPLEMENTER:#x}\nCPU architecture: 8\nCPU variant\t: {VARIANT:#x}\n"
+        f"CPU part\t: {PART:#05x}\nCPU revision\t: {REVISION}\n\n" for n in range(os.cpu_count() or 1))
 
 
 def _host_text(name: str):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
+from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
@@ -34,7 +35,7 @@ from ..mm.access import GuestAccess
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import crash, hwcaps, signals, sys_fs, syscalls
+from . import crash, signals, sys_fs, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
@@ -143,7 +144,7 @@ class Task:
         new_space.tlbs.append(new_tlb)
         new_mem = GuestAccess(new_tlb)
         img = load_program(new_space, new_mem, self.open_exec, path, argv)
-        sp = build_stack(new_space, new_mem, img, envp, hwcaps.HWCAP, hwcaps.HWCAP2,
+        sp = build_stack(new_space, new_mem, img, envp, HWCAP, HWCAP2,
                          (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
