@@ -35,16 +35,10 @@ def _host_text(name: str):
     return make
 
 
-def _uts(i: int) -> str:
-    try:
-        from ..kern.sys_proc import UTS_FIELDS
-        return UTS_FIELDS[i].decode()
-    except Exception:             # pragma: no cover
-        return ("Linux", "mkemu", "6.1.0-mkemu", "#1 SMP mkemu", "aarch64")[i]
-
-
-def _version(t) -> str:
-    return f"Linux version {_uts(2)} (mkemu@mkemu) (gcc) {_uts(3)}\n"
+def _uts_text(field: str):
+    def make(t) -> str:
+        return getattr(t.identity, field).decode(errors="replace") + "\n"
+    return make
 
 
 def mounts(t) -> str:
@@ -64,12 +58,14 @@ GLOBAL_TEXT = {
     b"/proc/uptime": _host_text("/proc/uptime"),
     b"/proc/loadavg": _host_text("/proc/loadavg"),
     b"/proc/stat": _host_text("/proc/stat"),
-    b"/proc/version": _version,
+    b"/proc/version": lambda t: t.identity.proc_version(),
     b"/proc/mounts": mounts,
     b"/proc/filesystems": lambda t: FILESYSTEMS,
-    b"/proc/sys/kernel/osrelease": lambda t: _uts(2) + "\n",
-    b"/proc/sys/kernel/ostype": lambda t: _uts(0) + "\n",
-    b"/proc/sys/kernel/hostname": lambda t: _uts(1) + "\n",
+    b"/proc/sys/kernel/osrelease": _uts_text("release"),
+    b"/proc/sys/kernel/ostype": _uts_text("sysname"),
+    b"/proc/sys/kernel/version": _uts_text("version"),
+    b"/proc/sys/kernel/hostname": _uts_text("nodename"),
+    b"/proc/sys/kernel/domainname": _uts_text("domainname"),
     b"/proc/sys/kernel/pid_max": lambda t: "4194304\n",
     b"/proc/sys/kernel/ngroups_max": lambda t: "65536\n",
     b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",

@@ -7,6 +7,7 @@ import resource
 import struct
 import time
 
+from ..identity import MAX_NAME
 from ..ipc import protocol as P
 from .errors import TaskExit
 from .systable import syscall
@@ -169,13 +170,30 @@ def sys_setgroups(t, size, lst):
 
 
 # ---- system information ----------------------------------------------------------
-UTS_FIELDS = (b"Linux", b"mkemu", b"6.1.0-mkemu", b"#1 SMP PREEMPT mkemu", b"aarch64", b"(none)")
-
-
 @syscall("uname", "ptr")
 def sys_uname(t, buf):
-    t.mem.write(buf, b"".join(f.ljust(65, b"\0") for f in UTS_FIELDS))
+    t.mem.write(buf, t.identity.utsname())
     return 0
+
+
+def _set_uts_name(t, attr: str, name: int, length: int) -> int:
+    if t.euid != 0:                        # CAP_SYS_ADMIN
+        return -errno.EPERM
+    length = ((length & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000     # an int
+    if not 0 <= length <= MAX_NAME:
+        return -errno.EINVAL
+    setattr(t.identity, attr, t.mem.read(name, length))
+    return 0
+
+
+@syscall("sethostname", "buf", "size")
+def sys_sethostname(t, name, length):
+    return _set_uts_name(t, "nodename", name, length)
+
+
+@syscall("setdomainname", "buf", "size")
+def sys_setdomainname(t, name, length):
+    return _set_uts_name(t, "domainname", name, length)
 
 
 @syscall("sysinfo", "ptr")

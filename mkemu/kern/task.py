@@ -18,6 +18,7 @@ import os
 import resource
 import signal
 import socket
+import stat
 import sys
 import time
 import traceback
@@ -29,6 +30,7 @@ from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
+from ..identity import Identity, hostname_from_file
 from ..ipc import protocol as P
 from ..ipc.channel import Channel
 from ..mm.access import GuestAccess
@@ -92,6 +94,7 @@ class Task:
             self.fs.root.bind(guest_dir.encode(), host_dir)
         for fd in getattr(self.fs.root, "reserved_fds", ()):
             self.reserved_fds.add(fd)
+        self.identity = _boot_identity(self.fs.root)
         self.exe_path = ""
         self.sig = signals.SignalState()
         self.uid = self.euid = self.suid = config.uid
@@ -194,6 +197,22 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
+
+
+def _boot_identity(root: RootFS) -> Identity:
+    """The machine's identity, named as the rootfs's /etc/hostname says (as init would set it)."""
+    identity = Identity()
+    try:
+        fd = root.open(b"/etc/hostname", os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return identity
+    try:
+        # only a regular file: a FIFO or device planted in the rootfs is never read
+        data = os.read(fd, 256) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    finally:
+        os.close(fd)
+    identity.nodename = hostname_from_file(data) or identity.nodename
+    return identity
 
 
 def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
