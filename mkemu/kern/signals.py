@@ -3,7 +3,8 @@
 This foundation records what rt_sigaction / rt_sigprocmask set and applies
 default actions (terminate, core, ignore).  Delivery to guest handlers with
 the kernel's aarch64 rt_sigframe is the next step; until then a signal that
-has a handler is logged and takes its default action.
+has a handler is logged once and dropped: it never takes the default action,
+which would kill a guest that asked to catch it (a shell's `trap ... WINCH`).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class SignalState:
         self.blocked = 0
         self.pending: set[int] = set()
         self.altstack = (0, 0, 2)    # ss_sp, ss_size, ss_flags (SS_DISABLE)
-        self.warned = False
+        self.undelivered_logged: set[int] = set()
 
     def exec_reset(self) -> None:
         for a in self.actions:
@@ -56,14 +57,18 @@ class SignalState:
                 continue
             self.pending.discard(sig)
             act = self.actions[sig]
-            if act.handler == SIG_IGN or (act.handler == SIG_DFL and
-                                          (sig in _IGNORE_BY_DEFAULT or sig in _STOP_BY_DEFAULT)):
+            if act.handler == SIG_IGN:
                 continue
-            if act.handler not in (SIG_DFL, SIG_IGN) and not self.warned:
-                self.warned = True
-                task.log(f"signal {sig} has a guest handler; handler delivery is not implemented "
-                         "yet, taking the default action")
-            raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
+            if act.handler != SIG_DFL:
+                self._drop_for_handler(task, sig)
+            elif sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT:
+                raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
+
+    def _drop_for_handler(self, task, sig: int) -> None:
+        if sig not in self.undelivered_logged:
+            self.undelivered_logged.add(sig)
+            task.log(f"signal {sig} has a guest handler; handler delivery is not built yet, "
+                     "the signal is dropped")
 
 
 def install_host_handlers(task) -> None:
