@@ -12,6 +12,10 @@ class ChannelClosed(Exception):
     """The other side has gone (its process exited or died)."""
 
 
+class RequestRefused(RuntimeError):
+    """The broker answered a request with ErrorReply."""
+
+
 class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -43,6 +47,8 @@ class Channel:
         """Send a request and wait for its reply."""
         self.send(msg)
         reply = self.recv()
+        if isinstance(reply, protocol.ErrorReply):
+            raise RequestRefused(f"{type(msg).__name__} refused: {reply.reason}")
         if not isinstance(reply, reply_type):
             raise RuntimeError(f"expected {reply_type.__name__}, got {type(reply).__name__}")
         return reply

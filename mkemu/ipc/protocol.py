@@ -6,7 +6,10 @@ nothing is left in /dev/mqueue or /dev/shm if a process dies.  A message is
 a 2-byte type followed by the pickled tuple of its fields.  A task sends a
 request and waits for the reply of the matching type; the broker (a MINIX
 style server loop, kern/broker.py) looks the request type up in its call
-table.  Requests marked "no reply" are notifications.
+table.  Requests marked "no reply" are notifications.  A message the broker
+cannot serve (an unknown type number, a type it does not handle, fields that
+do not decode) is answered with ErrorReply(request, reason), and the broker
+goes on serving; the task's call() raises it as RequestRefused.
 
 | request        | fields                        | reply                       |
 |----------------|-------------------------------|-----------------------------|
@@ -15,6 +18,7 @@ table.  Requests marked "no reply" are notifications.
 | FrameRequest   | count                         | FrameGrant(first, count)    |
 | ExitGroup      | code, signal, core            | (no reply; the task exits)  |
 | Log            | text                          | (no reply)                  |
+| (anything else)|                               | ErrorReply(request, reason) |
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ class MsgType(IntEnum):
     FRAME_GRANT = 6
     EXIT_GROUP = 7
     LOG = 8
+    ERROR_REPLY = 9
 
 
 @dataclass
@@ -88,8 +93,24 @@ class Log:
     text: str
 
 
+@dataclass
+class ErrorReply:
+    """The broker could not serve a request: its type number (-1 if unreadable) and why."""
+    TYPE = MsgType.ERROR_REPLY
+    request: int
+    reason: str
+
+
+class BadMessage(ValueError):
+    """Bytes that are not a well-formed message; `kind` is their type number, -1 if unreadable."""
+
+    def __init__(self, kind: int, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
 MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameRequest,
-                                      FrameGrant, ExitGroup, Log)}
+                                      FrameGrant, ExitGroup, Log, ErrorReply)}
 _HEADER = struct.Struct("<H")
 
 
@@ -98,9 +119,17 @@ def encode(msg) -> bytes:
 
 
 def decode(data: bytes):
+    """The message in data; raises BadMessage if it is not one."""
+    if len(data) < _HEADER.size:
+        raise BadMessage(-1, f"message of {len(data)} bytes has no type")
     (kind,) = _HEADER.unpack_from(data)
-    cls = MESSAGES[MsgType(kind)]
-    values = pickle.loads(data[_HEADER.size:])
-    if len(values) != len(fields(cls)):
-        raise ValueError(f"malformed {cls.__name__} message")
+    cls = MESSAGES.get(kind)
+    if cls is None:
+        raise BadMessage(kind, f"unknown message type {kind}")
+    try:
+        values = pickle.loads(data[_HEADER.size:])
+    except Exception as e:           # pickle raises many kinds for damaged data
+        raise BadMessage(kind, f"undecodable {cls.__name__} message: {e}") from None
+    if not isinstance(values, tuple) or len(values) != len(fields(cls)):
+        raise BadMessage(kind, f"malformed {cls.__name__} message")
     return cls(*values)

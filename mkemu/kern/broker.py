@@ -103,7 +103,12 @@ class Broker:
         except ChannelClosed:
             self.sel.unregister(rec.chan.sock)
             return
-        reply = self.calls[msg.TYPE](rec, msg)
+        except P.BadMessage as e:
+            reply = P.ErrorReply(e.kind, str(e))
+        else:
+            handler = self.calls.get(msg.TYPE)
+            reply = handler(rec, msg) if handler else \
+                P.ErrorReply(msg.TYPE, f"the broker does not serve {type(msg).__name__}")
         if reply is not None:
             try:
                 rec.chan.send(reply)

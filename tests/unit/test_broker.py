@@ -1,0 +1,61 @@
+"""The broker answers what it cannot serve with ErrorReply and goes on serving.
+
+A real broker loop serves a real forked task process that sends it bogus
+messages over its channel; the task checks each reply and reports the first
+check that failed as its exit code (0: all held).
+"""
+import os
+import pickle
+import signal
+import struct
+
+from mkemu.ipc import protocol as P
+from mkemu.ipc.channel import RequestRefused
+from mkemu.kern.broker import Broker
+
+BOGUS = [
+    b"\x07",                                              # shorter than a type
+    struct.pack("<H", 999) + pickle.dumps(()),            # a type number nobody declared
+    struct.pack("<H", P.MsgType.HELLO) + b"not a pickle",  # undecodable fields
+    struct.pack("<H", P.MsgType.HELLO) + pickle.dumps((1, 2, 3)),   # wrong field count
+    P.encode(P.Welcome(1, 2, 3)),                         # a reply type, not a request
+]
+
+
+def _bogus_task(chan) -> None:
+    failed = 0
+    for n, data in enumerate(BOGUS, start=1):
+        chan.sock.send(data)
+        reply = chan.recv()
+        if not isinstance(reply, P.ErrorReply) or not reply.reason:
+            failed = failed or n
+    try:
+        chan.call(P.Welcome(1, 2, 3), P.PpidReply)
+        failed = failed or 10
+    except RequestRefused:
+        pass
+    if chan.call(P.GetPpid(), P.PpidReply).ppid != 77:        # still serving, correctly
+        failed = failed or 11
+    chan.send(P.ExitGroup(failed, 0, False))
+
+
+def test_bogus_messages_get_error_replies_and_the_broker_serves_on():
+    broker = Broker(phys_fd=-1)
+    task = broker.spawn(_bogus_task, ppid=77)
+    try:
+        status = broker.serve()
+    finally:
+        broker.sel.close()
+        if task.alive:                       # the broker failed: leave no task behind
+            os.kill(task.host_pid, signal.SIGKILL)
+            os.waitpid(task.host_pid, 0)
+    assert status == 0, f"check {status >> 8} failed (see BOGUS)"
+
+
+def test_decode_names_the_type_of_a_bad_message():
+    try:
+        P.decode(struct.pack("<H", 999) + pickle.dumps(()))
+    except P.BadMessage as e:
+        assert e.kind == 999
+    else:
+        raise AssertionError("an unknown type decoded")
