@@ -17,7 +17,6 @@ goes on serving; the task's call() raises it as RequestRefused.
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(first, count)    |
 | ExitGroup      | code, signal, core            | (no reply; the task exits)  |
-| Log            | text                          | (no reply)                  |
 | (anything else)|                               | ErrorReply(request, reason) |
 """
 from __future__ import annotations
@@ -36,7 +35,6 @@ class MsgType(IntEnum):
     FRAME_REQUEST = 5
     FRAME_GRANT = 6
     EXIT_GROUP = 7
-    LOG = 8
     ERROR_REPLY = 9
 
 
@@ -88,12 +86,6 @@ class ExitGroup:
 
 
 @dataclass
-class Log:
-    TYPE = MsgType.LOG
-    text: str
-
-
-@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -110,7 +102,7 @@ class BadMessage(ValueError):
 
 
 MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameRequest,
-                                      FrameGrant, ExitGroup, Log, ErrorReply)}
+                                      FrameGrant, ExitGroup, ErrorReply)}
 _HEADER = struct.Struct("<H")
 
 

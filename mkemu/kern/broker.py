@@ -57,7 +57,6 @@ class Broker:
             P.MsgType.GET_PPID: self.on_get_ppid,
             P.MsgType.FRAME_REQUEST: self.on_frame_request,
             P.MsgType.EXIT_GROUP: self.on_exit_group,
-            P.MsgType.LOG: self.on_log,
         }
         self.first_pid = None
 
@@ -156,10 +155,6 @@ class Broker:
 
     def on_exit_group(self, rec: TaskRecord, msg: P.ExitGroup):
         rec.exit = msg
-        return None
-
-    def on_log(self, rec: TaskRecord, msg: P.Log):
-        os.write(2, f"mkemu[{rec.pid}]: {msg.text}\n".encode(errors="replace"))
         return None
 
 
