@@ -48,6 +48,20 @@ int main(void) {
     symlink("/proc/1/root/etc/os-release", "/tmp/esc-link3");
     try("proc1-symlink", "/tmp/esc-link3");
     try("proc-root", "/proc/self/root/../../etc/os-release");
+    /* rootfs links that point into /proc and /dev and back out of them */
+    unlink("/tmp/esc-link4");
+    symlink("/proc/self/root/../../../../etc/os-release", "/tmp/esc-link4");
+    try("proc-root-symlink", "/tmp/esc-link4");
+    unlink("/tmp/esc-link5");
+    symlink("../dev/fd/../../../../../etc/passwd", "/tmp/esc-link5");
+    try("dev-fd-symlink", "/tmp/esc-link5");
+    unlink("/tmp/esc-link6");
+    symlink("/proc/self/cwd/../../../../etc", "/tmp/esc-link6");
+    try("proc-cwd-symlink", "/tmp/esc-link6/os-release");
+    try("proc-cwd-symlink-hostname", "/tmp/esc-link6/hostname");
+    unlink("/tmp/esc-link7");
+    symlink("/dev/../../../etc/os-release", "/tmp/esc-link7");
+    try("dev-dotdot-symlink", "/tmp/esc-link7");
     int d = open("/tmp", O_RDONLY | O_DIRECTORY);
     show("dirfd-dotdot", openat(d, "../../../../../etc/os-release", O_RDONLY));
     show("dirfd-dotdot-hostname", openat(d, "../../../../../etc/hostname", O_RDONLY));
@@ -55,5 +69,9 @@ int main(void) {
     unlink("/tmp/esc-link");
     unlink("/tmp/esc-link2");
     unlink("/tmp/esc-link3");
+    unlink("/tmp/esc-link4");
+    unlink("/tmp/esc-link5");
+    unlink("/tmp/esc-link6");
+    unlink("/tmp/esc-link7");
     return 0;
 }
