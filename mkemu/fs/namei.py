@@ -156,7 +156,7 @@ class _Walk:
         wants_dir = path.endswith((b"/", b"/.")) or path == b"."
         names = [n for n in path.split(b"/") if n and n != b"."]
         node = _overlay(self.t, cur)
-        one_by_one_until = 0          # a run met a symlink: its names are looked at singly
+        one_by_one_until = 0          # a run met a symlink: its names singly, up to that link
         i = 0
         while i < len(names):
             name = names[i]
@@ -207,7 +207,7 @@ class _Walk:
             else:
                 node, cur = self._follow(run[:run.rindex(b"/")], target,
                                          self.root.mount_of(run), at_end and ends)
-                i = j
+                i, one_by_one_until = j, 0
                 continue
             node = None
             i = j
