@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import stat
 import struct
 import termios
@@ -604,6 +605,20 @@ def test_symlinks_meet_bind_mounts(env, tmp_path):
     assert openat(t, b"/mnt/abs") == -errno.ENOENT            # the mount has no /proc
     assert read_path(t, b"/mnt/../secret") == b"rootfs secret\n"
     assert read_path(t, b"/etc/to-mount/../../secret") == b"rootfs secret\n"
+
+
+def test_proc_mounts_lists_bind_mounts_as_getmntent_reads_them(env, tmp_path):
+    t, root, _ = env
+    (tmp_path / "shared").mkdir()
+    (root / "with space").mkdir()
+    t.reserved_fds.add(t.fs.root.bind(b"/with space", str(tmp_path / "shared")))
+    os.symlink("../proc/self/mounts", root / "etc" / "mtab")
+    # proc(5): six blank-separated fields, blanks and backslashes in a field as \ooo
+    fields = [line.split(b" ") for line in read_path(t, b"/etc/mtab").splitlines()]
+    assert {len(f) for f in fields} == {6}
+    points = {re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), f[1]): f[2]
+              for f in fields}
+    assert points.keys() == {b"/", b"/proc", b"/dev", b"/with space"} and points[b"/proc"] == b"proc"
 
 
 def test_walk_rules(env):
