@@ -2,8 +2,8 @@
 
 The working directory is kept as a guest path string, always the resolved
 real path (chdir stores the path the kernel reports for the directory it
-opened), so a relative guest path is simply cwd + "/" + path resolved from
-the root: `..` works up to the rootfs's top and no further.
+opened), so a relative guest path is simply cwd + "/" + path walked from
+the root (fs/namei.py): `..` works up to the rootfs's top and no further.
 """
 from __future__ import annotations
 

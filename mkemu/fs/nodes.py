@@ -56,6 +56,13 @@ def device_allowed(st: os.stat_result) -> bool:
     return st.st_rdev in _ALLOWED_RDEV or 136 <= os.major(st.st_rdev) <= 143   # pts
 
 
+def check_modifiable(st: os.stat_result) -> None:
+    """Metadata changes never reach a host device node (the overlay's /dev/null is the host's,
+    and the guest may hold it as stdin): EPERM, as for a file the guest does not own."""
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise OSError(errno.EPERM, "host device")
+
+
 def fix_cloexec(fd: int, hflags: int) -> int:
     """Python's os.open always sets FD_CLOEXEC; give the guest exactly the flag it asked for."""
     if not hflags & O_CLOEXEC:

@@ -41,10 +41,17 @@ def _uts_text(field: str):
     return make
 
 
+def _mangle(path: str) -> str:
+    """A path as the kernel writes it in /proc/mounts: blanks and backslashes in octal, so
+    that getmntent(3) splits the line into its six fields."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
+
+
 def mounts(t) -> str:
     lines = ["/dev/root / ext4 rw,relatime 0 0"]
     for m in reversed(t.fs.root.mounts[:-1] if t is not None else []):
-        lines.append(f"{m.host} {m.guest.decode(errors='replace')} none rw,bind 0 0")
+        guest = _mangle(m.guest.decode(errors="replace"))
+        lines.append(f"{_mangle(m.host)} {guest} none rw,bind 0 0")
     lines += ["proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0",
               "devtmpfs /dev devtmpfs rw,nosuid 0 0"]
     return "\n".join(lines) + "\n"

@@ -10,9 +10,10 @@ rename, readlink, lstat...) open the parent directory that way and use the
 
 This class is the whole guest-path -> host mapping, so it is where a mount
 table lives: `bind(guest_dir, host_dir)` adds a host folder at a guest path.
-A path is matched to its mount lexically (after `.`/`..` folding); inside a
-bind mount, `..` and absolute symlinks stop at the mount's own top, which is
-safe but not quite Linux (documented in docs/ARCHITECTURE.md when used).
+A path is matched to its mount lexically (after `.`/`..` folding); the path
+walk (fs/namei.py) hands it paths whose symlinks it has already followed.
+Inside a bind mount, `..` and absolute symlinks stop at the mount's own top,
+which is safe but not quite Linux (docs/ARCHITECTURE.md).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import errno
 import fcntl
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 
 O_PATH = 0o10000000
@@ -104,6 +106,13 @@ class RootFS:
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         return m.fd
 
+    def mount_of(self, path: bytes) -> Mount:
+        """The mount that holds a normalized absolute guest path."""
+        for m in self.mounts:
+            if m.guest == b"/" or path == m.guest or path.startswith(m.guest + b"/"):
+                return m
+        return self.mounts[-1]
+
     def locate(self, path: bytes) -> tuple[int, bytes]:
         """(O_PATH fd of the mount's top, path inside it) for an absolute guest path."""
         if len(self.mounts) == 1:
@@ -143,6 +152,20 @@ class RootFS:
         flags = O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW) | \
             (os.O_DIRECTORY if directory else 0)
         return self.open(path, flags)
+
+    def inspect(self, path: bytes) -> tuple[int, bytes | None]:
+        """(st_mode, symlink target or None) of what a guest path names, following no symlink.
+
+        An intermediate component that is a symlink is ELOOP (RESOLVE_NO_SYMLINKS): the
+        caller (the path walk) then looks at the components one at a time.  The last
+        component is not followed, so a symlink there is reported with its target.
+        """
+        fd = self.open(path, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS)
+        try:
+            mode = os.fstat(fd).st_mode
+            return mode, os.readlink(b"", dir_fd=fd) if stat.S_ISLNK(mode) else None
+        finally:
+            os.close(fd)
 
     def open_parent(self, path: bytes) -> tuple[int, bytes]:
         """(O_PATH fd of the parent directory, last component) of an absolute guest path."""

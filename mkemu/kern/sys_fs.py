@@ -1,18 +1,18 @@
-"""File syscalls: decode guest arguments, resolve guest paths safely, call the host.
+"""File syscalls: decode guest arguments, call the file-system concepts and the host.
 
 Guest descriptors are host descriptors of the task process, so reads and
 writes go straight to the host.  mkemu's own descriptors (t.reserved_fds)
 are invisible: naming one is EBADF.
 
-Paths: a guest path is made absolute (from the cwd or a dirfd's guest path),
-checked against the /dev and /proc overlays (fs/devfs.py, fs/procfs.py),
-and otherwise resolved by the host kernel inside the rootfs (fs/rootfs.py:
-openat2 with RESOLVE_IN_ROOT).  Calls that act on a name (unlink, mkdir,
-rename, lstat-like) use the *at() call on the last component under an O_PATH
-descriptor of the parent, which the host never follows; calls that follow
-the last component (chmod, chown, utimens, link -L) act on an O_PATH
-descriptor opened inside the root, through /proc/self/fd/N -- never on a
-host path the guest chose.
+Paths are walked by fs/namei.py: `namei.lookup` gives the /dev or /proc
+overlay node a path names, or its resolved path in the rootfs, which the
+host kernel then opens inside the root (fs/rootfs.py: openat2 with
+RESOLVE_IN_ROOT).  Calls that act on a name (unlink, mkdir, rename,
+lstat-like) use the *at() call on the last component under an O_PATH
+descriptor of the parent (`namei.Parent`), which the host never follows;
+calls that follow the last component (chmod, chown, utimens, link -L) act on
+an O_PATH descriptor opened inside the root, through /proc/self/fd/N
+(`namei.Target`) -- never on a host path the guest chose.
 """
 from __future__ import annotations
 
@@ -20,22 +20,22 @@ import ctypes
 import errno
 import fcntl
 import os
-import posixpath
 import stat
 import struct
 
-from ..fs import devfs, procfs
-from ..fs.nodes import FdLink, Node, TextFile, device_allowed
+from ..fs import namei
+from ..fs.namei import AT_FDCWD, guest_path_of_fd
+from ..fs.namei import guest_fd as _fd
+from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
                           O_CREAT, O_EXCL, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
+                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
 from .systable import syscall
 
-AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_EACCESS = 0x200
 AT_REMOVEDIR = 0x200
@@ -76,14 +76,6 @@ def _check_errno(r: int) -> int:
     return r
 
 
-def _fd(t, fd: int) -> int:
-    """A guest descriptor argument: EBADF for negative numbers and mkemu's own."""
-    fd = _s32(fd)
-    if fd < 0 or fd in t.reserved_fds:
-        raise _err(errno.EBADF)
-    return fd
-
-
 def _path(t, addr: int) -> bytes:
     try:
         return t.mem.read_cstring(addr, MAX_PATH)
@@ -91,181 +83,6 @@ def _path(t, addr: int) -> bytes:
         if e.kind == "too long":
             raise _err(errno.ENAMETOOLONG) from None
         raise
-
-
-def _fd_guest_path(t, fd: int) -> bytes | None:
-    """The guest path of an open descriptor, or None if it names nothing the guest can reach."""
-    try:
-        host = os.fsencode(os.readlink(f"/proc/self/fd/{fd}"))
-    except OSError:
-        return None
-    guest = t.fs.root.guest_path_of_host(host)
-    if guest is not None:
-        return guest
-    me = f"/proc/{os.getpid()}".encode()         # host /proc/self/fd opened through procfs
-    if host == me or host.startswith(me + b"/"):
-        return b"/proc/self" + host[len(me):]
-    return None
-
-
-def _abs(t, dirfd: int, path: bytes) -> bytes:
-    """The absolute guest path of (dirfd, path)."""
-    if path.startswith(b"/"):
-        return path
-    dirfd = _s32(dirfd)
-    if dirfd == AT_FDCWD:
-        return t.fs.absolute(path)
-    fd = _fd(t, dirfd)
-    base = _fd_guest_path(t, fd)
-    if base is None or not stat.S_ISDIR(os.fstat(fd).st_mode):
-        os.fstat(fd)                                  # EBADF first, as the kernel checks
-        raise _err(errno.ENOTDIR)
-    return t.fs.absolute(path, base)
-
-
-def _overlay(t, norm: bytes) -> Node | None:
-    if norm.startswith(b"/dev/"):
-        return devfs.lookup(t, norm)
-    if norm.startswith(b"/proc/") or norm == b"/proc":
-        return procfs.lookup(t, norm)
-    return None
-
-
-def _special(t, ap: bytes) -> tuple[Node | None, bytes]:
-    """(the /dev or /proc overlay node for an absolute guest path or None, the path to use).
-
-    /dev and /proc are walked here, component by component: `..` folds
-    lexically and a link met on the way (/proc/self/cwd/..., /dev/fd/3/...)
-    is followed to its guest path.  Elsewhere the host kernel walks the path
-    as given (with physical `..`)."""
-    if not (ap.startswith(b"/dev") or ap.startswith(b"/proc") or b"/." in ap or b"//" in ap):
-        return None, ap
-    for _ in range(40):
-        comps = ap.split(b"/")
-        last = len(comps) - 1
-        while last > 0 and comps[last] in (b"", b"."):
-            last -= 1
-        cur = b""
-        touched = False
-        for i, c in enumerate(comps):
-            if c in (b"", b"."):
-                continue
-            if c == b"..":
-                cur = cur.rsplit(b"/", 1)[0]
-                continue
-            cur += b"/" + c
-            if i >= last or not cur.startswith((b"/dev/", b"/proc/")):
-                continue
-            touched = True
-            node = _overlay(t, cur)
-            if node is not None and node.is_link:
-                target = node.readlink(t)          # an intermediate link: continue from there
-                if not target.startswith(b"/"):
-                    if isinstance(node, FdLink):
-                        raise _err(errno.ENOTDIR)  # pipe:[N] and friends
-                    target = cur.rsplit(b"/", 1)[0] + b"/" + target
-                ap = target + b"/" + b"/".join(comps[i + 1:])
-                break
-        else:
-            norm = cur or b"/"
-            node = _overlay(t, norm)
-            if node is not None or touched or norm.startswith((b"/dev/", b"/proc/")):
-                return node, norm
-            return None, ap
-    raise _err(errno.ELOOP)
-
-
-def _resolve(t, ap: bytes, follow: bool) -> tuple[Node | None, bytes]:
-    """(overlay node or None, path): follows overlay symlinks (/dev/stdin -> /proc/self/fd/0,
-    /proc/self/exe -> the program's guest path) as the kernel would follow any symlink."""
-    if ap.endswith((b"/", b"/.", b"/..")):
-        follow = True          # the last step is into a directory: never a symlink itself
-    for _ in range(40):
-        node, ap = _special(t, ap)
-        if node is None or not node.is_link or isinstance(node, FdLink):
-            return node, ap
-        if not (follow or node.always):
-            return node, ap
-        target = node.readlink(t)
-        if not target.startswith(b"/"):
-            target = posixpath.dirname(normalize(ap)) + b"/" + target
-        ap = target
-    raise _err(errno.ELOOP)
-
-
-class _Parent:
-    """The parent directory of a guest path, open (O_PATH) for *at() calls on the last name."""
-
-    def __init__(self, t, dirfd: int, path: bytes) -> None:
-        if not path:
-            raise _err(errno.ENOENT)
-        self.path = _abs(t, dirfd, path)
-        self.trailing_slash = path.endswith(b"/")
-        self.fd, self.name = t.fs.root.open_parent(self.path)
-
-    def __enter__(self):
-        return self.fd, self.name
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-
-
-class _Target:
-    """A followed-or-not guest path as a host path string that is safe to hand to the host:
-    /proc/self/fd/N of an O_PATH descriptor opened inside the root (or a node's own host file)."""
-
-    def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
-                 modify: bool = False):
-        self.fd = -1
-        self._init(t, dirfd, path, follow, empty_ok)
-        if modify:
-            try:
-                _check_modifiable(os.stat(self.host))
-            except BaseException:
-                self.__exit__()
-                raise
-
-    def _init(self, t, dirfd, path, follow, empty_ok):
-        if not path:
-            if not empty_ok:
-                raise _err(errno.ENOENT)
-            if _s32(dirfd) == AT_FDCWD:
-                self.fd = t.fs.root.open_path(t.fs.cwd)
-                self.host = f"/proc/self/fd/{self.fd}"
-            else:
-                self.host = f"/proc/self/fd/{_fd(t, dirfd)}"
-            self.node = None
-            return
-        node, ap = _resolve(t, _abs(t, dirfd, path), follow)
-        self.node = node
-        if node is not None:
-            if isinstance(node, FdLink):
-                node._check(t)
-                if not follow:
-                    raise _err(errno.ELOOP)
-                self.host = f"/proc/self/fd/{node.fd}"
-            elif hasattr(node, "host"):
-                self.host = node.host
-            else:
-                raise _err(errno.EACCES if isinstance(node, TextFile) else errno.ELOOP)
-            return
-        self.fd = t.fs.root.open_path(ap, follow=follow)
-        self.host = f"/proc/self/fd/{self.fd}"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def _check_modifiable(st: os.stat_result) -> None:
-    """Metadata changes never reach a host device node (the overlay's /dev/null is the host's,
-    and the guest may hold it as stdin): EPERM, as for a file the guest does not own."""
-    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        raise _err(errno.EPERM, "host device")
 
 
 # ---- stat ------------------------------------------------------------------------------------
@@ -282,12 +99,13 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -
             finally:
                 os.close(fd)
         return _fstat(_fd(t, dirfd), flags, want_statx)
-    node, ap = _resolve(t, _abs(t, dirfd, path), follow)
+    found = namei.lookup(t, dirfd, path, follow)
+    node = found.node
     if node is not None:
         if node.is_link and not follow:
             return node.lstat(t)
         return node.stat(t, follow)
-    fd = t.fs.root.open_path(ap, follow=follow)
+    fd = t.fs.root.open_path(found.path, follow=follow)
     try:
         return _fstat(fd, flags, want_statx)
     finally:
@@ -527,9 +345,10 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, count, flags):
 # ---- opening and closing --------------------------------------------------------------------
 def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) -> int:
     """Open a guest path with host open flags; returns the new guest (= host) descriptor."""
-    if not path:
-        raise _err(errno.ENOENT)
-    node, ap = _resolve(t, _abs(t, dirfd, path), not hflags & H_O_NOFOLLOW)
+    # O_CREAT|O_EXCL does not follow a symlink as the last name either: it exists (EEXIST)
+    follow = not hflags & H_O_NOFOLLOW and hflags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
+    found = namei.lookup(t, dirfd, path, follow, bool(resolve & RESOLVE_NO_SYMLINKS))
+    node, ap = found.node, found.path
     if node is not None:
         if node.is_link and not isinstance(node, FdLink):
             raise _err(errno.ELOOP)              # a symlink named with O_NOFOLLOW
@@ -794,7 +613,7 @@ def sys_getdents64(t, fd, buf, count):
     fd = _fd(t, fd)
     count = min(count & M32, 1 << 20)
     host = ctypes.create_string_buffer(count)
-    filter_fds = _fd_guest_path(t, fd) == b"/proc/self/fd" and bool(t.reserved_fds)
+    filter_fds = guest_path_of_fd(t, fd) == b"/proc/self/fd" and bool(t.reserved_fds)
     while True:
         n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
         data = host.raw[:n]
@@ -820,13 +639,10 @@ def sys_getcwd(t, buf, size):
 
 @syscall("chdir", "path")
 def sys_chdir(t, path_addr):
-    path = _path(t, path_addr)
-    if not path:
-        return -errno.ENOENT
-    node, ap = _resolve(t, t.fs.absolute(path), True)
-    if node is not None:
-        return -errno.ENOTDIR if not hasattr(node, "host") else -errno.EACCES
-    t.fs.chdir(ap)
+    found = namei.lookup(t, AT_FDCWD, _path(t, path_addr))
+    if found.node is not None:
+        return -errno.ENOTDIR if not hasattr(found.node, "host") else -errno.EACCES
+    t.fs.chdir(found.path)
     return 0
 
 
@@ -853,11 +669,11 @@ def sys_readlinkat(t, dirfd, path_addr, buf, size):
         n = _check_errno(_libc.readlinkat(_fd(t, dirfd), b"", out, MAX_PATH))
         target = out.raw[:n]
     else:
-        node, ap = _resolve(t, _abs(t, dirfd, path), False)
-        if node is not None:
-            target = node.readlink(t)
+        found = namei.lookup(t, dirfd, path, follow=False)
+        if found.node is not None:
+            target = found.node.readlink(t)
         else:
-            fd, name = t.fs.root.open_parent(ap)
+            fd, name = t.fs.root.open_parent(found.path)
             try:
                 target = os.readlink(name, dir_fd=fd)
             finally:
@@ -886,12 +702,12 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
     path = _path(t, path_addr)
     follow = not flags & AT_SYMLINK_NOFOLLOW
     if path:
-        node, _ = _resolve(t, _abs(t, dirfd, path), follow)
+        node = namei.lookup(t, dirfd, path, follow).node
         if isinstance(node, TextFile):
             return -errno.EACCES if mode & (os.W_OK | os.X_OK) else 0
         if node is not None and node.is_link and not isinstance(node, FdLink):
             return 0 if follow is False else -errno.ELOOP
-    with _Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH)) as tg:
+    with namei.Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH)) as tg:
         if mode and not os.access(tg.host, mode, effective_ids=bool(flags & AT_EACCESS)):
             return -errno.EACCES
     return 0
@@ -900,14 +716,14 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
 @syscall("fchmod", "fd", "mode")
 def sys_fchmod(t, fd, mode):
     fd = _fd(t, fd)
-    _check_modifiable(os.fstat(fd))
+    check_modifiable(os.fstat(fd))
     os.chmod(fd, mode & 0o7777)
     return 0
 
 
 @syscall("fchmodat", "dirfd", "path", "mode")
 def sys_fchmodat(t, dirfd, path_addr, mode):
-    with _Target(t, dirfd, _path(t, path_addr), modify=True) as tg:
+    with namei.Target(t, dirfd, _path(t, path_addr), modify=True) as tg:
         os.chmod(tg.host, mode & 0o7777)
     return 0
 
@@ -915,7 +731,7 @@ def sys_fchmodat(t, dirfd, path_addr, mode):
 @syscall("fchown", "fd", "int", "int")
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
-    _check_modifiable(os.fstat(fd))
+    check_modifiable(os.fstat(fd))
     os.chown(fd, _s32(uid), _s32(gid))
     return 0
 
@@ -926,11 +742,11 @@ def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
         return -errno.EINVAL
     uid, gid = _s32(uid), _s32(gid)
     path = _path(t, path_addr)
-    if path and flags & AT_SYMLINK_NOFOLLOW and _special(t, _abs(t, dirfd, path))[0] is None:
-        with _Parent(t, dirfd, path) as (pfd, name):
+    if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
+        with namei.Parent(t, dirfd, path) as (pfd, name):
             os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
         return 0
-    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
+    with namei.Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
         os.chown(tg.host, uid, gid)
     return 0
 
@@ -943,16 +759,16 @@ def sys_utimensat(t, dirfd, path_addr, times, flags):
     ts = t.mem.read(times, 32) if times else None
     if not path_addr:                               # futimens(): the descriptor itself
         fd = _fd(t, dirfd)
-        _check_modifiable(os.fstat(fd))
+        check_modifiable(os.fstat(fd))
         r = _libc.syscall(_SYS_UTIMENSAT, fd, None, ts, 0)
         _check_errno(r)
         return 0
     path = _path(t, path_addr)
-    if path and flags & AT_SYMLINK_NOFOLLOW and _special(t, _abs(t, dirfd, path))[0] is None:
-        with _Parent(t, dirfd, path) as (pfd, name):
+    if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
+        with namei.Parent(t, dirfd, path) as (pfd, name):
             _check_errno(_libc.syscall(_SYS_UTIMENSAT, pfd, name, ts, AT_SYMLINK_NOFOLLOW))
         return 0
-    with _Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
+    with namei.Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
         _check_errno(_libc.syscall(_SYS_UTIMENSAT, AT_FDCWD, os.fsencode(tg.host), ts, 0))
     return 0
 
@@ -960,7 +776,7 @@ def sys_utimensat(t, dirfd, path_addr, times, flags):
 # ---- names ---------------------------------------------------------------------------------
 @syscall("mkdirat", "dirfd", "path", "mode")
 def sys_mkdirat(t, dirfd, path, mode):
-    with _Parent(t, dirfd, _path(t, path)) as (pfd, name):
+    with namei.Parent(t, dirfd, _path(t, path)) as (pfd, name):
         os.mkdir(name, mode & 0o7777, dir_fd=pfd)
     return 0
 
@@ -973,7 +789,7 @@ def sys_mknodat(t, dirfd, path, mode, dev):
         return -errno.EPERM          # device nodes need the metadata store (later)
     if kind not in (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK):
         return -errno.EINVAL
-    with _Parent(t, dirfd, _path(t, path)) as (pfd, name):
+    with namei.Parent(t, dirfd, _path(t, path)) as (pfd, name):
         os.mknod(name, (mode & 0o7777) | (kind or stat.S_IFREG), 0, dir_fd=pfd)
     return 0
 
@@ -982,7 +798,7 @@ def sys_mknodat(t, dirfd, path, mode, dev):
 def sys_unlinkat(t, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
-    p = _Parent(t, dirfd, _path(t, path))
+    p = namei.Parent(t, dirfd, _path(t, path))
     with p:
         if flags & AT_REMOVEDIR:
             os.rmdir(p.name, dir_fd=p.fd)
@@ -1002,8 +818,8 @@ def sys_renameat(t, olddir, oldpath, newdir, newpath):
 @syscall("renameat2", "dirfd", "path", "dirfd", "path", "flags")
 def sys_renameat2(t, olddir, oldpath, newdir, newpath, flags):
     flags &= M32
-    with _Parent(t, olddir, _path(t, oldpath)) as (ofd, oname), \
-            _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
+    with namei.Parent(t, olddir, _path(t, oldpath)) as (ofd, oname), \
+            namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
         if flags:
             _check_errno(_libc.renameat2(ofd, oname, nfd, nname, ctypes.c_uint(flags)))
         else:
@@ -1017,13 +833,13 @@ def sys_linkat(t, olddir, oldpath, newdir, newpath, flags):
         return -errno.EINVAL
     src = _path(t, oldpath)
     if src and not flags & AT_SYMLINK_FOLLOW:
-        with _Parent(t, olddir, src) as (ofd, oname), \
-                _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
+        with namei.Parent(t, olddir, src) as (ofd, oname), \
+                namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
             os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
         return 0
     # follow the source inside the root, then link what was found through its O_PATH fd
-    with _Target(t, olddir, src, True, bool(flags & AT_EMPTY_PATH)) as tg, \
-            _Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
+    with namei.Target(t, olddir, src, True, bool(flags & AT_EMPTY_PATH)) as tg, \
+            namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
         os.link(tg.host, nname, dst_dir_fd=nfd, follow_symlinks=True)
     return 0
 
@@ -1033,7 +849,7 @@ def sys_symlinkat(t, target, newdir, linkpath):
     tgt = _path(t, target)
     if not tgt:
         return -errno.ENOENT
-    with _Parent(t, newdir, _path(t, linkpath)) as (pfd, name):
+    with namei.Parent(t, newdir, _path(t, linkpath)) as (pfd, name):
         os.symlink(tgt, name, dir_fd=pfd)
     return 0
 
@@ -1134,7 +950,7 @@ def sys_fstatfs(t, fd, buf):
 
 @syscall("statfs", "path", "ptr")
 def sys_statfs(t, path, buf):
-    with _Target(t, AT_FDCWD, _path(t, path)) as tg:
+    with namei.Target(t, AT_FDCWD, _path(t, path)) as tg:
         if tg.fd >= 0:
             data = _fstatfs(tg.fd)
         else:

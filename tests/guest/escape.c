@@ -25,6 +25,16 @@ static void show(const char *what, int fd) {
 
 static void try(const char *what, const char *path) { show(what, open(path, O_RDONLY)); }
 
+/* makes /tmp/esc-link -> target and tries it with `rest` appended, then removes it */
+static void try_link(const char *what, const char *target, const char *rest) {
+    char path[256];
+    unlink("/tmp/esc-link");
+    symlink(target, "/tmp/esc-link");
+    snprintf(path, sizeof path, "/tmp/esc-link%s", rest);
+    try(what, path);
+    unlink("/tmp/esc-link");
+}
+
 int main(void) {
     try("hostname", "/etc/hostname");
     try("dotdot-hostname", "/../../etc/hostname");
@@ -37,23 +47,21 @@ int main(void) {
     printf("cwd after chdir(..) x20: %s\n", cwd);
     try("chdir-dotdot-hostname", "etc/hostname");
     try("chdir-dotdot", "etc/os-release");
-    unlink("/tmp/esc-link");
-    symlink("/../../../../etc", "/tmp/esc-link");
-    try("abs-symlink", "/tmp/esc-link/os-release");
-    try("abs-symlink-hostname", "/tmp/esc-link/hostname");
-    unlink("/tmp/esc-link2");
-    symlink("../../../../../../../../etc/passwd", "/tmp/esc-link2");
-    try("rel-symlink", "/tmp/esc-link2");
-    unlink("/tmp/esc-link3");
-    symlink("/proc/1/root/etc/os-release", "/tmp/esc-link3");
-    try("proc1-symlink", "/tmp/esc-link3");
+    /* links the guest makes in /tmp, tried with what follows them */
+    try_link("abs-symlink", "/../../../../etc", "/os-release");
+    try_link("abs-symlink-hostname", "/../../../../etc", "/hostname");
+    try_link("rel-symlink", "../../../../../../../../etc/passwd", "");
+    try_link("proc1-symlink", "/proc/1/root/etc/os-release", "");
     try("proc-root", "/proc/self/root/../../etc/os-release");
+    /* rootfs links that point into /proc and /dev and back out of them */
+    try_link("proc-root-symlink", "/proc/self/root/../../../../etc/os-release", "");
+    try_link("dev-fd-symlink", "../dev/fd/../../../../../etc/passwd", "");
+    try_link("proc-cwd-symlink", "/proc/self/cwd/../../../../etc", "/os-release");
+    try_link("proc-cwd-symlink-hostname", "/proc/self/cwd/../../../../etc", "/hostname");
+    try_link("dev-dotdot-symlink", "/dev/../../../etc/os-release", "");
     int d = open("/tmp", O_RDONLY | O_DIRECTORY);
     show("dirfd-dotdot", openat(d, "../../../../../etc/os-release", O_RDONLY));
     show("dirfd-dotdot-hostname", openat(d, "../../../../../etc/hostname", O_RDONLY));
     close(d);
-    unlink("/tmp/esc-link");
-    unlink("/tmp/esc-link2");
-    unlink("/tmp/esc-link3");
     return 0;
 }

@@ -4,9 +4,11 @@ No guest path reaches outside the rootfs; the layouts and flag values the
 file syscalls pack are checked against what aarch64 C code compiled with
 Debian's cross compiler sees (run under qemu-aarch64), when those are there.
 """
+import errno
 import fcntl
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -125,6 +127,27 @@ def test_bind_mount(root, tmp_path):
         assert fs.guest_path_of_fd(f) == b"/mnt/shared/data"
     finally:
         os.close(f)
+
+
+def test_inspect_follows_no_symlink(root):
+    fs, tmp = root
+    mode, target = fs.inspect(b"/abs-etc")                      # the last name: reported
+    assert stat.S_ISLNK(mode) and target == b"/etc"
+    assert fs.inspect(b"/etc/inside") == (os.stat(tmp / "root" / "etc" / "inside").st_mode, None)
+    for path, code in [(b"/abs-etc/inside", errno.ELOOP),        # one on the way: refused
+                       (b"/etc/none", errno.ENOENT), (b"/etc/inside/x", errno.ENOTDIR)]:
+        with pytest.raises(OSError) as e:
+            fs.inspect(path)
+        assert e.value.errno == code, path
+
+
+def test_mount_of(root, tmp_path):
+    fs, _ = root
+    (tmp_path / "shared").mkdir()
+    fs.bind(b"/mnt/shared", str(tmp_path / "shared"))
+    assert [fs.mount_of(p).guest for p in (b"/mnt/shared", b"/mnt/shared/x", b"/mnt/sharedx",
+                                           b"/mnt", b"/")] == \
+        [b"/mnt/shared", b"/mnt/shared", b"/", b"/", b"/"]
 
 
 def test_context(root):

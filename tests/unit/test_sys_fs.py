@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import stat
 import struct
 import termios
@@ -108,6 +109,13 @@ def env(tmp_path):
     os.symlink("/proc/self/root/..", root / "magic-up")
     os.symlink("loop2", root / "loop1")
     os.symlink("loop1", root / "loop2")
+    # rootfs links into /proc and /dev that come back out (the walk follows them)
+    os.symlink("/proc/self/root/../../../secret", root / "sub" / "via-proc-root")
+    os.symlink("../dev/fd/../../../../secret", root / "sub" / "via-dev-fd")
+    os.symlink("/proc/self/cwd", root / "sub" / "via-cwd")
+    os.symlink("/proc/self/root/host-abs", root / "sub" / "via-proc-host")
+    os.symlink("/proc/1/root/secret", root / "sub" / "via-proc1")
+    os.symlink("/dev/../../../secret", root / "sub" / "via-dev-up")
     t = FakeTask(str(root))
     yield t, root, outside
     t.close()
@@ -368,6 +376,8 @@ ESCAPES = [
     b"/host-abs", b"/host-dir/secret", b"/magic-up/secret", b"/proc/self/root/../secret",
     b"/proc/self/cwd/../../../secret", b"/proc/1/root/secret", b"/proc/self/root/host-abs",
     b"/dev/../../secret", b"/dev/fd/../../../secret",
+    b"/sub/via-proc-root", b"/sub/via-dev-fd", b"/sub/via-cwd/../../../secret",
+    b"/sub/via-proc-host", b"/sub/via-proc1", b"/sub/via-dev-up",
 ]
 
 
@@ -521,6 +531,131 @@ def test_proc_self_fd_listing_hides_reserved(env):
     assert st[1] == os.stat(env[1] / "etc" / "passwd").st_ino
     call(t, "close", d)
     call(t, "close", mine)
+
+
+# ---- rootfs symlinks, followed before the overlays and mounts are matched ------------------
+def read_path(t, path: bytes) -> bytes:
+    fd = openat(t, path)
+    assert fd >= 0, (path, fd)
+    data = read_all(t, fd, 1 << 16)
+    call(t, "close", fd)
+    return data
+
+
+def readlink(t, path: bytes) -> bytes | int:
+    buf = t.alloc(256)
+    n = call(t, "readlinkat", AT_FDCWD, t.put(path), buf, 256)
+    return n if n < 0 else t.get(buf, n)
+
+
+def test_rootfs_symlinks_into_proc_and_dev(env):
+    t, root, _ = env
+    etc = root / "etc"
+    os.symlink("../proc/self/mounts", etc / "mtab")               # Debian's
+    os.symlink("/proc/self/cmdline", etc / "cmdline")
+    os.symlink("/dev/null", etc / "null")
+    os.symlink("c2", etc / "c1")                                  # a relative chain to /proc
+    os.symlink("../sub/c3", etc / "c2")
+    os.symlink("../proc", root / "sub" / "c3")
+    mounts = read_path(t, b"/proc/self/mounts")
+    assert b" / " in mounts and read_path(t, b"/etc/mtab") == mounts
+    assert read_path(t, b"/etc/cmdline") == read_path(t, b"/etc/c1/self/cmdline") == b"prog\0arg\0"
+    d = openat(t, b"/etc", O_RDONLY | O_DIRECTORY)
+    fd = openat(t, b"mtab", dirfd=d)                              # relative to a directory fd
+    assert read_all(t, fd, 1 << 16) == mounts
+    call(t, "close", fd)
+    call(t, "close", d)
+    # stat follows the link to its target; lstat and readlink see the rootfs's link
+    assert guest_stat(t, b"/etc/mtab")[:3] == guest_stat(t, b"/proc/self/mounts")[:3]
+    check_stat_matches(guest_stat(t, b"/etc/c1"), os.stat(root / "proc"))
+    for name in ("mtab", "cmdline", "null", "c1"):
+        check_stat_matches(guest_stat(t, b"/etc/" + name.encode(), AT_SYMLINK_NOFOLLOW),
+                           os.lstat(etc / name))
+        assert readlink(t, b"/etc/" + name.encode()) == os.fsencode(os.readlink(etc / name))
+    assert readlink(t, b"/etc/c1/self") == b"4321"                # /proc/self, reached by the chain
+    assert call(t, "faccessat", AT_FDCWD, t.put(b"/etc/mtab"), os.R_OK) == 0
+    assert call(t, "faccessat", AT_FDCWD, t.put(b"/etc/mtab"), os.W_OK) == -errno.EACCES
+    # /etc/null is the host's /dev/null, whose metadata stays out of the guest's reach
+    host_null = os.stat("/dev/null")
+    st = guest_stat(t, b"/etc/null")
+    assert (st[1], st[2], st[6]) == (host_null.st_ino, host_null.st_mode, host_null.st_rdev)
+    null = openat(t, b"/etc/null", O_RDWR)
+    buf = t.alloc(64)
+    assert call(t, "write", null, buf, 64) == 64 and call(t, "read", null, buf, 64) == 0
+    call(t, "close", null)
+    assert call(t, "fchmodat", AT_FDCWD, t.put(b"/etc/null"), 0o600) == -errno.EPERM
+    assert os.stat("/dev/null").st_mode == host_null.st_mode
+
+
+def test_symlinks_meet_bind_mounts(env, tmp_path):
+    t, root, _ = env
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "data").write_text("shared\n")
+    (shared / "secret").write_text("mount secret\n")
+    os.symlink("/proc/self/cmdline", shared / "abs")      # absolute: from the mount's top
+    os.symlink("../../../secret", shared / "up")          # `..` stops at the mount's top
+    (root / "mnt").mkdir()
+    t.reserved_fds.add(t.fs.root.bind(b"/mnt", str(shared)))
+    os.symlink("/mnt/data", root / "etc" / "to-mount")
+    os.symlink("../mnt/up", root / "etc" / "to-up")
+    assert read_path(t, b"/etc/to-mount") == b"shared\n"     # a rootfs link into the mount
+    assert read_path(t, b"/etc/to-up") == b"mount secret\n"
+    assert read_path(t, b"/mnt/up") == b"mount secret\n"
+    assert openat(t, b"/mnt/abs") == -errno.ENOENT            # the mount has no /proc
+    assert read_path(t, b"/mnt/../secret") == b"rootfs secret\n"
+    assert read_path(t, b"/etc/to-mount/../../secret") == b"rootfs secret\n"
+
+
+def test_proc_mounts_lists_bind_mounts_as_getmntent_reads_them(env, tmp_path):
+    t, root, _ = env
+    (tmp_path / "shared").mkdir()
+    (root / "with space").mkdir()
+    t.reserved_fds.add(t.fs.root.bind(b"/with space", str(tmp_path / "shared")))
+    os.symlink("../proc/self/mounts", root / "etc" / "mtab")
+    # proc(5): six blank-separated fields, blanks and backslashes in a field as \ooo
+    fields = [line.split(b" ") for line in read_path(t, b"/etc/mtab").splitlines()]
+    assert {len(f) for f in fields} == {6}
+    points = {re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), f[1]): f[2]
+              for f in fields}
+    assert points.keys() == {b"/", b"/proc", b"/dev", b"/with space"} and points[b"/proc"] == b"proc"
+
+
+def test_walk_rules(env):
+    t, root, _ = env
+    os.symlink("/etc", root / "sub" / "to-etc")
+    # `..` after a symlink is the parent of its target, as the host's walk gives
+    assert guest_stat(t, b"/sub/to-etc/..")[1] == os.stat(root).st_ino
+    assert read_path(t, b"/sub/deep/../to-etc/../secret") == b"rootfs secret\n"
+    assert read_path(t, b"/abs-etc/passwd").startswith(b"root:")
+    # a name asked as a directory must be one
+    for path in (b"/etc/passwd/", b"/etc/passwd/.", b"/etc/passwd/..", b"/dev/null/",
+                 b"/proc/cpuinfo/x", b"/dev/null/.."):
+        assert guest_stat(t, path) == -errno.ENOTDIR, path
+    assert readlink(t, b"/abs-etc/") == -errno.EINVAL         # followed: /etc is no link
+    # O_CREAT follows a dangling link and creates its target; with O_EXCL it does not
+    os.symlink("/tmp/made", root / "tmp" / "dangling")
+    assert openat(t, b"/tmp/dangling", O_WRONLY | O_CREAT | O_EXCL, 0o600) == -errno.EEXIST
+    fd = openat(t, b"/tmp/dangling", O_WRONLY | O_CREAT, 0o600)
+    assert fd >= 0 and (root / "tmp" / "made").is_file()
+    call(t, "close", fd)
+    # openat2's RESOLVE_NO_SYMLINKS refuses any link on the way, the rootfs's or /proc's
+    how = t.put(struct.pack("<QQQ", O_RDONLY, 0, 0x04))
+    for path in (b"/abs-etc/passwd", b"/proc/self/cmdline"):
+        assert call(t, "openat2", AT_FDCWD, t.put(path), how, 24) == -errno.ELOOP, path
+    # as many symlinks in one walk as the host's kernel follows, and not one more
+    chain = root / "chain"                    # relative links: the host walks them alike
+    chain.mkdir()
+    (chain / "end").write_text("end\n")
+    for n in range(45):
+        os.symlink(f"l{n - 1}" if n else "end", chain / f"l{n}")
+    for n in range(38, 45):
+        try:
+            want = os.stat(chain / f"l{n}").st_ino
+        except OSError as e:
+            want = -e.errno
+        got = guest_stat(t, b"/chain/l%d" % n)
+        assert (got if isinstance(got, int) else got[1]) == want, n
 
 
 # ---- name operations ---------------------------------------------------------------------

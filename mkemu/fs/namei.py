@@ -1,0 +1,314 @@
+"""Path walking: what a guest path names (namei, in xv6's sense).
+
+A guest path is walked one name at a time, as the kernel walks it, so that
+every symlink -- the rootfs's own and the overlays' -- is followed before
+anything is matched against /dev, /proc or a bind mount: `/etc/mtab ->
+../proc/self/mounts` reaches procfs, a rootfs link to /dev/null reaches the
+host's device, `/dev/fd/3/..` is the parent of the directory fd 3 names.
+
+The walk works on guest paths only.  It looks at the rootfs through RootFS
+(every look is an openat2 with RESOLVE_IN_ROOT) and at the overlays through
+their lookup functions, and what it returns is again a guest path, which the
+caller hands to RootFS.  Confinement therefore stays with the host kernel: a
+path the walk got wrong (a rename racing it, say) names another file inside
+the rootfs, never one outside.
+
+The rules are Linux's, with the rootfs as `/`:
+* `..` goes to the parent of the directory reached so far.  That directory
+  has no symlink left in its path, so this is lexical on it; at `/` it stays.
+* A symlink on the way is followed; the last name is followed unless the
+  caller says not to, and always when the path ends in `/`, `/.` or `/..`.
+* Names under /dev and /proc are asked of the overlay first (fs/devfs.py,
+  fs/procfs.py), and of the rootfs when the overlay has no such node.  /dev
+  and /proc themselves are directories whatever the rootfs holds there.
+* A symlink inside a bind mount resolves inside that mount: an absolute
+  target starts at the mount's top and its `..` stops there.
+* More than 40 symlinks in one walk is ELOOP.
+
+Most paths hold no symlink at all: a run of plain names is looked at with one
+openat2 under RESOLVE_NO_SYMLINKS, and only a run that meets a symlink is
+looked at again one name at a time.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+
+from . import devfs, procfs
+from .nodes import FdLink, HostDir, Node, TextFile, check_modifiable
+from .rootfs import O_PATH, Mount, split_last
+
+AT_FDCWD = -100
+MAX_SYMLINKS = 40           # Linux's limit for one path walk
+
+
+def _error(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+def _is_cwd(dirfd: int) -> bool:
+    return dirfd & 0xFFFF_FFFF == AT_FDCWD & 0xFFFF_FFFF
+
+
+def guest_fd(t, fd: int) -> int:
+    """A guest descriptor argument (a raw register): EBADF for negative numbers and for
+    mkemu's own descriptors."""
+    fd = (fd & 0xFFFF_FFFF) - ((fd & 0x8000_0000) << 1)
+    if fd < 0 or fd in t.reserved_fds:
+        raise _error(errno.EBADF)
+    return fd
+
+
+def guest_path_of_fd(t, fd: int) -> bytes | None:
+    """The guest path of an open descriptor, or None if it names nothing the guest can reach."""
+    try:
+        host = os.fsencode(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
+    guest = t.fs.root.guest_path_of_host(host)
+    if guest is not None:
+        return guest
+    me = f"/proc/{os.getpid()}".encode()         # host /proc/self/fd opened through procfs
+    if host == me or host.startswith(me + b"/"):
+        return b"/proc/self" + host[len(me):]
+    return None
+
+
+def absolute(t, dirfd: int, path: bytes) -> bytes:
+    """The absolute guest path of (dirfd, path) as the *at() calls take them: path itself
+    when absolute, else relative to the cwd (AT_FDCWD) or to the directory dirfd names."""
+    if path.startswith(b"/"):
+        return path
+    if _is_cwd(dirfd):
+        return t.fs.absolute(path)
+    fd = guest_fd(t, dirfd)
+    base = guest_path_of_fd(t, fd)
+    if base is None or not stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.fstat(fd)                                  # EBADF first, as the kernel checks
+        raise _error(errno.ENOTDIR)
+    return t.fs.absolute(path, base)
+
+
+@dataclass
+class Found:
+    """What a guest path names: an overlay node, or (node None) a path in the rootfs.
+
+    path is absolute with every symlink on the way followed: its last name is a
+    symlink only when the caller did not follow it.  A rootfs path ends in "/"
+    when the guest's path asked for a directory, so the host checks that too.
+    """
+    node: Node | None
+    path: bytes
+
+
+def resolve(t, path: bytes, follow: bool = True, no_symlinks: bool = False) -> Found:
+    """What an absolute guest path names.  follow: whether a symlink as the last name is
+    followed; no_symlinks: any symlink to follow is ELOOP (openat2's RESOLVE_NO_SYMLINKS)."""
+    node, where = _Walk(t, no_symlinks).walk(b"", path, b"", follow, True)
+    if node is None and path.endswith((b"/", b"/.", b"/..")):
+        where += b"/"
+    return Found(node, where or b"/")
+
+
+def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = False) -> Found:
+    """What (dirfd, path) names; an empty path is ENOENT."""
+    if not path:
+        raise _error(errno.ENOENT)
+    return resolve(t, absolute(t, dirfd, path), follow, no_symlinks)
+
+
+def _overlay(t, path: bytes) -> Node | None:
+    if path.startswith(b"/dev/"):
+        return devfs.lookup(t, path)
+    if path.startswith(b"/proc/"):
+        return procfs.lookup(t, path)
+    return None
+
+
+def _run_end(names: list[bytes], i: int) -> int:
+    """The end of the run of plain names that starts at names[i] (up to a `..`)."""
+    j = i + 1
+    while j < len(names) and names[j] != b"..":
+        j += 1
+    return j
+
+
+class _Walk:
+    """One path walk: the rootfs and overlays it looks at and the symlinks it has followed."""
+
+    def __init__(self, t, no_symlinks: bool) -> None:
+        self.t = t
+        self.root = t.fs.root
+        self.no_symlinks = no_symlinks
+        self.links = 0
+
+    def walk(self, cur: bytes, path: bytes, floor: bytes, follow: bool,
+             at_end: bool) -> tuple[Node | None, bytes]:
+        """Walk path from the resolved directory cur ("" is the root): (node or None, path).
+
+        floor is where `..` stops (the root "", or the top of the bind mount a followed
+        symlink lives in).  at_end: nothing of the guest's path comes after this one, so
+        a rootfs name that is not there is left for the caller's operation to report (or
+        to create), as the kernel's own walk would.
+        """
+        wants_dir = path.endswith((b"/", b"/.")) or path == b"."
+        names = [n for n in path.split(b"/") if n and n != b"."]
+        node = _overlay(self.t, cur)
+        one_by_one_until = 0          # a run met a symlink: its names singly, up to that link
+        i = 0
+        while i < len(names):
+            name = names[i]
+            if node is not None and not isinstance(node, HostDir):
+                raise _error(errno.ENOTDIR)
+            if name == b"..":
+                if cur != floor and cur:
+                    cur = cur[:cur.rindex(b"/")]
+                node = _overlay(self.t, cur)
+                i += 1
+                continue
+            last = i == len(names) - 1 and not wants_dir
+            nxt = cur + b"/" + name
+            if nxt in (b"/dev", b"/proc"):
+                cur, node = nxt, None         # the overlays' directories
+                i += 1
+                continue
+            if nxt.startswith((b"/dev/", b"/proc/")):
+                found = _overlay(self.t, nxt)
+                if found is not None:
+                    takes_fd = isinstance(found, FdLink) and last   # opened as the descriptor
+                    if found.is_link and not takes_fd and (not last or follow or found.always):
+                        node, cur = self._follow_node(cur, found, at_end and i == len(names) - 1)
+                    else:
+                        cur, node = nxt, found
+                    i += 1
+                    continue
+                j = i + 1                     # not the overlay's: the rootfs's, name by name
+            else:
+                j = i + 1 if i < one_by_one_until else _run_end(names, i)
+            run = cur + b"/" + b"/".join(names[i:j])
+            ends = j == len(names)
+            try:
+                mode, target = self.root.inspect(run)
+            except OSError as e:
+                if e.errno == errno.ELOOP and j > i + 1:
+                    one_by_one_until = j
+                    continue
+                if ends and at_end:
+                    return None, run          # the caller's operation reports it or creates it
+                raise
+            if target is None:
+                if not (ends and not wants_dir) and not stat.S_ISDIR(mode):
+                    raise _error(errno.ENOTDIR)
+                cur = run
+            elif ends and not wants_dir and not follow:
+                cur = run
+            else:
+                node, cur = self._follow(run[:run.rindex(b"/")], target,
+                                         self.root.mount_of(run), at_end and ends)
+                i, one_by_one_until = j, 0
+                continue
+            node = None
+            i = j
+        if wants_dir and node is not None and not isinstance(node, HostDir):
+            raise _error(errno.ENOTDIR)
+        return node, cur
+
+    def _follow_node(self, link_dir: bytes, link: Node, at_end: bool) -> tuple[Node | None, bytes]:
+        target = link.readlink(self.t)
+        if isinstance(link, FdLink) and not target.startswith(b"/"):
+            raise _error(errno.ENOTDIR)       # pipe:[N] and friends have nothing below them
+        return self._follow(link_dir, target, None, at_end)
+
+    def _follow(self, link_dir: bytes, target: bytes, mount: Mount | None,
+                at_end: bool) -> tuple[Node | None, bytes]:
+        """Continue at a symlink's target; mount is the bind mount the link lives in (None
+        or the root mount: the whole guest tree)."""
+        self.links += 1
+        if self.no_symlinks or self.links > MAX_SYMLINKS:
+            raise _error(errno.ELOOP)
+        if not target:
+            raise _error(errno.ENOENT)
+        top = b"" if mount is None or mount.guest == b"/" else mount.guest
+        start = top if target.startswith(b"/") else link_dir
+        return self.walk(start, target, top, True, at_end)
+
+
+class Parent:
+    """The directory that holds a guest path's last name, open (O_PATH) for the *at() calls
+    on that name, which the host never follows (unlink, mkdir, rename, symlink, lchown...).
+    The directories on the way are walked like any path; `.` and `..` as the last name
+    stand for the directory they name."""
+
+    def __init__(self, t, dirfd: int, path: bytes) -> None:
+        if not path:
+            raise _error(errno.ENOENT)
+        ap = absolute(t, dirfd, path)
+        self.trailing_slash = path.endswith(b"/")
+        parent, name = split_last(ap)
+        root = t.fs.root
+        if name in (b".", b".."):
+            self.fd = root.open(resolve(t, ap).path, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            self.name = b"."
+        else:
+            where = resolve(t, parent + b"/").path.rstrip(b"/")
+            self.fd, self.name = root.open_parent(where + b"/" + name)
+
+    def __enter__(self):
+        return self.fd, self.name
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+class Target:
+    """A guest path, followed or not, as a host path string that is safe to hand to the
+    host: /proc/self/fd/N of an O_PATH descriptor opened inside the root (or an overlay
+    node's own host file).  modify: metadata is about to change, which no host device
+    node may see (EPERM)."""
+
+    def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
+                 modify: bool = False):
+        self.fd = -1
+        self._open(t, dirfd, path, follow, empty_ok)
+        if modify:
+            try:
+                check_modifiable(os.stat(self.host))
+            except BaseException:
+                self.__exit__()
+                raise
+
+    def _open(self, t, dirfd, path, follow, empty_ok):
+        self.node = None
+        if not path:
+            if not empty_ok:
+                raise _error(errno.ENOENT)
+            if _is_cwd(dirfd):
+                self.fd = t.fs.root.open_path(t.fs.cwd)
+                self.host = f"/proc/self/fd/{self.fd}"
+            else:
+                self.host = f"/proc/self/fd/{guest_fd(t, dirfd)}"
+            return
+        found = lookup(t, dirfd, path, follow)
+        node = self.node = found.node
+        if node is None:
+            self.fd = t.fs.root.open_path(found.path, follow=follow)
+            self.host = f"/proc/self/fd/{self.fd}"
+        elif isinstance(node, FdLink):
+            node._check(t)
+            if not follow:
+                raise _error(errno.ELOOP)
+            self.host = f"/proc/self/fd/{node.fd}"
+        elif hasattr(node, "host"):
+            self.host = node.host
+        else:
+            raise _error(errno.EACCES if isinstance(node, TextFile) else errno.ELOOP)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
