@@ -78,6 +78,11 @@ GLOBAL_TEXT = {
     b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",
 }
 
+# The directories above those files (/proc/sys, /proc/sys/kernel, ...): a path walk
+# passes through them.  Listed, they show the host's directory of the same name.
+GLOBAL_DIRS = {p[:i] for p in GLOBAL_TEXT for i in range(len(b"/proc/"), len(p))
+               if p[i:i + 1] == b"/"}
+
 
 def _comm(t) -> str:
     return os.path.basename(getattr(t, "exe_path", "") or "mkemu")[:15]
@@ -143,6 +148,8 @@ def lookup(t, path: bytes) -> Node | None:
     make = GLOBAL_TEXT.get(path)
     if make is not None:
         return TextFile(path, make)
+    if path in GLOBAL_DIRS:
+        return HostDir(path, os.fsdecode(path))
     rest = split_self(t, path)
     if rest is None:
         return None
