@@ -37,6 +37,26 @@ def _p128(buf, off, v):
     _QQ.pack_into(buf, off, v & 0xFFFF_FFFF_FFFF_FFFF, v >> 64)
 
 
+# What the single-letter and short names in generated code are (printed once
+# ahead of the --dump-blocks output).
+LEGEND = """\
+# mkemu translated blocks: each is `def blk_<pc>(S, X, V)` with the guest pc and
+# disassembly as comments; it returns the next pc, or -TRAP with S.pc set.
+#   S  CpuState       X  its X registers (X[31] is SP)  V  its V registers (128-bit ints)
+#   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the instruction
+#   that may fault    _n  instructions of a loop's finished trips
+#   RT WT  guest page number -> page, for reads / writes (the TLB)
+#   U8 U16 U32 U64 U128 / P8 P16 P32 P64 P128  unpack / pack in a page
+#   U2L U2Q P2L P2Q  the same for a pair
+#   LD ST  slow-path load / store of an int    RD WR  of bytes
+#   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
+#   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
+#   flags left in S.fk (with their operands in S.fa, S.fb)
+#   SXC  side exit counts    HOT  retranslate a trace to follow a hot side exit
+#   other capitalised names: helpers of the instruction families (their HELPERS)
+"""
+
+
 def _base_globals() -> dict:
     g = {
         "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
@@ -47,8 +67,7 @@ def _base_globals() -> dict:
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
-        "COND": flags.cond_holds,
-        "M64": 0xFFFF_FFFF_FFFF_FFFF, "M32": 0xFFFF_FFFF,
+        **flags.LAZY_KINDS,
     }
     g.update(block_helpers())
     return g
@@ -163,6 +182,8 @@ class Engine:
             addr = nxt
         src = b.source(f"blk_{pc:x}")
         if self.dump:
+            if not self.blocks_translated:
+                self.dump(LEGEND)
             self.dump(src)
             self.sources[pc] = src
         return src, b.pages

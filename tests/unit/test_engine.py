@@ -1,8 +1,14 @@
 """The engine's contract: exact trap pcs, write-back on faults, code invalidation."""
+import re
+
+import pytest
+
+from mkemu.cpu.decode import block_helpers
 from mkemu.cpu.engine import TRAP_FAULT, Engine
-from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_UNDEF, CpuState
+from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_SVC, TRAP_UNDEF, CpuState
 from mkemu.mm.tlb import SoftTLB
-from tests.support.oracle import CODE, FlatMemory
+from tests.support.oracle import (CODE, DATA, DATA_SIZE, Case, FlatMemory, run_mkemu,
+                                  run_unicorn)
 
 BRK = 0xD4200000
 
@@ -106,3 +112,81 @@ def test_pending_signal_stops_a_hot_loop():
     st.pending = True
     from mkemu.cpu.state import TRAP_SIGNAL
     assert eng.run() == TRAP_SIGNAL and st.pc == CODE
+
+
+# ---- NZCV at a trap: what the architecture has at the trapping instruction ----------------
+CMP_X4_X5 = 0xEB05009F          # cmp x4, x5 (subs xzr, x4, x5)
+LDR_X0_X1 = 0xF9400020          # ldr x0, [x1]
+UNMAPPED = 0x40_0000
+
+
+def nzcv_of_sub(a: int, b: int) -> int:
+    """The flags of a 64-bit a - b from their definitions (N, Z, C = no borrow, V)."""
+    r = (a - b) % 2**64
+    sa, sb, sr = (v >= 2**63 for v in (a, b, r))
+    n, z, c, v = sr, r == 0, a >= b, sa != sb and sr != sa
+    return n << 31 | z << 30 | c << 29 | v << 28
+
+
+def test_data_fault_keeps_the_flags_of_the_compare_before_it():
+    st, eng, _ = machine([CMP_X4_X5, LDR_X0_X1, BRK])
+    st.x[4], st.x[5], st.x[1] = 3, 5, UNMAPPED
+    st.nzcv = 0x6000_0000                         # Z and C: not what cmp 3, 5 gives
+    assert eng.run() == TRAP_FAULT and st.pc == CODE + 4
+    assert st.nzcv == nzcv_of_sub(3, 5) == 0x8000_0000
+
+
+def test_data_fault_keeps_flags_materialized_in_the_block():
+    msr_nzcv_x7 = 0xD51B4207
+    st, eng, _ = machine([CMP_X4_X5, msr_nzcv_x7, LDR_X0_X1, BRK])
+    st.x[4], st.x[5], st.x[7], st.x[1] = 3, 5, 0x5000_0000_1234, UNMAPPED
+    assert eng.run() == TRAP_FAULT and st.pc == CODE + 8
+    assert st.nzcv == 0                           # bits 31:28 of x7
+
+
+@pytest.mark.parametrize("trap_insn, trap, pc_after", [
+    (0xD4000001, TRAP_SVC, 8),                    # svc #0: S.pc is the next instruction
+    (0x00000000, TRAP_UNDEF, 4),                  # udf #0
+    (BRK, TRAP_BRK, 4),
+    (0x14000000 | (0x100000 >> 2), TRAP_FETCH, 0x100004),   # b +1 MiB (unmapped)
+])
+def test_other_traps_keep_the_flags_of_the_compare_before_them(trap_insn, trap, pc_after):
+    st, eng, _ = machine([CMP_X4_X5, trap_insn])
+    st.x[4], st.x[5] = 7, 7
+    st.nzcv = 0x9000_0000
+    assert eng.run() == trap and st.pc == CODE + pc_after
+    assert st.nzcv == nzcv_of_sub(7, 7) == 0x6000_0000
+
+
+# loop: ldr x0, [x1], #8; tbnz x1, #4, loop; tst x1, #8; b.ne loop;
+#       subs x2, x2, #1; b.ne loop; brk -- three branches back, leaving the flags
+# as they were, of the TST, or of the SUBS; the LDR faults on some later trip
+LOOP_BACK_THREE_WAYS = [0xF8408420, 0x3727FFE1, 0xF27D003F, 0x54FFFFA1, 0xF1000442,
+                        0x54FFFF61]
+# loop: ldr x0, [x1], #8; subs x2, x2, #1; b.ne loop; brk
+LOOP_BACK_ONE_WAY = [0xF8408420, 0xF1000442, 0x54FFFFC1]
+
+
+@pytest.mark.parametrize("code", [LOOP_BACK_ONE_WAY, LOOP_BACK_THREE_WAYS])
+@pytest.mark.parametrize("trips", range(1, 9))
+def test_data_fault_in_a_later_trip_of_a_loop_has_the_flags_it_went_round_with(code, trips):
+    case = Case(code=code, x={1: DATA + DATA_SIZE - 8 * (trips - 1), 2: 100},
+                nzcv=0x9000_0000)
+    got, want = run_mkemu(case), run_unicorn(case)
+    assert want["error"] is not None and got["trap"] == TRAP_FAULT
+    assert (got["pc"], got["x"][1], got["x"][2]) == (want["pc"], want["x"][1], want["x"][2])
+    assert got["nzcv"] == want["nzcv"]
+
+
+def test_dump_starts_with_a_legend_of_every_short_name_the_code_uses():
+    dumped = []
+    st, eng, _ = machine([movz(0, 5), BRK])
+    eng.dump = dumped.append
+    assert eng.run() == TRAP_BRK and st.x[0] == 5
+    legend, block = dumped
+    assert legend.startswith("# ") and block.startswith("def blk_")
+    helpers = set(block_helpers()) - {"U2L", "U2Q", "P2L", "P2Q"}   # those the builder emits
+    unnamed = [name for name in eng.globals
+               if name not in helpers and not name.startswith("__")
+               and not re.search(rf"(?<![\w.]){name}(?!\w)", legend)]
+    assert unnamed == []
