@@ -76,7 +76,7 @@ def _pc_in(pcs: list[int]) -> str:
 class BlockBuilder:
     MAX_INSNS = 64
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, likely_taken: set[int]) -> None:
         self.start = start
         self.pc = start          # address of the instruction being emitted
         self.insn = 0            # its encoding
@@ -98,7 +98,6 @@ class BlockBuilder:
         # Traces: a direct branch is followed inside the block (no exit), a
         # conditional branch becomes a side exit and the trace goes on with the
         # fall-through.  The engine reads `follow` to know where to fetch next.
-        self.trace = True
         self.follow: int | None = None
         self.pc_index: dict[int, int] = {}    # guest pc -> instruction index in the trace
         self.pages: set[int] = set()
@@ -109,11 +108,13 @@ class BlockBuilder:
         self._written_so_far: set[str] = set()
         self._scanned_lines = 0
         self._exit_written: list[frozenset[str]] = []
-        # Branch direction (see Engine.hot_branch): conditional branches whose
-        # taken side the trace follows, and those already decided (their side
-        # exits are no longer counted).  None: no counting at all.
-        self.likely_taken: set[int] = set()
-        self.decided: set[int] | None = None
+        # Branch direction (see Engine.hot_branch): the conditional branches
+        # marked likely-taken, whose taken side a trace follows (a marked
+        # branch's side exit is no longer counted).  `marks` records, for each
+        # branch of this trace that could follow its taken side, whether it was
+        # marked: the trace's shape depends on exactly these (the code cache key).
+        self.likely_taken = likely_taken
+        self.marks: dict[int, bool] = {}
         # NZCV at each faultable instruction (the FlagState there: the fault
         # path leaves it in S) and at each branch back to the start of a loop
         self._fault_flags: dict[int, FlagState] = {}
@@ -390,7 +391,7 @@ class BlockBuilder:
         self._exit(f"{target:#x}", ninsn_done)
 
     def _can_follow(self, target: int) -> bool:
-        return self.trace and target != self.start and target not in self.pc_index
+        return target != self.start and target not in self.pc_index
 
     def end_branch(self, target: int, follow: bool = True) -> None:
         target &= M64
@@ -413,10 +414,15 @@ class BlockBuilder:
         self.ended = True
 
     def end_cond_branch(self, cond: str, target: int) -> None:
-        """if cond: go to target, else fall through to the next instruction."""
+        """if cond: go to target, else fall through to the next instruction
+        (the trace goes on with the fall-through unless the branch is marked
+        likely-taken)."""
         target &= M64
         flags = self.flags
-        if self.pc in self.likely_taken and self._can_follow(target):
+        followable = self._can_follow(target)
+        if followable:
+            self.marks[self.pc] = self.pc in self.likely_taken
+        if followable and self.marks[self.pc]:
             # the taken side is the hot one: follow it, leave for the fall-through
             self.begin_if(f"not {cond}")
             self._goto((self.pc + 4) & M64)
@@ -426,8 +432,7 @@ class BlockBuilder:
             self.linear = False
             return
         self.begin_if(cond)
-        if self.trace and self.decided is not None and self.pc not in self.decided \
-                and self._can_follow(target):
+        if followable:
             # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
             self.line(f"SXC[{self.pc:#x}] = _sx")
@@ -435,10 +440,6 @@ class BlockBuilder:
         self._goto(target)
         self.end_if()
         self.flags = flags
-        if self.trace:
-            return            # the trace goes on with the fall-through path
-        self._goto(self.pc + 4)
-        self.ended = True
 
     def end_trap(self, code: int, pc: int, ninsn_done: int) -> None:
         self.line(f"S.pc = {pc:#x}")

@@ -94,8 +94,6 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
-        self.decided: set[int] = set()
-        self.retraced: set[int] = set()     # block starts not to take from the code cache
         self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
                             SXC=self.exit_counts, HOT=self.hot_branch)
@@ -106,20 +104,20 @@ class Engine:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
         page = pc >> 12
         cache = self.code_cache
-        if cache is None or self.dump or pc in self.retraced:
-            src, pages = self._source(pc)
+        if cache is None or self.dump:
+            src, pages, _ = self._source(pc)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
-        hit = cache.lookup(pc, ph)
+        hit = cache.lookup(pc, ph, self.likely_taken)
         if hit is not None:
             code, extra = hit
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
                 return self._install(pc, code, {page, *(v for v, _ in extra)})
-        src, pages = self._source(pc)
+        src, pages, marks = self._source(pc)
         code = compile(src, f"<guest block {pc:#x}>", "exec")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
-        cache.store(pc, ph, code, extra)
+        cache.store(pc, ph, marks, code, extra)
         return self._install(pc, code, pages)
 
     def _page_hash(self, vpn: int, addr: int, missing=None) -> str:
@@ -144,11 +142,10 @@ class Engine:
         self.blocks_translated += 1
         return fn
 
-    def _source(self, pc: int) -> tuple[str, set[int]]:
-        """The Python source of the block (trace) at pc, and the pages it read."""
-        b = BlockBuilder(pc)
-        b.likely_taken = self.likely_taken
-        b.decided = self.decided
+    def _source(self, pc: int) -> tuple[str, set[int], dict[int, bool]]:
+        """The Python source of the block (trace) at pc, the pages it read and
+        the branch marks that shaped it (BlockBuilder.marks)."""
+        b = BlockBuilder(pc, self.likely_taken)
         addr = pc
         fetch = self.mmu.fetch
         while True:
@@ -186,7 +183,7 @@ class Engine:
                 self.dump(LEGEND)
             self.dump(src)
             self.sources[pc] = src
-        return src, b.pages
+        return src, b.pages, b.marks
 
     def _disassemble(self, insn: int, addr: int) -> str:
         if self._disasm is None:
@@ -199,11 +196,9 @@ class Engine:
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
         side, and this one is retranslated when next entered (once per branch)."""
-        if branch_pc in self.decided:
+        if branch_pc in self.likely_taken:
             return
-        self.decided.add(branch_pc)
         self.likely_taken.add(branch_pc)
-        self.retraced.add(block_start)
         self.blocks.pop(block_start, None)
         self.sources.pop(block_start, None)
 

@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from mkemu.cpu.codecache import CodeCache
 from mkemu.cpu.decode import block_helpers
 from mkemu.cpu.engine import TRAP_FAULT, Engine
 from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_SVC, TRAP_UNDEF, CpuState
@@ -17,14 +18,14 @@ def movz(rd: int, imm: int) -> int:
     return 0xD2800000 | (imm << 5) | rd
 
 
-def machine(words):
+def machine(words, code_cache=None):
     mem = FlatMemory()
     mem.map(CODE, 0x2000)
     mem.write(CODE, b"".join(w.to_bytes(4, "little") for w in words))
     st = CpuState()
     st.pc = CODE
     tlb = SoftTLB(mem.resolve)
-    return st, Engine(st, tlb), tlb
+    return st, Engine(st, tlb, code_cache=code_cache), tlb
 
 
 def test_undefined_instruction_traps_at_its_pc_after_earlier_effects():
@@ -81,6 +82,39 @@ def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch():
     assert CODE + 24 in eng.likely_taken
     # three block runs per trip before the retranslation, two after it
     assert eng.block_runs < 2 * 200 + 32 + 10
+
+
+# H: bl F; R: subs x0, x0, #1; b.eq END; cmp x0, #1000; b.ne J (always taken: hot);
+# add x2, x2, #1; J: add x1, x1, #1; b H; END: cbnz x4, FIN; movz x4, #1;
+# movz x0, #3; b R; FIN: brk; F: add x3, x3, #1; ret.  The trace at END is first
+# translated after the branch at CODE + 24 is marked, and follows R into it.
+TWO_PASSES = [movz(0, 200), movz(1, 0), 0x9400000D, 0xF1000400, 0x540000C0, 0xF10FA01F,
+              0x54000041, 0x91000442, 0x91000421, 0x17FFFFF9, 0xB5000084, movz(4, 1),
+              movz(0, 3), 0x17FFFFF6, BRK, 0x91000463, 0xD65F03C0]
+END = CODE + 40
+
+
+def run_two_passes(cache, entry):
+    st, eng, _ = machine(TWO_PASSES, cache)
+    st.pc = entry
+    assert eng.run() == TRAP_BRK and st.pc == CODE + 56
+    seen = (st.x[:5], st.icount, eng.block_runs, eng.exit_counts, eng.likely_taken)
+    return seen, eng
+
+
+def test_code_cache_serves_a_trace_only_for_the_branch_marks_that_shaped_it(tmp_path):
+    first, eng = run_two_passes(CodeCache(tmp_path), CODE)
+    assert CODE + 24 in eng.likely_taken
+    eng.code_cache.flush()
+    # a fresh engine has no marks: entered at END it must run END's trace as
+    # translated without the mark, exactly like an engine with no cache
+    from_cache, eng = run_two_passes(CodeCache(tmp_path), END)
+    assert from_cache == run_two_passes(None, END)[0]
+    assert eng.blocks_from_cache > 0
+    # the traces shaped by the mark are cached too: a second whole run
+    # translates nothing
+    again, eng = run_two_passes(CodeCache(tmp_path), CODE)
+    assert again == first and eng.blocks_from_cache == eng.blocks_translated
 
 
 def test_fetch_fault():
