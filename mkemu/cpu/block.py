@@ -35,7 +35,6 @@ from .flags import lazy_kind
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
-M32 = 0xFFFF_FFFF
 
 # an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "
 _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
@@ -94,7 +93,6 @@ class BlockBuilder:
         self.nzcv_loaded = False     # block reads the incoming S.nzcv
         self.flags_dirty = False     # block changed NZCV
         self.uses_fp = False
-        self.comment = ""
         # Traces: a direct branch is followed inside the block (no exit), a
         # conditional branch becomes a side exit and the trace goes on with the
         # fall-through.  The engine reads `follow` to know where to fetch next.
@@ -130,11 +128,6 @@ class BlockBuilder:
 
     def begin_if(self, cond: str) -> None:
         self.line(f"if {cond}:")
-        self.depth += 1
-
-    def begin_else(self) -> None:
-        self.depth -= 1
-        self.line("else:")
         self.depth += 1
 
     def end_if(self) -> None:

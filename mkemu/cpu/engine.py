@@ -4,7 +4,8 @@ This is the CPU's whole interface to the rest of mkemu (see docs/ARCHITECTURE.md
 
     eng = Engine(state, mmu)
     trap = eng.run()        # runs until SVC, undefined insn, BRK, fault or signal
-    eng.invalidate_all()    # after execve or a change of address space
+
+An execve makes a new Engine over the new address space.
 
 The memory port `mmu` provides the read/write TLB dicts (guest page number ->
 memoryview of that page), the slow-path load/store/fetch, and calls back
@@ -13,7 +14,6 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 from __future__ import annotations
 
 import struct
-import sys
 from typing import Callable
 
 from ..mm.fault import MemFault
@@ -79,7 +79,6 @@ class Engine:
         self.state = state
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
-        self.sources: dict[int, str] = {}
         self.page_blocks: dict[int, set[int]] = {}
         self.blocks_translated = 0
         self.blocks_from_cache = 0
@@ -182,7 +181,6 @@ class Engine:
             if not self.blocks_translated:
                 self.dump(LEGEND)
             self.dump(src)
-            self.sources[pc] = src
         return src, b.pages, b.marks
 
     def _disassemble(self, insn: int, addr: int) -> str:
@@ -200,20 +198,12 @@ class Engine:
             return
         self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
-        self.sources.pop(block_start, None)
 
     # ---- invalidation ---------------------------------------------------------
     def invalidate_page(self, vpn: int) -> None:
         self.page_hashes.pop(vpn, None)
         for pc in self.page_blocks.pop(vpn, ()):
             self.blocks.pop(pc, None)
-            self.sources.pop(pc, None)
-
-    def invalidate_all(self) -> None:
-        self.blocks.clear()
-        self.sources.clear()
-        self.page_blocks.clear()
-        self.page_hashes.clear()
 
     # ---- dispatch -----------------------------------------------------------
     def run(self) -> int:
@@ -250,10 +240,3 @@ class Engine:
             return TRAP_FAULT
         finally:
             self.block_runs += runs
-
-    def block_source(self, pc: int) -> str | None:
-        return self.sources.get(pc)
-
-
-def _debug_dump(src: str) -> None:
-    sys.stderr.write(src + "\n")

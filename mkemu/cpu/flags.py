@@ -1,4 +1,4 @@
-"""NZCV arithmetic, as the Arm ARM's AddWithCarry and ConditionHolds define it.
+"""NZCV arithmetic, as the Arm ARM's AddWithCarry defines it.
 
 Translated blocks keep flags symbolic while they can (see BlockBuilder) and
 call these helpers only when the flags must exist as bits: for a condition the
@@ -7,7 +7,7 @@ after a block left them lazy (LAZY_KINDS below).
 """
 from __future__ import annotations
 
-N_BIT, Z_BIT, C_BIT, V_BIT = 1 << 31, 1 << 30, 1 << 29, 1 << 28
+V_BIT = 1 << 28
 
 
 def add_with_carry(a: int, b: int, carry: int, bits: int) -> tuple[int, int]:
@@ -38,32 +38,6 @@ def nzcv_sub(a: int, b: int, bits: int) -> int:
 def nzcv_logic(r: int, bits: int) -> int:
     """Flags of ANDS/BICS/TST: N and Z from the result, C and V clear."""
     return ((r >> (bits - 1)) << 31) | ((r == 0) << 30)
-
-
-def cond_holds(nzcv: int, cond: int) -> bool:
-    """ConditionHolds(cond) for a materialized NZCV word."""
-    n = (nzcv >> 31) & 1
-    z = (nzcv >> 30) & 1
-    c = (nzcv >> 29) & 1
-    v = (nzcv >> 28) & 1
-    base = cond >> 1
-    if base == 0:
-        r = z == 1
-    elif base == 1:
-        r = c == 1
-    elif base == 2:
-        r = n == 1
-    elif base == 3:
-        r = v == 1
-    elif base == 4:
-        r = c == 1 and z == 0
-    elif base == 5:
-        r = n == v
-    elif base == 6:
-        r = n == v and z == 0
-    else:
-        return True   # AL and NV both hold
-    return (not r) if (cond & 1) else r
 
 
 # Lazy flag kinds.  A block that exits with its flags still symbolic leaves in
