@@ -11,7 +11,7 @@ A guest basic block becomes one Python function `blk(S, X, V)`:
             S.icount += N
             return NEXT_PC            # or -TRAP with S.pc set
         except BaseException:
-            <write back, S.pc = _pc>  # exact guest pc of the faulting instruction
+            <write back, NZCV, S.pc = _pc>   # as at the faulting instruction
             raise
 
 Instruction semantics (the a64_*.py family files) never build that frame; they
@@ -20,8 +20,9 @@ cond for NZCV, and one of the end_* methods for the last instruction.
 
 Flags are symbolic at translation time: after CMP the builder remembers
 ("sub", bits, a, b) in two temporaries, and a following B.cond or CSEL becomes
-one Python comparison.  The NZCV word is computed only where it must exist:
-at a block exit, or for a condition the symbolic form cannot answer.
+one Python comparison.  The NZCV word is computed only for a condition the
+symbolic form cannot answer (or MRS); an exit, and the fault path for the
+faulting instruction, leave the flags lazy in S (CpuState.fk/fa/fb).
 
 A block whose last branch goes back to its own start is emitted as a Python
 `while True` loop, so a hot guest loop runs without returning to the dispatcher.
@@ -30,18 +31,17 @@ from __future__ import annotations
 
 import re
 
-from .flags import LAZY_CODES
+from .flags import lazy_kind
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
-M32 = 0xFFFF_FFFF
 
 # an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "
 _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
 _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
-# struct names the generated code uses, by access size (see engine.BLOCK_GLOBALS)
+# struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
 _PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 
@@ -49,10 +49,33 @@ _PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
 
 
+# ---- where NZCV is ------------------------------------------------------------
+# FlagState: None (as on entry to the block: S holds it), IN_LOCAL (the local
+# `nzcv` holds the word), or BlockBuilder.flags' symbolic (kind, bits, a, b).
+FlagState = tuple | str | None
+IN_LOCAL = "nzcv"
+
+
+def _store_flags(state: FlagState) -> str:
+    """A statement that leaves NZCV in S as `state` says (symbolic stays lazy)."""
+    if state is None:
+        return ""
+    if state == IN_LOCAL:
+        return "S.fk = None; S.nzcv_raw = nzcv"
+    kind, bits, a, b = state
+    return f"S.fk = {lazy_kind(kind, bits)}; S.fa = {a}; S.fb = {b}"
+
+
+def _pc_in(pcs: list[int]) -> str:
+    if len(pcs) == 1:
+        return f"_pc == {pcs[0]:#x}"
+    return f"_pc in ({', '.join(f'{pc:#x}' for pc in pcs)})"
+
+
 class BlockBuilder:
     MAX_INSNS = 64
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, likely_taken: set[int]) -> None:
         self.start = start
         self.pc = start          # address of the instruction being emitted
         self.insn = 0            # its encoding
@@ -70,11 +93,9 @@ class BlockBuilder:
         self.nzcv_loaded = False     # block reads the incoming S.nzcv
         self.flags_dirty = False     # block changed NZCV
         self.uses_fp = False
-        self.comment = ""
         # Traces: a direct branch is followed inside the block (no exit), a
         # conditional branch becomes a side exit and the trace goes on with the
         # fall-through.  The engine reads `follow` to know where to fetch next.
-        self.trace = True
         self.follow: int | None = None
         self.pc_index: dict[int, int] = {}    # guest pc -> instruction index in the trace
         self.pages: set[int] = set()
@@ -85,11 +106,17 @@ class BlockBuilder:
         self._written_so_far: set[str] = set()
         self._scanned_lines = 0
         self._exit_written: list[frozenset[str]] = []
-        # Branch direction (see Engine.hot_branch): conditional branches whose
-        # taken side the trace follows, and those already decided (their side
-        # exits are no longer counted).  None: no counting at all.
-        self.likely_taken: set[int] = set()
-        self.decided: set[int] | None = None
+        # Branch direction (see Engine.hot_branch): the conditional branches
+        # marked likely-taken, whose taken side a trace follows (a marked
+        # branch's side exit is no longer counted).  `marks` records, for each
+        # branch of this trace that could follow its taken side, whether it was
+        # marked: the trace's shape depends on exactly these (the code cache key).
+        self.likely_taken = likely_taken
+        self.marks: dict[int, bool] = {}
+        # NZCV at each faultable instruction (the FlagState there: the fault
+        # path leaves it in S) and at each branch back to the start of a loop
+        self._fault_flags: dict[int, FlagState] = {}
+        self._loop_flags: list[FlagState] = []
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -101,11 +128,6 @@ class BlockBuilder:
 
     def begin_if(self, cond: str) -> None:
         self.line(f"if {cond}:")
-        self.depth += 1
-
-    def begin_else(self) -> None:
-        self.depth -= 1
-        self.line("else:")
         self.depth += 1
 
     def end_if(self) -> None:
@@ -162,8 +184,10 @@ class BlockBuilder:
 
     # ---- memory ------------------------------------------------------------
     def mark_faultable(self) -> None:
-        """Record this instruction's pc so a fault inside it reports it exactly."""
+        """Record this instruction's pc so a fault inside it reports it exactly
+        (and where its NZCV is then)."""
         self.line(f"_pc = {self.pc:#x}")
+        self._fault_flags.setdefault(self.pc, self._flag_state())
 
     def load(self, dst: str, addr: str, size: int) -> None:
         """dst = zero-extended `size`-byte little-endian value at guest addr.
@@ -320,21 +344,25 @@ class BlockBuilder:
         self._scanned_lines = len(self.lines)
         return frozenset(names)
 
+    def _flag_state(self) -> FlagState:
+        """Where NZCV is at this point of the trace (see FlagState)."""
+        if self.flags is not None:
+            return self.flags
+        return IN_LOCAL if self.flags_dirty else None
+
     def _exit(self, result: str, ninsn_done: int | None = None) -> None:
         """Emit the lines that leave the block returning `result`."""
         ind = "    " * self.depth
-        if self.flags is not None:
-            kind, bits, a, b = self.flags     # leave them lazy: the next reader computes
-            self.lines.append(f"{ind}S.fk = {LAZY_CODES[kind, bits]}; S.fa = {a}; S.fb = {b}")
-        elif self.flags_dirty:
-            self.lines.append(f"{ind}S.fk = 0; S.nzcv_raw = nzcv")
+        store = _store_flags(self._flag_state())   # symbolic flags stay lazy in S
+        if store:
+            self.lines.append(ind + store)
         # the registers to store and the loop count are known only when the
         # whole trace is emitted (a loop's later lines run before this exit on
         # the next trip): placeholders, filled in by source()
         self._exit_written.append(self._written_before_here())
         self.lines.append(f"{ind}@WB{len(self._exit_written) - 1}@")
         n = self.ninsn + 1 if ninsn_done is None else ninsn_done
-        self.lines.append(f"{ind}S.icount += {n}@LOOPN@")
+        self.lines.append(f"{ind}@ICOUNT{n}@")
         self.lines.append(f"{ind}return {result}")
 
     def _goto(self, target: int, ninsn_done: int | None = None) -> None:
@@ -345,6 +373,9 @@ class BlockBuilder:
             if self.flags is not None and self.nzcv_loaded:
                 # the next iteration reads NZCV from the local
                 self.lines.append(f"{ind}nzcv = {self._nzcv_expr()}")
+            # the flags the next trip starts with (for its faults)
+            self._loop_flags.append(self._flag_state())
+            self.lines.append(f"{ind}@LOOPFLAGS{len(self._loop_flags) - 1}@")
             trip = self.ninsn + 1 if ninsn_done is None else ninsn_done
             self.lines.append(f"{ind}_n += {trip}")   # instructions per trip
             self.lines.append(f"{ind}if not S.pending: continue")
@@ -353,7 +384,7 @@ class BlockBuilder:
         self._exit(f"{target:#x}", ninsn_done)
 
     def _can_follow(self, target: int) -> bool:
-        return self.trace and target != self.start and target not in self.pc_index
+        return target != self.start and target not in self.pc_index
 
     def end_branch(self, target: int, follow: bool = True) -> None:
         target &= M64
@@ -376,10 +407,15 @@ class BlockBuilder:
         self.ended = True
 
     def end_cond_branch(self, cond: str, target: int) -> None:
-        """if cond: go to target, else fall through to the next instruction."""
+        """if cond: go to target, else fall through to the next instruction
+        (the trace goes on with the fall-through unless the branch is marked
+        likely-taken)."""
         target &= M64
         flags = self.flags
-        if self.pc in self.likely_taken and self._can_follow(target):
+        followable = self._can_follow(target)
+        if followable:
+            self.marks[self.pc] = self.pc in self.likely_taken
+        if followable and self.marks[self.pc]:
             # the taken side is the hot one: follow it, leave for the fall-through
             self.begin_if(f"not {cond}")
             self._goto((self.pc + 4) & M64)
@@ -389,8 +425,7 @@ class BlockBuilder:
             self.linear = False
             return
         self.begin_if(cond)
-        if self.trace and self.decided is not None and self.pc not in self.decided \
-                and self._can_follow(target):
+        if followable:
             # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
             self.line(f"SXC[{self.pc:#x}] = _sx")
@@ -398,10 +433,6 @@ class BlockBuilder:
         self._goto(target)
         self.end_if()
         self.flags = flags
-        if self.trace:
-            return            # the trace goes on with the fall-through path
-        self._goto(self.pc + 4)
-        self.ended = True
 
     def end_trap(self, code: int, pc: int, ninsn_done: int) -> None:
         self.line(f"S.pc = {pc:#x}")
@@ -430,37 +461,46 @@ class BlockBuilder:
         regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)
                 if (r := "sp" if n == 31 else f"x{n}") in load]
         regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v) if f"v{n}" in load]
+        loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
         head += [f"    {r}" for r in regs]
         if self.nzcv_loaded:
             head.append("    nzcv = S.nzcv")
-        head.append(f"    _pc = {self.start:#x}")
+        if not self._starts_faultable():
+            head.append(f"    _pc = {self.start:#x}")
         if self.loop:
             head.append("    _n = 0")
+        if len(loop_flags) > 1:
+            head.append("    _lb = 0")
         head.append("    try:")
         body_indent = "        "
         if self.loop:
             head.append("        while True:")
             body_indent = "            "
-        loopn = " + _n" if self.loop else ""
         body = []
         for ln in self.lines:
             stripped = ln.lstrip(" ")
+            indent = body_indent + ln[:len(ln) - len(stripped)]
             if stripped.startswith("@WB"):
                 written = written_all if self.loop else self._exit_written[int(stripped[3:-1])]
-                body += self._writeback(body_indent + ln[:len(ln) - len(stripped)], written)
+                body += self._writeback(indent, written)
+            elif stripped.startswith("@ICOUNT"):
+                n = int(stripped[7:-1])
+                count = f"{n} + _n" if self.loop and n else "_n" if self.loop else f"{n}"
+                body.append(f"{indent}S.icount += {count}")
+            elif stripped.startswith("@LOOPFLAGS"):
+                k = loop_flags.get(self._loop_flags[int(stripped[10:-1])])
+                if len(loop_flags) > 1 and k:
+                    body.append(f"{indent}_lb = {k}")
             else:
-                body.append(body_indent + ln.replace("@LOOPN@", loopn))
+                body.append(body_indent + ln)
         tail = ["    except BaseException:"]
         if self.linear:
             where = f"((_pc - {self.start:#x}) >> 2)"
         else:
             where = f"{self.pc_index!r}.get(_pc, 0)"
-        tail.append(f"        S.icount += {where}{loopn}")
-        if self.flags_dirty or self.nzcv_loaded:
-            # flags at the faulting instruction: materialized lazily, best effort
-            tail.append("        try: S.nzcv = nzcv")
-            tail.append("        except NameError: pass")
+        tail.append(f"        S.icount += {where}{' + _n' if self.loop else ''}")
+        tail += self._fault_flag_lines(loop_flags)
         # a register that is not loaded on entry is stored only if the fault
         # came after its assignment
         stores = self._stores(written_all)
@@ -474,6 +514,55 @@ class BlockBuilder:
         tail.append("        S.pc = _pc")
         tail.append("        raise")
         return "\n".join(head + body + tail) + "\n"
+
+    def _starts_faultable(self) -> bool:
+        """Does the body begin by setting _pc to the start (so the head need not)?"""
+        first = next((ln for ln in self.lines if not ln.startswith("#")), "")
+        return first == f"_pc = {self.start:#x}"
+
+    def _loop_flag_stores(self) -> dict[FlagState, int]:
+        """The flags a loop's later trips can start with, numbered from 1 (0 is
+        the block's entry flags, which stay in S).  With more than one, each
+        branch back to the start records in `_lb` which it left with; with one,
+        `_n` (non-zero from the second trip on) says it applies.  Needed only
+        for an instruction that may fault before the trip's first flag setter,
+        and not when the block loads NZCV into its local `nzcv`, which then
+        always holds them."""
+        if self.nzcv_loaded or None not in self._fault_flags.values():
+            return {}
+        states = [s for s in dict.fromkeys(self._loop_flags) if s is not None]
+        if len(states) == 1 and None in self._loop_flags:
+            states.insert(0, None)      # some trips keep what the one before had
+        return {s: k for k, s in enumerate(states, 1 if None not in states else 0)}
+
+    def _fault_flag_lines(self, loop_flags: dict[FlagState, int]) -> list[str]:
+        """Except-handler lines that leave in S the NZCV of the faulting
+        instruction: by its pc, where the trace had its flags there."""
+        by_store: dict[str, list[int]] = {}
+        entry: list[int] = []
+        for pc, state in self._fault_flags.items():
+            if state is None and self.nzcv_loaded:
+                state = IN_LOCAL
+            if state is None:
+                entry.append(pc)
+            else:
+                by_store.setdefault(_store_flags(state), []).append(pc)
+        lines = []
+        for store, pcs in by_store.items():
+            lines.append(f"        {'elif' if lines else 'if'} {_pc_in(pcs)}: {store}")
+        if entry and loop_flags:
+            # a later trip of the loop starts with the flags of the trip before
+            if len(loop_flags) == 1:
+                (state,) = loop_flags
+                lines.append(f"        {'elif' if lines else 'if'} _n and {_pc_in(entry)}: "
+                             f"{_store_flags(state)}")
+            else:
+                lines.append(f"        {'elif' if lines else 'if'} {_pc_in(entry)}:")
+                tests = [(k, s) for s, k in loop_flags.items() if s is not None]
+                for i, (k, state) in enumerate(tests):
+                    lines.append(f"            {'elif' if i else 'if'} _lb == {k}: "
+                                 f"{_store_flags(state)}")
+        return lines
 
 
 # ---- condition expressions ---------------------------------------------------

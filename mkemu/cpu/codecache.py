@@ -1,10 +1,13 @@
 """Translated blocks cached on disk, so a second run of a program starts warm.
 
-A block's Python code is fully determined by its start address and the bytes
-of the pages its trace read (and by the translator itself).  The
-cache maps (pc, page hash) -> marshalled code object, one file per page hash,
-in a directory named after a hash of the translator's own source files: a
-change to mkemu/cpu makes a fresh cache.  Files are written whole to a temporary
+A block's Python code is fully determined by its start address, the bytes of
+the pages its trace read, the likely-taken marks of the branches it could
+follow (see Engine.hot_branch) and the translator itself.  The cache maps
+(pc, page hash) -> {marks: marshalled code object}, one file per page hash, in
+a directory named after a hash of the translator's own source files: a change
+to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
+(branch pc, marked) for each branch whose mark shaped the trace; a variant is
+served only while every one of those branches is marked (or not) the same way.  Files are written whole to a temporary
 name and renamed, so concurrent machines never see half a file.
 """
 from __future__ import annotations
@@ -41,10 +44,10 @@ def page_hash(data: bytes) -> str:
 class CodeCache:
     def __init__(self, directory: Path | None) -> None:
         self.dir = directory
-        self.pages: dict[str, dict[int, bytes]] = {}
+        self.pages: dict[str, dict[int, dict[tuple, tuple]]] = {}
         self.dirty: set[str] = set()
 
-    def _page(self, ph: str) -> dict[int, bytes]:
+    def _page(self, ph: str) -> dict[int, dict[tuple, tuple]]:
         entries = self.pages.get(ph)
         if entries is None:
             entries = {}
@@ -57,25 +60,26 @@ class CodeCache:
             self.pages[ph] = entries
         return entries
 
-    def lookup(self, pc: int, ph: str):
-        """(code, [(other vpn, its page hash), ...]) or None.
+    def lookup(self, pc: int, ph: str, likely_taken: set[int]):
+        """(code, [(other vpn, its page hash), ...]) or None: the variant of the
+        trace at pc whose marks agree with likely_taken.
 
         A block that follows branches onto other pages is valid only while
         those pages still hold the same bytes: the caller checks them.
         """
-        raw = self._page(ph).get(pc)
-        if raw is None:
-            return None
         try:
-            code_bytes, extra = raw
-            return marshal.loads(code_bytes), extra
-        except (EOFError, ValueError, TypeError):
-            return None
+            for marks, (code_bytes, extra) in self._page(ph).get(pc, {}).items():
+                if all((branch in likely_taken) == marked for branch, marked in marks):
+                    return marshal.loads(code_bytes), extra
+        except (EOFError, ValueError, TypeError, AttributeError):
+            pass
+        return None
 
-    def store(self, pc: int, ph: str, code, extra=()) -> None:
+    def store(self, pc: int, ph: str, marks: dict[int, bool], code, extra=()) -> None:
         if self.dir is None:
             return
-        self._page(ph)[pc] = (marshal.dumps(code), list(extra))
+        key = tuple(sorted(marks.items()))
+        self._page(ph).setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
 
     def flush(self) -> None:
@@ -94,7 +98,12 @@ class CodeCache:
                     merged = marshal.load(f)
             except (OSError, EOFError, ValueError, TypeError):
                 pass
-            merged.update(self.pages[ph])
+            if not isinstance(merged, dict):
+                merged = {}
+            for pc, variants in self.pages[ph].items():
+                if not isinstance(merged.get(pc), dict):
+                    merged[pc] = {}
+                merged[pc].update(variants)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as f:

@@ -4,7 +4,8 @@ This is the CPU's whole interface to the rest of mkemu (see docs/ARCHITECTURE.md
 
     eng = Engine(state, mmu)
     trap = eng.run()        # runs until SVC, undefined insn, BRK, fault or signal
-    eng.invalidate_all()    # after execve or a change of address space
+
+An execve makes a new Engine over the new address space.
 
 The memory port `mmu` provides the read/write TLB dicts (guest page number ->
 memoryview of that page), the slow-path load/store/fetch, and calls back
@@ -13,7 +14,6 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 from __future__ import annotations
 
 import struct
-import sys
 from typing import Callable
 
 from ..mm.fault import MemFault
@@ -37,6 +37,26 @@ def _p128(buf, off, v):
     _QQ.pack_into(buf, off, v & 0xFFFF_FFFF_FFFF_FFFF, v >> 64)
 
 
+# What the single-letter and short names in generated code are (printed once
+# ahead of the --dump-blocks output).
+LEGEND = """\
+# mkemu translated blocks: each is `def blk_<pc>(S, X, V)` with the guest pc and
+# disassembly as comments; it returns the next pc, or -TRAP with S.pc set.
+#   S  CpuState       X  its X registers (X[31] is SP)  V  its V registers (128-bit ints)
+#   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the instruction
+#   that may fault    _n  instructions of a loop's finished trips
+#   RT WT  guest page number -> page, for reads / writes (the TLB)
+#   U8 U16 U32 U64 U128 / P8 P16 P32 P64 P128  unpack / pack in a page
+#   U2L U2Q P2L P2Q  the same for a pair
+#   LD ST  slow-path load / store of an int    RD WR  of bytes
+#   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
+#   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
+#   flags left in S.fk (with their operands in S.fa, S.fb)
+#   SXC  side exit counts    HOT  retranslate a trace to follow a hot side exit
+#   other capitalised names: helpers of the instruction families (their HELPERS)
+"""
+
+
 def _base_globals() -> dict:
     g = {
         "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
@@ -47,8 +67,7 @@ def _base_globals() -> dict:
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
-        "COND": flags.cond_holds,
-        "M64": 0xFFFF_FFFF_FFFF_FFFF, "M32": 0xFFFF_FFFF,
+        **flags.LAZY_KINDS,
     }
     g.update(block_helpers())
     return g
@@ -60,7 +79,6 @@ class Engine:
         self.state = state
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
-        self.sources: dict[int, str] = {}
         self.page_blocks: dict[int, set[int]] = {}
         self.blocks_translated = 0
         self.blocks_from_cache = 0
@@ -75,8 +93,6 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
-        self.decided: set[int] = set()
-        self.retraced: set[int] = set()     # block starts not to take from the code cache
         self.globals.update(RT=mmu.rt, WT=mmu.wt, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
                             SXC=self.exit_counts, HOT=self.hot_branch)
@@ -87,20 +103,20 @@ class Engine:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
         page = pc >> 12
         cache = self.code_cache
-        if cache is None or self.dump or pc in self.retraced:
-            src, pages = self._source(pc)
+        if cache is None or self.dump:
+            src, pages, _ = self._source(pc)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
-        hit = cache.lookup(pc, ph)
+        hit = cache.lookup(pc, ph, self.likely_taken)
         if hit is not None:
             code, extra = hit
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
                 return self._install(pc, code, {page, *(v for v, _ in extra)})
-        src, pages = self._source(pc)
+        src, pages, marks = self._source(pc)
         code = compile(src, f"<guest block {pc:#x}>", "exec")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
-        cache.store(pc, ph, code, extra)
+        cache.store(pc, ph, marks, code, extra)
         return self._install(pc, code, pages)
 
     def _page_hash(self, vpn: int, addr: int, missing=None) -> str:
@@ -125,11 +141,10 @@ class Engine:
         self.blocks_translated += 1
         return fn
 
-    def _source(self, pc: int) -> tuple[str, set[int]]:
-        """The Python source of the block (trace) at pc, and the pages it read."""
-        b = BlockBuilder(pc)
-        b.likely_taken = self.likely_taken
-        b.decided = self.decided
+    def _source(self, pc: int) -> tuple[str, set[int], dict[int, bool]]:
+        """The Python source of the block (trace) at pc, the pages it read and
+        the branch marks that shaped it (BlockBuilder.marks)."""
+        b = BlockBuilder(pc, self.likely_taken)
         addr = pc
         fetch = self.mmu.fetch
         while True:
@@ -163,9 +178,10 @@ class Engine:
             addr = nxt
         src = b.source(f"blk_{pc:x}")
         if self.dump:
+            if not self.blocks_translated:
+                self.dump(LEGEND)
             self.dump(src)
-            self.sources[pc] = src
-        return src, b.pages
+        return src, b.pages, b.marks
 
     def _disassemble(self, insn: int, addr: int) -> str:
         if self._disasm is None:
@@ -178,26 +194,16 @@ class Engine:
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
         side, and this one is retranslated when next entered (once per branch)."""
-        if branch_pc in self.decided:
+        if branch_pc in self.likely_taken:
             return
-        self.decided.add(branch_pc)
         self.likely_taken.add(branch_pc)
-        self.retraced.add(block_start)
         self.blocks.pop(block_start, None)
-        self.sources.pop(block_start, None)
 
     # ---- invalidation ---------------------------------------------------------
     def invalidate_page(self, vpn: int) -> None:
         self.page_hashes.pop(vpn, None)
         for pc in self.page_blocks.pop(vpn, ()):
             self.blocks.pop(pc, None)
-            self.sources.pop(pc, None)
-
-    def invalidate_all(self) -> None:
-        self.blocks.clear()
-        self.sources.clear()
-        self.page_blocks.clear()
-        self.page_hashes.clear()
 
     # ---- dispatch -----------------------------------------------------------
     def run(self) -> int:
@@ -234,10 +240,3 @@ class Engine:
             return TRAP_FAULT
         finally:
             self.block_runs += runs
-
-    def block_source(self, pc: int) -> str | None:
-        return self.sources.get(pc)
-
-
-def _debug_dump(src: str) -> None:
-    sys.stderr.write(src + "\n")

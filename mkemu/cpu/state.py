@@ -6,7 +6,7 @@ registers are 128-bit (lane 0 in the low bits, as in the register file).
 """
 from __future__ import annotations
 
-from .flags import LAZY_KINDS
+from typing import Callable
 
 # Trap codes a block returns (negated) to the dispatcher; see cpu/engine.py.
 TRAP_SVC = 1        # SVC #0: S.pc is the instruction after the SVC
@@ -14,7 +14,6 @@ TRAP_UNDEF = 2      # undefined encoding: S.pc is the instruction itself
 TRAP_BRK = 3        # BRK #imm: S.pc is the instruction itself
 TRAP_FETCH = 4      # instruction fetch fault: S.pc is the address
 TRAP_SIGNAL = 5     # a pending signal stopped the dispatcher between blocks
-TRAP_LIMIT = 6      # the instruction budget given to run() was used up
 
 FPSR_IXC = 0x10
 FP_SLOW = 1 << 31   # see fpmode below and cpu/fpu.py
@@ -33,11 +32,11 @@ class CpuState:
         self.x: list[int] = [0] * 32   # x[31] is SP (XZR is never stored)
         self.v: list[int] = [0] * 32   # 128-bit SIMD&FP registers
         self.pc = 0
-        # NZCV is lazy across blocks: fk == 0 means nzcv_raw holds the word;
-        # otherwise fk names the operation (cpu/flags.py LAZY_KINDS) and fa, fb
-        # its operands, and the word is computed only when someone reads it.
+        # NZCV is lazy across blocks: fk is None when nzcv_raw holds the word;
+        # otherwise fk is the function that computes it from its operands fa,
+        # fb (one of cpu/flags.py's LAZY_KINDS), called only when someone reads it.
         self.nzcv_raw = 0              # N<<31 | Z<<30 | C<<29 | V<<28
-        self.fk = 0
+        self.fk: Callable[[int, int], int] | None = None
         self.fa = 0
         self.fb = 0
         # FPCR and FPSR as the guest sees them; fpmode is what translated FP
@@ -60,14 +59,14 @@ class CpuState:
 
     @property
     def nzcv(self) -> int:
-        k = self.fk
-        if k == 0:
+        kind = self.fk
+        if kind is None:
             return self.nzcv_raw
-        return LAZY_KINDS[k](self.fa, self.fb)
+        return kind(self.fa, self.fb)
 
     @nzcv.setter
     def nzcv(self, value: int) -> None:
-        self.fk = 0
+        self.fk = None
         self.nzcv_raw = value & 0xF000_0000
 
     @property

@@ -465,14 +465,30 @@ def test_sweep_gpr_class_slow():
     sweep(random.Random(22), 20000, 0x0A000000 | 1 << 26, 0x08000000)
 
 
-# ---- faults: exact pc, base register untouched ----------------------------------------------
+# ---- faults: exact pc, base register and flags untouched -----------------------------------
 _UNMAPPED = (unicorn.UC_ERR_READ_UNMAPPED, unicorn.UC_ERR_WRITE_UNMAPPED)
+
+
+def flag_setter(rng: random.Random) -> int:
+    """An instruction that sets NZCV (in each of the translator's forms: symbolic
+    sub, add and logic, a materialized word) or leaves it, writing no register."""
+    a, b = rng.randrange(32), rng.randrange(32)
+    return rng.choice([
+        0xEB00001F | b << 16 | a << 5,                                    # cmp xa, xb
+        0xB100001F | rng.randrange(4096) << 10 | a << 5,                  # cmn xa, #imm
+        0x6A00001F | b << 16 | a << 5,                                    # tst wa, wb
+        0xFA400800 | rng.randrange(32) << 16 | rng.randrange(16) << 12
+        | a << 5 | rng.randrange(16),                                     # ccmp xa, #i, #f, c
+        0xD503201F,                                                       # nop
+    ])
 
 
 def fault_sweep(rng: random.Random, n: int, mask: int, value: int) -> int:
     """Accesses that run off the end of DATA: where unicorn reports an unmapped
     access, mkemu must stop with a data fault at the same pc with the base
-    register (and SP) as they were, so a SIGSEGV handler can fix and retry."""
+    register (and SP) as they were and NZCV as unicorn has it (set just before
+    by a flag-setting instruction, or on entry), so a SIGSEGV handler can fix
+    and retry."""
     faults = 0
     for _ in range(n):
         word = (rng.getrandbits(32) & ~mask) | value
@@ -481,17 +497,19 @@ def fault_sweep(rng: random.Random, n: int, mask: int, value: int) -> int:
         x, v, data = state(rng)
         for r in range(32):
             x[r] = DATA + DATA_SIZE - rng.randrange(0, 48)
-        case = Case(code=[0xD503201F, word], x=x, v=v, data=bytes(data))   # nop first
+        case = Case(code=[flag_setter(rng), word], x=x, v=v, data=bytes(data),
+                    nzcv=rng.randrange(16) << 28)
         want = run_unicorn(case)
         if want["error"] is None or want["error"].errno not in _UNMAPPED:
             continue
         got = run_mkemu(case)
         rn = (word >> 5) & 31
-        where = f"{word:08x}"
+        where = f"{case.code[0]:08x} {word:08x}"
         assert got["trap"] == TRAP_FAULT, where
         assert got["pc"] == want["pc"], where
         assert (got["sp"] if rn == 31 else got["x"][rn]) == x[rn], where
         assert got["sp"] == want["sp"], where
+        assert got["nzcv"] == want["nzcv"], where
         faults += 1
     return faults
 

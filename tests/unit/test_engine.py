@@ -1,8 +1,15 @@
 """The engine's contract: exact trap pcs, write-back on faults, code invalidation."""
+import re
+
+import pytest
+
+from mkemu.cpu.codecache import CodeCache
+from mkemu.cpu.decode import block_helpers
 from mkemu.cpu.engine import TRAP_FAULT, Engine
-from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_UNDEF, CpuState
+from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, TRAP_SVC, TRAP_UNDEF, CpuState
 from mkemu.mm.tlb import SoftTLB
-from tests.support.oracle import CODE, FlatMemory
+from tests.support.oracle import (CODE, DATA, DATA_SIZE, Case, FlatMemory, run_mkemu,
+                                  run_unicorn)
 
 BRK = 0xD4200000
 
@@ -11,14 +18,14 @@ def movz(rd: int, imm: int) -> int:
     return 0xD2800000 | (imm << 5) | rd
 
 
-def machine(words):
+def machine(words, code_cache=None):
     mem = FlatMemory()
     mem.map(CODE, 0x2000)
     mem.write(CODE, b"".join(w.to_bytes(4, "little") for w in words))
     st = CpuState()
     st.pc = CODE
     tlb = SoftTLB(mem.resolve)
-    return st, Engine(st, tlb), tlb
+    return st, Engine(st, tlb, code_cache=code_cache), tlb
 
 
 def test_undefined_instruction_traps_at_its_pc_after_earlier_effects():
@@ -77,6 +84,39 @@ def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch():
     assert eng.block_runs < 2 * 200 + 32 + 10
 
 
+# H: bl F; R: subs x0, x0, #1; b.eq END; cmp x0, #1000; b.ne J (always taken: hot);
+# add x2, x2, #1; J: add x1, x1, #1; b H; END: cbnz x4, FIN; movz x4, #1;
+# movz x0, #3; b R; FIN: brk; F: add x3, x3, #1; ret.  The trace at END is first
+# translated after the branch at CODE + 24 is marked, and follows R into it.
+TWO_PASSES = [movz(0, 200), movz(1, 0), 0x9400000D, 0xF1000400, 0x540000C0, 0xF10FA01F,
+              0x54000041, 0x91000442, 0x91000421, 0x17FFFFF9, 0xB5000084, movz(4, 1),
+              movz(0, 3), 0x17FFFFF6, BRK, 0x91000463, 0xD65F03C0]
+END = CODE + 40
+
+
+def run_two_passes(cache, entry):
+    st, eng, _ = machine(TWO_PASSES, cache)
+    st.pc = entry
+    assert eng.run() == TRAP_BRK and st.pc == CODE + 56
+    seen = (st.x[:5], st.icount, eng.block_runs, eng.exit_counts, eng.likely_taken)
+    return seen, eng
+
+
+def test_code_cache_serves_a_trace_only_for_the_branch_marks_that_shaped_it(tmp_path):
+    first, eng = run_two_passes(CodeCache(tmp_path), CODE)
+    assert CODE + 24 in eng.likely_taken
+    eng.code_cache.flush()
+    # a fresh engine has no marks: entered at END it must run END's trace as
+    # translated without the mark, exactly like an engine with no cache
+    from_cache, eng = run_two_passes(CodeCache(tmp_path), END)
+    assert from_cache == run_two_passes(None, END)[0]
+    assert eng.blocks_from_cache > 0
+    # the traces shaped by the mark are cached too: a second whole run
+    # translates nothing
+    again, eng = run_two_passes(CodeCache(tmp_path), CODE)
+    assert again == first and eng.blocks_from_cache == eng.blocks_translated
+
+
 def test_fetch_fault():
     b_far = 0x14000000 | (0x100000 >> 2)        # b +1 MiB (unmapped)
     st, eng, _ = machine([b_far])
@@ -106,3 +146,81 @@ def test_pending_signal_stops_a_hot_loop():
     st.pending = True
     from mkemu.cpu.state import TRAP_SIGNAL
     assert eng.run() == TRAP_SIGNAL and st.pc == CODE
+
+
+# ---- NZCV at a trap: what the architecture has at the trapping instruction ----------------
+CMP_X4_X5 = 0xEB05009F          # cmp x4, x5 (subs xzr, x4, x5)
+LDR_X0_X1 = 0xF9400020          # ldr x0, [x1]
+UNMAPPED = 0x40_0000
+
+
+def nzcv_of_sub(a: int, b: int) -> int:
+    """The flags of a 64-bit a - b from their definitions (N, Z, C = no borrow, V)."""
+    r = (a - b) % 2**64
+    sa, sb, sr = (v >= 2**63 for v in (a, b, r))
+    n, z, c, v = sr, r == 0, a >= b, sa != sb and sr != sa
+    return n << 31 | z << 30 | c << 29 | v << 28
+
+
+def test_data_fault_keeps_the_flags_of_the_compare_before_it():
+    st, eng, _ = machine([CMP_X4_X5, LDR_X0_X1, BRK])
+    st.x[4], st.x[5], st.x[1] = 3, 5, UNMAPPED
+    st.nzcv = 0x6000_0000                         # Z and C: not what cmp 3, 5 gives
+    assert eng.run() == TRAP_FAULT and st.pc == CODE + 4
+    assert st.nzcv == nzcv_of_sub(3, 5) == 0x8000_0000
+
+
+def test_data_fault_keeps_flags_materialized_in_the_block():
+    msr_nzcv_x7 = 0xD51B4207
+    st, eng, _ = machine([CMP_X4_X5, msr_nzcv_x7, LDR_X0_X1, BRK])
+    st.x[4], st.x[5], st.x[7], st.x[1] = 3, 5, 0x5000_0000_1234, UNMAPPED
+    assert eng.run() == TRAP_FAULT and st.pc == CODE + 8
+    assert st.nzcv == 0                           # bits 31:28 of x7
+
+
+@pytest.mark.parametrize("trap_insn, trap, pc_after", [
+    (0xD4000001, TRAP_SVC, 8),                    # svc #0: S.pc is the next instruction
+    (0x00000000, TRAP_UNDEF, 4),                  # udf #0
+    (BRK, TRAP_BRK, 4),
+    (0x14000000 | (0x100000 >> 2), TRAP_FETCH, 0x100004),   # b +1 MiB (unmapped)
+])
+def test_other_traps_keep_the_flags_of_the_compare_before_them(trap_insn, trap, pc_after):
+    st, eng, _ = machine([CMP_X4_X5, trap_insn])
+    st.x[4], st.x[5] = 7, 7
+    st.nzcv = 0x9000_0000
+    assert eng.run() == trap and st.pc == CODE + pc_after
+    assert st.nzcv == nzcv_of_sub(7, 7) == 0x6000_0000
+
+
+# loop: ldr x0, [x1], #8; tbnz x1, #4, loop; tst x1, #8; b.ne loop;
+#       subs x2, x2, #1; b.ne loop; brk -- three branches back, leaving the flags
+# as they were, of the TST, or of the SUBS; the LDR faults on some later trip
+LOOP_BACK_THREE_WAYS = [0xF8408420, 0x3727FFE1, 0xF27D003F, 0x54FFFFA1, 0xF1000442,
+                        0x54FFFF61]
+# loop: ldr x0, [x1], #8; subs x2, x2, #1; b.ne loop; brk
+LOOP_BACK_ONE_WAY = [0xF8408420, 0xF1000442, 0x54FFFFC1]
+
+
+@pytest.mark.parametrize("code", [LOOP_BACK_ONE_WAY, LOOP_BACK_THREE_WAYS])
+@pytest.mark.parametrize("trips", range(1, 9))
+def test_data_fault_in_a_later_trip_of_a_loop_has_the_flags_it_went_round_with(code, trips):
+    case = Case(code=code, x={1: DATA + DATA_SIZE - 8 * (trips - 1), 2: 100},
+                nzcv=0x9000_0000)
+    got, want = run_mkemu(case), run_unicorn(case)
+    assert want["error"] is not None and got["trap"] == TRAP_FAULT
+    assert (got["pc"], got["x"][1], got["x"][2]) == (want["pc"], want["x"][1], want["x"][2])
+    assert got["nzcv"] == want["nzcv"]
+
+
+def test_dump_starts_with_a_legend_of_every_short_name_the_code_uses():
+    dumped = []
+    st, eng, _ = machine([movz(0, 5), BRK])
+    eng.dump = dumped.append
+    assert eng.run() == TRAP_BRK and st.x[0] == 5
+    legend, block = dumped
+    assert legend.startswith("# ") and block.startswith("def blk_")
+    helpers = set(block_helpers()) - {"U2L", "U2Q", "P2L", "P2Q"}   # those the builder emits
+    unnamed = [name for name in eng.globals
+               if name not in helpers and not name.startswith("__")
+               and not re.search(rf"(?<![\w.]){name}(?!\w)", legend)]
+    assert unnamed == []
