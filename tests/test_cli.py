@@ -7,6 +7,7 @@ a bare program name on the guest PATH and the guest's first working directory.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -82,26 +83,36 @@ def _sleeping(pid: int) -> bool:
     return False
 
 
-def _signalled_status(cmd: list[str], sig: int, env: dict[str, str], preexec=None) -> int:
-    """Start cmd (its guest sleeps), send sig to that one process once the guest
-    sleeps, and return its exit status the way a shell shows it (128+N if killed)."""
+@contextlib.contextmanager
+def _sleeping_guest(cmd: list[str], env: dict[str, str] | None, preexec=None):
+    """Start cmd (its guest sleeps) in its own session; yield it once the guest
+    sleeps.  Whatever still runs at the end is killed."""
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True, env=env,
+                            stderr=subprocess.DEVNULL, start_new_session=True, env=env,
                             preexec_fn=preexec)
     try:
         deadline = time.monotonic() + 90
         while not _sleeping(proc.pid):
-            assert proc.poll() is None, proc.stderr.read()
+            assert proc.poll() is None, f"exited {proc.returncode} before sleeping"
             assert time.monotonic() < deadline, "the guest never went to sleep"
             time.sleep(0.05)
-        os.kill(proc.pid, sig)
-        code = proc.wait(timeout=60)
+        yield proc
     finally:
         if proc.poll() is None:
             kill_tree(proc)
             proc.wait()
-        proc.stderr.close()
+
+
+def _shell_status(code: int) -> int:
+    """A Popen return code the way a shell shows it (128+N if killed by N)."""
     return 128 - code if code < 0 else code
+
+
+def _signalled_status(cmd: list[str], sig: int, env: dict[str, str]) -> int:
+    """Send sig to the process of cmd once its guest sleeps; its exit status."""
+    with _sleeping_guest(cmd, env) as proc:
+        os.kill(proc.pid, sig)
+        return _shell_status(proc.wait(timeout=60))
 
 
 def _carrying(marker: str) -> list[int]:
@@ -118,8 +129,8 @@ def _carrying(marker: str) -> list[int]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_sent_to_mkemu_reaches_the_guest_like_qemu(rootfs, sig):
-    marker = f"MKEMU_SIGNAL_TEST={uuid.uuid4().hex}"
-    env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "MKEMU_SIGNAL_TEST": marker}
     code = _signalled_status(mkemu_command(["/bin/busybox", "sleep", "30"], rootfs), sig, env)
     qcode = _signalled_status(["qemu-aarch64", "-L", str(rootfs), str(rootfs / "bin/busybox"),
                                "sleep", "30"], sig, {**GUEST_ENV})
@@ -128,29 +139,19 @@ def test_a_signal_sent_to_mkemu_reaches_the_guest_like_qemu(rootfs, sig):
 
 
 def test_a_signal_ignored_when_mkemu_starts_stays_ignored_like_qemu(rootfs):
-    # nohup: SIGHUP is ignored and the program inherits that; SIGTERM then ends it
+    # nohup: SIGHUP is ignored and the program inherits that; a hangup (SIGHUP to
+    # the whole process group) leaves it running, SIGTERM then ends it
     def nohup():
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def hup_then_term(cmd, env):
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, env=env,
-                                preexec_fn=nohup)
-        try:
-            deadline = time.monotonic() + 90
-            while not _sleeping(proc.pid):
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)
-            os.kill(proc.pid, signal.SIGHUP)
-            with pytest.raises(subprocess.TimeoutExpired):
-                proc.wait(timeout=1)        # still running: the HUP was ignored
-            os.kill(proc.pid, signal.SIGTERM)
-            code = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                kill_tree(proc)
-                proc.wait()
-        return 128 - code if code < 0 else code
+        with _sleeping_guest(cmd, env, preexec=nohup) as proc:
+            os.killpg(proc.pid, signal.SIGHUP)
+            try:
+                proc.wait(timeout=1)        # time for the HUP to act, if it did
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGTERM)
+            return _shell_status(proc.wait(timeout=60))
 
     code = hup_then_term(mkemu_command(["/bin/busybox", "sleep", "30"], rootfs), None)
     qcode = hup_then_term(["qemu-aarch64", "-L", str(rootfs), str(rootfs / "bin/busybox"),
