@@ -1,17 +1,35 @@
-"""The mkemu command line."""
+"""The mkemu command line.
+
+`mkemu run` follows qemu-aarch64's habits where they make sense: `-L DIR`
+is `--rootfs`, `-E`/`-U` set and unset guest environment variables in
+command-line order, `-0` sets argv[0], `-cpu max` and `-strace` are
+accepted.  A program name without a slash is looked up on the guest's PATH
+inside the rootfs, and the guest starts in the host's current directory when
+that lies inside the rootfs (or a --bind directory), else at `/`.
+"""
 from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
+from importlib import metadata
 from pathlib import Path
 
+from .fs.rootfs import O_PATH, RootFS
+from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
+
 DEFAULT_ROOTFS = Path(os.environ.get("MKEMU_CACHE", Path.home() / ".cache" / "mkemu")) / "rootfs" / "default"
+EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
+CPU_MODELS = ("max",)                        # mkemu emulates one CPU: everything it has
 
 
-def _error(msg: str, code: int = 2) -> int:
-    sys.stderr.write(f"mkemu: {msg}\n")
-    return code
+class UsageError(Exception):
+    """A command line mkemu cannot run: one line on stderr and an exit status."""
+
+    def __init__(self, msg: str, code: int = 2) -> None:
+        super().__init__(msg)
+        self.code = code
 
 
 def _is_aarch64_elf(path: str) -> bool:
@@ -23,73 +41,136 @@ def _is_aarch64_elf(path: str) -> bool:
     return head[:4] == b"\x7fELF" and head[18:20] == (183).to_bytes(2, "little")
 
 
-def cmd_run(args) -> int:
-    from .kern.machine import MachineConfig, run_program
+def _is_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"#!"
+    except OSError:
+        return False
 
-    if not args.program:
-        return _error("run: no program given")
+
+def _version() -> str:
+    try:
+        return metadata.version("mkemu")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run scripts/setup.sh)"
+
+
+# ---- the guest's environment --------------------------------------------------------
+
+def guest_environment(args) -> dict[str, str]:
+    """mkemu's default (or the host's, --inherit-env), then -E/-U in command-line order."""
+    env = dict(os.environ) if args.inherit_env else default_guest_env()
+    for op, item in args.env_changes or []:
+        if op == "unset":
+            env.pop(item, None)
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-E/--env {item}: expected NAME=VALUE")
+        env[name] = value
+    return env
+
+
+# ---- where the program and the working directory are -----------------------------------
+
+def _rootfs_dir(args) -> str | None:
     if args.rootfs:
-        rootfs = args.rootfs
-        if not os.path.isdir(rootfs):
-            return _error(f"rootfs {rootfs}: not a directory")
-    elif DEFAULT_ROOTFS.is_dir():
-        rootfs = str(DEFAULT_ROOTFS)
-    else:
-        rootfs = None
-    program, *rest = args.program
-    host_program = None
-    in_rootfs = rootfs is not None and os.path.lexists(os.path.join(rootfs, program.lstrip("/"))) \
-        and program.startswith("/")
-    if not in_rootfs:
-        if os.path.isfile(program):
-            if not _is_aarch64_elf(program) and not open(program, "rb").read(2) == b"#!":
-                return _error(f"{program}: not an AArch64 ELF program", 126)
-            host_program = os.path.abspath(program)
-            program = "/" + os.path.basename(program) if rootfs is None or not program.startswith("/") else program
-        elif rootfs is None:
-            return _error(f"{program}: no such file (and no rootfs: pass --rootfs DIR)", 127)
-        else:
-            return _error(f"{program}: no such file in rootfs {rootfs}", 127)
-    if rootfs is None:
-        rootfs = str(_empty_rootfs())
-    env = [b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", b"HOME=/root"]
-    if "TERM" in os.environ:
-        env.append(f"TERM={os.environ['TERM']}".encode())
-    for item in args.env or []:
-        if "=" not in item:
-            return _error(f"--env {item}: expected NAME=VALUE")
-        env.append(item.encode())
+        if not os.path.isdir(args.rootfs):
+            raise UsageError(f"rootfs {args.rootfs}: not a directory")
+        return args.rootfs
+    if DEFAULT_ROOTFS.is_dir():
+        return str(DEFAULT_ROOTFS)
+    return None
+
+
+def guest_cwd(rootfs: str, binds: list[tuple[str, str]]) -> str | None:
+    """The guest path of the host's current directory, or None if the guest cannot see it."""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:
+        return None
+    mounts = [(os.path.realpath(host), guest) for host, guest in binds] + [(os.path.realpath(rootfs), "/")]
+    for host, guest in mounts:
+        if here == host or here.startswith(host.rstrip("/") + "/"):
+            rest = here[len(host):].lstrip("/")
+            return (guest.rstrip("/") + "/" + rest) if rest else guest
+    return None
+
+
+def _guest_file(fs: RootFS, path: str) -> os.stat_result | None:
+    """stat of the guest file `path` (an absolute guest path), resolved as the guest would."""
+    try:
+        fd = fs.open(path.encode(errors="surrogateescape"), O_PATH | os.O_CLOEXEC)
+    except (OSError, ValueError):        # ValueError: a NUL in the name
+        return None
+    try:
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def _guest_dir_exists(fs: RootFS, guest: str) -> bool:
+    st = _guest_file(fs, guest)
+    return st is not None and stat.S_ISDIR(st.st_mode)
+
+
+def _on_guest_path(fs: RootFS, name: str, env: dict[str, str], cwd: str) -> str | None:
+    """Where a shell would find `name` on the guest's PATH: an executable regular file."""
+    for d in env.get("PATH", EXECVP_DEFAULT_PATH).split(":"):
+        d = d or "."                               # an empty entry means the cwd, as in execvp
+        full = os.path.join(cwd, d, name)
+        st = _guest_file(fs, full)
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return full
+    return None
+
+
+def find_program(typed: str, rootfs: str | None, fs: RootFS | None, env: dict[str, str],
+                 cwd: str | None) -> tuple[str, str | None]:
+    """(guest path, host file to load it from or None) for the program the user named.
+
+    cwd is the guest path of the host's current directory (None if outside the
+    rootfs): a relative name is found there, as the user sees it.
+    """
+    if "/" not in typed:
+        if fs is None:
+            raise UsageError(f"{typed}: no rootfs to look it up in (pass --rootfs DIR)", 127)
+        found = _on_guest_path(fs, typed, env, cwd or "/")
+        if found is None:
+            raise UsageError(f"{typed}: not found on the guest PATH ({env.get('PATH', '')}) "
+                             f"in rootfs {rootfs}", 127)
+        return found, None
+    if fs is not None and (typed.startswith("/") or cwd is not None):
+        guest = os.path.join(cwd or "/", typed)
+        if _guest_file(fs, guest):
+            return guest, None
+    if os.path.isfile(typed):
+        # a host file: loaded from the host, run inside the rootfs
+        if not _is_aarch64_elf(typed) and not _is_script(typed):
+            raise UsageError(f"{typed}: not an AArch64 ELF program", 126)
+        shown = "/" + os.path.basename(typed) if fs is None or not typed.startswith("/") else typed
+        return shown, os.path.abspath(typed)
+    if fs is None:
+        raise UsageError(f"{typed}: no such file (and no rootfs: pass --rootfs DIR)", 127)
+    raise UsageError(f"{typed}: no such file in rootfs {rootfs}", 127)
+
+
+def _binds(args, fs: RootFS | None) -> list[tuple[str, str]]:
     binds = []
     for item in args.bind or []:
         host, _, guest = item.partition(":")
         guest = guest or host
         if not os.path.isdir(host):
-            return _error(f"--bind {item}: {host} is not a directory on this host")
+            raise UsageError(f"--bind {item}: {host} is not a directory on this host")
         if not guest.startswith("/"):
-            return _error(f"--bind {item}: the guest path must be absolute")
-        if not _guest_dir_exists(rootfs, guest):
-            return _error(f"--bind {item}: {guest} is not a directory in the rootfs (a mount point must exist)")
+            raise UsageError(f"--bind {item}: the guest path must be absolute")
+        if fs is None or not _guest_dir_exists(fs, guest):
+            raise UsageError(f"--bind {item}: {guest} is not a directory in the rootfs "
+                             "(a mount point must exist)")
         binds.append((os.path.abspath(host), guest))
-    cfg = MachineConfig(rootfs=rootfs, strace=args.strace, stats=args.stats,
-                        dump_blocks=args.dump_blocks, env=env, host_program=host_program,
-                        inject_crash=args.inject_crash, binds=binds)
-    argv = [a.encode(errors="surrogateescape") for a in [args.program[0]] + rest]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    return run_program(cfg, program, argv)
-
-
-def _guest_dir_exists(rootfs: str, guest: str) -> bool:
-    """Whether guest names a directory inside rootfs, resolved as the guest would."""
-    from .fs.rootfs import O_PATH, RootFS
-    fs = RootFS(rootfs)
-    try:
-        os.close(fs.open(guest.encode(), O_PATH | os.O_DIRECTORY))
-        return True
-    except OSError:
-        return False
-    finally:
-        fs.close()
+        fs.bind(guest.encode(errors="surrogateescape"), host)   # the program may be in it
+    return binds
 
 
 def _empty_rootfs() -> Path:
@@ -98,30 +179,87 @@ def _empty_rootfs() -> Path:
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.")
-    sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run one guest program")
-    run.add_argument("--rootfs", metavar="DIR", help="host directory that is the guest's /")
-    run.add_argument("--strace", action="store_true", help="trace system calls to stderr")
+# ---- commands -----------------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    if not args.program:
+        raise UsageError("run: no program given")
+    if args.cpu not in CPU_MODELS:
+        raise UsageError(f"-cpu {args.cpu}: mkemu emulates one CPU model, 'max' "
+                         "(every feature it implements)")
+    rootfs = _rootfs_dir(args)
+    env = guest_environment(args)
+    typed, *rest = args.program
+    fs = RootFS(rootfs) if rootfs else None
+    try:
+        binds = _binds(args, fs)
+        cwd = guest_cwd(rootfs, binds) if rootfs else None
+        program, host_program = find_program(typed, rootfs, fs, env, cwd)
+    finally:
+        if fs is not None:
+            fs.close()
+    cfg = MachineConfig(rootfs=rootfs or str(_empty_rootfs()), strace=args.strace,
+                        stats=args.stats, dump_blocks=args.dump_blocks, env=env_entries(env),
+                        host_program=host_program, inject_crash=args.inject_crash,
+                        binds=binds, cwd=cwd or "/", program_name=typed)
+    argv0 = typed if args.argv0 is None else args.argv0
+    argv = [a.encode(errors="surrogateescape") for a in [argv0] + rest]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return run_program(cfg, program, argv)
+
+
+def cmd_boot(args) -> int:
+    raise UsageError("boot: not built yet (a whole guest system comes with a later issue); "
+                     "use `mkemu run`", 1)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own (which reports its own usage errors)."""
+    ap = argparse.ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
+                                 allow_abbrev=False)
+    ap.add_argument("--version", action="version", version=f"mkemu {_version()}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run one guest program", allow_abbrev=False,
+                         description="Run PROGRAM (a path in the rootfs, a name on the guest PATH, "
+                                     "or a host file) under mkemu.")
+    run.add_argument("--rootfs", "-L", metavar="DIR", help="host directory that is the guest's /")
+    run.add_argument("--env", "-E", dest="env_changes", action="append", metavar="NAME=VALUE",
+                     type=lambda s: ("set", s), help="set a guest environment variable")
+    run.add_argument("--unset-env", "-U", dest="env_changes", action="append", metavar="NAME",
+                     type=lambda s: ("unset", s), help="remove a guest environment variable")
+    run.add_argument("--inherit-env", action="store_true",
+                     help="start from the host's environment (as qemu-aarch64 does), "
+                          "not mkemu's default (PATH, HOME=/root, TERM)")
+    run.add_argument("--argv0", "-0", metavar="ARGV0", help="argv[0] for the program (default: PROGRAM)")
+    run.add_argument("--cpu", "-cpu", metavar="MODEL", default="max",
+                     help="CPU model; only 'max' (everything mkemu implements)")
+    run.add_argument("--strace", "-strace", action="store_true", help="trace system calls to stderr")
     run.add_argument("--stats", action="store_true", help="print instruction and block counts, MIPS")
     run.add_argument("--dump-blocks", action="store_true", help="print every translated block")
     run.add_argument("--inject-crash", metavar="SYSCALL",
                      help="fault isolation: make the task's Python code fail at this syscall")
-    run.add_argument("--env", action="append", metavar="NAME=VALUE", help="add a guest environment variable")
     run.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
                      help="show a host directory inside the guest (at GUESTDIR, default the same path)")
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)
-    return ap
+    boot = sub.add_parser("boot", help="boot a whole guest system (not built yet)")
+    boot.set_defaults(func=cmd_boot)
+    return ap, {"run": run, "boot": boot}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    ap, commands = build_parser()
+    args, unknown = ap.parse_known_args(argv)
+    if unknown:          # an option the command does not know: that command's usage, not mkemu's
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "program", None) and args.program[0] == "--":
         args.program = args.program[1:]
     try:
         return args.func(args)
+    except UsageError as e:
+        sys.stderr.write(f"mkemu: {e}\n")
+        return e.code
     except KeyboardInterrupt:
         return 130
 

@@ -120,14 +120,24 @@ def read_shebang(fd: int) -> tuple[bytes, bytes | None] | None:
     return parts[0], (parts[1].strip() if len(parts) > 1 else None)
 
 
+def _open_interpreter(open_exec: Callable[[str], int], path: str) -> int:
+    """Open the interpreter a program names (#! or PT_INTERP); if it cannot be
+    opened, the error names it, as qemu-user does: the program itself exists."""
+    try:
+        return open_exec(path)
+    except OSError as e:
+        raise ExecError(e.errno or errno.ENOEXEC,
+                        f"{path}: {os.strerror(e.errno) if e.errno else e}") from None
+
+
 def load_program(space: AddressSpace, mem: GuestAccess, open_exec: Callable[[str], int],
                  path: str, argv: list[bytes]) -> Image:
     """Map a program (following #! lines) into an empty space; return its Image.
 
     open_exec(guest_path) returns a host fd of the file or raises OSError/ExecError.
     """
-    for _ in range(MAX_SHEBANG_DEPTH):
-        fd = open_exec(path)
+    for depth in range(MAX_SHEBANG_DEPTH):
+        fd = _open_interpreter(open_exec, path) if depth else open_exec(path)
         try:
             shebang = read_shebang(fd)
             if shebang is None:
@@ -169,7 +179,7 @@ def _load_elf(space: AddressSpace, mem: GuestAccess, open_exec, fd: int, path: s
     finally:
         elf.stream.close()
     if interp_path:
-        ifd = open_exec(interp_path)
+        ifd = _open_interpreter(open_exec, interp_path)
         try:
             ielf = _read_elf(ifd)
             try:

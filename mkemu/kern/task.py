@@ -64,6 +64,9 @@ class TaskConfig:
     host_program: str | None = None   # the first program comes from this host file
     inject_crash: str | None = None   # fault injection: raise in mkemu at this syscall
     binds: list[tuple[str, str]] = field(default_factory=list)   # (host dir, guest dir) mounts
+    cwd: str = "/"                    # the first working directory (a guest path)
+    program_name: str = ""            # the program as the user named it, for exec failures
+    ignored_signals: tuple[int, ...] = ()   # ignored when mkemu started: the guest inherits that
 
 
 class Task:
@@ -92,6 +95,10 @@ class Task:
         self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
         for host_dir, guest_dir in config.binds:
             self.fs.root.bind(guest_dir.encode(), host_dir)
+        try:
+            self.fs.chdir(config.cwd.encode(errors="surrogateescape"))
+        except OSError:
+            pass                      # gone since `mkemu run` looked: start at /
         for fd in getattr(self.fs.root, "reserved_fds", ()):
             self.reserved_fds.add(fd)
         self.identity = _boot_identity(self.fs.root)
@@ -226,13 +233,19 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         task = Task(chan, phys, config)
         task.first_path = path
         signals.install_host_handlers(task)
+        for s in config.ignored_signals:    # as execve keeps SIG_IGN (nohup, `cmd &` in a script)
+            task.sig.actions[s].handler = signals.SIG_IGN
         try:
             task.execve(path, argv, envp)
         except (ExecError, OSError) as e:
             err = getattr(e, "errno", 0) or 0
             if os.environ.get("MKEMU_DEBUG"):
                 task.log(traceback.format_exc())
-            task.log(f"{path}: cannot execute: {os.strerror(err) if err else e}")
+            name = config.program_name or path
+            if isinstance(e, ExecError):     # its message names what failed (an interpreter, ...)
+                task.log(f"{name}: {e}")
+            else:
+                task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop

@@ -9,9 +9,10 @@ command started is killed (its process group, and any descendant that moved
 to another group or session) and the test fails with an AssertionError that
 shows the tail of what it printed.
 
-Both give the guest the same environment: mkemu's default (PATH, HOME=/root,
-TERM=xterm) plus `guest_env`, so that programs that print their environment
-produce the same output under both.  A guest killed by signal N is reported
+Both give the guest the same environment: mkemu's default
+(mkemu.kern.machine.default_guest_env, the one definition) plus `guest_env`,
+so that programs that print their environment produce the same output under
+both.  A guest killed by signal N is reported
 as 128+N by both: mkemu must exit that way itself (its return code is passed
 on as it is), qemu-user kills itself with the signal, which is translated
 here; so return codes compare directly.
@@ -26,13 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-# The environment mkemu gives a guest by default (mkemu/cli.py); qemu is run
-# with the same, so that outputs compare.
-GUEST_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME": "/root",
-    "TERM": "xterm",
-}
+from mkemu.kern.machine import default_guest_env
+
+# The environment mkemu gives a guest by default; qemu is run with the same,
+# so that outputs compare.
+GUEST_ENV = default_guest_env()
 
 DEFAULT_TIMEOUT = 120.0
 
