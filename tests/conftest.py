@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -141,28 +142,58 @@ def nothing_left_behind():
     assert not ipc, f"shared memory or message queues left behind: {ipc}"
 
 
-# ---- how many instruction cases were checked against unicorn (summed over xdist workers) ----
-_oracle_total = []
+# ---- what the unicorn oracle checked, per group (summed over xdist workers) ----
+_worker_tallies: list[dict[str, dict]] = []
 
 
-def _oracle_executions() -> int:
-    import sys
-    mod = sys.modules.get("tests.support.oracle")
-    return getattr(mod, "EXECUTIONS", 0)
+def _oracle():
+    return sys.modules.get("tests.support.oracle")     # loaded only where oracle tests ran
 
 
-def pytest_sessionfinish(session):
-    out = getattr(session.config, "workeroutput", None)
-    if out is not None:                       # an xdist worker: hand the count to the controller
-        out["oracle_executions"] = _oracle_executions()
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if (mod := _oracle()) is not None:
+        mod.group = item.nodeid               # oracle cases are counted under their test
+    yield
+
+
+def _local_tally() -> dict[str, dict]:
+    """group -> {outcome: cases, ..., "answers": digest of mkemu's end states}."""
+    mod = _oracle()
+    if mod is None:
+        return {}
+    return {g: {**mod.TALLY.get(g, {}), "answers": mod.answers_digest(g)}
+            for g in sorted(set(mod.TALLY) | set(mod.ANSWERS))}
+
+
+def oracle_tally() -> dict[str, dict]:
+    merged = _local_tally()
+    for tally in _worker_tallies:
+        merged.update(tally)
+    return merged
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    _oracle_total.append(getattr(node, "workeroutput", {}).get("oracle_executions", 0))
+    _worker_tallies.append(getattr(node, "workeroutput", {}).get("oracle_tally", {}))
 
 
-def pytest_terminal_summary(terminalreporter):
-    total = sum(_oracle_total) + _oracle_executions()
-    if total:
-        terminalreporter.write_line(f"oracle: {total} instruction cases compared with unicorn")
+def pytest_sessionfinish(session):
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None:                       # an xdist worker: hand the tally to the controller
+        out["oracle_tally"] = _local_tally()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    tally = oracle_tally()
+    if not tally:
+        return
+    from tests.support.oracle import BOTH_UNDEFINED, COMPARED, FAULTS, OUTCOMES
+    total = {o: sum(t.get(o, 0) for t in tally.values()) for o in OUTCOMES}
+    terminalreporter.write_line(
+        f"oracle: {total[COMPARED]} instruction cases compared with unicorn (state equal); "
+        f"besides, {total[BOTH_UNDEFINED]} both undefined and {total[FAULTS]} faults compared as faults")
+    if config.option.verbose > 0:
+        for name, t in tally.items():
+            terminalreporter.write_line(
+                f"  {name}: " + ", ".join(f"{t.get(o, 0)} {o}" for o in OUTCOMES))
