@@ -14,6 +14,7 @@ worker) session ends and reports
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -100,6 +101,14 @@ def oracle_tally() -> dict[str, dict]:
     return merged
 
 
+_failed: dict[str, str] = {}                 # node id -> the end of its failure report
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _failed[report.nodeid] = str(report.longrepr)[-2000:]
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     _worker_tallies.append(getattr(node, "workeroutput", {}).get("oracle_tally", {}))
@@ -109,6 +118,9 @@ def pytest_sessionfinish(session):
     out = getattr(session.config, "workeroutput", None)
     if out is not None:                       # an xdist worker: hand the tally to the controller
         out["oracle_tally"] = _local_tally()
+    elif report := os.environ.get("MKEMU_ORACLE_REPORT"):   # tests/oracle/test_code_cache.py
+        Path(report).write_text(json.dumps({"groups": oracle_tally(), "failed": _failed},
+                                           indent=1, sort_keys=True))
 
 
 def pytest_terminal_summary(terminalreporter, config):
