@@ -6,9 +6,8 @@ worker) session ends and reports
 - processes: every live descendant of this process, and every process anywhere
   (orphans are re-parented to init) whose environment holds this session's
   MKEMU_TEST_SESSION token, which every mkemu started from the tests inherits,
-  with the memfds and sockets each still holds;
-- memfds and sockets this process holds that it did not hold at the start
-  (a machine run in-process and not closed);
+  with the memfds and sockets each still holds (a memfd or socket lives only
+  as long as a process holds it);
 - SysV IPC objects that appeared: each session process first moves into an IPC
   namespace of its own, so objects made by other users of the host never show.
 """
@@ -59,12 +58,12 @@ def guest_binary():
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind():
     me = os.getpid()
-    held_before, sysv_before = leaks.held_objects(me), leaks.sysv_objects()
+    sysv_before = leaks.sysv_objects()
     yield
     deadline = time.monotonic() + 5          # a machine may still be tearing down
-    while time.monotonic() < deadline and leaks.left_behind(me, SESSION_ENV, held_before, sysv_before):
+    while time.monotonic() < deadline and leaks.left_behind(me, SESSION_ENV, sysv_before):
         time.sleep(0.1)
-    left = leaks.left_behind(me, SESSION_ENV, held_before, sysv_before)
+    left = leaks.left_behind(me, SESSION_ENV, sysv_before)
     if left and not _sysv_isolated:
         left.append("(SysV objects are host-wide here: no IPC namespace of our own)")
     assert not left, "left behind by the tests:\n  " + "\n  ".join(left)

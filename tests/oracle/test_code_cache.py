@@ -36,7 +36,14 @@ REPRESENTATIVE = [
 
 # Failures of the warm run that are known bugs, each with the text its failure shows.
 # They must fail so (a mark whose bug is fixed fails until it is removed).
-KNOWN_WARM_FAILURES: dict[str, tuple[str, str]] = {}
+_BUG5 = ("issue #6 bug 5: a cached trace names a saturating-shift helper entry (qshrn, qshl) "
+         "that only translation creates", "KeyError: ('qsh")
+KNOWN_WARM_FAILURES: dict[str, tuple[str, str]] = {
+    "tests/oracle/test_neon.py::test_group[shift_imm]": _BUG5,
+    "tests/oracle/test_neon.py::test_group[scalar_shift_imm]": _BUG5,
+    "tests/oracle/test_simd_fp.py::test_advanced_simd[shift_imm]": _BUG5,
+    "tests/oracle/test_simd_fp.py::test_advanced_simd[scalar_shift_imm]": _BUG5,
+}
 
 
 def _pytest(args: list[str], env: dict[str, str], report: Path, timeout: float) -> dict:
@@ -89,4 +96,5 @@ def test_representative_groups_from_a_warm_code_cache(tmp_path):
 @pytest.mark.timeout(7200)
 def test_every_group_from_a_warm_code_cache(tmp_path):
     rerun_from_code_cache(["-n", "2", "-m", "not slow", "tests/oracle",
-                           "--ignore", "tests/oracle/test_code_cache.py"], tmp_path, timeout=7000)
+                           "--ignore", "tests/oracle/test_code_cache.py",      # not oracle groups
+                           "--ignore", "tests/oracle/test_oracle_counts.py"], tmp_path, timeout=7000)

@@ -10,8 +10,7 @@ left_behind() puts the three together for a session (tests/conftest.py):
 - leftover_processes(): live descendants of a process, and every process
   anywhere whose environment holds the session token (an orphan is re-parented
   to init and is no descendant any more);
-- held_objects(pid): the memfds and sockets a process holds, by inode, so a
-  process can be compared with itself before and after;
+- held_objects(pid): the memfds and sockets a process holds, by inode;
 - sysv_objects(): the SysV shared memory segments, semaphore sets and message
   queues of the caller's IPC namespace (/proc/sysvipc).  Other users of the
   host create and remove their own objects at any time, so a session calls
@@ -135,14 +134,11 @@ def sysv_objects() -> set[str]:
 
 
 # ---- all of it ------------------------------------------------------------------------
-def left_behind(root: int, env_token: str, held_before: set[str],
-                sysv_before: set[str]) -> list[str]:
+def left_behind(root: int, env_token: str, sysv_before: set[str]) -> list[str]:
     """Everything a session rooted at process `root` left behind, one line each: its
-    leftover processes with what they hold, memfds and sockets `root` holds that
-    are not in held_before, SysV objects not in sysv_before."""
+    leftover processes with the memfds and sockets they hold, and the SysV objects
+    that are not in sysv_before."""
     found = [f"process {pid} ({cmd}) holding {', '.join(sorted(held_objects(pid))) or 'no memfd or socket'}"
              for pid, cmd in leftover_processes(root, env_token).items()]
-    found += [f"process {root} (the tests) still holds {obj}"
-              for obj in sorted(held_objects(root) - held_before)]
     found += [f"SysV IPC object {obj}" for obj in sorted(sysv_objects() - sysv_before)]
     return found
