@@ -298,14 +298,6 @@ def test_mkemu_matches_qemu_other_link_kinds(glibc_rootfs, kind):
 
 # ---- the leak check fires (tests/support/leaks.py, run by conftest at session end) ----
 
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 ORPHAN = """\
 import os, sys, time
 if os.fork() == 0:            # the grandchild outlives its parent: re-parented, no descendant
@@ -333,7 +325,7 @@ def test_leak_check_reports_processes_left_behind():
         child.wait()
         os.kill(orphan, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while not _gone(orphan) and time.monotonic() < deadline:
+    while leaks.leftover_processes(os.getpid(), env_token) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not leaks.leftover_processes(os.getpid(), env_token)
 
