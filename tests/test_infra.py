@@ -2,11 +2,12 @@
 
 Most tests here run the guest fixtures under qemu-aarch64, the reference the
 other tests compare mkemu with: if one of these fails, the reference (or the
-toolchain) is broken, not mkemu.  The last group runs every fixture under
-mkemu too and compares the two outputs.
+toolchain) is broken, not mkemu.  A group runs every fixture under mkemu too
+and compares the two outputs; the last one shows that each leak check fires.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import leaks
 from tests.support.guestbin import all_guest_sources, guest_binary
 from tests.support.guestrun import (GUEST_ENV, descendants, run_command, run_mkemu,
                                     run_qemu)
@@ -292,3 +294,97 @@ def test_mkemu_matches_qemu_other_link_kinds(glibc_rootfs, kind):
     q = run_qemu([prog, "k"], rootfs=glibc_rootfs)
     m = run_mkemu([prog, "k"], rootfs=glibc_rootfs)
     assert m[:2] == q[:2], m[2].decode(errors="replace")[-3000:]
+
+
+# ---- the leak check fires (tests/support/leaks.py, run by conftest at session end) ----
+
+ORPHAN = """\
+import os, sys, time
+if os.fork() == 0:            # the grandchild outlives its parent: re-parented, no descendant
+    os.setsid()
+    print(os.getpid(), flush=True)
+    os.close(1)
+    time.sleep(120)
+"""
+
+
+def test_leak_check_reports_processes_left_behind():
+    token = f"leak-test-{uuid.uuid4().hex[:8]}"
+    env_token = f"MKEMU_TEST_SESSION={token}"
+    sysv = leaks.sysv_objects()
+    child = subprocess.Popen(["sleep", "120"])
+    starter = subprocess.run([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, timeout=60,
+                             env={**os.environ, "MKEMU_TEST_SESSION": token})
+    orphan = int(starter.stdout)
+    try:
+        report = "\n".join(leaks.left_behind(os.getpid(), env_token, sysv))
+        assert f"process {child.pid} (sleep 120)" in report          # a descendant
+        assert f"process {orphan} (" in report                       # found by its token
+    finally:
+        child.kill()
+        child.wait()
+        os.kill(orphan, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while leaks.leftover_processes(os.getpid(), env_token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not leaks.leftover_processes(os.getpid(), env_token)
+
+
+LEAKER = """\
+import mmap, os, socket, sys
+fd = os.memfd_create("mkemu-leak-fd")
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+mapped = os.memfd_create("mkemu-leak-mapped")
+os.ftruncate(mapped, 4096)
+view = mmap.mmap(mapped, 4096)
+os.close(mapped)                           # held by the mapping alone
+print("leaked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_leak_check_reports_memfds_and_sockets_held():
+    p = subprocess.Popen([sys.executable, "-c", LEAKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"leaked\n"
+        report = leaks.left_behind(os.getpid(), "MKEMU_TEST_SESSION=none", leaks.sysv_objects())
+        line = next(line for line in report if line.startswith(f"process {p.pid} ("))
+        held = line.split(" holding ", 1)[1].split(", ")
+        assert sum(h.startswith("memfd:mkemu-leak-fd inode ") for h in held) == 1, line
+        assert sum(h.startswith("memfd:mkemu-leak-mapped inode ") for h in held) == 1, line
+        assert sum(h.startswith("socket inode ") for h in held) == 2, line
+    finally:
+        p.kill()
+        p.wait()
+
+
+SYSV_LEAKER = """\
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_PRIVATE, IPC_CREAT = 0, 0o1000
+ids = (libc.shmget(IPC_PRIVATE, ctypes.c_size_t(4096), IPC_CREAT | 0o600),
+       libc.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600), libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o600))
+assert min(ids) >= 0, ctypes.get_errno()
+print(*ids)
+"""
+
+
+def test_leak_check_reports_sysv_objects_left_behind():
+    before = leaks.sysv_objects()
+    out = subprocess.run([sys.executable, "-c", SYSV_LEAKER], stdout=subprocess.PIPE, check=True,
+                         timeout=60).stdout
+    shm, sem, msg = map(int, out.split())
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        report = leaks.left_behind(os.getpid(), "MKEMU_TEST_SESSION=none", before)
+        sysv = sorted(line for line in report if line.startswith("SysV IPC object"))
+        assert len(sysv) == 3, sysv
+        assert any(f"shm key 0x00000000 id {shm} (cpid " in line for line in sysv)
+        assert any(f"sem key 0x00000000 id {sem}" in line for line in sysv)
+        assert any(f"msg key 0x00000000 id {msg}" in line for line in sysv)
+    finally:
+        IPC_RMID = 0
+        libc.shmctl(shm, IPC_RMID, None)
+        libc.semctl(sem, 0, IPC_RMID)
+        libc.msgctl(msg, IPC_RMID, None)
+    assert not leaks.sysv_objects() - before

@@ -533,7 +533,8 @@ def _isatty(fd: int) -> None:
     fcntl.ioctl(fd, TIOCGWINSZ, bytes(8))    # ENOTTY for anything but a terminal
 
 
-@syscall("ioctl", "fd", "hex", "hex")
+@syscall("ioctl", "fd", "hex", "hex",
+         status="partial: termios, window size, process group and FIO* requests only, no job control; others are ENOTTY")
 def sys_ioctl(t, fd, req, arg):
     # termios, winsize and these request numbers are asm-generic on aarch64 and x86_64
     fd = _fd(t, fd)
@@ -652,7 +653,7 @@ def sys_fchdir(t, fd):
     return 0
 
 
-@syscall("chroot", "path")
+@syscall("chroot", "path", status="stub: always EPERM")
 def sys_chroot(t, path):
     return -errno.EPERM
 
@@ -781,7 +782,8 @@ def sys_mkdirat(t, dirfd, path, mode):
     return 0
 
 
-@syscall("mknodat", "dirfd", "path", "mode", "hex")
+@syscall("mknodat", "dirfd", "path", "mode", "hex",
+         status="partial: no device nodes (EPERM until the metadata store)")
 def sys_mknodat(t, dirfd, path, mode, dev):
     mode &= M32
     kind = stat.S_IFMT(mode)
@@ -915,7 +917,8 @@ def sys_fallocate(t, fd, mode, off, length):
     return 0
 
 
-@syscall("fadvise64", "fd", "int", "int", "int")
+@syscall("fadvise64", "fd", "int", "int", "int",
+         status="partial: the advice is checked, not given to the host")
 def sys_fadvise64(t, fd, off, length, advice):
     fd = _fd(t, fd)
     if not 0 <= _s32(advice) <= 5:
@@ -925,7 +928,7 @@ def sys_fadvise64(t, fd, off, length, advice):
     return 0
 
 
-@syscall("readahead", "fd", "int", "size")
+@syscall("readahead", "fd", "int", "size", status="partial: the descriptor is checked, nothing is read ahead")
 def sys_readahead(t, fd, off, count):
     fd = _fd(t, fd)
     if not stat.S_ISREG(os.fstat(fd).st_mode):

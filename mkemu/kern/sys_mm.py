@@ -15,7 +15,8 @@ def sys_brk(t, addr):
     return t.space.brk(addr)
 
 
-@syscall("mmap", "hex", "size", "hex", "hex", "fd", "hex")
+@syscall("mmap", "hex", "size", "hex", "hex", "fd", "hex",
+         status="partial: MAP_SHARED file mappings are private copies (stores never reach the file)")
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
     if prot & ~(_PROT_ALL | 0x0100_0000 | 0x0200_0000):   # PROT_GROWSDOWN/UP accepted
         return -errno.EINVAL
@@ -46,7 +47,8 @@ def sys_mremap(t, old, old_size, new_size, flags, new_addr):
     return t.space.mremap(old, old_size, new_size, flags, new_addr)
 
 
-@syscall("madvise", "hex", "size", "int")
+@syscall("madvise", "hex", "size", "int",
+         status="partial: MADV_DONTNEED and MADV_FREE act; other advice is accepted and ignored")
 def sys_madvise(t, addr, length, advice):
     if addr & 0xFFF:
         return -errno.EINVAL
@@ -55,16 +57,17 @@ def sys_madvise(t, addr, length, advice):
     return 0
 
 
-@syscall("msync", "hex", "size", "flags")
+@syscall("msync", "hex", "size", "flags",
+         status="partial: does nothing: nothing is written back and the range is not checked")
 def sys_msync(t, addr, length, flags):
     return 0
 
 
-@syscall("mlock", "hex", "size")
+@syscall("mlock", "hex", "size", status="partial: nothing is locked and the range is not checked")
 def sys_mlock(t, addr, length):
     return 0
 
 
-@syscall("munlock", "hex", "size")
+@syscall("munlock", "hex", "size", status="partial: nothing is unlocked and the range is not checked")
 def sys_munlock(t, addr, length):
     return 0

@@ -21,7 +21,7 @@ def _timeout_ms(t, addr: int) -> float | None:
     return sec * 1000 + nsec / 1e6
 
 
-@syscall("ppoll", "ptr", "int", "ptr", "ptr", "size")
+@syscall("ppoll", "ptr", "int", "ptr", "ptr", "size", status="partial: the signal mask argument is ignored")
 def sys_ppoll(t, fds, nfds, tmo, sigmask, sigsetsize):
     if nfds > 4096:
         return -errno.EINVAL
@@ -69,7 +69,8 @@ def _write_set(t, addr: int, nfds: int, fds) -> None:
     t.mem.write(addr, bits.to_bytes(nbytes, "little"))
 
 
-@syscall("pselect6", "int", "ptr", "ptr", "ptr", "ptr", "ptr")
+@syscall("pselect6", "int", "ptr", "ptr", "ptr", "ptr", "ptr",
+         status="partial: the signal mask argument is ignored")
 def sys_pselect6(t, nfds, rset, wset, xset, tmo, sigmask):
     if nfds > 1024:
         return -errno.EINVAL

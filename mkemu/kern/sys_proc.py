@@ -19,7 +19,7 @@ def _s64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
-@syscall("exit", "int")
+@syscall("exit", "int", status="partial: ends the whole thread group (no threads yet)")
 def sys_exit(t, code):
     raise TaskExit(code & 0xFF)      # one thread per process: the group ends with it
 
@@ -58,14 +58,15 @@ def sys_set_robust_list(t, head, size):
     return 0
 
 
-@syscall("get_robust_list", "int", "ptr", "ptr")
+@syscall("get_robust_list", "int", "ptr", "ptr",
+         status="partial: the pid is ignored (always the caller's own list)")
 def sys_get_robust_list(t, pid, head_ptr, len_ptr):
     t.mem.write_u64(head_ptr, t.robust_list[0])
     t.mem.write_u64(len_ptr, 24)
     return 0
 
 
-@syscall("rseq", "ptr", "size", "flags", "hex")
+@syscall("rseq", "ptr", "size", "flags", "hex", status="stub: always ENOSYS (callers fall back)")
 def sys_rseq(t, rseq, size, flags, sig):
     # Restartable sequences are optional: glibc and others fall back when absent.
     return -errno.ENOSYS
@@ -140,12 +141,12 @@ def sys_setresgid(t, r, e, s):
     return _set_ids(t, "gid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, s & 0xFFFF_FFFF)
 
 
-@syscall("setreuid", "uint", "uint")
+@syscall("setreuid", "uint", "uint", status="partial: the saved uid is not updated as Linux does")
 def sys_setreuid(t, r, e):
     return _set_ids(t, "uid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, 0xFFFF_FFFF)
 
 
-@syscall("setregid", "uint", "uint")
+@syscall("setregid", "uint", "uint", status="partial: the saved gid is not updated as Linux does")
 def sys_setregid(t, r, e):
     return _set_ids(t, "gid", r & 0xFFFF_FFFF, e & 0xFFFF_FFFF, 0xFFFF_FFFF)
 
@@ -196,7 +197,7 @@ def sys_setdomainname(t, name, length):
     return _set_uts_name(t, "domainname", name, length)
 
 
-@syscall("sysinfo", "ptr")
+@syscall("sysinfo", "ptr", status="partial: procs is always 1; shared, buffer and swap memory are 0")
 def sys_sysinfo(t, buf):
     uptime = int(time.clock_gettime(time.CLOCK_BOOTTIME))
     loads = [int(x * 65536) for x in os.getloadavg()]
@@ -238,7 +239,8 @@ def _get_limit(t, res: int) -> tuple[int, int]:
     return conv(soft), conv(hard)
 
 
-@syscall("prlimit64", "int", "int", "ptr", "ptr")
+@syscall("prlimit64", "int", "int", "ptr", "ptr",
+         status="partial: limits are recorded, not enforced; other processes are ESRCH")
 def sys_prlimit64(t, pid, res, new, old):
     if pid not in (0, t.pid):
         return -errno.ESRCH
@@ -260,7 +262,7 @@ def sys_getrlimit(t, res, old):
     return sys_prlimit64(t, 0, res, 0, old)
 
 
-@syscall("setrlimit", "int", "ptr")
+@syscall("setrlimit", "int", "ptr", status="partial: limits are recorded, not enforced")
 def sys_setrlimit(t, res, new):
     return sys_prlimit64(t, 0, res, new, 0)
 
@@ -271,7 +273,8 @@ def sys_sched_yield(t):
     return 0
 
 
-@syscall("sched_getaffinity", "int", "size", "ptr")
+@syscall("sched_getaffinity", "int", "size", "ptr",
+         status="partial: the pid is ignored (always the caller's mask); at most 64 CPUs")
 def sys_sched_getaffinity(t, pid, size, mask):
     cpus = os.sched_getaffinity(0)
     bits = sum(1 << c for c in cpus)
@@ -282,17 +285,18 @@ def sys_sched_getaffinity(t, pid, size, mask):
     return nbytes
 
 
-@syscall("getpriority", "int", "int")
+@syscall("getpriority", "int", "int", status="stub: always nice 0")
 def sys_getpriority(t, which, who):
     return 20          # the kernel returns 20 - nice
 
 
-@syscall("setpriority", "int", "int", "int")
+@syscall("setpriority", "int", "int", "int", status="stub: does nothing, returns 0")
 def sys_setpriority(t, which, who, prio):
     return 0
 
 
-@syscall("prctl", "int", "hex", "hex", "hex", "hex")
+@syscall("prctl", "int", "hex", "hex", "hex", "hex",
+         status="partial: PR_SET_NAME and PR_GET_NAME only; every other option is EINVAL")
 def sys_prctl(t, option, a2, a3, a4, a5):
     if option == 15:        # PR_SET_NAME
         t.comm = t.mem.read_cstring(a2, 16)[:15]
@@ -303,37 +307,38 @@ def sys_prctl(t, option, a2, a3, a4, a5):
     return -errno.EINVAL
 
 
-@syscall("personality", "hex")
+@syscall("personality", "hex", status="stub: always PER_LINUX; changes are ignored")
 def sys_personality(t, persona):
     return 0
 
 
-@syscall("getpgid", "int")
+@syscall("getpgid", "int", status="partial: no process groups: every pid's group is the caller's pid")
 def sys_getpgid(t, pid):
     return t.pid
 
 
-@syscall("getsid", "int")
+@syscall("getsid", "int", status="partial: no sessions: every pid's session is the caller's pid")
 def sys_getsid(t, pid):
     return t.pid
 
 
-@syscall("setsid")
+@syscall("setsid", status="stub: always EPERM")
 def sys_setsid(t):
     return -errno.EPERM
 
 
-@syscall("setpgid", "int", "int")
+@syscall("setpgid", "int", "int", status="stub: does nothing, returns 0")
 def sys_setpgid(t, pid, pgid):
     return 0
 
 
-@syscall("wait4", "int", "ptr", "flags", "ptr")
+@syscall("wait4", "int", "ptr", "flags", "ptr", status="partial: no child processes yet: always ECHILD")
 def sys_wait4(t, pid, status, options, rusage):
     return -errno.ECHILD     # no children until fork arrives
 
 
-@syscall("getrusage", "int", "ptr")
+@syscall("getrusage", "int", "ptr",
+         status="partial: who is ignored (always the task's own host process, translation included)")
 def sys_getrusage(t, who, buf):
     ru = resource.getrusage(resource.RUSAGE_SELF)
 

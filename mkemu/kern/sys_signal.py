@@ -12,7 +12,8 @@ SIGKILL, SIGSTOP = 9, 19
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
-@syscall("rt_sigaction", "signal", "ptr", "ptr", "size")
+@syscall("rt_sigaction", "signal", "ptr", "ptr", "size",
+         status="partial: dispositions are recorded; guest handlers are not run (the default action is taken)")
 def sys_rt_sigaction(t, sig, act, oact, size):
     if not 1 <= sig <= NSIG or size != 8:
         return -errno.EINVAL
@@ -82,7 +83,7 @@ def _signal_self(t, sig: int) -> int:
     return 0
 
 
-@syscall("kill", "int", "signal")
+@syscall("kill", "int", "signal", status="partial: reaches only the caller itself (other pids are ESRCH)")
 def sys_kill(t, pid, sig):
     pid = pid - (1 << 64) if pid >> 63 else pid
     if pid in (t.pid, 0, -1, -t.pid):
@@ -90,14 +91,15 @@ def sys_kill(t, pid, sig):
     return -errno.ESRCH
 
 
-@syscall("tgkill", "int", "int", "signal")
+@syscall("tgkill", "int", "int", "signal",
+         status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tgkill(t, tgid, tid, sig):
     if tgid != t.pid or tid != t.tid:
         return -errno.ESRCH
     return _signal_self(t, sig)
 
 
-@syscall("tkill", "int", "signal")
+@syscall("tkill", "int", "signal", status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tkill(t, tid, sig):
     if tid != t.tid:
         return -errno.ESRCH

@@ -27,8 +27,8 @@ import pytest
 import unicorn
 
 from mkemu.cpu.engine import TRAP_FAULT
-from tests.support.oracle import (DATA, DATA_SIZE, Case, check, random_value, run_mkemu,
-                                  run_unicorn)
+from tests.support.oracle import (DATA, DATA_SIZE, FAULTS, Case, check, random_value, record,
+                                  run_mkemu, run_unicorn)
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 N = 220                  # executions per generator in the default run
@@ -515,9 +515,13 @@ def fault_sweep(rng: random.Random, n: int, mask: int, value: int) -> int:
 
 
 def test_fault_state():
-    assert fault_sweep(random.Random(41), 1200, 0x0A000000, 0x08000000) > 150
+    faults = fault_sweep(random.Random(41), 1200, 0x0A000000, 0x08000000)
+    record(FAULTS, faults)
+    assert faults > 150
 
 
 @pytest.mark.slow
 def test_fault_state_slow():
-    assert fault_sweep(random.Random(42), 30000, 0x0A000000, 0x08000000) > 4000
+    faults = fault_sweep(random.Random(42), 30000, 0x0A000000, 0x08000000)
+    record(FAULTS, faults)
+    assert faults > 4000

@@ -1,4 +1,8 @@
-"""Scalar floating point and Advanced SIMD against unicorn."""
+"""Scalar floating point and Advanced SIMD against unicorn.
+
+Register contents are FP values (edge values in both formats, ordinary numbers, random
+bits), FPCR is drawn like test_neon_fp's "all FPCR" runs (every rounding mode, FZ, FZ16,
+DN) and the whole FPSR is compared, cumulative flags included."""
 import random
 import struct
 
@@ -6,7 +10,7 @@ import pytest
 
 from tests.oracle.templates import NEON_GROUPS, instance
 from tests.oracle.test_neon import unicorn_bug
-from tests.support.oracle import Case, Unimplemented, check, random_state
+from tests.support.oracle import Case, Unimplemented, check, random_fpcr, random_state
 
 SPECIAL32 = [0, 0x80000000, 0x3F800000, 0xBF800000, 0x7F800000, 0xFF800000, 0x7FC00000,
              0x7F800001, 0x00000001, 0x007FFFFF, 0x7F7FFFFF, 0x4F000000, 0xCF000000, 0x3F000000,
@@ -64,7 +68,8 @@ def _run(groups, per, seed):
             while unicorn_bug(word):         # unicorn's known wrong answers (see test_neon)
                 word = instance(rng, mask, value)
             try:
-                check(Case(code=[word], x=st["x"], v=v, nzcv=st["nzcv"]))
+                check(Case(code=[word], x=st["x"], v=v, nzcv=st["nzcv"], fpcr=random_fpcr(rng, full=True)),
+                      check_fpsr=True)
             except Unimplemented as e:
                 gaps.append(str(e))
         assert not gaps, f"{name}: {len(gaps)}/{per} unimplemented, e.g. {gaps[:8]}"

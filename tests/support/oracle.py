@@ -7,16 +7,40 @@
 with the real SoftTLB) and in unicorn, then compares X0-X30, SP, PC, NZCV,
 V0-V31, FPSR (cumulative bits ignored unless asked) and the data region.
 Sequences must end by falling off their end (or branching to it).
+
+Every case that compared something is counted, per group (the running test),
+as one of three outcomes:
+  compared        both completed and the whole state is equal;
+  both undefined  both refused an encoding at the same pc, with equal state
+                  up to it (unicorn reports UC_ERR_EXCEPTION, mkemu TRAP_UNDEF);
+  fault cases     both stopped with a data fault at the same pc with the same
+                  general registers and flags (V registers and memory are not
+                  compared: a multi-register access may have done part of its
+                  work, which the Arm ARM leaves UNKNOWN).
+An encoding unicorn runs but mkemu refuses raises Unimplemented and counts
+nothing; any other disagreement is a difference.
+
+Environment (used by tests/oracle/test_code_cache.py to re-run the groups
+from the on-disk code cache in a fresh process):
+  MKEMU_ORACLE_CODE_CACHE=DIR  translate through a CodeCache in DIR, flushed
+                               after each case;
+  MKEMU_ORACLE_WARM=1          every block must be loaded from that cache;
+                               one translated from source is a difference.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import random
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import unicorn
 import unicorn.arm64_const as U
 
-from mkemu.cpu.engine import Engine
+from mkemu.cpu.codecache import CodeCache
+from mkemu.cpu.engine import TRAP_FAULT, Engine
 from mkemu.cpu.state import CpuState, TRAP_BRK, TRAP_UNDEF
 from mkemu.mm.fault import MemFault
 from mkemu.mm.tlb import SoftTLB
@@ -64,6 +88,32 @@ class FlatMemory:
         return bytes(self.pages[(addr + i) >> 12][(addr + i) & 0xFFF] for i in range(size))
 
 
+# ---- what was checked, per group -------------------------------------------------------
+COMPARED, BOTH_UNDEFINED, FAULTS = "compared", "both undefined", "fault cases"
+OUTCOMES = (COMPARED, BOTH_UNDEFINED, FAULTS)
+TALLY: dict[str, Counter] = {}          # group -> outcome -> cases (also blocks and answers)
+ANSWERS: dict[str, hashlib.blake2b] = {}   # group -> digest of every state mkemu ended in
+group = "(no test)"                      # the running test's node id (set by tests/conftest.py)
+
+
+def record(outcome: str, cases: int = 1) -> None:
+    """Count `cases` of one outcome for the running group."""
+    TALLY.setdefault(group, Counter())[outcome] += cases
+
+
+def answers_digest(name: str) -> str:
+    return ANSWERS[name].hexdigest() if name in ANSWERS else ""
+
+
+def _note_answer(out: dict) -> None:
+    h = ANSWERS.setdefault(group, hashlib.blake2b(digest_size=16))
+    h.update(repr(sorted(out.items())).encode())
+
+
+_CODE_CACHE_DIR = os.environ.get("MKEMU_ORACLE_CODE_CACHE")
+_WARM = bool(os.environ.get("MKEMU_ORACLE_WARM"))
+
+
 def run_mkemu(case: Case) -> dict:
     mem = FlatMemory()
     code = b"".join(w.to_bytes(4, "little") for w in case.code + [BRK0])
@@ -78,20 +128,22 @@ def run_mkemu(case: Case) -> dict:
         st.v[n] = val
     st.nzcv, st.fpcr, st.tpidr = case.nzcv, case.fpcr, case.tpidr
     st.pc = CODE
-    eng = Engine(st, SoftTLB(mem.resolve))
+    cache = CodeCache(Path(_CODE_CACHE_DIR)) if _CODE_CACHE_DIR else None
+    eng = Engine(st, SoftTLB(mem.resolve), code_cache=cache)
     trap = eng.run()
     out = st.snapshot()
     out["trap"] = trap
     out["data"] = mem.read(DATA, DATA_SIZE)
+    _note_answer(out)
+    if cache is not None:
+        cache.flush()
+        TALLY.setdefault(group, Counter()).update(
+            {"blocks": eng.blocks_translated, "blocks from cache": eng.blocks_from_cache})
+    out["translated from source"] = eng.blocks_translated - eng.blocks_from_cache
     return out
 
 
-EXECUTIONS = 0          # cases run in unicorn this process (the session summary adds them up)
-
-
 def run_unicorn(case: Case) -> dict:
-    global EXECUTIONS
-    EXECUTIONS += 1
     uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
     uc.ctl_set_cpu_model(U.UC_CPU_ARM64_MAX)
     code = b"".join(w.to_bytes(4, "little") for w in case.code + [BRK0])
@@ -132,19 +184,12 @@ class Unimplemented(Exception):
     """mkemu treats an encoding as undefined that unicorn executes (a coverage gap)."""
 
 
-def compare(case: Case, check_fpsr: bool = False) -> list[str]:
-    """Differences between mkemu and unicorn for one case (empty when equal)."""
-    got, want = run_mkemu(case), run_unicorn(case)
+_UNMAPPED = (unicorn.UC_ERR_READ_UNMAPPED, unicorn.UC_ERR_WRITE_UNMAPPED)
+
+
+def _state_diffs(got: dict, want: dict, check_fpsr: bool, whole: bool = True) -> list[str]:
+    """Differences in the registers (and, when `whole`, V registers, TPIDR and DATA)."""
     diffs = []
-    if got["trap"] == TRAP_UNDEF and want["error"] is None:
-        raise Unimplemented(f"{case.code[got['pc'] - CODE >> 2]:08x}")
-    if want["error"] is not None:
-        # unicorn refused (undefined instruction, fault): mkemu must not complete normally
-        if got["trap"] == TRAP_BRK and got["pc"] == CODE + 4 * len(case.code):
-            diffs.append(f"unicorn raised {want['error']} but mkemu completed")
-        return diffs
-    if got["trap"] != TRAP_BRK or got["pc"] != CODE + 4 * len(case.code):
-        return [f"mkemu stopped with trap {got['trap']} at {got['pc']:#x}"]
     for n in range(31):
         if got["x"][n] != want["x"][n]:
             diffs.append(f"x{n}: mkemu {got['x'][n]:#x} unicorn {want['x'][n]:#x}")
@@ -152,6 +197,8 @@ def compare(case: Case, check_fpsr: bool = False) -> list[str]:
         diffs.append(f"sp: mkemu {got['sp']:#x} unicorn {want['sp']:#x}")
     if got["nzcv"] != want["nzcv"]:
         diffs.append(f"nzcv: mkemu {got['nzcv']:#x} unicorn {want['nzcv']:#x}")
+    if not whole:
+        return diffs
     for n in range(32):
         if got["v"][n] != want["v"][n]:
             diffs.append(f"v{n}: mkemu {got['v'][n]:#034x} unicorn {want['v'][n]:#034x}")
@@ -162,6 +209,35 @@ def compare(case: Case, check_fpsr: bool = False) -> list[str]:
     if got["data"] != want["data"]:
         first = next(i for i in range(DATA_SIZE) if got["data"][i] != want["data"][i])
         diffs.append(f"data differs first at DATA+{first:#x}")
+    return diffs
+
+
+def compare(case: Case, check_fpsr: bool = False) -> list[str]:
+    """Differences between mkemu and unicorn for one case (empty when equal); an
+    equal case is counted under its outcome (see the module docstring)."""
+    got, want = run_mkemu(case), run_unicorn(case)
+    if got["trap"] == TRAP_UNDEF and want["error"] is None:
+        raise Unimplemented(f"{case.code[got['pc'] - CODE >> 2]:08x}")
+    end = CODE + 4 * len(case.code)
+    completed = got["trap"] == TRAP_BRK and got["pc"] == end
+    err = want["error"] and want["error"].errno
+    if err is None:
+        outcome, diffs = COMPARED, ([] if completed else
+                                    [f"mkemu stopped with trap {got['trap']} at {got['pc']:#x}"])
+    elif err == unicorn.UC_ERR_EXCEPTION and got["trap"] == TRAP_UNDEF:
+        outcome, diffs = BOTH_UNDEFINED, []
+    elif err in _UNMAPPED and got["trap"] == TRAP_FAULT:
+        outcome, diffs = FAULTS, []
+    else:
+        return [f"unicorn stopped with {want['error']} at {want['pc']:#x}, mkemu with "
+                + ("no trap" if completed else f"trap {got['trap']} at {got['pc']:#x}")]
+    if got["pc"] != want["pc"]:
+        diffs.append(f"pc: mkemu {got['pc']:#x} unicorn {want['pc']:#x}")
+    diffs += _state_diffs(got, want, check_fpsr, whole=outcome != FAULTS)
+    if _WARM and got["translated from source"]:
+        diffs.append(f"{got['translated from source']} block(s) translated, not loaded from the code cache")
+    if not diffs:
+        record(outcome)
     return diffs
 
 
@@ -196,3 +272,20 @@ def random_state(rng: random.Random, pointers: tuple[int, ...] = ()) -> dict:
     return {"x": x, "v": {n: rng.getrandbits(128) for n in range(32)},
             "nzcv": rng.randrange(16) << 28,
             "data": bytes(rng.getrandbits(8) for _ in range(DATA_SIZE))}
+
+
+def random_fpcr(rng: random.Random, full: bool = False) -> int:
+    """Half the time the default FPCR; else DN only or, when `full`, any rounding
+    mode (RMode) with FZ, FZ16 and DN drawn independently."""
+    if rng.random() < 0.5:
+        return 0
+    if not full:
+        return 1 << 25 if rng.random() < 0.5 else 0  # DN
+    fpcr = rng.randrange(4) << 22                   # RMode
+    if rng.random() < 0.3:
+        fpcr |= 1 << 24                             # FZ
+    if rng.random() < 0.3:
+        fpcr |= 1 << 19                             # FZ16
+    if rng.random() < 0.3:
+        fpcr |= 1 << 25                             # DN
+    return fpcr
