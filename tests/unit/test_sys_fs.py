@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 import stat
+from types import SimpleNamespace
 import struct
 import termios
 
@@ -47,6 +48,7 @@ class FakeTask:
         self.flat = FlatMemory()
         self.flat.map(BUF, BUF_SIZE)
         self.mem = GuestAccess(SoftTLB(self.flat.resolve))
+        self.space = SimpleNamespace(file_shrunk=lambda: None)   # no file mappings here
         self.fs = FsContext(RootFS(root, fd_base=1000))
         self.reserved_fds = set(self.fs.root.reserved_fds)
         self.exe_path = "/bin/prog"
