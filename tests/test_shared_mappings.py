@@ -14,6 +14,8 @@ from tests.support.guestrun import run_mkemu, run_qemu
 
 # What Linux prints where qemu-aarch64 7.2 does not (see the fixture's header)
 STRICT_LINUX = """\
+strict: MAP_SHARED_VALIDATE = 0
+strict: MAP_SHARED_VALIDATE with MAP_SYNC = -1 EOPNOTSUPP
 strict: mremap of 0 bytes makes an alias: 1
 strict: alias sees: via a, original sees: via alias
 strict: mremap of 0 bytes of private memory = -1 EINVAL

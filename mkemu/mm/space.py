@@ -37,7 +37,7 @@ MAP_FIXED_NOREPLACE = 0x100000
 # the flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK): others are EOPNOTSUPP
 MAP_VALIDATED = 0x03 | MAP_FIXED | MAP_ANONYMOUS | 0x0800 | 0x1000 | 0x400_0000 | MAP_GROWSDOWN \
     | 0x2000 | MAP_NORESERVE | 0x8000 | 0x10000 | 0x20000 | 0x40000
-MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2        # MREMAP_DONTUNMAP (4) is not built: EINVAL
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
 ADDR_LIMIT = 1 << 48                     # 48-bit user address space
@@ -233,8 +233,11 @@ class AddressSpace:
     def mmap(self, addr: int, length: int, prot: int, flags: int,
              fd: int = -1, offset: int = 0, name: str = "") -> int:
         kind = flags & MAP_TYPE
-        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
-            raise OSError(errno.EINVAL, "neither MAP_SHARED nor MAP_PRIVATE")
+        anonymous = flags & MAP_ANONYMOUS
+        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) \
+                or anonymous and kind == MAP_SHARED_VALIDATE \
+                or anonymous and kind == MAP_SHARED and flags & MAP_GROWSDOWN:
+            raise OSError(errno.EINVAL, "bad mapping type")
         if kind == MAP_SHARED_VALIDATE and flags & ~MAP_VALIDATED:
             raise OSError(errno.EOPNOTSUPP, "MAP_SHARED_VALIDATE with an unknown flag")
         if length == 0 or offset & (PAGE_SIZE - 1):
@@ -242,7 +245,7 @@ class AddressSpace:
         length = page_up(length)
         if length >= ADDR_LIMIT:
             raise OSError(errno.ENOMEM, "mapping too large")
-        if offset + length > 1 << 63:
+        if not anonymous and offset + length >= 1 << 63:
             raise OSError(errno.EOVERFLOW, "file offset out of range")
         fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)
         if fixed:
@@ -262,7 +265,7 @@ class AddressSpace:
         shared = kind != MAP_PRIVATE
         flags = flags & ~MAP_TYPE | (MAP_SHARED if shared else MAP_PRIVATE)
         backing = None
-        if flags & MAP_ANONYMOUS or is_dev_zero(fd):
+        if anonymous or is_dev_zero(fd):
             offset = 0
             if shared:
                 backing = FileBacking.shared_anonymous(length, self._hold_fd)

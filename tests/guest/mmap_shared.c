@@ -4,8 +4,9 @@
  * that depends on addresses, so mkemu's output must equal qemu's.
  *
  * Lines starting with "strict:" are where qemu-aarch64 7.2 differs from Linux:
- * it refuses mremap of 0 bytes (which duplicates a shared mapping), and keeps
- * running stale translations of code stored through another view.
+ * it refuses mremap of 0 bytes (which duplicates a shared mapping) and
+ * MAP_SHARED_VALIDATE, and keeps running stale translations of code stored
+ * through another view.
  *
  * With argv[2] the program ends by touching a page beyond the end of its file:
  * "bus" (a mapping longer than the file) or "truncate" (the file shrank under
@@ -140,6 +141,15 @@ static void access_modes(void) {
     file_says("file under the private map", 0, 1);
     munmap(p, PG);
     close(ro);
+    int again = open(path, O_RDWR);
+    m = mmap(0, PG, PROT_READ, MAP_SHARED_VALIDATE, again, 0);
+    CHECK("strict: MAP_SHARED_VALIDATE", MAPPED(m));
+    munmap(m, PG);
+    CHECK("strict: MAP_SHARED_VALIDATE with MAP_SYNC", MAPPED(mmap(0, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, again, 0)));
+    CHECK("MAP_SHARED with an unknown flag", MAPPED(m = mmap(0, PG, PROT_READ, MAP_SHARED | 0x200000, again, 0)));
+    munmap(m, PG);
+    close(again);
+    CHECK("anonymous MAP_SHARED_VALIDATE", MAPPED(mmap(0, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0)));
     int wo = open(path, O_WRONLY);
     CHECK("map of a write-only fd", MAPPED(mmap(0, PG, PROT_READ, MAP_SHARED, wo, 0)));
     close(wo);
