@@ -374,6 +374,8 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     if not hflags & O_PATH and not device_allowed(os.fstat(fd)):   # swapped in meanwhile
         os.close(fd)
         raise _err(errno.EACCES, "device node in the rootfs")
+    if hflags & os.O_TRUNC:
+        t.space.file_shrunk()
     return fd
 
 
@@ -869,6 +871,7 @@ def sys_truncate(t, path, length):
         os.ftruncate(fd, length)
     finally:
         os.close(fd)
+    t.space.file_shrunk()
     return 0
 
 
@@ -879,6 +882,7 @@ def sys_ftruncate(t, fd, length):
     if length < 0:
         return -errno.EINVAL
     os.ftruncate(fd, length)
+    t.space.file_shrunk()
     return 0
 
 
@@ -914,6 +918,7 @@ def sys_fallocate(t, fd, mode, off, length):
         return -errno.EINVAL
     _check_errno(_libc.fallocate(fd, ctypes.c_int(_s32(mode)), ctypes.c_long(off),
                                  ctypes.c_long(length)))
+    t.space.file_shrunk()        # FALLOC_FL_COLLAPSE_RANGE shortens the file
     return 0
 
 

@@ -23,8 +23,6 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset):
     fd = fd - (1 << 64) if fd >> 63 else fd
     if not flags & MAP_ANONYMOUS and (fd < 0 or fd in t.reserved_fds):
         return -errno.EBADF
-    if flags & 0x3 == 0:                      # neither MAP_SHARED nor MAP_PRIVATE
-        return -errno.EINVAL
     return t.space.mmap(addr, length, prot, flags, fd, offset)
 
 
@@ -60,6 +58,7 @@ def sys_madvise(t, addr, length, advice):
 @syscall("msync", "hex", "size", "flags",
          status="partial: does nothing: nothing is written back and the range is not checked")
 def sys_msync(t, addr, length, flags):
+    t.space.msync(addr, length, flags)
     return 0
 
 

@@ -86,7 +86,7 @@ class Task:
         self.space = AddressSpace(phys, self.frames)
         self.space.reserved_fd = self.reserved_fds.add
         self.space.file_fd_base = RESERVED_FD_BASE
-        self.tlb = SoftTLB(self.space.resolve)
+        self.tlb = SoftTLB(self.space.resolve, self.space.alias_key)
         self.space.tlbs.append(self.tlb)
         self.mem = GuestAccess(self.tlb)
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
@@ -150,7 +150,7 @@ class Task:
         new_space = AddressSpace(self.phys, self.frames)
         new_space.reserved_fd = self.reserved_fds.add
         new_space.file_fd_base = RESERVED_FD_BASE
-        new_tlb = SoftTLB(new_space.resolve)
+        new_tlb = SoftTLB(new_space.resolve, new_space.alias_key)
         new_space.tlbs.append(new_tlb)
         new_mem = GuestAccess(new_tlb)
         img = load_program(new_space, new_mem, self.open_exec, path, argv)
@@ -180,6 +180,8 @@ class Task:
                 self.fatal(signal.SIGILL, f"undefined instruction {cpu.undef_insn:#010x}")
             elif trap == TRAP_FAULT and cpu.fault_kind == "align":
                 self.fatal(signal.SIGBUS, f"bus error: unaligned atomic access at {cpu.fault_addr:#x}")
+            elif trap in (TRAP_FAULT, TRAP_FETCH) and cpu.fault_kind == "bus":
+                self.fatal(signal.SIGBUS, f"bus error: beyond the end of a mapped file at {cpu.fault_addr:#x}")
             elif trap in (TRAP_FAULT, TRAP_FETCH):
                 kind = "write to" if cpu.fault_write else "read of" if trap == TRAP_FAULT else "execution at"
                 self.fatal(signal.SIGSEGV, f"segmentation fault: {kind} {cpu.fault_addr:#x}")

@@ -54,15 +54,3 @@ class GuestAccess:
 
     def write_u64(self, addr: int, value: int) -> None:
         self.tlb.write(addr, _U64.pack(value & 0xFFFF_FFFF_FFFF_FFFF))
-
-    def read_pointers(self, addr: int) -> list[int]:
-        """A NULL-terminated array of 64-bit pointers (argv, envp)."""
-        out = []
-        while True:
-            p = self.read_u64(addr)
-            if p == 0:
-                return out
-            out.append(p)
-            addr += 8
-            if len(out) > 1 << 16:
-                raise MemFault(addr, "r", "too long")

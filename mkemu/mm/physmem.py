@@ -13,9 +13,10 @@ its memory to the host and makes it read as zeros when it is reused.
 from __future__ import annotations
 
 import ctypes
-import mmap
 import os
 from typing import Callable
+
+from .hostmap import HostMapping
 
 PAGE_SIZE = 4096
 DEFAULT_SIZE = 64 << 30          # 64 GiB of sparse guest-physical space
@@ -24,9 +25,6 @@ FALLOC_FL_PUNCH_HOLE = 0x02
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_int, ctypes.c_long]
 
 
 class PhysMem:
@@ -44,14 +42,7 @@ class PhysMem:
             fd = self.create_fd(size)
         self.fd = fd
         self.size = size
-        # libc's mmap, not Python's: mmap.mmap keeps a dup of the fd at the lowest free
-        # number, which a task would then show the guest as one of its own descriptors.
-        addr = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
-        if addr in (None, ctypes.c_void_p(-1).value):
-            err = ctypes.get_errno()
-            raise OSError(err, f"mapping guest memory: {os.strerror(err)}")
-        self.view = memoryview((ctypes.c_char * size).from_address(addr)).cast("B")
-        self.nframes = size // PAGE_SIZE
+        self.view = HostMapping(fd, 0, size, writable=True).view
 
     def page(self, frame: int) -> memoryview:
         off = frame * PAGE_SIZE
@@ -78,11 +69,9 @@ class FramePool:
         self.free: list[int] = []
         self.next = 0
         self.end = 0
-        self.allocated = 0
 
     def alloc(self) -> int:
         """A zero-filled frame."""
-        self.allocated += 1
         if self.free:
             return self.free.pop()
         if self.next >= self.end:
@@ -108,4 +97,3 @@ class FramePool:
             if f is not None:
                 run_start = prev = f
         self.free.extend(frames)
-        self.allocated -= len(frames)

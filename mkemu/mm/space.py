@@ -1,31 +1,44 @@
 """A guest address space: VMAs, the page map, demand paging, mmap and friends.
 
-Every mapping is lazy: mmap only records a VMA, and a page gets a frame the
+Every mapping is lazy: mmap only records a VMA, and a page is found the
 first time it is touched (`resolve`, called by the software TLB on a miss).
-That makes MAP_NORESERVE reservations of any size free, and file-backed
-private mappings read their file a page at a time.
+That makes MAP_NORESERVE reservations of any size free.
 
-The page map is `vpn -> frame << 3 | prot`.  In this foundation it is a dict
-owned by the one task of the process; guest threads (separate host processes
-sharing the space) will keep the same interface over a page table held in the
-shared segment -- see docs/ARCHITECTURE.md.
+Anonymous private pages get a frame of the guest segment.  File mappings
+(and MAP_SHARED anonymous memory, a memfd) are pages of a host window on the
+file (mm/filebacking.py): a shared mapping reads and writes the file itself,
+a private one reads it until its first write to a page copies that page into
+a frame.  Beyond the end of the file an access is a "bus" fault (SIGBUS).
+
+The page map holds the private frames only: `vpn -> frame << 3 | prot`.  A
+page of a shared or not yet written file mapping is found through its VMA.
+In this foundation the map is a dict owned by the one task of the process;
+guest threads (separate host processes sharing the space) will keep the same
+interface over a page table held in the shared segment -- see
+docs/ARCHITECTURE.md.
 """
 from __future__ import annotations
 
 import bisect
 import errno
+import fcntl
 import os
 from dataclasses import dataclass, replace
 
 from .fault import MemFault
+from .filebacking import FileBacking, is_dev_zero
 from .physmem import PAGE_SIZE, FramePool, PhysMem
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
-MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x01, 0x02, 0x03, 0x0F
 MAP_FIXED, MAP_ANONYMOUS = 0x10, 0x20
 MAP_GROWSDOWN, MAP_NORESERVE = 0x0100, 0x4000
 MAP_FIXED_NOREPLACE = 0x100000
-MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+# the flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK): others are EOPNOTSUPP
+MAP_VALIDATED = 0x03 | MAP_FIXED | MAP_ANONYMOUS | 0x0800 | 0x1000 | 0x400_0000 | MAP_GROWSDOWN \
+    | 0x2000 | MAP_NORESERVE | 0x8000 | 0x10000 | 0x20000 | 0x40000
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2        # MREMAP_DONTUNMAP (4) is not built: EINVAL
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
 ADDR_LIMIT = 1 << 48                     # 48-bit user address space
 STACK_TOP = 0xFFFF_FFFF_F000              # just below the top of the 48-bit space
@@ -37,39 +50,22 @@ def page_up(x: int) -> int:
     return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
-class FileBacking:
-    """A host fd kept open (out of the guest's fd range) for a file mapping."""
-
-    def __init__(self, fd: int, path: str, inode: int, dev: int) -> None:
-        self.fd = fd
-        self.path = path
-        self.inode = inode
-        self.dev = dev
-        self.users = 0
-
-    def retain(self) -> "FileBacking":
-        self.users += 1
-        return self
-
-    def release(self) -> None:
-        self.users -= 1
-        if self.users <= 0 and self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
 @dataclass
 class Vma:
     start: int
     end: int
     prot: int
-    flags: int
+    flags: int             # MAP_SHARED or MAP_PRIVATE (MAP_SHARED_VALIDATE is recorded as shared)
     name: str = ""
-    file: FileBacking | None = None
+    file: FileBacking | None = None    # file mappings and shared anonymous memory
     offset: int = 0        # file offset of `start`
 
     def file_offset(self, addr: int) -> int:
         return self.offset + (addr - self.start)
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.flags & MAP_SHARED)
 
 
 def _allows(prot: int, access: str) -> bool:
@@ -90,7 +86,6 @@ class AddressSpace:
         self.tlbs: list = []          # SoftTLBs to shoot down on changes
         self.brk_start = self.brk_cur = 0
         self.mmap_base = MMAP_BASE
-        self.generation = 0
         self.reserved_fd = lambda fd: None   # called with each fd a file mapping holds
         self.file_fd_base = 1024             # file mappings hold host fds from here up
 
@@ -101,8 +96,15 @@ class AddressSpace:
             return self.vmas[i]
         return None
 
+    def _first_ending_after(self, addr: int) -> Vma | None:
+        """The VMA holding addr, else the first one above it."""
+        i = max(bisect.bisect_right(self.starts, addr) - 1, 0)
+        if i < len(self.vmas) and self.vmas[i].end <= addr:
+            i += 1
+        return self.vmas[i] if i < len(self.vmas) else None
+
     def resolve(self, vpn: int, access: str) -> memoryview:
-        """The frame behind guest page vpn for an access; demand-pages it in."""
+        """The page behind guest page vpn for an access; demand-pages it in."""
         pte = self.pt.get(vpn)
         if pte is not None:
             if _allows(pte & 7, access):
@@ -114,13 +116,36 @@ class AddressSpace:
             raise MemFault(addr, access, "unmapped")
         if not _allows(vma.prot, access):
             raise MemFault(addr, access, "perm")
+        backing = vma.file
+        if backing is None:
+            return self._new_frame(vpn, vma.prot)           # demand-zero
+        offset = vma.file_offset(addr)
+        if offset >= backing.size():
+            raise MemFault(addr, access, "bus")
+        page = backing.page(offset)
+        if access != "w" or vma.shared:
+            return page
+        # MAP_PRIVATE: until now the page was the file's; its first write copies it
+        copy = self._new_frame(vpn, vma.prot)
+        copy[:] = page
+        self._shootdown(addr, addr + PAGE_SIZE)             # readers must see the copy too
+        return copy
+
+    def _new_frame(self, vpn: int, prot: int) -> memoryview:
         frame = self.frames.alloc()
-        page = self.phys.page(frame)
-        if vma.file is not None:
-            data = os.pread(vma.file.fd, PAGE_SIZE, vma.file_offset(addr))
-            page[:len(data)] = data
-        self.pt[vpn] = (frame << 3) | vma.prot
-        return page
+        self.pt[vpn] = (frame << 3) | prot
+        return self.phys.page(frame)
+
+    def alias_key(self, vpn: int) -> tuple | None:
+        """Which file page vpn shows, when other guest pages may show it too (a file or
+        shared memory mapped twice); None for private memory.  The TLB uses it to keep
+        every alias of a page holding translated code out of its write table."""
+        if vpn in self.pt:
+            return None
+        vma = self.find(vpn << 12)
+        if vma is None or vma.file is None:
+            return None
+        return vma.file.dev, vma.file.inode, vma.file_offset(vpn << 12) >> 12
 
     # ---- VMA list surgery -------------------------------------------------------
     def _insert(self, vma: Vma) -> None:
@@ -129,6 +154,14 @@ class AddressSpace:
         self.starts.insert(i, vma.start)
         if vma.file:
             vma.file.retain()
+
+    def _remove(self, indices: list[int]) -> list[Vma]:
+        """Take VMAs out of the list (their file references are the caller's to release)."""
+        gone = []
+        for i in reversed(indices):
+            gone.append(self.vmas.pop(i))
+            self.starts.pop(i)
+        return gone
 
     def _split_at(self, addr: int) -> None:
         """Make addr a VMA boundary if it falls inside one."""
@@ -153,24 +186,29 @@ class AddressSpace:
             return [v for v in range(start >> 12, end >> 12) if v in self.pt]
         return [v for v in self.pt if start >> 12 <= v < end >> 12]
 
-    def _shootdown(self, vpns) -> None:
-        self.generation += 1
+    def _shootdown(self, start: int, end: int) -> None:
+        """Every TLB forgets the pages of [start, end)."""
         for tlb in self.tlbs:
-            for v in vpns:
-                tlb.flush_page(v)
+            tlb.flush_range(start >> 12, end >> 12)
 
     def _unmap_range(self, start: int, end: int) -> None:
-        idx = self._range(start, end)
-        for i in reversed(idx):
-            vma = self.vmas.pop(i)
-            self.starts.pop(i)
+        gone = self._remove(self._range(start, end))
+        present = self._pages_present(start, end)
+        self.frames.release([self.pt.pop(v) >> 3 for v in present])
+        self._shootdown(start, end)
+        for vma in gone:                 # after the shootdown: no TLB holds their views
             if vma.file:
                 vma.file.release()
-        present = self._pages_present(start, end)
-        frames = [self.pt.pop(v) >> 3 for v in present]
-        self.frames.release(frames)
-        self._shootdown(present)
-        # pages with translated code but never made present (none) need no flush
+
+    def _cover(self, vma: Vma) -> None:
+        """Make vma's file window hold all of vma (it grew by mremap)."""
+        backing = vma.file
+        lo, hi = vma.file_offset(vma.start), vma.file_offset(vma.end)
+        if backing is None or backing.covers(lo, hi):
+            return
+        for tlb in self.tlbs:            # the old window's views go with it
+            tlb.flush()
+        backing.rewindow(lo, hi)
 
     def is_free(self, start: int, end: int) -> bool:
         i = bisect.bisect_left(self.starts, end) - 1
@@ -194,11 +232,21 @@ class AddressSpace:
     # ---- the syscalls' concepts -------------------------------------------------
     def mmap(self, addr: int, length: int, prot: int, flags: int,
              fd: int = -1, offset: int = 0, name: str = "") -> int:
+        kind = flags & MAP_TYPE
+        anonymous = flags & MAP_ANONYMOUS
+        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) \
+                or anonymous and kind == MAP_SHARED_VALIDATE \
+                or anonymous and kind == MAP_SHARED and flags & MAP_GROWSDOWN:
+            raise OSError(errno.EINVAL, "bad mapping type")
+        if kind == MAP_SHARED_VALIDATE and flags & ~MAP_VALIDATED:
+            raise OSError(errno.EOPNOTSUPP, "MAP_SHARED_VALIDATE with an unknown flag")
         if length == 0 or offset & (PAGE_SIZE - 1):
             raise OSError(errno.EINVAL, "bad mmap length/offset")
         length = page_up(length)
         if length >= ADDR_LIMIT:
             raise OSError(errno.ENOMEM, "mapping too large")
+        if not anonymous and offset + length >= 1 << 63:
+            raise OSError(errno.EOVERFLOW, "file offset out of range")
         fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)
         if fixed:
             if addr & (PAGE_SIZE - 1):
@@ -214,31 +262,27 @@ class AddressSpace:
                 addr = self.find_free(length)
         else:
             addr = self.find_free(length)
+        shared = kind != MAP_PRIVATE
+        flags = flags & ~MAP_TYPE | (MAP_SHARED if shared else MAP_PRIVATE)
         backing = None
-        if not flags & MAP_ANONYMOUS:
-            backing = self._file_backing(fd)
+        if anonymous or is_dev_zero(fd):
+            offset = 0
+            if shared:
+                backing = FileBacking.shared_anonymous(length, self._hold_fd)
+        else:
+            backing = FileBacking.of_fd(fd, shared, bool(prot & PROT_WRITE), offset, length,
+                                        self._hold_fd)
         if fixed:
             self._unmap_range(addr, addr + length)
         self._insert(Vma(addr, addr + length, prot & 7, flags, name or (backing.path if backing else ""),
                          backing, offset))
         return addr
 
-    def _file_backing(self, fd: int) -> FileBacking:
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            raise OSError(errno.EBADF, "mmap of a bad fd") from None
-        import stat as _stat
-        if _stat.S_ISDIR(st.st_mode):
-            raise OSError(errno.ENODEV, "mmap of a directory")
-        import fcntl
+    def _hold_fd(self, fd: int) -> int:
+        """A duplicate of fd above the guest's descriptors, for a mapping to keep."""
         held = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, self.file_fd_base)
         self.reserved_fd(held)
-        try:
-            path = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            path = ""
-        return FileBacking(held, path, st.st_ino, st.st_dev)
+        return held
 
     def munmap(self, addr: int, length: int) -> None:
         if addr & (PAGE_SIZE - 1) or length == 0:
@@ -252,19 +296,45 @@ class AddressSpace:
         end = page_up(addr + length)
         if end == addr:
             return
-        # the whole range must be mapped
+        # the whole range must be mapped, and shared file pages writable only if the file is
         a = addr
         while a < end:
             vma = self.find(a)
             if vma is None:
                 raise OSError(errno.ENOMEM, "mprotect of unmapped memory")
+            if prot & PROT_WRITE and vma.shared and not vma.file.writable:
+                raise OSError(errno.EACCES, "shared mapping of a file not open for writing")
             a = vma.end
         for i in self._range(addr, end):
             self.vmas[i].prot = prot & 7
-        present = self._pages_present(addr, end)
-        for v in present:
+        for v in self._pages_present(addr, end):
             self.pt[v] = (self.pt[v] & ~7) | (prot & 7)
-        self._shootdown(present)
+        self._shootdown(addr, end)
+
+    def msync(self, addr: int, length: int, flags: int) -> None:
+        """msync(2): shared file pages are the file's own, so there is nothing to write
+        back; MS_SYNC waits for the data to reach the disk (fdatasync)."""
+        if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or addr & (PAGE_SIZE - 1) \
+                or flags & MS_ASYNC and flags & MS_SYNC:
+            raise OSError(errno.EINVAL, "bad msync")
+        end = addr + (page_up(length) & (1 << 64) - 1)    # the kernel's length wraps to 0
+        if end >= 1 << 64:
+            raise OSError(errno.ENOMEM, "msync range wraps")
+        hole = False
+        a = addr
+        while a < end:
+            vma = self._first_ending_after(a)
+            if vma is None:
+                raise OSError(errno.ENOMEM, "msync of unmapped memory")
+            if vma.start > a:
+                hole = True             # Linux goes on past a hole and then fails
+                if flags == MS_SYNC or vma.start >= end:
+                    break
+            if flags & MS_SYNC and vma.shared:
+                os.fdatasync(vma.file.fd)
+            a = vma.end
+        if hole:
+            raise OSError(errno.ENOMEM, "msync over a hole")
 
     def set_brk_start(self, addr: int) -> None:
         self.brk_start = self.brk_cur = page_up(addr)
@@ -284,44 +354,48 @@ class AddressSpace:
         return new
 
     def mremap(self, old: int, old_size: int, new_size: int, flags: int, new_addr: int = 0) -> int:
-        if old & (PAGE_SIZE - 1) or new_size == 0:
+        if old & (PAGE_SIZE - 1) or new_size == 0 or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED):
             raise OSError(errno.EINVAL, "bad mremap")
         old_size, new_size = page_up(old_size), page_up(new_size)
         vma = self.find(old)
         if vma is None or vma.end < old + old_size:
             raise OSError(errno.EFAULT, "mremap of unmapped memory")
+        if old_size == 0 and not vma.shared:
+            raise OSError(errno.EINVAL, "mremap of zero bytes duplicates shared mappings only")
         if flags & MREMAP_FIXED:
-            if not flags & MREMAP_MAYMOVE:
-                raise OSError(errno.EINVAL, "MREMAP_FIXED without MAYMOVE")
+            if not flags & MREMAP_MAYMOVE or new_addr & (PAGE_SIZE - 1) \
+                    or new_addr + new_size > ADDR_LIMIT \
+                    or new_addr < old + old_size and old < new_addr + new_size:
+                raise OSError(errno.EINVAL, "bad MREMAP_FIXED")
             return self._move(old, old_size, new_size, new_addr, vma)
-        if new_size <= old_size:
+        if old_size and new_size <= old_size:
             if new_size < old_size:
                 self._unmap_range(old + new_size, old + old_size)
             return old
-        if vma.end == old + old_size and self.is_free(vma.end, old + new_size) \
+        if old_size and vma.end == old + old_size and self.is_free(vma.end, old + new_size) \
                 and old + new_size <= ADDR_LIMIT:
             vma.end = old + new_size        # grow in place
+            self._cover(vma)
             return old
         if not flags & MREMAP_MAYMOVE:
             raise OSError(errno.ENOMEM, "cannot grow in place")
         return self._move(old, old_size, new_size, self.find_free(new_size), vma)
 
     def _move(self, old: int, old_size: int, new_size: int, dest: int, vma: Vma) -> int:
-        """Move the pages of [old, old+old_size) to dest (frames move, bytes do not)."""
+        """Move the pages of [old, old+old_size) to dest (frames move, bytes do not).
+        With old_size 0 (shared mappings only) the old mapping stays: a second view."""
         self._unmap_range(dest, dest + new_size)
         moved = {}
-        present = self._pages_present(old, old + old_size)
-        for v in present:
+        for v in self._pages_present(old, old + old_size):
             moved[v - (old >> 12) + (dest >> 12)] = self.pt.pop(v)
-        self._shootdown(present)
-        template = replace(vma, start=dest, end=dest + new_size, offset=vma.file_offset(old))
-        # remove the old VMAs without freeing frames (they moved)
-        for i in reversed(self._range(old, old + old_size)):
-            gone = self.vmas.pop(i)
-            self.starts.pop(i)
-            if gone.file:
-                gone.file.release()
-        self._insert(template)
+        self._shootdown(old, old + old_size)
+        moved_vma = replace(vma, start=dest, end=dest + new_size, offset=vma.file_offset(old))
+        self._insert(moved_vma)          # first: it keeps the file open while the old VMAs go
+        self._cover(moved_vma)
+        if old_size:
+            for gone in self._remove(self._range(old, old + old_size)):
+                if gone.file:
+                    gone.file.release()
         for v, pte in moved.items():
             if v < (dest + new_size) >> 12:
                 self.pt[v] = pte
@@ -329,13 +403,34 @@ class AddressSpace:
                 self.frames.release([pte >> 3])
         return dest
 
+    def discard(self, addr: int, length: int) -> None:
+        """MADV_DONTNEED: drop the private frames of a range; the VMAs stay (pages refault
+        as zeros, or as the file's current bytes)."""
+        end = page_up(addr + length)
+        present = self._pages_present(addr, end)
+        self.frames.release([self.pt.pop(v) >> 3 for v in present])
+        self._shootdown(addr, end)
+
+    def file_shrunk(self) -> None:
+        """A file may have been truncated: forget the TLB entries of file pages now
+        beyond its end, so that their next access faults (SIGBUS) in resolve instead of
+        touching the host window there (which would kill the task with a host SIGBUS)."""
+        for vma in self.vmas:
+            if vma.file is None:
+                continue
+            eof = page_up(vma.file.size())
+            first_gone = max(vma.start, vma.start + eof - vma.offset)
+            if first_gone < vma.end:
+                for tlb in self.tlbs:
+                    tlb.forget_range(first_gone >> 12, vma.end >> 12)
+
     # ---- reporting --------------------------------------------------------------
     def maps_text(self) -> str:
         """/proc/self/maps."""
         out = []
         for v in self.vmas:
             perms = ("r" if v.prot & PROT_READ else "-") + ("w" if v.prot & PROT_WRITE else "-") \
-                + ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.flags & MAP_SHARED else "p")
+                + ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.shared else "p")
             ino = v.file.inode if v.file else 0
             line = f"{v.start:08x}-{v.end:08x} {perms} {v.offset if v.file else 0:08x} 00:00 {ino}"
             out.append(f"{line:<73}{v.name}".rstrip() if v.name else line)
@@ -348,14 +443,3 @@ class AddressSpace:
         """Drop every mapping (exit or execve)."""
         if self.vmas:
             self._unmap_range(self.vmas[0].start, self.vmas[-1].end)
-
-
-def _discard(self: AddressSpace, addr: int, length: int) -> None:
-    """MADV_DONTNEED: drop the frames of a range; the VMAs stay (pages refault fresh)."""
-    end = page_up(addr + length)
-    present = self._pages_present(addr, end)
-    self.frames.release([self.pt.pop(v) >> 3 for v in present])
-    self._shootdown(present)
-
-
-AddressSpace.discard = _discard

@@ -9,7 +9,10 @@ here, which asks the address space (`resolve`) and refills the TLB.
 
 Pages holding translated code are kept out of `wt`: a store to one comes here,
 tells the engine to drop that page's blocks (self-modifying code, JITs), and
-only then writes.
+only then writes.  A page of a file or of shared memory can be mapped at two
+guest addresses (a JIT writes code through one and runs it through the
+other): the address space names the file page behind such a page
+(`alias_key`), and every alias of a page holding code is kept out of `wt` too.
 """
 from __future__ import annotations
 
@@ -26,17 +29,26 @@ TLB_MAX = 16384      # entries per direction before the TLB is flushed wholesale
 # resolve(vpn, access) -> memoryview of the page; access is "r", "w" or "x".
 # Raises MemFault.  It may do demand paging and copy-on-write.
 Resolver = Callable[[int, str], memoryview]
+# alias_key(vpn) -> what names the host page behind vpn if other guest pages may
+# show it too (a file page), else None.
+AliasKey = Callable[[int], object]
+
+
+def _no_aliases(vpn: int) -> None:
+    return None
 
 
 class SoftTLB:
-    def __init__(self, resolve: Resolver) -> None:
+    def __init__(self, resolve: Resolver, alias_key: AliasKey = _no_aliases) -> None:
         self.resolve = resolve
+        self.alias_key = alias_key
         self.rt: dict[int, memoryview] = {}
         self.wt: dict[int, memoryview] = {}
         self.xt: dict[int, memoryview] = {}
         self.code_pages: set[int] = set()
         self.code_invalidate: Callable[[int], None] = lambda vpn: None
-        self.generation = 0   # address-space generation this TLB was filled under
+        self.code_aliases: dict[object, set[int]] = {}   # file page holding code -> its code vpns
+        self.write_aliases: dict[int, object] = {}       # vpn in wt showing a file page -> that page
 
     # ---- lookups -------------------------------------------------------------------
     def _page(self, vpn: int, access: str, addr: int) -> memoryview:
@@ -44,9 +56,8 @@ class SoftTLB:
         mv = table.get(vpn)
         if mv is not None:
             return mv
-        if access == "w" and vpn in self.code_pages:
-            self.code_pages.discard(vpn)
-            self.code_invalidate(vpn)
+        if access == "w":
+            self._drop_code(vpn)
         try:
             mv = self.resolve(vpn, access)
         except MemFault as e:
@@ -54,6 +65,14 @@ class SoftTLB:
             raise
         if len(table) >= TLB_MAX:
             table.clear()
+            if access == "w":
+                self.write_aliases.clear()
+        if access == "w":
+            key = self.alias_key(vpn)
+            if key is not None:
+                for code_vpn in self.code_aliases.pop(key, ()):   # the page is code elsewhere
+                    self._drop_code(code_vpn)
+                self.write_aliases[vpn] = key
         table[vpn] = mv
         return mv
 
@@ -108,19 +127,49 @@ class SoftTLB:
 
     # ---- code pages and flushes ----------------------------------------------------
     def mark_code(self, vpn: int) -> None:
-        """vpn holds translated code: route its writes through the slow path."""
+        """vpn holds translated code: route its writes, and those of its aliases,
+        through the slow path."""
         self.code_pages.add(vpn)
         self.wt.pop(vpn, None)
+        self.write_aliases.pop(vpn, None)
+        key = self.alias_key(vpn)
+        if key is not None:
+            self.code_aliases.setdefault(key, set()).add(vpn)
+            for alias in [v for v, k in self.write_aliases.items() if k == key]:
+                del self.write_aliases[alias]
+                self.wt.pop(alias, None)
 
-    def flush(self) -> None:
-        self.rt.clear()
-        self.wt.clear()
-        self.xt.clear()
-
-    def flush_page(self, vpn: int) -> None:
-        self.rt.pop(vpn, None)
-        self.wt.pop(vpn, None)
-        self.xt.pop(vpn, None)
+    def _drop_code(self, vpn: int) -> None:
         if vpn in self.code_pages:
             self.code_pages.discard(vpn)
             self.code_invalidate(vpn)
+
+    def flush(self) -> None:
+        """Forget every page (translated code stays valid: its pages are unchanged)."""
+        self.rt.clear()
+        self.wt.clear()
+        self.xt.clear()
+        self.write_aliases.clear()
+
+    def forget_range(self, first: int, end: int) -> None:
+        """Forget the pages first..end-1 (page numbers); their contents are unchanged."""
+        tables = (self.rt, self.wt, self.xt, self.write_aliases)
+        if end - first <= sum(map(len, tables)):
+            for v in range(first, end):
+                for table in tables:
+                    table.pop(v, None)
+        else:
+            for table in tables:
+                for v in [v for v in table if first <= v < end]:
+                    del table[v]
+
+    def flush_range(self, first: int, end: int) -> None:
+        """The pages first..end-1 changed mapping: forget them and drop the translated
+        code read from them."""
+        self.forget_range(first, end)
+        if end - first <= len(self.code_pages):
+            gone = [v for v in range(first, end) if v in self.code_pages]
+        else:
+            gone = [v for v in self.code_pages if first <= v < end]
+        for v in gone:
+            self._drop_code(v)

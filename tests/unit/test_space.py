@@ -1,4 +1,4 @@
-"""Address-space semantics on the host: lazy mapping, protections, brk, mremap."""
+"""Address-space semantics on the host: lazy mapping, protections, brk, mremap, file mappings."""
 import errno
 import os
 
@@ -8,8 +8,8 @@ from mkemu.mm.access import GuestAccess
 from mkemu.mm.fault import MemFault
 from mkemu.mm.physmem import FramePool, PhysMem
 from mkemu.mm.space import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
-                            MAP_PRIVATE, MREMAP_MAYMOVE, PROT_EXEC, PROT_READ, PROT_WRITE,
-                            AddressSpace)
+                            MAP_PRIVATE, MAP_SHARED, MREMAP_MAYMOVE, MS_ASYNC, MS_INVALIDATE,
+                            MS_SYNC, PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace)
 from mkemu.mm.tlb import SoftTLB
 
 RW = PROT_READ | PROT_WRITE
@@ -129,3 +129,112 @@ def test_maps_text_lists_vmas(space):
     a = space.mmap(0, 4096, PROT_READ | PROT_EXEC, ANON, name="[test]")
     line = [l for l in space.maps_text().splitlines() if l.startswith(f"{a:08x}")][0]
     assert " r-xp " in line and line.endswith("[test]")
+
+
+def _file(tmp_path, data: bytes, flags=os.O_RDWR) -> int:
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    return os.open(path, flags)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_shared_file_mapping_is_the_file(space, tmp_path):
+    fd = _file(tmp_path, b"a" * 8192)
+    try:
+        a = space.mmap(0, 8192, RW, MAP_SHARED, fd=fd)
+        space.mem.write(a + 4096, b"through")
+        assert os.pread(fd, 7, 4096) == b"through"
+        os.pwrite(fd, b"back", 10)
+        assert space.mem.read(a + 10, 4) == b"back"
+        assert space.resident_pages() == 0          # no frame holds a copy
+    finally:
+        os.close(fd)
+
+
+def test_pieces_of_a_file_mapping_hold_the_file_until_the_last_goes(space, tmp_path):
+    fd = _file(tmp_path, b"b" * 4 * 4096)
+    before = _open_fds()
+    a = space.mmap(0, 4 * 4096, RW, MAP_SHARED, fd=fd)
+    os.close(fd)
+    space.munmap(a + 4096, 4096)                    # three pieces, one window
+    space.mprotect(a + 3 * 4096, 4096, PROT_READ)
+    space.mem.write(a + 2 * 4096, b"mid")
+    space.munmap(a, 2 * 4096)
+    space.munmap(a + 2 * 4096, 2 * 4096)
+    assert _open_fds() == before - 1                # fd itself was closed above
+    assert (tmp_path / "f").read_bytes()[2 * 4096:2 * 4096 + 3] == b"mid"
+
+
+def test_private_file_page_is_copied_at_its_first_write_only(space, tmp_path):
+    fd = _file(tmp_path, b"c" * 8192)
+    try:
+        a = space.mmap(0, 8192, RW, MAP_PRIVATE, fd=fd)
+        assert space.mem.read(a, 1) == b"c"
+        os.pwrite(fd, b"N", 0)
+        assert space.mem.read(a, 1) == b"N"          # not copied by reading
+        space.mem.write(a + 1, b"p")
+        assert space.resident_pages() == 1
+        os.pwrite(fd, b"O", 0)
+        assert space.mem.read(a, 2) == b"Np" and os.pread(fd, 2, 0) == b"Oc"
+    finally:
+        os.close(fd)
+
+
+def test_beyond_the_end_of_the_file_is_a_bus_fault(space, tmp_path):
+    fd = _file(tmp_path, b"d" * 4096)
+    try:
+        a = space.mmap(0, 2 * 4096, RW, MAP_SHARED, fd=fd)
+        space.mem.write(a, b"x")
+        with pytest.raises(MemFault) as e:
+            space.mem.read(a + 4096, 1)
+        assert e.value.kind == "bus"
+        os.ftruncate(fd, 0)
+        space.file_shrunk()
+        with pytest.raises(MemFault) as e:
+            space.mem.read(a, 1)                     # it was in the TLB
+        assert e.value.kind == "bus"
+    finally:
+        os.close(fd)
+
+
+def test_msync_checks_like_linux(space, tmp_path):
+    fd = _file(tmp_path, b"e" * 3 * 4096)
+    try:
+        a = space.mmap(0, 3 * 4096, RW, MAP_SHARED, fd=fd)
+    finally:
+        os.close(fd)
+    space.msync(a, 3 * 4096, MS_SYNC)
+    space.msync(a, 0, MS_ASYNC | MS_INVALIDATE)
+    for args, err in [((a + 1, 4096, MS_SYNC), errno.EINVAL), ((a, 4096, 8), errno.EINVAL),
+                      ((a, 4096, MS_SYNC | MS_ASYNC), errno.EINVAL),
+                      ((a, (1 << 64) - 4096 - a + 4096, MS_ASYNC), errno.ENOMEM)]:
+        with pytest.raises(OSError) as e:
+            space.msync(*args)
+        assert e.value.errno == err, args
+    space.munmap(a + 4096, 4096)
+    for flags in (MS_SYNC, MS_ASYNC, 0):
+        with pytest.raises(OSError) as e:
+            space.msync(a, 3 * 4096, flags)
+        assert e.value.errno == errno.ENOMEM
+
+
+def test_a_write_through_an_alias_drops_code_read_from_the_other_view(space, tmp_path):
+    fd = _file(tmp_path, b"\0" * 4096)
+    try:
+        w = space.mmap(0, 4096, RW, MAP_SHARED, fd=fd)
+        x = space.mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd=fd)
+    finally:
+        os.close(fd)
+    tlb = SoftTLB(space.resolve, space.alias_key)
+    space.tlbs.append(tlb)
+    dropped = []
+    tlb.code_invalidate = dropped.append
+    tlb.write(w, b"\1")                              # the writable view is in wt
+    tlb.fetch(x)
+    tlb.mark_code(x >> 12)                           # code translated from the other view
+    assert w >> 12 not in tlb.wt
+    tlb.write(w, b"\2")
+    assert dropped == [x >> 12] and tlb.fetch(x) == 2

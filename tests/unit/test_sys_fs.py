@@ -13,6 +13,7 @@ import fcntl
 import os
 import re
 import stat
+from types import SimpleNamespace
 import struct
 import termios
 
@@ -48,6 +49,7 @@ class FakeTask:
         self.flat = FlatMemory()
         self.flat.map(BUF, BUF_SIZE)
         self.mem = GuestAccess(SoftTLB(self.flat.resolve))
+        self.space = SimpleNamespace(file_shrunk=lambda: None)   # no file mappings here
         self.fs = FsContext(RootFS(root, fd_base=1000))
         self.reserved_fds = set(self.fs.root.reserved_fds)
         self.exe_path = "/bin/prog"

@@ -1,0 +1,42 @@
+"""Host mmap(MAP_SHARED) of a descriptor, seen from Python as a memoryview.
+
+libc's mmap through ctypes, not Python's mmap module: mmap.mmap keeps a dup
+of the descriptor at the lowest free number, which a task would then show the
+guest as one of its own descriptors.  The price is that nothing tracks the
+views: a view used after `unmap` touches unmapped host memory, so the owner
+must drop every view (the TLB entries) before unmapping.
+"""
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+class HostMapping:
+    """[offset, offset+length) of fd mapped MAP_SHARED into this process."""
+
+    def __init__(self, fd: int, offset: int, length: int, writable: bool) -> None:
+        prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+        addr = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, offset)
+        if addr in (None, _MAP_FAILED):
+            err = ctypes.get_errno()
+            raise OSError(err, f"host mmap: {os.strerror(err)}")
+        self.addr = addr
+        self.offset = offset
+        self.length = length
+        view = memoryview((ctypes.c_char * length).from_address(addr)).cast("B")
+        # a read-only host mapping must refuse Python writes (they would crash the process)
+        self.view = view if writable else view.toreadonly()
+
+    def unmap(self) -> None:
+        if self.view is not None:
+            self.view = None
+            _libc.munmap(self.addr, self.length)
