@@ -16,7 +16,7 @@ def sys_brk(t, addr):
 
 
 @syscall("mmap", "hex", "size", "hex", "hex", "fd", "hex",
-         status="partial: MAP_SHARED file mappings are private copies (stores never reach the file)")
+         status="partial: a file shrunk by another process under a mapping kills the task, not SIGBUS")
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
     if prot & ~(_PROT_ALL | 0x0100_0000 | 0x0200_0000):   # PROT_GROWSDOWN/UP accepted
         return -errno.EINVAL
@@ -40,7 +40,8 @@ def sys_mprotect(t, addr, length, prot):
     return 0
 
 
-@syscall("mremap", "hex", "size", "size", "flags", "hex")
+@syscall("mremap", "hex", "size", "size", "flags", "hex",
+         status="partial: MREMAP_DONTUNMAP is EINVAL")
 def sys_mremap(t, old, old_size, new_size, flags, new_addr):
     return t.space.mremap(old, old_size, new_size, flags, new_addr)
 
@@ -55,8 +56,7 @@ def sys_madvise(t, addr, length, advice):
     return 0
 
 
-@syscall("msync", "hex", "size", "flags",
-         status="partial: does nothing: nothing is written back and the range is not checked")
+@syscall("msync", "hex", "size", "flags")
 def sys_msync(t, addr, length, flags):
     t.space.msync(addr, length, flags)
     return 0
