@@ -1614,32 +1614,26 @@ def emit_scalar_pairwise(b, insn: int) -> None:
 
 
 # ---- shifts by immediate ----------------------------------------------------------------------
-def _qshl_imm_lane(sh: int, in_signed: bool, out_unsigned: bool):
-    """SQSHL/UQSHL/SQSHLU (immediate) lane function fn(x, e) -> (value, saturated)."""
-    def fn(x, e):
-        v = (sx(x, e) if in_signed else x) << sh
-        return _sat_u(v, e) if out_unsigned else _sat_s(v, e)
-    return fn
+def _qshl_imm(lanes, sh: int, lo: int, hi: int, st) -> list[int]:
+    """SQSHL/UQSHL/SQSHLU (immediate): the lanes (signed or unsigned as the source is
+    read) shifted left by sh and saturated to [lo, hi]."""
+    return _qclamp([x << sh for x in lanes], lo, hi, st)
 
 
-def _qshrn_lane(sh: int, rounding: bool, in_signed: bool, out_unsigned: bool):
-    def fn(x, e):         # e is the narrow size; x a 2e-bit lane
-        v = sx(x, 2 * e) if in_signed else x
-        if rounding:
-            v += 1 << (sh - 1)
-        v >>= sh
-        return _sat_u(v, e) if out_unsigned else _sat_s(v, e)
-    return fn
+def _qshrn(lanes, sh: int, rounding: bool, lo: int, hi: int, st) -> list[int]:
+    """[SU]Q[R]SHRN, SQ[R]SHRUN: the 2e-bit lanes shifted right by sh (rounded if
+    asked) and saturated to the e-bit range [lo, hi]."""
+    r = 1 << (sh - 1) if rounding else 0
+    return _qclamp([(x + r) >> sh for x in lanes], lo, hi, st)
 
 
-_SHIFT_FNS: dict = {}
-HELPERS["NSHF"] = _SHIFT_FNS
+# The shift and the bounds are arguments, not part of a helper's name: a trace
+# from the code cache names only helpers that exist at import.
+HELPERS.update({"NQSHL": _qshl_imm, "NQSHRN": _qshrn})
 
 
-def _shift_fn(key, maker, *args) -> str:
-    if key not in _SHIFT_FNS:
-        _SHIFT_FNS[key] = maker(*args)
-    return f"NSHF[{key!r}]"
+def _sat_bounds(e: int, unsigned: bool) -> tuple[int, int]:
+    return (0, _ones(e)) if unsigned else (-(1 << (e - 1)), (1 << (e - 1)) - 1)
 
 
 def emit_shift_imm(b, insn: int) -> None:
@@ -1689,8 +1683,9 @@ def emit_shift_imm(b, insn: int) -> None:
         if opcode == 12 and not u:
             return b.end_undefined()
         in_signed, out_unsigned = (True, True) if opcode == 12 else (not u, bool(u))
-        fn = _shift_fn(("qshl", left, in_signed, out_unsigned), _qshl_imm_lane, left, in_signed, out_unsigned)
-        return b.wv(rd, _pack(f"NQMAP1({fn}, {_unpack(src, esize, n)}, {esize}, S)", esize, n, not out_unsigned))
+        lo, hi = _sat_bounds(esize, out_unsigned)
+        return b.wv(rd, _pack(f"NQSHL({_unpack(src, esize, n, in_signed)}, {left}, {lo}, {hi}, S)",
+                              esize, n, not out_unsigned))
     if opcode == 20:                         # SSHLL / USHLL (UXTL, SXTL)
         if esize == 64:
             return b.end_undefined()
@@ -1708,11 +1703,12 @@ def emit_shift_imm(b, insn: int) -> None:
             in_signed, out_unsigned = True, True
         else:                                # [SU]QSHRN / [SU]QRSHRN
             in_signed, out_unsigned = not u, bool(u)
-        fn = _shift_fn(("qshrn", r2, rnd, in_signed, out_unsigned), _qshrn_lane, r2, rnd, in_signed, out_unsigned)
+        lo, hi = _sat_bounds(esize, out_unsigned)
         if scalar:
-            lanes = f"({_elem(b, rn, 2 * esize)},)"
-            return b.wv(rd, f"NQMAP1({fn}, {lanes}, {esize}, S)[0] & {_ones(esize):#x}")
-        val = _pack(f"NQMAP1({fn}, {_unpack(b.rv(rn), 2 * esize, 64 // esize)}, {esize}, S)",
+            wide = _elem(b, rn, 2 * esize)
+            lanes = f"({sx_expr(wide, 2 * esize) if in_signed else wide},)"
+            return b.wv(rd, f"NQSHRN({lanes}, {r2}, {rnd}, {lo}, {hi}, S)[0] & {_ones(esize):#x}")
+        val = _pack(f"NQSHRN({_unpack(b.rv(rn), 2 * esize, 64 // esize, in_signed)}, {r2}, {rnd}, {lo}, {hi}, S)",
                     esize, 64 // esize, not out_unsigned)
         return _write_narrow(b, rd, q, val)
     if opcode in (28, 31) and esize >= 16:   # [SU]CVTF / FCVTZ[SU] with fixed point
