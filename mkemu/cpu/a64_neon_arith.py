@@ -313,6 +313,17 @@ def _long_op(b, opcode: int, u: int, xs: str, ys: str, e: int, rd: int, acc: str
     return pack(f"NQCLAMP(list(map({fn}, {unpack(acc, e2, n, True)}, {prod})), {lo}, {hi}, S)", e2, n, True)
 
 
+def _scalar_sqdmull(b, rd: int, x: str, y: str, e: int, acc_op: str | None) -> None:
+    """SQDMULL (acc_op None), SQDMLAL ("OADD") or SQDMLSL ("OSUB") of the e-bit
+    elements x and y: a saturated 2e-bit result in Vd."""
+    acc = velem(b, rd, 2 * e)
+    prod = f"NQMAP(NSQDMULL, ({sx_expr(x, e)},), ({sx_expr(y, e)},), {e}, S)"
+    if acc_op is None:
+        return b.wv(rd, f"{prod}[0] & {ones(2 * e):#x}")
+    lo, hi = -(1 << (2 * e - 1)), (1 << (2 * e - 1)) - 1
+    b.wv(rd, f"NQCLAMP([{acc_op}({sx_expr(acc, 2 * e)}, {prod}[0])], {lo}, {hi}, S)[0] & {ones(2 * e):#x}")
+
+
 def emit_three_different(b, insn: int) -> None:
     q, u, size, rm, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 20, 16), field(insn, 15, 12)
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
@@ -321,13 +332,7 @@ def emit_three_different(b, insn: int) -> None:
         if u or opcode not in (9, 11, 13) or size not in (1, 2):
             return b.end_undefined()
         e = 8 << size
-        acc = velem(b, rd, 2 * e)
-        prod = f"NQMAP(NSQDMULL, ({sx_expr(velem(b, rn, e), e)},), ({sx_expr(velem(b, rm, e), e)},), {e}, S)"
-        if opcode == 13:
-            return b.wv(rd, f"{prod}[0] & {ones(2 * e):#x}")
-        fn = "OADD" if opcode == 9 else "OSUB"
-        lo, hi = -(1 << (2 * e - 1)), (1 << (2 * e - 1)) - 1
-        return b.wv(rd, f"NQCLAMP([{fn}({sx_expr(acc, 2 * e)}, {prod}[0])], {lo}, {hi}, S)[0] & {ones(2 * e):#x}")
+        return _scalar_sqdmull(b, rd, velem(b, rn, e), velem(b, rm, e), e, {9: "OADD", 11: "OSUB"}.get(opcode))
     if opcode == 15:
         return b.end_undefined()
     if opcode == 14:                                 # PMULL / PMULL2
@@ -406,16 +411,7 @@ def emit_by_element(b, insn: int) -> None:
         if opcode in (3, 7, 11) and u:
             return b.end_undefined()
         if scalar:
-            ys = f"({elem})"
-            xs = src
-            e = esize
-            acc = velem(b, rd, 2 * e)
-            prod = f"NQMAP(NSQDMULL, ({sx_expr(xs, e)},), ({sx_expr(ys, e)},), {e}, S)"
-            if opcode == 11:
-                return b.wv(rd, f"{prod}[0] & {ones(2 * e):#x}")
-            fn = "OADD" if opcode == 3 else "OSUB"
-            lo, hi = -(1 << (2 * e - 1)), (1 << (2 * e - 1)) - 1
-            return b.wv(rd, f"NQCLAMP([{fn}({sx_expr(acc, 2 * e)}, {prod}[0])], {lo}, {hi}, S)[0] & {ones(2 * e):#x}")
+            return _scalar_sqdmull(b, rd, src, f"({elem})", esize, {3: "OADD", 7: "OSUB"}.get(opcode))
         dup = f"{elem} * {rep(esize, 64):#x}"
         op3d = {2: 8, 3: 9, 6: 10, 7: 11, 10: 12, 11: 13}[opcode]
         return b.wv(rd, _long_op(b, op3d, u, vhalf(b, rn, q), bind(b, dup), esize, rd, b.rv(rd)))

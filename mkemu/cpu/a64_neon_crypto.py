@@ -14,23 +14,35 @@ from .bits import field
 
 
 # ---- AES, SHA1, SHA256 (FEAT_AES, FEAT_SHA1, FEAT_SHA256) ----------------------------------------
-def _gmul(a: int, b: int) -> int:
+def _gf_mul(a: int, b: int, poly: int) -> int:
+    """a * b in GF(2^8) modulo the degree-8 polynomial poly."""
     r = 0
     while b:
         if b & 1:
             r ^= a
-        a = ((a << 1) ^ 0x11B) if a & 0x80 else a << 1
+        a <<= 1
+        if a & 0x100:
+            a ^= poly
         b >>= 1
     return r
 
 
-def _make_sbox() -> tuple[bytes, bytes]:
+def _gf_inverses(poly: int) -> list[int]:
+    """The multiplicative inverse of every byte in GF(2^8) modulo poly (0 for 0)."""
     inv = [0] * 256
     for x in range(1, 256):
         for y in range(1, 256):
-            if _gmul(x, y) == 1:
+            if _gf_mul(x, y, poly) == 1:
                 inv[x] = y
                 break
+    return inv
+
+
+_AES_POLY = 0x11B        # x^8 + x^4 + x^3 + x + 1
+
+
+def _make_sbox() -> tuple[bytes, bytes]:
+    inv = _gf_inverses(_AES_POLY)
     sbox = bytearray(256)
     for x in range(256):
         v = inv[x]
@@ -47,7 +59,7 @@ def _make_sbox() -> tuple[bytes, bytes]:
 _SBOX, _ISBOX = _make_sbox()
 _SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c + r) % 4) for c in range(4) for r in range(4)])
 _INV_SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c - r) % 4) for c in range(4) for r in range(4)])
-_MUL = {k: bytes(_gmul(x, k) for x in range(256)) for k in (2, 3, 9, 11, 13, 14)}
+_MUL = {k: bytes(_gf_mul(x, k, _AES_POLY) for x in range(256)) for k in (2, 3, 9, 11, 13, 14)}
 
 
 def _aes_sub(state: int, decrypt: bool) -> int:
@@ -276,22 +288,7 @@ def emit_xar(b, insn: int) -> None:
 def _sm4_sbox() -> bytes:
     """The SM4 S-box from its algebraic definition: S(x) = A.inv(A.x + c) + c in GF(2^8)
     modulo x^8+x^7+x^6+x^5+x^4+x^2+1, A the circulant matrix of 0xA7, c = 0xD3."""
-    def gmul(a: int, b: int) -> int:
-        r = 0
-        while b:
-            if b & 1:
-                r ^= a
-            a <<= 1
-            if a & 0x100:
-                a ^= 0x1F5
-            b >>= 1
-        return r
-    inv = [0] * 256
-    for x in range(1, 256):
-        for y in range(1, 256):
-            if gmul(x, y) == 1:
-                inv[x] = y
-                break
+    inv = _gf_inverses(0x1F5)
     rows = [0xA7, 0x4F, 0x9E, 0x3D, 0x7A, 0xF4, 0xE9, 0xD3]
 
     def affine(x: int) -> int:

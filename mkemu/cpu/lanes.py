@@ -79,43 +79,30 @@ def map3(fn, d: int, a: int, b: int, esize: int, n: int) -> int:
 
 
 # Saturating lane operations: fn(...) -> (value, saturated); any saturation sets QC
-def qmap(fn, xs, ys, e, st):
-    """Lane results of fn(x, y, e)."""
+def _saturating(results, st) -> list[int]:
     out = []
     q = False
-    for x, y in zip(xs, ys):
-        v, s = fn(x, y, e)
+    for v, s in results:
         out.append(v)
         q |= s
     if q:
         st.fpsr |= QC
     return out
+
+
+def qmap(fn, xs, ys, e, st):
+    """Lane results of fn(x, y, e)."""
+    return _saturating(map(fn, xs, ys, repeat(e)), st)
 
 
 def qmap3(fn, ds, xs, ys, e, st):
     """Lane results of fn(d, x, y, e)."""
-    out = []
-    q = False
-    for d, x, y in zip(ds, xs, ys):
-        v, s = fn(d, x, y, e)
-        out.append(v)
-        q |= s
-    if q:
-        st.fpsr |= QC
-    return out
+    return _saturating(map(fn, ds, xs, ys, repeat(e)), st)
 
 
 def qmap1(fn, xs, e, st):
     """Lane results of fn(x, e)."""
-    out = []
-    q = False
-    for x in xs:
-        v, s = fn(x, e)
-        out.append(v)
-        q |= s
-    if q:
-        st.fpsr |= QC
-    return out
+    return _saturating(map(fn, xs, repeat(e)), st)
 
 
 def qclamp(raw, lo, hi, st):
