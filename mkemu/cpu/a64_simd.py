@@ -2,7 +2,8 @@
 
 bit 28 = 1 and bit 30 = 0: scalar floating point and FP<->integer conversions
 (a64_fp.py).  Everything else in this class -- Advanced SIMD vector and scalar
-forms and the cryptographic extensions -- is in a64_neon.py.
+forms and the cryptographic extensions -- is decoded by a64_neon.py, which
+routes each Arm ARM encoding class to its a64_neon_* family file.
 """
 from __future__ import annotations
 

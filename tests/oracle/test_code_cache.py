@@ -34,18 +34,6 @@ REPRESENTATIVE = [
     "tests/oracle/test_neon_fp.py::test_fp_group_all_fpcr_and_flags[fp_dp2]",
 ]
 
-# Failures of the warm run that are known bugs, each with the text its failure shows.
-# They must fail so (a mark whose bug is fixed fails until it is removed).
-_BUG5 = ("issue #6 bug 5: a cached trace names a saturating-shift helper entry (qshrn, qshl) "
-         "that only translation creates", "KeyError: ('qsh")
-KNOWN_WARM_FAILURES: dict[str, tuple[str, str]] = {
-    "tests/oracle/test_neon.py::test_group[shift_imm]": _BUG5,
-    "tests/oracle/test_neon.py::test_group[scalar_shift_imm]": _BUG5,
-    "tests/oracle/test_simd_fp.py::test_advanced_simd[shift_imm]": _BUG5,
-    "tests/oracle/test_simd_fp.py::test_advanced_simd[scalar_shift_imm]": _BUG5,
-}
-
-
 def _pytest(args: list[str], env: dict[str, str], report: Path, timeout: float) -> dict:
     env = {k: v for k, v in env.items() if not k.startswith("PYTEST_")}   # not an xdist worker
     env["MKEMU_ORACLE_REPORT"] = str(report)
@@ -66,17 +54,10 @@ def rerun_from_code_cache(args: list[str], tmp_path: Path, timeout: float) -> No
     cold = _pytest(args, base, tmp_path / "cold.json", timeout)
     assert cold["status"] == 0 and not cold["failed"], cold["output"]
     warm = _pytest(args, {**base, "MKEMU_ORACLE_WARM": "1"}, tmp_path / "warm.json", timeout)
-    known = {node: why for node, (why, text) in KNOWN_WARM_FAILURES.items() if node in cold["groups"]}
-    for node, (why, text) in KNOWN_WARM_FAILURES.items():
-        if node in known:
-            assert text in warm["failed"].get(node, ""), f"{node} no longer fails ({why}): remove its mark"
-    unexpected = {n: msg for n, msg in warm["failed"].items() if n not in known}
-    assert not unexpected, "failed from the warm code cache:\n" + "\n".join(
-        f"{n}:\n{msg}" for n, msg in unexpected.items())
+    assert not warm["failed"], "failed from the warm code cache:\n" + "\n".join(
+        f"{n}:\n{msg}" for n, msg in warm["failed"].items())
     assert cold["groups"], cold["output"]
     for name, want in cold["groups"].items():
-        if name in known:
-            continue
         got = warm["groups"].get(name, {})
         assert want.get("blocks", 0) > 0, f"{name}: the cold run translated nothing"
         assert got.get("blocks from cache", 0) == got.get("blocks", 0) == want["blocks"], \
@@ -84,8 +65,6 @@ def rerun_from_code_cache(args: list[str], tmp_path: Path, timeout: float) -> No
         assert got["answers"] == want["answers"], f"{name}: other end states from the warm cache"
         counts = {k: v for k, v in want.items() if k not in ("blocks", "blocks from cache")}
         assert {k: got.get(k) for k in counts} == counts, name
-    if known:
-        pytest.xfail("; ".join(sorted(set(known.values()))))
 
 
 def test_representative_groups_from_a_warm_code_cache(tmp_path):
