@@ -212,7 +212,6 @@ def emit_three_same(b, insn: int) -> None:
     scalar = field(insn, 28, 28)
     if not scalar and not size & 1 and (u, opcode) in ((0, 0x1D), (1, 0x19)):   # FMLAL/FMLSL(2)
         n = 4 if q else 2
-        b.uses_fp = True
         return b.wv(rd, f"NFMLAL({vreg(b, rd, q)}, {b.rv(rn)}, {b.rv(rm)}, {n}, {bool(size)}, {u}, None, S.fpmode, S)")
     _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar)
 
@@ -236,7 +235,6 @@ def _fp_three_same(b, insn, q, u, size, opcode, rn, rm, rd, scalar, esize=0) -> 
         a, m, n = velem(b, rn, esize), velem(b, rm, esize), 1
     else:
         a, m, n = vreg(b, rn, q), vreg(b, rm, q), (128 if q else 64) // esize
-    b.uses_fp = True
     if kind == "acc":
         d = vreg(b, rd, q)
         if not scalar and esize > 16:
@@ -337,7 +335,6 @@ def emit_three_same_extra(b, insn: int) -> None:
     if e == 64 and not q:
         return b.end_undefined()
     n = (128 if q else 64) // e
-    b.uses_fp = True
     if opcode >= 12:
         return b.wv(rd, f"NFCADD({vreg(b, rn, q)}, {vreg(b, rm, q)}, {e}, {n}, {opcode == 14}, S.fpmode, S)")
     b.wv(rd, f"NFCMLA({vreg(b, rd, q)}, {vreg(b, rn, q)}, {vreg(b, rm, q)}, {e}, {n}, {opcode & 3}, None, "
@@ -429,7 +426,6 @@ def emit_fp16_two_misc(b, insn: int) -> None:
     q, u, size, opcode = field(insn, 30, 30), field(insn, 29, 29), field(insn, 23, 22), field(insn, 16, 12)
     rn, rd, scalar = field(insn, 9, 5), field(insn, 4, 0), field(insn, 28, 28)
     if scalar and (u, size >> 1, opcode) == (0, 1, 31):       # FRECPX Hd, Hn
-        b.uses_fp = True
         return b.wv(rd, f"NFRECPX({velem(b, rn, 16)}, 16, S.fpmode, S)")
     kind = _FP_MISC.get((u, size >> 1, opcode))
     if kind is None or kind.startswith(("frint3", "frint6")) or (opcode < 24 and opcode not in (12, 13, 14, 15)):
@@ -449,7 +445,6 @@ def _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar, esize=0) -> None:
             return b.end_undefined()
         src, nbits = vreg(b, rn, q), 128 if q else 64
         n = nbits // esize
-    b.uses_fp = True
     if kind in ("fabs", "fneg"):      # sign-bit operations, no NaN processing
         signs = rep(esize, nbits) << (esize - 1)
         return b.wv(rd, f"{src} & {ones(nbits) ^ signs:#x}" if kind == "fabs" else f"{src} ^ {signs:#x}")
@@ -473,10 +468,8 @@ def emit_two_misc(b, insn: int) -> None:
         return _fp_two_misc(b, u, size, opcode, q, rn, rd, scalar)
     if scalar:
         if opcode == 22 and u and size == 1:      # FCVTXN Sd, Dn (round to odd)
-            b.uses_fp = True
             return b.wv(rd, f"NFCVTXN({velem(b, rn, 64)}, S.fpmode, S)")
         if opcode == 31 and not u and size >> 1:  # FRECPX
-            b.uses_fp = True
             e = 32 << (size & 1)
             return b.wv(rd, f"NFRECPX({velem(b, rn, e)}, {e}, S.fpmode, S)")
         return b.end_undefined()
@@ -485,17 +478,14 @@ def emit_two_misc(b, insn: int) -> None:
     if opcode == 23 and not u:      # FCVTL / FCVTL2
         src_e, dst_e = (32, 64) if size & 1 else (16, 32)
         n2 = 64 // src_e
-        b.uses_fp = True
         return b.wv(rd, pack(f"map(FPU.fconvert, {unpack(vhalf(b, rn, q), src_e, n2)}, REPEAT({src_e}), "
                              f"REPEAT({dst_e}), {FP_ARGS})", dst_e, n2))
     if opcode == 22 and u and size == 1:   # FCVTXN / FCVTXN2
-        b.uses_fp = True
         t = pack(f"map(NFCVTXN, {unpack(b.rv(rn), 64, 2)}, {FP_ARGS})", 32, 2)
         return write_narrow(b, rd, q, t)
     if opcode == 22 and not u:      # FCVTN / FCVTN2
         src_e, dst_e = (64, 32) if size & 1 else (32, 16)
         n2 = 128 // src_e
-        b.uses_fp = True
         t = pack(f"map(FPU.fconvert, {unpack(b.rv(rn), src_e, n2)}, REPEAT({src_e}), "
                  f"REPEAT({dst_e}), {FP_ARGS})", dst_e, n2)
         return write_narrow(b, rd, q, t)
@@ -559,7 +549,6 @@ def emit_across(b, insn: int) -> None:
     if u and (size & 1 or not q):        # U=0 (half precision): size 0x/1x, bit 22 ignored
         return b.end_undefined()
     name = ("fmaxnm" if opcode == 12 else "fmax") if size < 2 else ("fminnm" if opcode == 12 else "fmin")
-    b.uses_fp = True
     e = 32 if u else 16
     n = (128 if q else 64) // e
     b.wv(rd, f"NFREDUCE(FPL['{name}'], {unpack(vreg(b, rn, q), e, n)}, {e}, S.fpmode, S)")
@@ -577,7 +566,6 @@ def emit_scalar_pairwise(b, insn: int) -> None:
     if name is None:
         return b.end_undefined()
     m = ones(esize)
-    b.uses_fp = True
     b.wv(rd, f"FPL['{name}']({src} & {m:#x}, ({src} >> {esize}) & {m:#x}, {esize}, S.fpmode, S)")
 
 
@@ -590,7 +578,6 @@ def emit_by_element(b, insn: int) -> None:
     scalar = field(insn, 28, 28)
     if not scalar and size == 2 and opcode in (0, 4, 8, 12) and u == opcode >> 3:   # FMLAL/FMLSL(2)
         n = 4 if q else 2
-        b.uses_fp = True
         return b.wv(rd, f"NFMLAL({vreg(b, rd, q)}, {b.rv(rn)}, {b.rv(field(insn, 19, 16))}, {n}, "
                         f"{bool(opcode & 4)}, {u}, {(h << 2) | (l << 1) | m}, S.fpmode, S)")
     if u and opcode in (1, 3, 5, 7) and size in (1, 2) and not scalar:   # FCMLA (by element)
@@ -604,7 +591,6 @@ def emit_by_element(b, insn: int) -> None:
             if l or not q:
                 return b.end_undefined()
         n = (128 if q else 64) // e
-        b.uses_fp = True
         return b.wv(rd, f"NFCMLA({vreg(b, rd, q)}, {vreg(b, rn, q)}, {b.rv((m << 4) | rm4)}, {e}, {n}, "
                         f"{(opcode >> 1) & 3}, {idx}, S.fpmode, S)")
     if size == 1 or (size == 3 and l):
@@ -615,7 +601,6 @@ def emit_by_element(b, insn: int) -> None:
     index, rm = element_index(esize, h, l, m, rm4)
     nbits, n, src, dst, elem = by_element_operands(b, q, scalar, rn, rd, rm, esize, index)
     name = {1: "fmla", 5: "fmls", 9: "fmulx" if u else "fmul"}[opcode]
-    b.uses_fp = True
     e = bind(b, elem)
     if name in ("fmla", "fmls") and esize > 16:
         dup = f"({e} * {rep(esize, nbits):#x})"

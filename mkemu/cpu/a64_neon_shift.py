@@ -111,7 +111,6 @@ def emit_shift_imm(b, insn: int) -> None:
                    esize, 64 // esize, not out_unsigned)
         return write_narrow(b, rd, q, val)
     if opcode in (28, 31) and esize >= 16:   # [SU]CVTF / FCVTZ[SU] with fixed point
-        b.uses_fp = True
         if opcode == 28:
             fn = f"lambda _x, _e, _c, _s: FPU.from_fixed(_x, _e, {bool(u)}, {right}, _e, _c, _s)"
         else:

@@ -92,7 +92,6 @@ class BlockBuilder:
         self.flags: tuple | None = None
         self.nzcv_loaded = False     # block reads the incoming S.nzcv
         self.flags_dirty = False     # block changed NZCV
-        self.uses_fp = False
         # Traces: a direct branch is followed inside the block (no exit), a
         # conditional branch becomes a side exit and the trace goes on with the
         # fall-through.  The engine reads `follow` to know where to fetch next.
