@@ -13,7 +13,7 @@ _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
 @syscall("rt_sigaction", "signal", "ptr", "ptr", "size",
-         status="partial: dispositions are recorded; guest handlers are not run (the default action is taken)")
+         status="partial: dispositions are recorded; guest handlers are not run (a handled signal is dropped)")
 def sys_rt_sigaction(t, sig, act, oact, size):
     if not 1 <= sig <= NSIG or size != 8:
         return -errno.EINVAL
