@@ -11,12 +11,26 @@ cannot serve (an unknown type number, a type it does not handle, fields that
 do not decode) is answered with ErrorReply(request, reason), and the broker
 goes on serving; the task's call() raises it as RequestRefused.
 
+FutexWait is the one request whose reply comes later: the broker answers it
+when the waiter is woken, its deadline passes, or at once (-EAGAIN) when the
+futex word it re-reads in guest memory differs from val.  A waiter a host
+signal interrupts sends FutexCancel and reads until FutexCancelReply (a
+FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
+
 | request        | fields                        | reply                       |
 |----------------|-------------------------------|-----------------------------|
 | Hello          | host_pid                      | Welcome(pid, tid, ppid)     |
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(first, count)    |
 | ExitGroup      | code, signal, core            | (no reply; the task exits)  |
+| FutexWait      | key, frame, offset, val,      | FutexWaitReply(result) when |
+|                | bitset, deadline              | woken, timed out, refused   |
+| FutexCancel    |                               | FutexCancelReply(queued)    |
+| FutexWake      | key, count, bitset            | FutexCount(count)           |
+| FutexRequeue   | key, key2, frame, offset, val,| FutexCount(count) or        |
+|                | nwake, nrequeue               | FutexCount(-EAGAIN)         |
+| FutexWakeOp    | key, key2, frame2, offset2,   | FutexCount(count)           |
+|                | op, nwake, nwake2             |                             |
 | (anything else)|                               | ErrorReply(request, reason) |
 """
 from __future__ import annotations
@@ -36,6 +50,14 @@ class MsgType(IntEnum):
     FRAME_GRANT = 6
     EXIT_GROUP = 7
     ERROR_REPLY = 9
+    FUTEX_WAIT = 10
+    FUTEX_WAIT_REPLY = 11
+    FUTEX_CANCEL = 12
+    FUTEX_CANCEL_REPLY = 13
+    FUTEX_WAKE = 14
+    FUTEX_COUNT = 15
+    FUTEX_REQUEUE = 16
+    FUTEX_WAKE_OP = 17
 
 
 @dataclass
@@ -86,6 +108,85 @@ class ExitGroup:
 
 
 @dataclass
+class FutexWait:
+    """Sleep on futex `key` until woken; frame/offset locate the 32-bit word in the
+    segment (frame None: a file page the broker does not map), deadline is a host
+    CLOCK_MONOTONIC time in ns or None."""
+    TYPE = MsgType.FUTEX_WAIT
+    key: tuple
+    frame: int | None
+    offset: int
+    val: int
+    bitset: int
+    deadline: int | None
+
+
+@dataclass
+class FutexWaitReply:
+    """0 when woken, -EAGAIN (the word differs), -ETIMEDOUT."""
+    TYPE = MsgType.FUTEX_WAIT_REPLY
+    result: int
+
+
+@dataclass
+class FutexCancel:
+    """The waiter was interrupted: take it off its queue."""
+    TYPE = MsgType.FUTEX_CANCEL
+
+
+@dataclass
+class FutexCancelReply:
+    """queued: the waiter was still queued (so no FutexWaitReply was sent)."""
+    TYPE = MsgType.FUTEX_CANCEL_REPLY
+    queued: bool
+
+
+@dataclass
+class FutexWake:
+    TYPE = MsgType.FUTEX_WAKE
+    key: tuple
+    count: int
+    bitset: int
+
+
+@dataclass
+class FutexCount:
+    """How many waiters a wake, requeue or wake-op woke (and requeued); or -errno."""
+    TYPE = MsgType.FUTEX_COUNT
+    count: int
+
+
+@dataclass
+class FutexRequeue:
+    """Wake nwake waiters of key, move up to nrequeue more to key2; when val is not
+    None, only if the word at frame/offset (key's) still holds val, else -EAGAIN."""
+    TYPE = MsgType.FUTEX_REQUEUE
+    key: tuple
+    key2: tuple
+    frame: int | None
+    offset: int
+    val: int | None
+    nwake: int
+    nrequeue: int
+
+
+@dataclass
+class FutexWakeOp:
+    """FUTEX_WAKE_OP: the broker applies op (the encoded val3) to the word at
+    frame2/offset2 (key2's), wakes nwake of key and, if the old value passes op's
+    comparison, nwake2 of key2.  frame2 None: the task already applied it, and op's
+    comparison result is passed as op (0 or 1) with key2 only woken if 1."""
+    TYPE = MsgType.FUTEX_WAKE_OP
+    key: tuple
+    key2: tuple
+    frame2: int | None
+    offset2: int
+    op: int
+    nwake: int
+    nwake2: int
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -102,7 +203,9 @@ class BadMessage(ValueError):
 
 
 MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameRequest,
-                                      FrameGrant, ExitGroup, ErrorReply)}
+                                      FrameGrant, ExitGroup, ErrorReply, FutexWait,
+                                      FutexWaitReply, FutexCancel, FutexCancelReply, FutexWake,
+                                      FutexCount, FutexRequeue, FutexWakeOp)}
 _HEADER = struct.Struct("<H")
 
 

@@ -1,7 +1,8 @@
 """The broker: the machine's kernel process, a loop over typed messages.
 
 It owns what tasks share -- the task table (guest pids, parents, exit
-statuses) and page-frame allocation -- and never runs guest code.  It is the
+statuses), page-frame allocation and the futex queues (kern/futex.py) -- and
+never runs guest code.  It maps the guest memory segment to read futex words.  It is the
 host parent of every task process, so it reaps them all: a task that dies
 without saying goodbye (SIGKILL, a crash of the interpreter) is reported as
 killed by its host signal, and the broker and other tasks go on.
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
-from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE
+from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
+from .futex import FutexQueues
 
 PR_SET_PDEATHSIG = 1
 FIRST_PID = 1000
@@ -57,8 +59,16 @@ class Broker:
             P.MsgType.GET_PPID: self.on_get_ppid,
             P.MsgType.FRAME_REQUEST: self.on_frame_request,
             P.MsgType.EXIT_GROUP: self.on_exit_group,
+            P.MsgType.FUTEX_WAIT: self.on_futex_wait,
+            P.MsgType.FUTEX_CANCEL: self.on_futex_cancel,
+            P.MsgType.FUTEX_WAKE: self.on_futex_wake,
+            P.MsgType.FUTEX_REQUEUE: self.on_futex_requeue,
+            P.MsgType.FUTEX_WAKE_OP: self.on_futex_wake_op,
         }
         self.first_pid = None
+        # the segment stays mapped here after its descriptor is closed
+        words = PhysMem(self.phys_fd, self.nframes * PAGE_SIZE).view if self.phys_fd >= 0 else None
+        self.futex = FutexQueues(words)
 
     # ---- task creation ------------------------------------------------------------
     def spawn(self, child_main, ppid: int = 0) -> TaskRecord:
@@ -88,12 +98,13 @@ class Broker:
     def serve(self) -> int:
         """Serve until every task has exited; return the first process's wait status."""
         while any(r.alive for r in self.tasks.values()):
-            for key, _ in self.sel.select():
+            for key, _ in self.sel.select(self.futex.next_timeout()):
                 rec, kind = key.data
                 if kind == "chan":
                     self._serve_one(rec)
                 else:
                     self._reap(rec)
+            self.futex.expire()
         return self.status if self.status is not None else 0
 
     def _serve_one(self, rec: TaskRecord) -> None:
@@ -130,6 +141,7 @@ class Broker:
             pass
         rec.chan.close()
         rec.alive = False
+        self.futex.drop(rec)
         if rec.exit is not None:
             guest = (rec.exit.code & 0xFF) << 8 if not rec.exit.signal else \
                 rec.exit.signal | (0x80 if rec.exit.core else 0)
@@ -156,6 +168,21 @@ class Broker:
     def on_exit_group(self, rec: TaskRecord, msg: P.ExitGroup):
         rec.exit = msg
         return None
+
+    def on_futex_wait(self, rec: TaskRecord, msg: P.FutexWait):
+        return self.futex.wait(rec, msg)          # None: the reply comes when woken
+
+    def on_futex_cancel(self, rec: TaskRecord, msg: P.FutexCancel):
+        return self.futex.cancel(rec)
+
+    def on_futex_wake(self, rec: TaskRecord, msg: P.FutexWake):
+        return P.FutexCount(self.futex.wake(msg.key, msg.count, msg.bitset))
+
+    def on_futex_requeue(self, rec: TaskRecord, msg: P.FutexRequeue):
+        return P.FutexCount(self.futex.requeue(msg))
+
+    def on_futex_wake_op(self, rec: TaskRecord, msg: P.FutexWakeOp):
+        return P.FutexCount(self.futex.wake_op(msg))
 
 
 def wait_status_to_exit_code(status: int) -> int:

@@ -9,6 +9,7 @@ import time
 
 from ..identity import MAX_NAME
 from ..ipc import protocol as P
+from . import futex
 from .errors import TaskExit
 from .systable import syscall
 
@@ -48,6 +49,14 @@ def sys_getppid(t):
 def sys_set_tid_address(t, addr):
     t.clear_child_tid = addr
     return t.tid
+
+
+@syscall("futex", "ptr", "hex", "uint", "ptr", "ptr", "hex",
+         status="partial: no PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, "
+                "LOCK_PI2: ENOSYS); robust lists are recorded, not walked at exit; a "
+                "CLOCK_REALTIME deadline is not moved by clock changes")
+def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3):
+    return futex.futex(t, uaddr, op, val, timeout, uaddr2, val3)
 
 
 @syscall("set_robust_list", "ptr", "size")

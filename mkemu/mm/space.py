@@ -131,6 +131,14 @@ class AddressSpace:
         self._shootdown(addr, addr + PAGE_SIZE)             # readers must see the copy too
         return copy
 
+    def frame_of(self, addr: int, access: str) -> int | None:
+        """The segment frame that holds addr for an access (demand-paged in, MemFault if
+        not allowed); None when it is a file page, which lives outside the segment."""
+        vpn = addr >> 12
+        self.resolve(vpn, access)
+        pte = self.pt.get(vpn)
+        return None if pte is None else pte >> 3
+
     def _new_frame(self, vpn: int, prot: int) -> memoryview:
         frame = self.frames.alloc()
         self.pt[vpn] = (frame << 3) | prot

@@ -1,0 +1,331 @@
+"""Futexes: wait queues owned by the broker, so that any task can wake any other.
+
+A futex is named by a key.  A private futex (FUTEX_PRIVATE_FLAG, or a word in
+private memory) is keyed by its address space and guest address,
+("mm", tgid, addr); a shared one in a MAP_SHARED mapping (a file, /dev/shm,
+shared anonymous memory, which is a memfd) by the file page behind it,
+("file", dev, inode, file offset), what AddressSpace.alias_key names, so two
+processes that map the same page at different addresses meet on one queue.
+
+The task side (`futex`, called by sys_futex) decodes the operation, checks
+the arguments (EINVAL, EFAULT, the value for EAGAIN) and asks the broker,
+whose side (`FutexQueues`) keeps the queues and the deadlines.  A waiter
+blocks in recv() on its channel until the broker answers: no host core
+spins, and the broker's select() timeout is the nearest deadline.
+
+No lost wake-ups.  A waker stores to the word and then sends its wake; a
+waiter reads the word and then sends its wait.  If the broker served the
+wake first, the waiter must not sleep: so the broker, which maps the guest
+memory segment, reads the word again when the wait arrives, before it queues
+the waiter, and answers -EAGAIN if it changed.  The broker serves one
+message at a time, so between that read and the queueing no wake can slip
+in: the check and the enqueue are one step, as under Linux's hash-bucket
+lock.  The one place the broker cannot read is a file page (it does not map
+the task's file windows): there the task's own check stands; today no other
+process can share that page (no fork yet); with fork the broker will take the
+file's descriptor with SCM_RIGHTS (as the ARCHITECTURE page says for shared
+mappings) and read the page itself.
+
+FUTEX_WAKE_OP's read-modify-write of the word is done by the broker, so it is
+atomic with respect to every other futex operation of the machine; with
+threads it becomes a host atomic on the segment, like the exclusives.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+import time
+from dataclasses import dataclass, field
+
+from ..ipc import protocol as P
+from ..ipc.channel import ChannelClosed
+from ..mm.fault import MemFault
+from .errors import InterruptedSyscall
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
+FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_WAIT_REQUEUE_PI = 9, 10, 11
+FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 12, 13
+FUTEX_PRIVATE_FLAG = 128
+FUTEX_CLOCK_REALTIME = 256
+FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
+
+_U32 = struct.Struct("<I")
+_TS = struct.Struct("<qq")
+_INT_MAX = 0x7FFF_FFFF
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def _s12(v: int) -> int:
+    v &= 0xFFF
+    return v - 0x1000 if v >> 11 else v
+
+
+# ---- FUTEX_WAKE_OP's operation on the word --------------------------------------------
+_OPS = {0: lambda old, arg: arg,                 # FUTEX_OP_SET
+        1: lambda old, arg: old + arg,           # FUTEX_OP_ADD
+        2: lambda old, arg: old | arg,           # FUTEX_OP_OR
+        3: lambda old, arg: old & ~arg,          # FUTEX_OP_ANDN
+        4: lambda old, arg: old ^ arg}           # FUTEX_OP_XOR
+_CMPS = {0: lambda a, b: a == b, 1: lambda a, b: a != b, 2: lambda a, b: a < b,
+         3: lambda a, b: a <= b, 4: lambda a, b: a > b, 5: lambda a, b: a >= b}
+
+
+def wake_op_valid(encoded: int) -> bool:
+    """Whether the operation part of a FUTEX_WAKE_OP val3 is known (else ENOSYS)."""
+    return (encoded >> 28) & 7 in _OPS
+
+
+def wake_op_apply(old: int, encoded: int) -> tuple[int, bool | None]:
+    """(the word's new value, whether the old one passes the comparison); the
+    comparison is None when unknown (Linux stores the new value, then ENOSYS)."""
+    op, shift, cmp = (encoded >> 28) & 7, (encoded >> 31) & 1, (encoded >> 24) & 15
+    oparg, cmparg = _s12(encoded >> 12), _s12(encoded)
+    if shift:
+        oparg = 1 << (oparg & 31)          # Linux warns and masks an out-of-range shift
+    new = _OPS[op](old, oparg) & 0xFFFF_FFFF
+    test = _CMPS.get(cmp)
+    return new, (test(_s32(old), cmparg) if test else None)
+
+
+# ---- the broker's side ---------------------------------------------------------------------
+@dataclass
+class Waiter:
+    rec: object                 # the broker's TaskRecord of the waiting task
+    key: tuple
+    bitset: int
+    deadline: int | None        # host CLOCK_MONOTONIC ns
+
+
+@dataclass
+class FutexQueues:
+    """Every futex queue of the machine (held by the broker, which serves one message at
+    a time: each method is atomic with respect to every other futex operation).
+
+    `words` is the guest memory segment as a memoryview (None: not mapped, the
+    tasks' value checks stand alone)."""
+    words: memoryview | None = None
+    queues: dict = field(default_factory=dict)       # key -> [Waiter], oldest first
+    waiting: dict = field(default_factory=dict)      # TaskRecord id -> Waiter
+
+    def _read(self, frame: int, offset: int) -> int:
+        return _U32.unpack_from(self.words, frame * 4096 + offset)[0]
+
+    def _answer(self, w: Waiter, result: int) -> None:
+        self.queues[w.key].remove(w)
+        if not self.queues[w.key]:
+            del self.queues[w.key]
+        del self.waiting[id(w.rec)]
+        try:
+            w.rec.chan.send(P.FutexWaitReply(result))
+        except ChannelClosed:
+            pass                                      # it died: the reaper drops nothing more
+
+    def wait(self, rec, msg: P.FutexWait) -> P.FutexWaitReply | None:
+        if msg.frame is not None and self.words is not None and \
+                self._read(msg.frame, msg.offset) != msg.val:
+            return P.FutexWaitReply(-errno.EAGAIN)    # a wake came between check and here
+        if msg.deadline is not None and msg.deadline <= time.monotonic_ns():
+            return P.FutexWaitReply(-errno.ETIMEDOUT)
+        w = Waiter(rec, msg.key, msg.bitset, msg.deadline)
+        self.queues.setdefault(msg.key, []).append(w)
+        self.waiting[id(rec)] = w
+        return None                                   # answered when woken or timed out
+
+    def cancel(self, rec) -> P.FutexCancelReply:
+        w = self.waiting.get(id(rec))
+        if w is None:
+            return P.FutexCancelReply(False)          # its FutexWaitReply is already sent
+        self.queues[w.key].remove(w)
+        if not self.queues[w.key]:
+            del self.queues[w.key]
+        del self.waiting[id(rec)]
+        return P.FutexCancelReply(True)
+
+    def drop(self, rec) -> None:
+        """A task died: it waits no more."""
+        if id(rec) in self.waiting:
+            self.cancel(rec)
+
+    def wake(self, key: tuple, count: int, bitset: int = FUTEX_BITSET_MATCH_ANY) -> int:
+        woken = 0
+        for w in list(self.queues.get(key, ())):
+            if not w.bitset & bitset:
+                continue
+            self._answer(w, 0)
+            woken += 1
+            if woken >= count:                        # as Linux: a count <= 0 wakes one
+                break
+        return woken
+
+    def requeue(self, msg: P.FutexRequeue) -> int:
+        if msg.val is not None and msg.frame is not None and self.words is not None and \
+                self._read(msg.frame, msg.offset) != msg.val:
+            return -errno.EAGAIN
+        done = 0
+        for w in list(self.queues.get(msg.key, ())):
+            if done - msg.nwake >= msg.nrequeue:
+                break
+            done += 1
+            if done <= msg.nwake:
+                self._answer(w, 0)
+                continue
+            if msg.key2 == msg.key:
+                continue
+            self.queues[msg.key].remove(w)
+            if not self.queues[msg.key]:
+                del self.queues[msg.key]
+            w.key = msg.key2
+            self.queues.setdefault(msg.key2, []).append(w)
+        return done
+
+    def wake_op(self, msg: P.FutexWakeOp) -> int:
+        if msg.frame2 is not None and self.words is not None:
+            at = msg.frame2 * 4096 + msg.offset2
+            old = _U32.unpack_from(self.words, at)[0]
+            new, cond = wake_op_apply(old, msg.op)
+            _U32.pack_into(self.words, at, new)
+            if cond is None:
+                return -errno.ENOSYS
+        else:
+            cond = bool(msg.op)                       # the task applied it (a file page)
+        woken = self.wake(msg.key, msg.nwake)
+        if cond:
+            woken += self.wake(msg.key2, msg.nwake2)
+        return woken
+
+    def next_timeout(self) -> float | None:
+        """Seconds until the nearest deadline (None: no waiter has one)."""
+        deadlines = [w.deadline for w in self.waiting.values() if w.deadline is not None]
+        if not deadlines:
+            return None
+        return min(max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9), 86400.0)
+
+    def expire(self) -> None:
+        now = time.monotonic_ns()
+        for w in [w for w in self.waiting.values() if w.deadline is not None and w.deadline <= now]:
+            self._answer(w, -errno.ETIMEDOUT)
+
+
+# ---- the task's side ---------------------------------------------------------------------
+def key_of(t, addr: int, private: bool) -> tuple:
+    """The futex key of guest address addr (EINVAL unaligned, MemFault unmapped)."""
+    if addr & 3:
+        raise OSError(errno.EINVAL, "unaligned futex")
+    if private:
+        return ("mm", t.pid, addr)
+    vma = t.space.find(addr)
+    if vma is None:
+        raise MemFault(addr, "r")             # a shared key needs the page (get_user_pages)
+    if vma.shared:
+        page = t.space.alias_key(addr >> 12)
+        if page is not None:
+            dev, ino, pageno = page
+            return ("file", dev, ino, pageno * 4096 + (addr & 4095))
+    return ("mm", t.pid, addr)
+
+
+def _read_timeout(t, addr: int) -> int:
+    sec, nsec = _TS.unpack(t.mem.read(addr, 16))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        raise OSError(errno.EINVAL, "bad timespec")
+    return sec * 1_000_000_000 + nsec
+
+
+def _recv(t, want):
+    msg = t.chan.recv()
+    if not isinstance(msg, want):
+        raise RuntimeError(f"futex: expected {want.__name__}, got {type(msg).__name__}")
+    return msg
+
+
+def _sleep(t, msg: P.FutexWait) -> int:
+    """Send the wait and block for the broker's answer; a host signal cancels it."""
+    t.chan.send(msg)
+    try:
+        return _recv(t, P.FutexWaitReply).result
+    except InterruptedSyscall:
+        pass
+    t.in_syscall = False                  # later signals stay pending, they interrupt nothing
+    t.chan.send(P.FutexCancel())
+    result = None
+    while True:
+        reply = t.chan.recv()
+        if isinstance(reply, P.FutexWaitReply):
+            result = reply.result         # woken or timed out before the cancel arrived
+        elif isinstance(reply, P.FutexCancelReply):
+            if result is not None:
+                return result
+            # still queued: interrupted; not queued, yet no reply read: the reply was
+            # read by the recv the signal broke, so it was woken
+            return -errno.EINTR if reply.queued else 0
+        else:
+            raise RuntimeError(f"futex: unexpected {type(reply).__name__}")
+
+
+def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int) -> int:
+    """futex(2): the result or -errno (OSError and MemFault propagate to the dispatcher)."""
+    cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                                                 FUTEX_LOCK_PI2):
+        return -errno.ENOSYS
+    val &= 0xFFFF_FFFF
+    val3 &= 0xFFFF_FFFF
+    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+        deadline = None
+        if timeout:
+            ns = _read_timeout(t, timeout)
+            now = time.monotonic_ns()
+            if cmd == FUTEX_WAIT:
+                deadline = now + ns                   # relative, on CLOCK_MONOTONIC
+            elif op & FUTEX_CLOCK_REALTIME:           # absolute realtime, as monotonic now
+                deadline = now + (ns - time.time_ns())
+            else:
+                deadline = ns
+        bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
+        if not bitset:
+            return -errno.EINVAL
+        key = key_of(t, uaddr, private)
+        frame = t.space.frame_of(uaddr, "r")
+        if t.mem.read_u32(uaddr) != val:
+            return -errno.EAGAIN
+        return _sleep(t, P.FutexWait(key, frame, uaddr & 4095, val, bitset, deadline))
+    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3
+        if not bitset:
+            return -errno.EINVAL
+        key = key_of(t, uaddr, private)
+        return t.chan.call(P.FutexWake(key, _s32(val), bitset), P.FutexCount).count
+    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        nwake, nrequeue = _s32(val), _s32(timeout)
+        if nwake < 0 or nrequeue < 0:
+            return -errno.EINVAL
+        key, key2 = key_of(t, uaddr, private), key_of(t, uaddr2, private)
+        frame, cmpval = None, None
+        if cmd == FUTEX_CMP_REQUEUE:
+            frame = t.space.frame_of(uaddr, "r")
+            cmpval = val3
+            if t.mem.read_u32(uaddr) != cmpval:
+                return -errno.EAGAIN
+        return t.chan.call(P.FutexRequeue(key, key2, frame, uaddr & 4095, cmpval,
+                                          nwake, nrequeue), P.FutexCount).count
+    if cmd == FUTEX_WAKE_OP:
+        key, key2 = key_of(t, uaddr, private), key_of(t, uaddr2, private)
+        if not wake_op_valid(val3):
+            return -errno.ENOSYS
+        frame2 = t.space.frame_of(uaddr2, "w")
+        op_or_cond = val3
+        if frame2 is None:                            # a file page: the broker cannot reach it
+            new, cond = wake_op_apply(t.mem.read_u32(uaddr2), val3)
+            t.mem.write_u32(uaddr2, new)
+            if cond is None:
+                return -errno.ENOSYS
+            op_or_cond = int(cond)
+        return t.chan.call(P.FutexWakeOp(key, key2, frame2, uaddr2 & 4095, op_or_cond,
+                                         _s32(val), _s32(timeout)), P.FutexCount).count
+    return -errno.ENOSYS                              # FUTEX_FD (gone from Linux), the PI family
