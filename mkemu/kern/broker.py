@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
-from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
+from ..mm.hostmap import HostMapping
+from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE
 from .futex import FutexQueues
 
 PR_SET_PDEATHSIG = 1
@@ -66,9 +67,10 @@ class Broker:
             P.MsgType.FUTEX_WAKE_OP: self.on_futex_wake_op,
         }
         self.first_pid = None
-        # the segment stays mapped here after its descriptor is closed
-        words = PhysMem(self.phys_fd, self.nframes * PAGE_SIZE).view if self.phys_fd >= 0 else None
-        self.futex = FutexQueues(words)
+        # the segment stays mapped here after its descriptor is closed (futex words)
+        self.segment = HostMapping(self.phys_fd, 0, self.nframes * PAGE_SIZE, writable=True) \
+            if self.phys_fd >= 0 else None
+        self.futex = FutexQueues(self.segment.view if self.segment else None)
 
     # ---- task creation ------------------------------------------------------------
     def spawn(self, child_main, ppid: int = 0) -> TaskRecord:
@@ -151,6 +153,13 @@ class Broker:
             guest = signal.SIGABRT                # it vanished without a word: a crash
         if rec.pid == self.first_pid:
             self.status = guest
+
+    def close(self) -> None:
+        """Drop the selector and the segment's mapping (a broker that returns, as in tests)."""
+        self.sel.close()
+        self.futex.words = None
+        if self.segment is not None:
+            self.segment.unmap()
 
     # ---- handlers -----------------------------------------------------------------------
     def on_hello(self, rec: TaskRecord, msg: P.Hello):
