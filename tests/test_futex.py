@@ -4,7 +4,12 @@ WAKE_OP's change to the word, EINVAL, EFAULT and ENOSYS.  Waiters woken by anoth
 task are tests/unit/test_futex.py (a real broker and task processes)."""
 from __future__ import annotations
 
-from tests.support.guestrun import run_mkemu, run_qemu
+import os
+import signal
+import subprocess
+import uuid
+
+from tests.support.guestrun import GUEST_ENV, kill_tree, mkemu_command, run_mkemu, run_qemu
 
 
 def test_futex_answers_match_qemu(rootfs, guest_binary):
@@ -18,3 +23,39 @@ def test_futex_answers_match_qemu(rootfs, guest_binary):
     assert b"WAIT_BITSET absolute realtime: -1 ETIMEDOUT" in mo
     assert b"WAIT value differs: -1 EAGAIN" in mo
     assert b"WAKE_OP 0: word 0x3 -> 0x9: 0" in mo
+
+
+def _terminated_while_waiting(cmd: list[str], env) -> tuple[int, bytes]:
+    """Start cmd (the fixture's "wait" mode), SIGTERM it once the guest says it waits."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        os.kill(proc.pid, signal.SIGTERM)
+        rest = proc.stdout.read()
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc)
+            proc.wait()
+        proc.stdout.close()
+    return (128 - code if code < 0 else code), first + rest
+
+
+def test_a_signal_ends_a_guest_waiting_on_a_futex_like_qemu(rootfs, guest_binary):
+    prog = guest_binary("futex_basic")
+    marker = uuid.uuid4().hex
+    code, out = _terminated_while_waiting(
+        mkemu_command([prog, "wait"], rootfs), {**os.environ, "MKEMU_FUTEX_TEST": marker})
+    qcode, qout = _terminated_while_waiting(
+        ["qemu-aarch64", "-L", str(rootfs), str(prog), "wait"], {**GUEST_ENV})
+    assert (code, out) == (qcode, qout) == (128 + signal.SIGTERM, b"waiting\n")
+    left = [p for p in os.listdir("/proc") if p.isdigit() and _holds(p, marker)]
+    assert left == []                    # no broker or task (and so no guest memory) left
+
+
+def _holds(pid: str, marker: str) -> bool:
+    try:
+        return marker.encode() in open(f"/proc/{pid}/environ", "rb").read()
+    except OSError:
+        return False

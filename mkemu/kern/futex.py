@@ -243,16 +243,27 @@ def _recv(t, want):
     return msg
 
 
+def _signal_pending(t) -> bool:
+    """Whether an unblocked guest signal is pending (Linux's futex_wait returns EINTR)."""
+    sig = getattr(t, "sig", None)
+    return sig is not None and any(not sig.blocked >> (s - 1) & 1 for s in sig.pending)
+
+
 def _sleep(t, msg: P.FutexWait) -> int:
     """Send the wait and block for the broker's answer; a host signal cancels it."""
+    t.in_syscall = False                  # a signal now stays pending: the send completes
     t.chan.send(msg)
+    t.in_syscall = True
+    result = None
     try:
-        return _recv(t, P.FutexWaitReply).result
+        if _signal_pending(t):
+            raise InterruptedSyscall()
+        result = _recv(t, P.FutexWaitReply).result
+        return result
     except InterruptedSyscall:
         pass
     t.in_syscall = False                  # later signals stay pending, they interrupt nothing
     t.chan.send(P.FutexCancel())
-    result = None
     while True:
         reply = t.chan.recv()
         if isinstance(reply, P.FutexWaitReply):

@@ -39,9 +39,15 @@ static struct timespec in_ms(clockid_t clk, long ms)
 
 #define VAL2(n) ((const void *)(uintptr_t)(n))
 
-int main(void)
+int main(int argc, char **argv)
 {
     static uint32_t word = 5, other = 0;
+    if (argc > 1) {                      /* "wait": sleep on a futex nobody wakes */
+        puts("waiting");
+        fflush(stdout);
+        show("WAIT forever", fx(&word, FUTEX_WAIT_PRIVATE, 5, NULL, NULL, 0));
+        return 1;
+    }
     struct timespec rel = {0, 20 * 1000000L};
     struct timespec bad = {0, 2000000000L};
     struct timespec past = {0, 0};
