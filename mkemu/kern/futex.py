@@ -184,15 +184,17 @@ class FutexQueues:
         return done
 
     def wake_op(self, msg: P.FutexWakeOp) -> int:
-        if msg.frame2 is not None and self.words is not None:
+        if msg.frame2 is None:
+            cond = bool(msg.op)                       # the task applied it (a file page)
+        elif self.words is None:
+            return -errno.EFAULT                      # a broker without the segment (tests)
+        else:
             at = msg.frame2 * 4096 + msg.offset2
             old = _U32.unpack_from(self.words, at)[0]
             new, cond = wake_op_apply(old, msg.op)
             _U32.pack_into(self.words, at, new)
             if cond is None:
                 return -errno.ENOSYS
-        else:
-            cond = bool(msg.op)                       # the task applied it (a file page)
         woken = self.wake(msg.key, msg.nwake)
         if cond:
             woken += self.wake(msg.key2, msg.nwake2)
