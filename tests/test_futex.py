@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import uuid
+
+import pytest
 
 from tests.support.guestrun import GUEST_ENV, kill_tree, mkemu_command, run_mkemu, run_qemu
 
@@ -25,12 +28,16 @@ def test_futex_answers_match_qemu(rootfs, guest_binary):
     assert b"WAKE_OP 0: word 0x3 -> 0x9: 0" in mo
 
 
-def _terminated_while_waiting(cmd: list[str], env) -> tuple[int, bytes]:
-    """Start cmd (the fixture's "wait" mode), SIGTERM it once the guest says it waits."""
+def _terminated_while_waiting(cmd: list[str], env, before=()) -> tuple[int, bytes]:
+    """Start cmd (the fixture's "wait" mode), send it the signals `before` (a short
+    pause after each) and SIGTERM once the guest says it waits."""
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
         first = proc.stdout.readline()
+        for sig in before:
+            os.kill(proc.pid, sig)
+            time.sleep(0.3)                  # its time to act, if it wrongly did
         os.kill(proc.pid, signal.SIGTERM)
         rest = proc.stdout.read()
         code = proc.wait(timeout=60)
@@ -42,13 +49,16 @@ def _terminated_while_waiting(cmd: list[str], env) -> tuple[int, bytes]:
     return (128 - code if code < 0 else code), first + rest
 
 
-def test_a_signal_ends_a_guest_waiting_on_a_futex_like_qemu(rootfs, guest_binary):
+@pytest.mark.parametrize("before", [(), (signal.SIGWINCH,)], ids=["term", "winch-then-term"])
+def test_a_signal_ends_a_guest_waiting_on_a_futex_like_qemu(rootfs, guest_binary, before):
+    # SIGWINCH is ignored by default: the waiter sleeps on (no EINTR), as on Linux
     prog = guest_binary("futex_basic")
     marker = uuid.uuid4().hex
     code, out = _terminated_while_waiting(
-        mkemu_command([prog, "wait"], rootfs), {**os.environ, "MKEMU_FUTEX_TEST": marker})
+        mkemu_command([prog, "wait"], rootfs), {**os.environ, "MKEMU_FUTEX_TEST": marker},
+        before)
     qcode, qout = _terminated_while_waiting(
-        ["qemu-aarch64", "-L", str(rootfs), str(prog), "wait"], {**GUEST_ENV})
+        ["qemu-aarch64", "-L", str(rootfs), str(prog), "wait"], {**GUEST_ENV}, before)
     assert (code, out) == (qcode, qout) == (128 + signal.SIGTERM, b"waiting\n")
     left = [p for p in os.listdir("/proc") if p.isdigit() and _holds(p, marker)]
     assert left == []                    # no broker or task (and so no guest memory) left

@@ -64,6 +64,20 @@ class SignalState:
             elif sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT:
                 raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
 
+    def interrupting(self) -> bool:
+        """Whether a pending, unblocked signal would act (a handler, or a default action
+        that ends the process): what breaks a blocking call with EINTR.  An ignored one
+        (SIG_IGN, or ignored or stopping by default) lets it sleep on, as Linux does."""
+        for sig in self.pending:
+            if self.blocked >> (sig - 1) & 1:
+                continue
+            handler = self.actions[sig].handler
+            if handler == SIG_IGN or (handler == SIG_DFL and (
+                    sig in _IGNORE_BY_DEFAULT or sig in _STOP_BY_DEFAULT)):
+                continue
+            return True
+        return False
+
     def _drop_for_handler(self, task, sig: int) -> None:
         if sig not in self.undelivered_logged:
             self.undelivered_logged.add(sig)
