@@ -127,6 +127,7 @@ class FutexQueues:
             pass                                      # it died: the reaper drops nothing more
 
     def wait(self, rec, msg: P.FutexWait) -> P.FutexWaitReply | None:
+        self.drop(rec)                                # a task waits on one futex at most
         if msg.frame is not None and self.words is not None and \
                 self._read(msg.frame, msg.offset) != msg.val:
             return P.FutexWaitReply(-errno.EAGAIN)    # a wake came between check and here
