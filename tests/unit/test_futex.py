@@ -78,6 +78,17 @@ def _exit(chan, checks: Checks) -> None:
     chan.send(P.ExitGroup(checks.failed, 0, False))
 
 
+def _woken_waiter(**wait):
+    """A task that waits once (on _wait_msg(**wait)) and expects to be woken."""
+    def waiter(chan, mem):
+        c = Checks()
+        chan.send(_wait_msg(**wait))
+        _wait_sent(mem)
+        c(1, chan.recv() == P.FutexWaitReply(0))
+        _exit(chan, c)
+    return waiter
+
+
 def _run(*mains):
     """Serve tasks running mains[i](chan, mem) until all are gone: (broker, records)."""
     fd = PhysMem.create_fd(NFRAMES * PAGE_SIZE)
@@ -126,12 +137,7 @@ def test_one_task_wakes_another_exactly_once():
 
 
 def test_a_wake_wakes_only_waiters_whose_bitset_matches():
-    def waiter(chan, mem):
-        c = Checks()
-        chan.send(_wait_msg(bitset=0b01))
-        _wait_sent(mem)
-        c(1, chan.recv() == P.FutexWaitReply(0))
-        _exit(chan, c)
+    waiter = _woken_waiter(bitset=0b01)
 
     def waker(chan, mem):
         c = Checks()
@@ -144,12 +150,7 @@ def test_a_wake_wakes_only_waiters_whose_bitset_matches():
 
 
 def test_requeue_moves_a_waiter_to_the_second_futex():
-    def waiter(chan, mem):
-        c = Checks()
-        chan.send(_wait_msg())
-        _wait_sent(mem)
-        c(1, chan.recv() == P.FutexWaitReply(0))
-        _exit(chan, c)
+    waiter = _woken_waiter()
 
     def requeuer(chan, mem):
         c = Checks()
@@ -167,12 +168,7 @@ def test_requeue_moves_a_waiter_to_the_second_futex():
 
 
 def test_wake_op_changes_the_word_and_wakes_by_its_comparison():
-    def waiter(chan, mem):
-        c = Checks()
-        chan.send(_wait_msg(key=K2))
-        _wait_sent(mem)
-        c(1, chan.recv() == P.FutexWaitReply(0))
-        _exit(chan, c)
+    waiter = _woken_waiter(key=K2)
 
     def waker(chan, mem):
         c = Checks()
