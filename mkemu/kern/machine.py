@@ -66,6 +66,7 @@ class MachineConfig:
 # signal of its own per N: the broker ignores N itself (a terminal's N reaches
 # the tasks directly), so N cannot carry the request.
 _CARRIER = {sig: signal.SIGRTMIN + i for i, sig in enumerate(FORWARDED)}
+_CARRIED = {carrier: sig for sig, carrier in _CARRIER.items()}
 SI_KERNEL = 0x80        # si_code of a signal the kernel sent: a terminal's ^C, ^\, hangup
 
 
@@ -81,7 +82,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals)
 
     def to_first_process(carrier, frame):
-        sig = next(s for s, c in _CARRIER.items() if c == carrier)
+        sig = _CARRIED[carrier]
         for rec in list(broker.tasks.values()):
             if rec.alive and rec.pid == broker.first_pid:
                 try:

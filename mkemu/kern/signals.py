@@ -56,27 +56,26 @@ class SignalState:
             if self.blocked & (1 << (sig - 1)) and sig not in (signal.SIGKILL, signal.SIGSTOP):
                 continue
             self.pending.discard(sig)
-            act = self.actions[sig]
-            if act.handler == SIG_IGN:
+            if not self._acts(sig):
                 continue
-            if act.handler != SIG_DFL:
+            if self.actions[sig].handler != SIG_DFL:
                 self._drop_for_handler(task, sig)
-            elif sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT:
+            else:
                 raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
+
+    def _acts(self, sig: int) -> bool:
+        """Whether sig does anything when delivered: a guest handler, or a default action
+        that ends the process (SIG_IGN and the ignore- and stop-by-default ones do not)."""
+        handler = self.actions[sig].handler
+        if handler == SIG_DFL:
+            return sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT
+        return handler != SIG_IGN
 
     def interrupting(self) -> bool:
         """Whether a pending, unblocked signal would act (a handler, or a default action
         that ends the process): what breaks a blocking call with EINTR.  An ignored one
         (SIG_IGN, or ignored or stopping by default) lets it sleep on, as Linux does."""
-        for sig in self.pending:
-            if self.blocked >> (sig - 1) & 1:
-                continue
-            handler = self.actions[sig].handler
-            if handler == SIG_IGN or (handler == SIG_DFL and (
-                    sig in _IGNORE_BY_DEFAULT or sig in _STOP_BY_DEFAULT)):
-                continue
-            return True
-        return False
+        return any(not self.blocked >> (sig - 1) & 1 and self._acts(sig) for sig in self.pending)
 
     def _drop_for_handler(self, task, sig: int) -> None:
         if sig not in self.undelivered_logged:

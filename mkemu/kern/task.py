@@ -83,12 +83,7 @@ class Task:
         self.pid, self.tid, self.ppid = hello.pid, hello.tid, hello.ppid
         self.frames = FramePool(phys, self._request_frames)
         self.cpu = CpuState()
-        self.space = AddressSpace(phys, self.frames)
-        self.space.reserved_fd = self.reserved_fds.add
-        self.space.file_fd_base = RESERVED_FD_BASE
-        self.tlb = SoftTLB(self.space.resolve, self.space.alias_key)
-        self.space.tlbs.append(self.tlb)
-        self.mem = GuestAccess(self.tlb)
+        self.space, self.tlb, self.mem = self._new_address_space()
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
         self.code_cache = CodeCache(default_dir())
         self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache)
@@ -111,6 +106,15 @@ class Task:
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
         self.started = time.monotonic()
+
+    def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
+        """An empty address space with its TLB and accessor (a new task, or execve's image)."""
+        space = AddressSpace(self.phys, self.frames)
+        space.reserved_fd = self.reserved_fds.add
+        space.file_fd_base = RESERVED_FD_BASE
+        tlb = SoftTLB(space.resolve, space.alias_key)
+        space.tlbs.append(tlb)
+        return space, tlb, GuestAccess(tlb)
 
     # ---- descriptors ----------------------------------------------------------
     def reserve_fd(self, fd: int) -> int:
@@ -147,12 +151,7 @@ class Task:
     def execve(self, path: str, argv: list[bytes], envp: list[bytes]) -> None:
         """Replace the guest image (the old one is dropped only once the new one loads)."""
         old_space = self.space
-        new_space = AddressSpace(self.phys, self.frames)
-        new_space.reserved_fd = self.reserved_fds.add
-        new_space.file_fd_base = RESERVED_FD_BASE
-        new_tlb = SoftTLB(new_space.resolve, new_space.alias_key)
-        new_space.tlbs.append(new_tlb)
-        new_mem = GuestAccess(new_tlb)
+        new_space, new_tlb, new_mem = self._new_address_space()
         img = load_program(new_space, new_mem, self.open_exec, path, argv)
         sp = build_stack(new_space, new_mem, img, envp, HWCAP, HWCAP2,
                          (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
