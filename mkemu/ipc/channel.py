@@ -6,6 +6,7 @@ import socket
 from . import protocol
 
 MAX_MESSAGE = 1 << 16
+MAX_FDS = 4
 
 
 class ChannelClosed(Exception):
@@ -19,6 +20,7 @@ class RequestRefused(RuntimeError):
 class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.fds: list[int] = []       # descriptors that came with the last message received
 
     @classmethod
     def pair(cls) -> tuple["Channel", "Channel"]:
@@ -28,24 +30,31 @@ class Channel:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send(self, msg) -> None:
+    def send(self, msg, fds: tuple[int, ...] = ()) -> None:
+        """Send msg, with descriptors passed over SCM_RIGHTS when fds is given."""
         try:
-            self.sock.sendall(protocol.encode(msg))
+            if fds:
+                socket.send_fds(self.sock, [protocol.encode(msg)], list(fds))
+            else:
+                self.sock.sendall(protocol.encode(msg))
         except (BrokenPipeError, ConnectionResetError) as e:
             raise ChannelClosed(str(e)) from None
 
     def recv(self):
+        """The next message; descriptors that came with it are in self.fds (the
+        receiver's to close), none otherwise."""
         try:
-            data = self.sock.recv(MAX_MESSAGE)
+            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
         except ConnectionResetError as e:
             raise ChannelClosed(str(e)) from None
+        self.fds = fds
         if not data:
             raise ChannelClosed("peer closed")
         return protocol.decode(data)
 
-    def call(self, msg, reply_type):
+    def call(self, msg, reply_type, fds: tuple[int, ...] = ()):
         """Send a request and wait for its reply."""
-        self.send(msg)
+        self.send(msg, fds)
         reply = self.recv()
         if isinstance(reply, protocol.ErrorReply):
             raise RequestRefused(f"{type(msg).__name__} refused: {reply.reason}")

@@ -21,7 +21,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |----------------|-------------------------------|-----------------------------|
 | Hello          | host_pid                      | Welcome(pid, tid, ppid)     |
 | GetPpid        |                               | PpidReply(ppid)             |
-| FrameRequest   | count                         | FrameGrant(first, count)    |
+| FrameRequest   | count                         | FrameGrant(runs)            |
 | ExitGroup      | code, signal, core            | (no reply; the task exits)  |
 | FutexWait      | key, frame, offset, val,      | FutexWaitReply(result) when |
 |                | bitset, deadline              | woken, timed out, refused   |
@@ -31,7 +31,28 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                | nwake, nrequeue               | FutexCount(-EAGAIN)         |
 | FutexWakeOp    | key, key2, frame2, offset2,   | FutexCount(count)           |
 |                | op, nwake, nwake2             |                             |
+| Fork           | vfork  (+ the child's holdings| ForkReply(pid) (+ the       |
+|                | memfd over SCM_RIGHTS)        | child's channel end)        |
+| Forked         | pid, host_pid, wait           | VforkDone() if wait, when   |
+|                |                               | the child execs or ends     |
+| ProcUpdate     | comm, cmdline, exe, execed    | (no reply)                  |
+| Wait           | idtype, id, options           | WaitReply(pid, status, code)|
+|                |                               | now, or when a child ends   |
+| Cancel         |                               | CancelReply(queued)         |
+| Kill           | pid, sig                      | KillReply(result, me_too)   |
+| SetPgid        | pid, pgid                     | Value(0 or -errno)          |
+| GetPgid/GetSid | pid                           | Value(id or -errno)         |
+| SetSid         |                               | Value(sid or -errno)        |
+| ProcList       |                               | ProcListReply(pids)         |
+| ProcInfo       | pid                           | ProcInfoReply(info or None) |
 | (anything else)|                               | ErrorReply(request, reason) |
+
+Fork is two steps because the host fork happens in the task: Fork reserves
+the child's pid and record and hands over its channel; the task forks; the
+child says Hello(host_pid) on its new channel and the parent says
+Forked(pid, host_pid), whichever comes first lets the broker watch the new
+process.  Wait is answered later when no child has ended yet (like
+FutexWait); a waiter a signal interrupts sends Cancel.
 """
 from __future__ import annotations
 
@@ -58,6 +79,26 @@ class MsgType(IntEnum):
     FUTEX_COUNT = 15
     FUTEX_REQUEUE = 16
     FUTEX_WAKE_OP = 17
+    FORK = 18
+    FORK_REPLY = 19
+    FORKED = 20
+    VFORK_DONE = 21
+    PROC_UPDATE = 22
+    WAIT = 23
+    WAIT_REPLY = 24
+    CANCEL = 25
+    CANCEL_REPLY = 26
+    KILL = 27
+    KILL_REPLY = 28
+    SET_PGID = 29
+    GET_PGID = 30
+    GET_SID = 31
+    SET_SID = 32
+    VALUE = 33
+    PROC_LIST = 34
+    PROC_LIST_REPLY = 35
+    PROC_INFO = 36
+    PROC_INFO_REPLY = 37
 
 
 @dataclass
@@ -93,9 +134,9 @@ class FrameRequest:
 
 @dataclass
 class FrameGrant:
+    """Free frames for the task's pool, as runs [(first, count), ...]; empty: none left."""
     TYPE = MsgType.FRAME_GRANT
-    first: int
-    count: int
+    runs: list
 
 
 @dataclass
@@ -187,6 +228,148 @@ class FutexWakeOp:
 
 
 @dataclass
+class Fork:
+    """Reserve a child: its pid, its record, its channel (sent back over SCM_RIGHTS).
+    The request carries the child's frame-holdings memfd."""
+    TYPE = MsgType.FORK
+    vfork: bool
+
+
+@dataclass
+class ForkReply:
+    TYPE = MsgType.FORK_REPLY
+    pid: int
+
+
+@dataclass
+class Forked:
+    """The parent's host fork made process host_pid for child pid (-1: the fork failed,
+    drop the child); with wait, answer VforkDone when the child execs or ends."""
+    TYPE = MsgType.FORKED
+    pid: int
+    host_pid: int
+    wait: bool
+
+
+@dataclass
+class VforkDone:
+    TYPE = MsgType.VFORK_DONE
+
+
+@dataclass
+class ProcUpdate:
+    """What /proc shows of the sender changed (None: unchanged); execed: it exec'd."""
+    TYPE = MsgType.PROC_UPDATE
+    comm: str | None
+    cmdline: bytes | None
+    exe: str | None
+    execed: bool
+
+
+@dataclass
+class Wait:
+    """wait4/waitid: idtype P_ALL 0, P_PID 1, P_PGID 2; options as waitid's."""
+    TYPE = MsgType.WAIT
+    idtype: int
+    id: int
+    options: int
+
+
+@dataclass
+class WaitReply:
+    """pid > 0: that child's wait status and si_code; 0: none yet (WNOHANG); -errno."""
+    TYPE = MsgType.WAIT_REPLY
+    pid: int
+    status: int
+    code: int
+
+
+@dataclass
+class Cancel:
+    """The waiter was interrupted by a signal: drop its Wait."""
+    TYPE = MsgType.CANCEL
+
+
+@dataclass
+class CancelReply:
+    """queued: it was still waiting (so no WaitReply was sent)."""
+    TYPE = MsgType.CANCEL_REPLY
+    queued: bool
+
+
+@dataclass
+class Kill:
+    """kill(2): pid > 0 one process, 0 the caller's group, -1 all it may, < -1 a group."""
+    TYPE = MsgType.KILL
+    pid: int
+    sig: int
+
+
+@dataclass
+class KillReply:
+    """result 0 or -errno; me_too: the caller is a target (it raises the signal itself)."""
+    TYPE = MsgType.KILL_REPLY
+    result: int
+    me_too: bool
+
+
+@dataclass
+class SetPgid:
+    TYPE = MsgType.SET_PGID
+    pid: int
+    pgid: int
+
+
+@dataclass
+class GetPgid:
+    TYPE = MsgType.GET_PGID
+    pid: int
+
+
+@dataclass
+class GetSid:
+    TYPE = MsgType.GET_SID
+    pid: int
+
+
+@dataclass
+class SetSid:
+    TYPE = MsgType.SET_SID
+
+
+@dataclass
+class Value:
+    """A number or -errno."""
+    TYPE = MsgType.VALUE
+    value: int
+
+
+@dataclass
+class ProcList:
+    TYPE = MsgType.PROC_LIST
+
+
+@dataclass
+class ProcListReply:
+    TYPE = MsgType.PROC_LIST_REPLY
+    pids: list
+
+
+@dataclass
+class ProcInfo:
+    TYPE = MsgType.PROC_INFO
+    pid: int
+
+
+@dataclass
+class ProcInfoReply:
+    """A dict of what /proc/PID shows (pid, ppid, pgid, sid, comm, cmdline, exe, state,
+    host_pid, started), or None: no such process."""
+    TYPE = MsgType.PROC_INFO_REPLY
+    info: dict | None
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -205,7 +388,11 @@ class BadMessage(ValueError):
 MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameRequest,
                                       FrameGrant, ExitGroup, ErrorReply, FutexWait,
                                       FutexWaitReply, FutexCancel, FutexCancelReply, FutexWake,
-                                      FutexCount, FutexRequeue, FutexWakeOp)}
+                                      FutexCount, FutexRequeue, FutexWakeOp, Fork, ForkReply,
+                                      Forked, VforkDone, ProcUpdate, Wait, WaitReply, Cancel,
+                                      CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
+                                      SetSid, Value, ProcList, ProcListReply, ProcInfo,
+                                      ProcInfoReply)}
 _HEADER = struct.Struct("<H")
 
 

@@ -1,30 +1,38 @@
 """The broker: the machine's kernel process, a loop over typed messages.
 
-It owns what tasks share -- the task table (guest pids, parents, exit
-statuses), page-frame allocation and the futex queues (kern/futex.py) -- and
-never runs guest code.  It maps the guest memory segment to read futex words.  It is the
-host parent of every task process, so it reaps them all: a task that dies
-without saying goodbye (SIGKILL, a crash of the interpreter) is reported as
-killed by its host signal, and the broker and other tasks go on.
+It owns what tasks share -- the process table (kern/proctable.py: guest
+pids, the tree, groups, sessions, zombies), page-frame allocation and
+reclaim, and the futex queues (kern/futex.py) -- and never runs guest code.
+It maps the guest memory segment (futex words, frame reference counts).  It
+is the host parent of every task process (a task forks its children with
+CLONE_PARENT), so it reaps them all: a task that dies without saying goodbye
+(SIGKILL, a crash of the interpreter) is reported as killed by its host
+signal, its frames are taken back from its holdings bitmap, and the broker
+and other tasks go on.  When the machine's first process (its init) ends,
+every other process is killed, as when a PID namespace's init exits.
 """
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
+import resource
 import selectors
 import signal
-from dataclasses import dataclass, field
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
-from ..mm.hostmap import HostMapping
-from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE
+from ..mm.holdings import Holdings
+from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
 from .futex import FutexQueues
+from .proctable import (CLD_DUMPED, CLD_EXITED, CLD_KILLED, FIRST_PID, P_PGID, WEXITED,
+                        WNOHANG, WNOWAIT, Proc, ProcTable)
 
 PR_SET_PDEATHSIG = 1
-FIRST_PID = 1000
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+__all__ = ["Broker", "FIRST_PID", "die_with_parent", "wait_status_to_exit_code"]
 
 
 def die_with_parent() -> None:
@@ -32,29 +40,12 @@ def die_with_parent() -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-@dataclass
-class TaskRecord:
-    host_pid: int
-    pid: int
-    tid: int
-    ppid: int
-    chan: Channel
-    pidfd: int
-    exit: P.ExitGroup | None = None
-    alive: bool = True
-
-
-@dataclass
 class Broker:
-    phys_fd: int
-    nframes: int = DEFAULT_SIZE // PAGE_SIZE
-    tasks: dict = field(default_factory=dict)       # host pid -> TaskRecord
-    next_pid: int = FIRST_PID
-    next_frame: int = 1                               # frame 0 is never handed out
-    status: int | None = None                         # wait status of the first process
-
-    def __post_init__(self) -> None:
+    def __init__(self, phys_fd: int, nframes: int = DEFAULT_SIZE // PAGE_SIZE) -> None:
         self.sel = selectors.DefaultSelector()
+        self.table = ProcTable()
+        self.status: int | None = None               # wait status of the first process
+        self.init_ends_machine = False               # kill every process when the first ends
         self.calls = {
             P.MsgType.HELLO: self.on_hello,
             P.MsgType.GET_PPID: self.on_get_ppid,
@@ -65,19 +56,43 @@ class Broker:
             P.MsgType.FUTEX_WAKE: self.on_futex_wake,
             P.MsgType.FUTEX_REQUEUE: self.on_futex_requeue,
             P.MsgType.FUTEX_WAKE_OP: self.on_futex_wake_op,
+            P.MsgType.FORK: self.on_fork,
+            P.MsgType.FORKED: self.on_forked,
+            P.MsgType.PROC_UPDATE: self.on_proc_update,
+            P.MsgType.WAIT: self.on_wait,
+            P.MsgType.CANCEL: self.on_cancel,
+            P.MsgType.KILL: self.on_kill,
+            P.MsgType.SET_PGID: lambda p, m: P.Value(self.table.setpgid(p, m.pid, m.pgid)),
+            P.MsgType.GET_PGID: lambda p, m: P.Value(self.table.getpgid(p, m.pid)),
+            P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p, m.pid)),
+            P.MsgType.SET_SID: lambda p, m: P.Value(self.table.setsid(p)),
+            P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
+            P.MsgType.PROC_INFO: lambda p, m: P.ProcInfoReply(self.table.info(m.pid)),
         }
-        self.first_pid = None
-        # the segment stays mapped here after its descriptor is closed (futex words)
-        self.segment = HostMapping(self.phys_fd, 0, self.nframes * PAGE_SIZE, writable=True) \
-            if self.phys_fd >= 0 else None
-        self.futex = FutexQueues(self.segment.view if self.segment else None)
+        # the segment stays mapped here after its descriptor is closed
+        self.phys = PhysMem(phys_fd, nframes * PAGE_SIZE) if phys_fd >= 0 else None
+        self.nframes = nframes
+        self.next_frame = self.phys.first_frame if self.phys else 1
+        self.free_frames: list[int] = []
+        self.futex = FutexQueues(self.phys.view if self.phys else None)
+        self.waiting: dict[int, tuple[Proc, P.Wait]] = {}     # pid -> its pending Wait
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:                          # three descriptors per process
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    @property
+    def tasks(self) -> dict[int, Proc]:
+        return self.table.procs
+
+    @property
+    def first_pid(self) -> int | None:
+        return self.table.init.pid if self.table.init else None
 
     # ---- task creation ------------------------------------------------------------
-    def spawn(self, child_main, ppid: int = 0) -> TaskRecord:
+    def spawn(self, child_main, ppid: int = 0) -> Proc:
         """Fork a task process running child_main(channel); the broker is its parent."""
         mine, theirs = Channel.pair()
-        pid = self.next_pid
-        self.next_pid += 1
+        proc = self.table.new(ppid, mine)
         host_pid = os.fork()
         if host_pid == 0:
             try:
@@ -88,110 +103,294 @@ class Broker:
             finally:
                 os._exit(70)
         theirs.close()
-        rec = TaskRecord(host_pid, pid, pid, ppid, mine, os.pidfd_open(host_pid))
-        self.tasks[host_pid] = rec
-        self.sel.register(mine.sock, selectors.EVENT_READ, (rec, "chan"))
-        self.sel.register(rec.pidfd, selectors.EVENT_READ, (rec, "exit"))
-        if self.first_pid is None:
-            self.first_pid = pid
-        return rec
+        self.sel.register(mine.sock, selectors.EVENT_READ, (proc, "chan"))
+        self._watch(proc, host_pid)
+        return proc
+
+    def _watch(self, proc: Proc, host_pid: int) -> None:
+        """Learn proc's host process: from now its death is seen through a pidfd."""
+        if proc.host_pid is not None or host_pid <= 0:
+            return
+        proc.host_pid = host_pid
+        proc.pidfd = os.pidfd_open(host_pid)
+        self.sel.register(proc.pidfd, selectors.EVENT_READ, (proc, "exit"))
 
     # ---- the server loop ------------------------------------------------------------
     def serve(self) -> int:
         """Serve until every task has exited; return the first process's wait status."""
-        while any(r.alive for r in self.tasks.values()):
+        while any(p.alive for p in self.table.procs.values()):
             for key, _ in self.sel.select(self.futex.next_timeout()):
-                rec, kind = key.data
+                proc, kind = key.data
                 if kind == "chan":
-                    self._serve_one(rec)
+                    self._serve_one(proc)
                 else:
-                    self._reap(rec)
+                    self._reap(proc)
             self.futex.expire()
         return self.status if self.status is not None else 0
 
-    def _serve_one(self, rec: TaskRecord) -> None:
+    def _serve_one(self, proc: Proc) -> None:
         try:
-            msg = rec.chan.recv()
+            msg = proc.chan.recv()
         except ChannelClosed:
-            self.sel.unregister(rec.chan.sock)
+            self._channel_closed(proc)
             return
         except P.BadMessage as e:
             reply = P.ErrorReply(e.kind, str(e))
         else:
             handler = self.calls.get(msg.TYPE)
-            reply = handler(rec, msg) if handler else \
+            reply = handler(proc, msg) if handler else \
                 P.ErrorReply(msg.TYPE, f"the broker does not serve {type(msg).__name__}")
+        for fd in proc.chan.fds:                 # descriptors no handler took
+            os.close(fd)
+        proc.chan.fds = []
         if reply is not None:
             try:
-                rec.chan.send(reply)
+                proc.chan.send(reply)
             except ChannelClosed:
                 pass
 
-    def _reap(self, rec: TaskRecord) -> None:
-        _, wstatus = os.waitpid(rec.host_pid, 0)
-        self.sel.unregister(rec.pidfd)
-        os.close(rec.pidfd)
-        # drain a goodbye that raced with the exit
+    def _channel_closed(self, proc: Proc) -> None:
         try:
-            while rec.exit is None:
-                self._serve_one(rec)
-        except (OSError, KeyError, ValueError):
-            pass
-        try:
-            self.sel.unregister(rec.chan.sock)
+            self.sel.unregister(proc.chan.sock)
         except (KeyError, ValueError):
             pass
-        rec.chan.close()
-        rec.alive = False
-        self.futex.drop(rec)
-        if rec.exit is not None:
-            guest = (rec.exit.code & 0xFF) << 8 if not rec.exit.signal else \
-                rec.exit.signal | (0x80 if rec.exit.core else 0)
+        proc.chan_closed = True
+        if proc.host_pid is None and proc.alive:
+            # a child whose fork never happened (its parent failed or died first): the
+            # parent's references to its frames are in its holdings
+            parent = self.table.procs.get(proc.ppid)
+            if parent is None or not parent.alive:
+                self._ended(proc, signal.SIGKILL, notify=False)
+
+    def _reap(self, proc: Proc) -> None:
+        _, wstatus = os.waitpid(proc.host_pid, 0)
+        self.sel.unregister(proc.pidfd)
+        os.close(proc.pidfd)
+        proc.pidfd = -1
+        # drain a goodbye that raced with the exit
+        try:
+            while proc.exit is None and not proc.chan_closed:
+                self._serve_one(proc)
+        except (OSError, KeyError, ValueError):
+            pass
+        if proc.exit is not None:
+            guest = (proc.exit.code & 0xFF) << 8 if not proc.exit.signal else \
+                proc.exit.signal | (0x80 if proc.exit.core else 0)
         elif os.WIFSIGNALED(wstatus):
             guest = os.WTERMSIG(wstatus)          # the host process was killed: same signal
         else:
             guest = signal.SIGABRT                # it vanished without a word: a crash
-        if rec.pid == self.first_pid:
-            self.status = guest
+        self._ended(proc, guest)
+
+    def _ended(self, proc: Proc, status: int, notify: bool = True) -> None:
+        """proc's host process is gone: take back what it held, make it a zombie, tell
+        its parent (notify False: a child that was never born, dropped silently)."""
+        if not proc.chan_closed:
+            try:
+                self.sel.unregister(proc.chan.sock)
+            except (KeyError, ValueError):
+                pass
+        proc.chan.close()
+        proc.chan_closed = True
+        proc.alive = False
+        self.futex.drop(proc)
+        self.waiting.pop(proc.pid, None)
+        if proc.holdings is not None:
+            if self.phys is not None:
+                self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
+            proc.holdings.close()
+            proc.holdings = None
+        self._release_vfork_parent(proc)
+        sig = status & 0x7F
+        proc.status = status
+        proc.code = CLD_EXITED if not sig else CLD_DUMPED if status & 0x80 else CLD_KILLED
+        if proc is self.table.init:
+            self.status = status
+            for other in self.table.procs.values():    # init is gone: so is its machine
+                if self.init_ends_machine and other.alive and other.pidfd >= 0:
+                    _send(other, signal.SIGKILL)
+        for orphan in self.table.reparent_children(proc):
+            if orphan.ppid == 0:
+                self.table.reap(orphan)
+            else:
+                self._child_ended(orphan)
+        for child in [c for c in self.table.children(proc) if c.host_pid is None and c.chan_closed]:
+            self._ended(child, signal.SIGKILL, notify=False)   # never born: its parent died forking
+        if notify:
+            self._child_ended(proc)
+        else:
+            self.table.reap(proc)
+
+    def _child_ended(self, child: Proc) -> None:
+        parent = self.table.procs.get(child.ppid)
+        if parent is None or parent.zombie:
+            self.table.reap(child)                   # no one will wait for it
+            return
+        waiting = self.waiting.get(parent.pid)
+        if waiting is not None:
+            reply = self._try_wait(parent, waiting[1])
+            if reply is not None:
+                del self.waiting[parent.pid]
+                try:
+                    parent.chan.send(reply)
+                except ChannelClosed:
+                    pass
+        if parent.pidfd >= 0:
+            _send(parent, signal.SIGCHLD)
+
+    def _release_vfork_parent(self, child: Proc) -> None:
+        parent, child.vfork_parent = child.vfork_parent, None
+        if parent is not None and parent.alive:
+            try:
+                parent.chan.send(P.VforkDone())
+            except ChannelClosed:
+                pass
 
     def close(self) -> None:
         """Drop the selector and the segment's mapping (a broker that returns, as in tests)."""
         self.sel.close()
         self.futex.words = None
-        if self.segment is not None:
-            self.segment.unmap()
+        if self.phys is not None:
+            self.phys.counts.release()
+            self.phys.mapping.unmap()
 
     # ---- handlers -----------------------------------------------------------------------
-    def on_hello(self, rec: TaskRecord, msg: P.Hello):
-        return P.Welcome(rec.pid, rec.tid, rec.ppid)
+    def on_hello(self, proc: Proc, msg: P.Hello):
+        if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
+            proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
+        self._watch(proc, msg.host_pid)
+        return P.Welcome(proc.pid, proc.tid, proc.ppid)
 
-    def on_get_ppid(self, rec: TaskRecord, msg: P.GetPpid):
-        return P.PpidReply(rec.ppid)
+    def on_get_ppid(self, proc: Proc, msg: P.GetPpid):
+        return P.PpidReply(proc.ppid)
 
-    def on_frame_request(self, rec: TaskRecord, msg: P.FrameRequest):
-        count = max(0, min(msg.count, self.nframes - self.next_frame))
-        first = self.next_frame
-        self.next_frame += count
-        return P.FrameGrant(first, count)
+    def on_frame_request(self, proc: Proc, msg: P.FrameRequest):
+        want = max(0, msg.count)
+        frames = self.free_frames[-want:] if want else []
+        del self.free_frames[len(self.free_frames) - len(frames):]
+        runs = _runs(frames)
+        n = min(want - len(frames), self.nframes - self.next_frame)
+        if n > 0:
+            runs.append((self.next_frame, n))
+            self.next_frame += n
+        return P.FrameGrant(runs)
 
-    def on_exit_group(self, rec: TaskRecord, msg: P.ExitGroup):
-        rec.exit = msg
+    def on_exit_group(self, proc: Proc, msg: P.ExitGroup):
+        proc.exit = msg
         return None
 
-    def on_futex_wait(self, rec: TaskRecord, msg: P.FutexWait):
-        return self.futex.wait(rec, msg)          # None: the reply comes when woken
+    def on_fork(self, proc: Proc, msg: P.Fork):
+        if len(proc.chan.fds) != 1 or self.phys is None:
+            return P.ErrorReply(msg.TYPE, "Fork needs the child's holdings descriptor")
+        holdings_fd = proc.chan.fds.pop()
+        mine, theirs = Channel.pair()
+        child = self.table.new(proc.pid, mine, parent=proc)
+        child.holdings = Holdings(holdings_fd, self.nframes)
+        self.sel.register(mine.sock, selectors.EVENT_READ, (child, "chan"))
+        try:
+            proc.chan.send(P.ForkReply(child.pid), fds=(theirs.fileno(),))
+        except ChannelClosed:
+            pass
+        theirs.close()
+        return None
 
-    def on_futex_cancel(self, rec: TaskRecord, msg: P.FutexCancel):
-        return self.futex.cancel(rec)
+    def on_forked(self, proc: Proc, msg: P.Forked):
+        child = self.table.procs.get(msg.pid)
+        if child is None or child.ppid != proc.pid:
+            return P.ErrorReply(msg.TYPE, f"{msg.pid} is not a child being forked")
+        if msg.host_pid < 0:                     # the host fork failed
+            self._ended(child, signal.SIGKILL, notify=False)
+            return None
+        self._watch(child, msg.host_pid)
+        if msg.wait:
+            if child.alive and not child.execed:
+                child.vfork_parent = proc
+                return None
+            return P.VforkDone()
+        return None
 
-    def on_futex_wake(self, rec: TaskRecord, msg: P.FutexWake):
+    def on_proc_update(self, proc: Proc, msg: P.ProcUpdate):
+        if msg.comm is not None:
+            proc.comm = msg.comm
+        if msg.cmdline is not None:
+            proc.cmdline = msg.cmdline
+        if msg.exe is not None:
+            proc.exe = msg.exe
+        if msg.execed:
+            proc.execed = True
+            self._release_vfork_parent(proc)
+        return None
+
+    def _try_wait(self, parent: Proc, msg: P.Wait) -> P.WaitReply | None:
+        """The answer to a Wait now, or None: it has to wait."""
+        idtype, id_ = msg.idtype, msg.id
+        if idtype == P_PGID and id_ == 0:
+            idtype, id_ = P_PGID, parent.pgid
+        any_child, ended = self.table.find_waitable(parent, idtype, id_)
+        if not any_child:
+            return P.WaitReply(-errno.ECHILD, 0, 0)
+        if ended is not None and msg.options & WEXITED:
+            if not msg.options & WNOWAIT:
+                self.table.reap(ended)
+            return P.WaitReply(ended.pid, ended.status, ended.code)
+        if msg.options & WNOHANG:
+            return P.WaitReply(0, 0, 0)
+        return None
+
+    def on_wait(self, proc: Proc, msg: P.Wait):
+        reply = self._try_wait(proc, msg)
+        if reply is None:
+            self.waiting[proc.pid] = (proc, msg)
+        return reply
+
+    def on_cancel(self, proc: Proc, msg: P.Cancel):
+        return P.CancelReply(self.waiting.pop(proc.pid, None) is not None)
+
+    def on_kill(self, proc: Proc, msg: P.Kill):
+        if not 0 <= msg.sig <= 64:
+            return P.KillReply(-errno.EINVAL, False)
+        targets = self.table.kill_targets(proc, msg.pid)
+        if targets is None:
+            return P.KillReply(-errno.ESRCH, False)
+        me_too = False
+        for t in targets:
+            if t is proc:
+                me_too = True
+            elif msg.sig and t.alive and t.pidfd >= 0:
+                _send(t, msg.sig)
+        return P.KillReply(0, me_too)
+
+    def on_futex_wait(self, proc: Proc, msg: P.FutexWait):
+        return self.futex.wait(proc, msg)          # None: the reply comes when woken
+
+    def on_futex_cancel(self, proc: Proc, msg: P.FutexCancel):
+        return self.futex.cancel(proc)
+
+    def on_futex_wake(self, proc: Proc, msg: P.FutexWake):
         return P.FutexCount(self.futex.wake(msg.key, msg.count, msg.bitset))
 
-    def on_futex_requeue(self, rec: TaskRecord, msg: P.FutexRequeue):
+    def on_futex_requeue(self, proc: Proc, msg: P.FutexRequeue):
         return P.FutexCount(self.futex.requeue(msg))
 
-    def on_futex_wake_op(self, rec: TaskRecord, msg: P.FutexWakeOp):
+    def on_futex_wake_op(self, proc: Proc, msg: P.FutexWakeOp):
         return P.FutexCount(self.futex.wake_op(msg))
+
+
+def _send(proc: Proc, sig: int) -> None:
+    try:
+        signal.pidfd_send_signal(proc.pidfd, sig)
+    except OSError:                 # it is exiting, or was reaped a moment ago
+        pass
+
+
+def _runs(frames: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for f in sorted(frames):
+        if runs and runs[-1][0] + runs[-1][1] == f:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((f, 1))
+    return runs
 
 
 def wait_status_to_exit_code(status: int) -> int:

@@ -33,7 +33,6 @@ threads it becomes a host atomic on the segment, like the exclusives.
 from __future__ import annotations
 
 import errno
-import select
 import struct
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from dataclasses import dataclass, field
 from ..ipc import protocol as P
 from ..ipc.channel import ChannelClosed
 from ..mm.fault import MemFault
-from .errors import InterruptedSyscall
+from . import brokercall
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
@@ -240,58 +239,10 @@ def _read_timeout(t, addr: int) -> int:
     return sec * 1_000_000_000 + nsec
 
 
-def _recv(t, want):
-    msg = t.chan.recv()
-    if not isinstance(msg, want):
-        raise RuntimeError(f"futex: expected {want.__name__}, got {type(msg).__name__}")
-    return msg
-
-
-def _signal_acts(t) -> bool:
-    """Whether a pending guest signal would act (Linux's futex_wait returns EINTR)."""
-    sig = getattr(t, "sig", None)
-    return sig is not None and sig.interrupting()
-
-
-def _poller(chan) -> select.poll:
-    p = select.poll()                     # not select(): the channel sits above fd 1024
-    p.register(chan.sock, select.POLLIN)
-    return p
-
-
 def _sleep(t, msg: P.FutexWait) -> int:
-    """Send the wait and block for the broker's answer; a host signal cancels it.
-
-    The host signal handler raises InterruptedSyscall only while t.in_syscall,
-    so that is true only around poll(): the reply is read with it false, and
-    no raise can lose a reply that was already read."""
-    t.in_syscall = False                  # a signal now stays pending: the send completes
-    t.chan.send(msg)
-    while True:
-        ready = False
-        try:
-            t.in_syscall = True
-            if not _signal_acts(t):       # one that came before acts at once
-                ready = bool(_poller(t.chan).poll())
-            t.in_syscall = False
-        except InterruptedSyscall:
-            t.in_syscall = False
-            if getattr(t, "sig", None) is None:
-                break                     # a task without guest signal state (tests)
-            continue                      # an ignored signal sleeps on; one that acts ends it
-        if not ready:
-            break
-        return _recv(t, P.FutexWaitReply).result
-    t.chan.send(P.FutexCancel())
-    result = None
-    while True:
-        reply = t.chan.recv()
-        if isinstance(reply, P.FutexWaitReply):
-            result = reply.result         # woken or timed out before the cancel arrived
-        elif isinstance(reply, P.FutexCancelReply):
-            return -errno.EINTR if result is None else result
-        else:
-            raise RuntimeError(f"futex: unexpected {type(reply).__name__}")
+    """Send the wait and block for the broker's answer; a host signal cancels it."""
+    reply = brokercall.wait(t, msg, P.FutexWaitReply, P.FutexCancel(), P.FutexCancelReply)
+    return -errno.EINTR if reply is None else reply.result
 
 
 def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int) -> int:
@@ -327,7 +278,7 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
         if not bitset:
             return -errno.EINVAL
         key = key_of(t, uaddr, private)
-        return t.chan.call(P.FutexWake(key, _s32(val), bitset), P.FutexCount).count
+        return brokercall.call(t, P.FutexWake(key, _s32(val), bitset), P.FutexCount).count
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         nwake, nrequeue = _s32(val), _s32(timeout)
         if nwake < 0 or nrequeue < 0:
@@ -339,7 +290,7 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
             cmpval = val3
             if t.mem.read_u32(uaddr) != cmpval:
                 return -errno.EAGAIN
-        return t.chan.call(P.FutexRequeue(key, key2, frame, uaddr & 4095, cmpval,
+        return brokercall.call(t, P.FutexRequeue(key, key2, frame, uaddr & 4095, cmpval,
                                           nwake, nrequeue), P.FutexCount).count
     if cmd == FUTEX_WAKE_OP:
         key, key2 = key_of(t, uaddr, private), key_of(t, uaddr2, private)
@@ -353,6 +304,6 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
             if cond is None:
                 return -errno.ENOSYS
             op_or_cond = int(cond)
-        return t.chan.call(P.FutexWakeOp(key, key2, frame2, uaddr2 & 4095, op_or_cond,
+        return brokercall.call(t, P.FutexWakeOp(key, key2, frame2, uaddr2 & 4095, op_or_cond,
                                          _s32(val), _s32(timeout)), P.FutexCount).count
     return -errno.ENOSYS                              # FUTEX_FD (gone from Linux), the PI family

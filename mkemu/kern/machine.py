@@ -76,6 +76,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         signal.signal(s, signal.SIG_IGN)      # the guest gets these; the broker reports
     phys_fd = PhysMem.create_fd()
     broker = Broker(phys_fd)
+    broker.init_ends_machine = True        # as a PID namespace: its first process is its init
     tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
                       inject_crash=cfg.inject_crash, binds=cfg.binds, cwd=cfg.cwd,

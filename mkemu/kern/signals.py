@@ -24,6 +24,11 @@ _CORE_BY_DEFAULT = {signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABR
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2, signal.SIGALRM, signal.SIGWINCH)
 
+# other host signals a task turns into guest ones (another guest process sent them
+# with kill, or the broker tells a parent of its child's end)
+CAUGHT_IN_TASK = (signal.SIGCHLD, signal.SIGURG, signal.SIGVTALRM, signal.SIGPROF,
+                  signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR)
+
 
 @dataclass
 class Action:
@@ -93,6 +98,6 @@ def install_host_handlers(task) -> None:
         if task.in_syscall:
             raise InterruptedSyscall()
 
-    for s in FORWARDED:
+    for s in (*FORWARDED, *CAUGHT_IN_TASK):
         signal.signal(s, on_signal)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # EPIPE becomes a guest SIGPIPE in the write path

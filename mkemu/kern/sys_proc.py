@@ -40,11 +40,6 @@ def sys_gettid(t):
     return t.tid
 
 
-@syscall("getppid")
-def sys_getppid(t):
-    return t.chan.call(P.GetPpid(), P.PpidReply).ppid
-
-
 @syscall("set_tid_address", "ptr")
 def sys_set_tid_address(t, addr):
     t.clear_child_tid = addr
@@ -319,31 +314,6 @@ def sys_prctl(t, option, a2, a3, a4, a5):
 @syscall("personality", "hex", status="stub: always PER_LINUX; changes are ignored")
 def sys_personality(t, persona):
     return 0
-
-
-@syscall("getpgid", "int", status="partial: no process groups: every pid's group is the caller's pid")
-def sys_getpgid(t, pid):
-    return t.pid
-
-
-@syscall("getsid", "int", status="partial: no sessions: every pid's session is the caller's pid")
-def sys_getsid(t, pid):
-    return t.pid
-
-
-@syscall("setsid", status="stub: always EPERM")
-def sys_setsid(t):
-    return -errno.EPERM
-
-
-@syscall("setpgid", "int", "int", status="stub: does nothing, returns 0")
-def sys_setpgid(t, pid, pgid):
-    return 0
-
-
-@syscall("wait4", "int", "ptr", "flags", "ptr", status="partial: no child processes yet: always ECHILD")
-def sys_wait4(t, pid, status, options, rusage):
-    return -errno.ECHILD     # no children until fork arrives
 
 
 @syscall("getrusage", "int", "ptr",

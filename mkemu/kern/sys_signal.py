@@ -4,6 +4,8 @@ from __future__ import annotations
 import errno
 import struct
 
+from ..ipc import protocol as P
+from . import brokercall
 from .signals import NSIG, Action
 from .systable import syscall
 
@@ -83,12 +85,20 @@ def _signal_self(t, sig: int) -> int:
     return 0
 
 
-@syscall("kill", "int", "signal", status="partial: reaches only the caller itself (other pids are ESRCH)")
+@syscall("kill", "int", "signal")
 def sys_kill(t, pid, sig):
-    pid = pid - (1 << 64) if pid >> 63 else pid
-    if pid in (t.pid, 0, -1, -t.pid):
+    pid &= 0xFFFF_FFFF
+    pid = pid - (1 << 32) if pid >> 31 else pid
+    if not 0 <= sig <= NSIG:
+        return -errno.EINVAL
+    if pid == t.pid:
         return _signal_self(t, sig)
-    return -errno.ESRCH
+    if pid == -(1 << 31):
+        return -errno.ESRCH
+    reply = brokercall.call(t, P.Kill(pid, sig), P.KillReply)
+    if reply.result == 0 and reply.me_too:
+        _signal_self(t, sig)
+    return reply.result
 
 
 @syscall("tgkill", "int", "int", "signal",

@@ -34,10 +34,11 @@ from ..identity import Identity, hostname_from_file
 from ..ipc import protocol as P
 from ..ipc.channel import Channel
 from ..mm.access import GuestAccess
+from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import crash, signals, sys_fs, syscalls
+from . import brokercall, crash, signals, sys_fs, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
@@ -50,7 +51,6 @@ def _reserved_fd_base() -> int:
 
 
 RESERVED_FD_BASE = _reserved_fd_base()
-FRAME_GRANT = 4096                   # frames per broker grant (16 MiB)
 
 
 @dataclass
@@ -79,9 +79,12 @@ class Task:
         phys_fd = self.reserve_fd(phys.fd)
         phys.fd = phys_fd
         self.phys = phys
-        hello = chan.call(P.Hello(os.getpid()), P.Welcome)
+        holdings = Holdings.create(phys.nframes)
+        holdings.fd = self.reserve_fd(holdings.fd)
+        hello = chan.call(P.Hello(os.getpid()), P.Welcome, fds=(holdings.fd,))
         self.pid, self.tid, self.ppid = hello.pid, hello.tid, hello.ppid
-        self.frames = FramePool(phys, self._request_frames)
+        self.is_child = False             # a forked process (not the machine's first)
+        self.frames = FramePool(phys, self._request_frames, holdings)
         self.cpu = CpuState()
         self.space, self.tlb, self.mem = self._new_address_space()
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
@@ -134,9 +137,17 @@ class Task:
     def log(self, text: str) -> None:
         os.write(self.log_fd, f"mkemu: {text}\n".encode(errors="replace"))
 
-    def _request_frames(self) -> tuple[int, int]:
-        grant = self.chan.call(P.FrameRequest(FRAME_GRANT), P.FrameGrant)
-        return grant.first, grant.count
+    def _request_frames(self, count: int) -> list[tuple[int, int]]:
+        return brokercall.call(self, P.FrameRequest(count), P.FrameGrant).runs
+
+    def exec_done(self) -> None:
+        """Tell the broker what /proc shows of the new image (and release a vfork parent)."""
+        self.announce(execed=True)
+
+    def announce(self, execed: bool = False) -> None:
+        comm = getattr(self, "comm", None) or os.path.basename(self.exe_path)[:15]
+        brokercall.send(self, P.ProcUpdate(comm, b"\0".join(self.argv) + b"\0", self.exe_path,
+                                           execed))
 
     def open_exec(self, path: str) -> int:
         """A host fd of the guest file `path`, for loading it as a program."""
@@ -248,6 +259,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             else:
                 task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
+        task.announce()
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
             import cProfile
@@ -272,7 +284,10 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         if task is not None:
             task.code_cache.flush()
         if task is not None and config.stats:
-            os.write(task.log_fd, ("\n".join(task.stats_lines()) + "\n").encode())
+            lines = task.stats_lines()
+            if task.is_child:             # each process reports; children say which they are
+                lines = [line.replace("mkemu:", f"mkemu[{task.pid}]:", 1) for line in lines]
+            os.write(task.log_fd, ("\n".join(lines) + "\n").encode())
         chan.send(P.ExitGroup(code, sig, core))
     except Exception:
         pass

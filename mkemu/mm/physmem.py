@@ -5,10 +5,19 @@ when the last process holding it exits), truncated to a large size and
 mapped MAP_SHARED by the broker and every task process; only touched pages
 cost host memory.  A frame is one 4 KiB page of it, named by its index.
 
-Frames are handed out by the broker in grants (ranges of frame numbers, see
+The first frames of the segment hold the frame table: one 32-bit reference
+count per frame (how many address spaces map it), changed only with host
+atomic operations (libatomic), because a forked parent and child drop their
+references to a shared frame on two host cores at once.  Those frames are
+never handed out (`PhysMem.first_frame` is the first that is).
+
+Frames are handed out by the broker in grants (lists of runs, see
 ipc/protocol.py FrameGrant); a task allocates from its grants locally, so a
-page fault costs no round trip.  A freed frame is hole-punched, which returns
-its memory to the host and makes it read as zeros when it is reused.
+page fault costs no round trip.  Which frames a task holds -- mapped, or free
+in its pool -- is recorded in its `Holdings` bitmap (mm/holdings.py), which
+the broker reads when the task ends, however it ends, to take back every
+frame no one else maps.  A frame whose count drops to zero is hole-punched,
+which returns its memory to the host and makes it read as zeros when reused.
 """
 from __future__ import annotations
 
@@ -16,15 +25,28 @@ import ctypes
 import os
 from typing import Callable
 
+from .holdings import Holdings
 from .hostmap import HostMapping
 
 PAGE_SIZE = 4096
 DEFAULT_SIZE = 64 << 30          # 64 GiB of sparse guest-physical space
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
+_SEQ_CST = 5
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+_atomic = ctypes.CDLL("libatomic.so.1")
+_fetch_add = _atomic.__atomic_fetch_add_4
+_fetch_sub = _atomic.__atomic_fetch_sub_4
+for _f in (_fetch_add, _fetch_sub):
+    _f.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int]
+    _f.restype = ctypes.c_uint32
+
+
+def table_frames(size: int) -> int:
+    """How many frames the reference-count table of a segment of `size` bytes takes."""
+    return -(-(size // PAGE_SIZE) * 4 // PAGE_SIZE)
 
 
 class PhysMem:
@@ -42,11 +64,27 @@ class PhysMem:
             fd = self.create_fd(size)
         self.fd = fd
         self.size = size
-        self.view = HostMapping(fd, 0, size, writable=True).view
+        self.nframes = size // PAGE_SIZE
+        self.first_frame = max(1, table_frames(size))
+        self.mapping = HostMapping(fd, 0, size, writable=True)
+        self.view = self.mapping.view
+        self.counts = self.view[:self.first_frame * PAGE_SIZE].cast("I")
 
     def page(self, frame: int) -> memoryview:
         off = frame * PAGE_SIZE
         return self.view[off:off + PAGE_SIZE]
+
+    # ---- reference counts (atomic: other processes change them at the same time) ----
+    def ref(self, frame: int) -> int:
+        return self.counts[frame]
+
+    def ref_up(self, frame: int) -> int:
+        """Add a reference; the count before."""
+        return _fetch_add(self.mapping.addr + 4 * frame, 1, _SEQ_CST)
+
+    def ref_down(self, frame: int) -> int:
+        """Drop a reference; the count before (1: that was the last one)."""
+        return _fetch_sub(self.mapping.addr + 4 * frame, 1, _SEQ_CST)
 
     def punch(self, first: int, count: int) -> None:
         """Give frames [first, first+count) back to the host (they read as zero after)."""
@@ -56,35 +94,20 @@ class PhysMem:
             for f in range(first, first + count):
                 self.page(f)[:] = bytes(PAGE_SIZE)
 
+    def reclaim(self, holdings: Holdings, below: int) -> list[int]:
+        """A task has ended: drop its reference to each frame it held and return the
+        frames now free (punched).  A frame with no reference was free in its pool."""
+        free = []
+        for f in holdings.frames(below):
+            if f < self.first_frame:
+                continue
+            if self.counts[f] == 0 or self.ref_down(f) == 1:
+                free.append(f)
+        self.punch_frames(free)
+        return free
 
-class FramePool:
-    """A task's local frame allocator, refilled from broker grants.
-
-    `refill()` asks the broker for a grant and returns (first, count).
-    """
-
-    def __init__(self, phys: PhysMem, refill: Callable[[], tuple[int, int]]) -> None:
-        self.phys = phys
-        self.refill = refill
-        self.free: list[int] = []
-        self.next = 0
-        self.end = 0
-
-    def alloc(self) -> int:
-        """A zero-filled frame."""
-        if self.free:
-            return self.free.pop()
-        if self.next >= self.end:
-            first, count = self.refill()
-            if count <= 0:
-                raise MemoryError("guest-physical memory exhausted")
-            self.next, self.end = first, first + count
-        f = self.next
-        self.next += 1
-        return f
-
-    def release(self, frames: list[int]) -> None:
-        """Return frames: punch them (runs of consecutive frames at once) and keep them."""
+    def punch_frames(self, frames: list[int]) -> None:
+        """Punch a list of frames, a run of consecutive ones at a time."""
         if not frames:
             return
         frames = sorted(frames)
@@ -93,7 +116,72 @@ class FramePool:
             if f is not None and f == prev + 1:
                 prev = f
                 continue
-            self.phys.punch(run_start, prev - run_start + 1)
+            self.punch(run_start, prev - run_start + 1)
             if f is not None:
                 run_start = prev = f
-        self.free.extend(frames)
+
+
+Refill = Callable[[int], list[tuple[int, int]]]
+
+
+class FramePool:
+    """An address space's frame allocator, refilled from broker grants.
+
+    `refill(count)` asks the broker for about `count` frames and returns runs
+    [(first, n), ...].  Grants start small and double (a forked child that
+    writes a few pages before exec needs few) up to GRANT_MAX.
+    """
+    GRANT_MIN, GRANT_MAX = 64, 4096
+
+    def __init__(self, phys: PhysMem, refill: Refill, holdings: Holdings | None = None) -> None:
+        self.phys = phys
+        self.refill = refill
+        self.holdings = holdings if holdings is not None else Holdings.private(phys.nframes)
+        self.free: list[int] = []
+        self.runs: list[tuple[int, int]] = []
+        self.grant = self.GRANT_MIN
+
+    def alloc(self) -> int:
+        """A zero-filled frame, with one reference (the caller's mapping)."""
+        if not self.free:
+            self._refill()
+        f = self.free.pop()
+        self.phys.counts[f] = 1          # a free frame is ours alone: no one else can race
+        return f
+
+    def _refill(self) -> None:
+        runs = self.refill(self.grant)
+        self.grant = min(self.grant * 2, self.GRANT_MAX)
+        got = []
+        for first, n in runs:
+            got.extend(range(first, first + n))
+        if not got:
+            raise MemoryError("guest-physical memory exhausted")
+        for f in got:
+            self.holdings.add(f)
+        got.reverse()                    # pop() hands out the lowest first
+        self.free.extend(got)
+
+    def share(self, frame: int) -> None:
+        """One more address space maps frame (fork)."""
+        self.phys.ref_up(frame)
+
+    def release(self, frames: list[int]) -> None:
+        """Drop this space's reference to each frame.  A frame no one maps any more is
+        punched and kept in the pool; one still mapped elsewhere leaves our holdings.
+        The holding bit goes first: a task killed in between leaks the frame rather
+        than letting the broker drop a reference twice."""
+        last = []
+        for f in frames:
+            self.holdings.discard(f)
+            if self.phys.ref_down(f) == 1:
+                self.holdings.add(f)
+                last.append(f)
+        if last:
+            self.phys.punch_frames(last)
+            self.free.extend(last)
+
+    def forked(self, holdings: Holdings) -> "FramePool":
+        """The pool of a forked child: no free frames (those stay the parent's), its own
+        holdings bitmap."""
+        return FramePool(self.phys, self.refill, holdings)

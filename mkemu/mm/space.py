@@ -12,6 +12,9 @@ a frame.  Beyond the end of the file an access is a "bus" fault (SIGBUS).
 
 The page map holds the private frames only: `vpn -> frame << 3 | prot`.  A
 page of a shared or not yet written file mapping is found through its VMA.
+After fork, parent and child map the same frames (each holds a reference,
+mm/physmem.py) and every private page is in `cow`: its first write copies the
+frame, or just takes the mark off when no one else maps it any more.
 In this foundation the map is a dict owned by the one task of the process;
 guest threads (separate host processes sharing the space) will keep the same
 interface over a page table held in the shared segment -- see
@@ -83,6 +86,7 @@ class AddressSpace:
         self.vmas: list[Vma] = []
         self.starts: list[int] = []
         self.pt: dict[int, int] = {}
+        self.cow: set[int] = set()    # vpns whose frame may be shared: copy before writing
         self.tlbs: list = []          # SoftTLBs to shoot down on changes
         self.brk_start = self.brk_cur = 0
         self.mmap_base = MMAP_BASE
@@ -107,9 +111,11 @@ class AddressSpace:
         """The page behind guest page vpn for an access; demand-pages it in."""
         pte = self.pt.get(vpn)
         if pte is not None:
-            if _allows(pte & 7, access):
-                return self.phys.page(pte >> 3)
-            raise MemFault(vpn << 12, access, "perm")
+            if not _allows(pte & 7, access):
+                raise MemFault(vpn << 12, access, "perm")
+            if access == "w" and vpn in self.cow:
+                return self._break_cow(vpn, pte)
+            return self.phys.page(pte >> 3)
         addr = vpn << 12
         vma = self.find(addr)
         if vma is None:
@@ -130,6 +136,39 @@ class AddressSpace:
         copy[:] = page
         self._shootdown(addr, addr + PAGE_SIZE)             # readers must see the copy too
         return copy
+
+    def _break_cow(self, vpn: int, pte: int) -> memoryview:
+        """The first write to a page shared since fork: copy it, unless no one else
+        maps the frame any more (then it is ours to write)."""
+        self.cow.discard(vpn)
+        frame = pte >> 3
+        if self.phys.ref(frame) == 1:
+            return self.phys.page(frame)
+        copy = self._new_frame(vpn, pte & 7)
+        copy[:] = self.phys.page(frame)
+        self.frames.release([frame])
+        self._shootdown(vpn << 12, (vpn + 1) << 12)          # readers must see the copy too
+        return copy
+
+    def share_for_fork(self, child, vfork: bool) -> None:
+        """Give a forked child's space (`child`, a pool with its own holdings) a
+        reference to every private frame.  A fork shares them copy-on-write; a vfork
+        child (CLONE_VM | CLONE_VFORK: the parent sleeps until it execs or exits)
+        writes the parent's frames directly, so the parent first takes its pages
+        back from earlier children (breaks their copy-on-write) and marks nothing."""
+        if vfork:
+            for vpn in list(self.cow):
+                pte = self.pt[vpn]
+                if _allows(pte & 7, "w") or self.phys.ref(pte >> 3) == 1:
+                    self._break_cow(vpn, pte)
+        for pte in self.pt.values():
+            frame = pte >> 3
+            self.frames.share(frame)
+            child.holdings.add(frame)
+        if not vfork:
+            self.cow.update(self.pt)
+            for tlb in self.tlbs:        # writes must come back to resolve() for the copy
+                tlb.forget_writes()
 
     def frame_of(self, addr: int, access: str) -> int | None:
         """The segment frame that holds addr for an access (demand-paged in, MemFault if
@@ -203,6 +242,7 @@ class AddressSpace:
         gone = self._remove(self._range(start, end))
         present = self._pages_present(start, end)
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
+        self.cow.difference_update(present)
         self._shootdown(start, end)
         for vma in gone:                 # after the shootdown: no TLB holds their views
             if vma.file:
@@ -394,8 +434,12 @@ class AddressSpace:
         With old_size 0 (shared mappings only) the old mapping stays: a second view."""
         self._unmap_range(dest, dest + new_size)
         moved = {}
+        moved_cow = set()
         for v in self._pages_present(old, old + old_size):
             moved[v - (old >> 12) + (dest >> 12)] = self.pt.pop(v)
+            if v in self.cow:
+                self.cow.discard(v)
+                moved_cow.add(v - (old >> 12) + (dest >> 12))
         self._shootdown(old, old + old_size)
         moved_vma = replace(vma, start=dest, end=dest + new_size, offset=vma.file_offset(old))
         self._insert(moved_vma)          # first: it keeps the file open while the old VMAs go
@@ -407,6 +451,8 @@ class AddressSpace:
         for v, pte in moved.items():
             if v < (dest + new_size) >> 12:
                 self.pt[v] = pte
+                if v in moved_cow:
+                    self.cow.add(v)
             else:
                 self.frames.release([pte >> 3])
         return dest
@@ -417,6 +463,7 @@ class AddressSpace:
         end = page_up(addr + length)
         present = self._pages_present(addr, end)
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
+        self.cow.difference_update(present)
         self._shootdown(addr, end)
 
     def file_shrunk(self) -> None:

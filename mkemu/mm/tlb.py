@@ -151,6 +151,12 @@ class SoftTLB:
         self.xt.clear()
         self.write_aliases.clear()
 
+    def forget_writes(self) -> None:
+        """Forget every writable page (fork made them copy-on-write: the next write must
+        come back to resolve())."""
+        self.wt.clear()
+        self.write_aliases.clear()
+
     def forget_range(self, first: int, end: int) -> None:
         """Forget the pages first..end-1 (page numbers); their contents are unchanged."""
         tables = (self.rt, self.wt, self.xt, self.write_aliases)

@@ -24,12 +24,12 @@ def phys():
 
 @pytest.fixture
 def space(phys):
-    counter = {"next": 1}
+    counter = {"next": phys.first_frame}
 
-    def grant():
+    def grant(count):
         first = counter["next"]
-        counter["next"] += 64
-        return first, 64
+        counter["next"] += count
+        return [(first, count)]
 
     sp = AddressSpace(phys, FramePool(phys, grant))
     tlb = SoftTLB(sp.resolve)

@@ -1,0 +1,159 @@
+"""fork, vfork and clone without CLONE_VM: a guest child is a host fork of its task.
+
+The parent's task process forks itself on the host (its Python state -- CPU,
+translated code, TLB, page map, descriptors -- is copied by the host for
+free) with clone(CLONE_PARENT), so the child is the broker's host child like
+every task.  Guest memory is not copied: the child's page map names the same
+frames, each gains a reference, and both sides mark every private page
+copy-on-write (mm/space.py `share_for_fork`), so fork costs a little per mapped
+page, nothing per byte.  Shared mappings (MAP_SHARED files, /dev/shm, shared
+anonymous memory) are host MAP_SHARED windows the host fork keeps shared.
+
+The broker first reserves the child (`Fork`: its pid, its process record, a
+channel, and the child's frame-holdings bitmap, so its frames are taken back
+however it ends); the child then says Hello with its host pid and the parent
+says Forked.  vfork (CLONE_VM | CLONE_VFORK, what glibc's vfork and
+posix_spawn use) is the same fork without copy-on-write marks: the child
+writes the parent's frames, and the parent sleeps (Forked with wait) until
+the child execs or ends, as vfork's contract says.  Threads (CLONE_VM
+without CLONE_VFORK) are the next issue's: -ENOSYS, which glibc's
+pthread_create reports as EAGAIN.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import socket
+import struct
+import time
+
+from ..ipc import protocol as P
+from ..mm.holdings import Holdings
+from . import brokercall
+from .systable import syscall
+
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+CLONE_IO = 0x80000000
+CSIGNAL = 0xFF
+# namespaces and other flags a process fork cannot honour here
+_UNSUPPORTED = 0x7E00_0000 | CLONE_PIDFD | CLONE_PTRACE | CLONE_NEWNS
+_HOST_CLONE = 56              # x86_64 clone(2)
+_PR_SET_PDEATHSIG = 1
+
+_pyapi = ctypes.pythonapi
+_libpy = ctypes.PyDLL(None, use_errno=True)       # keeps the GIL across the fork, as os.fork
+_libpy.syscall.restype = ctypes.c_long
+_libpy.syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong, ctypes.c_ulong]
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _host_fork_as_sibling() -> int:
+    """fork(2) of this process whose child has our parent (the broker) as its parent."""
+    _pyapi.PyOS_BeforeFork()
+    pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
+    err = ctypes.get_errno()
+    if pid == 0:
+        _pyapi.PyOS_AfterFork_Child()
+    else:
+        _pyapi.PyOS_AfterFork_Parent()
+    return pid if pid >= 0 else -err
+
+
+def fork(t, flags: int, newsp: int = 0, ptid: int = 0, tls: int = 0, ctid: int = 0) -> int:
+    """A new process: the child's pid in the parent, 0 in the child; or -errno."""
+    if flags & (CLONE_THREAD | CLONE_SIGHAND) and not flags & CLONE_VM:
+        return -errno.EINVAL              # Linux: a thread group shares signal handlers and memory
+    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        return -errno.EINVAL
+    if flags & CLONE_VM and not flags & CLONE_VFORK or flags & (CLONE_FILES | CLONE_FS):
+        return -errno.ENOSYS              # threads: the next issue
+    if flags & _UNSUPPORTED:
+        return -errno.EINVAL
+    vfork = bool(flags & CLONE_VFORK)
+    holdings = Holdings.create(t.phys.nframes)
+    holdings_fd = t.reserve_fd(holdings.fd)
+    holdings.fd = holdings_fd
+    reply = brokercall.call(t, P.Fork(vfork), P.ForkReply, fds=(holdings_fd,))
+    child_pid = reply.pid
+    (chan_fd,) = t.chan.fds
+    t.chan.fds = []
+    chan_fd = t.reserve_fd(chan_fd)
+    t.space.share_for_fork(t.frames.forked(holdings), vfork)
+    host_pid = _host_fork_as_sibling()
+    if host_pid == 0:
+        _become_child(t, child_pid, chan_fd, holdings, flags, newsp, tls, ctid)
+        return 0
+    t.reserved_fds.discard(chan_fd)
+    os.close(chan_fd)
+    t.reserved_fds.discard(holdings_fd)
+    holdings.close()
+    if host_pid < 0:
+        # the child never existed: the broker takes back the references given to it
+        brokercall.send(t, P.Forked(child_pid, -1, False))
+        return host_pid
+    if flags & CLONE_PARENT_SETTID and ptid:
+        t.mem.write_u32(ptid, child_pid)
+    if vfork:
+        brokercall.call(t, P.Forked(child_pid, host_pid, True), P.VforkDone)
+    else:
+        brokercall.send(t, P.Forked(child_pid, host_pid, False))
+    return child_pid
+
+
+def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
+                  newsp: int, tls: int, ctid: int) -> None:
+    """In the new host process: take the child's channel, pid and frame pool."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    old = t.chan.sock
+    t.reserved_fds.discard(old.fileno())
+    old.close()
+    t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
+    t.frames = t.space.frames = t.frames.forked(holdings)
+    t.ppid, t.pid, t.tid = t.pid, pid, pid
+    t.chan.call(P.Hello(os.getpid()), P.Welcome)
+    t.sig.pending.clear()
+    t.is_child = True
+    t.started = time.monotonic()          # --stats counts the child's own work
+    t.cpu.icount = 0
+    t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
+    cpu = t.cpu
+    if newsp:
+        cpu.x[31] = newsp
+    if flags & CLONE_SETTLS:
+        cpu.tpidr = tls
+    if flags & CLONE_CHILD_SETTID and ctid:
+        t.mem.write_u32(ctid, pid)
+    if flags & CLONE_CHILD_CLEARTID:
+        t.clear_child_tid = ctid
+
+
+@syscall("clone", "hex", "ptr", "ptr", "ptr", "ptr",
+         status="partial: processes and vfork only (threads, CLONE_VM without CLONE_VFORK, "
+                "are ENOSYS); CLONE_PIDFD and namespaces are EINVAL")
+def sys_clone(t, flags, newsp, ptid, tls, ctid):
+    return fork(t, flags & 0xFFFF_FFFF, newsp, ptid, tls, ctid)
+
+
+_CLONE_ARGS = struct.Struct("<11Q")
+
+
+@syscall("clone3", "ptr", "size",
+         status="partial: as clone; set_tid and cgroup are EINVAL")
+def sys_clone3(t, args, size):
+    if size < 64 or size > 4096:
+        return -errno.EINVAL
+    raw = t.mem.read(args, min(size, _CLONE_ARGS.size)).ljust(_CLONE_ARGS.size, b"\0")
+    flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, \
+        set_tid_size, cgroup = _CLONE_ARGS.unpack(raw)
+    if exit_signal > 64 or set_tid or set_tid_size or cgroup or flags >> 32 or flags & CSIGNAL:
+        return -errno.EINVAL
+    if (stack == 0) != (stack_size == 0):
+        return -errno.EINVAL
+    return fork(t, flags, stack + stack_size if stack else 0, parent_tid, tls, child_tid)

@@ -1,0 +1,170 @@
+"""The machine's processes as the broker keeps them: the tree, groups, sessions, zombies.
+
+One `Proc` per guest process (one task each until threads come).  Guest pids
+are the machine's own numbers from FIRST_PID up, never host pids.  A process
+that ended stays a zombie, its wait status kept, until its parent reaps it
+with wait4/waitid; its children go to the machine's first process (its
+init), as Linux reparents orphans to init.  Everything here is plain data the
+broker changes one message at a time; sending and reaping are the broker's.
+"""
+from __future__ import annotations
+
+import errno
+import time
+from dataclasses import dataclass, field
+
+FIRST_PID = 1000
+
+P_ALL, P_PID, P_PGID = 0, 1, 2
+WNOHANG, WUNTRACED, WEXITED, WCONTINUED = 1, 2, 4, 8
+WNOWAIT = 0x0100_0000
+CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+
+
+@dataclass(eq=False)
+class Proc:
+    pid: int
+    ppid: int
+    chan: object                       # the broker's end of its Channel
+    host_pid: int | None = None        # known once the child says Hello (or the parent Forked)
+    pidfd: int = -1
+    pgid: int = 0
+    sid: int = 0
+    holdings: object = None            # mm.holdings.Holdings: its frames, reclaimed at death
+    comm: str = ""
+    cmdline: bytes = b""
+    exe: str = ""
+    execed: bool = False               # setpgid on a child that exec'd is EACCES
+    started: float = field(default_factory=time.monotonic)
+    exit: object = None                # its ExitGroup message, if it said goodbye
+    alive: bool = True                 # its host process has not been reaped
+    status: int | None = None          # guest wait status once ended (a zombie until reaped)
+    code: int = 0                      # waitid si_code of that status
+    vfork_parent: "Proc | None" = None   # waiting for this child to exec or end
+    chan_closed: bool = False
+
+    @property
+    def tid(self) -> int:
+        return self.pid
+
+    @property
+    def zombie(self) -> bool:
+        return self.status is not None
+
+
+class ProcTable:
+    def __init__(self) -> None:
+        self.procs: dict[int, Proc] = {}
+        self.next_pid = FIRST_PID
+        self.init: Proc | None = None
+
+    def new(self, ppid: int, chan, parent: Proc | None = None) -> Proc:
+        pid = self.next_pid
+        self.next_pid += 1
+        p = Proc(pid, ppid, chan)
+        if parent is not None:
+            p.pgid, p.sid = parent.pgid, parent.sid
+            p.comm, p.cmdline, p.exe = parent.comm, parent.cmdline, parent.exe
+        else:
+            p.pgid = p.sid = pid
+        self.procs[pid] = p
+        if self.init is None:
+            self.init = p
+        return p
+
+    def children(self, p: Proc) -> list[Proc]:
+        return [c for c in self.procs.values() if c.ppid == p.pid]
+
+    def live(self) -> list[Proc]:
+        return [p for p in self.procs.values() if not p.zombie]
+
+    # ---- wait ----------------------------------------------------------------------
+    def _matches(self, parent: Proc, child: Proc, idtype: int, id_: int) -> bool:
+        if child.ppid != parent.pid:
+            return False
+        if idtype == P_PID:
+            return child.pid == id_
+        if idtype == P_PGID:
+            return child.pgid == id_
+        return True
+
+    def find_waitable(self, parent: Proc, idtype: int, id_: int) -> tuple[bool, Proc | None]:
+        """(has a matching child, an ended one to report or None)."""
+        any_child = False
+        for c in self.procs.values():
+            if self._matches(parent, c, idtype, id_):
+                any_child = True
+                if c.zombie:
+                    return True, c
+        return any_child, None
+
+    def reap(self, child: Proc) -> None:
+        self.procs.pop(child.pid, None)
+
+    # ---- orphans ---------------------------------------------------------------------
+    def reparent_children(self, p: Proc) -> list[Proc]:
+        """p ended: its children become init's.  The ones that already ended are returned
+        (init must hear of them)."""
+        ended = []
+        new_parent = self.init.pid if self.init is not None and self.init is not p else 0
+        for c in self.children(p):
+            c.ppid = new_parent
+            if c.zombie:
+                ended.append(c)
+        return ended
+
+    # ---- groups and sessions ----------------------------------------------------------
+    def setpgid(self, caller: Proc, pid: int, pgid: int) -> int:
+        if pgid < 0:
+            return -errno.EINVAL
+        target = caller if pid == 0 else self.procs.get(pid)
+        if target is None or target.zombie or \
+                target is not caller and target.ppid != caller.pid:
+            return -errno.ESRCH
+        if target is not caller and target.sid != caller.sid:
+            return -errno.EPERM
+        if target is not caller and target.execed:
+            return -errno.EACCES
+        if target.pid == target.sid:
+            return -errno.EPERM              # a session leader stays in its group
+        pgid = pgid or target.pid
+        if pgid != target.pid and not any(p.pgid == pgid and p.sid == caller.sid
+                                          for p in self.live()):
+            return -errno.EPERM
+        target.pgid = pgid
+        return 0
+
+    def getpgid(self, caller: Proc, pid: int) -> int:
+        p = caller if pid == 0 else self.procs.get(pid)
+        return -errno.ESRCH if p is None else p.pgid
+
+    def getsid(self, caller: Proc, pid: int) -> int:
+        p = caller if pid == 0 else self.procs.get(pid)
+        return -errno.ESRCH if p is None else p.sid
+
+    def setsid(self, caller: Proc) -> int:
+        if any(p.pgid == caller.pid for p in self.live()):
+            return -errno.EPERM              # a group leader (or its id in use) cannot
+        caller.pgid = caller.sid = caller.pid
+        return caller.pid
+
+    # ---- kill targets -------------------------------------------------------------------
+    def kill_targets(self, caller: Proc, pid: int) -> list[Proc] | None:
+        """The processes kill(pid, ...) reaches (zombies included: they exist but ignore
+        it); None: no such process or group (ESRCH)."""
+        if pid > 0:
+            p = self.procs.get(pid)
+            return None if p is None else [p]
+        if pid == -1:
+            return [p for p in self.procs.values() if p is not self.init and p is not caller]
+        group = caller.pgid if pid == 0 else -pid
+        found = [p for p in self.procs.values() if p.pgid == group]
+        return found or None
+
+    def info(self, pid: int) -> dict | None:
+        p = self.procs.get(pid)
+        if p is None:
+            return None
+        return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": p.comm,
+                "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "S",
+                "host_pid": p.host_pid, "started": p.started}

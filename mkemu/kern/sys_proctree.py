@@ -1,0 +1,123 @@
+"""Syscalls of the process tree: wait4, waitid, parents, groups and sessions.
+
+The tree lives in the broker (kern/proctable.py); these handlers check their
+arguments, ask it, and lay the answer out in guest memory.  A wait that has
+to sleep is a broker request answered when a child ends, and a guest signal
+that acts cancels it with EINTR (kern/brokercall.py).
+"""
+from __future__ import annotations
+
+import errno
+import signal
+import struct
+
+from ..ipc import protocol as P
+from . import brokercall
+from .proctable import P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED
+from .systable import syscall
+
+__WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
+_WAIT4_OPTIONS = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE
+_WAITID_OPTIONS = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL \
+    | __WCLONE
+P_PIDFD = 3
+RUSAGE_SIZE = 144
+_SIGINFO_CHLD = struct.Struct("<iii4xiIi")     # signo, errno, code, pid, uid, status
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
+    msg = P.Wait(idtype, id_, options)
+    if options & WNOHANG:
+        return brokercall.call(t, msg, P.WaitReply)
+    return brokercall.wait(t, msg, P.WaitReply, P.Cancel(), P.CancelReply)
+
+
+@syscall("wait4", "int", "ptr", "flags", "ptr",
+         status="partial: stopped and continued children are never reported (no job "
+                "control yet); rusage is zeros")
+def sys_wait4(t, pid, wstatus, options, rusage):
+    pid = _s32(pid)
+    if options & ~_WAIT4_OPTIONS:
+        return -errno.EINVAL
+    if pid == -(1 << 31):
+        return -errno.ESRCH
+    if pid > 0:
+        idtype, id_ = P_PID, pid
+    elif pid == -1:
+        idtype, id_ = P_ALL, 0
+    else:
+        idtype, id_ = P_PGID, -pid          # 0: the caller's group
+    reply = _wait(t, idtype, id_, options | WEXITED)
+    if reply is None:
+        return -errno.EINTR
+    if reply.pid > 0:
+        if wstatus:
+            t.mem.write_u32(wstatus, reply.status)
+        if rusage:
+            t.mem.write(rusage, bytes(RUSAGE_SIZE))
+    return reply.pid
+
+
+@syscall("waitid", "int", "int", "ptr", "flags", "ptr",
+         status="partial: P_PIDFD is EINVAL (no pidfd_open yet); stopped and continued "
+                "children are never reported; rusage is zeros")
+def sys_waitid(t, idtype, id_, infop, options, rusage):
+    id_ = _s32(id_)
+    if options & ~_WAITID_OPTIONS or not options & (WEXITED | WUNTRACED | WCONTINUED):
+        return -errno.EINVAL
+    if idtype == P_ALL:
+        id_ = 0
+    elif idtype == P_PID:
+        if id_ <= 0:
+            return -errno.EINVAL
+    elif idtype == P_PGID:
+        if id_ < 0:
+            return -errno.EINVAL
+    else:
+        return -errno.EINVAL
+    reply = _wait(t, idtype, id_, options)
+    if reply is None:
+        return -errno.EINTR
+    if reply.pid < 0:
+        return reply.pid
+    if infop:
+        if reply.pid:
+            sig = reply.status & 0x7F
+            status = (reply.status >> 8) & 0xFF if not sig else sig
+            info = _SIGINFO_CHLD.pack(signal.SIGCHLD, 0, reply.code, reply.pid, t.uid, status)
+        else:
+            info = bytes(_SIGINFO_CHLD.size)         # WNOHANG, none ready: Linux zeroes it
+        t.mem.write(infop, info)
+    if rusage:
+        t.mem.write(rusage, bytes(RUSAGE_SIZE))
+    return 0
+
+
+@syscall("getppid")
+def sys_getppid(t):
+    return brokercall.call(t, P.GetPpid(), P.PpidReply).ppid
+
+
+@syscall("getpgid", "int")
+def sys_getpgid(t, pid):
+    return brokercall.call(t, P.GetPgid(_s32(pid)), P.Value).value
+
+
+@syscall("getsid", "int")
+def sys_getsid(t, pid):
+    return brokercall.call(t, P.GetSid(_s32(pid)), P.Value).value
+
+
+@syscall("setsid")
+def sys_setsid(t):
+    return brokercall.call(t, P.SetSid(), P.Value).value
+
+
+@syscall("setpgid", "int", "int")
+def sys_setpgid(t, pid, pgid):
+    return brokercall.call(t, P.SetPgid(_s32(pid), _s32(pgid)), P.Value).value

@@ -1,0 +1,71 @@
+"""Which frames an address space holds: a bitmap the broker can read after a crash.
+
+A task marks here every frame it maps or keeps free in its pool.  The bitmap
+is a memfd the broker also holds, so when the task's host process ends --
+exit, a guest fatal signal, or SIGKILL with no word said -- the broker walks
+it (`reclaim`): a free frame goes back to the broker, a mapped one loses that
+task's reference and goes back if it was the last.  One bit per frame of the
+segment (2 MiB for 64 GiB), sparse: only the part under the highest frame in
+use costs memory.
+"""
+from __future__ import annotations
+
+import os
+
+from .hostmap import HostMapping
+
+
+class Holdings:
+    def __init__(self, fd: int, nframes: int) -> None:
+        self.fd = fd
+        self.nframes = nframes
+        self.mapping = HostMapping(fd, 0, self.nbytes(nframes), writable=True)
+        self.bits = self.mapping.view
+
+    @staticmethod
+    def nbytes(nframes: int) -> int:
+        return -(-(nframes // 8) // 4096) * 4096
+
+    @classmethod
+    def create(cls, nframes: int) -> "Holdings":
+        fd = os.memfd_create("mkemu-frame-holdings", os.MFD_CLOEXEC)
+        os.ftruncate(fd, cls.nbytes(nframes))
+        return cls(fd, nframes)
+
+    @classmethod
+    def private(cls, nframes: int) -> "Holdings":
+        """Holdings nobody else reads (unit tests, a pool without a broker)."""
+        return cls.create(nframes)
+
+    def add(self, frame: int) -> None:
+        self.bits[frame >> 3] |= 1 << (frame & 7)
+
+    def discard(self, frame: int) -> None:
+        self.bits[frame >> 3] &= ~(1 << (frame & 7)) & 0xFF
+
+    def __contains__(self, frame: int) -> bool:
+        return bool(self.bits[frame >> 3] >> (frame & 7) & 1)
+
+    def frames(self, below: int) -> list[int]:
+        """Every frame held, below frame number `below`."""
+        out = []
+        n = -(-below // 8)
+        chunk = 4096
+        for base in range(0, n, chunk):
+            block = bytes(self.bits[base:min(base + chunk, n)])
+            if not any(block):
+                continue
+            as_int = int.from_bytes(block, "little")
+            while as_int:
+                low = as_int & -as_int
+                bit = low.bit_length() - 1
+                out.append(base * 8 + bit)
+                as_int ^= low
+        return [f for f in out if f < below]
+
+    def close(self) -> None:
+        self.bits = None
+        self.mapping.unmap()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
