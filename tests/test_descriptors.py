@@ -100,3 +100,15 @@ def test_sigpipe_ignored_or_blocked_gives_epipe(rootfs, guest_binary, mode):
         assert mc == SIGPIPE_STATUS and mo.endswith(b"SIGPIPE pending: 1\nunblocking SIGPIPE\n")
     else:
         assert mc == 0 and mo.endswith(b"SIGPIPE pending: 0\n")
+
+
+def test_proc_self_fd_and_fdinfo_list_and_describe_guest_descriptors(rootfs, guest_binary):
+    # compared with the host only: qemu-aarch64 shows the host's fdinfo (x86_64 flag bits,
+    # no mnt_id from its statx) and lists its own descriptors
+    prog = guest_binary("fd_proc")
+    mc, mo, me = run_mkemu([prog], rootfs=rootfs)
+    hc, ho, _ = run_command([str(host_binary("fd_proc"))], signal_as_status=True)
+    assert (mc, mo) == (hc, ho), me.decode(errors="replace")[-3000:]
+    assert b"fdinfo 3: pos 7 (lseek agrees), flags agree, mnt_id agrees, ino agrees, " \
+           b"lock owner me\n" in mo
+    assert b"DIFFER" not in mo

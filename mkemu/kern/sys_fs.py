@@ -741,14 +741,17 @@ def sys_flock(t, fd, op):
 
 
 # ---- directories ---------------------------------------------------------------------------
+_FD_DIRS = (b"/proc/self/fd", b"/proc/self/fdinfo")
+
+
 @syscall("getdents64", "fd", "obuf", "size")
 def sys_getdents64(t, fd, buf, count):
     # struct linux_dirent64 is the same everywhere: the host's records pass through, except
-    # in /proc/self/fd, where mkemu's own descriptors are left out
+    # in /proc/self/fd and fdinfo, where mkemu's own descriptors are left out
     fd = _fd(t, fd)
     count = min(count & M32, 1 << 20)
     host = ctypes.create_string_buffer(count)
-    filter_fds = guest_path_of_fd(t, fd) == b"/proc/self/fd" and bool(t.reserved_fds)
+    filter_fds = bool(t.reserved_fds) and guest_path_of_fd(t, fd) in _FD_DIRS
     while True:
         n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
         data = host.raw[:n]
