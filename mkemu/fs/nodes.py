@@ -10,11 +10,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import stat
 import time
 import zlib
 
-from .ostrans import H_O_DIRECTORY, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_PATH, O__TMPFILE
+from .ostrans import (H_O_DIRECTORY, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_PATH, O__TMPFILE,
+                      open_flags_to_guest)
 from .structs import Stat
 
 PROC_DEV = os.makedev(0, 22)          # the st_dev synthesized nodes report
@@ -126,11 +128,11 @@ class TextFile(Node):
             raise OSError(errno.ENOTDIR, "not a directory")
         if hflags & O_ACCMODE != os.O_RDONLY and not hflags & O_PATH:
             raise OSError(errno.EACCES, "read-only file")
-        fd = os.memfd_create(MEMFD_NAME + os.fsdecode(self.path),
-                             os.MFD_CLOEXEC if hflags & O_CLOEXEC else 0)
-        data = self.make(t)
+        data = self.make(t)             # before the memfd takes a descriptor number
         if isinstance(data, str):
             data = data.encode()
+        fd = os.memfd_create(MEMFD_NAME + os.fsdecode(self.path),
+                             os.MFD_CLOEXEC if hflags & O_CLOEXEC else 0)
         os.write(fd, data)
         os.lseek(fd, 0, os.SEEK_SET)
         return fd
@@ -167,12 +169,7 @@ class FdLink(Symlink):
         self.target = b""
 
     def _check(self, t) -> None:
-        if self.fd in t.reserved_fds:
-            raise OSError(errno.ENOENT, "no such file")
-        try:
-            os.fstat(self.fd)
-        except OSError:
-            raise OSError(errno.ENOENT, "no such file") from None   # a closed fd: no entry
+        _check_guest_fd(t, self.fd)
 
     def readlink(self, t):
         self._check(t)
@@ -203,6 +200,51 @@ class FdLink(Symlink):
         acc = fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_ACCMODE
         perm = (0o500 if acc != os.O_WRONLY else 0) | (0o300 if acc != os.O_RDONLY else 0)
         return synth_stat(self.path, stat.S_IFLNK | perm, 64, t)
+
+
+def _check_guest_fd(t, fd: int) -> None:
+    """ENOENT unless fd is an open descriptor of the guest (not one of mkemu's)."""
+    if fd in t.reserved_fds:
+        raise OSError(errno.ENOENT, "no such file")
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise OSError(errno.ENOENT, "no such file") from None   # a closed fd: no entry
+
+
+_LOCK_OWNER = re.compile(rb"^(lock:.*\b(?:READ|WRITE|UNLCK)\s+)(-?\d+)(\s)")
+
+
+class FdInfo(TextFile):
+    """/proc/self/fdinfo/N: the host's fdinfo of the guest's descriptor N, with the open
+    flags in the guest's bits and a lock owned by this process shown with its guest pid."""
+
+    def __init__(self, path: bytes, fd: int) -> None:
+        super().__init__(path, self._text)
+        self.fd = fd
+
+    def _text(self, t) -> bytes:
+        _check_guest_fd(t, self.fd)
+        try:
+            with open(f"/proc/self/fdinfo/{self.fd}", "rb") as f:
+                lines = f.read().splitlines(keepends=True)
+        except OSError:
+            raise OSError(errno.ENOENT, "no such file") from None
+        me = str(os.getpid()).encode()
+        out = []
+        for line in lines:
+            if line.startswith(b"flags:"):
+                line = b"flags:\t0%o\n" % open_flags_to_guest(int(line.split()[1], 8))
+            else:
+                m = _LOCK_OWNER.match(line)
+                if m and m.group(2) == me:
+                    line = m.group(1) + str(t.pid).encode() + line[m.end(2):]
+            out.append(line)
+        return b"".join(out)
+
+    def stat(self, t, follow=True):
+        _check_guest_fd(t, self.fd)
+        return super().stat(t, follow)
 
 
 class GuestLink(Symlink):

@@ -5,7 +5,8 @@ are followed like symlinks (fd/N reopens the guest's descriptor, as Linux
 does).  Text files are served as memfds holding text generated when they
 are opened, so reading them is an ordinary host read.  /proc/self/fd lists
 the guest's descriptors (the host's fd directory, with mkemu's own entries
-filtered out by getdents64).
+filtered out by getdents64), and /proc/self/fdinfo/N the host's fdinfo of the
+descriptor with its flags in the guest's bits.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import os
 import re
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
-from .nodes import FdLink, GuestLink, HostDir, Node, Redirect, Symlink, TextFile
+from .nodes import FdInfo, FdLink, GuestLink, HostDir, Node, Redirect, Symlink, TextFile
 
 _PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = re.compile(rb"^/fd/(\d+)$")
+_FDINFO = re.compile(rb"^/fdinfo/(\d+)$")
 _THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 
 
@@ -165,11 +167,14 @@ def lookup(t, path: bytes) -> Node | None:
     link = SELF_LINKS.get(rest)
     if link is not None:
         return GuestLink(path, link)
-    if rest == b"/fd":
-        return HostDir(path, "/proc/self/fd")
+    if rest in (b"/fd", b"/fdinfo"):
+        return HostDir(path, "/proc/self" + os.fsdecode(rest))
     m = _FD.match(rest)
     if m:
         return FdLink(path, int(m.group(1)))
+    m = _FDINFO.match(rest)
+    if m:
+        return FdInfo(path, int(m.group(1)))
     m = _THROUGH.match(rest)
     if m:
         # a path through a magic link: continue from the guest path the link names

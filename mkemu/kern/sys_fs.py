@@ -34,6 +34,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
                          RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
+from .sys_proc import _get_limit
 from .systable import syscall
 
 AT_SYMLINK_NOFOLLOW = 0x100
@@ -342,6 +343,37 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, count, flags):
     return n
 
 
+SPLICE_F_ALL = 0xF              # MOVE, NONBLOCK, MORE, GIFT: the same on both
+_libc.tee.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint]
+_libc.tee.restype = ctypes.c_ssize_t
+
+
+@syscall("tee", "fd", "fd", "size", "flags")
+def sys_tee(t, fd_in, fd_out, count, flags):
+    fd_in, fd_out = _fd(t, fd_in), _fd(t, fd_out)
+    return _check_errno(_libc.tee(fd_in, fd_out, min(count, MAX_IO), flags & M32))
+
+
+@syscall("vmsplice", "fd", "ptr", "size", "flags",
+         status="partial: guest pages are copied, never gifted; SPLICE_F_NONBLOCK is not "
+                "applied when writing to a blocking pipe")
+def sys_vmsplice(t, fd, iov, n, flags):
+    fd = _fd(t, fd)
+    if flags & ~SPLICE_F_ALL:
+        return -errno.EINVAL
+    if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        return -errno.EBADF
+    vecs = _iovecs(t, iov, n)
+    acc = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    if acc != os.O_RDONLY:
+        # into the pipe: a host vmsplice would lend the pipe pages of a buffer mkemu reuses,
+        # so the guest's bytes are written (what vmsplice without SPLICE_F_GIFT promises)
+        return os.write(fd, _gather(t, vecs)) if vecs else 0
+    data = os.read(fd, _total(vecs)) if vecs else b""
+    _scatter(t, vecs, data)
+    return len(data)
+
+
 # ---- opening and closing --------------------------------------------------------------------
 def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) -> int:
     """Open a guest path with host open flags; returns the new guest (= host) descriptor."""
@@ -405,7 +437,7 @@ def _host_open_flags(gflags: int) -> tuple[int, int]:
 @syscall("openat", "dirfd", "path", "oflags", "mode")
 def sys_openat(t, dirfd, path_addr, flags, mode):
     hflags, creates = _host_open_flags(flags)
-    return _open(t, dirfd, _path(t, path_addr), hflags, mode & 0o7777 if creates else 0)
+    return _new_fd(t, _open(t, dirfd, _path(t, path_addr), hflags, mode & 0o7777 if creates else 0))
 
 
 _OPEN_HOW = struct.Struct("<QQQ")
@@ -441,8 +473,8 @@ def sys_openat2(t, dirfd, path_addr, how_addr, size):
             fd = _check_errno(_libc.syscall(_SYS_OPENAT2, base, path, buf, len(how)))
         finally:
             os.close(base)
-        return fd
-    return _open(t, dirfd, path, hflags, mode, resolve & ~RESOLVE_IN_ROOT)
+        return _new_fd(t, fd)
+    return _new_fd(t, _open(t, dirfd, path, hflags, mode, resolve & ~RESOLVE_IN_ROOT))
 
 
 @syscall("close", "fd")
@@ -473,36 +505,112 @@ def sys_close_range(t, first, last, flags):
     return 0
 
 
+RLIMIT_NOFILE = 7
+
+
+def fd_limit(t) -> int:
+    """The guest's RLIMIT_NOFILE: descriptors at or above it are not the guest's (EBADF,
+    EMFILE).  mkemu's own descriptors are above it whatever limit the guest sets."""
+    soft = _get_limit(t, RLIMIT_NOFILE)[0]
+    return min(soft, min(t.reserved_fds, default=soft))
+
+
+def _new_fd(t, fd: int) -> int:
+    """A descriptor the host just gave the guest: EMFILE (and closed) if it is at or above
+    the guest's limit, as Linux would have found no free slot below it."""
+    if fd >= fd_limit(t):
+        os.close(fd)
+        raise _err(errno.EMFILE)
+    return fd
+
+
 @syscall("dup", "fd")
 def sys_dup(t, fd):
-    return fcntl.fcntl(_fd(t, fd), fcntl.F_DUPFD, 0)     # os.dup would set FD_CLOEXEC
+    return _new_fd(t, fcntl.fcntl(_fd(t, fd), fcntl.F_DUPFD, 0))   # os.dup sets FD_CLOEXEC
 
 
 @syscall("dup3", "fd", "fd", "flags")
 def sys_dup3(t, old, new, flags):
-    old, new = _fd(t, old), _fd(t, new)
-    if flags & ~O_CLOEXEC or old == new:
+    old, new = _s32(old), _s32(new)
+    if flags & ~O_CLOEXEC or old == new:      # in Linux's order: flags, same fd, new, old
         return -errno.EINVAL
-    return os.dup2(old, new, inheritable=not flags & O_CLOEXEC)
+    if not 0 <= new < fd_limit(t):
+        return -errno.EBADF
+    return os.dup2(_fd(t, old), new, inheritable=not flags & O_CLOEXEC)
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 15, 16
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
-F_DUPFD_CLOEXEC = 1030
-_INT_CMDS = {8, 9, 10, 11, 1024, 1025, 1026, 1031, 1032, 1033, 1034}   # owner, sig, lease,
-#                                   notify, pipe size, seals: int arguments, same numbers
+F_DUPFD_QUERY, F_CREATED_QUERY, F_DUPFD_CLOEXEC = 1027, 1028, 1030
+F_GET_RW_HINT, F_SET_RW_HINT, F_GET_FILE_RW_HINT, F_SET_FILE_RW_HINT = 1035, 1036, 1037, 1038
+F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
+_INT_CMDS = {10, 11, 1024, 1025, 1026, 1028, 1031, 1032, 1033, 1034}   # sig, lease, notify,
+#         created query, pipe size, seals: int arguments, the same numbers on both
+_LOCK_CMDS = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+_FLOCK = struct.Struct("<hh4xqqi4x")      # struct flock: the same 32 bytes on aarch64 and x86_64
+_OWNER_EX = struct.Struct("<ii")
 
 
-@syscall("fcntl", "fd", "int", "hex")
+def _host_pid(t, who: int, group: bool) -> int:
+    """A guest pid (or process group) as the host knows it.  Only this process is known
+    (its group is its pid, as getpgid says); any other is ESRCH, as for a pid that does not
+    exist."""
+    if who == 0:
+        return 0
+    if who == t.pid or (not group and who == t.tid):
+        return os.getpgrp() if group else os.getpid()
+    raise _err(errno.ESRCH)
+
+
+def _guest_pid(t, host: int, group: bool) -> int:
+    if host and host == (os.getpgrp() if group else os.getpid()):
+        return t.pid
+    return host
+
+
+def _fcntl_owner(t, fd: int, cmd: int, arg: int) -> int:
+    if cmd == F_GETOWN:
+        who = fcntl.fcntl(fd, F_GETOWN)
+        return -_guest_pid(t, -who, True) if who < 0 else _guest_pid(t, who, False)
+    if cmd == F_SETOWN:
+        who = _s32(arg)
+        if who == -(1 << 31):
+            return -errno.EINVAL
+        host = -_host_pid(t, -who, True) if who < 0 else _host_pid(t, who, False)
+        return fcntl.fcntl(fd, F_SETOWN, host)
+    if cmd == F_GETOWN_EX:
+        kind, who = _OWNER_EX.unpack(fcntl.fcntl(fd, F_GETOWN_EX, bytes(8)))
+        t.mem.write(arg, _OWNER_EX.pack(kind, _guest_pid(t, who, kind == F_OWNER_PGRP)))
+        return 0
+    kind, who = _OWNER_EX.unpack(t.mem.read(arg, 8))           # F_SETOWN_EX
+    if kind not in (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP):
+        return -errno.EINVAL
+    fcntl.fcntl(fd, F_SETOWN_EX, _OWNER_EX.pack(kind, _host_pid(t, who, kind == F_OWNER_PGRP)))
+    return 0
+
+
+def _fcntl_lock(t, fd: int, cmd: int, arg: int) -> int:
+    out = fcntl.fcntl(fd, cmd, t.mem.read(arg, _FLOCK.size))
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        # the owner of a conflicting lock is a host pid (-1 for an open file description's)
+        ltype, whence, start, length, pid = _FLOCK.unpack(out)
+        t.mem.write(arg, _FLOCK.pack(ltype, whence, start, length, _guest_pid(t, pid, False)))
+    return 0
+
+
+@syscall("fcntl", "fd", "int", "hex",
+         status="partial: F_SETOWN and lock owners know no other process yet (ESRCH, host "
+                "pid); no F_GETOWNER_UIDS")
 def sys_fcntl(t, fd, cmd, arg):
     fd = _fd(t, fd)
     cmd = _s32(cmd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        lo = _s32(arg)
-        if lo < 0:
+        lo = arg & M32
+        if lo >= fd_limit(t):
             return -errno.EINVAL
-        return fcntl.fcntl(fd, cmd, lo)            # lowest free >= lo: never a reserved fd
+        return _new_fd(t, fcntl.fcntl(fd, cmd, lo))   # lowest free >= lo: never a reserved fd
     if cmd == F_GETFD:
         return fcntl.fcntl(fd, F_GETFD)
     if cmd == F_SETFD:
@@ -511,12 +619,17 @@ def sys_fcntl(t, fd, cmd, arg):
         return open_flags_to_guest(fcntl.fcntl(fd, F_GETFL))
     if cmd == F_SETFL:
         return fcntl.fcntl(fd, F_SETFL, open_flags_to_host(arg & M32))
-    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        buf = t.mem.read(arg, 32)          # struct flock: the same 32 bytes on both
-        out = fcntl.fcntl(fd, cmd, buf)
-        if cmd in (F_GETLK, F_OFD_GETLK):
-            t.mem.write(arg, out)
+    if cmd in _LOCK_CMDS:
+        return _fcntl_lock(t, fd, cmd, arg)
+    if cmd in (F_GETOWN, F_SETOWN, F_GETOWN_EX, F_SETOWN_EX):
+        return _fcntl_owner(t, fd, cmd, arg)
+    if cmd == F_DUPFD_QUERY:
+        return fcntl.fcntl(fd, cmd, _fd(t, arg))
+    if cmd in (F_GET_RW_HINT, F_GET_FILE_RW_HINT):
+        t.mem.write(arg, fcntl.fcntl(fd, cmd, bytes(8)))
         return 0
+    if cmd in (F_SET_RW_HINT, F_SET_FILE_RW_HINT):
+        return fcntl.fcntl(fd, cmd, t.mem.read(arg, 8))
     if cmd in _INT_CMDS:
         return fcntl.fcntl(fd, cmd, _s32(arg))
     return -errno.EINVAL
@@ -594,12 +707,31 @@ def sys_pipe2(t, fds, flags):
         return -errno.ENOPKG
     r, w = os.pipe2(open_flags_to_host(flags))      # os.pipe2 adds nothing to the flags
     try:
+        if w >= fd_limit(t):
+            raise _err(errno.EMFILE)
         t.mem.write(fds, struct.pack("<ii", r, w))
-    except MemFault:
+    except BaseException:
         os.close(r)
         os.close(w)
         raise
     return 0
+
+
+MFD_NAME_MAX = 249                     # 255 - len("memfd:")
+
+
+@syscall("memfd_create", "str", "flags")
+def sys_memfd_create(t, name_addr, flags):
+    # the MFD_* flags are the same on both; the host checks them
+    try:
+        name = t.mem.read_cstring(name_addr, MFD_NAME_MAX + 1)
+    except MemFault as e:
+        if e.kind == "too long":
+            return -errno.EINVAL
+        raise
+    if len(name) > MFD_NAME_MAX:
+        return -errno.EINVAL
+    return _new_fd(t, os.memfd_create(name, flags & M32))
 
 
 @syscall("flock", "fd", "int")
@@ -609,14 +741,17 @@ def sys_flock(t, fd, op):
 
 
 # ---- directories ---------------------------------------------------------------------------
+_FD_DIRS = (b"/proc/self/fd", b"/proc/self/fdinfo")
+
+
 @syscall("getdents64", "fd", "obuf", "size")
 def sys_getdents64(t, fd, buf, count):
     # struct linux_dirent64 is the same everywhere: the host's records pass through, except
-    # in /proc/self/fd, where mkemu's own descriptors are left out
+    # in /proc/self/fd and fdinfo, where mkemu's own descriptors are left out
     fd = _fd(t, fd)
     count = min(count & M32, 1 << 20)
     host = ctypes.create_string_buffer(count)
-    filter_fds = guest_path_of_fd(t, fd) == b"/proc/self/fd" and bool(t.reserved_fds)
+    filter_fds = bool(t.reserved_fds) and guest_path_of_fd(t, fd) in _FD_DIRS
     while True:
         n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
         data = host.raw[:n]

@@ -15,7 +15,9 @@ from .errors import InterruptedSyscall, TaskExit
 from .systable import SYSCALLS, syscall_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
-_WRITES = {"write", "writev", "pwrite64", "pwritev", "sendfile", "splice"}
+# the calls whose EPIPE (a pipe or socket with no reader) comes with a SIGPIPE in Linux
+_WRITES = {"write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile", "splice", "tee",
+           "vmsplice"}
 
 
 def dispatch(task) -> None:
