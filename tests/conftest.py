@@ -24,7 +24,7 @@ import pytest
 
 from tests.support import leaks
 from tests.support.guestbin import guest_binary as _guest_binary
-from tests.support.rootfs import busybox_rootfs, glibc_rootfs as _glibc_rootfs
+from tests.support.rootfs import busybox_rootfs, full_rootfs as _full_rootfs, glibc_rootfs as _glibc_rootfs
 
 SESSION_TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 os.environ["MKEMU_TEST_SESSION"] = SESSION_TOKEN
@@ -37,6 +37,14 @@ def pytest_configure(config):
     _sysv_isolated = leaks.isolate_sysv_ipc()    # before any test starts a process
 
 
+def pytest_collection_modifyitems(config, items):
+    # Until mkemu has fork/clone/wait (clone is ENOSYS), a test marked needs_fork
+    # is expected to fail; one that passes is reported XPASS, not an error.
+    for item in items:
+        if item.get_closest_marker("needs_fork"):
+            item.add_marker(pytest.mark.xfail(reason="fork not built yet", strict=False))
+
+
 @pytest.fixture(scope="session")
 def rootfs() -> Path:
     """Debian's static arm64 busybox tree (cached; see tests/support/rootfs.py)."""
@@ -47,6 +55,13 @@ def rootfs() -> Path:
 def glibc_rootfs() -> Path:
     """The busybox tree plus Debian's arm64 glibc, for dynamic guest binaries."""
     return _glibc_rootfs()
+
+
+@pytest.fixture(scope="session")
+def full_rootfs() -> Path:
+    """A small installed Debian 12 arm64 system: shells, coreutils, make, perl,
+    python3, sqlite3, procps (tests/support/rootfs.py, FULL_PACKAGES)."""
+    return _full_rootfs()
 
 
 @pytest.fixture(scope="session")
