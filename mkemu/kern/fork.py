@@ -68,6 +68,14 @@ def _host_fork_as_sibling() -> int:
 
 def fork(t, flags: int, newsp: int = 0, ptid: int = 0, tls: int = 0, ctid: int = 0) -> int:
     """A new process: the child's pid in the parent, 0 in the child; or -errno."""
+    was, t.in_syscall = t.in_syscall, False    # a signal waits: fork is never cut in half
+    try:
+        return _fork(t, flags, newsp, ptid, tls, ctid)
+    finally:
+        t.in_syscall = was
+
+
+def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     if flags & (CLONE_THREAD | CLONE_SIGHAND) and not flags & CLONE_VM:
         return -errno.EINVAL              # Linux: a thread group shares signal handlers and memory
     if flags & CLONE_SIGHAND and not flags & CLONE_VM:

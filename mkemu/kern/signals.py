@@ -95,7 +95,7 @@ def install_host_handlers(task) -> None:
     def on_signal(signum, frame):
         task.sig.raise_signal(signum)
         task.cpu.pending = True
-        if task.in_syscall:
+        if task.in_syscall and task.sig.interrupting():   # an ignored one lets it sleep on
             raise InterruptedSyscall()
 
     for s in (*FORWARDED, *CAUGHT_IN_TASK):
