@@ -10,7 +10,7 @@ import os
 import signal
 
 from ..mm.fault import MemFault
-from . import sys_fs, sys_mm, sys_poll, sys_proc, sys_signal, sys_time  # noqa: F401  (register handlers)
+from . import sys_exec, sys_fs, sys_mm, sys_poll, sys_proc, sys_signal, sys_time  # noqa: F401  (register handlers)
 from .errors import InterruptedSyscall, TaskExit
 from .systable import SYSCALLS, syscall_name
 
