@@ -173,7 +173,8 @@ def test_nested_scripts(glibc_rootfs, guest_binary, exec_dir):
     _check_names(out, exe=f"{guest}/chain-static", comm="outer", execfn="./outer")
 
 
-def test_busybox_script_with_and_without_argument(rootfs, tmp_path):
+def test_busybox_script_interpreter(glibc_rootfs):
+    rootfs = glibc_rootfs            # (the busybox tree is copied by other tests: left alone)
     guest = f"/tmp/exec-sh-{uuid.uuid4().hex[:10]}"
     host = rootfs / guest.lstrip("/")
     host.mkdir()
@@ -206,7 +207,8 @@ def test_busybox_script_with_and_without_argument(rootfs, tmp_path):
         shutil.rmtree(host, ignore_errors=True)
 
 
-def test_shell_exec_replaces_the_shell(rootfs):
+def test_shell_exec_replaces_the_shell(glibc_rootfs):
+    rootfs = glibc_rootfs
     code, out, err = run_mkemu(["/bin/busybox", "sh", "-c", "exec /bin/busybox echo hi; echo not reached"],
                                rootfs=rootfs)
     q = run_command(["qemu-aarch64", "-L", str(rootfs), "-0", "/bin/busybox",
@@ -215,12 +217,13 @@ def test_shell_exec_replaces_the_shell(rootfs):
 
 
 # ---- failing execs --------------------------------------------------------------------------
-def _errors_under_mkemu(rootfs, guest_binary):
-    guest = f"/tmp/exec-errors-{uuid.uuid4().hex[:10]}"
-    try:
-        code, out, err = run_mkemu([guest_binary("exec_errors"), guest], rootfs=rootfs)
-    finally:
-        shutil.rmtree(rootfs / guest.lstrip("/"), ignore_errors=True)
+def _errors_under_mkemu(rootfs, guest_binary, tmp_path):
+    # a host directory mounted on the guest's /tmp: the FIFO and the rest never enter the
+    # shared rootfs tree (another test copies it)
+    mnt = tmp_path / "guest-tmp"
+    mnt.mkdir()
+    code, out, err = run_mkemu([guest_binary("exec_errors"), "/tmp/d"], rootfs=rootfs,
+                               extra=["--bind", f"{mnt}:/tmp"])
     assert code == 0, err.decode()[-2000:]
     return out
 
@@ -230,7 +233,7 @@ def _is_execveat(line: str) -> bool:
 
 
 def test_failed_execs_match_qemu_and_the_program_goes_on(rootfs, guest_binary, tmp_path):
-    out = _errors_under_mkemu(rootfs, guest_binary)
+    out = _errors_under_mkemu(rootfs, guest_binary, tmp_path)
     qcode, qout, qerr = run_command(["qemu-aarch64", "-L", str(rootfs), str(guest_binary("exec_errors")),
                                      str(tmp_path / "d")], env=GUEST_ENV)
     assert qcode == 0, qerr
@@ -254,6 +257,6 @@ def test_failed_execveat_match_native_linux(rootfs, guest_binary, tmp_path):
                    check=True, capture_output=True)
     ncode, nout, nerr = run_command([str(native), str(tmp_path / "d")], env=GUEST_ENV)
     assert ncode == 0, nerr
-    out = _errors_under_mkemu(rootfs, guest_binary)
+    out = _errors_under_mkemu(rootfs, guest_binary, tmp_path)
     assert out.decode().splitlines() == nout.decode().splitlines()
     assert "execveat, AT_EMPTY_PATH, script on a close-on-exec fd: ENOENT" in out.decode()

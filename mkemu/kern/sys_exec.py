@@ -47,12 +47,15 @@ def _err(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
-@syscall("execve", "path", "ptr", "ptr")
+_MISSING = "partial: set-user-ID/set-group-ID bits are ignored; no ETXTBSY for a file open for writing"
+
+
+@syscall("execve", "path", "ptr", "ptr", status=_MISSING)
 def sys_execve(t, path, argv, envp):
     return _execveat(t, AT_FDCWD, path, argv, envp, 0)
 
 
-@syscall("execveat", "dirfd", "path", "ptr", "ptr", "flags")
+@syscall("execveat", "dirfd", "path", "ptr", "ptr", "flags", status=_MISSING)
 def sys_execveat(t, dirfd, path, argv, envp, flags):
     return _execveat(t, dirfd, path, argv, envp, flags & 0xFFFF_FFFF)
 
