@@ -87,13 +87,19 @@ GLOBAL_DIRS = {p[:i] for p in GLOBAL_TEXT for i in range(len(b"/proc/"), len(p))
 
 
 def _comm(t) -> str:
-    return os.path.basename(getattr(t, "exe_path", "") or "mkemu")[:15]
+    """The process name: the program's basename as execve set it, or what PR_SET_NAME gave."""
+    return t.comm.decode(errors="replace")
+
+
+def _comm_escaped(t) -> str:
+    """The name as /proc/PID/status shows it: a newline and a backslash escaped."""
+    return _comm(t).replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _status(t) -> str:
     uid = (t.uid, t.euid, t.suid, t.euid)
     gid = (t.gid, t.egid, t.sgid, t.egid)
-    return (f"Name:\t{_comm(t)}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
+    return (f"Name:\t{_comm_escaped(t)}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
@@ -124,7 +130,7 @@ SELF_TEXT = {
     b"/status": _status,
     b"/stat": _stat,
     b"/cmdline": _cmdline,
-    b"/comm": lambda t: _comm(t) + "\n",
+    b"/comm": lambda t: t.comm + b"\n",
     b"/mounts": mounts,
 }
 SELF_LINKS = {

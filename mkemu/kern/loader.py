@@ -20,7 +20,8 @@ from ..mm.space import (MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PR
 EM_AARCH64 = 183
 ET_EXEC, ET_DYN = 2, 3
 PIE_BASE = 0xAAAA_AAAA_0000        # where an ET_DYN main program goes (as Linux's ELF_ET_DYN_BASE)
-MAX_SHEBANG_DEPTH = 4
+BINPRM_BUF_SIZE = 256               # how much of a program Linux reads to recognize it
+MAX_REWRITES = 5                    # Linux's exec_binprm: a 6th #! in a chain is ELOOP
 
 # auxv keys
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -47,6 +48,7 @@ class Image:
     brk: int = 0
     argv: list[bytes] = field(default_factory=list)
     path: str = ""               # guest path of the program (after shebang resolution)
+    execfn: bytes = b""          # the name execve was given (AT_EXECFN); path if empty
 
 
 def _flags_to_prot(p_flags: int) -> int:
@@ -54,16 +56,21 @@ def _flags_to_prot(p_flags: int) -> int:
             | (PROT_EXEC if p_flags & 1 else 0))
 
 
-def _read_elf(fd: int) -> ELFFile:
+def _read_elf(fd: int, err: int = errno.ENOEXEC) -> ELFFile:
+    """The ELF headers of an AArch64 program; ExecError(err) if the file is anything else
+    (ENOEXEC for a program, ELIBBAD for its PT_INTERP interpreter, as Linux)."""
+    head = os.pread(fd, 64, 0)
+    if len(head) < 64 or head[:4] != b"\x7fELF":
+        raise ExecError(err, "not an ELF file")
+    if head[4] != 2 or head[5] != 1 or struct.unpack_from("<H", head, 18)[0] != EM_AARCH64:
+        raise ExecError(err, "not an AArch64 ELF")
     f = os.fdopen(os.dup(fd), "rb")
     try:
         elf = ELFFile(f)
-    except ELFError as e:
+        elf.num_segments()
+    except (ELFError, struct.error, ValueError) as e:
         f.close()
-        raise ExecError(errno.ENOEXEC, f"not an ELF file: {e}") from None
-    if elf.elfclass != 64 or not elf.little_endian or elf["e_machine"] != "EM_AARCH64":
-        f.close()
-        raise ExecError(errno.ENOEXEC, "not an AArch64 ELF")
+        raise ExecError(err, f"not an ELF file: {e}") from None
     return elf
 
 
@@ -108,16 +115,46 @@ def _elf_span(elf: ELFFile) -> tuple[int, int]:
     return lo, page_up(hi)
 
 
+def _spacetab(c: int) -> bool:
+    return c in (0x20, 0x09)
+
+
 def read_shebang(fd: int) -> tuple[bytes, bytes | None] | None:
-    """(interpreter, optional argument) if the file starts with #!, else None."""
-    head = os.pread(fd, 256, 0)
-    if not head.startswith(b"#!"):
+    """(interpreter, optional argument) if the file starts with #!, else None.
+
+    Parsed as Linux's binfmt_script does, from the first BINPRM_BUF_SIZE bytes:
+    the interpreter ends at the first blank (space, tab) or NUL; what follows,
+    blanks trimmed from both ends, is one argument. Only blanks are trimmed (a
+    CR stays part of the line). A line with no newline in the buffer must show
+    the interpreter's end there (else ENOEXEC: it could be truncated); the
+    argument may be cut short.
+    """
+    buf = os.pread(fd, BINPRM_BUF_SIZE, 0)
+    if not buf.startswith(b"#!"):
         return None
-    line = head[2:].split(b"\n", 1)[0].strip(b" \t\r")
-    if not line:
-        raise ExecError(errno.ENOEXEC, "empty #! line")
-    parts = line.split(None, 1)
-    return parts[0], (parts[1].strip() if len(parts) > 1 else None)
+    buf = buf.ljust(BINPRM_BUF_SIZE, b"\0")
+    buf_end = BINPRM_BUF_SIZE - 1
+    end = buf.find(b"\n")
+    if end < 0:
+        start = next((i for i in range(2, buf_end) if not _spacetab(buf[i])), None)
+        if start is None:
+            raise ExecError(errno.ENOEXEC, "#! line of blanks")
+        if not any(_spacetab(c) or c == 0 for c in buf[start:buf_end]):
+            raise ExecError(errno.ENOEXEC, "#! interpreter name too long")
+        end = buf_end
+    while end > 2 and _spacetab(buf[end - 1]):
+        end -= 1
+    name = next((i for i in range(2, end) if not _spacetab(buf[i])), None)
+    if name is None:
+        raise ExecError(errno.ENOEXEC, "#! names no interpreter")
+    sep = next((i for i in range(name, end) if _spacetab(buf[i]) or buf[i] == 0), None)
+    interp = buf[name:sep if sep is not None else end]
+    arg = None
+    if sep is not None and buf[sep] != 0:
+        start = next((i for i in range(sep, end) if not _spacetab(buf[i])), None)
+        if start is not None:
+            arg = buf[start:end].split(b"\0", 1)[0]
+    return interp, arg
 
 
 def _open_interpreter(open_exec: Callable[[str], int], path: str) -> int:
@@ -131,21 +168,40 @@ def _open_interpreter(open_exec: Callable[[str], int], path: str) -> int:
 
 
 def load_program(space: AddressSpace, mem: GuestAccess, open_exec: Callable[[str], int],
-                 path: str, argv: list[bytes]) -> Image:
+                 path: str, argv: list[bytes], fd: int | None = None, execfn: bytes | None = None,
+                 inaccessible: bool = False) -> Image:
     """Map a program (following #! lines) into an empty space; return its Image.
 
     open_exec(guest_path) returns a host fd of the file or raises OSError/ExecError.
+    fd: the program, already opened (it is closed here); execfn: the name the
+    caller gave execve (a script's argument, AT_EXECFN), path if None;
+    inaccessible: that name will not work after the exec (a /dev/fd/N name of a
+    close-on-exec descriptor), so a script is ENOENT, as in Linux.
     """
-    for depth in range(MAX_SHEBANG_DEPTH):
-        fd = _open_interpreter(open_exec, path) if depth else open_exec(path)
+    if execfn is None:
+        execfn = path.encode(errors="surrogateescape")
+    name = execfn                       # what a #! line puts in argv (bprm->interp)
+    for depth in range(MAX_REWRITES + 2):
+        if depth:
+            fd = _open_interpreter(open_exec, path)
+        elif fd is None:
+            fd = open_exec(path)
+        if depth > MAX_REWRITES:        # the last #! line's interpreter exists, but one more
+            os.close(fd)                # rewrite is one too many
+            break
         try:
             shebang = read_shebang(fd)
             if shebang is None:
-                return _load_elf(space, mem, open_exec, fd, path, argv)
+                img = _load_elf(space, mem, open_exec, fd, path, argv)
+                img.execfn = execfn
+                return img
         finally:
             os.close(fd)
+        if inaccessible:
+            raise ExecError(errno.ENOENT, f"{path}: a script named through a close-on-exec fd")
         interp, arg = shebang
-        argv = [interp] + ([arg] if arg else []) + [path.encode()] + argv[1:]
+        argv = [interp] + ([arg] if arg is not None else []) + [name] + argv[1:]
+        name = interp
         path = interp.decode(errors="surrogateescape")
     raise ExecError(errno.ELOOP, "too many #! levels")
 
@@ -181,7 +237,7 @@ def _load_elf(space: AddressSpace, mem: GuestAccess, open_exec, fd: int, path: s
     if interp_path:
         ifd = _open_interpreter(open_exec, interp_path)
         try:
-            ielf = _read_elf(ifd)
+            ielf = _read_elf(ifd, errno.ELIBBAD)
             try:
                 lo, hi = _elf_span(ielf)
                 base = space.find_free(hi - lo)
@@ -209,7 +265,7 @@ def build_stack(space: AddressSpace, mem: GuestAccess, img: Image, envp: list[by
         mem.write(sp, data)
         return sp
 
-    execfn = push_bytes(img.path.encode(errors="surrogateescape") + b"\0")
+    execfn = push_bytes((img.execfn or img.path.encode(errors="surrogateescape")) + b"\0")
     env_ptrs = [push_bytes(e + b"\0") for e in reversed(envp)][::-1]
     arg_ptrs = [push_bytes(a + b"\0") for a in reversed(img.argv)][::-1]
     platform = push_bytes(b"aarch64\0")

@@ -302,11 +302,17 @@ def sys_setpriority(t, which, who, prio):
 @syscall("prctl", "int", "hex", "hex", "hex", "hex",
          status="partial: PR_SET_NAME and PR_GET_NAME only; every other option is EINVAL")
 def sys_prctl(t, option, a2, a3, a4, a5):
-    if option == 15:        # PR_SET_NAME
-        t.comm = t.mem.read_cstring(a2, 16)[:15]
+    if option == 15:        # PR_SET_NAME: up to 15 bytes, a NUL not needed (the 16th is one)
+        name = bytearray()
+        while len(name) < 15:               # strncpy_from_user: fault only on bytes it reads
+            c = t.mem.read(a2 + len(name), 1)[0]
+            if not c:
+                break
+            name.append(c)
+        t.comm = bytes(name)
         return 0
-    if option == 16:        # PR_GET_NAME
-        t.mem.write(a2, getattr(t, "comm", b"").ljust(16, b"\0"))
+    if option == 16:        # PR_GET_NAME: the name NUL-padded to 16 bytes
+        t.mem.write(a2, t.comm[:15].ljust(16, b"\0"))
         return 0
     return -errno.EINVAL
 

@@ -101,6 +101,7 @@ class Task:
             self.reserved_fds.add(fd)
         self.identity = _boot_identity(self.fs.root)
         self.exe_path = ""
+        self.comm = b""                     # the process name (16 bytes with NUL), set by execve
         self.sig = signals.SignalState()
         self.uid = self.euid = self.suid = config.uid
         self.gid = self.egid = self.sgid = config.gid
@@ -159,13 +160,26 @@ class Task:
         return self.space.maps_text()
 
     # ---- program start -----------------------------------------------------------
-    def execve(self, path: str, argv: list[bytes], envp: list[bytes]) -> None:
-        """Replace the guest image (the old one is dropped only once the new one loads)."""
+    def execve(self, path: str, argv: list[bytes], envp: list[bytes], fd: int | None = None,
+               execfn: bytes | None = None, comm_from_file: bool = False,
+               inaccessible: bool = False) -> None:
+        """Replace the guest image (the old one is dropped only once the new one loads).
+
+        fd: the program, already opened (consumed); execfn: the name execve was given
+        (path if None): a script's argument, AT_EXECFN and the new comm's basename, or
+        with comm_from_file (execveat's AT_EMPTY_PATH) comm is the loaded file's name.
+        On an error nothing of the old image has changed.
+        """
         old_space = self.space
         new_space, new_tlb, new_mem = self._new_address_space()
-        img = load_program(new_space, new_mem, self.open_exec, path, argv)
-        sp = build_stack(new_space, new_mem, img, envp, HWCAP, HWCAP2,
-                         (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
+        try:
+            img = load_program(new_space, new_mem, self.open_exec, path, argv, fd=fd,
+                               execfn=execfn, inaccessible=inaccessible)
+            sp = build_stack(new_space, new_mem, img, envp, HWCAP, HWCAP2,
+                             (self.uid, self.euid, self.gid, self.egid), os.urandom(16))
+        except BaseException:
+            new_space.close()
+            raise
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
         self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
@@ -174,6 +188,10 @@ class Task:
         self.cpu.pc = img.entry
         self.exe_path = img.path
         self.argv = img.argv
+        named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
+        self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
+        self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
+        self.robust_list = (0, 0)
         self.sig.exec_reset()
 
     # ---- running ----------------------------------------------------------------
