@@ -12,6 +12,7 @@ import signal
 from ..mm.fault import MemFault
 from . import fork, sys_fs, sys_mm, sys_poll, sys_proc, sys_proctree, sys_signal, sys_time  # noqa: F401  (register handlers)
 from .errors import InterruptedSyscall, TaskExit
+from .sigframe import SI_USER, siginfo_kill
 from .systable import SYSCALLS, syscall_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -35,6 +36,7 @@ def dispatch(task) -> None:
         x[0] = ret & M64
         return
     args = x[:len(row.args)]
+    x0 = x[0]
     if task.config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
     task.in_syscall = True
@@ -49,7 +51,11 @@ def dispatch(task) -> None:
     finally:
         task.in_syscall = False
     if ret == -errno.EPIPE and row.name in _WRITES:
-        task.sig.raise_signal(signal.SIGPIPE)
+        task.sig.raise_signal(signal.SIGPIPE, siginfo_kill(signal.SIGPIPE, SI_USER, task.pid, task.uid))
+    elif ret == -errno.EINTR and row.name != "rt_sigreturn" and task.sig.interrupting():
+        # a signal that acts broke the call: delivery decides whether it runs again
+        # (SA_RESTART, or no handler) with x0 as it came (kern/signals.py)
+        task.sig.note_interrupted(row.name, args, x0)
     if task.config.strace:
         _trace(task, nr, row, args, ret)
     x[0] = ret & M64
