@@ -22,10 +22,11 @@ if the SVC had not run yet, so sigreturn runs the call again.
 """
 from __future__ import annotations
 
+import os
 import signal
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..mm.fault import MemFault
 from ..mm.space import MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
@@ -110,13 +111,31 @@ class Pending:
     info: bytes                 # the 128-byte siginfo
     fault_address: int = 0      # uc_mcontext.fault_address (synchronous faults)
     esr: int = 0                # the frame's ESR record (data and instruction aborts)
+    host_pid: int = field(default_factory=os.getpid)   # the task process it arrived in
+
+
+class PendingSignals(dict):
+    """Pending signals: number -> its queued entries (one for a standard signal).
+
+    fork's child clears them (a new process starts with none), but a signal sent to
+    the child while it is still being set up has already arrived in its own host
+    process and must stay: clear() keeps the entries that arrived in this process."""
+
+    def clear(self) -> None:
+        me = os.getpid()
+        for sig in list(self):
+            kept = [e for e in self[sig] if e.host_pid == me]
+            if kept:
+                self[sig] = kept
+            else:
+                del self[sig]
 
 
 class SignalState:
     def __init__(self) -> None:
         self.actions = [Action() for _ in range(NSIG + 1)]
         self.blocked = 0
-        self.pending: dict[int, list[Pending]] = {}
+        self.pending = PendingSignals()
         # the alternate stack: ss_sp, ss_size (0: disabled), flag bits (SS_AUTODISARM)
         self.altstack = (0, 0, 0)
         self.saved_mask: int | None = None     # rt_sigsuspend/ppoll/pselect: mask to restore

@@ -20,6 +20,15 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 _WRITES = {"write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile", "splice", "tee",
            "vmsplice"}
 
+# calls that never sleep but change state in several steps (a process, an image,
+# the address space, the signal state): a host signal must not cut one in the
+# middle (InterruptedSyscall); it stays pending and acts when the call is done
+_UNINTERRUPTED = frozenset(("clone", "clone3", "execve", "execveat", "exit", "exit_group",
+                            "rt_sigreturn", "rt_sigaction", "rt_sigprocmask", "sigaltstack",
+                            "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                            "mmap", "munmap", "mremap", "mprotect", "brk", "madvise",
+                            "setitimer", "getitimer", "dup", "dup3", "pipe2"))
+
 
 def dispatch(task) -> None:
     cpu = task.cpu
@@ -39,7 +48,7 @@ def dispatch(task) -> None:
     x0 = x[0]
     if task.config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
-    task.in_syscall = True
+    task.in_syscall = row.name not in _UNINTERRUPTED
     try:
         ret = row.handler(task, *args)
     except BaseException as e:
