@@ -34,7 +34,10 @@ def _read_set(t, addr: int) -> int:
     return struct.unpack("<Q", t.mem.read(addr, 8))[0]
 
 
-@syscall("rt_sigaction", "signal", "ptr", "ptr", "size")
+@syscall("rt_sigaction", "signal", "ptr", "ptr", "size",
+         status="partial: SA_NOCLDWAIT and SIGCHLD set to SIG_IGN do not reap children "
+                "(they stay zombies); a signal from outside the process (another guest "
+                "process, SIGCHLD of a child's end) has si_code SI_USER and si_pid 0")
 def sys_rt_sigaction(t, sig, act, oact, size):
     if not 1 <= sig <= NSIG or size != 8:
         return -errno.EINVAL

@@ -4,12 +4,15 @@
  * rt_sigreturn must resume there with those registers.  Then the frame
  * itself: x0/x1/x2 of an SA_SIGINFO handler, the frame record x29 points at
  * (the interrupted fp and lr), uc_link, uc_stack and the FPSIMD record in
- * __reserved (magic, size, the terminating null record). */
+ * __reserved (magic, size, the terminating null record).  Last, a handler
+ * installed with the raw rt_sigaction and no SA_RESTORER returns through the
+ * kernel's own sigreturn trampoline. */
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -22,6 +25,9 @@ static void skip_load(int sig, siginfo_t *si, void *ctx)
     uc->uc_mcontext.pstate ^= 0x40000000;                            /* flip Z */
     uc->uc_mcontext.pc += 4;
 }
+
+static volatile int plain_ran;
+static void plain(int sig) { plain_ran = sig; }
 
 volatile uint64_t h_x0, h_x1, h_x2, h_sp, h_fp, rec_fp, rec_lr, int_fp, int_lr;
 volatile uint64_t h_si, h_uc;
@@ -105,5 +111,12 @@ int main(void)
     printf("FPSIMD record first: %d, size %d; null record ends the list: %d\n",
            fp_magic_ok, fp_size, end_ok);
     printf("uc_link NULL: %d, uc_stack.ss_flags %d\n", link_null, ss_flags);
+
+    struct { uint64_t handler, flags, restorer, mask; } raw = {(uint64_t)plain, 0, 0, 0}, back;
+    long r = syscall(SYS_rt_sigaction, SIGUSR2, &raw, NULL, 8);
+    syscall(SYS_rt_sigaction, SIGUSR2, NULL, &back, 8);
+    printf("raw rt_sigaction: %ld, flags read back %#llx\n", r, (unsigned long long)back.flags);
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
+    printf("no SA_RESTORER: handler ran with %d and returned\n", plain_ran);
     return 0;
 }
