@@ -6,7 +6,8 @@
  *   so it sees the new value (EAGAIN) / EINTR;
  * - nanosleep, ppoll, pselect: EINTR even with SA_RESTART (nanosleep leaves
  *   the time remaining in rem).
- * The timer is alarm(1) for the first read, setitimer (50 ms) for the rest. */
+ * The timer is alarm(1) for the first read, setitimer (100 ms) for the rest;
+ * the child that wait4 waits for sleeps 400 ms. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
@@ -40,7 +41,7 @@ static void arm(int restart)
     sa.sa_flags = restart ? SA_RESTART : 0;
     sigaction(SIGALRM, &sa, NULL);
     fired = 0;
-    struct itimerval it = {{0, 0}, {0, 50000}};
+    struct itimerval it = {{0, 0}, {0, 100000}};
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -76,7 +77,7 @@ int main(void)
 
         pid_t child = fork();
         if (child == 0) {
-            usleep(400000);
+            usleep(400000);        /* longer than the timer */
             _exit(7);
         }
         arm(restart);
