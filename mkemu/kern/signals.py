@@ -1,33 +1,101 @@
-"""Guest signal state: dispositions, the blocked mask, pending signals.
+"""Guest signal state and delivery: dispositions, the blocked mask, pending
+signals with their siginfo, handler frames, syscall restart.
 
-This foundation records what rt_sigaction / rt_sigprocmask set and applies
-default actions (terminate, core, ignore).  Delivery to guest handlers with
-the kernel's aarch64 rt_sigframe is the next step; until then a signal that
-has a handler is logged once and dropped: it never takes the default action,
-which would kill a guest that asked to catch it (a shell's `trap ... WINCH`).
+A signal reaches a task three ways: a guest call aimed at itself (kill,
+tgkill, rt_sigqueueinfo, a write's SIGPIPE), a host signal (another guest
+process's kill routed by the broker, SIGCHLD from the broker, an itimer, the
+terminal) caught by the host handler installed here, or a synchronous fault
+of the guest's own code (Task.fatal).  Each becomes a pending entry; the
+task's run loop calls `deliver` after every trap, which takes the default
+action or builds the kernel's arm64 rt_sigframe (kern/sigframe.py) on the
+guest stack or the alternate stack and points pc at the handler, as Linux's
+do_signal does on the way back to user mode.  rt_sigreturn (sys_signal.py)
+undoes it.
+
+A host signal that arrives while a syscall handler blocks in a host call
+raises InterruptedSyscall when the guest signal would act (a handler, or a
+default action that kills); one the guest ignores lets the host call go on
+(Python retries it, PEP 475), as Linux never wakes a sleeper for an ignored
+signal.  An interrupted call returns -EINTR and dispatch records how Linux
+would restart it (`note_interrupted`): with SA_RESTART the frame is built as
+if the SVC had not run yet, so sigreturn runs the call again.
 """
 from __future__ import annotations
 
+import os
 import signal
-from dataclasses import dataclass
+import struct
+import time
+from dataclasses import dataclass, field
 
+from ..mm.fault import MemFault
+from ..mm.space import MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
+from . import crash, sigframe
 from .errors import InterruptedSyscall, TaskExit
 
 SIG_DFL, SIG_IGN = 0, 1
 NSIG = 64
+SIGRTMIN = 32                 # the kernel's: signals from here on queue every instance
+
+SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 0x1, 0x2, 0x4
+SA_RESTORER, SA_ONSTACK, SA_RESTART = 0x0400_0000, 0x0800_0000, 0x1000_0000
+SA_NODEFER, SA_RESETHAND = 0x4000_0000, 0x8000_0000
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+
+SIGKILL, SIGSTOP = 9, 19
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 _IGNORE_BY_DEFAULT = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT}
 _STOP_BY_DEFAULT = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
-_CORE_BY_DEFAULT = {signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT, signal.SIGBUS,
-                    signal.SIGFPE, signal.SIGSEGV, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGSYS}
+CORE_BY_DEFAULT = {signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT, signal.SIGBUS,
+                   signal.SIGFPE, signal.SIGSEGV, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGSYS}
+# delivered before the others, as the kernel's next_signal() does
+_SYNCHRONOUS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGTRAP, signal.SIGFPE,
+                signal.SIGSYS)
 # host signals that become guest signals of the same number
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2, signal.SIGALRM, signal.SIGWINCH)
 
 # other host signals a task turns into guest ones (another guest process sent them
-# with kill, or the broker tells a parent of its child's end)
+# with kill, the broker tells a parent of its child's end, an itimer expired)
 CAUGHT_IN_TASK = (signal.SIGCHLD, signal.SIGURG, signal.SIGVTALRM, signal.SIGPROF,
                   signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR)
+HOST_SIGNALS = frozenset((*FORWARDED, *CAUGHT_IN_TASK))
+_TIMER_SIGNALS = (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
+
+# How Linux restarts a call a signal interrupted (its -ERESTART* code):
+#   "sys"    -ERESTARTSYS: again if the handler has SA_RESTART, else EINTR
+#   "eintr"  -ERESTARTNOHAND / _RESTARTBLOCK / plain -EINTR: EINTR when a handler runs
+#   anything else cannot sleep, so an interruption (a host signal raised in
+#   mkemu's own code) must not show: it runs again ("nointr").
+_RESTART_SYS = frozenset((
+    "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
+    "pwritev2", "wait4", "waitid", "openat", "openat2", "flock", "fcntl", "ioctl", "accept",
+    "accept4", "connect", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg",
+    "sendfile", "splice", "tee", "vmsplice", "copy_file_range", "msgrcv", "msgsnd", "semop",
+    "mq_timedsend", "mq_timedreceive"))
+_RESTART_EINTR = frozenset((
+    "nanosleep", "clock_nanosleep", "ppoll", "pselect6", "rt_sigsuspend", "rt_sigtimedwait",
+    "rt_sigtimedwait_time64", "epoll_pwait", "epoll_pwait2", "semtimedop", "io_getevents",
+    "io_pgetevents"))
+_FUTEX_WAIT, _FUTEX_WAIT_BITSET = 0, 9
+
+
+def restart_kind(name: str, args) -> str:
+    if name == "futex":
+        op = args[1] & 0x7F
+        if op in (_FUTEX_WAIT, _FUTEX_WAIT_BITSET):
+            return "eintr" if args[3] else "sys"      # a timed wait is a restart block
+        return "nointr"
+    if name in _RESTART_SYS:
+        return "sys"
+    if name in _RESTART_EINTR:
+        return "eintr"
+    return "nointr"
+
+
+def bit(sig: int) -> int:
+    return 1 << (sig - 1)
 
 
 @dataclass
@@ -38,36 +106,76 @@ class Action:
     mask: int = 0
 
 
+@dataclass
+class Pending:
+    info: bytes                 # the 128-byte siginfo
+    fault_address: int = 0      # uc_mcontext.fault_address (synchronous faults)
+    esr: int = 0                # the frame's ESR record (data and instruction aborts)
+    host_pid: int = field(default_factory=os.getpid)   # the task process it arrived in
+
+
+class PendingSignals(dict):
+    """Pending signals: number -> its queued entries (one for a standard signal).
+
+    fork's child clears them (a new process starts with none), but a signal sent to
+    the child while it is still being set up has already arrived in its own host
+    process and must stay: clear() keeps the entries that arrived in this process."""
+
+    def clear(self) -> None:
+        me = os.getpid()
+        for sig in list(self):
+            kept = [e for e in self[sig] if e.host_pid == me]
+            if kept:
+                self[sig] = kept
+            else:
+                del self[sig]
+
+
 class SignalState:
     def __init__(self) -> None:
         self.actions = [Action() for _ in range(NSIG + 1)]
         self.blocked = 0
-        self.pending: set[int] = set()
-        self.altstack = (0, 0, 2)    # ss_sp, ss_size, ss_flags (SS_DISABLE)
-        self.undelivered_logged: set[int] = set()
+        self.pending = PendingSignals()
+        # the alternate stack: ss_sp, ss_size (0: disabled), flag bits (SS_AUTODISARM)
+        self.altstack = (0, 0, 0)
+        self.saved_mask: int | None = None     # rt_sigsuspend/ppoll/pselect: mask to restore
+        self.restart: tuple[str, int] | None = None   # (kind, x0) of an interrupted call
+        self.trampoline: tuple[object, int] | None = None   # (address space, sigreturn stub)
+        self.timers_armed: set[int] = set()    # host itimer signals the guest asked for
 
     def exec_reset(self) -> None:
         for a in self.actions:
             if a.handler != SIG_IGN:
                 a.handler, a.flags, a.restorer, a.mask = SIG_DFL, 0, 0, 0
-        self.altstack = (0, 0, 2)
+        self.altstack = (0, 0, 0)
+        self.trampoline = None
 
-    def raise_signal(self, sig: int) -> None:
-        self.pending.add(sig)
+    # ---- generating ---------------------------------------------------------
+    def raise_signal(self, sig: int, info: bytes | None = None) -> None:
+        """Make sig pending (a standard signal already pending is not queued twice)."""
+        if info is None:
+            info = sigframe.siginfo_kill(sig, sigframe.SI_USER)
+        queue = self.pending.get(sig)
+        if queue is None:
+            self.pending[sig] = [Pending(info)]
+        elif sig >= SIGRTMIN:
+            queue.append(Pending(info))
 
-    def deliver(self, task) -> None:
-        """Act on pending, unblocked signals (default actions only, for now)."""
-        for sig in sorted(self.pending):
-            if self.blocked & (1 << (sig - 1)) and sig not in (signal.SIGKILL, signal.SIGSTOP):
-                continue
-            self.pending.discard(sig)
-            if not self._acts(sig):
-                continue
-            if self.actions[sig].handler != SIG_DFL:
-                self._drop_for_handler(task, sig)
-            else:
-                raise TaskExit(0, sig, core=sig in _CORE_BY_DEFAULT)
+    def host_signal(self, sig: int) -> None:
+        """A host signal arrived: its sender's guest pid is not known here (si_pid 0)."""
+        code = sigframe.SI_KERNEL if sig in self.timers_armed else sigframe.SI_USER
+        self.raise_signal(sig, sigframe.siginfo_kill(sig, code))
 
+    def force_fault(self, sig: int, info: bytes, fault_address: int, esr: int) -> None:
+        """A synchronous fault whose handler runs (Task.fatal checked it may)."""
+        self.pending.setdefault(sig, []).insert(0, Pending(info, fault_address, esr))
+
+    def catches(self, sig: int) -> bool:
+        """Whether a synchronous fault sig runs a guest handler (else it kills: Linux's
+        force_sig resets a blocked or ignored one to SIG_DFL)."""
+        return self.actions[sig].handler not in (SIG_DFL, SIG_IGN) and not self.blocked & bit(sig)
+
+    # ---- questions ------------------------------------------------------------
     def _acts(self, sig: int) -> bool:
         """Whether sig does anything when delivered: a guest handler, or a default action
         that ends the process (SIG_IGN and the ignore- and stop-by-default ones do not)."""
@@ -76,28 +184,172 @@ class SignalState:
             return sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT
         return handler != SIG_IGN
 
+    def _deliverable(self, sig: int) -> bool:
+        return not self.blocked & bit(sig) or sig in (SIGKILL, SIGSTOP)
+
     def interrupting(self) -> bool:
         """Whether a pending, unblocked signal would act (a handler, or a default action
         that ends the process): what breaks a blocking call with EINTR.  An ignored one
         (SIG_IGN, or ignored or stopping by default) lets it sleep on, as Linux does."""
-        return any(not self.blocked >> (sig - 1) & 1 and self._acts(sig) for sig in self.pending)
+        return any(self._deliverable(sig) and self._acts(sig) for sig in list(self.pending))
 
-    def _drop_for_handler(self, task, sig: int) -> None:
-        if sig not in self.undelivered_logged:
-            self.undelivered_logged.add(sig)
-            task.log(f"signal {sig} has a guest handler; handler delivery is not built yet, "
-                     "the signal is dropped")
+    def pending_mask(self) -> int:
+        return sum(bit(s) for s in list(self.pending))
+
+    def next_signal(self, among: int) -> int | None:
+        """The signal Linux would dequeue first of those pending in the mask `among`."""
+        sigs = [s for s in list(self.pending) if among & bit(s)]
+        if not sigs:
+            return None
+        sync = [s for s in sigs if s in _SYNCHRONOUS]
+        return min(sync or sigs)
+
+    def dequeue(self, sig: int) -> Pending:
+        queue = self.pending[sig]
+        entry = queue.pop(0)
+        if not queue:
+            del self.pending[sig]
+        return entry
+
+    # ---- the alternate stack -------------------------------------------------------
+    def on_altstack(self, sp: int) -> bool:
+        ss_sp, size, flags = self.altstack
+        if flags & SS_AUTODISARM:
+            return False
+        return sp > ss_sp and sp - ss_sp <= size
+
+    def altstack_flags(self, sp: int) -> int:
+        """ss_flags as sigaltstack and uc_stack report them for a thread at sp."""
+        ss_sp, size, flags = self.altstack
+        if not size:
+            return SS_DISABLE | flags
+        return (SS_ONSTACK if self.on_altstack(sp) else 0) | flags
+
+    # ---- syscall restart -------------------------------------------------------------
+    def note_interrupted(self, name: str, args, x0: int) -> None:
+        """dispatch: the call `name` returned -EINTR because a signal that acts came."""
+        self.restart = (restart_kind(name, args), x0)
+
+    @staticmethod
+    def _restart_call(cpu, x0: int) -> None:
+        cpu.pc = (cpu.pc - 4) & 0xFFFF_FFFF_FFFF_FFFF    # back to the SVC, its x0 again
+        cpu.x[0] = x0
+
+    # ---- delivery ---------------------------------------------------------------------
+    def deliver(self, task) -> None:
+        """Act on pending, unblocked signals: default actions, or handler frames (one per
+        signal, nested as Linux nests them when several are pending)."""
+        while True:
+            sig = self.next_signal(~self.blocked | UNBLOCKABLE)
+            if sig is None:
+                break
+            entry = self.dequeue(sig)
+            act = self.actions[sig]
+            if not self._acts(sig):
+                continue
+            if act.handler == SIG_DFL:
+                raise TaskExit(0, sig, core=sig in CORE_BY_DEFAULT)
+            self._run_handler(task, sig, entry, act)
+        if self.restart is not None:          # no handler ran: the call goes on
+            _, x0 = self.restart
+            self.restart = None
+            self._restart_call(task.cpu, x0)
+        if self.saved_mask is not None:
+            self.blocked, self.saved_mask = self.saved_mask, None
+
+    def _run_handler(self, task, sig: int, entry: Pending, act: Action) -> None:
+        cpu = task.cpu
+        flags = act.flags
+        if self.restart is not None:
+            kind, x0 = self.restart
+            self.restart = None
+            if kind == "nointr" or kind == "sys" and flags & SA_RESTART:
+                self._restart_call(cpu, x0)
+        old_mask = self.blocked if self.saved_mask is None else self.saved_mask
+        self.saved_mask = None
+        sp = cpu.x[31]
+        ss_sp, ss_size, ss_bits = self.altstack
+        top = sp
+        if flags & SA_ONSTACK and ss_size and not self.on_altstack(sp):
+            top = ss_sp + ss_size
+        record = (top - sigframe.FRAME_RECORD_SIZE) & ~15
+        frame = record - sigframe.FRAME_SIZE
+        data = sigframe.build(cpu, entry.info if flags & SA_SIGINFO else None, old_mask,
+                              (ss_sp, self.altstack_flags(sp), ss_size),
+                              entry.fault_address, entry.esr)
+        try:
+            restorer = act.restorer if flags & SA_RESTORER else self._trampoline(task)
+            task.mem.write(frame, bytes(data))
+            task.mem.write(record, struct.pack("<QQ", cpu.x[29], cpu.x[30]))
+        except (MemFault, OSError):
+            # no room for the frame (a stack overflow without an alternate stack):
+            # Linux's force_sigsegv, the end of the process
+            crash.report(task, signal.SIGSEGV,
+                         f"cannot write the frame of signal {sig} at {frame:#x}")
+            raise TaskExit(0, signal.SIGSEGV, core=True) from None
+        if ss_bits & SS_AUTODISARM:
+            self.altstack = (0, 0, 0)
+        cpu.x[0] = sig
+        if flags & SA_SIGINFO:
+            cpu.x[1] = frame
+            cpu.x[2] = frame + sigframe.UC
+        cpu.x[29] = record
+        cpu.x[30] = restorer
+        cpu.x[31] = frame
+        cpu.pc = act.handler
+        self.blocked |= act.mask | (0 if flags & SA_NODEFER else bit(sig))
+        self.blocked &= ~UNBLOCKABLE
+        if flags & SA_RESETHAND:
+            act.handler = SIG_DFL
+
+    def _trampoline(self, task) -> int:
+        """The return address of a handler without SA_RESTORER: Linux's is in the vDSO;
+        mkemu has none, so one read-only executable page holds `mov x8, #139; svc #0`."""
+        if self.trampoline is not None and self.trampoline[0] is task.space:
+            return self.trampoline[1]
+        space = task.space
+        addr = space.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          name="[sigreturn]")
+        task.mem.write(addr, struct.pack("<II", 0xD2801168, 0xD4000001))
+        space.mprotect(addr, 4096, PROT_READ | PROT_EXEC)
+        self.trampoline = (space, addr)
+        return addr
+
+    # ---- sleeping until a signal -----------------------------------------------------
+    def sleep(self, task, ready, deadline_ns: int | None = None) -> bool:
+        """Sleep until ready() (checked first, and after each host signal) or until the
+        CLOCK_MONOTONIC deadline; True when ready.  The host signals are blocked and
+        taken with sigtimedwait, so none can slip in between the check and the sleep."""
+        was, task.in_syscall = task.in_syscall, False
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, HOST_SIGNALS)
+        try:
+            while not ready():
+                if deadline_ns is None:
+                    info = signal.sigwaitinfo(HOST_SIGNALS)
+                else:
+                    left = deadline_ns - time.monotonic_ns()
+                    if left <= 0:
+                        return False
+                    info = signal.sigtimedwait(HOST_SIGNALS, left / 1e9)
+                    if info is None:
+                        continue
+                self.host_signal(info.si_signo)
+                task.cpu.pending = True
+            return True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            task.in_syscall = was
 
 
 def install_host_handlers(task) -> None:
     """Host signals aimed at the task become pending guest signals."""
 
     def on_signal(signum, frame):
-        task.sig.raise_signal(signum)
+        task.sig.host_signal(signum)
         task.cpu.pending = True
-        if task.in_syscall and task.sig.interrupting():   # an ignored one lets it sleep on
+        if task.in_syscall and task.sig.interrupting():
             raise InterruptedSyscall()
 
-    for s in (*FORWARDED, *CAUGHT_IN_TASK):
+    for s in HOST_SIGNALS:
         signal.signal(s, on_signal)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # EPIPE becomes a guest SIGPIPE in the write path

@@ -1,21 +1,43 @@
-"""Signal syscalls: dispositions, masks, alternate stacks, kill to self."""
+"""Signal syscalls: dispositions, masks, alternate stacks, sending, waiting, sigreturn.
+
+Delivery itself (the frame a handler runs on) is kern/signals.py with
+kern/sigframe.py; rt_sigreturn here reads that frame back.
+"""
 from __future__ import annotations
 
 import errno
+import signal
 import struct
+import time
 
 from ..ipc import protocol as P
-from . import brokercall
-from .signals import NSIG, Action
+from ..mm.fault import MemFault
+from . import brokercall, sigframe
+from .signals import (NSIG, SIG_DFL, SIG_IGN, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
+                      UNBLOCKABLE, Action)
 from .systable import syscall
 
 _SIGACTION = struct.Struct("<QQQQ")      # handler, flags, restorer, mask (arm64 kernel layout)
+_STACK_T = struct.Struct("<QiiQ")        # ss_sp, ss_flags, (pad), ss_size
+_TS = struct.Struct("<qq")
 SIGKILL, SIGSTOP = 9, 19
-_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+MINSIGSTKSZ = 5120                        # arm64's
+_IGNORED_BY_DEFAULT = (signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT)
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def _read_set(t, addr: int) -> int:
+    return struct.unpack("<Q", t.mem.read(addr, 8))[0]
 
 
 @syscall("rt_sigaction", "signal", "ptr", "ptr", "size",
-         status="partial: dispositions are recorded; guest handlers are not run (a handled signal is dropped)")
+         status="partial: SA_NOCLDWAIT and SIGCHLD set to SIG_IGN do not reap children "
+                "(they stay zombies); a signal from outside the process (another guest "
+                "process, SIGCHLD of a child's end) has si_code SI_USER and si_pid 0")
 def sys_rt_sigaction(t, sig, act, oact, size):
     if not 1 <= sig <= NSIG or size != 8:
         return -errno.EINVAL
@@ -25,11 +47,14 @@ def sys_rt_sigaction(t, sig, act, oact, size):
     new = None
     if act:
         handler, flags, restorer, mask = _SIGACTION.unpack(t.mem.read(act, 32))
-        new = Action(handler, flags, restorer, mask & ~_UNBLOCKABLE)
+        new = Action(handler, flags & 0xFFFF_FFFF, restorer, mask & ~UNBLOCKABLE)
     if oact:
         t.mem.write(oact, _SIGACTION.pack(cur.handler, cur.flags, cur.restorer, cur.mask))
     if new is not None:
         t.sig.actions[sig] = new
+        # a signal set to be ignored is discarded even while pending (POSIX, Linux)
+        if new.handler == SIG_IGN or new.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT:
+            t.sig.pending.pop(sig, None)
     return 0
 
 
@@ -39,7 +64,7 @@ def sys_rt_sigprocmask(t, how, set_ptr, oset_ptr, size):
         return -errno.EINVAL
     old = t.sig.blocked
     if set_ptr:
-        new = struct.unpack("<Q", t.mem.read(set_ptr, 8))[0]
+        new = _read_set(t, set_ptr)
         if how == 0:
             blocked = old | new
         elif how == 1:
@@ -48,7 +73,7 @@ def sys_rt_sigprocmask(t, how, set_ptr, oset_ptr, size):
             blocked = new
         else:
             return -errno.EINVAL
-        t.sig.blocked = blocked & ~_UNBLOCKABLE
+        t.sig.blocked = blocked & ~UNBLOCKABLE
     if oset_ptr:
         t.mem.write(oset_ptr, struct.pack("<Q", old))
     return 0
@@ -56,39 +81,130 @@ def sys_rt_sigprocmask(t, how, set_ptr, oset_ptr, size):
 
 @syscall("rt_sigpending", "ptr", "size")
 def sys_rt_sigpending(t, set_ptr, size):
-    bits = sum(1 << (s - 1) for s in t.sig.pending)
-    t.mem.write(set_ptr, struct.pack("<Q", bits & t.sig.blocked))
+    if size > 8:
+        return -errno.EINVAL
+    bits = t.sig.pending_mask() & t.sig.blocked
+    t.mem.write(set_ptr, struct.pack("<Q", bits)[:size])
     return 0
 
 
 @syscall("sigaltstack", "ptr", "ptr")
 def sys_sigaltstack(t, ss, old):
-    if old:
-        sp, size, flags = t.sig.altstack
-        t.mem.write(old, struct.pack("<QiiQ", sp, flags, 0, size))
+    s = t.sig
+    sp = t.cpu.x[31]
+    ss_sp, ss_size, bits = s.altstack
+    report = _STACK_T.pack(ss_sp, s.altstack_flags(sp), 0, ss_size)
     if ss:
-        sp, flags, _, size = struct.unpack("<QiiQ", t.mem.read(ss, 24))
-        if flags & 2:
-            t.sig.altstack = (0, 0, 2)
-        elif size < 2048:
-            return -errno.ENOMEM
-        else:
-            t.sig.altstack = (sp, size, 0)
+        new_sp, flags, _, size = _STACK_T.unpack(t.mem.read(ss, 24))
+        if s.on_altstack(sp):
+            return -errno.EPERM
+        err = _set_altstack(s, new_sp, flags & 0xFFFF_FFFF, size)
+        if err:
+            return err
+    if old:
+        t.mem.write(old, report)
     return 0
 
 
-def _signal_self(t, sig: int) -> int:
+def _set_altstack(s, sp: int, flags: int, size: int) -> int:
+    mode = flags & ~SS_AUTODISARM
+    if mode not in (0, SS_ONSTACK, SS_DISABLE):
+        return -errno.EINVAL
+    if mode == SS_DISABLE:
+        s.altstack = (0, 0, flags & SS_AUTODISARM)
+        return 0
+    if size < MINSIGSTKSZ:
+        return -errno.ENOMEM
+    s.altstack = (sp, size, flags & SS_AUTODISARM)
+    return 0
+
+
+@syscall("rt_sigreturn")
+def sys_rt_sigreturn(t):
+    """Back from a handler: everything the frame at sp holds (the handler may have
+    edited it) becomes the thread's state again; the result is the restored x0."""
+    cpu = t.cpu
+    sp = cpu.x[31]
+    try:
+        if sp & 15:
+            raise sigframe.BadFrame("misaligned sp")
+        state = sigframe.parse(t.mem.read(sp, sigframe.FRAME_SIZE))
+    except (MemFault, sigframe.BadFrame) as e:
+        # Linux's badframe: a SIGSEGV at sp
+        t.fatal(signal.SIGSEGV, f"rt_sigreturn with a bad signal frame at {sp:#x}: {e}",
+                sigframe.SEGV_MAPERR, sp)
+        return cpu.x[0]
+    cpu.x[:31] = state["regs"]
+    cpu.x[31] = state["sp"]
+    cpu.pc = state["pc"]
+    cpu.nzcv = state["nzcv"]
+    cpu.v[:] = state["v"]
+    cpu.fpcr = state["fpcr"]
+    cpu.fpsr = state["fpsr"]
+    t.sig.blocked = state["sigmask"] & ~UNBLOCKABLE
+    ss_sp, ss_flags, _, ss_size = state["uc_stack"]
+    if not t.sig.on_altstack(cpu.x[31]):       # else EPERM, which Linux ignores here
+        _set_altstack(t.sig, ss_sp, ss_flags & 0xFFFF_FFFF, ss_size)
+    t.sig.restart = None
+    return cpu.x[0]
+
+
+@syscall("rt_sigsuspend", "ptr", "size")
+def sys_rt_sigsuspend(t, mask_ptr, size):
+    """Replace the mask and sleep until a signal acts; the old mask comes back when the
+    handler returns (it is the frame's uc_sigmask), or at once if none runs."""
+    if size != 8:
+        return -errno.EINVAL
+    new = _read_set(t, mask_ptr) & ~UNBLOCKABLE
+    s = t.sig
+    s.saved_mask, s.blocked = s.blocked, new
+    s.sleep(t, s.interrupting)
+    return -errno.EINTR
+
+
+def _deadline(t, ts: int) -> int | None:
+    if not ts:
+        return None
+    sec, nsec = _TS.unpack(t.mem.read(ts, 16))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        raise OSError(errno.EINVAL, "bad timespec")
+    return time.monotonic_ns() + sec * 1_000_000_000 + nsec
+
+
+@syscall("rt_sigtimedwait", "ptr", "ptr", "ptr", "size")
+def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
+    """Take a pending signal of the set (the caller keeps them blocked so they stay
+    pending); sleep for one, up to the timeout (EAGAIN), or until another acts (EINTR)."""
+    if size != 8:
+        return -errno.EINVAL
+    want = _read_set(t, set_ptr) & ~UNBLOCKABLE
+    deadline = _deadline(t, ts)
+    s = t.sig
+    sig = s.next_signal(want)
+    if sig is None:
+        s.sleep(t, lambda: s.next_signal(want) is not None or s.interrupting(), deadline)
+        sig = s.next_signal(want)
+        if sig is None:
+            return -errno.EINTR if s.interrupting() else -errno.EAGAIN
+    entry = s.dequeue(sig)
+    if info:
+        t.mem.write(info, entry.info)
+    return sig
+
+
+def _signal_self(t, sig: int, code: int = sigframe.SI_USER) -> int:
     if not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if sig:
-        t.sig.raise_signal(sig)
+        t.sig.raise_signal(sig, sigframe.siginfo_kill(sig, code, t.pid, t.uid))
     return 0
 
 
-@syscall("kill", "int", "signal")
+@syscall("kill", "int", "signal",
+         status="partial: a signal from another guest process arrives with si_pid 0 and "
+                "si_uid 0 (the broker sends it as a host signal)")
 def sys_kill(t, pid, sig):
-    pid &= 0xFFFF_FFFF
-    pid = pid - (1 << 32) if pid >> 31 else pid
+    pid = _s32(pid)
     if not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if pid == t.pid:
@@ -104,13 +220,53 @@ def sys_kill(t, pid, sig):
 @syscall("tgkill", "int", "int", "signal",
          status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tgkill(t, tgid, tid, sig):
+    if _s32(tgid) <= 0 or _s32(tid) <= 0 or not 0 <= sig <= NSIG:
+        return -errno.EINVAL
     if tgid != t.pid or tid != t.tid:
         return -errno.ESRCH
-    return _signal_self(t, sig)
+    return _signal_self(t, sig, sigframe.SI_TKILL)
 
 
 @syscall("tkill", "int", "signal", status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tkill(t, tid, sig):
+    if _s32(tid) <= 0 or not 0 <= sig <= NSIG:
+        return -errno.EINVAL
     if tid != t.tid:
         return -errno.ESRCH
-    return _signal_self(t, sig)
+    return _signal_self(t, sig, sigframe.SI_TKILL)
+
+
+def _queue_self(t, sig: int, uinfo: int) -> int:
+    if not 0 <= sig <= NSIG:
+        return -errno.EINVAL
+    info = t.mem.read(uinfo, sigframe.SIGINFO_SIZE)
+    if sig:
+        t.sig.raise_signal(sig, sigframe.with_signo(info, sig))
+    return 0
+
+
+@syscall("rt_sigqueueinfo", "int", "signal", "ptr",
+         status="partial: to another process the signal goes as kill does (its siginfo, "
+                "si_value included, is not carried)")
+def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
+    tgid = _s32(tgid)
+    if tgid == t.pid:
+        return _queue_self(t, sig, uinfo)
+    if not 0 <= sig <= NSIG:
+        return -errno.EINVAL
+    code = struct.unpack("<i", t.mem.read(uinfo + 8, 4))[0]
+    if code >= 0 or code == sigframe.SI_TKILL:
+        return -errno.EPERM             # only the kernel may claim to be the kernel
+    if tgid <= 0:
+        return -errno.ESRCH
+    return brokercall.call(t, P.Kill(tgid, sig), P.KillReply).result
+
+
+@syscall("rt_tgsigqueueinfo", "int", "int", "signal", "ptr",
+         status="partial: to the calling thread only")
+def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo):
+    if _s32(tgid) <= 0 or _s32(tid) <= 0:
+        return -errno.EINVAL
+    if tgid != t.pid or tid != t.tid:
+        return -errno.ESRCH
+    return _queue_self(t, sig, uinfo)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import struct
 import time
 
@@ -92,3 +93,56 @@ def sys_times(t, buf):
         t.mem.write(buf, struct.pack("<4q", int(tm.user * hz), int(tm.system * hz),
                                      int(tm.children_user * hz), int(tm.children_system * hz)))
     return int(tm.elapsed * hz)
+
+
+# ---- interval timers ------------------------------------------------------------
+_ITIMERVAL = struct.Struct("<qqqq")        # it_interval (sec, usec), it_value (sec, usec)
+_ITIMERS = {0: (signal.ITIMER_REAL, signal.SIGALRM), 1: (signal.ITIMER_VIRTUAL, signal.SIGVTALRM),
+            2: (signal.ITIMER_PROF, signal.SIGPROF)}
+
+
+def _itimer(which: int) -> tuple[int, int]:
+    if which not in _ITIMERS:
+        raise OSError(errno.EINVAL, "bad itimer")
+    return _ITIMERS[which]
+
+
+def _tv(seconds: float) -> tuple[int, int]:
+    usec = round(seconds * 1_000_000)
+    return usec // 1_000_000, usec % 1_000_000
+
+
+def _pack_itimer(value: float, interval: float) -> bytes:
+    return _ITIMERVAL.pack(*_tv(interval), *_tv(value))
+
+
+@syscall("getitimer", "int", "ptr")
+def sys_getitimer(t, which, out):
+    host, _ = _itimer(which)
+    value, interval = signal.getitimer(host)
+    t.mem.write(out, _pack_itimer(value, interval))
+    return 0
+
+
+@syscall("setitimer", "int", "ptr", "ptr",
+         status="partial: the host process's timers; ITIMER_VIRTUAL and ITIMER_PROF count "
+                "the emulator's CPU time, not the guest's")
+def sys_setitimer(t, which, new, old):
+    host, sig = _itimer(which)
+    if new:
+        i_sec, i_usec, v_sec, v_usec = _ITIMERVAL.unpack(t.mem.read(new, 32))
+        if min(i_sec, v_sec, i_usec, v_usec) < 0 or max(i_usec, v_usec) >= 1_000_000:
+            return -errno.EINVAL
+        value, interval = v_sec + v_usec / 1e6, i_sec + i_usec / 1e6
+    else:
+        value = interval = 0.0                 # Linux's legacy: NULL disarms
+    if value and not interval and value < 1e-6:
+        value = 1e-6
+    prev = signal.setitimer(host, value, interval)
+    if value:
+        t.sig.timers_armed.add(sig)            # its signals say SI_KERNEL
+    else:
+        t.sig.timers_armed.discard(sig)
+    if old:
+        t.mem.write(old, _pack_itimer(*prev))
+    return 0

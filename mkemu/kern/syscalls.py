@@ -13,12 +13,22 @@ from ..mm.fault import MemFault
 from . import (fork, sys_exec, sys_fs, sys_mm, sys_poll, sys_proc, sys_proctree,  # noqa: F401
                sys_signal, sys_time)  # (register handlers)
 from .errors import InterruptedSyscall, TaskExit
+from .sigframe import SI_USER, siginfo_kill
 from .systable import SYSCALLS, syscall_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 # the calls whose EPIPE (a pipe or socket with no reader) comes with a SIGPIPE in Linux
 _WRITES = {"write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile", "splice", "tee",
            "vmsplice"}
+
+# calls that never sleep but change state in several steps (a process, an image,
+# the address space, the signal state): a host signal must not cut one in the
+# middle (InterruptedSyscall); it stays pending and acts when the call is done
+_UNINTERRUPTED = frozenset(("clone", "clone3", "execve", "execveat", "exit", "exit_group",
+                            "rt_sigreturn", "rt_sigaction", "rt_sigprocmask", "sigaltstack",
+                            "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                            "mmap", "munmap", "mremap", "mprotect", "brk", "madvise",
+                            "setitimer", "getitimer", "dup", "dup3", "pipe2"))
 
 
 def dispatch(task) -> None:
@@ -36,9 +46,10 @@ def dispatch(task) -> None:
         x[0] = ret & M64
         return
     args = x[:len(row.args)]
+    x0 = x[0]
     if task.config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
-    task.in_syscall = True
+    task.in_syscall = row.name not in _UNINTERRUPTED
     try:
         ret = row.handler(task, *args)
     except BaseException as e:
@@ -50,7 +61,11 @@ def dispatch(task) -> None:
     finally:
         task.in_syscall = False
     if ret == -errno.EPIPE and row.name in _WRITES:
-        task.sig.raise_signal(signal.SIGPIPE)
+        task.sig.raise_signal(signal.SIGPIPE, siginfo_kill(signal.SIGPIPE, SI_USER, task.pid, task.uid))
+    elif ret == -errno.EINTR and row.name != "rt_sigreturn" and task.sig.interrupting():
+        # a signal that acts broke the call: delivery decides whether it runs again
+        # (SA_RESTART, or no handler) with x0 as it came (kern/signals.py)
+        task.sig.note_interrupted(row.name, args, x0)
     if task.config.strace:
         _trace(task, nr, row, args, ret)
     x[0] = ret & M64

@@ -38,7 +38,7 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import brokercall, crash, signals, sys_fs, syscalls
+from . import brokercall, crash, sigframe, signals, sys_fs, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
@@ -198,6 +198,7 @@ class Task:
     def run(self) -> None:
         """Run the guest until it exits; raises TaskExit."""
         cpu = self.cpu
+        sig = self.sig
         while True:
             trap = self.engine.run()
             if trap == TRAP_SVC:
@@ -205,24 +206,38 @@ class Task:
             elif trap == TRAP_SIGNAL:
                 cpu.pending = False
             elif trap == TRAP_UNDEF:
-                self.fatal(signal.SIGILL, f"undefined instruction {cpu.undef_insn:#010x}")
+                self.fatal(signal.SIGILL, f"undefined instruction {cpu.undef_insn:#010x}",
+                           sigframe.ILL_ILLOPC, cpu.pc)
             elif trap == TRAP_FAULT and cpu.fault_kind == "align":
-                self.fatal(signal.SIGBUS, f"bus error: unaligned atomic access at {cpu.fault_addr:#x}")
+                self.fatal(signal.SIGBUS, f"bus error: unaligned atomic access at {cpu.fault_addr:#x}",
+                           sigframe.BUS_ADRALN, cpu.fault_addr, cpu.fault_addr,
+                           sigframe.fault_esr("align", cpu.fault_write, False))
             elif trap in (TRAP_FAULT, TRAP_FETCH) and cpu.fault_kind == "bus":
-                self.fatal(signal.SIGBUS, f"bus error: beyond the end of a mapped file at {cpu.fault_addr:#x}")
+                self.fatal(signal.SIGBUS, f"bus error: beyond the end of a mapped file at {cpu.fault_addr:#x}",
+                           sigframe.BUS_ADRERR, cpu.fault_addr, cpu.fault_addr,
+                           sigframe.fault_esr("unmapped", cpu.fault_write, trap == TRAP_FETCH))
             elif trap in (TRAP_FAULT, TRAP_FETCH):
                 kind = "write to" if cpu.fault_write else "read of" if trap == TRAP_FAULT else "execution at"
-                self.fatal(signal.SIGSEGV, f"segmentation fault: {kind} {cpu.fault_addr:#x}")
+                code = sigframe.SEGV_ACCERR if cpu.fault_kind == "perm" else sigframe.SEGV_MAPERR
+                self.fatal(signal.SIGSEGV, f"segmentation fault: {kind} {cpu.fault_addr:#x}",
+                           code, cpu.fault_addr, cpu.fault_addr,
+                           sigframe.fault_esr(cpu.fault_kind, cpu.fault_write, trap == TRAP_FETCH))
             elif trap == TRAP_BRK:
-                self.fatal(signal.SIGTRAP, "breakpoint (BRK)")
+                self.fatal(signal.SIGTRAP, "breakpoint (BRK)", sigframe.TRAP_BRKPT, cpu.pc)
             else:
                 self.fatal(signal.SIGABRT, f"unknown trap {trap}")
             cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
-            if self.sig.pending:
-                self.sig.deliver(self)
+            if sig.pending or sig.saved_mask is not None:
+                sig.deliver(self)
 
-    def fatal(self, sig: int, reason: str) -> None:
-        """A synchronous fault with no handler: report and kill the thread group."""
+    def fatal(self, sig: int, reason: str, code: int = 0, addr: int = 0,
+              fault_address: int = 0, esr: int = 0) -> None:
+        """A synchronous fault: run the guest's handler for it with the faulting state
+        (the pc of the instruction, si_addr, si_code), or, when it has none or blocks
+        it, report and kill the thread group."""
+        if self.sig.catches(sig):
+            self.sig.force_fault(sig, sigframe.siginfo_fault(sig, code, addr), fault_address, esr)
+            return
         crash.report(self, sig, reason)
         raise TaskExit(0, sig, core=sig in (signal.SIGSEGV, signal.SIGILL, signal.SIGABRT,
                                              signal.SIGTRAP, signal.SIGBUS, signal.SIGFPE))
