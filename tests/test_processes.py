@@ -27,3 +27,14 @@ def test_fork_fixture_exercises_what_it_says(rootfs, guest_binary):
     assert "segfaulting child: killed by 11" in out
     assert "terminated child: killed by 15" in out
     assert "waitid WNOWAIT: 0 signo 17 code 1 status 42 pid ok 1" in out
+
+
+def test_frames_of_ended_processes_come_back_zero(rootfs, guest_binary):
+    # the broker takes back an ended child's frames and hands them out again:
+    # they must read as zeros in the next process (they did not while the broker
+    # punched holes through a closed descriptor)
+    prog = guest_binary("proc_frames")
+    qc, qo, qe = run_qemu([prog], rootfs=rootfs)
+    mc, mo, me = run_mkemu([prog], rootfs=rootfs)
+    assert qc == 0 and b"is zero" in qo, qe.decode(errors="replace")
+    assert (mc, mo.decode()) == (qc, qo.decode()), me.decode(errors="replace")[-3000:]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 
 from ..mm.fault import MemFault
+from . import hostatomic
 from .bits import field, sign_extend
 from .bits import replicate as _replicate
 
@@ -49,54 +50,89 @@ def _load_exclusive(S, LD, addr: int, size: int) -> int:
     return value
 
 
+def _host_word(ST, addr: int, size: int) -> int | None:
+    """The host address of an aligned guest word, for a host atomic; None when the
+    page is not host memory the CPU can address (then a plain load and store is
+    as atomic as anything can be there)."""
+    if size not in (1, 2, 4, 8):
+        return None
+    try:
+        page = ST.__self__.writable_page(addr)
+    except AttributeError:           # a bare store function (unit tests)
+        return None
+    try:
+        return hostatomic.page_address(page) + (addr & 4095)
+    except TypeError:                # a read-only view cannot be addressed for writing
+        return None
+
+
 def _store_exclusive(S, LD, ST, addr: int, size: int, value: int) -> int:
-    """Store if the monitor still covers addr and memory is unchanged; 0 on success."""
+    """Store if the monitor still covers addr and memory still holds what the load
+    saw (one host compare-and-swap); 0 on success."""
     addr &= M64
     _check_aligned(addr, size, "w")    # checked before the monitor (ExclusiveMonitorsPass)
-    ok = S.excl_addr == addr and S.excl_size == size and LD(addr, size) == S.excl_value
+    ok = S.excl_addr == addr and S.excl_size == size
     S.excl_addr = -1
     if not ok:
         return 1
-    ST(addr, size, value)
-    return 0
+    host = _host_word(ST, addr, size)
+    if host is None:
+        if LD(addr, size) != S.excl_value:
+            return 1
+        ST(addr, size, value)
+        return 0
+    return 0 if hostatomic.compare_exchange(host, size, S.excl_value, value)[0] else 1
+
+
+def _rmw(op: int, old: int, value: int, bits: int) -> int:
+    mask = (1 << bits) - 1
+    v = value & mask
+    if op == 0:
+        return (old + v) & mask
+    if op == 1:
+        return old & ~v
+    if op == 2:
+        return old ^ v
+    if op == 3:
+        return old | v
+    if op in (4, 5):
+        top = 1 << (bits - 1)
+        so, sv = (old ^ top) - top, (v ^ top) - top
+        return old if (so >= sv) == (op == 4) else v
+    if op == 6:
+        return max(old, v)
+    if op == 7:
+        return min(old, v)
+    return v
 
 
 def _atomic(LD, ST, addr: int, size: int, op: int, value: int) -> int:
     """LSE read-modify-write: return the old value (op: Arm ARM opc, 8 = SWP)."""
     _check_aligned(addr, size, "w")
-    bits = size * 8
-    mask = (1 << bits) - 1
-    old = LD(addr, size)
-    v = value & mask
-    if op == 0:
-        new = (old + v) & mask
-    elif op == 1:
-        new = old & ~v
-    elif op == 2:
-        new = old ^ v
-    elif op == 3:
-        new = old | v
-    elif op in (4, 5):
-        top = 1 << (bits - 1)
-        so, sv = (old ^ top) - top, (v ^ top) - top
-        new = old if (so >= sv) == (op == 4) else v
-    elif op == 6:
-        new = max(old, v)
-    elif op == 7:
-        new = min(old, v)
-    else:
-        new = v
-    ST(addr, size, new)
-    return old
+    host = _host_word(ST, addr, size)
+    if host is None:
+        old = LD(addr, size)
+        ST(addr, size, _rmw(op, old, value, size * 8))
+        return old
+    old = hostatomic.load(host, size)
+    while True:
+        done, found = hostatomic.compare_exchange(host, size, old, _rmw(op, old, value, size * 8))
+        if done:
+            return old
+        old = found
 
 
 def _cas(LD, ST, addr: int, size: int, expected: int, new: int) -> int:
     """CAS/CASP: store new if memory holds expected; return the old value."""
     _check_aligned(addr, size, "w")
-    old = LD(addr, size)
-    if old == expected & ((1 << (size * 8)) - 1):
-        ST(addr, size, new)
-    return old
+    expected &= (1 << (size * 8)) - 1
+    host = _host_word(ST, addr, size)
+    if host is None:
+        old = LD(addr, size)
+        if old == expected:
+            ST(addr, size, new)
+        return old
+    return hostatomic.compare_exchange(host, size, expected, new)[1]
 
 
 # ---- Advanced SIMD structures (runtime helpers) -------------------------------------

@@ -124,6 +124,8 @@ def _overlay(t, path: bytes) -> Node | None:
         return devfs.lookup(t, path)
     if path.startswith(b"/proc/"):
         return procfs.lookup(t, path)
+    if path == b"/proc":
+        return procfs.root_dir(t)
     return None
 
 
@@ -171,7 +173,7 @@ class _Walk:
             last = i == len(names) - 1 and not wants_dir
             nxt = cur + b"/" + name
             if nxt in (b"/dev", b"/proc"):
-                cur, node = nxt, None         # the overlays' directories
+                cur, node = nxt, _overlay(self.t, nxt)    # the overlays' directories
                 i += 1
                 continue
             if nxt.startswith((b"/dev/", b"/proc/")):

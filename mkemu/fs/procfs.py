@@ -82,6 +82,8 @@ GLOBAL_TEXT = {
 
 # The directories above those files (/proc/sys, /proc/sys/kernel, ...): a path walk
 # passes through them.  Listed, they show the host's directory of the same name.
+# the names directly under /proc (besides pids, self, thread-self, sys)
+PROC_NAMES = sorted({p.split(b"/")[2].decode() for p in GLOBAL_TEXT} - {"sys"})
 GLOBAL_DIRS = {p[:i] for p in GLOBAL_TEXT for i in range(len(b"/proc/"), len(p))
                if p[i:i + 1] == b"/"}
 
@@ -140,6 +142,60 @@ SELF_LINKS = {
 }
 
 
+# ---- other processes: what the broker knows of them ----------------------------------
+def root_dir(t) -> Node | None:
+    """/proc itself: a host directory the broker keeps with one entry per guest pid
+    (and the global names), so that listing /proc finds every process; None without
+    one (then the rootfs's own /proc)."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    return HostDir(b"/proc", listing) if listing else None
+
+
+def _other_stat(info: dict) -> str:
+    state = info["state"]
+    fields = [info["pid"], f"({info['comm']})", state, info["ppid"], info["pgid"], info["sid"],
+              0, -1, 0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0,
+              int(info["started"] * 100), 0, 0, 2**64 - 1]
+    fields += [0] * (52 - len(fields))
+    return " ".join(str(f) for f in fields) + "\n"
+
+
+def _other_status(info: dict) -> str:
+    state = {"Z": "Z (zombie)", "S": "S (sleeping)"}.get(info["state"], "R (running)")
+    name = info["comm"].replace("\\", "\\\\").replace("\n", "\\n")
+    return (f"Name:\t{name}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
+            f"Pid:\t{info['pid']}\nPPid:\t{info['ppid']}\nTracerPid:\t0\n"
+            f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n")
+
+
+OTHER_TEXT = {
+    b"/stat": lambda info: _other_stat(info),
+    b"/status": _other_status,
+    b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
+    b"/comm": lambda info: info["comm"] + "\n",
+}
+
+
+def _other(t, path: bytes) -> Node | None:
+    """/proc/PID/... of another guest process."""
+    m = _PID.match(path)
+    if not m or not m.group(1).isdigit():
+        return None
+    ask = getattr(t, "proc_info", None)
+    info = ask(int(m.group(1))) if ask else None
+    if info is None:
+        return None
+    rest = m.group(2) or b""
+    if rest == b"":
+        return HostDir(path, "/proc/self")
+    make = OTHER_TEXT.get(rest)
+    if make is not None:
+        return TextFile(path, lambda t, make=make, info=info: make(info))
+    if rest == b"/exe" and info["state"] != "Z":
+        return Symlink(path, info["exe"].encode(errors="surrogateescape"))
+    return None
+
+
 def split_self(t, path: bytes) -> bytes | None:
     """The part after /proc/<self> if path names this process, else None."""
     m = _PID.match(path)
@@ -160,7 +216,7 @@ def lookup(t, path: bytes) -> Node | None:
         return HostDir(path, os.fsdecode(path))
     rest = split_self(t, path)
     if rest is None:
-        return None
+        return _other(t, path)
     if rest == b"":
         if path == b"/proc/self":
             return Symlink(path, str(t.pid).encode())

@@ -69,7 +69,7 @@ class Broker:
             P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
             P.MsgType.PROC_INFO: lambda p, m: P.ProcInfoReply(self.table.info(m.pid)),
         }
-        # the segment stays mapped here after its descriptor is closed
+        # the broker keeps the segment's descriptor: it punches the frames it takes back
         self.phys = PhysMem(phys_fd, nframes * PAGE_SIZE) if phys_fd >= 0 else None
         self.nframes = nframes
         self.next_frame = self.phys.first_frame if self.phys else 1

@@ -56,13 +56,19 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def _host_fork_as_sibling() -> int:
     """fork(2) of this process whose child has our parent (the broker) as its parent."""
-    _pyapi.PyOS_BeforeFork()
-    pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
-    err = ctypes.get_errno()
-    if pid == 0:
-        _pyapi.PyOS_AfterFork_Child()
-    else:
-        _pyapi.PyOS_AfterFork_Parent()
+    # Host signals are held until Python's after-fork work is done: it forgets the
+    # signals it has not yet handled, which would lose one sent to the new child.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        _pyapi.PyOS_BeforeFork()
+        pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
+        err = ctypes.get_errno()
+        if pid == 0:
+            _pyapi.PyOS_AfterFork_Child()
+        else:
+            _pyapi.PyOS_AfterFork_Parent()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     return pid if pid >= 0 else -err
 
 

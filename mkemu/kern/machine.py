@@ -17,10 +17,13 @@ the tasks included, so it is not passed on a second time.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ..fs.procfs import PROC_NAMES
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
 from .signals import FORWARDED
@@ -77,10 +80,12 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     phys_fd = PhysMem.create_fd()
     broker = Broker(phys_fd)
     broker.init_ends_machine = True        # as a PID namespace: its first process is its init
+    listing = broker.table.listing = proc_listing_dir()
     tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
                       inject_crash=cfg.inject_crash, binds=cfg.binds, cwd=cfg.cwd,
-                      program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals)
+                      program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,
+                      proc_listing=listing)
 
     def to_first_process(carrier, frame):
         sig = _CARRIED[carrier]
@@ -102,8 +107,21 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
 
     broker.spawn(first_task)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # requests held since the fork arrive now
-    os.close(phys_fd)
-    return wait_status_to_exit_code(broker.serve())
+    try:
+        return wait_status_to_exit_code(broker.serve())
+    finally:
+        shutil.rmtree(listing, ignore_errors=True)
+
+
+def proc_listing_dir() -> str:
+    """A host directory whose entries are what listing the guest's /proc shows: the
+    global files and, kept by the broker, one directory per guest pid."""
+    where = tempfile.mkdtemp(prefix="mkemu-proc-")
+    for name in PROC_NAMES:
+        open(os.path.join(where, name), "w").close()
+    for name in ("sys", "self", "thread-self"):
+        os.mkdir(os.path.join(where, name))
+    return where
 
 
 def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:

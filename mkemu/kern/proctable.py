@@ -10,6 +10,7 @@ broker changes one message at a time; sending and reaping are the broker's.
 from __future__ import annotations
 
 import errno
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class ProcTable:
         self.procs: dict[int, Proc] = {}
         self.next_pid = FIRST_PID
         self.init: Proc | None = None
+        self.listing: str | None = None   # a host directory with an entry per pid (/proc's listing)
 
     def new(self, ppid: int, chan, parent: Proc | None = None) -> Proc:
         pid = self.next_pid
@@ -70,6 +72,8 @@ class ProcTable:
         self.procs[pid] = p
         if self.init is None:
             self.init = p
+        if self.listing:
+            os.mkdir(os.path.join(self.listing, str(pid)))
         return p
 
     def children(self, p: Proc) -> list[Proc]:
@@ -99,7 +103,11 @@ class ProcTable:
         return any_child, None
 
     def reap(self, child: Proc) -> None:
-        self.procs.pop(child.pid, None)
+        if self.procs.pop(child.pid, None) is not None and self.listing:
+            try:
+                os.rmdir(os.path.join(self.listing, str(child.pid)))
+            except OSError:
+                pass
 
     # ---- orphans ---------------------------------------------------------------------
     def reparent_children(self, p: Proc) -> list[Proc]:

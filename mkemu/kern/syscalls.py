@@ -50,6 +50,12 @@ def dispatch(task) -> None:
     if task.config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
     task.in_syscall = row.name not in _UNINTERRUPTED
+    if task.in_syscall and task.sig.interrupting():
+        # A signal that acts came after the last check in guest code: Linux would have
+        # delivered it before this SVC, so deliver it now and run the SVC after it.
+        task.in_syscall = False
+        cpu.pc = (cpu.pc - 4) & M64
+        return
     try:
         ret = row.handler(task, *args)
     except BaseException as e:

@@ -67,6 +67,7 @@ class TaskConfig:
     cwd: str = "/"                    # the first working directory (a guest path)
     program_name: str = ""            # the program as the user named it, for exec failures
     ignored_signals: tuple[int, ...] = ()   # ignored when mkemu started: the guest inherits that
+    proc_listing: str | None = None   # the broker's host directory listing /proc (fs/procfs.py)
 
 
 class Task:
@@ -141,12 +142,18 @@ class Task:
     def _request_frames(self, count: int) -> list[tuple[int, int]]:
         return brokercall.call(self, P.FrameRequest(count), P.FrameGrant).runs
 
+    def proc_info(self, pid: int) -> dict | None:
+        """What /proc/PID shows of another guest process (None: there is none)."""
+        return brokercall.call(self, P.ProcInfo(pid), P.ProcInfoReply).info
+
     def exec_done(self) -> None:
         """Tell the broker what /proc shows of the new image (and release a vfork parent)."""
         self.announce(execed=True)
 
     def announce(self, execed: bool = False) -> None:
         comm = getattr(self, "comm", None) or os.path.basename(self.exe_path)[:15]
+        if isinstance(comm, bytes):
+            comm = comm.decode(errors="replace")
         brokercall.send(self, P.ProcUpdate(comm, b"\0".join(self.argv) + b"\0", self.exe_path,
                                            execed))
 
@@ -236,6 +243,8 @@ class Task:
         (the pc of the instruction, si_addr, si_code), or, when it has none or blocks
         it, report and kill the thread group."""
         if self.sig.catches(sig):
+            if os.environ.get("MKEMU_REPORT_HANDLED"):    # a developer aid: see faults handlers hide
+                crash.report(self, sig, reason + " (the guest's handler runs)")
             self.sig.force_fault(sig, sigframe.siginfo_fault(sig, code, addr), fault_address, esr)
             return
         crash.report(self, sig, reason)

@@ -76,6 +76,10 @@ class SoftTLB:
         table[vpn] = mv
         return mv
 
+    def writable_page(self, addr: int) -> memoryview:
+        """The view of the page holding addr, for a write (faults as a store would)."""
+        return self._page(addr >> PAGE_SHIFT, "w", addr)
+
     def page_view(self, vpn: int, access: str, addr: int) -> memoryview:
         """The memoryview of a whole guest page (for hashing code pages)."""
         return self._page(vpn, access, addr)
