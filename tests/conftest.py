@@ -37,14 +37,6 @@ def pytest_configure(config):
     _sysv_isolated = leaks.isolate_sysv_ipc()    # before any test starts a process
 
 
-def pytest_collection_modifyitems(config, items):
-    # Until mkemu has fork/clone/wait (clone is ENOSYS), a test marked needs_fork
-    # is expected to fail; one that passes is reported XPASS, not an error.
-    for item in items:
-        if item.get_closest_marker("needs_fork"):
-            item.add_marker(pytest.mark.xfail(reason="fork not built yet", strict=False))
-
-
 @pytest.fixture(scope="session")
 def rootfs() -> Path:
     """Debian's static arm64 busybox tree (cached; see tests/support/rootfs.py)."""

@@ -3,6 +3,8 @@ copy-on-write and MAP_SHARED memory across fork -- C fixtures compared with
 qemu-aarch64, and the frames a machine hands out coming back."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.guestrun import run_mkemu, run_qemu
@@ -38,3 +40,29 @@ def test_frames_of_ended_processes_come_back_zero(rootfs, guest_binary):
     mc, mo, me = run_mkemu([prog], rootfs=rootfs)
     assert qc == 0 and b"is zero" in qo, qe.decode(errors="replace")
     assert (mc, mo.decode()) == (qc, qo.decode()), me.decode(errors="replace")[-3000:]
+
+
+def test_futex_between_parent_and_child_in_shared_memory(rootfs, guest_binary):
+    # 4000 hand-overs through one futex word in MAP_SHARED memory, then a
+    # process-shared mutex and condition variable: a lost wake-up hangs it
+    prog = guest_binary("proc_shared_futex")
+    qc, qo, qe = run_qemu([prog], rootfs=rootfs)
+    mc, mo, me = run_mkemu([prog], rootfs=rootfs, timeout=240)
+    assert qo == b"turns taken: 4000, child exit 0, condition seen 1\n", qe
+    assert (mc, mo) == (qc, qo), me.decode(errors="replace")[-3000:]
+
+
+def test_a_grandchild_exec_d_through_sh_runs_under_mkemu(rootfs):
+    # every process reports its own --stats; the innermost shell prints its pid
+    # and its parent's, and mkemu's report for that pid counts guest instructions:
+    # it ran in this machine, not under the host kernel's binfmt_misc handler
+    inner = 'echo $$ $PPID; /bin/busybox true'
+    middle = f'/bin/busybox sh -c "{inner.replace("$", chr(92) + "$")}"; :'
+    code, out, err = run_mkemu(["/bin/busybox", "sh", "-c", f"/bin/busybox sh -c '{middle}'; :"],
+                               rootfs=rootfs, extra=["--stats"])
+    assert code == 0, err.decode(errors="replace")
+    me, parent = out.split()
+    assert int(parent) > 1000 and int(me) > int(parent)     # a grandchild of the first process
+    counts = dict(re.findall(rb"mkemu\[(\d+)\]: instructions (\d+)", err))
+    assert int(counts[me]) > 1000, err.decode(errors="replace")
+    assert b"mkemu: frames-held-at-exit 0\n" in err

@@ -1,9 +1,8 @@
 """Real Debian programs under mkemu: shells, make, perl, python3, sqlite3, ps.
 
 They run in the "full" rootfs (tests/support/rootfs.py, `full_rootfs()`): a
-small installed Debian 12 arm64 system.  Most need fork; those carry the
-`needs_fork` marker and are expected to fail (xfail, not strict) until mkemu
-has fork/clone/wait (tests/conftest.py); the others pass now.
+small installed Debian 12 arm64 system.  Most of them fork, exec and wait:
+every child is a task process of the same machine.
 
 The reference, and why it is not always qemu-aarch64
 ----------------------------------------------------
@@ -43,7 +42,6 @@ import pytest
 
 from tests.support.guestrun import run_mkemu, run_qemu
 
-needs_fork = pytest.mark.needs_fork
 
 PY_TIMEOUT = 300          # python3 starts in ~11 s under mkemu; importing subprocess takes ~30 s
 
@@ -181,7 +179,6 @@ true | false | true; echo "pipestatus ${PIPESTATUS[*]}"
 '''
 
 
-@needs_fork
 def test_bash_subshells_jobs_redirections(full_rootfs, work_dir):
     gdir, hdir = work_dir
     (hdir / "q").mkdir()
@@ -193,7 +190,6 @@ def test_bash_subshells_jobs_redirections(full_rootfs, work_dir):
 PERL_FORK_PIPE = 'pipe(R,W); if(fork){close W; print <R>; wait; print $?>>8,"\\n"} else {print W "child\\n"; exit 3}'
 
 
-@needs_fork
 def test_perl_fork_and_pipe(full_rootfs):
     out = assert_like_qemu(full_rootfs, ["/usr/bin/perl", "-e", PERL_FORK_PIPE])
     assert out == b"child\n3\n"
@@ -221,7 +217,6 @@ print([os.WEXITSTATUS(os.waitpid(p, 0)[1]) for p in (a, b)])
 '''
 
 
-@needs_fork
 def test_python3_fork_waitpid_pipe(full_rootfs):
     out = assert_like_qemu(full_rootfs, ["/usr/bin/python3", "-c", PY_FORK], timeout=PY_TIMEOUT)
     assert out == b"from child 5\nb got: hello through a pipe\n[0, 0]\n"
@@ -235,7 +230,6 @@ PIPELINES = {
 }
 
 
-@needs_fork
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 @pytest.mark.parametrize("shell", [["/bin/busybox", "sh"], ["/bin/dash"]], ids=["busybox-sh", "dash"])
 def test_shell_pipeline(full_rootfs, shell, name):
@@ -262,7 +256,6 @@ echo to-file > "$1/f"; wc -c < "$1/f"
 '''
 
 
-@needs_fork
 def test_bash_runs_programs(full_rootfs, work_dir):
     gdir, _ = work_dir
     assert_output(full_rootfs, ["/bin/bash", "-c", BASH_EXECS, "bash", gdir],
@@ -282,7 +275,6 @@ words.txt:
 """
 
 
-@needs_fork
 def test_make_three_rules(full_rootfs, work_dir):
     gdir, hdir = work_dir
     (hdir / "Makefile").write_text(MAKEFILE)
@@ -307,7 +299,6 @@ print(subprocess.run(["/bin/sh", "-c", "exit 4"]).returncode)
 '''
 
 
-@needs_fork
 def test_python3_subprocess(full_rootfs):
     assert_output(full_rootfs, ["/usr/bin/python3", "-c", PY_SUBPROCESS],
                   b"0 b'x\\n'\n[b'a', b'b'] 0 0\n4\n", timeout=PY_TIMEOUT)
@@ -316,12 +307,8 @@ def test_python3_subprocess(full_rootfs):
 PS_SCRIPT = 'sleep 30 & ps -e -o pid=,ppid=,comm=; echo "self $$ bg $!"; kill $!; wait'
 
 
-@needs_fork
 def test_ps_lists_the_shell_and_its_children(full_rootfs):
-    # Besides fork this needs a /proc that lists every guest process (/proc/PID
-    # directories with stat, status, cmdline of the others): today getdents64
-    # on /proc gives the rootfs's empty directory (only . and ..), and a lone
-    # `ps -e` exits 1 with "fatal library error, reap".
+    # /proc lists every guest process and /proc/PID shows the others (the broker's)
     code, out, err = guest(full_rootfs, "/bin/bash", "-c", PS_SCRIPT)
     assert code == 0, err.decode(errors="replace")[-2000:]
     *rows, last = out.decode().splitlines()

@@ -246,6 +246,13 @@ class Broker:
             except ChannelClosed:
                 pass
 
+    def frame_counts(self) -> tuple[int, int]:
+        """(frames ever handed out, frames not back with the broker).  When every task has
+        ended the second is 0: everything a machine's processes held came back."""
+        first = self.phys.first_frame if self.phys else 1
+        handed = self.next_frame - first
+        return handed, handed - len(self.free_frames)
+
     def close(self) -> None:
         """Drop the selector and the segment's mapping (a broker that returns, as in tests)."""
         self.sel.close()
@@ -361,7 +368,8 @@ class Broker:
         return P.KillReply(0, me_too)
 
     def on_futex_wait(self, proc: Proc, msg: P.FutexWait):
-        return self.futex.wait(proc, msg)          # None: the reply comes when woken
+        file_fd = proc.chan.fds[0] if proc.chan.fds else None    # closed after the call
+        return self.futex.wait(proc, msg, file_fd)   # None: the reply comes when woken
 
     def on_futex_cancel(self, proc: Proc, msg: P.FutexCancel):
         return self.futex.cancel(proc)

@@ -46,13 +46,13 @@ def _poller(chan) -> select.poll:
     return p
 
 
-def wait(t, msg, reply_type, cancel, cancel_reply_type):
+def wait(t, msg, reply_type, cancel, cancel_reply_type, fds: tuple[int, ...] = ()):
     """Send msg and sleep until its reply; a guest signal that acts cancels it.  Returns
     the reply, or None when the broker dropped the request (the caller's -EINTR)."""
     was = t.in_syscall
     t.in_syscall = False                  # a signal now stays pending: the send completes
     try:
-        t.chan.send(msg)
+        t.chan.send(msg, fds)
         while True:
             ready = False
             try:

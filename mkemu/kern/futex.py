@@ -20,11 +20,11 @@ memory segment, reads the word again when the wait arrives, before it queues
 the waiter, and answers -EAGAIN if it changed.  The broker serves one
 message at a time, so between that read and the queueing no wake can slip
 in: the check and the enqueue are one step, as under Linux's hash-bucket
-lock.  The one place the broker cannot read is a file page (it does not map
-the task's file windows): there the task's own check stands; today no other
-process can share that page (no fork yet); with fork the broker will take the
-file's descriptor with SCM_RIGHTS (as the ARCHITECTURE page says for shared
-mappings) and read the page itself.
+lock.  A word in a file page (a MAP_SHARED file, /dev/shm, shared anonymous
+memory: what processes share after fork) is outside the segment: the waiter
+sends the file's descriptor with its FutexWait (SCM_RIGHTS) and the broker
+reads the word with pread(), which sees the page cache every mapping of the
+file shows.
 
 FUTEX_WAKE_OP's read-modify-write of the word is done by the broker, so it is
 atomic with respect to every other futex operation of the machine; with
@@ -33,6 +33,7 @@ threads it becomes a host atomic on the segment, like the exclusives.
 from __future__ import annotations
 
 import errno
+import os
 import struct
 import time
 from dataclasses import dataclass, field
@@ -125,10 +126,19 @@ class FutexQueues:
         except ChannelClosed:
             pass                                      # it died: the reaper drops nothing more
 
-    def wait(self, rec, msg: P.FutexWait) -> P.FutexWaitReply | None:
+    def wait(self, rec, msg: P.FutexWait, file_fd: int | None = None) -> P.FutexWaitReply | None:
+        """Queue the waiter unless its word changed; a word in a file page (shared memory
+        of several processes) is read through the file's descriptor (file_fd, sent with
+        the message), which sees the same page cache as every mapping of it."""
         self.drop(rec)                                # a task waits on one futex at most
-        if msg.frame is not None and self.words is not None and \
-                self._read(msg.frame, msg.offset) != msg.val:
+        if msg.frame is not None and self.words is not None:
+            now = self._read(msg.frame, msg.offset)
+        elif file_fd is not None and msg.key[0] == "file":
+            raw = os.pread(file_fd, 4, msg.key[3])
+            now = _U32.unpack(raw)[0] if len(raw) == 4 else msg.val
+        else:
+            now = msg.val
+        if now != msg.val:
             return P.FutexWaitReply(-errno.EAGAIN)    # a wake came between check and here
         if msg.deadline is not None and msg.deadline <= time.monotonic_ns():
             return P.FutexWaitReply(-errno.ETIMEDOUT)
@@ -239,9 +249,9 @@ def _read_timeout(t, addr: int) -> int:
     return sec * 1_000_000_000 + nsec
 
 
-def _sleep(t, msg: P.FutexWait) -> int:
+def _sleep(t, msg: P.FutexWait, fds: tuple[int, ...] = ()) -> int:
     """Send the wait and block for the broker's answer; a host signal cancels it."""
-    reply = brokercall.wait(t, msg, P.FutexWaitReply, P.FutexCancel(), P.FutexCancelReply)
+    reply = brokercall.wait(t, msg, P.FutexWaitReply, P.FutexCancel(), P.FutexCancelReply, fds)
     return -errno.EINTR if reply is None else reply.result
 
 
@@ -272,7 +282,10 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
         frame = t.space.frame_of(uaddr, "r")
         if t.mem.read_u32(uaddr) != val:
             return -errno.EAGAIN
-        return _sleep(t, P.FutexWait(key, frame, uaddr & 4095, val, bitset, deadline))
+        fds = ()
+        if frame is None and key[0] == "file":       # the broker reads the word in the file
+            fds = (t.space.find(uaddr).file.fd,)
+        return _sleep(t, P.FutexWait(key, frame, uaddr & 4095, val, bitset, deadline), fds)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3
         if not bitset:

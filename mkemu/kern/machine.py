@@ -108,7 +108,12 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     broker.spawn(first_task)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # requests held since the fork arrive now
     try:
-        return wait_status_to_exit_code(broker.serve())
+        status = broker.serve()
+        if cfg.stats:
+            handed, held = broker.frame_counts()
+            os.write(2, f"mkemu: frames-handed-out {handed}\nmkemu: frames-held-at-exit {held}\n"
+                     .encode())
+        return wait_status_to_exit_code(status)
     finally:
         shutil.rmtree(listing, ignore_errors=True)
 
@@ -117,6 +122,7 @@ def proc_listing_dir() -> str:
     """A host directory whose entries are what listing the guest's /proc shows: the
     global files and, kept by the broker, one directory per guest pid."""
     where = tempfile.mkdtemp(prefix="mkemu-proc-")
+    os.chmod(where, 0o755)                  # everyone may list /proc
     for name in PROC_NAMES:
         open(os.path.join(where, name), "w").close()
     for name in ("sys", "self", "thread-self"):

@@ -5,16 +5,18 @@
 #include <unistd.h>
 
 int main(void) {
-    int p[2], q[2], st;
+    int p[2], q[2], r[2], st;
     setvbuf(stdout, NULL, _IONBF, 0);
     pipe(p);
     pipe(q);
+    pipe(r);
     pid_t mid = fork();
     if (mid == 0) {
         pid_t g = fork();
         if (g == 0) {
             char b;
             pid_t before = getppid();
+            write(r[1], "r", 1);               /* the middle may go now */
             close(p[1]);
             read(p[0], &b, 1);                 /* until the middle process is gone */
             for (int i = 0; i < 200 && getppid() == before; i++) usleep(10000);
@@ -22,6 +24,8 @@ int main(void) {
             write(q[1], "x", 1);
             _exit(0);
         }
+        char b;
+        read(r[0], &b, 1);
         _exit(5);
     }
     close(p[0]);
