@@ -55,6 +55,7 @@ class Workload:
     full: str                     # its size for the full run (the "arg" column)
     quick: str                    # its size for --quick
     program: str = ""             # a guest path in the rootfs; "" = bench/NAME.c, built here
+    source: str = ""              # the C file's name when it is not NAME (bench/SOURCE.c)
     argv: Callable[[str], list[str]] = lambda size: [size]   # the arguments for a size
     rootfs: str = "busybox"       # a key of ROOTFS
     qemu: bool = True             # False: qemu-aarch64 cannot run it (it execs an aarch64 program)
@@ -73,6 +74,10 @@ WORKLOADS = {
     "syscalls": Workload("getpid + write syscalls", "200000", "20000"),
     "forkpipe": Workload("fork + pipe + child write, parent read + waitpid", "50", "10",
                          rootfs="full"),
+    "forkmem1": Workload("20 x fork of a process with 1 MiB touched (see forkmem)", "1", "1",
+                         source="forkmem"),
+    "forkmem": Workload("20 x fork of a process with M MiB touched: fork cost per mapped MiB",
+                        "64", "16"),
     "forkexec": Workload("fork + execve /bin/true + waitpid", "50", "10", rootfs="full",
                          qemu=False, expect=lambda n: f"{n} children, {n} exited 0\n".encode()),
     "sh-awk": Workload("busybox sh: seq | awk pipeline (fork, pipes, applets)", "100000", "10000",
@@ -143,7 +148,7 @@ def run_workload(name: str, size: str, repeat: int, timeout: float) -> dict:
     if w.program:
         qemu_prog, mk_prog = [str(rootfs / w.program.lstrip("/")), "-L", str(rootfs)], w.program
     else:
-        mk_prog = str(build(name))
+        mk_prog = str(build(w.source or name))
         qemu_prog = [mk_prog, "-L", str(rootfs)]
     args = w.argv(size)
     if w.qemu:

@@ -12,32 +12,12 @@ Linux itself answers.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-
 import pytest
 
-from tests.support.guestbin import guest_source
+from tests.support.guestbin import host_binary
 from tests.support.guestrun import run_command, run_mkemu, run_qemu
-from tests.support.rootfs import cache_dir
 
 SIGPIPE_STATUS = 128 + 13
-
-
-def host_binary(name: str):
-    """tests/guest/NAME.c built for this host (the Linux reference where qemu deviates)."""
-    src = guest_source(name)
-    cc = shutil.which("gcc") or pytest.skip("no host gcc")
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-    out = cache_dir() / "host" / f"{name}-{digest}"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-        subprocess.run([cc, "-O2", "-Wall", "-o", str(tmp), str(src)], check=True)
-        tmp.rename(out)
-    return out
 
 
 def _split(out: bytes) -> tuple[bytes, bytes]:

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.support.guestrun import run_mkemu, run_qemu
+from tests.support.guestbin import host_binary
+from tests.support.guestrun import run_command, run_mkemu, run_qemu
 
 
 @pytest.mark.parametrize("name", ["proc_fork", "proc_orphan"])
@@ -66,3 +67,14 @@ def test_a_grandchild_exec_d_through_sh_runs_under_mkemu(rootfs):
     counts = dict(re.findall(rb"mkemu\[(\d+)\]: instructions (\d+)", err))
     assert int(counts[me]) > 1000, err.decode(errors="replace")
     assert b"mkemu: frames-held-at-exit 0\n" in err
+
+
+def test_vfork_and_posix_spawn_like_linux(rootfs, guest_binary):
+    # qemu-aarch64 runs vfork as a fork (the child's writes are lost) and hands
+    # execve of /proc/self/exe to the host, so the reference is the same C built
+    # for this host and run natively
+    native = run_command([str(host_binary("proc_vfork"))])
+    mc, mo, me = run_mkemu([guest_binary("proc_vfork")], rootfs=rootfs)
+    assert native[0] == 0 and b"global: 42" in native[1], native
+    assert (mc, mo) == native[:2], me.decode(errors="replace")[-3000:]
+    assert b"posix_spawn of a missing program: No such file or directory" in mo

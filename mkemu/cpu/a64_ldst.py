@@ -6,11 +6,12 @@ store-release, exclusives, LSE atomics, and the Advanced SIMD structure
 loads/stores (LD1-LD4/ST1-ST4, multiple and single, LDnR).
 
 Exclusive and atomic operations call the small helpers at the top of this
-file, so that making them real host atomics for multi-process threads is a
-change in one place (see docs/ARCHITECTURE.md, "Atomics").  The exclusive
-monitor is CpuState.excl_addr/excl_size/excl_value: a store-exclusive passes
-when address and size match and memory still holds the value the load saw
-(as QEMU does; an intervening plain store of the same value does not break it).
+file, which end in a host compare-and-swap on the page's host address
+(cpu/hostatomic.py): guest memory is shared by processes on several host
+cores.  The exclusive monitor is CpuState.excl_addr/excl_size/excl_value: a
+store-exclusive passes when address and size match and memory still holds
+the value the load saw (as QEMU does; an intervening plain store of the
+same value does not break it).
 
 CONSTRAINED UNPREDICTABLE choices (all as QEMU, so the unicorn oracle checks them):
   * load with writeback and Rt == Rn: the base gets the written-back address;

@@ -35,7 +35,8 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                | memfd over SCM_RIGHTS)        | child's channel end)        |
 | Forked         | pid, host_pid, wait           | VforkDone() if wait, when   |
 |                |                               | the child execs or ends     |
-| ProcUpdate     | comm, cmdline, exe, execed    | (no reply)                  |
+| ProcUpdate     | comm, cmdline, exe, execed,   | (no reply)                  |
+|                | pdeathsig                     |                             |
 | Wait           | idtype, id, options           | WaitReply(pid, status, code)|
 |                |                               | now, or when a child ends   |
 | Cancel         |                               | CancelReply(queued)         |
@@ -258,12 +259,14 @@ class VforkDone:
 
 @dataclass
 class ProcUpdate:
-    """What /proc shows of the sender changed (None: unchanged); execed: it exec'd."""
+    """What /proc shows of the sender changed (None: unchanged); execed: it exec'd;
+    pdeathsig: the signal it wants when its parent ends (prctl PR_SET_PDEATHSIG)."""
     TYPE = MsgType.PROC_UPDATE
     comm: str | None
     cmdline: bytes | None
     exe: str | None
     execed: bool
+    pdeathsig: int | None = None
 
 
 @dataclass

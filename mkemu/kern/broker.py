@@ -8,8 +8,9 @@ is the host parent of every task process (a task forks its children with
 CLONE_PARENT), so it reaps them all: a task that dies without saying goodbye
 (SIGKILL, a crash of the interpreter) is reported as killed by its host
 signal, its frames are taken back from its holdings bitmap, and the broker
-and other tasks go on.  When the machine's first process (its init) ends,
-every other process is killed, as when a PID namespace's init exits.
+and other tasks go on.  With `init_ends_machine` (set by kern/machine.py),
+when the machine's first process ends every other process is killed, as
+when a PID namespace's init exits.
 """
 from __future__ import annotations
 
@@ -209,6 +210,9 @@ class Broker:
             for other in self.table.procs.values():    # init is gone: so is its machine
                 if self.init_ends_machine and other.alive and other.pidfd >= 0:
                     _send(other, signal.SIGKILL)
+        for child in self.table.children(proc):
+            if child.pdeathsig and child.alive and child.pidfd >= 0:
+                _send(child, child.pdeathsig)
         for orphan in self.table.reparent_children(proc):
             if orphan.ppid == 0:
                 self.table.reap(orphan)
@@ -323,6 +327,8 @@ class Broker:
             proc.cmdline = msg.cmdline
         if msg.exe is not None:
             proc.exe = msg.exe
+        if msg.pdeathsig is not None:
+            proc.pdeathsig = msg.pdeathsig
         if msg.execed:
             proc.execed = True
             self._release_vfork_parent(proc)

@@ -134,6 +134,7 @@ def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
     t.chan.call(P.Hello(os.getpid()), P.Welcome)
     t.sig.pending.clear()
     t.is_child = True
+    t.pdeathsig = 0                       # not inherited (prctl(2))
     t.started = time.monotonic()          # --stats counts the child's own work
     t.cpu.icount = 0
     t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0

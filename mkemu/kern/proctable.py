@@ -43,6 +43,7 @@ class Proc:
     code: int = 0                      # waitid si_code of that status
     vfork_parent: "Proc | None" = None   # waiting for this child to exec or end
     chan_closed: bool = False
+    pdeathsig: int = 0                 # sent to it when its parent ends (PR_SET_PDEATHSIG)
 
     @property
     def tid(self) -> int:

@@ -9,7 +9,7 @@ import time
 
 from ..identity import MAX_NAME
 from ..ipc import protocol as P
-from . import futex
+from . import brokercall, futex
 from .errors import TaskExit
 from .systable import syscall
 
@@ -300,8 +300,18 @@ def sys_setpriority(t, which, who, prio):
 
 
 @syscall("prctl", "int", "hex", "hex", "hex", "hex",
-         status="partial: PR_SET_NAME and PR_GET_NAME only; every other option is EINVAL")
+         status="partial: PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG "
+                "only; every other option is EINVAL")
 def sys_prctl(t, option, a2, a3, a4, a5):
+    if option == 1:         # PR_SET_PDEATHSIG: the broker sends it when the parent ends
+        if not 0 <= a2 <= 64:
+            return -errno.EINVAL
+        t.pdeathsig = a2
+        brokercall.send(t, P.ProcUpdate(None, None, None, False, a2))
+        return 0
+    if option == 2:         # PR_GET_PDEATHSIG
+        t.mem.write_u32(a2, getattr(t, "pdeathsig", 0))
+        return 0
     if option == 15:        # PR_SET_NAME: up to 15 bytes, a NUL not needed (the 16th is one)
         name = bytearray()
         while len(name) < 15:               # strncpy_from_user: fault only on bytes it reads
@@ -310,6 +320,7 @@ def sys_prctl(t, option, a2, a3, a4, a5):
                 break
             name.append(c)
         t.comm = bytes(name)
+        brokercall.send(t, P.ProcUpdate(t.comm.decode(errors="replace"), None, None, False, None))
         return 0
     if option == 16:        # PR_GET_NAME: the name NUL-padded to 16 bytes
         t.mem.write(a2, t.comm[:15].ljust(16, b"\0"))

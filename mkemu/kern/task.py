@@ -155,7 +155,7 @@ class Task:
         if isinstance(comm, bytes):
             comm = comm.decode(errors="replace")
         brokercall.send(self, P.ProcUpdate(comm, b"\0".join(self.argv) + b"\0", self.exe_path,
-                                           execed))
+                                           execed, None))
 
     def open_exec(self, path: str) -> int:
         """A host fd of the guest file `path`, for loading it as a program."""

@@ -96,3 +96,20 @@ def source_cflags(src: Path) -> list[str]:
 def all_guest_sources() -> list[str]:
     """Names of every fixture in tests/guest/."""
     return sorted(p.stem for p in GUEST_SRC.iterdir() if p.suffix in (".c", ".S"))
+
+
+def host_binary(name: str) -> Path:
+    """tests/guest/NAME.c built for this host with gcc and run natively: the Linux
+    reference where qemu-aarch64 deviates (vfork, execve, fcntl owners...)."""
+    src = guest_source(name)
+    cc = shutil.which("gcc")
+    if cc is None:
+        raise GuestBuildError("no host gcc: apt-get install gcc (.ci/run does)")
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+    out = cache_dir() / "host" / f"{name}-{digest}"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+        subprocess.run([cc, "-O2", "-Wall", "-o", str(tmp), str(src)], check=True)
+        tmp.rename(out)
+    return out
