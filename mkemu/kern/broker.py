@@ -122,9 +122,10 @@ class Broker:
         while any(p.alive for p in self.table.procs.values()):
             for key, _ in self.sel.select(self.futex.next_timeout()):
                 proc, kind = key.data
-                if kind == "chan":
+                # an earlier event of this batch may have ended this process already
+                if kind == "chan" and not proc.chan_closed:
                     self._serve_one(proc)
-                else:
+                elif kind == "exit" and proc.pidfd >= 0:
                     self._reap(proc)
             self.futex.expire()
         return self.status if self.status is not None else 0

@@ -52,13 +52,14 @@ _libpy.syscall.restype = ctypes.c_long
 _libpy.syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                            ctypes.c_ulong, ctypes.c_ulong]
 _libc = ctypes.CDLL(None, use_errno=True)
+_ALL_SIGNALS = signal.valid_signals()
 
 
 def _host_fork_as_sibling() -> int:
     """fork(2) of this process whose child has our parent (the broker) as its parent."""
     # Host signals are held until Python's after-fork work is done: it forgets the
     # signals it has not yet handled, which would lose one sent to the new child.
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
     try:
         _pyapi.PyOS_BeforeFork()
         pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)

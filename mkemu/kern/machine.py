@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import tempfile
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -148,6 +149,8 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
                 code = _broker_main(cfg, path, argv, old_mask)
             except BaseException as e:          # never let a broker bug hang the caller
                 os.write(2, f"mkemu: broker failed: {e!r}\n".encode())
+                if os.environ.get("MKEMU_DEBUG"):
+                    os.write(2, traceback.format_exc().encode(errors="replace"))
             finally:
                 os._exit(code)
         status = _supervise(pid, watched, ignored)

@@ -20,6 +20,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import select
 import stat
 import struct
 
@@ -144,9 +145,29 @@ def sys_statx(t, dirfd, path, flags, mask, buf):
 
 
 # ---- reading and writing -------------------------------------------------------------------
+def _wait_ready(t, fd: int, events: int) -> None:
+    """Sleep until fd is ready for events, where a host signal may interrupt (EINTR);
+    the transfer that follows runs with signals held pending.  A signal landing
+    after os.read() or os.write() moved bytes would throw them away (the read
+    data, or the count of a write the guest would then repeat); landing in poll()
+    moves nothing.  A non-blocking descriptor is not waited for."""
+    if not t.in_syscall:
+        return
+    p = select.poll()
+    p.register(fd, events)
+    if not p.poll(0) and not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK:
+        p.poll()
+    t.in_syscall = False
+
+
+_IN, _OUT = select.POLLIN, select.POLLOUT
+
+
 @syscall("read", "fd", "obuf", "size")
 def sys_read(t, fd, buf, count):
-    data = os.read(_fd(t, fd), min(count, MAX_IO))
+    fd = _fd(t, fd)
+    _wait_ready(t, fd, _IN)
+    data = os.read(fd, min(count, MAX_IO))
     t.mem.write(buf, data)
     return len(data)
 
@@ -154,7 +175,9 @@ def sys_read(t, fd, buf, count):
 @syscall("write", "fd", "buf", "size")
 def sys_write(t, fd, buf, count):
     fd = _fd(t, fd)
-    return os.write(fd, t.mem.read(buf, min(count, MAX_IO)))
+    data = t.mem.read(buf, min(count, MAX_IO))
+    _wait_ready(t, fd, _OUT)
+    return os.write(fd, data)
 
 
 @syscall("pread64", "fd", "obuf", "size", "int")
@@ -224,6 +247,7 @@ def _total(vecs) -> int:
 def sys_readv(t, fd, iov, n):
     fd = _fd(t, fd)
     vecs = _iovecs(t, iov, n)
+    _wait_ready(t, fd, _IN)
     data = os.read(fd, _total(vecs))
     _scatter(t, vecs, data)
     return len(data)
@@ -235,7 +259,9 @@ def sys_writev(t, fd, iov, n):
     vecs = _iovecs(t, iov, n)
     if not vecs:
         return 0
-    return os.write(fd, _gather(t, vecs))
+    data = _gather(t, vecs)
+    _wait_ready(t, fd, _OUT)
+    return os.write(fd, data)
 
 
 @syscall("preadv", "fd", "ptr", "int", "int")
