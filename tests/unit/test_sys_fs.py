@@ -58,6 +58,7 @@ class FakeTask:
         self.ppid = 1
         self.uid = self.euid = self.suid = self.gid = self.egid = self.sgid = 0
         self._next = BUF
+        self.in_syscall = False           # a handler called directly, not from dispatch
 
     def proc_maps(self) -> str:
         return "00400000-00401000 r-xp 00000000 00:00 0          /bin/prog\n"
