@@ -119,10 +119,28 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         shutil.rmtree(listing, ignore_errors=True)
 
 
+def _sweep_listing_dirs() -> None:
+    """Remove the listing directories of brokers that died without cleaning up
+    (killed with SIGKILL): each is named after its broker's host pid."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        parts = name.split("-")
+        if len(parts) < 4 or parts[:2] != ["mkemu", "proc"] or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+            continue                        # its broker still runs
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+        except OSError:
+            continue
+
+
 def proc_listing_dir() -> str:
     """A host directory whose entries are what listing the guest's /proc shows: the
     global files and, kept by the broker, one directory per guest pid."""
-    where = tempfile.mkdtemp(prefix="mkemu-proc-")
+    _sweep_listing_dirs()
+    where = tempfile.mkdtemp(prefix=f"mkemu-proc-{os.getpid()}-")
     os.chmod(where, 0o755)                  # everyone may list /proc
     for name in PROC_NAMES:
         open(os.path.join(where, name), "w").close()

@@ -32,12 +32,14 @@ int main(int argc, char **argv) {
     c = vfork();
     if (c == 0) {
         char *args[] = {argv[0], "after-vfork", "5", NULL};
+        shared_global = 7;                /* the parent resumes only after this and the exec */
         execve("/proc/self/exe", args, environ);
         _exit(127);
     }
-    printf("parent resumed after the child exec'd\n");
+    int seen = shared_global;
     waitpid(c, &st, 0);
-    printf("vfork+exec child exit %d\n", WEXITSTATUS(st));
+    printf("parent resumed once the child had exec'd: %d; its exit %d\n", seen == 7,
+           WEXITSTATUS(st));
 
     char *args[] = {argv[0], "spawned", "7", NULL};
     pid_t sp;
