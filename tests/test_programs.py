@@ -319,3 +319,21 @@ def test_ps_lists_the_shell_and_its_children(full_rootfs):
     assert (me, "bash") in [(p, c) for p, _, c in table], table
     assert (bg, me, "sleep") in table, table
     assert any(pp == me and c == "ps" for _, pp, c in table), table
+
+
+PARALLEL_MAKEFILE = """\
+all: a.txt b.txt c.txt
+\tcat a.txt b.txt c.txt
+
+a.txt b.txt c.txt:
+\tsleep 0.2; echo $@ > $@
+"""
+
+
+def test_make_j3_waits_for_parallel_jobs(full_rootfs, work_dir):
+    # three jobs at once (three children alive, reaped in any order), then the last rule
+    gdir, hdir = work_dir
+    (hdir / "Makefile").write_text(PARALLEL_MAKEFILE)
+    code, out, err = guest(full_rootfs, "/usr/bin/make", "-s", "-j3", "--no-print-directory",
+                           "-C", gdir)
+    assert (code, out) == (0, b"a.txt\nb.txt\nc.txt\n"), err.decode(errors="replace")[-2000:]

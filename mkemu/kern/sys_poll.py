@@ -1,4 +1,10 @@
-"""Waiting on descriptors: ppoll and pselect6, on the host's own poll/select."""
+"""Waiting on descriptors: ppoll and pselect6, on the host's own poll/select.
+
+Their signal-mask argument replaces the blocked mask for the wait, as
+sigsuspend does: a signal it lets through breaks the wait with EINTR and its
+handler runs with the caller's old mask saved in the frame (restored by
+sigreturn); when no signal comes, the old mask is back when the call returns.
+GNU make -j waits this way, with SIGCHLD unblocked only inside pselect."""
 from __future__ import annotations
 
 import errno
@@ -6,10 +12,29 @@ import select
 import struct
 
 from .errors import InterruptedSyscall
+from .signals import UNBLOCKABLE
 from .systable import syscall
 
 _POLLFD = struct.Struct("<ihh")
 _TS = struct.Struct("<qq")
+
+
+def _swap_mask(t, mask_addr: int) -> bool:
+    """Install the call's signal mask (the old one kept in saved_mask); True when a
+    signal it unblocks is already pending (the call ends at once with EINTR)."""
+    if not mask_addr:
+        return False
+    new = int.from_bytes(t.mem.read(mask_addr, 8), "little") & ~UNBLOCKABLE
+    s = t.sig
+    s.saved_mask, s.blocked = s.blocked, new
+    return s.interrupting()
+
+
+def _restore_mask(t) -> None:
+    """The wait ended without a signal: the caller's mask comes back."""
+    s = t.sig
+    if s.saved_mask is not None:
+        s.blocked, s.saved_mask = s.saved_mask, None
 
 
 def _timeout_ms(t, addr: int) -> float | None:
@@ -21,9 +46,9 @@ def _timeout_ms(t, addr: int) -> float | None:
     return sec * 1000 + nsec / 1e6
 
 
-@syscall("ppoll", "ptr", "int", "ptr", "ptr", "size", status="partial: the signal mask argument is ignored")
+@syscall("ppoll", "ptr", "int", "ptr", "ptr", "size")
 def sys_ppoll(t, fds, nfds, tmo, sigmask, sigsetsize):
-    if nfds > 4096:
+    if nfds > 4096 or sigmask and sigsetsize != 8:
         return -errno.EINVAL
     raw = t.mem.read(fds, 8 * nfds) if nfds else b""
     entries = [_POLLFD.unpack_from(raw, 8 * i) for i in range(nfds)]
@@ -32,10 +57,13 @@ def sys_ppoll(t, fds, nfds, tmo, sigmask, sigsetsize):
         if fd >= 0 and fd not in t.reserved_fds:
             poller.register(fd, events & 0xFFFF)
     timeout = _timeout_ms(t, tmo)
+    if _swap_mask(t, sigmask):
+        return -errno.EINTR
     try:
         ready = dict(poller.poll(timeout))
     except InterruptedSyscall:
         return -errno.EINTR
+    _restore_mask(t)
     out = bytearray()
     count = 0
     for fd, events, _ in entries:
@@ -69,19 +97,29 @@ def _write_set(t, addr: int, nfds: int, fds) -> None:
     t.mem.write(addr, bits.to_bytes(nbytes, "little"))
 
 
-@syscall("pselect6", "int", "ptr", "ptr", "ptr", "ptr", "ptr",
-         status="partial: the signal mask argument is ignored")
+_SIGSET_ARG = struct.Struct("<QQ")         # pselect6's {const sigset_t *ss; size_t ss_len}
+
+
+@syscall("pselect6", "int", "ptr", "ptr", "ptr", "ptr", "ptr")
 def sys_pselect6(t, nfds, rset, wset, xset, tmo, sigmask):
     if nfds > 1024:
         return -errno.EINVAL
+    mask_addr = 0
+    if sigmask:
+        mask_addr, mask_len = _SIGSET_ARG.unpack(t.mem.read(sigmask, 16))
+        if mask_addr and mask_len != 8:
+            return -errno.EINVAL
     r, w, x = (_read_set(t, a, nfds) for a in (rset, wset, xset))
     if any(fd in t.reserved_fds for fd in r + w + x):
         return -errno.EBADF
     timeout = _timeout_ms(t, tmo)
+    if _swap_mask(t, mask_addr):
+        return -errno.EINTR
     try:
         rr, ww, xx = select.select(r, w, x, None if timeout is None else timeout / 1000)
     except InterruptedSyscall:
         return -errno.EINTR
+    _restore_mask(t)
     _write_set(t, rset, nfds, rr)
     _write_set(t, wset, nfds, ww)
     _write_set(t, xset, nfds, xx)
