@@ -21,6 +21,7 @@ pthread_create reports as EAGAIN.
 """
 from __future__ import annotations
 
+import _signal              # pthread_sigmask without enum conversion (fork is hot)
 import ctypes
 import errno
 import os
@@ -59,7 +60,7 @@ def _host_fork_as_sibling() -> int:
     """fork(2) of this process whose child has our parent (the broker) as its parent."""
     # Host signals are held until Python's after-fork work is done: it forgets the
     # signals it has not yet handled, which would lose one sent to the new child.
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+    old_mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
     try:
         _pyapi.PyOS_BeforeFork()
         pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
@@ -69,7 +70,7 @@ def _host_fork_as_sibling() -> int:
         else:
             _pyapi.PyOS_AfterFork_Parent()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     return pid if pid >= 0 else -err
 
 
