@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from ..ipc import protocol as P
 from ..ipc.channel import ChannelClosed
 from ..mm.fault import MemFault
-from . import brokercall
+from . import brokercall, timespec
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
@@ -52,7 +52,6 @@ FUTEX_CLOCK_REALTIME = 256
 FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
 
 _U32 = struct.Struct("<I")
-_TS = struct.Struct("<qq")
 _INT_MAX = 0x7FFF_FFFF
 
 
@@ -242,13 +241,6 @@ def key_of(t, addr: int, private: bool) -> tuple:
     return ("mm", t.pid, addr)
 
 
-def _read_timeout(t, addr: int) -> int:
-    sec, nsec = _TS.unpack(t.mem.read(addr, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise OSError(errno.EINVAL, "bad timespec")
-    return sec * 1_000_000_000 + nsec
-
-
 def _sleep(t, msg: P.FutexWait, fds: tuple[int, ...] = ()) -> int:
     """Send the wait and block for the broker's answer; a host signal cancels it."""
     reply = brokercall.wait(t, msg, P.FutexWaitReply, P.FutexCancel(), P.FutexCancelReply, fds)
@@ -267,7 +259,7 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         deadline = None
         if timeout:
-            ns = _read_timeout(t, timeout)
+            ns = timespec.read_ns(t, timeout)
             now = time.monotonic_ns()
             if cmd == FUTEX_WAIT:
                 deadline = now + ns                   # relative, on CLOCK_MONOTONIC

@@ -11,12 +11,12 @@ import errno
 import select
 import struct
 
+from . import timespec
 from .errors import InterruptedSyscall
 from .signals import UNBLOCKABLE
 from .systable import syscall
 
 _POLLFD = struct.Struct("<ihh")
-_TS = struct.Struct("<qq")
 
 
 def _swap_mask(t, mask_addr: int) -> bool:
@@ -38,12 +38,7 @@ def _restore_mask(t) -> None:
 
 
 def _timeout_ms(t, addr: int) -> float | None:
-    if not addr:
-        return None
-    sec, nsec = _TS.unpack(t.mem.read(addr, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise OSError(errno.EINVAL, "bad timeout")
-    return sec * 1000 + nsec / 1e6
+    return None if not addr else timespec.read_ns(t, addr) / 1e6
 
 
 @syscall("ppoll", "ptr", "int", "ptr", "ptr", "size")

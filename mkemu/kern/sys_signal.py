@@ -12,14 +12,13 @@ import time
 
 from ..ipc import protocol as P
 from ..mm.fault import MemFault
-from . import brokercall, sigframe
+from . import brokercall, sigframe, timespec
 from .signals import (NSIG, SIG_DFL, SIG_IGN, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
                       UNBLOCKABLE, Action)
 from .systable import syscall
 
 _SIGACTION = struct.Struct("<QQQQ")      # handler, flags, restorer, mask (arm64 kernel layout)
 _STACK_T = struct.Struct("<QiiQ")        # ss_sp, ss_flags, (pad), ss_size
-_TS = struct.Struct("<qq")
 SIGKILL, SIGSTOP = 9, 19
 MINSIGSTKSZ = 5120                        # arm64's
 _IGNORED_BY_DEFAULT = (signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT)
@@ -163,12 +162,7 @@ def sys_rt_sigsuspend(t, mask_ptr, size):
 
 
 def _deadline(t, ts: int) -> int | None:
-    if not ts:
-        return None
-    sec, nsec = _TS.unpack(t.mem.read(ts, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise OSError(errno.EINVAL, "bad timespec")
-    return time.monotonic_ns() + sec * 1_000_000_000 + nsec
+    return None if not ts else time.monotonic_ns() + timespec.read_ns(t, ts)
 
 
 @syscall("rt_sigtimedwait", "ptr", "ptr", "ptr", "size")

@@ -7,10 +7,11 @@ import signal
 import struct
 import time
 
+from . import timespec
 from .errors import InterruptedSyscall
 from .systable import syscall
 
-_TS = struct.Struct("<qq")
+_TS = timespec.TIMESPEC
 # Linux clock ids the guest may name (same numbers on every architecture)
 _CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
            3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6,
@@ -48,13 +49,6 @@ def sys_gettimeofday(t, tv, tz):
     return 0
 
 
-def _read_ts(t, addr: int) -> int:
-    sec, nsec = _TS.unpack(t.mem.read(addr, 16))
-    if sec < 0 or not 0 <= nsec < 1_000_000_000:
-        raise OSError(errno.EINVAL, "bad timespec")
-    return sec * 1_000_000_000 + nsec
-
-
 def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
     """Sleep until the clock reaches deadline; interruptible by guest signals."""
     try:
@@ -72,14 +66,14 @@ def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
 
 @syscall("nanosleep", "ptr", "ptr")
 def sys_nanosleep(t, req, rem):
-    dur = _read_ts(t, req)
+    dur = timespec.read_ns(t, req)
     return _sleep_until(t, time.CLOCK_MONOTONIC, time.clock_gettime_ns(time.CLOCK_MONOTONIC) + dur, rem)
 
 
 @syscall("clock_nanosleep", "clock", "flags", "ptr", "ptr")
 def sys_clock_nanosleep(t, clk, flags, req, rem):
     clock = _clock(clk)
-    val = _read_ts(t, req)
+    val = timespec.read_ns(t, req)
     if flags & 1:    # TIMER_ABSTIME
         return _sleep_until(t, clock, val, 0)
     return _sleep_until(t, clock, time.clock_gettime_ns(clock) + val, rem)
