@@ -212,15 +212,15 @@ class Broker:
                 if self.init_ends_machine and other.alive and other.pidfd >= 0:
                     _send(other, signal.SIGKILL)
         for child in self.table.children(proc):
-            if child.pdeathsig and child.alive and child.pidfd >= 0:
+            if child.host_pid is None and child.chan_closed:
+                self._ended(child, signal.SIGKILL, notify=False)   # never born: it died forking
+            elif child.pdeathsig and child.alive and child.pidfd >= 0:
                 _send(child, child.pdeathsig)
         for orphan in self.table.reparent_children(proc):
             if orphan.ppid == 0:
                 self.table.reap(orphan)
             else:
                 self._child_ended(orphan)
-        for child in [c for c in self.table.children(proc) if c.host_pid is None and c.chan_closed]:
-            self._ended(child, signal.SIGKILL, notify=False)   # never born: its parent died forking
         if notify:
             self._child_ended(proc)
         else:

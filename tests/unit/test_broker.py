@@ -8,10 +8,13 @@ import os
 import pickle
 import signal
 import struct
+import time
 
 from mkemu.ipc import protocol as P
 from mkemu.ipc.channel import RequestRefused
 from mkemu.kern.broker import Broker
+from mkemu.mm.holdings import Holdings
+from mkemu.mm.physmem import PhysMem
 
 BOGUS = [
     b"\x07",                                              # shorter than a type
@@ -59,3 +62,42 @@ def test_decode_names_the_type_of_a_bad_message():
         assert e.kind == 999
     else:
         raise AssertionError("an unknown type decoded")
+
+
+def _init_task(chan) -> None:
+    time.sleep(1.5)                      # outlives the forker below
+    chan.send(P.ExitGroup(0, 0, False))
+
+
+def _dies_forking(chan) -> None:
+    """Reserves a child with Fork and dies before its host fork: the child is never born."""
+    holdings = Holdings.create(64 * 1024)
+    chan.call(P.Fork(False), P.ForkReply, fds=(holdings.fd,))
+    os._exit(0)
+
+
+def test_a_child_never_born_is_dropped_when_its_parent_dies_forking():
+    # the never-born child's record must not outlive its parent (reparented to init
+    # and waited for forever, the broker would never return)
+    fd = PhysMem.create_fd(1 << 28)
+    broker = Broker(fd, nframes=(1 << 28) // 4096)
+    recs = [broker.spawn(_init_task)]
+    recs.append(broker.spawn(_dies_forking, ppid=recs[0].pid))
+
+    def hung(signum, frame):
+        raise TimeoutError("the broker still serves a child that was never born")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        broker.serve()
+        assert not broker.tasks, broker.tasks
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        for rec in recs:
+            if rec.alive:
+                os.kill(rec.host_pid, signal.SIGKILL)
+                os.waitpid(rec.host_pid, 0)
+        broker.close()
+        os.close(fd)
