@@ -76,7 +76,7 @@ class Broker:
         self.next_frame = self.phys.first_frame if self.phys else 1
         self.free_frames: list[int] = []
         self.futex = FutexQueues(self.phys.view if self.phys else None)
-        self.waiting: dict[int, tuple[Proc, P.Wait]] = {}     # pid -> its pending Wait
+        self.waiting: dict[int, P.Wait] = {}     # pid -> its pending Wait
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < hard:                          # three descriptors per process
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -146,10 +146,7 @@ class Broker:
             os.close(fd)
         proc.chan.fds = []
         if reply is not None:
-            try:
-                proc.chan.send(reply)
-            except ChannelClosed:
-                pass
+            _tell(proc, reply)
 
     def _channel_closed(self, proc: Proc) -> None:
         try:
@@ -210,12 +207,12 @@ class Broker:
             self.status = status
             for other in self.table.procs.values():    # init is gone: so is its machine
                 if self.init_ends_machine and other.alive and other.pidfd >= 0:
-                    _send(other, signal.SIGKILL)
+                    _kill(other, signal.SIGKILL)
         for child in self.table.children(proc):
             if child.host_pid is None and child.chan_closed:
                 self._ended(child, signal.SIGKILL, notify=False)   # never born: it died forking
             elif child.pdeathsig and child.alive and child.pidfd >= 0:
-                _send(child, child.pdeathsig)
+                _kill(child, child.pdeathsig)
         for orphan in self.table.reparent_children(proc):
             if orphan.ppid == 0:
                 self.table.reap(orphan)
@@ -233,23 +230,17 @@ class Broker:
             return
         waiting = self.waiting.get(parent.pid)
         if waiting is not None:
-            reply = self._try_wait(parent, waiting[1])
+            reply = self._try_wait(parent, waiting)
             if reply is not None:
                 del self.waiting[parent.pid]
-                try:
-                    parent.chan.send(reply)
-                except ChannelClosed:
-                    pass
+                _tell(parent, reply)
         if parent.pidfd >= 0:
-            _send(parent, signal.SIGCHLD)
+            _kill(parent, signal.SIGCHLD)
 
     def _release_vfork_parent(self, child: Proc) -> None:
         parent, child.vfork_parent = child.vfork_parent, None
         if parent is not None and parent.alive:
-            try:
-                parent.chan.send(P.VforkDone())
-            except ChannelClosed:
-                pass
+            _tell(parent, P.VforkDone())
 
     def frame_counts(self) -> tuple[int, int]:
         """(frames ever handed out, frames not back with the broker).  When every task has
@@ -299,10 +290,7 @@ class Broker:
         child = self.table.new(proc.pid, mine, parent=proc)
         child.holdings = Holdings(holdings_fd, self.nframes)
         self.sel.register(mine.sock, selectors.EVENT_READ, (child, "chan"))
-        try:
-            proc.chan.send(P.ForkReply(child.pid), fds=(theirs.fileno(),))
-        except ChannelClosed:
-            pass
+        _tell(proc, P.ForkReply(child.pid), fds=(theirs.fileno(),))
         theirs.close()
         return None
 
@@ -339,7 +327,7 @@ class Broker:
         """The answer to a Wait now, or None: it has to wait."""
         idtype, id_ = msg.idtype, msg.id
         if idtype == P_PGID and id_ == 0:
-            idtype, id_ = P_PGID, parent.pgid
+            id_ = parent.pgid
         any_child, ended = self.table.find_waitable(parent, idtype, id_)
         if not any_child:
             return P.WaitReply(-errno.ECHILD, 0, 0)
@@ -354,7 +342,7 @@ class Broker:
     def on_wait(self, proc: Proc, msg: P.Wait):
         reply = self._try_wait(proc, msg)
         if reply is None:
-            self.waiting[proc.pid] = (proc, msg)
+            self.waiting[proc.pid] = msg
         return reply
 
     def on_cancel(self, proc: Proc, msg: P.Cancel):
@@ -371,7 +359,7 @@ class Broker:
             if t is proc:
                 me_too = True
             elif msg.sig and t.alive and t.pidfd >= 0:
-                _send(t, msg.sig)
+                _kill(t, msg.sig)
         return P.KillReply(0, me_too)
 
     def on_futex_wait(self, proc: Proc, msg: P.FutexWait):
@@ -391,7 +379,15 @@ class Broker:
         return P.FutexCount(self.futex.wake_op(msg))
 
 
-def _send(proc: Proc, sig: int) -> None:
+def _tell(proc: Proc, msg, fds: tuple[int, ...] = ()) -> None:
+    """Send proc a message; one that has gone meanwhile misses nothing it could use."""
+    try:
+        proc.chan.send(msg, fds)
+    except ChannelClosed:
+        pass
+
+
+def _kill(proc: Proc, sig: int) -> None:
     try:
         signal.pidfd_send_signal(proc.pidfd, sig)
     except OSError:                 # it is exiting, or was reaped a moment ago
