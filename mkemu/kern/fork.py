@@ -84,9 +84,9 @@ def fork(t, flags: int, newsp: int = 0, ptid: int = 0, tls: int = 0, ctid: int =
 
 
 def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
-    if flags & (CLONE_THREAD | CLONE_SIGHAND) and not flags & CLONE_VM:
-        return -errno.EINVAL              # Linux: a thread group shares signal handlers and memory
-    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+    # Linux: a thread group shares its signal handlers, and shared handlers need shared memory
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND or \
+            flags & CLONE_SIGHAND and not flags & CLONE_VM:
         return -errno.EINVAL
     if flags & CLONE_VM and not flags & CLONE_VFORK or flags & (CLONE_FILES | CLONE_FS):
         return -errno.ENOSYS              # threads: the next issue
@@ -101,7 +101,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     (chan_fd,) = t.chan.fds
     t.chan.fds = []
     chan_fd = t.reserve_fd(chan_fd)
-    t.space.share_for_fork(t.frames.forked(holdings), vfork)
+    t.space.share_for_fork(holdings, vfork)
     host_pid = _host_fork_as_sibling()
     if host_pid == 0:
         _become_child(t, child_pid, chan_fd, holdings, flags, newsp, tls, ctid)
@@ -131,6 +131,9 @@ def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
     t.reserved_fds.discard(old.fileno())
     old.close()
     t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
+    parents = t.frames.holdings                    # the parent's to keep, not this process's
+    t.reserved_fds.discard(parents.fd)
+    parents.close()
     t.frames = t.space.frames = t.frames.forked(holdings)
     t.ppid, t.pid, t.tid = t.pid, pid, pid
     t.chan.call(P.Hello(os.getpid()), P.Welcome)

@@ -150,8 +150,8 @@ class AddressSpace:
         self._shootdown(vpn << 12, (vpn + 1) << 12)          # readers must see the copy too
         return copy
 
-    def share_for_fork(self, child, vfork: bool) -> None:
-        """Give a forked child's space (`child`, a pool with its own holdings) a
+    def share_for_fork(self, child_holdings, vfork: bool) -> None:
+        """Give a forked child's space (whose frames are recorded in child_holdings) a
         reference to every private frame.  A fork shares them copy-on-write; a vfork
         child (CLONE_VM | CLONE_VFORK: the parent sleeps until it execs or exits)
         writes the parent's frames directly, so the parent first takes its pages
@@ -164,7 +164,7 @@ class AddressSpace:
         for pte in self.pt.values():
             frame = pte >> 3
             self.frames.share(frame)
-            child.holdings.add(frame)
+            child_holdings.add(frame)
         if not vfork:
             self.cow.update(self.pt)
             for tlb in self.tlbs:        # writes must come back to resolve() for the copy
