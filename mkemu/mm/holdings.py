@@ -32,11 +32,6 @@ class Holdings:
         os.ftruncate(fd, cls.nbytes(nframes))
         return cls(fd, nframes)
 
-    @classmethod
-    def private(cls, nframes: int) -> "Holdings":
-        """Holdings nobody else reads (unit tests, a pool without a broker)."""
-        return cls.create(nframes)
-
     def add(self, frame: int) -> None:
         self.bits[frame >> 3] |= 1 << (frame & 7)
 

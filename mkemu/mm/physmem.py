@@ -136,9 +136,9 @@ class FramePool:
     def __init__(self, phys: PhysMem, refill: Refill, holdings: Holdings | None = None) -> None:
         self.phys = phys
         self.refill = refill
-        self.holdings = holdings if holdings is not None else Holdings.private(phys.nframes)
+        # holdings nobody else reads when none are given (unit tests: no broker)
+        self.holdings = holdings if holdings is not None else Holdings.create(phys.nframes)
         self.free: list[int] = []
-        self.runs: list[tuple[int, int]] = []
         self.grant = self.GRANT_MIN
 
     def alloc(self) -> int:
