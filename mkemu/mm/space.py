@@ -132,10 +132,7 @@ class AddressSpace:
         if access != "w" or vma.shared:
             return page
         # MAP_PRIVATE: until now the page was the file's; its first write copies it
-        copy = self._new_frame(vpn, vma.prot)
-        copy[:] = page
-        self._shootdown(addr, addr + PAGE_SIZE)             # readers must see the copy too
-        return copy
+        return self._private_copy(vpn, vma.prot, page)
 
     def _break_cow(self, vpn: int, pte: int) -> memoryview:
         """The first write to a page shared since fork: copy it, unless no one else
@@ -144,9 +141,14 @@ class AddressSpace:
         frame = pte >> 3
         if self.phys.ref(frame) == 1:
             return self.phys.page(frame)
-        copy = self._new_frame(vpn, pte & 7)
-        copy[:] = self.phys.page(frame)
+        copy = self._private_copy(vpn, pte & 7, self.phys.page(frame))
         self.frames.release([frame])
+        return copy
+
+    def _private_copy(self, vpn: int, prot: int, page: memoryview) -> memoryview:
+        """vpn's first write: a new frame of its own holding page's bytes."""
+        copy = self._new_frame(vpn, prot)
+        copy[:] = page
         self._shootdown(vpn << 12, (vpn + 1) << 12)          # readers must see the copy too
         return copy
 
