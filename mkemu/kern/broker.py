@@ -85,10 +85,6 @@ class Broker:
     def tasks(self) -> dict[int, Proc]:
         return self.table.procs
 
-    @property
-    def first_pid(self) -> int | None:
-        return self.table.init.pid if self.table.init else None
-
     # ---- task creation ------------------------------------------------------------
     def spawn(self, child_main, ppid: int = 0) -> Proc:
         """Fork a task process running child_main(channel); the broker is its parent."""
@@ -241,6 +237,12 @@ class Broker:
         parent, child.vfork_parent = child.vfork_parent, None
         if parent is not None and parent.alive:
             _tell(parent, P.VforkDone())
+
+    def signal_first(self, sig: int) -> None:
+        """Send the machine's first process a host signal (one sent to mkemu itself)."""
+        init = self.table.init
+        if init is not None and init.alive and init.pidfd >= 0:
+            _kill(init, sig)
 
     def frame_counts(self) -> tuple[int, int]:
         """(frames ever handed out, frames not back with the broker).  When every task has

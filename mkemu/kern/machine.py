@@ -89,13 +89,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
                       proc_listing=listing)
 
     def to_first_process(carrier, frame):
-        sig = _CARRIED[carrier]
-        for rec in list(broker.tasks.values()):
-            if rec.alive and rec.pid == broker.first_pid:
-                try:
-                    signal.pidfd_send_signal(rec.pidfd, sig)
-                except OSError:               # it is exiting, or was reaped a moment ago
-                    pass
+        broker.signal_first(_CARRIED[carrier])
 
     for carrier in _CARRIER.values():
         signal.signal(carrier, to_first_process)
