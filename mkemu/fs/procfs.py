@@ -93,15 +93,25 @@ def _comm(t) -> str:
     return t.comm.decode(errors="replace")
 
 
-def _comm_escaped(t) -> str:
-    """The name as /proc/PID/status shows it: a newline and a backslash escaped."""
-    return _comm(t).replace("\\", "\\\\").replace("\n", "\\n")
+def _escaped(name: str) -> str:
+    """A name as /proc/PID/status shows it: a newline and a backslash escaped."""
+    return name.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
+               starttime: int) -> str:
+    """/proc/PID/stat: the fields ps reads; the times and counters mkemu keeps no
+    account of are 0."""
+    fields = [pid, f"({comm})", state, ppid, pgid, sid, 0, -1, 0x400000,
+              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, starttime, 0, 0, 2**64 - 1]
+    fields += [0] * (52 - len(fields))
+    return " ".join(str(f) for f in fields) + "\n"
 
 
 def _status(t) -> str:
     uid = (t.uid, t.euid, t.suid, t.euid)
     gid = (t.gid, t.egid, t.sgid, t.egid)
-    return (f"Name:\t{_comm_escaped(t)}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
+    return (f"Name:\t{_escaped(_comm(t))}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
@@ -109,12 +119,11 @@ def _status(t) -> str:
 
 
 def _stat(t) -> str:
-    pgid = getattr(t, "pgid", t.pid)
-    sid = getattr(t, "sid", t.pid)
-    fields = [t.pid, f"({_comm(t)})", "R", t.ppid, pgid, sid, 0, -1, 0x400000,
-              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0, 2**64 - 1]
-    fields += [0] * (52 - len(fields))
-    return " ".join(str(f) for f in fields) + "\n"
+    # the group and session are the broker's (setpgid, setsid); without one, the pid
+    ask = getattr(t, "proc_info", None)
+    info = ask(t.pid) if ask else None
+    pgid, sid = (info["pgid"], info["sid"]) if info else (t.pid, t.pid)
+    return _stat_line(t.pid, _comm(t), "R", t.ppid, pgid, sid, 0)
 
 
 def _cmdline(t) -> bytes:
@@ -151,25 +160,16 @@ def root_dir(t) -> Node | None:
     return HostDir(b"/proc", listing) if listing else None
 
 
-def _other_stat(info: dict) -> str:
-    state = info["state"]
-    fields = [info["pid"], f"({info['comm']})", state, info["ppid"], info["pgid"], info["sid"],
-              0, -1, 0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0,
-              int(info["started"] * 100), 0, 0, 2**64 - 1]
-    fields += [0] * (52 - len(fields))
-    return " ".join(str(f) for f in fields) + "\n"
-
-
 def _other_status(info: dict) -> str:
     state = {"Z": "Z (zombie)", "S": "S (sleeping)"}.get(info["state"], "R (running)")
-    name = info["comm"].replace("\\", "\\\\").replace("\n", "\\n")
-    return (f"Name:\t{name}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
+    return (f"Name:\t{_escaped(info['comm'])}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
             f"Pid:\t{info['pid']}\nPPid:\t{info['ppid']}\nTracerPid:\t0\n"
             f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n")
 
 
 OTHER_TEXT = {
-    b"/stat": lambda info: _other_stat(info),
+    b"/stat": lambda i: _stat_line(i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"],
+                                   i["sid"], int(i["started"] * 100)),
     b"/status": _other_status,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",
