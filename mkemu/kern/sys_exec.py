@@ -81,9 +81,7 @@ def _execveat(t, dirfd: int, path_addr: int, argv_addr: int, envp_addr: int, fla
         return -(e.errno or errno.ENOEXEC)
     # the new image runs: what no host exec does for us
     _close_on_exec(t)
-    done = getattr(t, "exec_done", None)
-    if done is not None:
-        done()
+    t.exec_done()                 # /proc of the new image, and a vfork parent released
     return 0
 
 

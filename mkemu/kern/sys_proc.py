@@ -310,7 +310,7 @@ def sys_prctl(t, option, a2, a3, a4, a5):
         brokercall.send(t, P.ProcUpdate(None, None, None, False, a2))
         return 0
     if option == 2:         # PR_GET_PDEATHSIG
-        t.mem.write_u32(a2, getattr(t, "pdeathsig", 0))
+        t.mem.write_u32(a2, t.pdeathsig)
         return 0
     if option == 15:        # PR_SET_NAME: up to 15 bytes, a NUL not needed (the 16th is one)
         name = bytearray()

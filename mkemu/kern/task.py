@@ -103,6 +103,7 @@ class Task:
         self.identity = _boot_identity(self.fs.root)
         self.exe_path = ""
         self.comm = b""                     # the process name (16 bytes with NUL), set by execve
+        self.pdeathsig = 0                  # prctl(PR_SET_PDEATHSIG): the broker sends it
         self.sig = signals.SignalState()
         self.uid = self.euid = self.suid = config.uid
         self.gid = self.egid = self.sgid = config.gid
@@ -151,10 +152,8 @@ class Task:
         self.announce(execed=True)
 
     def announce(self, execed: bool = False) -> None:
-        comm = getattr(self, "comm", None) or os.path.basename(self.exe_path)[:15]
-        if isinstance(comm, bytes):
-            comm = comm.decode(errors="replace")
-        brokercall.send(self, P.ProcUpdate(comm, b"\0".join(self.argv) + b"\0", self.exe_path,
+        brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"),
+                                           b"\0".join(self.argv) + b"\0", self.exe_path,
                                            execed, None))
 
     def open_exec(self, path: str) -> int:
