@@ -294,6 +294,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
     if off < -1:
         return -errno.EINVAL
     if off == -1 and not flags:
+        _wait_ready(t, fd, _IN)
         data = os.read(fd, _total(vecs))
     else:
         bufs = [bytearray(_total(vecs))]
@@ -312,6 +313,7 @@ def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     if off < -1:
         return -errno.EINVAL
     if off == -1 and not flags:
+        _wait_ready(t, fd, _OUT)
         return os.write(fd, data)
     return os.pwritev(fd, [data], off, flags & M32)
 
@@ -394,7 +396,13 @@ def sys_vmsplice(t, fd, iov, n, flags):
     if acc != os.O_RDONLY:
         # into the pipe: a host vmsplice would lend the pipe pages of a buffer mkemu reuses,
         # so the guest's bytes are written (what vmsplice without SPLICE_F_GIFT promises)
-        return os.write(fd, _gather(t, vecs)) if vecs else 0
+        if not vecs:
+            return 0
+        data = _gather(t, vecs)
+        _wait_ready(t, fd, _OUT)
+        return os.write(fd, data)
+    if vecs:
+        _wait_ready(t, fd, _IN)
     data = os.read(fd, _total(vecs)) if vecs else b""
     _scatter(t, vecs, data)
     return len(data)
