@@ -42,6 +42,7 @@ from ..ipc import protocol as P
 from ..ipc.channel import ChannelClosed
 from ..mm.fault import MemFault
 from . import brokercall, timespec
+from .systable import s32
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
@@ -54,10 +55,6 @@ FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
 _U32 = struct.Struct("<I")
 _INT_MAX = 0x7FFF_FFFF
 
-
-def _s32(v: int) -> int:
-    v &= 0xFFFF_FFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def _s12(v: int) -> int:
@@ -89,7 +86,7 @@ def wake_op_apply(old: int, encoded: int) -> tuple[int, bool | None]:
         oparg = 1 << (oparg & 31)          # Linux warns and masks an out-of-range shift
     new = _OPS[op](old, oparg) & 0xFFFF_FFFF
     test = _CMPS.get(cmp)
-    return new, (test(_s32(old), cmparg) if test else None)
+    return new, (test(s32(old), cmparg) if test else None)
 
 
 # ---- the broker's side ---------------------------------------------------------------------
@@ -283,9 +280,9 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
         if not bitset:
             return -errno.EINVAL
         key = key_of(t, uaddr, private)
-        return brokercall.call(t, P.FutexWake(key, _s32(val), bitset), P.FutexCount).count
+        return brokercall.call(t, P.FutexWake(key, s32(val), bitset), P.FutexCount).count
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
-        nwake, nrequeue = _s32(val), _s32(timeout)
+        nwake, nrequeue = s32(val), s32(timeout)
         if nwake < 0 or nrequeue < 0:
             return -errno.EINVAL
         key, key2 = key_of(t, uaddr, private), key_of(t, uaddr2, private)
@@ -310,5 +307,5 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
                 return -errno.ENOSYS
             op_or_cond = int(cond)
         return brokercall.call(t, P.FutexWakeOp(key, key2, frame2, uaddr2 & 4095, op_or_cond,
-                                         _s32(val), _s32(timeout)), P.FutexCount).count
+                                         s32(val), s32(timeout)), P.FutexCount).count
     return -errno.ENOSYS                              # FUTEX_FD (gone from Linux), the PI family

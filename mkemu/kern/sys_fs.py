@@ -36,7 +36,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
 from .sys_proc import _get_limit
-from .systable import syscall
+from .systable import s32, s64, syscall
 
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_EACCESS = 0x200
@@ -58,14 +58,6 @@ _SYS_OPENAT2 = 437
 _SYS_UTIMENSAT = 280
 
 
-def _s32(v: int) -> int:
-    v &= M32
-    return v - (1 << 32) if v >> 31 else v
-
-
-def _s64(v: int) -> int:
-    v &= 0xFFFF_FFFF_FFFF_FFFF
-    return v - (1 << 64) if v >> 63 else v
 
 
 def _err(code: int, what: str = "") -> OSError:
@@ -94,7 +86,7 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -
     if not path:
         if not flags & AT_EMPTY_PATH:
             raise _err(errno.ENOENT)
-        if _s32(dirfd) == AT_FDCWD:
+        if s32(dirfd) == AT_FDCWD:
             fd = t.fs.root.open_path(t.fs.cwd)
             try:
                 return _fstat(fd, flags, want_statx)
@@ -182,7 +174,7 @@ def sys_write(t, fd, buf, count):
 
 @syscall("pread64", "fd", "obuf", "size", "int")
 def sys_pread64(t, fd, buf, count, off):
-    off = _s64(off)
+    off = s64(off)
     if off < 0:
         return -errno.EINVAL
     data = os.pread(_fd(t, fd), min(count, MAX_IO), off)
@@ -192,7 +184,7 @@ def sys_pread64(t, fd, buf, count, off):
 
 @syscall("pwrite64", "fd", "buf", "size", "int")
 def sys_pwrite64(t, fd, buf, count, off):
-    off = _s64(off)
+    off = s64(off)
     if off < 0:
         return -errno.EINVAL
     fd = _fd(t, fd)
@@ -200,7 +192,7 @@ def sys_pwrite64(t, fd, buf, count, off):
 
 
 def _iovecs(t, iov: int, n: int) -> list[tuple[int, int]]:
-    n = _s32(n)
+    n = s32(n)
     if n < 0 or n > UIO_MAXIOV:
         raise _err(errno.EINVAL)
     if n == 0:
@@ -267,7 +259,7 @@ def sys_writev(t, fd, iov, n):
 @syscall("preadv", "fd", "ptr", "int", "int")
 def sys_preadv(t, fd, iov, n, off):
     fd = _fd(t, fd)
-    off = _s64(off)
+    off = s64(off)
     if off < 0:
         return -errno.EINVAL
     vecs = _iovecs(t, iov, n)
@@ -279,7 +271,7 @@ def sys_preadv(t, fd, iov, n, off):
 @syscall("pwritev", "fd", "ptr", "int", "int")
 def sys_pwritev(t, fd, iov, n, off):
     fd = _fd(t, fd)
-    off = _s64(off)
+    off = s64(off)
     if off < 0:
         return -errno.EINVAL
     vecs = _iovecs(t, iov, n)
@@ -289,7 +281,7 @@ def sys_pwritev(t, fd, iov, n, off):
 @syscall("preadv2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
-    off = _s64(off)
+    off = s64(off)
     vecs = _iovecs(t, iov, n)
     if off < -1:
         return -errno.EINVAL
@@ -307,7 +299,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
 @syscall("pwritev2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
-    off = _s64(off)
+    off = s64(off)
     vecs = _iovecs(t, iov, n)
     data = _gather(t, vecs)
     if off < -1:
@@ -320,16 +312,16 @@ def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
 
 @syscall("lseek", "fd", "int", "int")
 def sys_lseek(t, fd, off, whence):
-    whence = _s32(whence)
+    whence = s32(whence)
     if not 0 <= whence <= 4:
         return -errno.EINVAL
-    return os.lseek(_fd(t, fd), _s64(off), whence)
+    return os.lseek(_fd(t, fd), s64(off), whence)
 
 
 def _read_off(t, ptr: int) -> int | None:
     if not ptr:
         return None
-    off = _s64(t.mem.read_u64(ptr))
+    off = s64(t.mem.read_u64(ptr))
     if off < 0:
         raise _err(errno.EINVAL)
     return off
@@ -497,7 +489,7 @@ def sys_openat2(t, dirfd, path_addr, how_addr, size):
     path = _path(t, path_addr)
     if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
         # scoped to dirfd, which is itself inside the root: the host can do it directly
-        if _s32(dirfd) == AT_FDCWD:
+        if s32(dirfd) == AT_FDCWD:
             base = t.fs.root.open_path(t.fs.cwd, directory=True)
         else:
             base = os.dup(_fd(t, dirfd))
@@ -565,7 +557,7 @@ def sys_dup(t, fd):
 
 @syscall("dup3", "fd", "fd", "flags")
 def sys_dup3(t, old, new, flags):
-    old, new = _s32(old), _s32(new)
+    old, new = s32(old), s32(new)
     if flags & ~O_CLOEXEC or old == new:      # in Linux's order: flags, same fd, new, old
         return -errno.EINVAL
     if not 0 <= new < fd_limit(t):
@@ -609,7 +601,7 @@ def _fcntl_owner(t, fd: int, cmd: int, arg: int) -> int:
         who = fcntl.fcntl(fd, F_GETOWN)
         return -_guest_pid(t, -who, True) if who < 0 else _guest_pid(t, who, False)
     if cmd == F_SETOWN:
-        who = _s32(arg)
+        who = s32(arg)
         if who == -(1 << 31):
             return -errno.EINVAL
         host = -_host_pid(t, -who, True) if who < 0 else _host_pid(t, who, False)
@@ -639,7 +631,7 @@ def _fcntl_lock(t, fd: int, cmd: int, arg: int) -> int:
                 "pid); no F_GETOWNER_UIDS")
 def sys_fcntl(t, fd, cmd, arg):
     fd = _fd(t, fd)
-    cmd = _s32(cmd)
+    cmd = s32(cmd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         lo = arg & M32
         if lo >= fd_limit(t):
@@ -665,7 +657,7 @@ def sys_fcntl(t, fd, cmd, arg):
     if cmd in (F_SET_RW_HINT, F_SET_FILE_RW_HINT):
         return fcntl.fcntl(fd, cmd, t.mem.read(arg, 8))
     if cmd in _INT_CMDS:
-        return fcntl.fcntl(fd, cmd, _s32(arg))
+        return fcntl.fcntl(fd, cmd, s32(arg))
     return -errno.EINVAL
 
 
@@ -701,7 +693,7 @@ def sys_ioctl(t, fd, req, arg):
         fcntl.ioctl(fd, req, t.mem.read(arg, 8))
         return 0
     if req in (TCSBRK, TCXONC, TCFLSH):
-        fcntl.ioctl(fd, req, _s32(arg))
+        fcntl.ioctl(fd, req, s32(arg))
         return 0
     if req in (TIOCGPGRP, TIOCGSID):
         _isatty(fd)
@@ -770,7 +762,7 @@ def sys_memfd_create(t, name_addr, flags):
 
 @syscall("flock", "fd", "int")
 def sys_flock(t, fd, op):
-    fcntl.flock(_fd(t, fd), _s32(op))
+    fcntl.flock(_fd(t, fd), s32(op))
     return 0
 
 
@@ -831,7 +823,7 @@ def sys_chroot(t, path):
 
 @syscall("readlinkat", "dirfd", "path", "obuf", "size")
 def sys_readlinkat(t, dirfd, path_addr, buf, size):
-    bufsiz = _s32(size)
+    bufsiz = s32(size)
     if bufsiz <= 0:
         return -errno.EINVAL
     path = _path(t, path_addr)
@@ -904,7 +896,7 @@ def sys_fchmodat(t, dirfd, path_addr, mode):
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
     check_modifiable(os.fstat(fd))
-    os.chown(fd, _s32(uid), _s32(gid))
+    os.chown(fd, s32(uid), s32(gid))
     return 0
 
 
@@ -912,7 +904,7 @@ def sys_fchown(t, fd, uid, gid):
 def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL
-    uid, gid = _s32(uid), _s32(gid)
+    uid, gid = s32(uid), s32(gid)
     path = _path(t, path_addr)
     if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
         with namei.Parent(t, dirfd, path) as (pfd, name):
@@ -1030,7 +1022,7 @@ def sys_symlinkat(t, target, newdir, linkpath):
 # ---- sizes, syncing, file systems ----------------------------------------------------------
 @syscall("truncate", "path", "int")
 def sys_truncate(t, path, length):
-    length = _s64(length)
+    length = s64(length)
     if length < 0:
         return -errno.EINVAL
     fd = _open(t, AT_FDCWD, _path(t, path), os.O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0)
@@ -1047,7 +1039,7 @@ def sys_truncate(t, path, length):
 @syscall("ftruncate", "fd", "int")
 def sys_ftruncate(t, fd, length):
     fd = _fd(t, fd)
-    length = _s64(length)
+    length = s64(length)
     if length < 0:
         return -errno.EINVAL
     os.ftruncate(fd, length)
@@ -1082,10 +1074,10 @@ def sys_syncfs(t, fd):
 @syscall("fallocate", "fd", "int", "int", "int")
 def sys_fallocate(t, fd, mode, off, length):
     fd = _fd(t, fd)
-    off, length = _s64(off), _s64(length)
+    off, length = s64(off), s64(length)
     if off < 0 or length <= 0:
         return -errno.EINVAL
-    _check_errno(_libc.fallocate(fd, ctypes.c_int(_s32(mode)), ctypes.c_long(off),
+    _check_errno(_libc.fallocate(fd, ctypes.c_int(s32(mode)), ctypes.c_long(off),
                                  ctypes.c_long(length)))
     t.space.file_shrunk()        # FALLOC_FL_COLLAPSE_RANGE shortens the file
     return 0
@@ -1095,7 +1087,7 @@ def sys_fallocate(t, fd, mode, off, length):
          status="partial: the advice is checked, not given to the host")
 def sys_fadvise64(t, fd, off, length, advice):
     fd = _fd(t, fd)
-    if not 0 <= _s32(advice) <= 5:
+    if not 0 <= s32(advice) <= 5:
         return -errno.EINVAL
     if stat.S_ISFIFO(os.fstat(fd).st_mode):
         return -errno.ESPIPE

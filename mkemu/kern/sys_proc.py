@@ -16,9 +16,6 @@ from .systable import syscall
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
-def _s64(v: int) -> int:
-    return v - (1 << 64) if v >> 63 else v
-
 
 @syscall("exit", "int", status="partial: ends the whole thread group (no threads yet)")
 def sys_exit(t, code):

@@ -14,7 +14,7 @@ import struct
 from ..ipc import protocol as P
 from . import brokercall
 from .proctable import P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED
-from .systable import syscall
+from .systable import s32, syscall
 
 __WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
 _WAIT4_OPTIONS = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE
@@ -24,10 +24,6 @@ P_PIDFD = 3
 RUSAGE_SIZE = 144
 _SIGINFO_CHLD = struct.Struct("<iii4xiIi")     # signo, errno, code, pid, uid, status
 
-
-def _s32(v: int) -> int:
-    v &= 0xFFFF_FFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
@@ -41,7 +37,7 @@ def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
          status="partial: stopped and continued children are never reported (no job "
                 "control yet); rusage is zeros")
 def sys_wait4(t, pid, wstatus, options, rusage):
-    pid = _s32(pid)
+    pid = s32(pid)
     if options & ~_WAIT4_OPTIONS:
         return -errno.EINVAL
     if pid == -(1 << 31):
@@ -67,7 +63,7 @@ def sys_wait4(t, pid, wstatus, options, rusage):
          status="partial: P_PIDFD is EINVAL (no pidfd_open yet); stopped and continued "
                 "children are never reported; rusage is zeros")
 def sys_waitid(t, idtype, id_, infop, options, rusage):
-    id_ = _s32(id_)
+    id_ = s32(id_)
     if options & ~_WAITID_OPTIONS or not options & (WEXITED | WUNTRACED | WCONTINUED):
         return -errno.EINVAL
     if idtype == P_ALL:
@@ -105,12 +101,12 @@ def sys_getppid(t):
 
 @syscall("getpgid", "int")
 def sys_getpgid(t, pid):
-    return brokercall.call(t, P.GetPgid(_s32(pid)), P.Value).value
+    return brokercall.call(t, P.GetPgid(s32(pid)), P.Value).value
 
 
 @syscall("getsid", "int")
 def sys_getsid(t, pid):
-    return brokercall.call(t, P.GetSid(_s32(pid)), P.Value).value
+    return brokercall.call(t, P.GetSid(s32(pid)), P.Value).value
 
 
 @syscall("setsid")
@@ -120,4 +116,4 @@ def sys_setsid(t):
 
 @syscall("setpgid", "int", "int")
 def sys_setpgid(t, pid, pgid):
-    return brokercall.call(t, P.SetPgid(_s32(pid), _s32(pgid)), P.Value).value
+    return brokercall.call(t, P.SetPgid(s32(pid), s32(pgid)), P.Value).value

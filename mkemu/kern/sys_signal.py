@@ -15,7 +15,7 @@ from ..mm.fault import MemFault
 from . import brokercall, sigframe, timespec
 from .signals import (NSIG, SIG_DFL, SIG_IGN, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
                       UNBLOCKABLE, Action)
-from .systable import syscall
+from .systable import s32, syscall
 
 _SIGACTION = struct.Struct("<QQQQ")      # handler, flags, restorer, mask (arm64 kernel layout)
 _STACK_T = struct.Struct("<QiiQ")        # ss_sp, ss_flags, (pad), ss_size
@@ -23,10 +23,6 @@ SIGKILL, SIGSTOP = 9, 19
 MINSIGSTKSZ = 5120                        # arm64's
 _IGNORED_BY_DEFAULT = (signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT)
 
-
-def _s32(v: int) -> int:
-    v &= 0xFFFF_FFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def _read_set(t, addr: int) -> int:
@@ -198,7 +194,7 @@ def _signal_self(t, sig: int, code: int = sigframe.SI_USER) -> int:
          status="partial: a signal from another guest process arrives with si_pid 0 and "
                 "si_uid 0 (the broker sends it as a host signal)")
 def sys_kill(t, pid, sig):
-    pid = _s32(pid)
+    pid = s32(pid)
     if not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if pid == t.pid:
@@ -214,7 +210,7 @@ def sys_kill(t, pid, sig):
 @syscall("tgkill", "int", "int", "signal",
          status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tgkill(t, tgid, tid, sig):
-    if _s32(tgid) <= 0 or _s32(tid) <= 0 or not 0 <= sig <= NSIG:
+    if s32(tgid) <= 0 or s32(tid) <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if tgid != t.pid or tid != t.tid:
         return -errno.ESRCH
@@ -223,7 +219,7 @@ def sys_tgkill(t, tgid, tid, sig):
 
 @syscall("tkill", "int", "signal", status="partial: reaches only the calling thread (others are ESRCH)")
 def sys_tkill(t, tid, sig):
-    if _s32(tid) <= 0 or not 0 <= sig <= NSIG:
+    if s32(tid) <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if tid != t.tid:
         return -errno.ESRCH
@@ -243,7 +239,7 @@ def _queue_self(t, sig: int, uinfo: int) -> int:
          status="partial: to another process the signal goes as kill does (its siginfo, "
                 "si_value included, is not carried)")
 def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
-    tgid = _s32(tgid)
+    tgid = s32(tgid)
     if tgid == t.pid:
         return _queue_self(t, sig, uinfo)
     if not 0 <= sig <= NSIG:
@@ -259,7 +255,7 @@ def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
 @syscall("rt_tgsigqueueinfo", "int", "int", "signal", "ptr",
          status="partial: to the calling thread only")
 def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo):
-    if _s32(tgid) <= 0 or _s32(tid) <= 0:
+    if s32(tgid) <= 0 or s32(tid) <= 0:
         return -errno.EINVAL
     if tgid != t.pid or tid != t.tid:
         return -errno.ESRCH

@@ -28,6 +28,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+
+def s32(v: int) -> int:
+    """An argument register's low 32 bits as C's int (pid_t, a signed count)."""
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def s64(v: int) -> int:
+    """An argument register as a signed 64-bit value (off_t, long)."""
+    v &= 0xFFFF_FFFF_FFFF_FFFF
+    return v - (1 << 64) if v >> 63 else v
+
 from .sysnums import SYSCALL_NAMES, SYSCALL_NUMBERS
 
 
