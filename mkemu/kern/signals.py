@@ -254,6 +254,15 @@ class SignalState:
             _, x0 = self.restart
             self.restart = None
             self._restart_call(task.cpu, x0)
+        self.restore_mask()
+
+    def wait_mask(self, new: int) -> None:
+        """The mask a sigsuspend-like wait (sigsuspend, ppoll, pselect) runs with; the old
+        one comes back with the handler's sigreturn (the frame's uc_sigmask) or, when
+        no handler runs, from restore_mask."""
+        self.saved_mask, self.blocked = self.blocked, new & ~UNBLOCKABLE
+
+    def restore_mask(self) -> None:
         if self.saved_mask is not None:
             self.blocked, self.saved_mask = self.saved_mask, None
 

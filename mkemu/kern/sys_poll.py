@@ -13,28 +13,19 @@ import struct
 
 from . import timespec
 from .errors import InterruptedSyscall
-from .signals import UNBLOCKABLE
+from .sys_signal import read_sigset
 from .systable import syscall
 
 _POLLFD = struct.Struct("<ihh")
 
 
 def _swap_mask(t, mask_addr: int) -> bool:
-    """Install the call's signal mask (the old one kept in saved_mask); True when a
+    """Install the call's signal mask (the old one kept to come back); True when a
     signal it unblocks is already pending (the call ends at once with EINTR)."""
     if not mask_addr:
         return False
-    new = int.from_bytes(t.mem.read(mask_addr, 8), "little") & ~UNBLOCKABLE
-    s = t.sig
-    s.saved_mask, s.blocked = s.blocked, new
-    return s.interrupting()
-
-
-def _restore_mask(t) -> None:
-    """The wait ended without a signal: the caller's mask comes back."""
-    s = t.sig
-    if s.saved_mask is not None:
-        s.blocked, s.saved_mask = s.saved_mask, None
+    t.sig.wait_mask(read_sigset(t, mask_addr))
+    return t.sig.interrupting()
 
 
 def _timeout_ms(t, addr: int) -> float | None:
@@ -58,7 +49,7 @@ def sys_ppoll(t, fds, nfds, tmo, sigmask, sigsetsize):
         ready = dict(poller.poll(timeout))
     except InterruptedSyscall:
         return -errno.EINTR
-    _restore_mask(t)
+    t.sig.restore_mask()
     out = bytearray()
     count = 0
     for fd, events, _ in entries:
@@ -114,7 +105,7 @@ def sys_pselect6(t, nfds, rset, wset, xset, tmo, sigmask):
         rr, ww, xx = select.select(r, w, x, None if timeout is None else timeout / 1000)
     except InterruptedSyscall:
         return -errno.EINTR
-    _restore_mask(t)
+    t.sig.restore_mask()
     _write_set(t, rset, nfds, rr)
     _write_set(t, wset, nfds, ww)
     _write_set(t, xset, nfds, xx)

@@ -25,7 +25,8 @@ _IGNORED_BY_DEFAULT = (signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SI
 
 
 
-def _read_set(t, addr: int) -> int:
+def read_sigset(t, addr: int) -> int:
+    """A 64-bit sigset_t in guest memory (bit N-1 is signal N)."""
     return struct.unpack("<Q", t.mem.read(addr, 8))[0]
 
 
@@ -59,7 +60,7 @@ def sys_rt_sigprocmask(t, how, set_ptr, oset_ptr, size):
         return -errno.EINVAL
     old = t.sig.blocked
     if set_ptr:
-        new = _read_set(t, set_ptr)
+        new = read_sigset(t, set_ptr)
         if how == 0:
             blocked = old | new
         elif how == 1:
@@ -150,9 +151,8 @@ def sys_rt_sigsuspend(t, mask_ptr, size):
     handler returns (it is the frame's uc_sigmask), or at once if none runs."""
     if size != 8:
         return -errno.EINVAL
-    new = _read_set(t, mask_ptr) & ~UNBLOCKABLE
     s = t.sig
-    s.saved_mask, s.blocked = s.blocked, new
+    s.wait_mask(read_sigset(t, mask_ptr))
     s.sleep(t, s.interrupting)
     return -errno.EINTR
 
@@ -167,7 +167,7 @@ def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
     pending); sleep for one, up to the timeout (EAGAIN), or until another acts (EINTR)."""
     if size != 8:
         return -errno.EINVAL
-    want = _read_set(t, set_ptr) & ~UNBLOCKABLE
+    want = read_sigset(t, set_ptr) & ~UNBLOCKABLE
     deadline = _deadline(t, ts)
     s = t.sig
     sig = s.next_signal(want)
