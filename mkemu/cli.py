@@ -61,7 +61,11 @@ def _version() -> str:
 def guest_environment(args) -> dict[str, str]:
     """mkemu's default (or the host's, --inherit-env), then -E/-U in command-line order."""
     env = dict(os.environ) if args.inherit_env else default_guest_env()
-    for op, item in args.env_changes or []:
+    return apply_env_changes(env, args.env_changes)
+
+
+def apply_env_changes(env: dict[str, str], changes) -> dict[str, str]:
+    for op, item in changes or []:
         if op == "unset":
             env.pop(item, None)
             continue
@@ -209,9 +213,51 @@ def cmd_run(args) -> int:
     return run_program(cfg, program, argv)
 
 
+def login_account(fs: RootFS, rootfs: str) -> tuple[str, str]:
+    """(home, shell) of root in the rootfs's /etc/passwd, each checked to exist there;
+    else /root (or /) and the first of /bin/bash, /bin/sh that does."""
+    home, shell = "/root", ""
+    try:
+        with open(os.path.join(rootfs, "etc", "passwd"), errors="replace") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(":")
+                if len(parts) >= 7 and parts[0] == "root":
+                    home, shell = parts[5] or "/", parts[6]
+                    break
+    except OSError:
+        pass
+    if not _guest_dir_exists(fs, home):
+        home = "/"
+    for candidate in (shell, "/bin/bash", "/bin/sh"):
+        st = _guest_file(fs, candidate) if candidate else None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            return home, candidate
+    raise UsageError(f"boot: rootfs {rootfs} has no shell (no /bin/bash or /bin/sh)", 127)
+
+
 def cmd_boot(args) -> int:
-    raise UsageError("boot: not built yet (a whole guest system comes with a later issue); "
-                     "use `mkemu run`", 1)
+    rootfs = args.rootfs or (str(DEFAULT_ROOTFS) if DEFAULT_ROOTFS.is_dir() else None)
+    if rootfs is None:
+        raise UsageError("boot: no rootfs given and none built yet at "
+                         f"{DEFAULT_ROOTFS} (pass one: mkemu boot DIR)", 1)
+    if not os.path.isdir(rootfs):
+        raise UsageError(f"boot: rootfs {rootfs}: not a directory")
+    fs = RootFS(rootfs)
+    try:
+        home, shell = login_account(fs, rootfs)
+        binds = _binds(args, fs)
+    finally:
+        fs.close()
+    env = default_guest_env()
+    env.update(HOME=home, SHELL=shell, USER="root", LOGNAME="root",
+               TERM=os.environ.get("TERM", "xterm"))
+    apply_env_changes(env, args.env_changes)
+    cfg = MachineConfig(rootfs=rootfs, env=env_entries(env), binds=binds, cwd=home,
+                        program_name=shell, stats=args.stats, strace=args.strace, pty=True)
+    login = "-" + os.path.basename(shell)          # argv[0] "-bash": a login shell
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return run_program(cfg, shell, [login.encode(errors="surrogateescape")])
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -243,7 +289,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                      help="show a host directory inside the guest (at GUESTDIR, default the same path)")
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)
-    boot = sub.add_parser("boot", help="boot a whole guest system (not built yet)")
+    boot = sub.add_parser("boot", help="an interactive login shell inside a rootfs",
+                          allow_abbrev=False,
+                          description="Start root's login shell of ROOTFS (default: the one "
+                                      "`mkemu rootfs build` made) on a terminal of mkemu's own: "
+                                      "job control, window size, and mkemu exits with the "
+                                      "shell's status.")
+    boot.add_argument("rootfs", nargs="?", metavar="ROOTFS", help="host directory that is the guest's /")
+    boot.add_argument("--env", "-E", dest="env_changes", action="append", metavar="NAME=VALUE",
+                      type=lambda s: ("set", s), help="set a guest environment variable")
+    boot.add_argument("--unset-env", "-U", dest="env_changes", action="append", metavar="NAME",
+                      type=lambda s: ("unset", s), help="remove a guest environment variable")
+    boot.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
+                      help="show a host directory inside the guest")
+    boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")
+    boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
     boot.set_defaults(func=cmd_boot)
     return ap, {"run": run, "boot": boot}
 

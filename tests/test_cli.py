@@ -46,10 +46,16 @@ def test_version_is_the_package_version():
     assert (r.returncode, r.stdout.decode()) == (0, f"mkemu {version}\n"), r.stderr
 
 
-def test_boot_says_in_one_line_that_it_is_not_built():
-    r = mkemu("boot")
-    assert r.returncode in (1, 2)
-    assert one_line(r.stderr) and b"not built yet" in r.stderr
+def test_boot_of_a_missing_rootfs_is_one_line(tmp_path):
+    r = mkemu("boot", str(tmp_path / "nothing"))
+    assert r.returncode == 2
+    assert one_line(r.stderr) and b"not a directory" in r.stderr
+
+
+def test_boot_of_a_rootfs_without_a_shell_is_one_line(tmp_path):
+    r = mkemu("boot", str(tmp_path))
+    assert r.returncode == 127
+    assert one_line(r.stderr) and b"has no shell" in r.stderr
 
 
 @pytest.mark.parametrize("bad", [["--bogus", "/bin/true"], ["-cpu"], ["--rootfs"]])

@@ -73,3 +73,17 @@ def test_vfork_and_posix_spawn_like_linux(rootfs, guest_binary):
     assert native[0] == 0 and b"global: 42" in native[1], native
     assert (mc, mo) == native[:2], me.decode(errors="replace")[-3000:]
     assert b"posix_spawn of a missing program: No such file or directory" in mo
+
+
+def test_stop_continue_and_what_the_parent_sees_like_linux(rootfs, guest_binary):
+    # qemu-aarch64 gets waitid(WSTOPPED), SA_NOCLDSTOP and SA_NOCLDWAIT wrong (it
+    # passes them to the host as its own), so the reference is native Linux
+    native = run_command([str(host_binary("proc_jobctl"))])
+    assert native[0] == 0, native[2].decode(errors="replace")
+    code, out, err = run_mkemu([guest_binary("proc_jobctl")], rootfs=rootfs)
+    assert (code, out.decode()) == (0, native[1].decode()), err.decode(errors="replace")
+    text = out.decode()
+    assert "SIGSTOP: stopped by 19\nbytes while stopped: 0\n" in text
+    assert "waitid stopped: r 0 code CLD_STOPPED status 20 pid ok 1" in text
+    assert "SA_NOCLDSTOP 1: SIGCHLD after stop 0" in text
+    assert "SA_NOCLDWAIT: wait -1 errno ECHILD" in text

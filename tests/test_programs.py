@@ -337,3 +337,68 @@ def test_make_j3_waits_for_parallel_jobs(full_rootfs, work_dir):
     code, out, err = guest(full_rootfs, "/usr/bin/make", "-s", "-j3", "--no-print-directory",
                            "-C", gdir)
     assert (code, out) == (0, b"a.txt\nb.txt\nc.txt\n"), err.decode(errors="replace")[-2000:]
+
+
+# ------------------------------------------------------------ signals and job control
+BASH_TRAPS = r'''
+trap 'echo got USR1' USR1
+trap 'echo got INT; n=$((n+1))' INT
+trap 'echo bye from EXIT' EXIT
+n=0
+kill -USR1 $$
+kill -INT $$
+kill -INT $$
+( trap 'echo sub TERM; exit 7' TERM; kill -TERM $BASHPID; echo not reached ); echo "subshell $?"
+echo "ints $n"
+'''
+
+
+def test_bash_traps_usr1_int_exit_like_qemu(full_rootfs):
+    out = assert_like_qemu(full_rootfs, ["/bin/bash", "-c", BASH_TRAPS])
+    assert out == (b"got USR1\ngot INT\ngot INT\nsub TERM\nsubshell 7\nints 2\n"
+                   b"bye from EXIT\n")
+
+
+PY_SIGNALS = r'''
+import signal, time
+seen = []
+signal.signal(signal.SIGUSR1, lambda s, f: seen.append("usr1"))
+signal.raise_signal(signal.SIGUSR1)
+signal.signal(signal.SIGALRM, lambda s, f: seen.append("alarm"))
+signal.alarm(1)
+time.sleep(5)                      # PEP 475: the handler runs, the sleep goes on
+signal.setitimer(signal.ITIMER_REAL, 0.2, 0.1)
+while seen.count("alarm") < 4:
+    signal.pause()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(seen[:2], seen.count("alarm"), signal.getitimer(signal.ITIMER_REAL))
+try:
+    signal.signal(signal.SIGKILL, signal.SIG_IGN)
+except OSError as e:
+    print("SIGKILL:", e.errno)
+'''
+
+
+def test_python3_signal_module_like_qemu(full_rootfs):
+    # signal.signal, raise_signal, alarm, setitimer with an interval, pause
+    out = assert_like_qemu(full_rootfs, ["/usr/bin/python3", "-c", PY_SIGNALS], timeout=PY_TIMEOUT)
+    assert out == b"['usr1', 'alarm'] 4 (0.0, 0.0)\nSIGKILL: 22\n"
+
+
+STOP_CONT = r'''
+sleep 30 & pid=$!
+kill -STOP $pid
+sleep 0.3
+ps -o stat= -p $pid
+kill -CONT $pid
+sleep 0.3
+ps -o stat= -p $pid
+kill $pid; wait $pid; echo "status $?"
+'''
+
+
+def test_kill_stop_and_cont_seen_by_ps(full_rootfs):
+    # ps reads the state from /proc/PID/stat: T while stopped, S once continued
+    code, out, err = guest(full_rootfs, "/bin/bash", "-c", STOP_CONT)
+    assert code == 0, err.decode(errors="replace")[-2000:]
+    assert [line.strip() for line in out.decode().splitlines()] == ["T", "S", "status 143"]

@@ -100,6 +100,17 @@ class HostDevice(Node):
         return Stat.from_os(os.stat(self.host))
 
 
+class ControllingTerminal(HostDevice):
+    """/dev/tty: the opener's controlling terminal, whichever host device that is
+    (the task processes have no host one); ENXIO when it has none."""
+
+    def open(self, t, hflags, mode):
+        where = t.controlling_terminal()
+        if where is None:
+            raise OSError(errno.ENXIO, "no controlling terminal")
+        return fix_cloexec(os.open(where, hflags & ~O__TMPFILE, mode), hflags)
+
+
 class HostDir(Node):
     """A host directory shown as is (the fd table at /proc/self/fd)."""
 

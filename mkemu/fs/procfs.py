@@ -161,7 +161,8 @@ def root_dir(t) -> Node | None:
 
 
 def _other_status(info: dict) -> str:
-    state = {"Z": "Z (zombie)", "S": "S (sleeping)"}.get(info["state"], "R (running)")
+    state = {"Z": "Z (zombie)", "S": "S (sleeping)", "T": "T (stopped)"}.get(info["state"],
+                                                                         "R (running)")
     return (f"Name:\t{_escaped(info['comm'])}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
             f"Pid:\t{info['pid']}\nPPid:\t{info['ppid']}\nTracerPid:\t0\n"
             f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n")

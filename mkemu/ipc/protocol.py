@@ -36,7 +36,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | Forked         | pid, host_pid, wait           | VforkDone() if wait, when   |
 |                |                               | the child execs or ends     |
 | ProcUpdate     | comm, cmdline, exe, execed,   | (no reply)                  |
-|                | pdeathsig                     |                             |
+|                | pdeathsig, chld               |                             |
 | Wait           | idtype, id, options           | WaitReply(pid, status, code)|
 |                |                               | now, or when a child ends   |
 | Cancel         |                               | CancelReply(queued)         |
@@ -46,6 +46,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | SetSid         |                               | Value(sid or -errno)        |
 | ProcList       |                               | ProcListReply(pids)         |
 | ProcInfo       | pid                           | ProcInfoReply(info or None) |
+| Stop           | sig                           | Value(0: stopped and now    |
+|                |                               | continued; 1: discarded)    |
+| Tty            | op, rdev, arg, path           | TtyReply(value, path)       |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -100,6 +103,9 @@ class MsgType(IntEnum):
     PROC_LIST_REPLY = 35
     PROC_INFO = 36
     PROC_INFO_REPLY = 37
+    STOP = 38
+    TTY = 39
+    TTY_REPLY = 40
 
 
 @dataclass
@@ -267,6 +273,7 @@ class ProcUpdate:
     exe: str | None
     execed: bool
     pdeathsig: int | None = None
+    chld: int | None = None            # proctable.CHLD_* bits: how it takes SIGCHLD now
 
 
 @dataclass
@@ -373,6 +380,35 @@ class ProcInfoReply:
 
 
 @dataclass
+class Stop:
+    """The sender takes a stop signal's default action (job control): the broker
+    stops its host process and tells its parent; the reply is read once continued."""
+    TYPE = MsgType.STOP
+    sig: int
+
+
+@dataclass
+class Tty:
+    """A controlling-terminal question or change (kern/terminals.py): op is one of
+    open, sctty, notty, gpgrp, spgrp, gsid, read, write, setattr, ctty; rdev the
+    terminal's st_rdev; path its host device name where the task knows it."""
+    TYPE = MsgType.TTY
+    op: str
+    rdev: int
+    arg: int
+    path: str
+
+
+@dataclass
+class TtyReply:
+    """value: the answer or -errno (terminals.SIGNALLED: the caller's group was sent
+    SIGTTIN/SIGTTOU); path: the controlling terminal's host device (op ctty)."""
+    TYPE = MsgType.TTY_REPLY
+    value: int
+    path: str
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -395,7 +431,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       Forked, VforkDone, ProcUpdate, Wait, WaitReply, Cancel,
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
-                                      ProcInfoReply)}
+                                      ProcInfoReply, Stop, Tty, TtyReply)}
 _HEADER = struct.Struct("<H")
 
 

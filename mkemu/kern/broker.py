@@ -26,8 +26,11 @@ from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
 from .futex import FutexQueues
-from .proctable import (CLD_DUMPED, CLD_EXITED, CLD_KILLED, FIRST_PID, P_PGID, WEXITED,
-                        WNOHANG, WNOWAIT, Proc, ProcTable)
+from .sigfd import read_signals
+from .terminals import Terminals
+from .proctable import (CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP, CLD_CONTINUED,
+                        CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, CONTINUED_STATUS,
+                        FIRST_PID, P_PGID, WNOHANG, WNOWAIT, Proc, ProcTable, stopped_status)
 
 PR_SET_PDEATHSIG = 1
 
@@ -69,7 +72,14 @@ class Broker:
             P.MsgType.SET_SID: lambda p, m: P.Value(self.table.setsid(p)),
             P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
             P.MsgType.PROC_INFO: lambda p, m: P.ProcInfoReply(self.table.info(m.pid)),
+            P.MsgType.STOP: self.on_stop,
+            P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p, m.op, m.rdev, m.arg,
+                                                                       m.path)),
         }
+        self.terms = Terminals(self.table, self.send)
+        # called with the signal when the machine's first process stops (kern/machine.py
+        # stops mkemu itself then, so the host's shell sees its job stop)
+        self.on_init_stop = None
         # the broker keeps the segment's descriptor: it punches the frames it takes back
         self.phys = PhysMem(phys_fd, nframes * PAGE_SIZE) if phys_fd >= 0 else None
         self.nframes = nframes
@@ -104,6 +114,10 @@ class Broker:
         self._watch(proc, host_pid)
         return proc
 
+    def watch_signals(self, fd: int, handler) -> None:
+        """Serve a signalfd too: handler gets the (signo, si_code, si_pid) read from it."""
+        self.sel.register(fd, selectors.EVENT_READ, (handler, "signals"))
+
     def _watch(self, proc: Proc, host_pid: int) -> None:
         """Learn proc's host process: from now its death is seen through a pidfd."""
         if proc.host_pid is not None or host_pid <= 0:
@@ -123,6 +137,8 @@ class Broker:
                     self._serve_one(proc)
                 elif kind == "exit" and proc.pidfd >= 0:
                     self._reap(proc)
+                elif kind == "signals":
+                    proc(read_signals(key.fd))
             self.futex.expire()
         return self.status if self.status is not None else 0
 
@@ -188,6 +204,7 @@ class Broker:
         proc.chan.close()
         proc.chan_closed = True
         proc.alive = False
+        proc.stopped, proc.change = 0, None
         self.futex.drop(proc)
         self.waiting.pop(proc.pid, None)
         if proc.holdings is not None:
@@ -196,6 +213,8 @@ class Broker:
             proc.holdings.close()
             proc.holdings = None
         self._release_vfork_parent(proc)
+        if proc.pid == proc.sid:
+            self.terms.session_ended(proc)
         sig = status & 0x7F
         proc.status = status
         proc.code = CLD_EXITED if not sig else CLD_DUMPED if status & 0x80 else CLD_KILLED
@@ -224,14 +243,67 @@ class Broker:
         if parent is None or parent.zombie:
             self.table.reap(child)                   # no one will wait for it
             return
+        if parent.chld & CHLD_AUTOREAP:
+            self.table.reap(child)                   # SA_NOCLDWAIT / SIGCHLD ignored: no zombie
+        self._tell_parent(parent, sigchld=not parent.chld & CHLD_IGNORED)
+
+    def _tell_parent(self, parent: Proc, sigchld: bool) -> None:
+        """Something a wait may report happened to a child of parent: answer its pending
+        Wait if it now can be, and send SIGCHLD."""
+        if sigchld and parent.pidfd >= 0:      # first: it is pending when the wait returns
+            _kill(parent, signal.SIGCHLD)
         waiting = self.waiting.get(parent.pid)
         if waiting is not None:
             reply = self._try_wait(parent, waiting)
             if reply is not None:
                 del self.waiting[parent.pid]
                 _tell(parent, reply)
-        if parent.pidfd >= 0:
-            _kill(parent, signal.SIGCHLD)
+
+    # ---- job control ------------------------------------------------------------------
+    def stop(self, proc: Proc, sig: int) -> None:
+        """Stop proc's host process for the stop signal sig and tell its parent."""
+        if not proc.alive or proc.stopped or proc.pidfd < 0:
+            return
+        proc.stopped = sig
+        proc.change = (stopped_status(sig), CLD_STOPPED)
+        _kill(proc, signal.SIGSTOP)
+        try:
+            # the parent hears of the stop once it has happened, as on Linux (WNOWAIT: an
+            # exit that came first stays for _reap)
+            os.waitid(os.P_PIDFD, proc.pidfd, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+        self._job_changed(proc)
+        if proc is self.table.init and self.on_init_stop is not None:
+            self.on_init_stop(sig)
+
+    def cont(self, proc: Proc) -> None:
+        """SIGCONT: resume proc if stopped (telling its parent), and deliver the signal
+        (the task takes the host SIGCONT as the guest one)."""
+        if not proc.alive or proc.pidfd < 0:
+            return
+        if proc.stopped:
+            proc.stopped = 0
+            proc.change = (CONTINUED_STATUS, CLD_CONTINUED)
+            self._job_changed(proc)
+        _kill(proc, signal.SIGCONT)
+
+    def _job_changed(self, child: Proc) -> None:
+        parent = self.table.procs.get(child.ppid)
+        if parent is not None and not parent.zombie:
+            self._tell_parent(parent, sigchld=not parent.chld & (CHLD_NOCLDSTOP | CHLD_IGNORED))
+
+    def send(self, proc: Proc, sig: int) -> None:
+        """Send a guest signal to another process: SIGSTOP and SIGCONT act here, the
+        others reach its task as the same host signal."""
+        if not proc.alive or proc.pidfd < 0:
+            return
+        if sig == signal.SIGSTOP:
+            self.stop(proc, sig)
+        elif sig == signal.SIGCONT:
+            self.cont(proc)
+        elif sig:
+            _kill(proc, sig)
 
     def _release_vfork_parent(self, child: Proc) -> None:
         parent, child.vfork_parent = child.vfork_parent, None
@@ -241,8 +313,8 @@ class Broker:
     def signal_first(self, sig: int) -> None:
         """Send the machine's first process a host signal (one sent to mkemu itself)."""
         init = self.table.init
-        if init is not None and init.alive and init.pidfd >= 0:
-            _kill(init, sig)
+        if init is not None:
+            self.send(init, sig)
 
     def frame_counts(self) -> tuple[int, int]:
         """(frames ever handed out, frames not back with the broker).  When every task has
@@ -320,6 +392,8 @@ class Broker:
             proc.exe = msg.exe
         if msg.pdeathsig is not None:
             proc.pdeathsig = msg.pdeathsig
+        if msg.chld is not None:
+            proc.chld = msg.chld
         if msg.execed:
             proc.execed = True
             self._release_vfork_parent(proc)
@@ -330,13 +404,18 @@ class Broker:
         idtype, id_ = msg.idtype, msg.id
         if idtype == P_PGID and id_ == 0:
             id_ = parent.pgid
-        any_child, ended = self.table.find_waitable(parent, idtype, id_)
+        any_child, child, ended = self.table.find_waitable(parent, idtype, id_, msg.options)
         if not any_child:
             return P.WaitReply(-errno.ECHILD, 0, 0)
-        if ended is not None and msg.options & WEXITED:
+        if child is not None and ended:
             if not msg.options & WNOWAIT:
-                self.table.reap(ended)
-            return P.WaitReply(ended.pid, ended.status, ended.code)
+                self.table.reap(child)
+            return P.WaitReply(child.pid, child.status, child.code)
+        if child is not None:
+            (status, code), pid = child.change, child.pid
+            if not msg.options & WNOWAIT:
+                child.change = None
+            return P.WaitReply(pid, status, code)
         if msg.options & WNOHANG:
             return P.WaitReply(0, 0, 0)
         return None
@@ -360,9 +439,15 @@ class Broker:
         for t in targets:
             if t is proc:
                 me_too = True
-            elif msg.sig and t.alive and t.pidfd >= 0:
-                _kill(t, msg.sig)
+            else:
+                self.send(t, msg.sig)
         return P.KillReply(0, me_too)
+
+    def on_stop(self, proc: Proc, msg: P.Stop):
+        if msg.sig != signal.SIGSTOP and self.table.orphaned_group(proc.pgid):
+            return P.Value(1)        # a terminal stop in an orphaned group: discarded
+        self.stop(proc, msg.sig)
+        return P.Value(0)
 
     def on_futex_wait(self, proc: Proc, msg: P.FutexWait):
         file_fd = proc.chan.fds[0] if proc.chan.fds else None    # closed after the call

@@ -10,16 +10,26 @@ and socket pairs), so nothing outlives the machine.
 A signal sent to the supervisor alone (kill(1), `timeout --foreground`, a
 service manager) goes on to the guest's first process, as it would reach the
 native program: the supervisor passes it to the broker, which sends it to
-that process's task, whose host handler makes it a guest signal.  A signal a
-terminal sends (^C, ^\\, hangup) already reached the whole process group,
-the tasks included, so it is not passed on a second time.
+that process's task, whose host handler makes it a guest signal.
+
+The terminal: the task processes have no host controlling terminal (the
+first calls setsid); the broker does, the user's or, with `pty` (mkemu
+boot), a pty of its own (kern/hostpty.py).  The terminal's signals (^C, ^Z,
+^\\, a resize, a hangup) reach the broker, which reads them from a signalfd
+and sends them to the guest's foreground process group (kern/terminals.py).
+When the first process stops (^Z in a guest without job control), the
+supervisor stops too, so the host's shell sees its job stop; continued, it
+continues the guest.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import tempfile
+import termios
+import threading
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from ..fs.procfs import PROC_NAMES
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
+from .hostpty import HostPty
+from .sigfd import open_signalfd
 from .signals import FORWARDED
 from .task import TaskConfig, task_main
 
@@ -64,20 +76,63 @@ class MachineConfig:
     cwd: str = "/"                      # the guest's first working directory
     program_name: str | None = None     # PROGRAM as the user typed it, for messages
     ignored_signals: tuple[int, ...] = ()   # ignored in the supervisor: the guest starts so too
+    pty: bool = False                   # give the guest a pty of mkemu's own (mkemu boot)
 
 
 # The supervisor tells the broker "send signal N to the guest" with a real-time
-# signal of its own per N: the broker ignores N itself (a terminal's N reaches
-# the tasks directly), so N cannot carry the request.
-_CARRIER = {sig: signal.SIGRTMIN + i for i, sig in enumerate(FORWARDED)}
+# signal of its own per N (the broker takes N itself only from its terminal), and
+# the broker tells the supervisor "the first process stopped with N" with another.
+PASSED_ON = (*FORWARDED, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCONT)
+STOPS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+_CARRIER = {sig: signal.SIGRTMIN + i for i, sig in enumerate(PASSED_ON)}
 _CARRIED = {carrier: sig for sig, carrier in _CARRIER.items()}
-SI_KERNEL = 0x80        # si_code of a signal the kernel sent: a terminal's ^C, ^\, hangup
+_STOPPED = {signal.SIGRTMIN + len(PASSED_ON) + i: sig for i, sig in enumerate(STOPS)}
+_STOPPED_CARRIER = {sig: carrier for carrier, sig in _STOPPED.items()}
+# what a terminal sends its foreground group (si_code SI_KERNEL)
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGWINCH,
+                    signal.SIGHUP)
+SI_KERNEL = 0x80        # si_code of a signal the kernel sent: a terminal's ^C, ^Z, hangup
 
 
-def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int]) -> int:
+def _host_terminal() -> tuple[int, str] | None:
+    """(st_rdev, device path) of this process's controlling terminal, or None.
+
+    (/dev/tty cannot say: fstat of it is /dev/tty's own node, 5:0.)"""
+    with open("/proc/self/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    tty_nr = int(fields[4])              # field 7: the controlling terminal's device
+    if not tty_nr:
+        return None
+    rdev = os.makedev((tty_nr >> 8) & 0xFFF, (tty_nr & 0xFF) | ((tty_nr >> 12) & 0xFFF00))
+    for std in (0, 1, 2):
+        try:
+            if os.isatty(std) and os.fstat(std).st_rdev == rdev:
+                return rdev, os.ttyname(std)
+        except OSError:
+            continue
+    major, minor = os.major(rdev), os.minor(rdev)
+    if 136 <= major <= 143:             # Unix98 pty slaves
+        return rdev, f"/dev/pts/{(major - 136) * 256 + minor}"
+    return rdev, ""
+
+
+def _take_pty(slave: int) -> None:
+    """The broker makes mkemu's pty its controlling terminal and its stdio."""
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for std in (0, 1, 2):
+        os.dup2(slave, std)
+    os.close(slave)
+
+
+def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int],
+                 pty_slave: int | None) -> int:
     die_with_parent()
-    for s in (*FORWARDED, signal.SIGTSTP):
-        signal.signal(s, signal.SIG_IGN)      # the guest gets these; the broker reports
+    if pty_slave is not None:
+        _take_pty(pty_slave)
+    taken = {*PASSED_ON, *_CARRIED, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, taken)
+    sigfd = open_signalfd(taken)
     phys_fd = PhysMem.create_fd()
     broker = Broker(phys_fd)
     broker.init_ends_machine = True        # as a PID namespace: its first process is its init
@@ -87,21 +142,37 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
                       inject_crash=cfg.inject_crash, binds=cfg.binds, cwd=cfg.cwd,
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,
                       proc_listing=listing)
+    supervisor = os.getppid()
 
-    def to_first_process(carrier, frame):
-        broker.signal_first(_CARRIED[carrier])
+    def on_signals(records):
+        for signo, code, _pid in records:
+            if signo in _CARRIED:
+                broker.signal_first(_CARRIED[signo])
+            elif code == SI_KERNEL and signo in TERMINAL_SIGNALS:
+                for p in broker.terms.foreground():
+                    broker.send(p, signo)
+                    if signo == signal.SIGHUP:
+                        broker.send(p, signal.SIGCONT)
 
-    for carrier in _CARRIER.values():
-        signal.signal(carrier, to_first_process)
+    def init_stopped(sig):
+        if pty_slave is None:              # mkemu boot's user has no shell to resume it from
+            os.kill(supervisor, _STOPPED_CARRIER[sig])
+
+    broker.watch_signals(sigfd, on_signals)
+    broker.on_init_stop = init_stopped
 
     def first_task(chan):
-        for s in (*FORWARDED, signal.SIGTSTP):
-            signal.signal(s, signal.SIG_DFL)
+        os.close(sigfd)
+        os.setsid()                       # no host terminal: the broker decides job control
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         task_main(chan, PhysMem(phys_fd), tcfg, path, argv, cfg.env)
 
-    broker.spawn(first_task)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # requests held since the fork arrive now
+    init = broker.spawn(first_task)
+    terminal = _host_terminal()
+    if terminal is not None:
+        broker.terms.attach_machine(*terminal, init)
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        broker.terms.host_background = lambda: os.tcgetpgrp(tty) != os.getpgrp()
     try:
         status = broker.serve()
         if cfg.stats:
@@ -149,23 +220,33 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     # the guest from its start, as execve keeps SIG_IGN, and not passed on.
     ignored = tuple(s for s in FORWARDED if signal.getsignal(s) == signal.SIG_IGN)
     cfg = replace(cfg, ignored_signals=tuple({*cfg.ignored_signals, *ignored}))
+    pty = HostPty() if cfg.pty and os.isatty(0) else None
     # Blocked from before the fork: no signal can fall between the supervisor
     # and a broker that is not listening yet.
-    watched = {*FORWARDED, *_CARRIER.values(), signal.SIGCHLD}
+    watched = {*PASSED_ON, *_CARRIER.values(), *_STOPPED, signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
-                code = _broker_main(cfg, path, argv, old_mask)
+                if pty is not None:
+                    os.close(pty.master)
+                code = _broker_main(cfg, path, argv, old_mask,
+                                    pty.slave if pty is not None else None)
             except BaseException as e:          # never let a broker bug hang the caller
                 os.write(2, f"mkemu: broker failed: {e!r}\n".encode())
                 if os.environ.get("MKEMU_DEBUG"):
                     os.write(2, traceback.format_exc().encode(errors="replace"))
             finally:
                 os._exit(code)
-        status = _supervise(pid, watched, ignored)
+        if pty is not None:
+            pty.start()
+        try:
+            status = _supervise(pid, watched, ignored, pty)
+        finally:
+            if pty is not None:
+                pty.finish()
         while signal.sigtimedwait(watched, 0):   # the guest is gone: nothing more to pass on
             pass
     finally:
@@ -175,13 +256,36 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     return os.WEXITSTATUS(status)
 
 
-def _supervise(broker_pid: int, watched: set[int], ignored: tuple[int, ...]) -> int:
+def _supervise(broker_pid: int, watched: set[int], ignored: tuple[int, ...],
+               pty: HostPty | None) -> int:
     """Wait for the broker, passing on the signals sent to this process; its wait status."""
     while True:
         info = signal.sigwaitinfo(watched)
-        if info.si_signo == signal.SIGCHLD:
+        sig = info.si_signo
+        if sig == signal.SIGCHLD:
             pid, status = os.waitpid(broker_pid, os.WNOHANG)
             if pid:
                 return status
-        elif info.si_signo in _CARRIER and info.si_code != SI_KERNEL and info.si_signo not in ignored:
-            os.kill(broker_pid, _CARRIER[info.si_signo])
+        elif sig in _STOPPED:
+            _stop_like(_STOPPED[sig])
+        elif sig == signal.SIGWINCH and pty is not None:
+            pty.copy_size()                  # the pty tells the guest
+        elif sig in _CARRIER and info.si_code != SI_KERNEL and sig not in ignored:
+            # (a terminal's signals reached the broker, which holds the terminal too)
+            os.kill(broker_pid, _CARRIER[sig])
+
+
+def _stop_like(sig: int) -> None:
+    """Stop this process as the guest's first process stopped: the host's shell sees
+    the job stop with the same signal (SIGCONT resumes it, and is passed on)."""
+    if sig == signal.SIGSTOP:
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return
+    old = signal.getsignal(sig)
+    signal.signal(sig, signal.SIG_DFL)
+    try:
+        signal.pthread_kill(threading.get_ident(), sig)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})   # stops here until continued
+        signal.pthread_sigmask(signal.SIG_BLOCK, {sig})
+    finally:
+        signal.signal(sig, old)

@@ -19,7 +19,20 @@ FIRST_PID = 1000
 P_ALL, P_PID, P_PGID = 0, 1, 2
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED = 1, 2, 4, 8
 WNOWAIT = 0x0100_0000
-CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+SIGCONT = 18
+CONTINUED_STATUS = 0xFFFF              # wait status of a continued child (WIFCONTINUED)
+
+# Proc.chld: how the process takes SIGCHLD, which decides what its children's
+# stops and ends do (the task says so when sigaction changes it)
+CHLD_NOCLDSTOP = 1                     # SA_NOCLDSTOP: no SIGCHLD for stops and continues
+CHLD_AUTOREAP = 2                      # SA_NOCLDWAIT or SIG_IGN: ended children leave no zombie
+CHLD_IGNORED = 4                       # SIG_IGN: no SIGCHLD at all
+
+
+def stopped_status(sig: int) -> int:
+    """The wait status of a child stopped by sig (WIFSTOPPED)."""
+    return (sig << 8) | 0x7F
 
 
 @dataclass(eq=False)
@@ -44,6 +57,12 @@ class Proc:
     vfork_parent: "Proc | None" = None   # waiting for this child to exec or end
     chan_closed: bool = False
     pdeathsig: int = 0                 # sent to it when its parent ends (PR_SET_PDEATHSIG)
+    stopped: int = 0                   # the signal that stopped it (job control), 0: running
+    # a stop or continue its parent has not collected with WUNTRACED/WCONTINUED:
+    # (wait status, si_code), or None
+    change: tuple[int, int] | None = None
+    chld: int = 0                      # CHLD_* bits: how it takes its children's SIGCHLD
+    ctty: int = 0                      # st_rdev of its controlling terminal, 0: none
 
     @property
     def tid(self) -> int:
@@ -68,6 +87,8 @@ class ProcTable:
         if parent is not None:
             p.pgid, p.sid = parent.pgid, parent.sid
             p.comm, p.cmdline, p.exe = parent.comm, parent.cmdline, parent.exe
+            p.chld = parent.chld             # fork keeps the signal dispositions
+            p.ctty = parent.ctty
         else:
             p.pgid = p.sid = pid
         self.procs[pid] = p
@@ -93,15 +114,22 @@ class ProcTable:
             return child.pgid == id_
         return True
 
-    def find_waitable(self, parent: Proc, idtype: int, id_: int) -> tuple[bool, Proc | None]:
-        """(has a matching child, an ended one to report or None)."""
+    def find_waitable(self, parent: Proc, idtype: int, id_: int,
+                      options: int = WEXITED) -> tuple[bool, Proc | None, bool]:
+        """(has a matching child, one with something to report or None, whether that
+        is its end (else a stop or continue, Proc.change)), for the wait options."""
         any_child = False
         for c in self.procs.values():
             if self._matches(parent, c, idtype, id_):
                 any_child = True
                 if c.zombie:
-                    return True, c
-        return any_child, None
+                    if options & WEXITED:
+                        return True, c, True
+                elif c.change is not None:
+                    code = c.change[1]
+                    if options & (WUNTRACED if code == CLD_STOPPED else WCONTINUED):
+                        return True, c, False
+        return any_child, None, False
 
     def reap(self, child: Proc) -> None:
         if self.procs.pop(child.pid, None) is not None and self.listing:
@@ -155,6 +183,7 @@ class ProcTable:
         if any(p.pgid == caller.pid for p in self.live()):
             return -errno.EPERM              # a group leader (or its id in use) cannot
         caller.pgid = caller.sid = caller.pid
+        caller.ctty = 0                      # a new session has no terminal yet
         return caller.pid
 
     # ---- kill targets -------------------------------------------------------------------
@@ -170,10 +199,24 @@ class ProcTable:
         found = [p for p in self.procs.values() if p.pgid == group]
         return found or None
 
+    def orphaned_group(self, pgid: int) -> bool:
+        """Whether no live member of group pgid has a parent in another group of the same
+        session: a terminal's stop signals are discarded there (no shell would resume it)."""
+        for p in self.live():
+            if p.pgid != pgid:
+                continue
+            if p.ppid == 0:
+                return False       # the first process: its parent is mkemu, which resumes it
+            parent = self.procs.get(p.ppid)
+            if parent is not None and not parent.zombie and parent.pgid != pgid \
+                    and parent.sid == p.sid:
+                return False
+        return True
+
     def info(self, pid: int) -> dict | None:
         p = self.procs.get(pid)
         if p is None:
             return None
         return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": p.comm,
-                "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "S",
+                "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
                 "host_pid": p.host_pid, "started": p.started}

@@ -32,6 +32,7 @@ from ..mm.fault import MemFault
 from ..mm.space import MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
 from . import crash, sigframe
 from .errors import InterruptedSyscall, TaskExit
+from .proctable import CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP
 
 SIG_DFL, SIG_IGN = 0, 1
 NSIG = 64
@@ -59,7 +60,8 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signa
 # other host signals a task turns into guest ones (another guest process sent them
 # with kill, the broker tells a parent of its child's end, an itimer expired)
 CAUGHT_IN_TASK = (signal.SIGCHLD, signal.SIGURG, signal.SIGVTALRM, signal.SIGPROF,
-                  signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR)
+                  signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR,
+                  signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCONT)
 HOST_SIGNALS = frozenset((*FORWARDED, *CAUGHT_IN_TASK))
 _TIMER_SIGNALS = (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
 
@@ -155,6 +157,15 @@ class SignalState:
         """Make sig pending (a standard signal already pending is not queued twice)."""
         if info is None:
             info = sigframe.siginfo_kill(sig, sigframe.SI_USER)
+        # a stop signal cancels a pending SIGCONT and SIGCONT the pending stops (Linux's
+        # prepare_signal): the later one wins
+        if sig in _STOP_BY_DEFAULT:
+            self.pending.pop(signal.SIGCONT, None)
+        elif sig == signal.SIGCONT:
+            for stop in _STOP_BY_DEFAULT:
+                self.pending.pop(stop, None)
+        if not self._acts(sig) and not self.blocked & bit(sig):
+            return          # ignored and not blocked: discarded as it is sent (Linux)
         queue = self.pending.get(sig)
         if queue is None:
             self.pending[sig] = [Pending(info)]
@@ -178,19 +189,27 @@ class SignalState:
     # ---- questions ------------------------------------------------------------
     def _acts(self, sig: int) -> bool:
         """Whether sig does anything when delivered: a guest handler, or a default action
-        that ends the process (SIG_IGN and the ignore- and stop-by-default ones do not)."""
+        that ends or stops the process (SIG_IGN and the ignore-by-default ones do not)."""
         handler = self.actions[sig].handler
         if handler == SIG_DFL:
-            return sig not in _IGNORE_BY_DEFAULT and sig not in _STOP_BY_DEFAULT
+            return sig not in _IGNORE_BY_DEFAULT
         return handler != SIG_IGN
+
+    def chld_bits(self) -> int:
+        """How this process takes SIGCHLD, as the broker needs it (proctable.CHLD_*)."""
+        act = self.actions[signal.SIGCHLD]
+        if act.handler == SIG_IGN:
+            return CHLD_AUTOREAP | CHLD_IGNORED
+        return (CHLD_NOCLDSTOP if act.flags & SA_NOCLDSTOP else 0) | \
+            (CHLD_AUTOREAP if act.flags & SA_NOCLDWAIT else 0)
 
     def _deliverable(self, sig: int) -> bool:
         return not self.blocked & bit(sig) or sig in (SIGKILL, SIGSTOP)
 
     def interrupting(self) -> bool:
         """Whether a pending, unblocked signal would act (a handler, or a default action
-        that ends the process): what breaks a blocking call with EINTR.  An ignored one
-        (SIG_IGN, or ignored or stopping by default) lets it sleep on, as Linux does."""
+        that ends or stops the process): what breaks a blocking call (EINTR, or a restart
+        after a stop).  An ignored one lets it sleep on, as Linux does."""
         return any(self._deliverable(sig) and self._acts(sig) for sig in list(self.pending))
 
     def pending_mask(self) -> int:
@@ -246,6 +265,9 @@ class SignalState:
             entry = self.dequeue(sig)
             act = self.actions[sig]
             if not self._acts(sig):
+                continue
+            if act.handler == SIG_DFL and sig in _STOP_BY_DEFAULT:
+                task.stop(sig)            # returns once continued
                 continue
             if act.handler == SIG_DFL:
                 raise TaskExit(0, sig, core=sig in CORE_BY_DEFAULT)

@@ -29,12 +29,13 @@ from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
 from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
-                          O_CREAT, O_EXCL, O_NONBLOCK, O_PATH, open_flags_to_guest,
+                          O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
                          RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
+from . import sys_tty
 from .sys_proc import _get_limit
 from .systable import s32, s64, syscall
 
@@ -158,6 +159,7 @@ _IN, _OUT = select.POLLIN, select.POLLOUT
 @syscall("read", "fd", "obuf", "size")
 def sys_read(t, fd, buf, count):
     fd = _fd(t, fd)
+    sys_tty.before_read(t, fd)
     _wait_ready(t, fd, _IN)
     data = os.read(fd, min(count, MAX_IO))
     t.mem.write(buf, data)
@@ -167,6 +169,7 @@ def sys_read(t, fd, buf, count):
 @syscall("write", "fd", "buf", "size")
 def sys_write(t, fd, buf, count):
     fd = _fd(t, fd)
+    sys_tty.before_write(t, fd)
     data = t.mem.read(buf, min(count, MAX_IO))
     _wait_ready(t, fd, _OUT)
     return os.write(fd, data)
@@ -238,6 +241,7 @@ def _total(vecs) -> int:
 @syscall("readv", "fd", "ptr", "int")
 def sys_readv(t, fd, iov, n):
     fd = _fd(t, fd)
+    sys_tty.before_read(t, fd)
     vecs = _iovecs(t, iov, n)
     _wait_ready(t, fd, _IN)
     data = os.read(fd, _total(vecs))
@@ -248,6 +252,7 @@ def sys_readv(t, fd, iov, n):
 @syscall("writev", "fd", "ptr", "int")
 def sys_writev(t, fd, iov, n):
     fd = _fd(t, fd)
+    sys_tty.before_write(t, fd)
     vecs = _iovecs(t, iov, n)
     if not vecs:
         return 0
@@ -460,10 +465,19 @@ def _host_open_flags(gflags: int) -> tuple[int, int]:
     return hflags, hflags & (O_CREAT | O__TMPFILE)
 
 
+def _no_ctty(hflags: int) -> int:
+    """Host opens never take a controlling terminal (the guest's are the broker's:
+    sys_tty.opened); O_PATH takes no other flag."""
+    return hflags if hflags & O_PATH else hflags | O_NOCTTY
+
+
 @syscall("openat", "dirfd", "path", "oflags", "mode")
 def sys_openat(t, dirfd, path_addr, flags, mode):
     hflags, creates = _host_open_flags(flags)
-    return _new_fd(t, _open(t, dirfd, _path(t, path_addr), hflags, mode & 0o7777 if creates else 0))
+    fd = _new_fd(t, _open(t, dirfd, _path(t, path_addr), _no_ctty(hflags),
+                          mode & 0o7777 if creates else 0))
+    sys_tty.opened(t, fd, bool(flags & O_NOCTTY))
+    return fd
 
 
 _OPEN_HOW = struct.Struct("<QQQ")
@@ -494,13 +508,15 @@ def sys_openat2(t, dirfd, path_addr, how_addr, size):
         else:
             base = os.dup(_fd(t, dirfd))
         try:
-            how = _OPEN_HOW.pack(hflags, mode, resolve | RESOLVE_NO_MAGICLINKS)
+            how = _OPEN_HOW.pack(_no_ctty(hflags), mode, resolve | RESOLVE_NO_MAGICLINKS)
             buf = ctypes.create_string_buffer(how, len(how))
             fd = _check_errno(_libc.syscall(_SYS_OPENAT2, base, path, buf, len(how)))
         finally:
             os.close(base)
         return _new_fd(t, fd)
-    return _new_fd(t, _open(t, dirfd, path, hflags, mode, resolve & ~RESOLVE_IN_ROOT))
+    fd = _new_fd(t, _open(t, dirfd, path, _no_ctty(hflags), mode, resolve & ~RESOLVE_IN_ROOT))
+    sys_tty.opened(t, fd, bool(hflags & O_NOCTTY))
+    return fd
 
 
 @syscall("close", "fd")
@@ -661,55 +677,20 @@ def sys_fcntl(t, fd, cmd, arg):
     return -errno.EINVAL
 
 
-# ---- terminals and other ioctls ------------------------------------------------------------
-TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
-TCSBRK, TCXONC, TCFLSH = 0x5409, 0x540A, 0x540B
-TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCOUTQ = 0x540E, 0x540F, 0x5410, 0x5411
-TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
-FIONREAD, FIONBIO, TIOCNOTTY, TIOCGSID = 0x541B, 0x5421, 0x5422, 0x5429
+# ---- ioctls ----------------------------------------------------------------------------
+TIOCOUTQ, FIONREAD, FIONBIO = 0x5411, 0x541B, 0x5421
 FIONCLEX, FIOCLEX, FIOASYNC = 0x5450, 0x5451, 0x5452
 
 
-def _isatty(fd: int) -> None:
-    fcntl.ioctl(fd, TIOCGWINSZ, bytes(8))    # ENOTTY for anything but a terminal
-
-
 @syscall("ioctl", "fd", "hex", "hex",
-         status="partial: termios, window size, process group and FIO* requests only, no job control; others are ENOTTY")
+         status="partial: terminals (termios, window size, controlling terminal, job control, "
+                "ptys) and FIO* requests; others are ENOTTY")
 def sys_ioctl(t, fd, req, arg):
-    # termios, winsize and these request numbers are asm-generic on aarch64 and x86_64
     fd = _fd(t, fd)
     req &= M32
-    if req == TCGETS:
-        t.mem.write(arg, fcntl.ioctl(fd, req, bytes(36)))
-        return 0
-    if req in (TCSETS, TCSETSW, TCSETSF):
-        fcntl.ioctl(fd, req, t.mem.read(arg, 36))
-        return 0
-    if req == TIOCGWINSZ:
-        t.mem.write(arg, fcntl.ioctl(fd, req, bytes(8)))
-        return 0
-    if req == TIOCSWINSZ:
-        fcntl.ioctl(fd, req, t.mem.read(arg, 8))
-        return 0
-    if req in (TCSBRK, TCXONC, TCFLSH):
-        fcntl.ioctl(fd, req, s32(arg))
-        return 0
-    if req in (TIOCGPGRP, TIOCGSID):
-        _isatty(fd)
-        # host process groups are not guest ones; until the broker does job control the
-        # terminal's foreground group is the guest's own
-        guest = getattr(t, "pgid", t.pid) if req == TIOCGPGRP else getattr(t, "sid", t.pid)
-        t.mem.write_u32(arg, guest)
-        return 0
-    if req == TIOCSPGRP:
-        t.mem.read_u32(arg)
-        os.tcgetpgrp(fd)
-        return 0
-    if req in (TIOCSCTTY, TIOCNOTTY):
-        _isatty(fd)
-        return 0
-    if req in (FIONREAD, TIOCOUTQ):
+    if req in sys_tty.TTY_REQUESTS:
+        return sys_tty.ioctl(t, fd, req, arg, _new_fd)
+    if req == FIONREAD:
         t.mem.write(arg, fcntl.ioctl(fd, req, bytes(4)))
         return 0
     if req == FIONBIO:

@@ -13,7 +13,7 @@ import struct
 
 from ..ipc import protocol as P
 from . import brokercall
-from .proctable import P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED
+from .proctable import CLD_CONTINUED, CLD_EXITED, CLD_STOPPED, P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED
 from .systable import s32, syscall
 
 __WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
@@ -33,9 +33,18 @@ def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
     return brokercall.wait(t, msg, P.WaitReply, P.Cancel(), P.CancelReply)
 
 
+def _si_status(reply: P.WaitReply) -> int:
+    """waitid's si_status: the exit code, or the signal that ended, stopped or
+    continued the child."""
+    if reply.code in (CLD_EXITED, CLD_STOPPED):
+        return (reply.status >> 8) & 0xFF
+    if reply.code == CLD_CONTINUED:
+        return signal.SIGCONT
+    return reply.status & 0x7F
+
+
 @syscall("wait4", "int", "ptr", "flags", "ptr",
-         status="partial: stopped and continued children are never reported (no job "
-                "control yet); rusage is zeros")
+         status="partial: rusage is zeros")
 def sys_wait4(t, pid, wstatus, options, rusage):
     pid = s32(pid)
     if options & ~_WAIT4_OPTIONS:
@@ -60,8 +69,7 @@ def sys_wait4(t, pid, wstatus, options, rusage):
 
 
 @syscall("waitid", "int", "int", "ptr", "flags", "ptr",
-         status="partial: P_PIDFD is EINVAL (no pidfd_open yet); stopped and continued "
-                "children are never reported; rusage is zeros")
+         status="partial: P_PIDFD is EINVAL (no pidfd_open yet); rusage is zeros")
 def sys_waitid(t, idtype, id_, infop, options, rusage):
     id_ = s32(id_)
     if options & ~_WAITID_OPTIONS or not options & (WEXITED | WUNTRACED | WCONTINUED):
@@ -83,9 +91,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
         return reply.pid
     if infop:
         if reply.pid:
-            sig = reply.status & 0x7F
-            status = (reply.status >> 8) & 0xFF if not sig else sig
-            info = _SIGINFO_CHLD.pack(signal.SIGCHLD, 0, reply.code, reply.pid, t.uid, status)
+            info = _SIGINFO_CHLD.pack(signal.SIGCHLD, 0, reply.code, reply.pid, t.uid, _si_status(reply))
         else:
             info = bytes(_SIGINFO_CHLD.size)         # WNOHANG, none ready: Linux zeroes it
         t.mem.write(infop, info)

@@ -51,6 +51,8 @@ def sys_rt_sigaction(t, sig, act, oact, size):
         # a signal set to be ignored is discarded even while pending (POSIX, Linux)
         if new.handler == SIG_IGN or new.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT:
             t.sig.pending.pop(sig, None)
+        if sig == signal.SIGCHLD:           # the broker decides what a child's end leaves
+            brokercall.send(t, P.ProcUpdate(None, None, None, False, None, t.sig.chld_bits()))
     return 0
 
 

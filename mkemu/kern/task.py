@@ -38,7 +38,7 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import brokercall, crash, sigframe, signals, sys_fs, syscalls
+from . import brokercall, crash, sigframe, signals, sys_fs, sys_tty, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
@@ -154,7 +154,17 @@ class Task:
     def announce(self, execed: bool = False) -> None:
         brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"),
                                            b"\0".join(self.argv) + b"\0", self.exe_path,
-                                           execed, None))
+                                           execed, None, self.sig.chld_bits()))
+
+    def controlling_terminal(self) -> str | None:
+        """The host device of this process's controlling terminal (for /dev/tty)."""
+        return sys_tty.controlling_terminal(self)
+
+    def stop(self, sig: int) -> None:
+        """A stop signal's default action: the broker stops this host process and tells
+        the parent; the call returns once something sent SIGCONT (or at once when the
+        stop was discarded: a terminal's stop signal in an orphaned group)."""
+        brokercall.call(self, P.Stop(sig), P.Value)
 
     def open_exec(self, path: str) -> int:
         """A host fd of the guest file `path`, for loading it as a program."""

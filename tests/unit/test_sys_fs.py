@@ -22,7 +22,10 @@ import pytest
 from mkemu.fs.context import FsContext
 from mkemu.fs.rootfs import RootFS
 from mkemu.fs.structs import STAT, iter_dirents64
+from mkemu.ipc import protocol as P
 from mkemu.kern import sys_fs  # noqa: F401  (registers the handlers)
+from mkemu.kern import sys_tty
+from mkemu.kern.signals import SignalState
 from mkemu.kern.systable import SYSCALLS
 from mkemu.kern.sysnums import SYSCALL_NUMBERS
 from mkemu.mm.access import GuestAccess
@@ -824,8 +827,12 @@ def test_pipes_and_ioctls(env):
     call(t, "close", fd)
 
 
-def test_terminal_ioctls_on_a_pty(env):
+def test_terminal_ioctls_on_a_pty(env, monkeypatch):
     t, _, _ = env
+    # whether a background process may change the terminal is the broker's question
+    # (tests/test_terminal.py); here there is no broker, and the answer is yes
+    monkeypatch.setattr(sys_tty, "_ask", lambda *a: P.TtyReply(0, ""))
+    monkeypatch.setattr(t, "sig", SignalState(), raising=False)
     master, slave = os.openpty()
     try:
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("<HHHH", 33, 101, 0, 0))
