@@ -98,6 +98,9 @@ def test_mkemu_boot_gives_a_login_shell_on_its_own_pty(full_rootfs):
         child.sendline("echo $0 $HOME; pwd; tty")
         child.expect(r"-sh /root\s+/root\s+/dev/pts/\d+")
         child.expect(PROMPT)
+        child.sendline("ps -o tty=,stat= -p $$")        # procps reads tty_nr and tpgid
+        child.expect(r"pts/\d+\s+Ss\r\n")
+        child.expect(PROMPT)
         _job_control_session(child, PROMPT)
         child.sendline("exit 3")
         assert _finish(child) == 3

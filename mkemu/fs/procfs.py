@@ -99,10 +99,10 @@ def _escaped(name: str) -> str:
 
 
 def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
-               starttime: int) -> str:
+               starttime: int, tty_nr: int = 0, tpgid: int = -1) -> str:
     """/proc/PID/stat: the fields ps reads; the times and counters mkemu keeps no
     account of are 0."""
-    fields = [pid, f"({comm})", state, ppid, pgid, sid, 0, -1, 0x400000,
+    fields = [pid, f"({comm})", state, ppid, pgid, sid, tty_nr, tpgid, 0x400000,
               0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, starttime, 0, 0, 2**64 - 1]
     fields += [0] * (52 - len(fields))
     return " ".join(str(f) for f in fields) + "\n"
@@ -122,8 +122,10 @@ def _stat(t) -> str:
     # the group and session are the broker's (setpgid, setsid); without one, the pid
     ask = getattr(t, "proc_info", None)
     info = ask(t.pid) if ask else None
-    pgid, sid = (info["pgid"], info["sid"]) if info else (t.pid, t.pid)
-    return _stat_line(t.pid, _comm(t), "R", t.ppid, pgid, sid, 0)
+    if info is None:
+        return _stat_line(t.pid, _comm(t), "R", t.ppid, t.pid, t.pid, 0)
+    return _stat_line(t.pid, _comm(t), "R", t.ppid, info["pgid"], info["sid"], 0,
+                      info.get("tty_nr", 0), info.get("tpgid", -1))
 
 
 def _cmdline(t) -> bytes:
@@ -170,7 +172,8 @@ def _other_status(info: dict) -> str:
 
 OTHER_TEXT = {
     b"/stat": lambda i: _stat_line(i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"],
-                                   i["sid"], int(i["started"] * 100)),
+                                   i["sid"], int(i["started"] * 100), i.get("tty_nr", 0),
+                                   i.get("tpgid", -1)),
     b"/status": _other_status,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",

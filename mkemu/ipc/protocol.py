@@ -374,7 +374,7 @@ class ProcInfo:
 @dataclass
 class ProcInfoReply:
     """A dict of what /proc/PID shows (pid, ppid, pgid, sid, comm, cmdline, exe, state,
-    host_pid, started), or None: no such process."""
+    host_pid, started, tty_nr, tpgid), or None: no such process."""
     TYPE = MsgType.PROC_INFO_REPLY
     info: dict | None
 

@@ -71,7 +71,7 @@ class Broker:
             P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p, m.pid)),
             P.MsgType.SET_SID: lambda p, m: P.Value(self.table.setsid(p)),
             P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
-            P.MsgType.PROC_INFO: lambda p, m: P.ProcInfoReply(self.table.info(m.pid)),
+            P.MsgType.PROC_INFO: self.on_proc_info,
             P.MsgType.STOP: self.on_stop,
             P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p, m.op, m.rdev, m.arg,
                                                                        m.path)),
@@ -442,6 +442,12 @@ class Broker:
             else:
                 self.send(t, msg.sig)
         return P.KillReply(0, me_too)
+
+    def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
+        info = self.table.info(msg.pid)
+        if info is not None:
+            info["tty_nr"], info["tpgid"] = self.terms.of(self.table.procs[msg.pid])
+        return P.ProcInfoReply(info)
 
     def on_stop(self, proc: Proc, msg: P.Stop):
         if msg.sig != signal.SIGSTOP and self.table.orphaned_group(proc.pgid):

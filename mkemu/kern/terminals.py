@@ -24,6 +24,7 @@ user's, or the pty of `mkemu boot`), so the terminal's own signals (^C, ^Z,
 from __future__ import annotations
 
 import errno
+import os
 import signal
 from dataclasses import dataclass
 
@@ -171,6 +172,15 @@ class Terminals:
 
     def _group(self, pgid: int, sid: int) -> list[Proc]:
         return [p for p in self.table.live() if p.pgid == pgid and p.sid == sid]
+
+    def of(self, proc: Proc) -> tuple[int, int]:
+        """/proc/PID/stat's tty_nr (the controlling terminal's device number as the
+        kernel encodes it) and tpgid (its foreground group, -1 without one)."""
+        term = self.by_rdev.get(proc.ctty)
+        if term is None or term.sid != proc.sid:
+            return 0, -1
+        major, minor = os.major(term.rdev), os.minor(term.rdev)
+        return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12), term.fg
 
     # ---- the terminal's own signals --------------------------------------------------------
     def foreground(self) -> list[Proc]:
