@@ -144,6 +144,10 @@ class SignalState:
         self.restart: tuple[str, int] | None = None   # (kind, x0) of an interrupted call
         self.trampoline: tuple[object, int] | None = None   # (address space, sigreturn stub)
         self.timers_armed: set[int] = set()    # host itimer signals the guest asked for
+        # a relative sleep a stop interrupted goes on to its old deadline when restarted
+        # (Linux's restart block): (clock, deadline ns) and whether this call is a restart
+        self.sleep_deadline: tuple[int, int] | None = None
+        self.restarted = False
 
     def exec_reset(self) -> None:
         for a in self.actions:
@@ -249,10 +253,10 @@ class SignalState:
         """dispatch: the call `name` returned -EINTR because a signal that acts came."""
         self.restart = (restart_kind(name, args), x0)
 
-    @staticmethod
-    def _restart_call(cpu, x0: int) -> None:
+    def _restart_call(self, cpu, x0: int) -> None:
         cpu.pc = (cpu.pc - 4) & 0xFFFF_FFFF_FFFF_FFFF    # back to the SVC, its x0 again
         cpu.x[0] = x0
+        self.restarted = True
 
     # ---- delivery ---------------------------------------------------------------------
     def deliver(self, task) -> None:

@@ -58,16 +58,27 @@ def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
                 return 0
             time.sleep(left / 1e9)
     except InterruptedSyscall:
+        t.sig.sleep_deadline = (clock, deadline_ns)
         if rem:
             left = max(0, deadline_ns - time.clock_gettime_ns(clock))
             t.mem.write(rem, _TS.pack(left // 1_000_000_000, left % 1_000_000_000))
         return -errno.EINTR
 
 
+def _relative_deadline(t, clock: int, dur: int) -> int:
+    """now + dur, or, when this call is the restart of a sleep a stop interrupted (no
+    handler ran), the deadline it had: a stopped `sleep 10` sleeps what was left."""
+    kept, t.sig.sleep_deadline = t.sig.sleep_deadline, None
+    if t.sig.restarted and kept is not None and kept[0] == clock:
+        return kept[1]
+    return time.clock_gettime_ns(clock) + dur
+
+
 @syscall("nanosleep", "ptr", "ptr")
 def sys_nanosleep(t, req, rem):
     dur = timespec.read_ns(t, req)
-    return _sleep_until(t, time.CLOCK_MONOTONIC, time.clock_gettime_ns(time.CLOCK_MONOTONIC) + dur, rem)
+    return _sleep_until(t, time.CLOCK_MONOTONIC,
+                        _relative_deadline(t, time.CLOCK_MONOTONIC, dur), rem)
 
 
 @syscall("clock_nanosleep", "clock", "flags", "ptr", "ptr")
@@ -76,7 +87,7 @@ def sys_clock_nanosleep(t, clk, flags, req, rem):
     val = timespec.read_ns(t, req)
     if flags & 1:    # TIMER_ABSTIME
         return _sleep_until(t, clock, val, 0)
-    return _sleep_until(t, clock, time.clock_gettime_ns(clock) + val, rem)
+    return _sleep_until(t, clock, _relative_deadline(t, clock, val), rem)
 
 
 @syscall("times", "ptr")

@@ -66,6 +66,7 @@ def dispatch(task) -> None:
         ret = _error_result(e)
     finally:
         task.in_syscall = False
+        task.sig.restarted = False
     if ret == -errno.EPIPE and row.name in _WRITES:
         task.sig.raise_signal(signal.SIGPIPE, siginfo_kill(signal.SIGPIPE, SI_USER, task.pid, task.uid))
     elif ret == -errno.EINTR and row.name != "rt_sigreturn" and task.sig.interrupting():
