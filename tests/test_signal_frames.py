@@ -168,3 +168,19 @@ def test_pselect_and_ppoll_wait_with_their_signal_mask(rootfs, guest_binary):
     assert "pselect: -1 Interrupted system call, handler ran 1, SIGCHLD blocked again 1" in out
     assert "ppoll: -1 Interrupted system call, handler ran 2, SIGCHLD blocked again 1" in out
     assert "pending before ppoll: -1 Interrupted system call, handler ran 3" in out
+
+
+def test_siginfo_of_signals_from_other_processes_like_qemu(rootfs, guest_binary):
+    # the broker mails the siginfo before it sends the host signal: kill's sender,
+    # sigqueue's value (three real-time ones queued, in order), SIGCHLD's code,
+    # pid and status for a child's stop, continue and exit
+    mine, qemu, err = _both(guest_binary("sig_from_others"), rootfs)
+    assert mine == qemu, err
+    assert mine[1] == ("USR1 code 0 pid child uid 0 value 0 status 0\n"
+                       "USR2 code -1 pid child uid 0 value 77 status 0\n"
+                       "RTMIN+1 code -1 pid child uid 0 value 1 status 0\n"
+                       "RTMIN+1 code -1 pid child uid 0 value 2 status 0\n"
+                       "RTMIN+1 code -1 pid child uid 0 value 3 status 0\n"
+                       "CHLD code 5 pid child uid 0 value 0 status 19\n"
+                       "CHLD code 6 pid child uid 0 value 0 status 18\n"
+                       "CHLD code 1 pid child uid 0 value 0 status 5\n")

@@ -19,7 +19,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 
 | request        | fields                        | reply                       |
 |----------------|-------------------------------|-----------------------------|
-| Hello          | host_pid                      | Welcome(pid, tid, ppid)     |
+| Hello          | host_pid (+ the holdings memfd| Welcome(pid, tid, ppid)     |
+|                | of a first task, and the write|                             |
+|                | end of its signal mailbox)    |                             |
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(runs)            |
 | ExitGroup      | code, signal, core            | (no reply; the task exits)  |
@@ -40,7 +42,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | Wait           | idtype, id, options           | WaitReply(pid, status, code)|
 |                |                               | now, or when a child ends   |
 | Cancel         |                               | CancelReply(queued)         |
-| Kill           | pid, sig                      | KillReply(result, me_too)   |
+| Kill           | pid, sig, info                | KillReply(result, me_too)   |
 | SetPgid        | pid, pgid                     | Value(0 or -errno)          |
 | GetPgid/GetSid | pid                           | Value(id or -errno)         |
 | SetSid         |                               | Value(sid or -errno)        |
@@ -309,10 +311,12 @@ class CancelReply:
 
 @dataclass
 class Kill:
-    """kill(2): pid > 0 one process, 0 the caller's group, -1 all it may, < -1 a group."""
+    """kill(2): pid > 0 one process, 0 the caller's group, -1 all it may, < -1 a group;
+    info: the 128-byte siginfo the targets get (the sender's pid and uid, a value)."""
     TYPE = MsgType.KILL
     pid: int
     sig: int
+    info: bytes = b""
 
 
 @dataclass

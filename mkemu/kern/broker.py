@@ -20,17 +20,20 @@ import os
 import resource
 import selectors
 import signal
+import socket
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
+from . import sigframe
 from .futex import FutexQueues
 from .sigfd import read_signals
 from .terminals import Terminals
 from .proctable import (CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP, CLD_CONTINUED,
                         CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, CONTINUED_STATUS,
-                        FIRST_PID, P_PGID, WNOHANG, WNOWAIT, Proc, ProcTable, stopped_status)
+                        FIRST_PID, P_PGID, WNOHANG, WNOWAIT, Proc, ProcTable, si_status,
+                        stopped_status)
 
 PR_SET_PDEATHSIG = 1
 
@@ -204,6 +207,9 @@ class Broker:
         proc.chan.close()
         proc.chan_closed = True
         proc.alive = False
+        if proc.mailbox is not None:
+            proc.mailbox.close()
+            proc.mailbox = None
         proc.stopped, proc.change = 0, None
         self.futex.drop(proc)
         self.waiting.pop(proc.pid, None)
@@ -227,7 +233,8 @@ class Broker:
             if child.host_pid is None and child.chan_closed:
                 self._ended(child, signal.SIGKILL, notify=False)   # never born: it died forking
             elif child.pdeathsig and child.alive and child.pidfd >= 0:
-                _kill(child, child.pdeathsig)
+                self.send(child, child.pdeathsig,
+                          sigframe.siginfo_kill(child.pdeathsig, sigframe.SI_USER, proc.pid))
         for orphan in self.table.reparent_children(proc):
             if orphan.ppid == 0:
                 self.table.reap(orphan)
@@ -245,12 +252,16 @@ class Broker:
             return
         if parent.chld & CHLD_AUTOREAP:
             self.table.reap(child)                   # SA_NOCLDWAIT / SIGCHLD ignored: no zombie
-        self._tell_parent(parent, sigchld=not parent.chld & CHLD_IGNORED)
+        self._tell_parent(parent, child, child.code, child.status,
+                          sigchld=not parent.chld & CHLD_IGNORED)
 
-    def _tell_parent(self, parent: Proc, sigchld: bool) -> None:
+    def _tell_parent(self, parent: Proc, child: Proc, code: int, status: int,
+                     sigchld: bool) -> None:
         """Something a wait may report happened to a child of parent: answer its pending
-        Wait if it now can be, and send SIGCHLD."""
+        Wait if it now can be, and send SIGCHLD (with si_code, the child's pid and
+        status, as waitid would report them)."""
         if sigchld and parent.pidfd >= 0:      # first: it is pending when the wait returns
+            _mail(parent, sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
             _kill(parent, signal.SIGCHLD)
         waiting = self.waiting.get(parent.pid)
         if waiting is not None:
@@ -291,18 +302,23 @@ class Broker:
     def _job_changed(self, child: Proc) -> None:
         parent = self.table.procs.get(child.ppid)
         if parent is not None and not parent.zombie:
-            self._tell_parent(parent, sigchld=not parent.chld & (CHLD_NOCLDSTOP | CHLD_IGNORED))
+            status, code = child.change
+            self._tell_parent(parent, child, code, status,
+                              sigchld=not parent.chld & (CHLD_NOCLDSTOP | CHLD_IGNORED))
 
-    def send(self, proc: Proc, sig: int) -> None:
+    def send(self, proc: Proc, sig: int, info: bytes | None = None) -> None:
         """Send a guest signal to another process: SIGSTOP and SIGCONT act here, the
-        others reach its task as the same host signal."""
-        if not proc.alive or proc.pidfd < 0:
+        others reach its task as the same host signal.  info, the siginfo it gets, is
+        mailed first (kern/signals.py takes it when the host signal comes)."""
+        if not proc.alive or proc.pidfd < 0 or not sig:
             return
         if sig == signal.SIGSTOP:
             self.stop(proc, sig)
-        elif sig == signal.SIGCONT:
+            return
+        _mail(proc, info or sigframe.siginfo_kill(sig, sigframe.SI_USER))
+        if sig == signal.SIGCONT:
             self.cont(proc)
-        elif sig:
+        else:
             _kill(proc, sig)
 
     def _release_vfork_parent(self, child: Proc) -> None:
@@ -333,6 +349,11 @@ class Broker:
 
     # ---- handlers -----------------------------------------------------------------------
     def on_hello(self, proc: Proc, msg: P.Hello):
+        if proc.chan.fds:                                # its signal mailbox comes last
+            if proc.mailbox is not None:
+                proc.mailbox.close()
+            proc.mailbox = socket.socket(fileno=proc.chan.fds.pop())
+            proc.mailbox.setblocking(False)
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
@@ -440,7 +461,7 @@ class Broker:
             if t is proc:
                 me_too = True
             else:
-                self.send(t, msg.sig)
+                self.send(t, msg.sig, msg.info or None)
         return P.KillReply(0, me_too)
 
     def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
@@ -478,6 +499,15 @@ def _tell(proc: Proc, msg, fds: tuple[int, ...] = ()) -> None:
         proc.chan.send(msg, fds)
     except ChannelClosed:
         pass
+
+
+def _mail(proc: Proc, info: bytes) -> None:
+    """Put a siginfo in proc's signal mailbox; if it is full the signal goes without."""
+    if proc.mailbox is not None:
+        try:
+            proc.mailbox.send(info)
+        except OSError:
+            pass
 
 
 def _kill(proc: Proc, sig: int) -> None:

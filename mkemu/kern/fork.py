@@ -136,7 +136,9 @@ def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
     parents.close()
     t.frames = t.space.frames = t.frames.forked(holdings)
     t.ppid, t.pid, t.tid = t.pid, pid, pid
-    t.chan.call(P.Hello(os.getpid()), P.Welcome)
+    mailbox = t.open_signal_mailbox()           # the parent's stays the parent's
+    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
+    os.close(mailbox)
     t.sig.pending.clear()
     t.is_child = True
     t.pdeathsig = 0                       # not inherited (prctl(2))

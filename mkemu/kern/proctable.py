@@ -30,6 +30,16 @@ CHLD_AUTOREAP = 2                      # SA_NOCLDWAIT or SIG_IGN: ended children
 CHLD_IGNORED = 4                       # SIG_IGN: no SIGCHLD at all
 
 
+def si_status(code: int, status: int) -> int:
+    """waitid's and SIGCHLD's si_status for a wait status: the exit code, or the
+    signal that ended, stopped or continued the child."""
+    if code in (CLD_EXITED, CLD_STOPPED):
+        return (status >> 8) & 0xFF
+    if code == CLD_CONTINUED:
+        return SIGCONT
+    return status & 0x7F
+
+
 def stopped_status(sig: int) -> int:
     """The wait status of a child stopped by sig (WIFSTOPPED)."""
     return (sig << 8) | 0x7F
@@ -63,6 +73,7 @@ class Proc:
     change: tuple[int, int] | None = None
     chld: int = 0                      # CHLD_* bits: how it takes its children's SIGCHLD
     ctty: int = 0                      # st_rdev of its controlling terminal, 0: none
+    mailbox: object = None             # socket: siginfo for the signals the broker sends it
 
     @property
     def tid(self) -> int:

@@ -70,6 +70,12 @@ def siginfo_kill(signo: int, code: int, pid: int = 0, uid: int = 0, value: int =
         .ljust(SIGINFO_SIZE, b"\0")
 
 
+def siginfo_chld(code: int, pid: int, uid: int, status: int) -> bytes:
+    """siginfo of SIGCHLD: si_pid, si_uid, si_status (at 16, 20, 24); times are 0."""
+    return (_INFO_HEAD.pack(17, 0, code) + struct.pack("<iIi", pid, uid, status)) \
+        .ljust(SIGINFO_SIZE, b"\0")
+
+
 def siginfo_fault(signo: int, code: int, addr: int) -> bytes:
     """siginfo of a synchronous fault: si_addr at 16."""
     return (_INFO_HEAD.pack(signo, 0, code) + _Q.pack(addr & M64)).ljust(SIGINFO_SIZE, b"\0")

@@ -61,7 +61,10 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signa
 # with kill, the broker tells a parent of its child's end, an itimer expired)
 CAUGHT_IN_TASK = (signal.SIGCHLD, signal.SIGURG, signal.SIGVTALRM, signal.SIGPROF,
                   signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR,
-                  signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCONT)
+                  signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCONT,
+                  # real-time signals another process sends (32 and 33 are glibc's own
+                  # on the host, so guest signals 32 and 33 cannot cross processes)
+                  *range(signal.SIGRTMIN, signal.SIGRTMAX + 1))
 HOST_SIGNALS = frozenset((*FORWARDED, *CAUGHT_IN_TASK))
 _TIMER_SIGNALS = (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
 
@@ -148,6 +151,10 @@ class SignalState:
         # (Linux's restart block): (clock, deadline ns) and whether this call is a restart
         self.sleep_deadline: tuple[int, int] | None = None
         self.restarted = False
+        # the broker's siginfo for the host signals it sends (Task.open_signal_mailbox):
+        # records read but not used yet, by signal number
+        self.mailbox = None
+        self.arrived: dict[int, list[bytes]] = {}
 
     def exec_reset(self) -> None:
         for a in self.actions:
@@ -177,9 +184,34 @@ class SignalState:
             queue.append(Pending(info))
 
     def host_signal(self, sig: int) -> None:
-        """A host signal arrived: its sender's guest pid is not known here (si_pid 0)."""
-        code = sigframe.SI_KERNEL if sig in self.timers_armed else sigframe.SI_USER
-        self.raise_signal(sig, sigframe.siginfo_kill(sig, code))
+        """A host signal arrived: with the siginfo the broker mailed before sending it
+        (another guest process's kill or sigqueue, a child's SIGCHLD), else as the
+        kernel's (an itimer) or an unknown sender's (si_pid 0)."""
+        records = self._mailed(sig)
+        if sig >= SIGRTMIN:
+            # one per record: Python runs its handler once for several host signals of
+            # a number, and every real-time signal a task gets was mailed with its info
+            for info in records:
+                self.raise_signal(sig, info)
+            return
+        if records:
+            info = records[0]          # one host signal for several sends: the first counts
+        else:
+            code = sigframe.SI_KERNEL if sig in self.timers_armed else sigframe.SI_USER
+            info = sigframe.siginfo_kill(sig, code)
+        self.raise_signal(sig, info)
+
+    def _mailed(self, sig: int) -> list[bytes]:
+        """The siginfo records the broker mailed for sig (taken)."""
+        if self.mailbox is not None:
+            while True:
+                try:
+                    record = self.mailbox.recv(sigframe.SIGINFO_SIZE)
+                except (BlockingIOError, OSError):
+                    break
+                signo = int.from_bytes(record[:4], "little")
+                self.arrived.setdefault(signo, []).append(record)
+        return self.arrived.pop(sig, [])
 
     def force_fault(self, sig: int, info: bytes, fault_address: int, esr: int) -> None:
         """A synchronous fault whose handler runs (Task.fatal checked it may)."""

@@ -13,7 +13,8 @@ import struct
 
 from ..ipc import protocol as P
 from . import brokercall
-from .proctable import CLD_CONTINUED, CLD_EXITED, CLD_STOPPED, P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED
+from .proctable import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
+                        si_status)
 from .systable import s32, syscall
 
 __WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
@@ -31,16 +32,6 @@ def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
     if options & WNOHANG:
         return brokercall.call(t, msg, P.WaitReply)
     return brokercall.wait(t, msg, P.WaitReply, P.Cancel(), P.CancelReply)
-
-
-def _si_status(reply: P.WaitReply) -> int:
-    """waitid's si_status: the exit code, or the signal that ended, stopped or
-    continued the child."""
-    if reply.code in (CLD_EXITED, CLD_STOPPED):
-        return (reply.status >> 8) & 0xFF
-    if reply.code == CLD_CONTINUED:
-        return signal.SIGCONT
-    return reply.status & 0x7F
 
 
 @syscall("wait4", "int", "ptr", "flags", "ptr",
@@ -91,7 +82,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
         return reply.pid
     if infop:
         if reply.pid:
-            info = _SIGINFO_CHLD.pack(signal.SIGCHLD, 0, reply.code, reply.pid, t.uid, _si_status(reply))
+            info = _SIGINFO_CHLD.pack(signal.SIGCHLD, 0, reply.code, reply.pid, t.uid, si_status(reply.code, reply.status))
         else:
             info = bytes(_SIGINFO_CHLD.size)         # WNOHANG, none ready: Linux zeroes it
         t.mem.write(infop, info)

@@ -30,10 +30,7 @@ def read_sigset(t, addr: int) -> int:
     return struct.unpack("<Q", t.mem.read(addr, 8))[0]
 
 
-@syscall("rt_sigaction", "signal", "ptr", "ptr", "size",
-         status="partial: SA_NOCLDWAIT and SIGCHLD set to SIG_IGN do not reap children "
-                "(they stay zombies); a signal from outside the process (another guest "
-                "process, SIGCHLD of a child's end) has si_code SI_USER and si_pid 0")
+@syscall("rt_sigaction", "signal", "ptr", "ptr", "size")
 def sys_rt_sigaction(t, sig, act, oact, size):
     if not 1 <= sig <= NSIG or size != 8:
         return -errno.EINVAL
@@ -192,9 +189,7 @@ def _signal_self(t, sig: int, code: int = sigframe.SI_USER) -> int:
     return 0
 
 
-@syscall("kill", "int", "signal",
-         status="partial: a signal from another guest process arrives with si_pid 0 and "
-                "si_uid 0 (the broker sends it as a host signal)")
+@syscall("kill", "int", "signal")
 def sys_kill(t, pid, sig):
     pid = s32(pid)
     if not 0 <= sig <= NSIG:
@@ -203,7 +198,8 @@ def sys_kill(t, pid, sig):
         return _signal_self(t, sig)
     if pid == -(1 << 31):
         return -errno.ESRCH
-    reply = brokercall.call(t, P.Kill(pid, sig), P.KillReply)
+    info = sigframe.siginfo_kill(sig, sigframe.SI_USER, t.pid, t.uid)
+    reply = brokercall.call(t, P.Kill(pid, sig, info), P.KillReply)
     if reply.result == 0 and reply.me_too:
         _signal_self(t, sig)
     return reply.result
@@ -237,9 +233,7 @@ def _queue_self(t, sig: int, uinfo: int) -> int:
     return 0
 
 
-@syscall("rt_sigqueueinfo", "int", "signal", "ptr",
-         status="partial: to another process the signal goes as kill does (its siginfo, "
-                "si_value included, is not carried)")
+@syscall("rt_sigqueueinfo", "int", "signal", "ptr")
 def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
     tgid = s32(tgid)
     if tgid == t.pid:
@@ -251,7 +245,8 @@ def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
         return -errno.EPERM             # only the kernel may claim to be the kernel
     if tgid <= 0:
         return -errno.ESRCH
-    return brokercall.call(t, P.Kill(tgid, sig), P.KillReply).result
+    info = sigframe.with_signo(t.mem.read(uinfo, sigframe.SIGINFO_SIZE), sig)
+    return brokercall.call(t, P.Kill(tgid, sig, info), P.KillReply).result
 
 
 @syscall("rt_tgsigqueueinfo", "int", "int", "signal", "ptr",

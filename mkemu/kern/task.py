@@ -82,7 +82,10 @@ class Task:
         self.phys = phys
         holdings = Holdings.create(phys.nframes)
         holdings.fd = self.reserve_fd(holdings.fd)
-        hello = chan.call(P.Hello(os.getpid()), P.Welcome, fds=(holdings.fd,))
+        self.sig = signals.SignalState()
+        mailbox = self.open_signal_mailbox()
+        hello = chan.call(P.Hello(os.getpid()), P.Welcome, fds=(holdings.fd, mailbox))
+        os.close(mailbox)
         self.pid, self.tid, self.ppid = hello.pid, hello.tid, hello.ppid
         self.is_child = False             # a forked process (not the machine's first)
         self.frames = FramePool(phys, self._request_frames, holdings)
@@ -104,7 +107,6 @@ class Task:
         self.exe_path = ""
         self.comm = b""                     # the process name (16 bytes with NUL), set by execve
         self.pdeathsig = 0                  # prctl(PR_SET_PDEATHSIG): the broker sends it
-        self.sig = signals.SignalState()
         self.uid = self.euid = self.suid = config.uid
         self.gid = self.egid = self.sgid = config.gid
         self.clear_child_tid = 0
@@ -129,6 +131,21 @@ class Task:
         os.close(fd)
         self.reserved_fds.add(high)
         return high
+
+    def open_signal_mailbox(self) -> int:
+        """A datagram pair for the siginfo of the signals the broker sends this process
+        (who sent it, a sigqueue value, a child's status): the read end is kept in
+        SignalState, the write end returned, for Hello to carry to the broker."""
+        if self.sig.mailbox is not None:
+            self.reserved_fds.discard(self.sig.mailbox.fileno())
+            self.sig.mailbox.close()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        high = self.reserve_fd(os.dup(mine.fileno()))
+        mine.close()
+        self.sig.mailbox = socket.socket(fileno=high)
+        self.sig.mailbox.setblocking(False)
+        self.sig.arrived.clear()
+        return theirs.detach()
 
     def _move_channel_high(self) -> None:
         old = self.chan.sock
