@@ -184,3 +184,12 @@ def test_siginfo_of_signals_from_other_processes_like_qemu(rootfs, guest_binary)
                        "CHLD code 5 pid child uid 0 value 0 status 19\n"
                        "CHLD code 6 pid child uid 0 value 0 status 18\n"
                        "CHLD code 1 pid child uid 0 value 0 status 5\n")
+
+
+def test_posix_timers_like_qemu(rootfs, guest_binary):
+    # timer_create with SIGEV_SIGNAL (SI_TIMER and sigev_value reach the handler),
+    # a periodic real-time one, SIGEV_NONE, the default sigevent, timer_delete
+    mine, qemu, err = _both(guest_binary("sig_posix_timer"), rootfs)
+    assert mine == qemu, err
+    assert "one-shot: 1 signal, SI_TIMER 1, value 4242" in mine[1]
+    assert "default sigevent: SIGALRM 1" in mine[1]

@@ -140,6 +140,7 @@ def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
     t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
     os.close(mailbox)
     t.sig.pending.clear()
+    t.sig.posix_timers.clear()            # the host's fork gave the child none
     t.is_child = True
     t.pdeathsig = 0                       # not inherited (prctl(2))
     t.started = time.monotonic()          # --stats counts the child's own work

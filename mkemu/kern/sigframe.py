@@ -76,6 +76,12 @@ def siginfo_chld(code: int, pid: int, uid: int, status: int) -> bytes:
         .ljust(SIGINFO_SIZE, b"\0")
 
 
+def siginfo_timer(signo: int, timer: int, value: int) -> bytes:
+    """siginfo of a POSIX timer's signal: si_tid, si_overrun, si_value (16, 20, 24)."""
+    return (_INFO_HEAD.pack(signo, 0, SI_TIMER) + struct.pack("<iiQ", timer, 0, value & M64)) \
+        .ljust(SIGINFO_SIZE, b"\0")
+
+
 def siginfo_fault(signo: int, code: int, addr: int) -> bytes:
     """siginfo of a synchronous fault: si_addr at 16."""
     return (_INFO_HEAD.pack(signo, 0, code) + _Q.pack(addr & M64)).ljust(SIGINFO_SIZE, b"\0")

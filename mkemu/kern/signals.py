@@ -155,6 +155,8 @@ class SignalState:
         # records read but not used yet, by signal number
         self.mailbox = None
         self.arrived: dict[int, list[bytes]] = {}
+        # timer_create's timers: id -> (signal, sigev_value), for their SI_TIMER siginfo
+        self.posix_timers: dict[int, tuple[int, int]] = {}
 
     def exec_reset(self) -> None:
         for a in self.actions:
@@ -188,6 +190,10 @@ class SignalState:
         (another guest process's kill or sigqueue, a child's SIGCHLD), else as the
         kernel's (an itimer) or an unknown sender's (si_pid 0)."""
         records = self._mailed(sig)
+        timer = next((k for k, (signo, _) in self.posix_timers.items() if signo == sig), None)
+        if not records and timer is not None:
+            # a POSIX timer's (the host's siginfo is out of reach: si_overrun is 0)
+            records = [sigframe.siginfo_timer(sig, timer, self.posix_timers[timer][1])]
         if sig >= SIGRTMIN:
             # one per record: Python runs its handler once for several host signals of
             # a number, and every real-time signal a task gets was mailed with its info

@@ -38,7 +38,7 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import brokercall, crash, sigframe, signals, sys_fs, sys_tty, syscalls
+from . import brokercall, crash, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 
@@ -226,6 +226,7 @@ class Task:
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
         self.robust_list = (0, 0)
         self.sig.exec_reset()
+        sys_timer.delete_all(self)          # timer_create's timers end with the image
 
     # ---- running ----------------------------------------------------------------
     def run(self) -> None:
