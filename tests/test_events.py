@@ -72,3 +72,18 @@ def test_eventfd_and_timerfd(rootfs, guest_binary):
         assert f"{clock} absolute: ok, read 8 value 1, waited >= 20 ms 1, < 1000 ms 1" in out
         assert f"{clock} in the past: readable 1" in out
     assert "cancel-on-set, absolute: ok" in out
+
+
+def test_epoll_pwait_and_signals(rootfs, guest_binary):
+    out = _like_linux("ev_sigwait", rootfs, guest_binary)
+    # never restarted, SA_RESTART or not (Linux returns EINTR from epoll_wait)
+    assert "no SA_RESTART: epoll_wait -1 EINTR, handler ran 1" in out
+    assert "SA_RESTART: epoll_wait -1 EINTR, handler ran 2" in out
+    assert "kill from a child: -1 EINTR, handler ran 3" in out
+    assert "ignored signal: 0, slept the whole timeout 1" in out
+    assert ("pwait, sent during the wait: -1 EINTR, handler ran 1, USR1 blocked inside it 1, "
+            "blocked again after 1") in out
+    assert "pwait, pending before the call: -1 EINTR, handler ran 2, blocked after 1" in out
+    assert "pwait, ready and pending: 1 data 1, handler ran 2, still pending 1" in out
+    assert "pwait, kept blocked: 0, handler ran 3, pending 1" in out
+    assert "linux: pwait2, sent during the wait: -1 EINTR, blocked after 1" in out
