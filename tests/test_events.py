@@ -87,3 +87,35 @@ def test_epoll_pwait_and_signals(rootfs, guest_binary):
     assert "pwait, ready and pending: 1 data 1, handler ran 2, still pending 1" in out
     assert "pwait, kept blocked: 0, handler ran 3, pending 1" in out
     assert "linux: pwait2, sent during the wait: -1 EINTR, blocked after 1" in out
+
+
+def test_signalfd_reads_the_guests_signals(rootfs, guest_binary):
+    # ssi_pid of a signal from another process and SIGCHLD's code and status are not
+    # printed: mkemu does not know the sender of a signal that arrives as a host signal
+    # (SI_USER, pid 0), Linux does
+    out = _like_linux("ev_signalfd", rootfs, guest_binary)
+    assert "empty: -1 EAGAIN, poll 0\npending USR1: poll 0x1\nread of 100 bytes: EINVAL" in out
+    assert "kill: signo 10 code 0 errno 0 pid-is-me 1 uid-ok 1 int 0 ptr 0\n" in out
+    assert "sigqueue: signo 12 code -1 errno 0 pid-is-me 1 uid-ok 1 int 4242 ptr 0x1092" in out
+    assert "four pending, read 512 (4 records)" in out
+    assert "record 0: signo 10 code -6" in out                    # raise() is tgkill
+    for i in (1, 2, 3):
+        assert f"record {i}: signo 34 code -1 errno 0 pid-is-me 1 uid-ok 1 int {i} " \
+               f"ptr {hex(0x100000001 * i)}" in out
+    assert "room for one: 128, signo 10\nthe other: 128, signo 12" in out
+    assert "epoll, USR2 pending: 1 events 0x1 data 0x5167fd0000000005" in out
+    assert "epoll, after the read: 0" in out
+    assert "epoll, woken by a child's kill: 1 data 0x5167fd0000000005\nread 128 signo 12 code 0" in out
+    assert "child's end: 128 signo 17" in out
+    assert "blocking read: 128 signo 10 code 0" in out
+    assert "no SA_RESTART: -1 EINTR, alarms 1" in out and "SA_RESTART: 128 signo 10, alarms 2" in out
+    assert "USR1 pending, not in the mask: poll 0\nUSR2 pending: poll 0x1" in out
+    assert "dup read 128 signo 10" in out and "dup2 read 128 signo 12" in out
+    assert "fork: child saw only its own 1\nparent: poll 0x1\nparent read 256, first signo 12" in out
+    assert "not a signalfd: EINVAL\nbad fd: EBADF" in out
+
+
+def test_eventfd_timerfd_signalfd_in_one_epoll_loop(rootfs, guest_binary):
+    out = _like_linux("ev_loop", rootfs, guest_binary)
+    assert out == ("loop: eventfd total 15, SIGUSR1 seen 1..3 1, SIGCHLD 1, timer ticks >= 3 1, "
+                   "stray 0, child status 7\n")

@@ -1,4 +1,4 @@
-"""Event descriptors and epoll: epoll_*, eventfd2, timerfd_*.
+"""Event descriptors and epoll: epoll_*, eventfd2, timerfd_*, signalfd4.
 
 Each is a host object at the guest's descriptor number, so poll, select,
 epoll, fork, dup and close treat it as Linux does without mkemu's help.
@@ -17,6 +17,7 @@ epoll, fork, dup and close treat it as Linux does without mkemu's help.
   written to the guest: signals that come meanwhile stay pending.
 * eventfd2, timerfd: the host's (same flags, clocks and struct itimerspec);
   reads and writes go through read/write.
+* signalfd4: kern/signalfd.py (the guest's own signals, not the host's).
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ import signal
 import struct
 import time
 
-from . import sys_fs, timespec
-from .signals import HOST_SIGNALS
+from . import signalfd, sys_fs, timespec
+from .signals import HOST_SIGNALS, UNBLOCKABLE
 from .sys_fs import _fd, _new_fd
 from .sys_signal import read_sigset
 from .systable import s32, syscall
@@ -221,3 +222,26 @@ def sys_timerfd_gettime(t, fd, cur):
     _check(_libc.timerfd_gettime(_fd(t, fd), value))
     t.mem.write(cur, value.raw)
     return 0
+
+
+# ---- signalfd ------------------------------------------------------------------------------
+@syscall("signalfd4", "fd", "ptr", "size", "flags",
+         status="partial: the descriptor is a host pipe to fstat, F_GETFL and /proc/self/fd, "
+                "and a write is EBADF; passed to another process it reads as that pipe; "
+                "after fork a new mask is not shared; under EPOLLET only the first pending "
+                "signal makes an edge")
+def sys_signalfd4(t, fd, mask_ptr, size, flags):
+    if size != 8:
+        return -errno.EINVAL
+    mask = read_sigset(t, mask_ptr) & ~UNBLOCKABLE
+    if flags & M32 & ~(signalfd.SFD_CLOEXEC | signalfd.SFD_NONBLOCK):
+        return -errno.EINVAL
+    if s32(fd) == -1:
+        return signalfd.create(t, mask, flags)
+    fd = _fd(t, fd)
+    os.fstat(fd)                           # EBADF for a descriptor that is not open
+    s = signalfd.lookup(fd)
+    if s is None:
+        return -errno.EINVAL
+    signalfd.set_mask(s, mask)
+    return fd
