@@ -119,3 +119,16 @@ def test_eventfd_timerfd_signalfd_in_one_epoll_loop(rootfs, guest_binary):
     out = _like_linux("ev_loop", rootfs, guest_binary)
     assert out == ("loop: eventfd total 15, SIGUSR1 seen 1..3 1, SIGCHLD 1, timer ticks >= 3 1, "
                    "stray 0, child status 7\n")
+
+
+def test_pidfd_open_and_send_signal(rootfs, guest_binary):
+    out = _like_linux("ev_pidfd", rootfs, guest_binary)
+    assert "own pidfd: ok, cloexec 1, polls 0\n" in out and "read: EINVAL" in out
+    assert "child running: polls 0\npoll: 1 revents has POLLIN 1, waited >= 50 ms 1" in out
+    assert "send to the reaped child: ESRCH" in out
+    assert "epoll, running: 0\nepoll, ended: 1 data 0x91dfd00000000001 in 1" in out
+    assert "kernel's code to another process: EPERM" in out
+    assert "SIGTERM: ok\nchild killed by 15" in out and "not a pidfd: EBADF" in out
+    assert "to itself: ok, signal 10 code 0 pid ok 1" in out
+    assert "to itself with siginfo: ok, signal 10 code -1 value 77" in out
+    assert "zombie: ok, polls POLLIN 1, signal 0: ok\nreaped: signal 0: ESRCH, status 9" in out

@@ -1,4 +1,4 @@
-"""Event descriptors and epoll: epoll_*, eventfd2, timerfd_*, signalfd4.
+"""Event descriptors and epoll: epoll_*, eventfd2, timerfd_*, signalfd4, pidfd_*.
 
 Each is a host object at the guest's descriptor number, so poll, select,
 epoll, fork, dup and close treat it as Linux does without mkemu's help.
@@ -18,18 +18,24 @@ epoll, fork, dup and close treat it as Linux does without mkemu's help.
 * eventfd2, timerfd: the host's (same flags, clocks and struct itimerspec);
   reads and writes go through read/write.
 * signalfd4: kern/signalfd.py (the guest's own signals, not the host's).
+* pidfd_open: a host pidfd of the process's task (a task is a host process
+  that ends when the guest process does), so it is readable when the process
+  ends; pidfd_send_signal finds the guest pid again and sends through the
+  broker, as kill does.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
 import os
+import re
 import signal
 import struct
 import time
 
-from . import signalfd, sys_fs, timespec
-from .signals import HOST_SIGNALS, UNBLOCKABLE
+from ..ipc import protocol as P
+from . import brokercall, sigframe, signalfd, sys_fs, timespec
+from .signals import HOST_SIGNALS, NSIG, UNBLOCKABLE
 from .sys_fs import _fd, _new_fd
 from .sys_signal import read_sigset
 from .systable import s32, syscall
@@ -245,3 +251,156 @@ def sys_signalfd4(t, fd, mask_ptr, size, flags):
         return -errno.EINVAL
     signalfd.set_mask(s, mask)
     return fd
+
+
+# ---- pidfd ---------------------------------------------------------------------------------
+PIDFD_NONBLOCK, PIDFD_THREAD = O_NONBLOCK, 0o200
+PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
+_FDINFO_PID = re.compile(rb"^Pid:\s*(-?\d+)", re.M)
+# host pid -> guest pid of the pidfds this process opened (a cache: checked with the broker)
+_pidfd_pids: dict[int, int] = {}
+# (st_dev, st_ino) of a pidfd -> its guest pid, to know it once the task is reaped: the pipe
+# of a process that had ended, or a host pidfd where the host gives each pid an inode of
+# its own (pidfs, Linux 6.9); None where two pids share one (an older host's anon inode)
+_by_inode: dict[tuple[int, int], int | None] = {}
+
+
+def _remember(fd: int, pid: int) -> None:
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    _by_inode[key] = pid if _by_inode.get(key, pid) == pid else None
+
+
+def _pidfd_read(t, fd: int, count: int) -> bytes | None:
+    """sys_fs.special_reads: a pidfd has no read (EINVAL); the host read would wait."""
+    try:
+        st = os.fstat(fd)
+        is_pidfd = (st.st_dev, st.st_ino) in _by_inode or \
+            os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[pidfd]"
+    except OSError:
+        is_pidfd = False
+    if is_pidfd:
+        raise OSError(errno.EINVAL, "read of a pidfd")
+    sys_fs.special_reads.pop(fd, None)
+    return None
+
+
+def _ended_pidfd(pid: int, nonblock: bool) -> int:
+    """The pidfd of a process that has ended (its task is gone): a pipe that polls readable
+    and hung up, as a pidfd of a reaped process does."""
+    r, w = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if nonblock else 0))
+    os.write(w, b"\0")
+    os.close(w)
+    _remember(r, pid)
+    return r
+
+
+@syscall("pidfd_open", "int", "flags",
+         status="partial: a host pidfd of the process's task: /proc/self/fdinfo shows its host "
+                "pid, waitid(P_PIDFD) and pidfd_getfd do not take it; a process that had "
+                "already ended is a pipe that polls readable")
+def sys_pidfd_open(t, pid, flags):
+    pid, flags = s32(pid), flags & M32
+    if flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD) or pid <= 0:
+        return -errno.EINVAL
+    info = t.proc_info(pid)
+    if info is None:
+        return -errno.ESRCH
+    host = info["host_pid"]
+    fd = -1
+    if info["state"] != "Z" and host:
+        try:
+            fd = os.pidfd_open(host, flags & PIDFD_NONBLOCK)
+        except ProcessLookupError:
+            fd = -1
+        # the broker reaps a task only after the guest process has ended, so a host pid
+        # still alive now was not reused between the two questions
+        again = t.proc_info(pid) if fd >= 0 else None
+        if fd >= 0 and (again is None or again["state"] == "Z" or again["host_pid"] != host):
+            os.close(fd)
+            fd = -1
+    if fd < 0:
+        fd = _ended_pidfd(pid, bool(flags & PIDFD_NONBLOCK))
+    else:
+        _pidfd_pids[host] = pid
+        _remember(fd, pid)
+    fd = _new_fd(t, fd)
+    sys_fs.special_reads[fd] = _pidfd_read
+    return fd
+
+
+def _guest_pid_of_host(t, host: int) -> int | None:
+    pid = _pidfd_pids.get(host)
+    if pid is not None:
+        info = t.proc_info(pid)
+        if info is not None and info["host_pid"] == host:
+            return pid
+    # a pidfd this process did not open (inherited before the cache, or passed to it)
+    for pid in brokercall.call(t, P.ProcList(), P.ProcListReply).pids:
+        info = t.proc_info(pid)
+        if info is not None and info["host_pid"] == host:
+            _pidfd_pids[host] = pid
+            return pid
+    return None
+
+
+def pidfd_target(t, fd: int) -> tuple[int | None, str]:
+    """(guest pid, "running", "ended" (a zombie) or "gone") of the process a pidfd names;
+    EBADF if fd is no pidfd."""
+    st = os.fstat(fd)
+    try:
+        with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
+            found = _FDINFO_PID.search(f.read())
+    except OSError:
+        found = None
+    host = int(found.group(1)) if found is not None else 0
+    if host <= 0:                # an ended process (its task is reaped), or not a pidfd
+        key = (st.st_dev, st.st_ino)
+        if found is None and key not in _by_inode:
+            raise OSError(errno.EBADF, "not a pidfd")
+        pid = _by_inode.get(key)
+        info = t.proc_info(pid) if pid is not None else None
+        return pid, "ended" if info is not None and info["state"] == "Z" else "gone"
+    pid = _guest_pid_of_host(t, host)
+    return pid, "gone" if pid is None else "running"
+
+
+@syscall("pidfd_send_signal", "fd", "signal", "ptr", "flags",
+         status="partial: to another process the siginfo is not carried (kill's); on a host "
+                "without pidfs (Linux < 6.9) a pidfd opened while the process ran is ESRCH "
+                "once it has ended (Linux: 0 until it is reaped)")
+def sys_pidfd_send_signal(t, pidfd, sig, info, flags):
+    flags &= M32
+    scope = flags & (PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP)
+    if flags != scope or bin(scope).count("1") > 1:
+        return -errno.EINVAL
+    pid, state = pidfd_target(t, _fd(t, pidfd))
+    siginfo = None
+    if info:
+        siginfo = t.mem.read(info, sigframe.SIGINFO_SIZE)
+        signo, _, code = struct.unpack_from("<iii", siginfo)
+        if signo != sig:
+            return -errno.EINVAL
+        # only a process signalling itself may claim to be the kernel
+        if (pid != t.pid or scope == PIDFD_SIGNAL_PROCESS_GROUP) and \
+                (code >= 0 or code == sigframe.SI_TKILL):
+            return -errno.EPERM
+    if not 0 <= sig <= NSIG:
+        return -errno.EINVAL
+    if state != "running":
+        return 0 if state == "ended" else -errno.ESRCH    # a zombie takes (and drops) it
+    if scope == PIDFD_SIGNAL_PROCESS_GROUP:
+        target = t.proc_info(pid)
+        if target is None:
+            return -errno.ESRCH
+        reply = brokercall.call(t, P.Kill(-target["pgid"], sig), P.KillReply)
+        if reply.result or not reply.me_too:
+            return reply.result
+    elif pid != t.pid:
+        return brokercall.call(t, P.Kill(pid, sig), P.KillReply).result
+    if sig:
+        if siginfo is None:
+            code = sigframe.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else sigframe.SI_USER
+            siginfo = sigframe.siginfo_kill(sig, code, t.pid, t.uid)
+        t.sig.raise_signal(sig, sigframe.with_signo(siginfo, sig))
+    return 0
