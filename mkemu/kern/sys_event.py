@@ -157,14 +157,18 @@ def _pwait(t, epfd, events, maxevents, deadline, sigmask, sigsetsize) -> int:
     return n
 
 
-@syscall("epoll_pwait", "fd", "ptr", "int", "int", "ptr", "size")
+_PWAIT_STATUS = ("partial: an events buffer that faults loses the edge-triggered and one-shot "
+                 "events taken from the host (Linux keeps them ready)")
+
+
+@syscall("epoll_pwait", "fd", "ptr", "int", "int", "ptr", "size", status=_PWAIT_STATUS)
 def sys_epoll_pwait(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     ms = s32(timeout)
     deadline = None if ms < 0 else time.monotonic_ns() + ms * 1_000_000
     return _pwait(t, epfd, events, maxevents, deadline, sigmask, sigsetsize)
 
 
-@syscall("epoll_pwait2", "fd", "ptr", "int", "ptr", "ptr", "size")
+@syscall("epoll_pwait2", "fd", "ptr", "int", "ptr", "ptr", "size", status=_PWAIT_STATUS)
 def sys_epoll_pwait2(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     deadline = None if not timeout else time.monotonic_ns() + timespec.read_ns(t, timeout)
     return _pwait(t, epfd, events, maxevents, deadline, sigmask, sigsetsize)
