@@ -11,6 +11,11 @@ deterministic; the asserts then check that each feature was exercised.
 """
 from __future__ import annotations
 
+import struct
+
+import pytest
+
+from mkemu.kern import signalfd
 from tests.support.guestbin import host_binary
 from tests.support.guestrun import run_command, run_mkemu, run_qemu
 
@@ -132,3 +137,51 @@ def test_pidfd_open_and_send_signal(rootfs, guest_binary):
     assert "to itself: ok, signal 10 code 0 pid ok 1" in out
     assert "to itself with siginfo: ok, signal 10 code -1 value 77" in out
     assert "zombie: ok, polls POLLIN 1, signal 0: ok\nreaped: signal 0: ESRCH, status 9" in out
+
+
+# struct signalfd_siginfo: the offsets of include/uapi/linux/signalfd.h
+_SSI = {"signo": (0, "I"), "errno": (4, "i"), "code": (8, "i"), "pid": (12, "I"),
+        "uid": (16, "I"), "fd": (20, "i"), "tid": (24, "I"), "band": (28, "I"),
+        "overrun": (32, "I"), "status": (40, "i"), "int": (44, "i"), "ptr": (48, "Q"),
+        "utime": (56, "Q"), "stime": (64, "Q"), "addr": (72, "Q"), "addr_lsb": (80, "H"),
+        "syscall": (84, "i"), "call_addr": (88, "Q"), "arch": (96, "I")}
+
+
+def _siginfo(signo, code, union: bytes) -> bytes:
+    return struct.pack("<iii4x", signo, 0, code) + union.ljust(112, b"\0")
+
+
+def _fields(rec: bytes) -> dict:
+    return {k: struct.unpack_from("<" + f, rec, off)[0] for k, (off, f) in _SSI.items()}
+
+
+@pytest.mark.parametrize("signo, code, union, expect", [
+    # kill: si_pid, si_uid
+    (10, 0, struct.pack("<iI", 1234, 56), {"pid": 1234, "uid": 56}),
+    # sigqueue (SIL_RT): pid, uid and the value as ssi_int and ssi_ptr
+    (34, -1, struct.pack("<iIQ", 7, 8, 0x1_0000_0005), {"pid": 7, "uid": 8, "int": 5,
+                                                         "ptr": 0x1_0000_0005}),
+    # a POSIX timer (SI_TIMER): tid, overrun, value
+    (14, -2, struct.pack("<iIQ", 3, 4, 99), {"tid": 3, "overrun": 4, "int": 99, "ptr": 99}),
+    # SIGCHLD with CLD_EXITED: pid, uid, status, utime, stime
+    (17, 1, struct.pack("<iIi4xqq", 1001, 0, 7, 11, 12),
+     {"pid": 1001, "status": 7, "utime": 11, "stime": 12}),
+    # SIGSEGV SEGV_MAPERR: the address only
+    (11, 1, struct.pack("<Q", 0xDEAD000), {"addr": 0xDEAD000}),
+    # SIGBUS BUS_MCEERR_AR: the address and its lsb
+    (7, 4, struct.pack("<Qh", 0x5000, 12), {"addr": 0x5000, "addr_lsb": 12}),
+    # SIGIO POLL_IN: band and fd
+    (29, 1, struct.pack("<qi", 0x41, 5), {"band": 0x41, "fd": 5}),
+    # SIGSYS SYS_SECCOMP: call address, syscall number, arch
+    (31, 1, struct.pack("<QiI", 0x400123, 220, 0xC00000B7),
+     {"call_addr": 0x400123, "syscall": 220, "arch": 0xC00000B7}),
+    # SI_KERNEL (an itimer's SIGALRM): the kill layout
+    (14, 0x80, b"", {}),
+])
+def test_signalfd_records_follow_the_siginfo_layouts(signo, code, union, expect):
+    rec = signalfd.record(_siginfo(signo, code, union))
+    assert len(rec) == 128
+    got = _fields(rec)
+    want = {k: 0 for k in _SSI} | {"signo": signo, "code": code} | expect
+    assert got == want
+    assert rec[100:] == bytes(28)

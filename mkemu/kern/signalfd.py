@@ -87,7 +87,8 @@ def record(info: bytes) -> bytes:
         struct.pack_into("<I", out, 32, overrun)                            # ssi_overrun
     elif kind == POLL:
         band, fd = struct.unpack_from("<qi", u)
-        struct.pack_into("<iI", out, 20, fd, band & M32)                    # ssi_fd, ssi_band
+        struct.pack_into("<i", out, 20, fd)                                 # ssi_fd
+        struct.pack_into("<I", out, 28, band & M32)                         # ssi_band
     elif kind in (FAULT, MCEERR):
         struct.pack_into("<Q", out, 72, struct.unpack_from("<Q", u)[0])     # ssi_addr
         if kind == MCEERR:

@@ -89,13 +89,26 @@ def _sigset_bytes(sigs) -> bytes:
     return struct.pack("<Q", sum(1 << (int(s) - 1) for s in sigs if 0 < int(s) <= 64))
 
 
+_have_pwait2 = True
+
+
 def _host_wait(epfd: int, buf, nmax: int, timeout_ns: int | None, open_mask: bytes | None) -> int:
-    """One host epoll_pwait2; timeout None sleeps until an event or a signal."""
-    ts = None if timeout_ns is None else \
-        ctypes.create_string_buffer(timespec.TIMESPEC.pack(*divmod(timeout_ns, timespec.NS)), 16)
+    """One host epoll_pwait2 (epoll_pwait in whole milliseconds on a host older than
+    Linux 5.11); timeout None sleeps until an event or a signal."""
+    global _have_pwait2
     mask = None if open_mask is None else ctypes.create_string_buffer(open_mask, 8)
-    return _libc.syscall(ctypes.c_long(_SYS_EPOLL_PWAIT2), ctypes.c_long(epfd), buf,
-                         ctypes.c_long(nmax), ts, mask, ctypes.c_long(8))
+    if _have_pwait2:
+        ts = None if timeout_ns is None else ctypes.create_string_buffer(
+            timespec.TIMESPEC.pack(*divmod(timeout_ns, timespec.NS)), 16)
+        r = _libc.syscall(ctypes.c_long(_SYS_EPOLL_PWAIT2), ctypes.c_long(epfd), buf,
+                          ctypes.c_long(nmax), ts, mask, ctypes.c_long(8))
+        if r >= 0 or ctypes.get_errno() != errno.ENOSYS:
+            return r
+        _have_pwait2 = False
+    ms = -1 if timeout_ns is None else -(-timeout_ns // 1_000_000)
+    return _libc.syscall(ctypes.c_long(_SYS_EPOLL_PWAIT), ctypes.c_long(epfd), buf,
+                         ctypes.c_long(nmax), ctypes.c_long(min(ms, 0x7FFF_FFFF)), mask,
+                         ctypes.c_long(8))
 
 
 def _wait(t, epfd: int, nmax: int, deadline: int | None) -> tuple[int, bytes]:
@@ -175,7 +188,6 @@ def sys_epoll_pwait2(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
 
 
 # ---- eventfd and timerfd -------------------------------------------------------------------
-EFD_SEMAPHORE = 1
 _COUNTERS = ("anon_inode:[eventfd]", "anon_inode:[timerfd]")
 
 
