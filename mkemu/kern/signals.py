@@ -124,7 +124,35 @@ class PendingSignals(dict):
 
     fork's child clears them (a new process starts with none), but a signal sent to
     the child while it is still being set up has already arrived in its own host
-    process and must stay: clear() keeps the entries that arrived in this process."""
+    process and must stay: clear() keeps the entries that arrived in this process.
+
+    `watch`, when set, runs after each change of which signals are pending (every
+    mutation below goes through these methods): the guest's signalfds keep their
+    readiness with it (kern/signalfd.py)."""
+
+    watch = None
+
+    def __setitem__(self, sig, queue) -> None:
+        super().__setitem__(sig, queue)
+        if self.watch is not None:
+            self.watch()
+
+    def __delitem__(self, sig) -> None:
+        super().__delitem__(sig)
+        if self.watch is not None:
+            self.watch()
+
+    def pop(self, sig, *default):
+        queue = super().pop(sig, *default)
+        if self.watch is not None:
+            self.watch()
+        return queue
+
+    def setdefault(self, sig, queue):
+        got = super().setdefault(sig, queue)
+        if self.watch is not None:
+            self.watch()
+        return got
 
     def clear(self) -> None:
         me = os.getpid()

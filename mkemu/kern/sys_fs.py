@@ -155,10 +155,28 @@ def _wait_ready(t, fd: int, events: int) -> None:
 
 _IN, _OUT = select.POLLIN, select.POLLOUT
 
+# Descriptors a host read does not serve (a signalfd: kern/signalfd.py): fd -> reader(t, fd,
+# count) giving the bytes read, or None when fd is no longer that object (the host read goes
+# on).  dup, dup3 and F_DUPFD copy the entry; an ordinary read pays one dict lookup.
+special_reads: dict = {}
+
+
+def _dup_special(old: int, new: int) -> int:
+    reader = special_reads.get(old)
+    if reader is not None:
+        special_reads[new] = reader
+    else:
+        special_reads.pop(new, None)
+    return new
+
 
 @syscall("read", "fd", "obuf", "size")
 def sys_read(t, fd, buf, count):
     fd = _fd(t, fd)
+    special = special_reads.get(fd)
+    if special is not None and (data := special(t, fd, count)) is not None:
+        t.mem.write(buf, data)
+        return len(data)
     sys_tty.before_read(t, fd)
     _wait_ready(t, fd, _IN)
     data = os.read(fd, min(count, MAX_IO))
@@ -243,6 +261,10 @@ def sys_readv(t, fd, iov, n):
     fd = _fd(t, fd)
     sys_tty.before_read(t, fd)
     vecs = _iovecs(t, iov, n)
+    special = special_reads.get(fd)
+    if special is not None and (data := special(t, fd, _total(vecs))) is not None:
+        _scatter(t, vecs, data)
+        return len(data)
     _wait_ready(t, fd, _IN)
     data = os.read(fd, _total(vecs))
     _scatter(t, vecs, data)
@@ -568,7 +590,8 @@ def _new_fd(t, fd: int) -> int:
 
 @syscall("dup", "fd")
 def sys_dup(t, fd):
-    return _new_fd(t, fcntl.fcntl(_fd(t, fd), fcntl.F_DUPFD, 0))   # os.dup sets FD_CLOEXEC
+    fd = _fd(t, fd)
+    return _dup_special(fd, _new_fd(t, fcntl.fcntl(fd, fcntl.F_DUPFD, 0)))   # os.dup sets FD_CLOEXEC
 
 
 @syscall("dup3", "fd", "fd", "flags")
@@ -578,7 +601,8 @@ def sys_dup3(t, old, new, flags):
         return -errno.EINVAL
     if not 0 <= new < fd_limit(t):
         return -errno.EBADF
-    return os.dup2(_fd(t, old), new, inheritable=not flags & O_CLOEXEC)
+    old = _fd(t, old)
+    return _dup_special(old, os.dup2(old, new, inheritable=not flags & O_CLOEXEC))
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
@@ -652,7 +676,7 @@ def sys_fcntl(t, fd, cmd, arg):
         lo = arg & M32
         if lo >= fd_limit(t):
             return -errno.EINVAL
-        return _new_fd(t, fcntl.fcntl(fd, cmd, lo))   # lowest free >= lo: never a reserved fd
+        return _dup_special(fd, _new_fd(t, fcntl.fcntl(fd, cmd, lo)))   # lowest free >= lo: never a reserved fd
     if cmd == F_GETFD:
         return fcntl.fcntl(fd, F_GETFD)
     if cmd == F_SETFD:
