@@ -130,6 +130,7 @@ def test_pidfd_open_and_send_signal(rootfs, guest_binary):
     out = _like_linux("ev_pidfd", rootfs, guest_binary)
     assert "own pidfd: ok, cloexec 1, polls 0\n" in out and "read: EINVAL" in out
     assert "child running: polls 0\npoll: 1 revents has POLLIN 1, waited >= 50 ms 1" in out
+    assert "waitid P_PIDFD: 0 pid ok 1 code 1 status 5\n" in out
     assert "send to the reaped child: ESRCH" in out
     assert "epoll, running: 0\nepoll, ended: 1 data 0x91dfd00000000001 in 1" in out
     assert "kernel's code to another process: EPERM" in out

@@ -382,8 +382,7 @@ def pidfd_target(t, fd: int) -> tuple[int | None, str]:
 
 
 @syscall("pidfd_send_signal", "fd", "signal", "ptr", "flags",
-         status="partial: to another process the siginfo is not carried (kill's); on a host "
-                "without pidfs (Linux < 6.9) a pidfd opened while the process ran is ESRCH "
+         status="partial: on a host without pidfs (Linux < 6.9) a pidfd opened while the process ran is ESRCH "
                 "once it has ended (Linux: 0 until it is reaped)")
 def sys_pidfd_send_signal(t, pidfd, sig, info, flags):
     flags &= M32
@@ -405,18 +404,19 @@ def sys_pidfd_send_signal(t, pidfd, sig, info, flags):
         return -errno.EINVAL
     if state != "running":
         return 0 if state == "ended" else -errno.ESRCH    # a zombie takes (and drops) it
+    if siginfo is None:
+        code = sigframe.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else sigframe.SI_USER
+        siginfo = sigframe.siginfo_kill(sig, code, t.pid, t.uid)
+    siginfo = sigframe.with_signo(siginfo, sig)
     if scope == PIDFD_SIGNAL_PROCESS_GROUP:
         target = t.proc_info(pid)
         if target is None:
             return -errno.ESRCH
-        reply = brokercall.call(t, P.Kill(-target["pgid"], sig), P.KillReply)
+        reply = brokercall.call(t, P.Kill(-target["pgid"], sig, siginfo), P.KillReply)
         if reply.result or not reply.me_too:
             return reply.result
     elif pid != t.pid:
-        return brokercall.call(t, P.Kill(pid, sig), P.KillReply).result
+        return brokercall.call(t, P.Kill(pid, sig, siginfo), P.KillReply).result
     if sig:
-        if siginfo is None:
-            code = sigframe.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else sigframe.SI_USER
-            siginfo = sigframe.siginfo_kill(sig, code, t.pid, t.uid)
-        t.sig.raise_signal(sig, sigframe.with_signo(siginfo, sig))
+        t.sig.raise_signal(sig, siginfo)
     return 0

@@ -12,7 +12,8 @@ import signal
 import struct
 
 from ..ipc import protocol as P
-from . import brokercall
+from ..fs.namei import guest_fd
+from . import brokercall, sys_event
 from .proctable import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
                         si_status)
 from .systable import s32, syscall
@@ -60,7 +61,7 @@ def sys_wait4(t, pid, wstatus, options, rusage):
 
 
 @syscall("waitid", "int", "int", "ptr", "flags", "ptr",
-         status="partial: P_PIDFD is EINVAL (no pidfd_open yet); rusage is zeros")
+         status="partial: rusage is zeros")
 def sys_waitid(t, idtype, id_, infop, options, rusage):
     id_ = s32(id_)
     if options & ~_WAITID_OPTIONS or not options & (WEXITED | WUNTRACED | WCONTINUED):
@@ -73,6 +74,11 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
     elif idtype == P_PGID:
         if id_ < 0:
             return -errno.EINVAL
+    elif idtype == P_PIDFD:
+        pid, _state = sys_event.pidfd_target(t, guest_fd(t, id_))
+        if pid is None:
+            return -errno.ECHILD
+        idtype, id_ = P_PID, pid
     else:
         return -errno.EINVAL
     reply = _wait(t, idtype, id_, options)

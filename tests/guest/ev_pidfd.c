@@ -80,8 +80,11 @@ int main(void) {
     printf("poll: %d revents has POLLIN %d, waited >= 50 ms %d\n", n, (p.revents & POLLIN) != 0,
            waited >= 50);
     int st;
-    waitpid(c, &st, 0);
-    printf("child status %d\n", WEXITSTATUS(st));
+    siginfo_t pw;
+    memset(&pw, 0, sizeof pw);
+    int wr = waitid(P_PIDFD, fd, &pw, WEXITED);
+    printf("waitid P_PIDFD: %d pid ok %d code %d status %d\n", wr, pw.si_pid == c, pw.si_code,
+           pw.si_status);
     printf("send to the reaped child: %s\n", err(send(fd, 0, NULL, 0)));
     close(fd);
 
