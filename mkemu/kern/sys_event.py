@@ -218,7 +218,6 @@ def sys_eventfd2(t, initval, flags):
     return _counter_fd(t, os.eventfd(initval & M32, s32(flags)))
 
 
-_ITIMERSPEC = 32                          # two struct timespec: the same on both
 
 
 @syscall("timerfd_create", "clock", "flags")
@@ -230,19 +229,16 @@ def sys_timerfd_create(t, clockid, flags):
 
 @syscall("timerfd_settime", "fd", "flags", "ptr", "ptr")
 def sys_timerfd_settime(t, fd, flags, new, old):
-    new_value = ctypes.create_string_buffer(t.mem.read(new, _ITIMERSPEC), _ITIMERSPEC)
-    old_value = ctypes.create_string_buffer(_ITIMERSPEC)
-    _check(_libc.timerfd_settime(_fd(t, fd), ctypes.c_int(s32(flags)), new_value, old_value))
-    if old:
-        t.mem.write(old, old_value.raw)
+    host_fd = _fd(t, fd)
+    timespec.settime(t, new, old, lambda spec, prev: _check(_libc.timerfd_settime(
+        host_fd, ctypes.c_int(s32(flags)), spec, prev)))
     return 0
 
 
 @syscall("timerfd_gettime", "fd", "ptr")
 def sys_timerfd_gettime(t, fd, cur):
-    value = ctypes.create_string_buffer(_ITIMERSPEC)
-    _check(_libc.timerfd_gettime(_fd(t, fd), value))
-    t.mem.write(cur, value.raw)
+    host_fd = _fd(t, fd)
+    timespec.gettime(t, cur, lambda buf: _check(_libc.timerfd_gettime(host_fd, buf)))
     return 0
 
 

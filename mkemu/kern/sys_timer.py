@@ -17,6 +17,7 @@ import errno
 import os
 import struct
 
+from . import timespec
 from .signals import HOST_SIGNALS, NSIG
 from .systable import s32, syscall
 
@@ -28,7 +29,6 @@ _TIMER_CREATE, _TIMER_SETTIME, _TIMER_GETTIME, _TIMER_GETOVERRUN, _TIMER_DELETE 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 _SIGEVENT = struct.Struct("<Qii")           # sigev_value, sigev_signo, sigev_notify
 SIGEVENT_SIZE = 64
-ITIMERSPEC_SIZE = 32
 SIGALRM = 14
 
 
@@ -89,19 +89,15 @@ def _known(t, timer: int) -> int:
 @syscall("timer_settime", "int", "flags", "ptr", "ptr")
 def sys_timer_settime(t, timer, flags, new, old):
     timer = _known(t, timer)
-    spec = ctypes.create_string_buffer(t.mem.read(new, ITIMERSPEC_SIZE), ITIMERSPEC_SIZE)
-    prev = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    _host(_TIMER_SETTIME, timer, flags & 1, spec, prev if old else None)
-    if old:
-        t.mem.write(old, prev.raw)
+    timespec.settime(t, new, old, lambda spec, prev: _host(_TIMER_SETTIME, timer, flags & 1,
+                                                           spec, prev))
     return 0
 
 
 @syscall("timer_gettime", "int", "ptr")
 def sys_timer_gettime(t, timer, curr):
-    cur = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    _host(_TIMER_GETTIME, _known(t, timer), cur)
-    t.mem.write(curr, cur.raw)
+    timer = _known(t, timer)
+    timespec.gettime(t, curr, lambda cur: _host(_TIMER_GETTIME, timer, cur))
     return 0
 
 
