@@ -281,14 +281,24 @@ def _guest_ucred(t, raw: bytes) -> bytes:
 
 
 def _host_ucred(t, raw: bytes) -> bytes:
-    """SCM_CREDENTIALS a guest sends: its own pid and ids (any, for guest root) become the
-    host's; another pid is EPERM (Linux: without CAP_SYS_ADMIN)."""
+    """SCM_CREDENTIALS a guest sends: its own pid and ids become the host's.  Guest root
+    may name another process (Linux: CAP_SYS_ADMIN), which the host then checks with its
+    own pid: mkemu's user may not have the right (EPERM), a pid of no process is ESRCH;
+    root's other ids are sent as its own (the receiver cannot be told them)."""
     pid, uid, gid = _UCRED.unpack(raw)
-    if pid != t.pid:
+    root = t.euid == 0
+    if not root and (uid not in (t.uid, t.euid, t.suid) or gid not in (t.gid, t.egid, t.sgid)):
         raise _err(errno.EPERM)
-    if t.euid != 0 and (uid not in (t.uid, t.euid, t.suid) or gid not in (t.gid, t.egid, t.sgid)):
+    if pid == t.pid:
+        host = os.getpid()
+    elif not root:
         raise _err(errno.EPERM)
-    return _UCRED.pack(os.getpid(), os.getuid(), os.getgid())
+    else:
+        info = t.proc_info(pid) if pid > 0 else None
+        host = info.get("host_pid") if info is not None else None
+        if not host:
+            raise _err(errno.ESRCH)
+    return _UCRED.pack(host, os.getuid(), os.getgid())
 
 
 # ---- control messages -------------------------------------------------------------------------
