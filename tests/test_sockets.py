@@ -84,6 +84,7 @@ def test_tcp_echo_udp_nonblocking_connect_and_sigpipe_like_qemu(rootfs, guest_bi
         assert "blocking connect to a closed port = -1 Connection refused" in block
     assert "recvfrom 12: datagram one from a 1 len 16" in out
     assert "recvfrom MSG_TRUNC into 4 bytes = 12: data" in out
+    assert "recv MSG_WAITALL = 3145728, same bytes 1, sender's send() took all 1" in out
     assert "send MSG_NOSIGNAL = -1 Broken pipe\nSIGPIPE handled 0" in out
     assert out.endswith("sendto = -1 Broken pipe\nSIGPIPE handled 2\n")
 

@@ -166,15 +166,14 @@ def _bind_in(pfd: int, s: bytes, link: bytes | None, do_bind) -> None:
     here = os.open(".", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     scratch = None
     try:
-        if link is None:
+        if link is not None:
+            try:
+                scratch = _scratch(pfd, link)
+            except OSError:          # no private directory to be had: the bare name then
+                s, link = s[s.rindex(b"/") + 1:], None
+        if scratch is None:
             os.fchdir(pfd)
         else:
-            scratch = tempfile.mkdtemp(prefix="mkemu-bind-").encode()
-            parent, _, entry = link.rpartition(b"/")
-            where = os.path.join(scratch, parent) if parent else scratch
-            if parent:
-                os.makedirs(where)
-            os.symlink(b"/proc/self/fd/%d" % pfd, os.path.join(where, entry))
             os.chdir(scratch)
         do_bind(_UNIX + s)
     finally:
@@ -182,6 +181,21 @@ def _bind_in(pfd: int, s: bytes, link: bytes | None, do_bind) -> None:
         os.close(here)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scratch(pfd: int, link: bytes) -> bytes:
+    """A private host directory where the relative path `link` leads to directory pfd."""
+    scratch = tempfile.mkdtemp(prefix="mkemu-bind-").encode()
+    try:
+        parent, _, entry = link.rpartition(b"/")
+        where = os.path.join(scratch, parent) if parent else scratch
+        if parent:
+            os.makedirs(where)
+        os.symlink(b"/proc/self/fd/%d" % pfd, os.path.join(where, entry))
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return scratch
 
 
 def autobind(do_bind) -> None:

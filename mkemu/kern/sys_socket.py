@@ -58,7 +58,7 @@ TCP_ZEROCOPY_RECEIVE = 35
 SO_ORIGINAL_DST = 80              # netfilter's, readable: a transparent proxy asks it
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_OOB, MSG_PEEK, MSG_CTRUNC, MSG_TRUNC = 0x1, 0x2, 0x8, 0x20
-MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x40, 0x100, 0x4000
+MSG_DONTWAIT, MSG_WAITALL, MSG_ERRQUEUE, MSG_NOSIGNAL = 0x40, 0x100, 0x2000, 0x4000
 MSG_WAITFORONE, MSG_CMSG_CLOEXEC = 0x10000, 0x4000_0000
 UIO_MAXIOV = 1024
 OPT_MAX = 1 << 16                 # the biggest option value passed (none is near it)
@@ -475,8 +475,8 @@ def _send(t, may: bool, fd: int, data: bytes, flags: int, addr: bytes | None,
 def _recv(t, may: bool, fd: int, size: int, flags: int, control_size: int) -> _Received:
     """Receive as Linux does: one try's worth, or with MSG_WAITALL on a stream socket the
     full size unless the peer ends, an error, a signal or the timeout comes first (then
-    what came so far)."""
-    blocking = _blocking(fd, flags)
+    what came so far).  The error queue and urgent data are never waited for."""
+    blocking = _blocking(fd, flags) and not flags & (MSG_ERRQUEUE | MSG_OOB)
 
     def attempt(block, want=size, ctl=control_size):
         return _host_recvmsg(fd, want, ctl, flags | (0 if block else MSG_DONTWAIT))
@@ -526,6 +526,13 @@ def _autobind_for_creds(t, fd: int) -> None:
 
 
 # ---- the syscalls ---------------------------------------------------------------------------
+_TIMEO = ("with SO_RCVTIMEO/SO_SNDTIMEO set, a call a signal interrupts is restarted under "
+          "SA_RESTART (Linux: EINTR)")
+_CREDS = ("SCM_CREDENTIALS ids: the peer's pid as a guest pid (0 outside the machine), and "
+          "this machine's host user as the reader's own effective uid/gid (not the sender's)")
+_NAMES = "an AF_UNIX path bound with byte 0x01 or '..' in it reads back as its last name"
+
+
 def _check_family(domain: int) -> None:
     if domain not in _FAMILIES:
         raise _err(errno.EAFNOSUPPORT)
@@ -540,7 +547,8 @@ def sys_socket(t, domain, kind, proto):
     return _new_fd(t, _ok(_libc.socket(s32(domain), s32(kind), s32(proto))))
 
 
-@syscall("socketpair", "int", "hex", "int", "ptr")
+@syscall("socketpair", "int", "hex", "int", "ptr",
+         status="partial: AF_UNIX (the families socket() refuses are EAFNOSUPPORT here too)")
 def sys_socketpair(t, domain, kind, proto, sv):
     _hold(t)
     _check_family(s32(domain))
@@ -559,9 +567,8 @@ def sys_socketpair(t, domain, kind, proto, sv):
 
 
 @syscall("bind", "fd", "ptr", "int",
-         status="partial: AF_UNIX names are bound in the rootfs as the guest's, except that a "
-                "path holding byte 0x01 or '..' reads back as its last name; abstract names get "
-                "a per-machine tag, so they can be 8 or so bytes shorter than Linux allows")
+         status=f"partial: {_NAMES}; abstract names carry a per-machine tag, so the longest "
+                "is about 12 bytes shorter than Linux's 107")
 def sys_bind(t, fd, addr, addrlen):
     _hold(t)
     fd = _fd(t, fd)
@@ -582,7 +589,7 @@ def sys_listen(t, fd, backlog):
     return 0
 
 
-@syscall("connect", "fd", "ptr", "int")
+@syscall("connect", "fd", "ptr", "int", status=f"partial: {_TIMEO}")
 def sys_connect(t, fd, addr, addrlen):
     _hold(t)
     fd = _fd(t, fd)
@@ -636,12 +643,12 @@ def _accept(t, fd, addr, len_ptr, flags):
     return new
 
 
-@syscall("accept", "fd", "ptr", "ptr")
+@syscall("accept", "fd", "ptr", "ptr", status=f"partial: {_TIMEO}")
 def sys_accept(t, fd, addr, len_ptr):
     return _accept(t, fd, addr, len_ptr, 0)
 
 
-@syscall("accept4", "fd", "ptr", "ptr", "hex")
+@syscall("accept4", "fd", "ptr", "ptr", "hex", status=f"partial: {_TIMEO}")
 def sys_accept4(t, fd, addr, len_ptr, flags):
     return _accept(t, fd, addr, len_ptr, flags)
 
@@ -655,12 +662,12 @@ def _name_call(t, fn, fd, addr, len_ptr) -> int:
     return 0
 
 
-@syscall("getsockname", "fd", "ptr", "ptr")
+@syscall("getsockname", "fd", "ptr", "ptr", status=f"partial: {_NAMES}")
 def sys_getsockname(t, fd, addr, len_ptr):
     return _name_call(t, _libc.getsockname, fd, addr, len_ptr)
 
 
-@syscall("getpeername", "fd", "ptr", "ptr")
+@syscall("getpeername", "fd", "ptr", "ptr", status=f"partial: {_NAMES}")
 def sys_getpeername(t, fd, addr, len_ptr):
     return _name_call(t, _libc.getpeername, fd, addr, len_ptr)
 
@@ -687,7 +694,7 @@ def _sendmsg_parts(t, fd: int, name: bytes | None, data: bytes, control: bytes, 
         raise
 
 
-@syscall("sendto", "fd", "buf", "size", "flags", "ptr", "int")
+@syscall("sendto", "fd", "buf", "size", "flags", "ptr", "int", status=f"partial: {_TIMEO}")
 def sys_sendto(t, fd, buf, length, flags, addr, addrlen):
     may = _hold(t)
     fd = _fd(t, fd)
@@ -697,7 +704,7 @@ def sys_sendto(t, fd, buf, length, flags, addr, addrlen):
     return _sendmsg_parts(t, fd, name, data, b"", flags, may)
 
 
-@syscall("recvfrom", "fd", "obuf", "size", "flags", "ptr", "ptr")
+@syscall("recvfrom", "fd", "obuf", "size", "flags", "ptr", "ptr", status=f"partial: {_TIMEO}")
 def sys_recvfrom(t, fd, buf, length, flags, addr, len_ptr):
     may = _hold(t)
     fd = _fd(t, fd)
@@ -760,19 +767,21 @@ def _recvmsg(t, may: bool, fd: int, ptr: int, flags: int) -> int:
     return got.n
 
 
-@syscall("sendmsg", "fd", "ptr", "flags")
+@syscall("sendmsg", "fd", "ptr", "flags",
+         status=f"partial: {_TIMEO}; SCM_CREDENTIALS in which guest root names uids/gids "
+                "other than its own are sent with mkemu's host user's")
 def sys_sendmsg(t, fd, msg, flags):
     may = _hold(t)
     return _sendmsg(t, may, _fd(t, fd), msg, flags & M32)
 
 
-@syscall("recvmsg", "fd", "ptr", "flags")
+@syscall("recvmsg", "fd", "ptr", "flags", status=f"partial: {_TIMEO}; {_CREDS}")
 def sys_recvmsg(t, fd, msg, flags):
     may = _hold(t)
     return _recvmsg(t, may, _fd(t, fd), msg, flags & M32)
 
 
-@syscall("sendmmsg", "fd", "ptr", "uint", "flags")
+@syscall("sendmmsg", "fd", "ptr", "uint", "flags", status=f"partial: as sendmsg; {_TIMEO}")
 def sys_sendmmsg(t, fd, vec, vlen, flags):
     may = _hold(t)
     fd = _fd(t, fd)
@@ -792,8 +801,7 @@ def sys_sendmmsg(t, fd, vec, vlen, flags):
 
 
 @syscall("recvmmsg", "fd", "ptr", "uint", "flags", "ptr",
-         status="partial: the timeout is checked after each datagram, as Linux does, and "
-                "the time left is written back")
+         status=f"partial: as recvmsg; {_TIMEO}")
 def sys_recvmmsg(t, fd, vec, vlen, flags, tmo):
     may = _hold(t)
     fd = _fd(t, fd)
@@ -864,9 +872,9 @@ def _attach_filter(t, fd: int, name: int, value: bytes) -> int:
 
 
 @syscall("getsockopt", "fd", "int", "int", "ptr", "ptr",
-         status="partial: SO_PEERCRED and SCM_CREDENTIALS give guest pids, and for ids this "
-                "machine's user is the reader's own effective uid/gid; netfilter tables and "
-                "SO_PEERPIDFD are refused")
+         status="partial: SO_PEERCRED's pid is a guest pid (0 outside the machine) and its "
+                "uid/gid, like SO_PEERGROUPS's, the reader's own for this machine's host user; "
+                "netfilter tables, SO_PEERPIDFD and TCP_ZEROCOPY_RECEIVE are refused")
 def sys_getsockopt(t, fd, level, name, val, len_ptr):
     _hold(t)
     fd = _fd(t, fd)

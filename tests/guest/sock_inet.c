@@ -218,6 +218,40 @@ static void udp(void)
     close(b);
 }
 
+/* 3 MiB in one send() across fork: taken in many pieces by the host's buffers, all of
+ * it returned by one send() and one recv(MSG_WAITALL) */
+static void bulk(void)
+{
+    printf("-- bulk\n");
+    enum { SIZE = 3 << 20 };
+    static unsigned char out[SIZE], in[SIZE];
+    for (int i = 0; i < SIZE; i++)
+        out[i] = (unsigned char)(i * 7 + (i >> 12));
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(ls, (struct sockaddr *)&a, sizeof a);
+    listen(ls, 1);
+    socklen_t l = sizeof a;
+    getsockname(ls, (struct sockaddr *)&a, &l);
+    pid_t child = fork();
+    if (child == 0) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        connect(c, (struct sockaddr *)&a, sizeof a);
+        long n = send(c, out, SIZE, 0);
+        close(c);
+        _exit(n == SIZE ? 0 : 1);
+    }
+    int s = accept(ls, NULL, NULL);
+    usleep(100000);                  /* let the sender fill the buffers and wait */
+    long n = recv(s, in, SIZE, MSG_WAITALL);
+    int status;
+    waitpid(child, &status, 0);
+    printf("recv MSG_WAITALL = %ld, same bytes %d, sender's send() took all %d\n", n,
+           !memcmp(in, out, SIZE), WEXITSTATUS(status) == 0);
+    close(s);
+    close(ls);
+}
+
 static volatile int pipes;
 static void on_pipe(int sig)
 {
@@ -259,6 +293,7 @@ int main(void)
         printf("-- no AF_INET6 here\n");
     }
     udp();
+    bulk();
     epipe();
     return 0;
 }
