@@ -188,13 +188,14 @@ def test_unix_paths_cannot_reach_sockets_outside_the_rootfs(rootfs, guest_binary
             [guest_binary("sock_escape"), f"c:{guest}/abs-link", f"c:{guest}/dotdot-link",
              f"c:{guest}/dir-link/host.sock", f"c:{outside}/host.sock",
              f"d:{guest}/dg-link", f"b:{guest}/dir-link/made.sock",
-             f"b:{guest}/inside.sock", f"c:{guest}/inside.sock"],
+             f"b:{guest}/inside.sock", f"c:{guest}/inside.sock", "n:"],
             rootfs=rootfs)
         assert code == 0, _err(err)
         lines = out.decode().splitlines()
         assert all(": No such file or directory" in x for x in lines[:6]), out
         assert lines[6] == f"b:{guest}/inside.sock: ok, getsockname '{guest}/inside.sock'"
         assert lines[7] == f"c:{guest}/inside.sock: Connection refused"   # bound, not listening
+        assert lines[8] == "n:: Protocol not available"       # the host's firewall: refused
         assert not (outside / "made.sock").exists()
         assert stat.S_ISSOCK(os.lstat(host / "inside.sock").st_mode)
         with pytest.raises(BlockingIOError):

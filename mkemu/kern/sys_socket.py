@@ -831,12 +831,13 @@ def sys_recvmmsg(t, fd, vec, vlen, flags, tmo):
 
 # ---- options ----------------------------------------------------------------------------------
 def _refused(level: int, name: int, setting: bool) -> bool:
-    """Options mkemu does not pass to the host: the netfilter tables (a guest must not
-    read or change the host's firewall), pidfds of host processes, zero-copy receive
-    (guest addresses in the host's structure)."""
+    """Options mkemu does not pass to the host: the netfilter tables and multicast routing
+    (IPPROTO_IP from 64, IPPROTO_IPV6 64-71 and from 200: a guest must not read or change
+    the host's firewall or routes), pidfds of host processes, zero-copy receive (guest
+    addresses in the host's structure)."""
     if level == IPPROTO_IP and name >= 64 and not (name == SO_ORIGINAL_DST and not setting):
         return True
-    if level == IPPROTO_IPV6 and 64 <= name <= 71:
+    if level == IPPROTO_IPV6 and (64 <= name <= 71 or name >= 200):
         return True
     if level == SOL_SOCKET and name in (SO_PASSPIDFD, SO_PEERPIDFD):
         return True
@@ -895,7 +896,15 @@ def sys_getsockopt(t, fd, level, name, val, len_ptr):
         if data is None:
             return -errno.ERANGE
     else:
-        data = _getsockopt(fd, level, name, min(room, OPT_MAX))
+        size = min(room, OPT_MAX)
+        out = ctypes.create_string_buffer(max(size, 1))
+        n = _u32(size)
+        if _libc.getsockopt(fd, level, name, out, ctypes.byref(n)) < 0:
+            code = ctypes.get_errno()
+            if code == errno.ERANGE:          # the length it needs, as Linux tells it
+                t.mem.write_u32(len_ptr, n.value)
+            return -code
+        data = out.raw[:min(n.value, size)]
     t.mem.write(val, data)
     t.mem.write_u32(len_ptr, len(data))
     return 0

@@ -3,8 +3,10 @@
  *   d:PATH  send a datagram to PATH
  *   b:PATH  bind a stream socket to PATH (and say where getsockname puts it)
  *   a:NAME  connect a stream socket to the abstract name NAME
+ *   n:      read the host's iptables (IPT_SO_GET_INFO) through a TCP socket
  * and print what each returned. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,15 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (int i = 1; i < argc; i++) {
         char op = argv[i][0];
+        if (op == 'n') {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            char info[128] = "filter";
+            socklen_t l = sizeof info;
+            int r = getsockopt(s, IPPROTO_IP, 64, info, &l);
+            printf("%s: %s\n", argv[i], r < 0 ? strerror(errno) : "ok");
+            close(s);
+            continue;
+        }
         const char *name = argv[i] + 2;
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         socklen_t len;
