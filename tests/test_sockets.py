@@ -213,6 +213,7 @@ def test_scm_rights_peercred_credentials_and_msghdr_like_linux(rootfs, guest_bin
     assert "read from the pipe: written by the child, cloexec 1\nchild status 0" in out
     assert "linux: too small a control buffer: fd -1 MSG_CTRUNC 1" in out
     assert "sendmsg SCM_RIGHTS of a closed fd = -1 Bad file descriptor" in out
+    assert "beyond RLIMIT_NOFILE: fd -1 MSG_CTRUNC 1, nothing left open 1" in out
     assert "parent: pair peer is me 1 uid 1 gid 1 len 12" in out
     assert "accepted: peer is the child 1 uid 1" in out
     assert "child: pair peer is the parent 1 uid 1 gid 1 len 12" in out

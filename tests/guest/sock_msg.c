@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -126,6 +127,32 @@ static void rights(void)
     /* a descriptor that is not open */
     socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
     show("sendmsg SCM_RIGHTS of a closed fd", send_fd(sv[0], 999));
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* a descriptor received where the receiver's RLIMIT_NOFILE leaves no room: not
+ * installed, MSG_CTRUNC */
+static void over_limit(void)
+{
+    int sv[2], q[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    pipe(q);
+    send_fd(sv[0], q[0]);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim = old;
+    lim.rlim_cur = q[1] + 1;            /* every descriptor below it is open */
+    setrlimit(RLIMIT_NOFILE, &lim);
+    int flags;
+    int fd = recv_fd(sv[1], 0, CMSG_SPACE(sizeof(int)), &flags);
+    setrlimit(RLIMIT_NOFILE, &old);
+    int next = dup(0);
+    printf("beyond RLIMIT_NOFILE: fd %d MSG_CTRUNC %d, nothing left open %d\n", fd,
+           !!(flags & MSG_CTRUNC), next == q[1] + 1);
+    close(next);
+    close(q[0]);
+    close(q[1]);
     close(sv[0]);
     close(sv[1]);
 }
@@ -327,6 +354,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     rights();
+    over_limit();
     peercred();
     credentials();
     scatter_gather();
