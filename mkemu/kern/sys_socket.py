@@ -59,7 +59,7 @@ SO_ORIGINAL_DST = 80              # netfilter's, readable: a transparent proxy a
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_OOB, MSG_PEEK, MSG_CTRUNC, MSG_TRUNC = 0x1, 0x2, 0x8, 0x20
 MSG_DONTWAIT, MSG_WAITALL, MSG_ERRQUEUE, MSG_NOSIGNAL = 0x40, 0x100, 0x2000, 0x4000
-MSG_WAITFORONE, MSG_CMSG_CLOEXEC = 0x10000, 0x4000_0000
+MSG_WAITFORONE = 0x10000
 UIO_MAXIOV = 1024
 OPT_MAX = 1 << 16                 # the biggest option value passed (none is near it)
 CONTROL_MAX = 1 << 20             # the kernel's optmem limit is far below
@@ -339,7 +339,9 @@ def _control_in(t, raw: bytes) -> tuple[bytes, int]:
     out = bytearray()
     extra = 0
     limit = fd_limit(t)
+    end = 0
     for pos, length, level, kind in _cmsgs(raw):
+        end = pos + ((length + 7) & ~7)
         body = raw[pos + _CMSGHDR.size:pos + length]
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             fds = [f for (f,) in struct.iter_unpack("<i", body[:len(body) // 4 * 4])]
@@ -356,6 +358,7 @@ def _control_in(t, raw: bytes) -> tuple[bytes, int]:
             body = _guest_ucred(t, body[:_UCRED.size]) + body[_UCRED.size:]
         cmsg = _CMSGHDR.pack(_CMSGHDR.size + len(body), level, kind) + body
         out += cmsg.ljust((len(cmsg) + 7) & ~7, b"\0")
+    out += raw[end:]          # a last message the host cut short (MSG_CTRUNC): as it came
     # as long as the host's (its last message's padding counts only where there was room)
     return bytes(out[:len(raw)]), extra
 
