@@ -35,6 +35,7 @@ from typing import TextIO
 from .system.apt import AptError, PrivateApt, percent
 from .system.configure import ConfigureResult, configure
 from .system.progress import Reporter
+from .system.pycompile import current_pyc_check, precompile
 from .system.sources import SourcesError, read_host_sources
 from .system.unpack import (UnpackError, add_basics, make_merged_usr, unpack_deb,
                             write_dpkg_database)
@@ -196,9 +197,13 @@ def _configure(root: Path, unpacked, reporter: Reporter, log: TextIO,
     dpkg_version = next((u.control.get("Version", "") for u in unpacked if u.name == "dpkg"), "")
     steps = len(unpacked) + sum("preinst" in u.members for u in unpacked)
     with reporter.phase("configure", total=steps, unit="steps") as ph:
-        result = configure(root, order, dpkg_version, log,
-                           progress=lambda what: ph.update(min(steps, ph.done + 1), detail=what),
-                           timeout=timeout)
+        ph.update(detail="python byte-code (host)")
+        compiled = precompile(root, log)
+        with current_pyc_check(root, list(compiled), log):
+            result = configure(root, order, dpkg_version, log,
+                               progress=lambda what: ph.update(min(steps, ph.done + 1),
+                                                               detail=what),
+                               timeout=timeout)
     _finish_accounts(root, log)
     return result, ph.seconds
 
@@ -238,6 +243,7 @@ def build_rootfs(dest: Path, extra_packages: list[str] = (), *, packages: list[s
             apt = PrivateApt(cache / "apt", cache / "debs", log)
             wanted, planned, debs, t_download = _download(apt, packages, list(extra_packages),
                                                           reporter, log)
+        _sweep_interrupted(dest, log)
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
             tmpdir = Path(tmp)
             root = tmpdir / "root"
@@ -262,6 +268,15 @@ def build_rootfs(dest: Path, extra_packages: list[str] = (), *, packages: list[s
             os.rename(root, dest)
             _write_stamp(dest, info, tmpdir)
     return info
+
+
+def _sweep_interrupted(dest: Path, log: TextIO) -> None:
+    """Staging folders of builds that were killed (the caller holds DEST's lock, so
+    none of them is in use)."""
+    for stale in dest.parent.glob(f".{dest.name}-*"):
+        if stale.is_dir() and not stale.is_symlink():
+            log.write(f"removing {stale} (an interrupted build)\n")
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _report_to_log(info: BuildInfo, log: TextIO) -> None:

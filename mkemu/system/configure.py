@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ done
 """
 
 _SETTING_UP = re.compile(r"^Setting up (\S+) \(")
+_TRIGGERS = re.compile(r"^Processing triggers for (\S+) \(")
 _PREINST = re.compile(r"^mkemu-preinst: (\S+)$")
 _PREINST_FAILED = re.compile(r"^mkemu-preinst-failed: (\S+) status (\d+)$")
 _ERROR_PKG = re.compile(r"^dpkg: error processing package (\S+) \(")
@@ -81,6 +83,14 @@ class GuestRun:
     errors: dict[str, str] = field(default_factory=dict)   # package -> dpkg's reason
     enosys: dict[str, set[str]] = field(default_factory=dict)   # syscall -> packages
     preinst_failed: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)      # step -> time it took
+    _since: float = 0.0
+
+    def _step(self, name: str) -> None:
+        now = time.monotonic()
+        if self.current:
+            self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self._since
+        self.current, self._since = name, now
 
     def feed(self, line: str, pending: list[str]) -> None:
         """One line of output; PENDING holds the lines of an error being read."""
@@ -92,9 +102,11 @@ class GuestRun:
             self.errors.setdefault(head, "; ".join(pending) or "failed")
             pending.clear()
         if m := _SETTING_UP.match(line):
-            self.current = m.group(1)
+            self._step(m.group(1))
+        elif m := _TRIGGERS.match(line):
+            self._step(f"{m.group(1)} (triggers)")
         elif m := _PREINST.match(line):
-            self.current = f"{m.group(1)} (preinst)"
+            self._step(f"{m.group(1)} (preinst)")
         elif m := _PREINST_FAILED.match(line):
             self.preinst_failed[m.group(1)] = f"preinst exited with status {m.group(2)}"
         elif m := _ERROR_PKG.match(line):
@@ -137,7 +149,7 @@ def run_guest(root: Path, argv: list[str], log: TextIO, on_line: Callable[[str],
     package_dir = str(Path(__file__).resolve().parents[2])
     host_env["PYTHONPATH"] = os.pathsep.join(
         [package_dir] + [p for p in host_env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    shown = " ".join(a if len(a) < 80 else a[:60].strip() + " ..." for a in argv[:12])
+    shown = " ".join("SCRIPT" if "\n" in a else a for a in argv[:12])
     log.write(f"\n$ mkemu run --rootfs {root} -- {shown}{' ...' if len(argv) > 12 else ''}\n")
     log.flush()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -156,6 +168,7 @@ def run_guest(root: Path, argv: list[str], log: TextIO, on_line: Callable[[str],
         for raw in proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             log.write(line + "\n")
+            log.flush()                 # the log is where a watcher sees how far it is
             on_line(line)
         status = proc.wait()
     finally:
@@ -213,7 +226,14 @@ def configure(root: Path, order: list[tuple[str, str]], dpkg_version: str, log: 
                       "not configured\n")
             run_guest(root, ["/usr/bin/dpkg", "--configure", "-a", *force], log, on_line,
                       timeout)
-        run_guest(root, ["/usr/bin/dpkg", "--audit"], log, lambda line: None, timeout)
+        seen._step("")
+        audit: list[str] = []
+        run_guest(root, ["/usr/bin/dpkg", "--audit"], log, audit.append, timeout)
+        if not [ln for ln in audit if ln.strip() and "unimplemented syscall" not in ln]:
+            log.write("(dpkg --audit: nothing to report)\n")
+        slow = sorted(seen.seconds.items(), key=lambda kv: -kv[1])[:15]
+        log.write("\n# the slowest steps (seconds): "
+                  + ", ".join(f"{name} {secs:.0f}" for name, secs in slow) + "\n")
     finally:
         if not had_policy:
             policy.unlink(missing_ok=True)

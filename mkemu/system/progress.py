@@ -96,7 +96,7 @@ class Reporter:
             self._bars.start()
             ph._task = self._bars.add_task(ph.name, total=ph.total, unit=ph.unit, detail="")
         else:
-            what = f" ({ph.total} {ph.unit})" if ph.total else ""
+            what = f" ({ph.total} {ph.unit})" if ph.total and ph.unit != "%" else ""
             self._line(f"{ph.name}: started{what}")
 
     def _draw(self, ph: Phase, detail: str) -> None:
@@ -110,8 +110,9 @@ class Reporter:
             tenth = min(10, ph.done * 10 // max(1, ph.total))
             if tenth > ph._last_tenth and ph.done < ph.total:
                 ph._last_tenth = tenth
-                self._line(f"{ph.name}: {ph.done}/{ph.total} {ph.unit}"
-                           + (f" ({_short(detail)})" if detail else ""))
+                count = (f"{ph.done * 100 // ph.total}%" if ph.unit == "%"
+                         else f"{ph.done}/{ph.total} {ph.unit}")
+                self._line(f"{ph.name}: {count}" + (f" ({_short(detail)})" if detail else ""))
 
     def _end(self, ph: Phase, ok: bool) -> None:
         if not self.enabled:
