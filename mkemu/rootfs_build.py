@@ -374,7 +374,10 @@ def cmd_rootfs_info(args) -> int:
     print(f"{dest}: built {info.built}, {len(info.installed)} packages "
           f"({'all configured' if info.complete else f'{len(info.unconfigured)} not configured'})")
     print(f"requested: {' '.join(info.requested)}")
-    print(f"seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in info.seconds.items()))
+    print("seconds: " + ", ".join(f"{k} {info.seconds[k]:.0f}"
+                                  for k in ("download", "unpack", "configure") if k in info.seconds))
+    for call, pkgs in info.enosys.items():
+        print(f"mkemu answered ENOSYS to {call} (in {', '.join(pkgs)})")
     print(f"log: {log_path(dest)}")
     _print_failures(dest, info)
     return 0

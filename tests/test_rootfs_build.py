@@ -137,6 +137,20 @@ def test_no_sources_is_one_readable_error(tmp_path):
         apt.setup(parse_one_line("deb-src http://mirror.example/debian bookworm main"))
 
 
+def test_no_network_is_one_readable_error(monkeypatch, tmp_path):
+    apt = PrivateApt(tmp_path / "apt", tmp_path / "debs", io.StringIO())
+    apt.setup(parse_one_line("deb http://mirror.example/debian bookworm main"))
+    out = ("Ign:1 http://mirror.example/debian bookworm InRelease\n"
+           "W: Failed to fetch http://mirror.example/debian/dists/bookworm/InRelease  "
+           "Temporary failure resolving 'mirror.example'\n"
+           "W: Some index files failed to download. They have been ignored, or old ones used "
+           "instead.\n")
+    monkeypatch.setattr(PrivateApt, "run", lambda self, *a, **k: (0, out))   # apt exits 0
+    with pytest.raises(AptError, match=r"could not fetch the package lists \(no network\?\): "
+                                       "Failed to fetch http://mirror.example"):
+        apt.update()
+
+
 # ---- apt's output ---------------------------------------------------------------------------
 
 def test_simulation_gives_the_closure_in_apts_order():

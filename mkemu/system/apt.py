@@ -189,14 +189,19 @@ class PrivateApt:
     def update(self, on_status: Callable[[str], None] | None = None) -> None:
         code, out = self.run("apt-get", "update", on_status=on_status)
         lists = list((self.work / "state" / "lists").glob(f"*_binary-{ARCH}_Packages*"))
+        # apt-get update exits 0 when a fetch fails (a warning): its output tells
+        failed = [ln[3:].strip() for ln in out.splitlines()
+                  if ln[:3] in ("W: ", "E: ") and "Failed to fetch" in ln]
         if not lists:
-            if code != 0:
-                raise AptError(f"apt-get update failed (no network?): {first_error(out)}")
+            if code != 0 or failed:
+                why = failed[0] if failed else first_error(out)
+                raise AptError(f"apt-get update could not fetch the package lists "
+                               f"(no network?): {why}")
             raise AptError(f"the host's apt sources have no {ARCH} packages "
                            "(no binary-arm64 package lists after apt-get update)")
-        if code != 0:
-            self.log.write(f"apt-get update failed ({first_error(out)}); using the package "
-                           "lists of an earlier update\n")
+        if code != 0 or failed:
+            self.log.write("apt-get update failed; using the package lists of an earlier "
+                           "update\n")
 
     def essential(self) -> list[str]:
         """Essential: yes and Priority: required packages of the private lists."""
