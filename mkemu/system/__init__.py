@@ -4,6 +4,7 @@
 * `control`  -- deb822 stanzas: parsing, and dpkg's status and info database;
 * `apt`      -- a private apt configuration for arm64 (update, resolve, download);
 * `unpack`   -- .debs unpacked on the host, merged /usr, the dpkg database;
+* `pycompile`-- the guest's python byte-code, compiled by the host's python;
 * `configure`-- the guest's own `dpkg --configure -a`, run under mkemu;
 * `progress` -- a progress bar per phase (rich), or plain lines off a terminal.
 
