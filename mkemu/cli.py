@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
+from .rootfs_build import add_rootfs_command
 
 DEFAULT_ROOTFS = Path(os.environ.get("MKEMU_CACHE", Path.home() / ".cache" / "mkemu")) / "rootfs" / "default"
 EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
@@ -305,7 +306,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")
     boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
     boot.set_defaults(func=cmd_boot)
-    return ap, {"run": run, "boot": boot}
+    return ap, {"run": run, "boot": boot, "rootfs": add_rootfs_command(sub)}
 
 
 def main(argv: list[str] | None = None) -> int:
