@@ -18,9 +18,9 @@ from pathlib import Path
 
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
-from .rootfs_build import add_rootfs_command
+from .rootfs_build import (RootfsBuildError, add_rootfs_command, default_rootfs_path,
+                           ensure_default_rootfs)
 
-DEFAULT_ROOTFS = Path(os.environ.get("MKEMU_CACHE", Path.home() / ".cache" / "mkemu")) / "rootfs" / "default"
 EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
 CPU_MODELS = ("max",)                        # mkemu emulates one CPU: everything it has
 
@@ -84,8 +84,8 @@ def _rootfs_dir(args) -> str | None:
         if not os.path.isdir(args.rootfs):
             raise UsageError(f"rootfs {args.rootfs}: not a directory")
         return args.rootfs
-    if DEFAULT_ROOTFS.is_dir():
-        return str(DEFAULT_ROOTFS)
+    if default_rootfs_path().is_dir():
+        return str(default_rootfs_path())
     return None
 
 
@@ -179,7 +179,7 @@ def _binds(args, fs: RootFS | None) -> list[tuple[str, str]]:
 
 
 def _empty_rootfs() -> Path:
-    p = DEFAULT_ROOTFS.parent / "empty"
+    p = default_rootfs_path().parent / "empty"
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -237,10 +237,13 @@ def login_account(fs: RootFS, rootfs: str) -> tuple[str, str]:
 
 
 def cmd_boot(args) -> int:
-    rootfs = args.rootfs or (str(DEFAULT_ROOTFS) if DEFAULT_ROOTFS.is_dir() else None)
+    rootfs = args.rootfs
     if rootfs is None:
-        raise UsageError("boot: no rootfs given and none built yet at "
-                         f"{DEFAULT_ROOTFS} (pass one: mkemu boot DIR)", 1)
+        # the default system, built on first use (Debian's packages, configured under mkemu)
+        try:
+            rootfs = str(ensure_default_rootfs())
+        except RootfsBuildError as e:
+            raise UsageError(f"boot: {e}", e.code) from None
     if not os.path.isdir(rootfs):
         raise UsageError(f"boot: rootfs {rootfs}: not a directory")
     fs = RootFS(rootfs)
@@ -292,8 +295,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     run.set_defaults(func=cmd_run)
     boot = sub.add_parser("boot", help="an interactive login shell inside a rootfs",
                           allow_abbrev=False,
-                          description="Start root's login shell of ROOTFS (default: the one "
-                                      "`mkemu rootfs build` made) on a terminal of mkemu's own: "
+                          description="Start root's login shell of ROOTFS (default: the Debian "
+                                      "system `mkemu rootfs build` makes, built on first use) "
+                                      "on a terminal of mkemu's own: "
                                       "job control, window size, and mkemu exits with the "
                                       "shell's status.")
     boot.add_argument("rootfs", nargs="?", metavar="ROOTFS", help="host directory that is the guest's /")
