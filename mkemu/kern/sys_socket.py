@@ -44,7 +44,9 @@ from . import brokercall, sockaddr, timespec
 from .errors import InterruptedSyscall
 from .sigframe import SI_USER, siginfo_kill
 from .sockaddr import AF_INET, AF_INET6, AF_UNIX, SOCKADDR_MAX
-from .sys_fs import MAX_IO, _err, _fd, _new_fd, fd_limit
+from .sys_fs import MAX_IO, UIO_MAXIOV, _err, _fd, _gather, _new_fd, _scatter, fd_limit
+from .sys_fs import _iovecs as _fs_iovecs
+from .sys_fs import _total as _room
 from .systable import s32, syscall
 
 M32 = 0xFFFF_FFFF
@@ -60,7 +62,7 @@ SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_OOB, MSG_PEEK, MSG_CTRUNC, MSG_TRUNC = 0x1, 0x2, 0x8, 0x20
 MSG_DONTWAIT, MSG_WAITALL, MSG_ERRQUEUE, MSG_NOSIGNAL = 0x40, 0x100, 0x2000, 0x4000
 MSG_WAITFORONE = 0x10000
-UIO_MAXIOV = 1024
+
 OPT_MAX = 1 << 16                 # the biggest option value passed (none is near it)
 CONTROL_MAX = 1 << 20             # the kernel's optmem limit is far below
 OVERFLOW_ID = 65534               # an id the guest has no name for (Linux's overflowuid)
@@ -68,7 +70,6 @@ _FAMILIES = (AF_UNIX, AF_INET, AF_INET6)
 
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")        # struct (user_)msghdr, 56 bytes on both
 _MMSGHDR_SIZE = 64                              # msghdr + unsigned msg_len + padding
-_IOVEC = struct.Struct("<QQ")
 _CMSGHDR = struct.Struct("<Qii")                # cmsg_len (size_t), level, type
 _UCRED = struct.Struct("<iII")
 _TIMEVAL = struct.Struct("<qq")
@@ -406,44 +407,10 @@ def _put_addr(t, host: bytes, addr: int, len_ptr: int, room: int) -> None:
 
 
 def _iovecs(t, iov: int, n: int) -> list[tuple[int, int]]:
+    """A msghdr's iovecs: more than UIO_MAXIOV is EMSGSIZE here (readv's EINVAL)."""
     if n > UIO_MAXIOV:
         raise _err(errno.EMSGSIZE)
-    if n == 0:
-        return []
-    raw = t.mem.read(iov, _IOVEC.size * n)
-    vecs = [_IOVEC.unpack_from(raw, _IOVEC.size * i) for i in range(n)]
-    total = 0
-    for _, length in vecs:
-        total += length
-        if length >> 63 or total >> 63:
-            raise _err(errno.EINVAL)
-    return vecs
-
-
-def _gather(t, vecs) -> bytes:
-    out, left = [], MAX_IO
-    for base, length in vecs:
-        if left <= 0:
-            break
-        n = min(length, left)
-        if n:
-            out.append(t.mem.read(base, n))
-        left -= n
-    return b"".join(out)
-
-
-def _scatter(t, vecs, data: bytes) -> None:
-    pos = 0
-    for base, length in vecs:
-        if pos >= len(data):
-            break
-        chunk = data[pos:pos + length]
-        t.mem.write(base, chunk)
-        pos += len(chunk)
-
-
-def _room(vecs) -> int:
-    return min(sum(length for _, length in vecs), MAX_IO)
+    return _fs_iovecs(t, iov, n)
 
 
 # ---- sending and receiving ----------------------------------------------------------------------
