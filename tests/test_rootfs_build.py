@@ -505,18 +505,24 @@ def test_a_bad_option_is_rootfs_usage_not_a_traceback():
 # grep, debconf, ...) and with the three interpreters the test runs.
 SMALL_SET = ["base-files", "base-passwd", "dpkg", "dash", "bash", "coreutils", "sed", "grep",
              "findutils", "diffutils", "debianutils", "libc-bin", "mawk", "debconf", "perl",
-             "python3"]
+             "python3", "less", "vim-tiny", "procps", "ncurses-base"]   # (terminfo: xterm)
+
+
+@pytest.fixture(scope="module")
+def small_system(tmp_path_factory):
+    """SMALL_SET built once for this module's slow tests: (tree, build info, seconds)."""
+    if not all(map(shutil.which, ("apt-get", "dpkg-deb"))):
+        pytest.skip("needs apt-get and dpkg-deb (a Debian host)")
+    dest = tmp_path_factory.mktemp("build") / "debian"
+    started = time.monotonic()
+    info = rootfs_build.build_rootfs(dest, packages=SMALL_SET, reporter=Reporter())
+    return dest, info, time.monotonic() - started
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(4 * 3600)
-def test_build_a_small_system_and_run_bash_python3_and_perl_from_it(tmp_path):
-    if not all(map(shutil.which, ("apt-get", "dpkg-deb"))):
-        pytest.skip("needs apt-get and dpkg-deb (a Debian host)")
-    dest = tmp_path / "debian"
-    started = time.monotonic()
-    info = rootfs_build.build_rootfs(dest, packages=SMALL_SET, reporter=Reporter())
-    took = time.monotonic() - started
+def test_build_a_small_system_and_run_bash_python3_and_perl_from_it(small_system):
+    dest, info, took = small_system
     print(f"\nbuilt {len(info.installed)} packages in {took:.0f} s: {info.seconds}; "
           f"unconfigured {info.unconfigured}; ENOSYS {info.enosys}")
     assert rootfs_build.is_built(dest)
@@ -539,3 +545,44 @@ def test_build_a_small_system_and_run_bash_python3_and_perl_from_it(tmp_path):
                                 'print sum(1..10), " ", POSIX::floor(2.5), "\\n"'],
                                rootfs=dest, timeout=300)
     assert (code, out) == (0, b"55 2\n"), err
+
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(4 * 3600)
+def test_boot_the_built_system_and_use_less_and_vi_on_its_terminal(small_system):
+    # root's login shell from the tree's own /etc/passwd (bash), less following a
+    # window resize (SIGWINCH through mkemu's pty), vi writing a file
+    pexpect = pytest.importorskip("pexpect")
+    dest = small_system[0]
+    child = pexpect.spawn(sys.executable, ["-m", "mkemu", "boot", str(dest)], timeout=300,
+                          encoding="utf-8", codec_errors="replace", dimensions=(20, 80),
+                          cwd=str(REPO),
+                          env={**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm"})
+    try:
+        child.expect("# ")
+        child.sendline("echo $0 $SHELL")
+        child.expect("-bash /bin/bash")
+        child.expect("# ")
+        child.sendline("seq 1 100 | less")
+        child.expect("19")                       # a 20-row screen: 19 lines and the prompt
+        time.sleep(3)
+        child.setwinsize(40, 80)
+        time.sleep(3)
+        child.sendline("")
+        child.expect("40")                       # redrawn for 40 rows
+        child.send("q")
+        child.expect("# ")
+        child.sendline("vi /tmp/from-vi.txt")
+        time.sleep(10)
+        child.send("ihello from vi\x1b")
+        time.sleep(2)
+        child.send(":wq\r")
+        child.expect("# ")
+        child.sendline("cat /tmp/from-vi.txt; exit 5")
+        child.expect("hello from vi")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 5
+    finally:
+        child.close(force=True)
