@@ -214,6 +214,16 @@ class SignalState:
             queue.append(Pending(info))
 
     def host_signal(self, sig: int) -> None:
+        # Python runs a signal's handler inside another's: a host signal landing while
+        # the records of an earlier one are taken and raised would put its own in
+        # between (real-time ones out of order).  Held until this one is done.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, HOST_SIGNALS)
+        try:
+            self._host_signal(sig)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _host_signal(self, sig: int) -> None:
         """A host signal arrived: with the siginfo the broker mailed before sending it
         (another guest process's kill or sigqueue, a child's SIGCHLD), else as the
         kernel's (an itimer) or an unknown sender's (si_pid 0)."""
