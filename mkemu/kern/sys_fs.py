@@ -737,15 +737,21 @@ def sys_pipe2(t, fds, flags):
     if flags & O_EXCL:
         return -errno.ENOPKG
     r, w = os.pipe2(open_flags_to_host(flags))      # os.pipe2 adds nothing to the flags
-    try:
-        if w >= fd_limit(t):
-            raise _err(errno.EMFILE)
-        t.mem.write(fds, struct.pack("<ii", r, w))
-    except BaseException:
-        os.close(r)
-        os.close(w)
-        raise
+    install_pair(t, r, w, fds)
     return 0
+
+
+def install_pair(t, a: int, b: int, addr: int) -> None:
+    """Two new host descriptors (pipe2, socketpair) become the guest's: their numbers
+    go to addr; past RLIMIT_NOFILE (EMFILE) or on a fault both are closed."""
+    try:
+        if max(a, b) >= fd_limit(t):
+            raise _err(errno.EMFILE)
+        t.mem.write(addr, struct.pack("<ii", a, b))
+    except BaseException:
+        os.close(a)
+        os.close(b)
+        raise
 
 
 MFD_NAME_MAX = 249                     # 255 - len("memfd:")

@@ -44,7 +44,8 @@ from . import brokercall, sockaddr, timespec
 from .errors import InterruptedSyscall
 from .sigframe import SI_USER, siginfo_kill
 from .sockaddr import AF_INET, AF_INET6, AF_UNIX, SOCKADDR_MAX
-from .sys_fs import MAX_IO, UIO_MAXIOV, _err, _fd, _gather, _new_fd, _scatter, fd_limit
+from .sys_fs import (MAX_IO, UIO_MAXIOV, _err, _fd, _gather, _new_fd, _scatter, fd_limit,
+                     install_pair)
 from .sys_fs import _iovecs as _fs_iovecs
 from .sys_fs import _total as _room
 from .systable import s32, syscall
@@ -387,6 +388,17 @@ def _read_addr(t, addr: int, length: int) -> bytes | None:
     return t.mem.read(addr, length)
 
 
+def _socket_and_address(t, fd: int, addr: int, addrlen: int) -> tuple[int, bytes]:
+    """bind's and connect's arguments: the host descriptor and the address (EINVAL
+    without one)."""
+    _hold(t)
+    fd = _fd(t, fd)
+    raw = _read_addr(t, addr, addrlen)
+    if raw is None:
+        raise _err(errno.EINVAL)
+    return fd, raw
+
+
 def _addr_room(t, len_ptr: int) -> int:
     """The room the guest gives for an address (read before the call acts)."""
     room = s32(t.mem.read_u32(len_ptr))
@@ -524,15 +536,7 @@ def sys_socketpair(t, domain, kind, proto, sv):
     _check_family(s32(domain))
     pair = (_int * 2)()
     _ok(_libc.socketpair(s32(domain), s32(kind), s32(proto), pair))
-    a, b = pair[0], pair[1]
-    try:
-        if max(a, b) >= fd_limit(t):
-            raise _err(errno.EMFILE)
-        t.mem.write(sv, struct.pack("<ii", a, b))
-    except BaseException:
-        os.close(a)
-        os.close(b)
-        raise
+    install_pair(t, pair[0], pair[1], sv)
     return 0
 
 
@@ -540,11 +544,7 @@ def sys_socketpair(t, domain, kind, proto, sv):
          status=f"partial: {_NAMES}; abstract names carry a per-machine tag, so the longest "
                 "is about 12 bytes shorter than Linux's 107")
 def sys_bind(t, fd, addr, addrlen):
-    _hold(t)
-    fd = _fd(t, fd)
-    raw = _read_addr(t, addr, addrlen)
-    if raw is None:
-        return -errno.EINVAL
+    fd, raw = _socket_and_address(t, fd, addr, addrlen)
     if sockaddr.family(raw) == AF_UNIX:
         sockaddr.bind_unix(t, raw, lambda host: _host_bind(fd, host))
     else:
@@ -561,11 +561,7 @@ def sys_listen(t, fd, backlog):
 
 @syscall("connect", "fd", "ptr", "int", status=f"partial: {_TIMEO}")
 def sys_connect(t, fd, addr, addrlen):
-    _hold(t)
-    fd = _fd(t, fd)
-    raw = _read_addr(t, addr, addrlen)
-    if raw is None:
-        return -errno.EINVAL
+    fd, raw = _socket_and_address(t, fd, addr, addrlen)
     if sockaddr.family(raw) == AF_UNIX:
         _autobind_for_creds(t, fd)
     with sockaddr.host_address(t, raw) as host:
