@@ -15,6 +15,7 @@ from mkemu.ipc.channel import RequestRefused
 from mkemu.kern.broker import Broker
 from mkemu.mm.holdings import Holdings
 from mkemu.mm.physmem import PhysMem
+from tests.support.testbroker import shut_down
 
 BOGUS = [
     b"\x07",                                              # shorter than a type
@@ -95,9 +96,4 @@ def test_a_child_never_born_is_dropped_when_its_parent_dies_forking():
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-        for rec in recs:
-            if rec.alive:
-                os.kill(rec.host_pid, signal.SIGKILL)
-                os.waitpid(rec.host_pid, 0)
-        broker.close()
-        os.close(fd)
+        shut_down(broker, recs, fd)

@@ -26,6 +26,7 @@ from mkemu.kern import futex
 from mkemu.kern.broker import Broker
 from mkemu.kern.errors import InterruptedSyscall
 from mkemu.mm.physmem import PAGE_SIZE, PhysMem
+from tests.support.testbroker import shut_down
 
 NFRAMES = 16
 WORD = (7, 0)            # (frame, offset) of the futex word
@@ -99,12 +100,7 @@ def _run(*mains):
             recs.append(broker.spawn(lambda chan, main=main: main(chan, _mem(fd)), ppid=1))
         broker.serve()
     finally:
-        for rec in recs:
-            if rec.alive:                      # the broker failed: leave no task behind
-                os.kill(rec.host_pid, signal.SIGKILL)
-                os.waitpid(rec.host_pid, 0)
-        broker.close()
-        os.close(fd)
+        shut_down(broker, recs, fd)
     return broker, recs
 
 
@@ -263,12 +259,7 @@ def test_a_killed_waiter_leaves_no_queue_entry():
         recs.append(broker.spawn(lambda chan: killer(chan, _mem(fd), victim), ppid=1))
         status = broker.serve()
     finally:
-        for rec in recs:
-            if rec.alive:
-                os.kill(rec.host_pid, signal.SIGKILL)
-                os.waitpid(rec.host_pid, 0)
-        broker.close()
-        os.close(fd)
+        shut_down(broker, recs, fd)
     assert status == signal.SIGKILL
     assert recs[1].exit is not None and recs[1].exit.code == 0, \
         f"killer: check {recs[1].exit.code if recs[1].exit else '?'} failed"
