@@ -15,11 +15,58 @@ from .rootfs import O_PATH, RootFS
 
 
 class FsContext:
+    # Threads made with CLONE_FS share the context: then it lives in the space's control
+    # block (mm/sharedmm.py) and each change is published there (the host umask is
+    # shared by the host clone itself).
+    _shared = None
+    _gen = 0
+
     def __init__(self, root: RootFS, cwd: bytes = b"/", umask: int = 0o022) -> None:
         self.root = root
-        self.cwd = cwd            # always a resolved guest path
-        self.umask = umask
+        self._cwd = cwd           # always a resolved guest path
+        self._umask = umask
         os.umask(umask)           # the host applies it to our creates, as the kernel would
+
+    def _fresh(self) -> None:
+        shared = self._shared
+        if shared is not None and shared.fs_gen() != self._gen:
+            self._cwd, self._umask = shared.load_fs()
+            self._gen = shared.fs_gen()
+
+    def _publish(self) -> None:
+        if self._shared is not None:
+            self._shared.store_fs(self._cwd, self._umask)
+            self._gen = self._shared.fs_gen()
+
+    @property
+    def cwd(self) -> bytes:
+        self._fresh()
+        return self._cwd
+
+    @cwd.setter
+    def cwd(self, path: bytes) -> None:
+        self._cwd = path
+        self._publish()
+
+    @property
+    def umask(self) -> int:
+        self._fresh()
+        return self._umask
+
+    @umask.setter
+    def umask(self, mask: int) -> None:
+        self._umask = mask
+        self._publish()
+
+    def share(self, ctl) -> None:
+        """CLONE_FS: from now cwd and umask are the thread group's."""
+        if self._shared is None:
+            self._shared = ctl
+            self._publish()
+
+    def unshare(self) -> None:
+        self._fresh()
+        self._shared = None
 
     def absolute(self, path: bytes, base: bytes | None = None) -> bytes:
         """The absolute guest path of `path` taken relative to base (default: the cwd)."""
@@ -56,7 +103,7 @@ class FsContext:
     def copy(self) -> "FsContext":
         """The context a forked child starts with (same root, cwd and umask)."""
         new = FsContext.__new__(FsContext)
-        new.root, new.cwd, new.umask = self.root, self.cwd, self.umask
+        new.root, new._cwd, new._umask = self.root, self.cwd, self.umask
         return new
 
 

@@ -20,6 +20,7 @@ _PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = re.compile(rb"^/fd/(\d+)$")
 _FDINFO = re.compile(rb"^/fdinfo/(\d+)$")
 _THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
+_TASK = re.compile(rb"^/task/(\d+)(/.*)?$")
 
 
 def cpuinfo(t=None) -> str:
@@ -108,6 +109,20 @@ def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
     return " ".join(str(f) for f in fields) + "\n"
 
 
+def _threads(t) -> list[int]:
+    """The tids of t's thread group (the broker's list; just t when it has no others)."""
+    if not getattr(t, "threaded", False):
+        return [t.tid]
+    info = t.proc_info(t.pid)
+    return info["threads"] if info else [t.tid]
+
+
+def _task_dir(t, path: bytes, pid: int) -> Node | None:
+    """/proc/PID/task: the broker keeps one directory per thread in its listing."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    return HostDir(path, os.path.join(listing, str(pid), "task")) if listing else None
+
+
 def _status(t) -> str:
     uid = (t.uid, t.euid, t.suid, t.euid)
     gid = (t.gid, t.egid, t.sgid, t.egid)
@@ -115,7 +130,7 @@ def _status(t) -> str:
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
-            f"FDSize:\t64\nGroups:\t\nThreads:\t1\nSigQ:\t0/63000\n")
+            f"FDSize:\t64\nGroups:\t\nThreads:\t{len(_threads(t))}\nSigQ:\t0/63000\n")
 
 
 def _stat(t) -> str:
@@ -192,6 +207,8 @@ def _other(t, path: bytes) -> Node | None:
     rest = m.group(2) or b""
     if rest == b"":
         return HostDir(path, "/proc/self")
+    if rest == b"/task":
+        return _task_dir(t, path, info["pid"])
     make = OTHER_TEXT.get(rest)
     if make is not None:
         return TextFile(path, lambda t, make=make, info=info: make(info))
@@ -227,6 +244,14 @@ def lookup(t, path: bytes) -> Node | None:
         if path == b"/proc/thread-self":
             return Symlink(path, f"{t.pid}/task/{t.tid}".encode())
         return HostDir(path, "/proc/self")
+    if rest == b"/task":
+        return _task_dir(t, path, t.pid)
+    m = _TASK.match(rest)
+    if m:
+        # a thread of this process: what /proc/PID shows (per-thread files are the caller's)
+        if int(m.group(1)) not in _threads(t):
+            return None
+        return lookup(t, b"/proc/%d%s" % (t.pid, m.group(2) or b""))
     make = SELF_TEXT.get(rest)
     if make is not None:
         return TextFile(path, make)

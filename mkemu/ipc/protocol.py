@@ -24,7 +24,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                | end of its signal mailbox)    |                             |
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(runs)            |
-| ExitGroup      | code, signal, core            | (no reply; the task exits)  |
+| ExitGroup      | code, signal, core, thread    | (no reply; the task exits)  |
 | FutexWait      | key, frame, offset, val,      | FutexWaitReply(result) when |
 |                | bitset, deadline              | woken, timed out, refused   |
 | FutexCancel    |                               | FutexCancelReply(queued)    |
@@ -33,8 +33,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                | nwake, nrequeue               | FutexCount(-EAGAIN)         |
 | FutexWakeOp    | key, key2, frame2, offset2,   | FutexCount(count)           |
 |                | op, nwake, nwake2             |                             |
-| Fork           | vfork  (+ the child's holdings| ForkReply(pid) (+ the       |
-|                | memfd over SCM_RIGHTS)        | child's channel end)        |
+| Fork           | vfork, share, slots (+ the    | ForkReply(pid) (+ the       |
+|                | child's holdings memfd, or    | child's channel end)        |
+|                | the shared space's control)   |                             |
 | Forked         | pid, host_pid, wait           | VforkDone() if wait, when   |
 |                |                               | the child execs or ends     |
 | ProcUpdate     | comm, cmdline, exe, execed,   | (no reply)                  |
@@ -51,6 +52,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | Stop           | sig                           | Value(0: stopped and now    |
 |                |                               | continued; 1: discarded)    |
 | Tty            | op, rdev, arg, path           | TtyReply(value, path)       |
+| TgKill         | tgid, tid, sig, info          | KillReply(result, me_too)   |
+| ExecAlone      |                               | Value(0) when the group's   |
+|                |                               | other threads are gone      |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -108,6 +112,8 @@ class MsgType(IntEnum):
     STOP = 38
     TTY = 39
     TTY_REPLY = 40
+    TG_KILL = 41
+    EXEC_ALONE = 42
 
 
 @dataclass
@@ -149,12 +155,32 @@ class FrameGrant:
 
 
 @dataclass
+class TgKill:
+    """tgkill/tkill/rt_tgsigqueueinfo to one thread (tgid 0: any group); KillReply."""
+    TYPE = MsgType.TG_KILL
+    tgid: int
+    tid: int
+    sig: int
+    info: bytes = b""
+
+
+@dataclass
+class ExecAlone:
+    """execve in a thread group: end the other threads first (Value(0) once they are
+    gone; the caller's thread id becomes the group's pid)."""
+    TYPE = MsgType.EXEC_ALONE
+
+
+@dataclass
 class ExitGroup:
-    """The guest thread group ends: exit(code) when signal == 0, else killed by signal."""
+    """The guest thread group ends: exit(code) when signal == 0, else killed by signal.
+    thread: only the sender's thread ends (exit(2)); the group ends with it if it was
+    the last."""
     TYPE = MsgType.EXIT_GROUP
     code: int
     signal: int
     core: bool
+    thread: bool = False
 
 
 @dataclass
@@ -239,9 +265,14 @@ class FutexWakeOp:
 @dataclass
 class Fork:
     """Reserve a child: its pid, its record, its channel (sent back over SCM_RIGHTS).
-    The request carries the child's frame-holdings memfd."""
+    The request carries the child's frame-holdings memfd, or with `share` (CLONE_VM
+    without CLONE_VFORK) the space's control memfd (mm/sharedmm.py): "thread" makes a
+    thread of the caller's group, "vm" a process sharing its memory; slots: the
+    control slots of the caller and the child (their blocked signals are there)."""
     TYPE = MsgType.FORK
     vfork: bool
+    share: str = ""
+    slots: tuple = ()
 
 
 @dataclass
@@ -435,7 +466,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       Forked, VforkDone, ProcUpdate, Wait, WaitReply, Cancel,
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
-                                      ProcInfoReply, Stop, Tty, TtyReply)}
+                                      ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone)}
 _HEADER = struct.Struct("<H")
 
 

@@ -26,6 +26,7 @@ from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
+from ..mm.sharedmm import MmControl
 from . import sigframe
 from .futex import FutexQueues
 from .sigfd import read_signals
@@ -69,15 +70,17 @@ class Broker:
             P.MsgType.WAIT: self.on_wait,
             P.MsgType.CANCEL: self.on_cancel,
             P.MsgType.KILL: self.on_kill,
-            P.MsgType.SET_PGID: lambda p, m: P.Value(self.table.setpgid(p, m.pid, m.pgid)),
-            P.MsgType.GET_PGID: lambda p, m: P.Value(self.table.getpgid(p, m.pid)),
-            P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p, m.pid)),
-            P.MsgType.SET_SID: lambda p, m: P.Value(self.table.setsid(p)),
+            P.MsgType.TG_KILL: self.on_tg_kill,
+            P.MsgType.EXEC_ALONE: self.on_exec_alone,
+            P.MsgType.SET_PGID: lambda p, m: P.Value(self.table.setpgid(p.grp, m.pid, m.pgid)),
+            P.MsgType.GET_PGID: lambda p, m: P.Value(self.table.getpgid(p.grp, m.pid)),
+            P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p.grp, m.pid)),
+            P.MsgType.SET_SID: lambda p, m: P.Value(self.table.setsid(p.grp)),
             P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
             P.MsgType.PROC_INFO: self.on_proc_info,
             P.MsgType.STOP: self.on_stop,
-            P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p, m.op, m.rdev, m.arg,
-                                                                       m.path)),
+            P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p.grp, m.op, m.rdev,
+                                                                       m.arg, m.path)),
         }
         self.terms = Terminals(self.table, self.send)
         # called with the signal when the machine's first process stops (kern/machine.py
@@ -89,7 +92,7 @@ class Broker:
         self.next_frame = self.phys.first_frame if self.phys else 1
         self.free_frames: list[int] = []
         self.futex = FutexQueues(self.phys.view if self.phys else None)
-        self.waiting: dict[int, P.Wait] = {}     # pid -> its pending Wait
+        self.waiting: dict[int, tuple[Proc, P.Wait]] = {}   # tid -> (thread, its pending Wait)
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < hard:                          # three descriptors per process
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -194,7 +197,41 @@ class Broker:
             guest = os.WTERMSIG(wstatus)          # the host process was killed: same signal
         else:
             guest = signal.SIGABRT                # it vanished without a word: a crash
-        self._ended(proc, guest)
+        group = proc.grp
+        if not group.members:
+            self._ended(proc, guest)
+            return
+        # one thread of a group: the group ends with its last thread; an exit_group, a
+        # fatal signal or a death without a goodbye takes the other threads down
+        self._thread_gone(proc)
+        if not (proc.exit is not None and proc.exit.thread) and group.group_status is None:
+            group.group_status = guest
+            for other in group.hosts():
+                _kill(other, signal.SIGKILL)
+        if not group.members:
+            self._ended(group, guest if group.group_status is None else group.group_status)
+
+    def _thread_gone(self, th: Proc) -> None:
+        """A thread's host process is gone: what was its own goes (its record stays if it
+        is the process's)."""
+        if not th.chan_closed:
+            try:
+                self.sel.unregister(th.chan.sock)
+            except (KeyError, ValueError):
+                pass
+        th.chan.close()
+        th.chan_closed = True
+        if th.mailbox is not None:
+            th.mailbox.close()
+            th.mailbox = None
+        self.futex.drop(th)
+        self.waiting.pop(th.tid, None)
+        group = th.grp
+        if th in group.members:
+            group.members.remove(th)
+        if th is not group:
+            th.alive = False
+            self.table.thread_gone(th)
 
     def _ended(self, proc: Proc, status: int, notify: bool = True) -> None:
         """proc's host process is gone: take back what it held, make it a zombie, tell
@@ -212,12 +249,18 @@ class Broker:
             proc.mailbox = None
         proc.stopped, proc.change = 0, None
         self.futex.drop(proc)
-        self.waiting.pop(proc.pid, None)
+        self.waiting.pop(proc.tid, None)
         if proc.holdings is not None:
-            if self.phys is not None:
-                self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
-            proc.holdings.close()
+            # a space shared with CLONE_VM processes goes when the last of them ends
+            proc.holdings.users = getattr(proc.holdings, "users", 1) - 1
+            if proc.holdings.users <= 0:
+                if self.phys is not None:
+                    self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
+                proc.holdings.close()
             proc.holdings = None
+        if proc.ctl is not None:
+            proc.ctl.close()
+            proc.ctl = None
         self._release_vfork_parent(proc)
         if proc.pid == proc.sid:
             self.terms.session_ended(proc)
@@ -227,12 +270,13 @@ class Broker:
         if proc is self.table.init:
             self.status = status
             for other in self.table.procs.values():    # init is gone: so is its machine
-                if self.init_ends_machine and other.alive and other.pidfd >= 0:
-                    _kill(other, signal.SIGKILL)
+                if self.init_ends_machine and other.alive:
+                    for host in other.hosts():
+                        _kill(host, signal.SIGKILL)
         for child in self.table.children(proc):
             if child.host_pid is None and child.chan_closed:
                 self._ended(child, signal.SIGKILL, notify=False)   # never born: it died forking
-            elif child.pdeathsig and child.alive and child.pidfd >= 0:
+            elif child.pdeathsig and child.alive and child.hosts():
                 self.send(child, child.pdeathsig,
                           sigframe.siginfo_kill(child.pdeathsig, sigframe.SI_USER, proc.pid))
         for orphan in self.table.reparent_children(proc):
@@ -260,30 +304,33 @@ class Broker:
         """Something a wait may report happened to a child of parent: answer its pending
         Wait if it now can be, and send SIGCHLD (with si_code, the child's pid and
         status, as waitid would report them)."""
-        if sigchld and parent.pidfd >= 0:      # first: it is pending when the wait returns
-            _mail(parent, sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
-            _kill(parent, signal.SIGCHLD)
-        waiting = self.waiting.get(parent.pid)
-        if waiting is not None:
-            reply = self._try_wait(parent, waiting)
-            if reply is not None:
-                del self.waiting[parent.pid]
-                _tell(parent, reply)
+        if sigchld and parent.hosts():      # first: it is pending when the wait returns
+            target = self._thread_for(parent, signal.SIGCHLD)
+            _mail(target, sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
+            _kill(target, signal.SIGCHLD)
+        for tid, (waiter, msg) in list(self.waiting.items()):
+            if waiter.grp is parent:
+                reply = self._try_wait(parent, msg)
+                if reply is not None:
+                    del self.waiting[tid]
+                    _tell(waiter, reply)
 
     # ---- job control ------------------------------------------------------------------
     def stop(self, proc: Proc, sig: int) -> None:
         """Stop proc's host process for the stop signal sig and tell its parent."""
-        if not proc.alive or proc.stopped or proc.pidfd < 0:
+        if not proc.alive or proc.stopped or not proc.hosts():
             return
         proc.stopped = sig
         proc.change = (stopped_status(sig), CLD_STOPPED)
-        _kill(proc, signal.SIGSTOP)
-        try:
-            # the parent hears of the stop once it has happened, as on Linux (WNOWAIT: an
-            # exit that came first stays for _reap)
-            os.waitid(os.P_PIDFD, proc.pidfd, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
-        except ChildProcessError:
-            pass
+        for host in proc.hosts():              # every thread of the group stops
+            _kill(host, signal.SIGSTOP)
+        for host in proc.hosts():
+            try:
+                # the parent hears of the stop once it has happened, as on Linux (WNOWAIT:
+                # an exit that came first stays for _reap)
+                os.waitid(os.P_PIDFD, host.pidfd, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                pass
         self._job_changed(proc)
         if proc is self.table.init and self.on_init_stop is not None:
             self.on_init_stop(sig)
@@ -291,13 +338,14 @@ class Broker:
     def cont(self, proc: Proc) -> None:
         """SIGCONT: resume proc if stopped (telling its parent), and deliver the signal
         (the task takes the host SIGCONT as the guest one)."""
-        if not proc.alive or proc.pidfd < 0:
+        if not proc.alive or not proc.hosts():
             return
         if proc.stopped:
             proc.stopped = 0
             proc.change = (CONTINUED_STATUS, CLD_CONTINUED)
             self._job_changed(proc)
-        _kill(proc, signal.SIGCONT)
+        for host in proc.hosts():
+            _kill(host, signal.SIGCONT)
 
     def _job_changed(self, child: Proc) -> None:
         parent = self.table.procs.get(child.ppid)
@@ -310,16 +358,34 @@ class Broker:
         """Send a guest signal to another process: SIGSTOP and SIGCONT act here, the
         others reach its task as the same host signal.  info, the siginfo it gets, is
         mailed first (kern/signals.py takes it when the host signal comes)."""
-        if not proc.alive or proc.pidfd < 0 or not sig:
+        proc = proc.grp
+        if not proc.alive or not proc.hosts() or not sig:
             return
         if sig == signal.SIGSTOP:
             self.stop(proc, sig)
             return
-        _mail(proc, info or sigframe.siginfo_kill(sig, sigframe.SI_USER))
+        if sig == signal.SIGKILL:
+            for host in proc.hosts():
+                _kill(host, sig)
+            return
+        target = self._thread_for(proc, sig)
+        _mail(target, info or sigframe.siginfo_kill(sig, sigframe.SI_USER))
         if sig == signal.SIGCONT:
             self.cont(proc)
         else:
-            _kill(proc, sig)
+            _kill(target, sig)
+
+    def _thread_for(self, proc: Proc, sig: int) -> Proc:
+        """The thread a process-directed signal goes to: the first (the main thread
+        first) that does not block it, else the first."""
+        hosts = proc.hosts()
+        if len(hosts) <= 1 or proc.ctl is None:
+            return hosts[0] if hosts else proc
+        bit = 1 << (sig - 1)
+        for th in hosts:
+            if th.slot >= 0 and not proc.ctl.blocked(th.slot) & bit:
+                return th
+        return hosts[0]
 
     def _release_vfork_parent(self, child: Proc) -> None:
         parent, child.vfork_parent = child.vfork_parent, None
@@ -357,10 +423,10 @@ class Broker:
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
-        return P.Welcome(proc.pid, proc.tid, proc.ppid)
+        return P.Welcome(proc.pid, proc.tid, proc.grp.ppid)
 
     def on_get_ppid(self, proc: Proc, msg: P.GetPpid):
-        return P.PpidReply(proc.ppid)
+        return P.PpidReply(proc.grp.ppid)
 
     def on_frame_request(self, proc: Proc, msg: P.FrameRequest):
         want = max(0, msg.count)
@@ -380,21 +446,41 @@ class Broker:
     def on_fork(self, proc: Proc, msg: P.Fork):
         if len(proc.chan.fds) != 1 or self.phys is None:
             return P.ErrorReply(msg.TYPE, "Fork needs the child's holdings descriptor")
-        holdings_fd = proc.chan.fds.pop()
+        fd = proc.chan.fds.pop()
+        group = proc.grp
         mine, theirs = Channel.pair()
-        child = self.table.new(proc.pid, mine, parent=proc)
-        child.holdings = Holdings(holdings_fd, self.nframes)
+        if msg.share == "thread":
+            child = self.table.new_thread(group, mine)
+            if group.ctl is None:
+                group.ctl = MmControl(fd)       # the threads' blocked masks are there
+            else:
+                os.close(fd)
+            proc.slot, child.slot = msg.slots
+        else:
+            child = self.table.new(group.pid, mine, parent=group)
+            if msg.share == "vm":               # CLONE_VM: the caller's space, its frames
+                os.close(fd)
+                holdings = group.holdings
+                holdings.users = getattr(holdings, "users", 1) + 1
+                child.holdings = holdings
+            else:
+                child.holdings = Holdings(fd, self.nframes)
         self.sel.register(mine.sock, selectors.EVENT_READ, (child, "chan"))
-        _tell(proc, P.ForkReply(child.pid), fds=(theirs.fileno(),))
+        _tell(proc, P.ForkReply(child.tid), fds=(theirs.fileno(),))
         theirs.close()
         return None
 
     def on_forked(self, proc: Proc, msg: P.Forked):
-        child = self.table.procs.get(msg.pid)
-        if child is None or child.ppid != proc.pid:
+        child = self.table.by_tid(msg.pid)
+        if child is None or child.ppid != proc.pid and child.group is not proc.grp:
             return P.ErrorReply(msg.TYPE, f"{msg.pid} is not a child being forked")
         if msg.host_pid < 0:                     # the host fork failed
-            self._ended(child, signal.SIGKILL, notify=False)
+            if child.group is not None:
+                self._thread_gone(child)
+                if child.group.members == [child.group]:
+                    child.group.members.clear()
+            else:
+                self._ended(child, signal.SIGKILL, notify=False)
             return None
         self._watch(child, msg.host_pid)
         if msg.wait:
@@ -405,6 +491,7 @@ class Broker:
         return None
 
     def on_proc_update(self, proc: Proc, msg: P.ProcUpdate):
+        proc = proc.grp
         if msg.comm is not None:
             proc.comm = msg.comm
         if msg.cmdline is not None:
@@ -419,6 +506,34 @@ class Broker:
             proc.execed = True
             self._release_vfork_parent(proc)
         return None
+
+    def on_exec_alone(self, proc: Proc, msg: P.ExecAlone):
+        """execve in a thread group: the other threads end (SIGKILL, reaped here), and
+        the caller, if it was not the first thread, takes over the process's record."""
+        group = proc.grp
+        for th in [m for m in group.members if m is not proc]:
+            if th.pidfd >= 0:
+                _kill(th, signal.SIGKILL)
+                try:
+                    os.waitpid(th.host_pid, 0)
+                except ChildProcessError:
+                    pass
+                self.sel.unregister(th.pidfd)
+                os.close(th.pidfd)
+                th.pidfd = -1
+            self._thread_gone(th)
+        group.members.clear()
+        if proc is not group:                    # the caller becomes the process's thread
+            self.sel.unregister(proc.chan.sock)
+            self.sel.unregister(proc.pidfd)
+            self.table.thread_gone(proc)
+            group.chan, group.host_pid, group.pidfd = proc.chan, proc.host_pid, proc.pidfd
+            group.mailbox, group.chan_closed, group.exit = proc.mailbox, False, None
+            self.sel.register(group.chan.sock, selectors.EVENT_READ, (group, "chan"))
+            self.sel.register(group.pidfd, selectors.EVENT_READ, (group, "exit"))
+            _tell(group, P.Value(0))
+            return None
+        return P.Value(0)
 
     def _try_wait(self, parent: Proc, msg: P.Wait) -> P.WaitReply | None:
         """The answer to a Wait now, or None: it has to wait."""
@@ -442,27 +557,45 @@ class Broker:
         return None
 
     def on_wait(self, proc: Proc, msg: P.Wait):
-        reply = self._try_wait(proc, msg)
+        reply = self._try_wait(proc.grp, msg)
         if reply is None:
-            self.waiting[proc.pid] = msg
+            self.waiting[proc.tid] = (proc, msg)
         return reply
 
     def on_cancel(self, proc: Proc, msg: P.Cancel):
-        return P.CancelReply(self.waiting.pop(proc.pid, None) is not None)
+        return P.CancelReply(self.waiting.pop(proc.tid, None) is not None)
 
     def on_kill(self, proc: Proc, msg: P.Kill):
         if not 0 <= msg.sig <= 64:
             return P.KillReply(-errno.EINVAL, False)
-        targets = self.table.kill_targets(proc, msg.pid)
+        targets = self.table.kill_targets(proc.grp, msg.pid)
         if targets is None:
             return P.KillReply(-errno.ESRCH, False)
         me_too = False
         for t in targets:
-            if t is proc:
+            if t is proc.grp and not t.members:
                 me_too = True
             else:
                 self.send(t, msg.sig, msg.info or None)
         return P.KillReply(0, me_too)
+
+    def on_tg_kill(self, proc: Proc, msg: P.TgKill):
+        if not 0 <= msg.sig <= 64:
+            return P.KillReply(-errno.EINVAL, False)
+        th = self.table.by_tid(msg.tid)
+        if th is None or msg.tgid and th.pid != msg.tgid or th.zombie or \
+                th.grp.members and th not in th.grp.members:
+            return P.KillReply(-errno.ESRCH, False)
+        if th is proc:
+            return P.KillReply(0, True)
+        if msg.sig in (0,):
+            return P.KillReply(0, False)
+        if msg.sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
+            self.send(th.grp, msg.sig, msg.info or None)   # these act on the whole group
+        elif th.pidfd >= 0:
+            _mail(th, msg.info or sigframe.siginfo_kill(msg.sig, sigframe.SI_TKILL))
+            _kill(th, msg.sig)
+        return P.KillReply(0, False)
 
     def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
         info = self.table.info(msg.pid)
@@ -471,9 +604,9 @@ class Broker:
         return P.ProcInfoReply(info)
 
     def on_stop(self, proc: Proc, msg: P.Stop):
-        if msg.sig != signal.SIGSTOP and self.table.orphaned_group(proc.pgid):
+        if msg.sig != signal.SIGSTOP and self.table.orphaned_group(proc.grp.pgid):
             return P.Value(1)        # a terminal stop in an orphaned group: discarded
-        self.stop(proc, msg.sig)
+        self.stop(proc.grp, msg.sig)
         return P.Value(0)
 
     def on_futex_wait(self, proc: Proc, msg: P.FutexWait):

@@ -11,9 +11,11 @@ from __future__ import annotations
 class TaskExit(Exception):
     """Raised by exit/exit_group and fatal signals to leave the run loop."""
 
-    def __init__(self, code: int = 0, sig: int = 0, core: bool = False) -> None:
+    def __init__(self, code: int = 0, sig: int = 0, core: bool = False,
+                 thread: bool = False) -> None:
         super().__init__(f"exit code={code} signal={sig}")
         self.code, self.sig, self.core = code, sig, core
+        self.thread = thread          # exit(2) of one thread of a group
 
 
 class InterruptedSyscall(Exception):

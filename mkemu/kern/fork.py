@@ -15,14 +15,13 @@ however it ends); the child then says Hello with its host pid and the parent
 says Forked.  vfork (CLONE_VM | CLONE_VFORK, what glibc's vfork and
 posix_spawn use) is the same fork without copy-on-write marks: the child
 writes the parent's frames, and the parent sleeps (Forked with wait) until
-the child execs or ends, as vfork's contract says.  Threads (CLONE_VM
-without CLONE_VFORK) are the next issue's: -ENOSYS, which glibc's
-pthread_create reports as EAGAIN.
+the child execs or ends, as vfork's contract says.  Threads and other
+CLONE_VM children are kern/thread.py's.  A fork of a threaded process takes
+a private copy of the shared page map with the space's lock held across the
+host fork, so no sibling thread changes the map in between.
 """
 from __future__ import annotations
 
-import _signal              # pthread_sigmask without enum conversion (fork is hot)
-import ctypes
 import errno
 import os
 import signal
@@ -33,45 +32,20 @@ import time
 from ..ipc import protocol as P
 from ..mm.holdings import Holdings
 from . import brokercall
+from .hostclone import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS,
+                        CLONE_NEWNS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD,
+                        CLONE_PTRACE, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
+                        CLONE_VM, CSIGNAL, PR_SET_PDEATHSIG, host_clone, libc)
 from .systable import syscall
+from .thread import clone_vm
 
-CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
-CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
-CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
-CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
-CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
-CLONE_IO = 0x80000000
-CSIGNAL = 0xFF
 # namespaces and other flags a process fork cannot honour here
 _UNSUPPORTED = 0x7E00_0000 | CLONE_PIDFD | CLONE_PTRACE | CLONE_NEWNS
-_HOST_CLONE = 56              # x86_64 clone(2)
-_PR_SET_PDEATHSIG = 1
-
-_pyapi = ctypes.pythonapi
-_libpy = ctypes.PyDLL(None, use_errno=True)       # keeps the GIL across the fork, as os.fork
-_libpy.syscall.restype = ctypes.c_long
-_libpy.syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                           ctypes.c_ulong, ctypes.c_ulong]
-_libc = ctypes.CDLL(None, use_errno=True)
-_ALL_SIGNALS = signal.valid_signals()
 
 
 def _host_fork_as_sibling() -> int:
     """fork(2) of this process whose child has our parent (the broker) as its parent."""
-    # Host signals are held until Python's after-fork work is done: it forgets the
-    # signals it has not yet handled, which would lose one sent to the new child.
-    old_mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
-    try:
-        _pyapi.PyOS_BeforeFork()
-        pid = _libpy.syscall(_HOST_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
-        err = ctypes.get_errno()
-        if pid == 0:
-            _pyapi.PyOS_AfterFork_Child()
-        else:
-            _pyapi.PyOS_AfterFork_Parent()
-    finally:
-        _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    return pid if pid >= 0 else -err
+    return host_clone(CLONE_PARENT | signal.SIGCHLD)
 
 
 def fork(t, flags: int, newsp: int = 0, ptid: int = 0, tls: int = 0, ctid: int = 0) -> int:
@@ -88,10 +62,12 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     if flags & CLONE_THREAD and not flags & CLONE_SIGHAND or \
             flags & CLONE_SIGHAND and not flags & CLONE_VM:
         return -errno.EINVAL
-    if flags & CLONE_VM and not flags & CLONE_VFORK or flags & (CLONE_FILES | CLONE_FS):
-        return -errno.ENOSYS              # threads: the next issue
     if flags & _UNSUPPORTED:
         return -errno.EINVAL
+    if flags & CLONE_VM and not flags & CLONE_VFORK:
+        return clone_vm(t, flags, newsp, ptid, tls, ctid)
+    if flags & (CLONE_FILES | CLONE_FS):
+        return -errno.EINVAL              # a copied process cannot share these (no CLONE_VM)
     vfork = bool(flags & CLONE_VFORK)
     holdings = Holdings.create(t.phys.nframes)
     holdings_fd = t.reserve_fd(holdings.fd)
@@ -101,8 +77,25 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     (chan_fd,) = t.chan.fds
     t.chan.fds = []
     chan_fd = t.reserve_fd(chan_fd)
-    t.space.share_for_fork(holdings, vfork)
-    host_pid = _host_fork_as_sibling()
+    ctl = getattr(t.space, "ctl", None)
+    if ctl is None:
+        t.space.share_for_fork(holdings, vfork)
+        host_pid = _host_fork_as_sibling()
+    else:
+        host_pid = -errno.EAGAIN
+        ctl.lock()                        # threads: nothing changes the map until the fork
+        try:
+            t.space.share_for_fork(holdings, vfork)
+            snapshot = t.space.snapshot()
+            host_pid = _host_fork_as_sibling()
+        finally:
+            if host_pid != 0:
+                ctl.unlock()
+        if host_pid == 0:
+            t.sig.unshare()
+            t.fs.unshare()
+            t.space.make_private(snapshot)
+            t.threaded = t.shares_fds = False
     if host_pid == 0:
         _become_child(t, child_pid, chan_fd, holdings, flags, newsp, tls, ctid)
         return 0
@@ -126,7 +119,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
 def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
                   newsp: int, tls: int, ctid: int) -> None:
     """In the new host process: take the child's channel, pid and frame pool."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     old = t.chan.sock
     t.reserved_fds.discard(old.fileno())
     old.close()

@@ -225,8 +225,9 @@ def key_of(t, addr: int, private: bool) -> tuple:
     """The futex key of guest address addr (EINVAL unaligned, MemFault unmapped)."""
     if addr & 3:
         raise OSError(errno.EINVAL, "unaligned futex")
+    mm = getattr(t.space, "mm_owner", t.pid)     # CLONE_VM processes share one space
     if private:
-        return ("mm", t.pid, addr)
+        return ("mm", mm, addr)
     vma = t.space.find(addr)
     if vma is None:
         raise MemFault(addr, "r")             # a shared key needs the page (get_user_pages)
@@ -235,7 +236,7 @@ def key_of(t, addr: int, private: bool) -> tuple:
         if page is not None:
             dev, ino, pageno = page
             return ("file", dev, ino, pageno * 4096 + (addr & 4095))
-    return ("mm", t.pid, addr)
+    return ("mm", mm, addr)
 
 
 def _sleep(t, msg: P.FutexWait, fds: tuple[int, ...] = ()) -> int:
@@ -309,3 +310,11 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
         return brokercall.call(t, P.FutexWakeOp(key, key2, frame2, uaddr2 & 4095, op_or_cond,
                                          s32(val), s32(timeout)), P.FutexCount).count
     return -errno.ENOSYS                              # FUTEX_FD (gone from Linux), the PI family
+
+
+def wake_word(t, addr: int, count: int = 1) -> int:
+    """Wake waiters on the futex word at addr, as the kernel does at a thread's end
+    (CLONE_CHILD_CLEARTID, robust mutexes): a shared key, which for private memory is
+    the same as the private one."""
+    return brokercall.call(t, P.FutexWake(key_of(t, addr, False), count,
+                                          FUTEX_BITSET_MATCH_ANY), P.FutexCount).count

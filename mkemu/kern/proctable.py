@@ -1,6 +1,8 @@
 """The machine's processes as the broker keeps them: the tree, groups, sessions, zombies.
 
-One `Proc` per guest process (one task each until threads come).  Guest pids
+One `Proc` per guest process, and one per further thread of a thread group
+(its `group` is the process's record, which is also its first thread's).
+Guest pids
 are the machine's own numbers from FIRST_PID up, never host pids.  A process
 that ended stays a zombie, its wait status kept, until its parent reaps it
 with wait4/waitid; its children go to the machine's first process (its
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -74,10 +77,25 @@ class Proc:
     chld: int = 0                      # CHLD_* bits: how it takes its children's SIGCHLD
     ctty: int = 0                      # st_rdev of its controlling terminal, 0: none
     mailbox: object = None             # socket: siginfo for the signals the broker sends it
+    # threads: the process's record is its first thread's; a further thread's record has
+    # the process's pid, its own tid, channel, host process and mailbox, and `group`
+    tid: int = 0
+    group: "Proc | None" = None        # set on the records of further threads
+    members: list = field(default_factory=list)   # a group's live threads (empty: one)
+    group_status: int | None = None    # how a group ends once one thread decided it
+    ctl: object = None                 # the shared space's MmControl (threads' blocked masks)
+    slot: int = -1                     # this thread's slot in it
 
     @property
-    def tid(self) -> int:
-        return self.pid
+    def grp(self) -> "Proc":
+        """The process this thread belongs to."""
+        return self.group or self
+
+    def hosts(self) -> list["Proc"]:
+        """The records of the host processes that run it (each thread's)."""
+        if self.members:
+            return [m for m in self.members if m.pidfd >= 0]
+        return [self] if self.pidfd >= 0 else []
 
     @property
     def zombie(self) -> bool:
@@ -87,6 +105,7 @@ class Proc:
 class ProcTable:
     def __init__(self) -> None:
         self.procs: dict[int, Proc] = {}
+        self.threads: dict[int, Proc] = {}     # tid -> record of a thread that is not the first
         self.next_pid = FIRST_PID
         self.init: Proc | None = None
         self.listing: str | None = None   # a host directory with an entry per pid (/proc's listing)
@@ -94,7 +113,7 @@ class ProcTable:
     def new(self, ppid: int, chan, parent: Proc | None = None) -> Proc:
         pid = self.next_pid
         self.next_pid += 1
-        p = Proc(pid, ppid, chan)
+        p = Proc(pid, ppid, chan, tid=pid)
         if parent is not None:
             p.pgid, p.sid = parent.pgid, parent.sid
             p.comm, p.cmdline, p.exe = parent.comm, parent.cmdline, parent.exe
@@ -106,8 +125,32 @@ class ProcTable:
         if self.init is None:
             self.init = p
         if self.listing:
-            os.mkdir(os.path.join(self.listing, str(pid)))
+            os.makedirs(os.path.join(self.listing, str(pid), "task", str(pid)))
         return p
+
+    def new_thread(self, group: Proc, chan) -> Proc:
+        """A further thread of process `group`."""
+        tid = self.next_pid
+        self.next_pid += 1
+        th = Proc(group.pid, group.ppid, chan, tid=tid, group=group)
+        if not group.members:
+            group.members.append(group)
+        group.members.append(th)
+        self.threads[tid] = th
+        if self.listing:
+            os.makedirs(os.path.join(self.listing, str(group.pid), "task", str(tid)), exist_ok=True)
+        return th
+
+    def thread_gone(self, th: Proc) -> None:
+        self.threads.pop(th.tid, None)
+        if self.listing:
+            try:
+                os.rmdir(os.path.join(self.listing, str(th.pid), "task", str(th.tid)))
+            except OSError:
+                pass
+
+    def by_tid(self, tid: int) -> Proc | None:
+        return self.threads.get(tid) or self.procs.get(tid)
 
     def children(self, p: Proc) -> list[Proc]:
         return [c for c in self.procs.values() if c.ppid == p.pid]
@@ -144,10 +187,7 @@ class ProcTable:
 
     def reap(self, child: Proc) -> None:
         if self.procs.pop(child.pid, None) is not None and self.listing:
-            try:
-                os.rmdir(os.path.join(self.listing, str(child.pid)))
-            except OSError:
-                pass
+            shutil.rmtree(os.path.join(self.listing, str(child.pid)), ignore_errors=True)
 
     # ---- orphans ---------------------------------------------------------------------
     def reparent_children(self, p: Proc) -> list[Proc]:
@@ -230,4 +270,5 @@ class ProcTable:
             return None
         return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": p.comm,
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
-                "host_pid": p.host_pid, "started": p.started}
+                "host_pid": p.host_pid, "started": p.started,
+                "threads": [m.tid for m in p.members] or [p.pid]}

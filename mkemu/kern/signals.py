@@ -165,9 +165,16 @@ class PendingSignals(dict):
 
 
 class SignalState:
+    # A thread group shares its dispositions (CLONE_SIGHAND) through the space's
+    # control block (mm/sharedmm.py); each thread publishes its blocked mask there,
+    # for the broker to choose the thread a process-directed signal goes to.
+    _shared = None                 # the MmControl holding the dispositions, when shared
+    _actions_gen = 0
+    _mask_cell = None              # (MmControl, slot) the blocked mask is published in
+
     def __init__(self) -> None:
-        self.actions = [Action() for _ in range(NSIG + 1)]
-        self.blocked = 0
+        self._actions = [Action() for _ in range(NSIG + 1)]
+        self._blocked = 0
         self.pending = PendingSignals()
         # the alternate stack: ss_sp, ss_size (0: disabled), flag bits (SS_AUTODISARM)
         self.altstack = (0, 0, 0)
@@ -185,6 +192,58 @@ class SignalState:
         self.arrived: dict[int, list[bytes]] = {}
         # timer_create's timers: id -> (signal, sigev_value), for their SI_TIMER siginfo
         self.posix_timers: dict[int, tuple[int, int]] = {}
+
+    @property
+    def actions(self) -> list[Action]:
+        shared = self._shared
+        if shared is not None and shared.sig_gen() != self._actions_gen:
+            shared.load_actions(self._actions)
+            self._actions_gen = shared.sig_gen()
+        return self._actions
+
+    def publish_actions(self) -> None:
+        """A disposition changed: the group's other threads see it from now."""
+        if self._shared is not None:
+            self._shared.store_actions(self._actions)
+            self._actions_gen = self._shared.sig_gen()
+
+    @property
+    def blocked(self) -> int:
+        return self._blocked
+
+    @blocked.setter
+    def blocked(self, mask: int) -> None:
+        self._blocked = mask
+        if self._mask_cell is not None:
+            ctl, slot = self._mask_cell
+            ctl.set_blocked(slot, mask)
+
+    def share_actions(self, ctl) -> None:
+        """CLONE_SIGHAND: from now the dispositions are the control block's."""
+        if self._shared is None:
+            self._shared = ctl
+            self.publish_actions()
+
+    def watch_blocked(self, ctl, slot: int) -> None:
+        self._mask_cell = (ctl, slot)
+        ctl.set_blocked(slot, self._blocked)
+
+    def new_thread(self, slot: int) -> None:
+        """In a new thread: the blocked mask is inherited, the rest is its own (no
+        pending signals, no alternate stack: Linux clears it for CLONE_VM)."""
+        self.pending.clear()              # keeps what was sent to this new thread already
+        self.posix_timers.clear()
+        self.altstack = (0, 0, 0)
+        self.saved_mask = None
+        self.restart = None
+        self.sleep_deadline = None
+        if self._mask_cell is not None:
+            self.watch_blocked(self._mask_cell[0], slot)
+
+    def unshare(self) -> None:
+        """The process is one thread again (a fork's child, or after execve)."""
+        self._shared = None
+        self._mask_cell = None
 
     def exec_reset(self) -> None:
         for a in self.actions:
@@ -412,6 +471,7 @@ class SignalState:
         self.blocked &= ~UNBLOCKABLE
         if flags & SA_RESETHAND:
             act.handler = SIG_DFL
+            self.publish_actions()
 
     def _trampoline(self, task) -> int:
         """The return address of a handler without SA_RESTORER: Linux's is in the vDSO;

@@ -36,6 +36,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
 from . import sys_tty
+from .reserved import RESERVED_FD_BASE
 from .sys_proc import _get_limit
 from .systable import s32, s64, syscall
 
@@ -557,6 +558,9 @@ def sys_close_range(t, first, last, flags):
     if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
         return -errno.EINVAL
     host_flags = flags & CLOSE_RANGE_CLOEXEC
+    last = min(last, RESERVED_FD_BASE - 1)   # mkemu's own, other threads' too
+    if first > last:
+        return 0
     lo = first
     for r in sorted(fd for fd in t.reserved_fds if first <= fd <= last) + [None]:
         hi = last if r is None else r - 1

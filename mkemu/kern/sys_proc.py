@@ -17,9 +17,9 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 
-@syscall("exit", "int", status="partial: ends the whole thread group (no threads yet)")
+@syscall("exit", "int")
 def sys_exit(t, code):
-    raise TaskExit(code & 0xFF)      # one thread per process: the group ends with it
+    raise TaskExit(code & 0xFF, thread=True)     # the group ends with its last thread
 
 
 @syscall("exit_group", "int")
@@ -269,23 +269,6 @@ def sys_setrlimit(t, res, new):
 
 
 # ---- scheduling and odds ----------------------------------------------------------
-@syscall("sched_yield")
-def sys_sched_yield(t):
-    return 0
-
-
-@syscall("sched_getaffinity", "int", "size", "ptr",
-         status="partial: the pid is ignored (always the caller's mask); at most 64 CPUs")
-def sys_sched_getaffinity(t, pid, size, mask):
-    cpus = os.sched_getaffinity(0)
-    bits = sum(1 << c for c in cpus)
-    nbytes = 8
-    if size < nbytes:
-        return -errno.EINVAL
-    t.mem.write(mask, bits.to_bytes(nbytes, "little"))
-    return nbytes
-
-
 @syscall("getpriority", "int", "int", status="stub: always nice 0")
 def sys_getpriority(t, which, who):
     return 20          # the kernel returns 20 - nice

@@ -45,6 +45,7 @@ def sys_rt_sigaction(t, sig, act, oact, size):
         t.mem.write(oact, _SIGACTION.pack(cur.handler, cur.flags, cur.restorer, cur.mask))
     if new is not None:
         t.sig.actions[sig] = new
+        t.sig.publish_actions()
         # a signal set to be ignored is discarded even while pending (POSIX, Linux)
         if new.handler == SIG_IGN or new.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT:
             t.sig.pending.pop(sig, None)
@@ -194,7 +195,7 @@ def sys_kill(t, pid, sig):
     pid = s32(pid)
     if not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    if pid == t.pid:
+    if pid == t.pid and not t.threaded:
         return _signal_self(t, sig)
     if pid == -(1 << 31):
         return -errno.ESRCH
@@ -205,23 +206,31 @@ def sys_kill(t, pid, sig):
     return reply.result
 
 
-@syscall("tgkill", "int", "int", "signal",
-         status="partial: reaches only the calling thread (others are ESRCH)")
+def _to_thread(t, tgid: int, tid: int, sig: int, info: bytes) -> int:
+    """A signal for one thread (tgid 0: of any group), through the broker unless it is
+    the caller."""
+    if tid == t.tid and tgid in (0, t.pid):
+        if sig:
+            t.sig.raise_signal(sig, info)
+        return 0
+    reply = brokercall.call(t, P.TgKill(tgid, tid, sig, info), P.KillReply)
+    if reply.result == 0 and reply.me_too and sig:
+        t.sig.raise_signal(sig, info)
+    return reply.result
+
+
+@syscall("tgkill", "int", "int", "signal")
 def sys_tgkill(t, tgid, tid, sig):
     if s32(tgid) <= 0 or s32(tid) <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    if tgid != t.pid or tid != t.tid:
-        return -errno.ESRCH
-    return _signal_self(t, sig, sigframe.SI_TKILL)
+    return _to_thread(t, tgid, tid, sig, sigframe.siginfo_kill(sig, sigframe.SI_TKILL, t.pid, t.uid))
 
 
-@syscall("tkill", "int", "signal", status="partial: reaches only the calling thread (others are ESRCH)")
+@syscall("tkill", "int", "signal")
 def sys_tkill(t, tid, sig):
     if s32(tid) <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    if tid != t.tid:
-        return -errno.ESRCH
-    return _signal_self(t, sig, sigframe.SI_TKILL)
+    return _to_thread(t, 0, tid, sig, sigframe.siginfo_kill(sig, sigframe.SI_TKILL, t.pid, t.uid))
 
 
 def _queue_self(t, sig: int, uinfo: int) -> int:
@@ -249,11 +258,14 @@ def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
     return brokercall.call(t, P.Kill(tgid, sig, info), P.KillReply).result
 
 
-@syscall("rt_tgsigqueueinfo", "int", "int", "signal", "ptr",
-         status="partial: to the calling thread only")
+@syscall("rt_tgsigqueueinfo", "int", "int", "signal", "ptr")
 def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo):
-    if s32(tgid) <= 0 or s32(tid) <= 0:
+    if s32(tgid) <= 0 or s32(tid) <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    if tgid != t.pid or tid != t.tid:
-        return -errno.ESRCH
-    return _queue_self(t, sig, uinfo)
+    if tgid == t.pid and tid == t.tid:
+        return _queue_self(t, sig, uinfo)
+    code = struct.unpack("<i", t.mem.read(uinfo + 8, 4))[0]
+    if code >= 0 or code == sigframe.SI_TKILL:
+        return -errno.EPERM             # only the kernel may claim to be the kernel
+    info = sigframe.with_signo(t.mem.read(uinfo, sigframe.SIGINFO_SIZE), sig)
+    return _to_thread(t, tgid, tid, sig, info)

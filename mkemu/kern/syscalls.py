@@ -11,7 +11,7 @@ import signal
 
 from ..mm.fault import MemFault
 from . import (fork, sys_event, sys_exec, sys_fs, sys_mm, sys_poll, sys_proc,  # noqa: F401
-               sys_proctree, sys_signal, sys_socket, sys_time, sys_timer,
+               sys_proctree, sys_sched, sys_signal, sys_socket, sys_time, sys_timer,
                sys_xattr)  # (register handlers)
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
@@ -51,7 +51,11 @@ def dispatch(task) -> None:
     if task.config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
     task.in_syscall = row.name not in _UNINTERRUPTED
-    if task.in_syscall and task.sig.interrupting():
+    try:
+        early = task.in_syscall and task.sig.interrupting()
+    except InterruptedSyscall:          # one that acts arrived during the check itself
+        early = True
+    if early:
         # A signal that acts came after the last check in guest code: Linux would have
         # delivered it before this SVC, so deliver it now and run the SVC after it.
         task.in_syscall = False

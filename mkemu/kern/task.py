@@ -38,19 +38,12 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
-from . import brokercall, crash, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
+from ..mm.fault import MemFault
+from . import brokercall, crash, futex, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
+from .reserved import RESERVED_FD_BASE
 
-def _reserved_fd_base() -> int:
-    """Where mkemu's own descriptors start: high, but under the host's hard limit."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    if hard == resource.RLIM_INFINITY:
-        return 16384
-    return max(1100, min(16384, hard - 2048))
-
-
-RESERVED_FD_BASE = _reserved_fd_base()
 
 
 @dataclass
@@ -111,6 +104,8 @@ class Task:
         self.gid = self.egid = self.sgid = config.gid
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
+        self.threaded = False               # the space is shared with other tasks (CLONE_VM)
+        self.shares_fds = False             # ... and the host descriptor table (CLONE_FILES)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
         self.started = time.monotonic()
@@ -132,13 +127,17 @@ class Task:
         self.reserved_fds.add(high)
         return high
 
-    def open_signal_mailbox(self) -> int:
+    def open_signal_mailbox(self, keep_old: bool = False) -> int:
         """A datagram pair for the siginfo of the signals the broker sends this process
         (who sent it, a sigqueue value, a child's status): the read end is kept in
-        SignalState, the write end returned, for Hello to carry to the broker."""
+        SignalState, the write end returned, for Hello to carry to the broker.
+        keep_old: the old one is another thread's (a shared descriptor table)."""
         if self.sig.mailbox is not None:
-            self.reserved_fds.discard(self.sig.mailbox.fileno())
-            self.sig.mailbox.close()
+            if keep_old:
+                self.sig.mailbox.detach()
+            else:
+                self.reserved_fds.discard(self.sig.mailbox.fileno())
+                self.sig.mailbox.close()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         high = self.reserve_fd(os.dup(mine.fileno()))
         mine.close()
@@ -173,6 +172,24 @@ class Task:
                                            b"\0".join(self.argv) + b"\0", self.exe_path,
                                            execed, None, self.sig.chld_bits()))
 
+    def exec_alone(self) -> None:
+        """execve in a thread group: the other threads end first, and this one becomes
+        the process's (its tid is the pid from now)."""
+        brokercall.call(self, P.ExecAlone(), P.Value)
+        self.tid = self.pid
+
+    def end_thread(self) -> None:
+        """This thread's part of leaving (exit, or a group exit): the futex wake of
+        CLONE_CHILD_CLEARTID and robust mutexes marked as their owner dead."""
+        robust.release_all(self)
+        if self.clear_child_tid:
+            addr, self.clear_child_tid = self.clear_child_tid, 0
+            try:
+                self.mem.write_u32(addr, 0)
+                futex.wake_word(self, addr)
+            except (MemFault, OSError):
+                pass
+
     def controlling_terminal(self) -> str | None:
         """The host device of this process's controlling terminal (for /dev/tty)."""
         return sys_tty.controlling_terminal(self)
@@ -204,6 +221,8 @@ class Task:
         On an error nothing of the old image has changed.
         """
         old_space = self.space
+        if self.threaded:
+            self.exec_alone()
         new_space, new_tlb, new_mem = self._new_address_space()
         try:
             img = load_program(new_space, new_mem, self.open_exec, path, argv, fd=fd,
@@ -225,6 +244,9 @@ class Task:
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
         self.robust_list = (0, 0)
+        self.threaded = False
+        self.sig.unshare()
+        self.fs.unshare()
         self.sig.exec_reset()
         sys_timer.delete_all(self)          # timer_create's timers end with the image
 
@@ -234,6 +256,8 @@ class Task:
         cpu = self.cpu
         sig = self.sig
         while True:
+            if self.threaded and self.space.stale():
+                self.space.catch_up()         # a sibling changed the space (DOORBELL)
             trap = self.engine.run()
             if trap == TRAP_SVC:
                 syscalls.dispatch(self)
@@ -306,7 +330,7 @@ def _boot_identity(root: RootFS) -> Identity:
 def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
               argv: list[bytes], envp: list[bytes]) -> None:
     """Entry point of a task host process (after fork); never returns."""
-    code, sig, core = 0, 0, False
+    code, sig, core, thread_only = 0, 0, False, False
     task = None
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -340,7 +364,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         else:
             task.run()
     except TaskExit as e:
-        code, sig, core = e.code, e.sig, e.core
+        code, sig, core, thread_only = e.code, e.sig, e.core, e.thread
     except BaseException:
         # A bug in mkemu: report it like a crash of the guest (SIGABRT), never hang.
         msg = "mkemu: internal error in task:\n" + traceback.format_exc()
@@ -357,7 +381,14 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             if task.is_child:             # each process reports; children say which they are
                 lines = [line.replace("mkemu:", f"mkemu[{task.pid}]:", 1) for line in lines]
             os.write(task.log_fd, ("\n".join(lines) + "\n").encode())
-        chan.send(P.ExitGroup(code, sig, core))
+        if task is not None and task.threaded and thread_only:
+            task.end_thread()
+        chan.send(P.ExitGroup(code, sig, core, thread_only))
+        if task is not None and task.threaded:
+            task.space.leave()
+            if task.shares_fds:           # the table outlives this process: close its own
+                task.sig.mailbox.close()
+                chan.close()
     except Exception:
         pass
     sys.stdout.flush = lambda: None     # the guest owns fd 1: never let Python flush into it

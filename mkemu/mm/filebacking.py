@@ -39,6 +39,16 @@ class FileBacking:
         self.window = HostMapping(fd, offset, length, writable)
 
     @classmethod
+    def attach(cls, fd: int, path: str, writable: bool, offset: int, length: int, dev: int,
+               inode: int) -> "FileBacking":
+        """A sibling thread's backing: its descriptor (in the shared descriptor table) and
+        window as published, mapped into this process."""
+        b = cls.__new__(cls)
+        b.fd, b.path, b.writable, b.dev, b.inode, b.users = fd, path, writable, dev, inode, 0
+        b.window = HostMapping(fd, offset, length, writable)
+        return b
+
+    @classmethod
     def of_fd(cls, guest_fd: int, shared: bool, want_write: bool, offset: int, length: int,
               hold: Callable[[int], int]) -> "FileBacking":
         """The backing of an mmap of a guest descriptor, checked as Linux checks it.

@@ -10,9 +10,17 @@ use costs memory.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 
 from .hostmap import HostMapping
+
+_atomic = ctypes.CDLL("libatomic.so.1")
+_fetch_or = _atomic.__atomic_fetch_or_1
+_fetch_and = _atomic.__atomic_fetch_and_1
+for _f in (_fetch_or, _fetch_and):
+    _f.argtypes = [ctypes.c_void_p, ctypes.c_uint8, ctypes.c_int]
+    _f.restype = ctypes.c_uint8
 
 
 class Holdings:
@@ -37,6 +45,13 @@ class Holdings:
 
     def discard(self, frame: int) -> None:
         self.bits[frame >> 3] &= ~(1 << (frame & 7)) & 0xFF
+
+    def make_atomic(self) -> None:
+        """Several processes (threads of one space) now change these bits at once: each
+        change becomes one host atomic read-modify-write of its byte."""
+        base = self.mapping.addr
+        self.add = lambda frame: _fetch_or(base + (frame >> 3), 1 << (frame & 7), 5)
+        self.discard = lambda frame: _fetch_and(base + (frame >> 3), ~(1 << (frame & 7)) & 0xFF, 5)
 
     def __contains__(self, frame: int) -> bool:
         return bool(self.bits[frame >> 3] >> (frame & 7) & 1)

@@ -140,11 +140,19 @@ class FramePool:
         self.holdings = holdings if holdings is not None else Holdings.create(phys.nframes)
         self.free: list[int] = []
         self.grant = self.GRANT_MIN
+        # A shared address space (threads, mm/sharedspace.py) is the gate: a frame freed
+        # by a change waits in limbo until every sibling has caught up with that change,
+        # since until then a sibling's TLB may still reach it
+        self.gate = None
+        self.limbo: list[tuple[int, list[int]]] = []     # (generation, frames)
 
     def alloc(self) -> int:
         """A zero-filled frame, with one reference (the caller's mapping)."""
         if not self.free:
-            self._refill()
+            if self.limbo:
+                self._drain_limbo()
+            if not self.free:
+                self._refill()
         f = self.free.pop()
         self.phys.counts[f] = 1          # a free frame is ours alone: no one else can race
         return f
@@ -179,7 +187,20 @@ class FramePool:
                 last.append(f)
         if last:
             self.phys.punch_frames(last)
-            self.free.extend(last)
+            if self.gate is not None:
+                self.limbo.append((self.gate.next_gen(), last))
+            else:
+                self.free.extend(last)
+
+    def _drain_limbo(self) -> None:
+        horizon = self.gate.horizon() if self.gate is not None else 1 << 64
+        keep = []
+        for gen, frames in self.limbo:
+            if gen <= horizon:
+                self.free.extend(frames)
+            else:
+                keep.append((gen, frames))
+        self.limbo = keep
 
     def forked(self, holdings: Holdings) -> "FramePool":
         """The pool of a forked child: no free frames (those stay the parent's), its own

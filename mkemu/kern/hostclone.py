@@ -1,0 +1,51 @@
+"""clone(2) of a task process on the host, and the clone flag names.
+
+A new guest process or thread is a host clone of the task that asks for it
+(never a host execve): CLONE_PARENT makes it the broker's child like every
+task, and CLONE_FILES / CLONE_FS share the host descriptor table and umask
+between the threads of a group.  Never CLONE_VM: each task is a whole Python
+interpreter with its own memory, which is the point (real parallelism).
+"""
+from __future__ import annotations
+
+import _signal              # pthread_sigmask without enum conversion (fork is hot)
+import ctypes
+import signal
+
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+CLONE_IO = 0x80000000
+CSIGNAL = 0xFF
+_HOST_CLONE = 56              # x86_64 clone(2)
+PR_SET_PDEATHSIG = 1
+
+_pyapi = ctypes.pythonapi
+_libpy = ctypes.PyDLL(None, use_errno=True)       # keeps the GIL across the fork, as os.fork
+_libpy.syscall.restype = ctypes.c_long
+_libpy.syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong, ctypes.c_ulong]
+libc = ctypes.CDLL(None, use_errno=True)
+_ALL_SIGNALS = signal.valid_signals()
+
+
+def host_clone(flags: int) -> int:
+    """clone(2) of this process with flags (no CLONE_VM: a copy of this interpreter)."""
+    # Host signals are held until Python's after-fork work is done: it forgets the
+    # signals it has not yet handled, which would lose one sent to the new child.
+    old_mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+    try:
+        _pyapi.PyOS_BeforeFork()
+        pid = _libpy.syscall(_HOST_CLONE, flags, 0, 0, 0, 0)
+        err = ctypes.get_errno()
+        if pid == 0:
+            _pyapi.PyOS_AfterFork_Child()
+        else:
+            _pyapi.PyOS_AfterFork_Parent()
+    finally:
+        _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    return pid if pid >= 0 else -err
+
+

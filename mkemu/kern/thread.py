@@ -1,0 +1,122 @@
+"""clone with CLONE_VM (and no CLONE_VFORK): guest threads, and processes sharing memory.
+
+Each guest thread is a host process of its own, so two threads run on two
+host cores.  The caller's address space becomes shared the first time
+(mm/sharedspace.py: the page map and the VMA list move to shared memory);
+the new task process is a host clone of the caller with CLONE_PARENT (the
+broker is every task's parent), CLONE_FILES when the guest shares its
+descriptor table (the host kernel then shares the table between the two
+processes) and CLONE_FS for the umask.  The guest's working directory and,
+with CLONE_SIGHAND, its signal dispositions are kept in the space's control
+block (mm/sharedmm.py) and read by every thread of the group.
+
+As with fork, the broker first reserves the child (Fork with `share`: its
+tid, record and channel), the host clone happens in the task, and the child
+says Hello.  CLONE_PARENT_SETTID is written before the clone: glibc's
+pthread_join waits on that word, which the child clears when it ends
+(CLONE_CHILD_CLEARTID), and a child that ends at once must not have its
+clear overwritten by the parent's late store.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+from ..ipc import protocol as P
+from ..mm.physmem import FramePool
+from ..mm.sharedspace import SharedAddressSpace
+from . import brokercall
+from .hostclone import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS,
+                        CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND,
+                        CLONE_THREAD, PR_SET_PDEATHSIG, host_clone, libc)
+
+
+def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
+    """A new thread (CLONE_THREAD) or process that shares the caller's memory: its tid
+    in the caller, 0 in the child; or -errno."""
+    thread = bool(flags & CLONE_THREAD)
+    first = not isinstance(t.space, SharedAddressSpace)
+    space = SharedAddressSpace.promote(t.space)
+    if first:
+        space.mm_owner = t.pid            # private futex keys of every task of the space
+        t.frames.holdings.make_atomic()
+        t.sig.watch_blocked(space.ctl, space.slot)
+    if flags & CLONE_SIGHAND:
+        t.sig.share_actions(space.ctl)
+    if flags & CLONE_FS:
+        t.fs.share(space.ctl)
+    slot = space.reserve_slot()
+    if slot < 0:
+        return -11                        # EAGAIN: the control block's thread slots are full
+    try:
+        reply = brokercall.call(t, P.Fork(False, "thread" if thread else "vm", (space.slot, slot)),
+                                P.ForkReply, fds=(space.ctl.fd,))
+    except BaseException:
+        space.ctl.free_slot(slot)
+        raise
+    tid = reply.pid
+    (chan_fd,) = t.chan.fds
+    t.chan.fds = []
+    chan_fd = t.reserve_fd(chan_fd)
+    if flags & CLONE_PARENT_SETTID and ptid:
+        t.mem.write_u32(ptid, tid)
+    host_flags = CLONE_PARENT | (CLONE_FILES if flags & CLONE_FILES else 0) \
+        | (CLONE_FS if flags & CLONE_FS else 0) | (0 if thread else signal.SIGCHLD)
+    host_pid = host_clone(host_flags)
+    if host_pid == 0:
+        _become_thread(t, tid, chan_fd, slot, flags, newsp, tls, ctid)
+        return 0
+    t.reserved_fds.discard(chan_fd)
+    if not flags & CLONE_FILES:
+        os.close(chan_fd)                 # the child's copy of the table has its own
+    if host_pid < 0:
+        space.ctl.free_slot(slot)
+        brokercall.send(t, P.Forked(tid, -1, False))
+        return host_pid
+    brokercall.send(t, P.Forked(tid, host_pid, False))
+    return tid
+
+
+def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int, tls: int,
+                   ctid: int) -> None:
+    """In the new host process: take the thread's channel, tid, frame pool and slot."""
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    shared_fds = bool(flags & CLONE_FILES)
+    old = t.chan.sock
+    if shared_fds:
+        old.detach()                      # the parent's channel: still the parent's
+    else:
+        t.reserved_fds.discard(old.fileno())
+        old.close()
+    t.chan.sock = socket.socket(fileno=chan_fd)
+    # the parent's free frames stay the parent's; frames are the space's (one holdings)
+    t.frames = t.space.frames = FramePool(t.phys, t.frames.refill, t.frames.holdings)
+    t.frames.gate = t.space
+    t.space.join(os.getpid(), slot)
+    if flags & CLONE_THREAD:
+        t.tid = tid
+    else:
+        t.ppid, t.pid, t.tid = t.pid, tid, tid
+        t.is_child = True
+    t.threaded = True
+    t.shares_fds = shared_fds
+    mailbox = t.open_signal_mailbox(keep_old=shared_fds)
+    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
+    os.close(mailbox)
+    t.sig.new_thread(slot)
+    t.pdeathsig = 0
+    t.started = time.monotonic()
+    t.cpu.icount = 0
+    t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
+    t.space.catch_up()
+    cpu = t.cpu
+    if newsp:
+        cpu.x[31] = newsp
+    if flags & CLONE_SETTLS:
+        cpu.tpidr = tls
+    t.robust_list = (0, 0)
+    t.clear_child_tid = ctid if flags & CLONE_CHILD_CLEARTID else 0
+    if flags & CLONE_CHILD_SETTID and ctid:
+        t.mem.write_u32(ctid, tid)
