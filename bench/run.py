@@ -23,6 +23,13 @@ qemu-aarch64 is no reference for a workload that execs an aarch64 program
 (forkexec): its execve hands the guest's path to the host kernel, which runs
 the host's /bin/true.  Such a workload shows "-" in the qemu columns and its
 output is checked against what it must print instead.
+
+The thread workloads (thrmutex, thrcompute1/2, futex-uncontended,
+futex-pingpong) print only counts and checksums fixed by their arguments,
+never anything that depends on scheduling.  thrcompute1 and thrcompute2 do
+the same total work in 1 and in 2 worker threads; when both ran, a line
+under the table gives the speed-up of 2 threads over 1 (best times) under
+each emulator.
 """
 from __future__ import annotations
 
@@ -84,6 +91,18 @@ WORKLOADS = {
                        program="/bin/busybox", argv=_sum_script, rootfs="full"),
     "py-start": Workload("python3 -c pass: dynamic loading, interpreter start-up", "-", "-",
                          program="/usr/bin/python3", argv=lambda size: ["-c", "pass"], rootfs="full"),
+    "thrmutex": Workload("4 threads x N pthread_mutex increments of one counter (contended)",
+                         "400000", "2000"),
+    # the same total work in 1 and in 2 worker threads: the speed-up line under the table
+    "thrcompute1": Workload("integer hash rounds in 1 worker thread (see thrcompute2)",
+                            "100000000", "2000000", source="thrcompute", argv=lambda size: ["1", size]),
+    "thrcompute2": Workload("the same rounds split over 2 threads, nothing shared written",
+                            "100000000", "2000000", source="thrcompute", argv=lambda size: ["2", size]),
+    "futex-uncontended": Workload("pthread_mutex lock + unlock in one thread: no system call",
+                                  "5000000", "100000", source="futexrt",
+                                  argv=lambda size: ["uncontended", size]),
+    "futex-pingpong": Workload("2 threads pass a turn: FUTEX_WAKE + FUTEX_WAIT each way",
+                               "10000", "500", source="futexrt", argv=lambda size: ["pingpong", size]),
 }
 
 
@@ -178,8 +197,8 @@ def run_workload(name: str, size: str, repeat: int, timeout: float) -> dict:
             "stats": parse_stats(best[2])}
 
 
-COLUMNS = [("workload", 9, "<"), ("arg", 9, ">"), ("qemu s", 7, ">"), ("(med)", 7, ">"),
-           ("mkemu s", 8, ">"), ("(med)", 8, ">"), ("ratio", 7, ">"), ("guest insns", 12, ">"),
+COLUMNS = [("workload", max(map(len, WORKLOADS)), "<"), ("arg", 9, ">"), ("qemu s", 7, ">"),
+           ("(med)", 7, ">"), ("mkemu s", 8, ">"), ("(med)", 8, ">"), ("ratio", 7, ">"), ("guest insns", 12, ">"),
            ("blocks", 7, ">"), ("MIPS", 7, ">")]
 
 
@@ -204,6 +223,7 @@ def main() -> int:
         print("|" + "|".join("---:" if a == ">" else "---" for _, _, a in COLUMNS) + "|")
     sys.stdout.flush()
     failures = 0
+    best = {}                     # name -> (best qemu s or None, best mkemu s), rows that ran
     for name, w in WORKLOADS.items():
         if args.only and name not in args.only:
             continue
@@ -215,9 +235,10 @@ def main() -> int:
             if args.markdown:
                 print(f"| {name} | {size} | ERROR: {e} |" + " |" * (len(COLUMNS) - 3))
             else:
-                print(f"{name:<9} {size:>9} ERROR: {e}")
+                print(f"{fmt_row([name, size], False)} ERROR: {e}")
             sys.stdout.flush()
             continue
+        best[name] = (r["qemu"], r["mkemu"])
         s = r["stats"]
         q = r["qemu"] is not None
         cells = [name, size, f"{r['qemu']:.3f}" if q else "-", f"{r['qemu_med']:.3f}" if q else "-",
@@ -225,6 +246,9 @@ def main() -> int:
                  s.get("instructions", "?"), s.get("blocks", "?"), s.get("mips", "?")]
         print(fmt_row(cells, args.markdown))
         sys.stdout.flush()
+    if "thrcompute1" in best and "thrcompute2" in best:
+        (q1, m1), (q2, m2) = best["thrcompute1"], best["thrcompute2"]
+        print(f"\nthrcompute speed-up 2 threads vs 1: mkemu {m1 / m2:.2f}x, qemu {q1 / q2:.2f}x")
     print(f"\n{repeat} run(s) each; times are wall seconds including start-up; ratio = best mkemu / "
           f"best qemu; insns, blocks and MIPS from mkemu --stats of its best run"
           + (f"; {failures} workload(s) failed" if failures else ""))
