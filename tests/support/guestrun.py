@@ -34,6 +34,7 @@ from mkemu.kern.machine import default_guest_env
 GUEST_ENV = default_guest_env()
 
 DEFAULT_TIMEOUT = 120.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _no_core_dumps():
@@ -89,7 +90,8 @@ def _tail(data: bytes | None, n: int = 1500) -> str:
 
 def run_command(cmd: list[str], stdin: bytes = b"", timeout: float = DEFAULT_TIMEOUT,
                 env: dict[str, str] | None = None, preexec=None,
-                signal_as_status: bool = False) -> tuple[int, bytes, bytes]:
+                signal_as_status: bool = False,
+                cwd: Path | str | None = None) -> tuple[int, bytes, bytes]:
     """Run cmd in a new session; returns (returncode, stdout, stderr).
 
     With signal_as_status a command killed by signal N reports 128+N, as a
@@ -99,7 +101,7 @@ def run_command(cmd: list[str], stdin: bytes = b"", timeout: float = DEFAULT_TIM
     """
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True, env=env,
-                            preexec_fn=preexec)
+                            preexec_fn=preexec, cwd=cwd)
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -133,28 +135,38 @@ def mkemu_command(args, rootfs: Path | str | None = None, extra=(),
 
 def run_mkemu(args, rootfs: Path | str | None = None, stdin: bytes = b"",
               timeout: float = DEFAULT_TIMEOUT, extra=(), env: dict[str, str] | None = None,
-              guest_env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
+              guest_env: dict[str, str] | None = None,
+              cwd: Path | str | None = None) -> tuple[int, bytes, bytes]:
     """`python -m mkemu run [--rootfs R] [--env K=V]... [extra] -- args`.
 
     env adds host environment variables for mkemu itself (MKEMU_CACHE, ...);
-    guest_env adds variables to the guest's environment.
+    guest_env adds variables to the guest's environment.  cwd is the host
+    directory mkemu starts in (the guest starts there too when it lies in the
+    rootfs); mkemu is then imported from this checkout through PYTHONPATH.
     """
+    if cwd is not None:
+        # `-m mkemu` finds this checkout's mkemu through the current directory;
+        # elsewhere it would take whichever mkemu is installed
+        env = {**(env or {}), "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     return run_command(mkemu_command(args, rootfs, extra, guest_env), stdin, timeout,
-                       None if env is None else {**os.environ, **env})
+                       None if env is None else {**os.environ, **env}, cwd=cwd)
 
 
 def run_qemu(args, rootfs: Path | str | None = None, stdin: bytes = b"",
              timeout: float = DEFAULT_TIMEOUT, extra=(),
-             guest_env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
+             guest_env: dict[str, str] | None = None,
+             cwd: Path | str | None = None) -> tuple[int, bytes, bytes]:
     """`qemu-aarch64 [-L ROOTFS] [extra] args` with mkemu's guest environment.
 
     PROGRAM (args[0]) is a host path: give rootfs / "bin/busybox" rather than
     "/bin/busybox" (qemu's -L redirects the dynamic loader and file lookups
-    that exist under ROOTFS, not the program itself).
+    that exist under ROOTFS, not the program itself).  cwd is the host
+    directory it starts in.
     """
     cmd = ["qemu-aarch64"]
     if rootfs is not None:
         cmd += ["-L", str(rootfs)]
     cmd += [*map(str, extra), *map(str, args)]
     return run_command(cmd, stdin, timeout, {**GUEST_ENV, **(guest_env or {})}, _no_core_dumps,
-                       signal_as_status=True)
+                       signal_as_status=True, cwd=cwd)
