@@ -12,6 +12,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 #define NTHREADS 4
 static long iters = 100000;
@@ -48,7 +59,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         iters = atol(argv[1]);
     for (long i = 0; i < NTHREADS; i++)
-        pthread_create(&t[i], NULL, work, (void *)i);
+        spawn(&t[i], work, (void *)i);
     for (int i = 0; i < NTHREADS; i++)
         pthread_join(t[i], NULL);
     uint64_t n = NTHREADS * iters, swapped = slot, put = n * (n + 1) / 2;

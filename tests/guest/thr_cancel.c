@@ -7,8 +7,20 @@
  * cancellation disabled runs on until it enables it and tests for it. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
@@ -97,7 +109,7 @@ int main(void)
     pthread_t t[5];
     pipe(pipefd);
     for (long i = 0; i < 5; i++)
-        pthread_create(&t[i], NULL, fns[i], (void *)i);
+        spawn(&t[i], fns[i], (void *)i);
     while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 5)
         usleep(1000);
     usleep(50000);                        /* most likely blocked by now (either way it works) */

@@ -13,6 +13,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 #define NTHREADS 4
 typedef unsigned __int128 u128;
@@ -40,7 +51,7 @@ int main(int argc, char **argv)
         iters = atol(argv[1]);
     pair = START_LO;
     for (long i = 0; i < NTHREADS; i++)
-        pthread_create(&t[i], NULL, work, (void *)i);
+        spawn(&t[i], work, (void *)i);
     for (int i = 0; i < NTHREADS; i++)
         pthread_join(t[i], NULL);
     u128 want = START_LO;

@@ -13,6 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
+
 static char **args;
 static pthread_barrier_t all_up;
 
@@ -61,8 +71,8 @@ static void start_threads(void *(*last)(void *), pid_t first)
     pthread_t t;
     pthread_barrier_init(&all_up, NULL, 4);
     for (int i = 0; i < 2; i++)
-        pthread_create(&t, NULL, blocked, NULL);
-    pthread_create(&t, NULL, last, (void *)(long)first);
+        spawn(&t, blocked, NULL);
+    spawn(&t, last, (void *)(long)first);
     pthread_barrier_wait(&all_up);
 }
 

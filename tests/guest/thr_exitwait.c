@@ -6,7 +6,19 @@
  * (its result kept until joined).  A detached thread exits unjoined. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -54,14 +66,15 @@ int main(void)
 {
     pthread_t j, c, f, d;
     void *jr, *cr, *fr;
-    pthread_create(&f, NULL, quick, NULL);
-    pthread_create(&c, NULL, cond_waiter, NULL);
-    pthread_create(&e, NULL, exiting, NULL);
-    pthread_create(&j, NULL, joiner, NULL);
+    spawn(&f, quick, NULL);
+    spawn(&c, cond_waiter, NULL);
+    spawn(&e, exiting, NULL);
+    spawn(&j, joiner, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_create(&d, &attr, detached, NULL);
+    if (pthread_create(&d, &attr, detached, NULL) != 0)
+        return 2;
     usleep(50000);
 
     pthread_mutex_lock(&lock);      /* let E exit; C's condition is still false */

@@ -14,6 +14,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
+
 #define PAGES 4
 static pthread_barrier_t step;
 static unsigned char *region;
@@ -109,8 +119,8 @@ int main(void)
     page = sysconf(_SC_PAGESIZE);
     pthread_barrier_init(&step, NULL, 2);
     pthread_t a, b;
-    pthread_create(&b, NULL, thread_b, NULL);
-    pthread_create(&a, NULL, thread_a, NULL);
+    spawn(&b, thread_b, NULL);
+    spawn(&a, thread_a, NULL);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     printf("main reads the page A unmapped: %s\n", probe(region + page, 0));

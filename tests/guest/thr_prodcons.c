@@ -8,6 +8,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 #define NPROD 4
 #define NCONS 4
@@ -73,9 +84,9 @@ int main(int argc, char **argv)
     long total = NPROD * per_prod;
     seen = calloc(total, 1);
     for (int i = 0; i < NCONS; i++)
-        pthread_create(&cons[i], NULL, consumer, &t[i]);
+        spawn(&cons[i], consumer, &t[i]);
     for (long p = 0; p < NPROD; p++)
-        pthread_create(&prod[p], NULL, producer, (void *)p);
+        spawn(&prod[p], producer, (void *)p);
     for (int i = 0; i < NPROD; i++)
         pthread_join(prod[i], NULL);
     for (int i = 0; i < NCONS; i++)

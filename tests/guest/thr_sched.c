@@ -10,8 +10,19 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 static pthread_barrier_t named, done;
 
@@ -58,7 +69,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&named, NULL, 3);
     pthread_barrier_init(&done, NULL, 3);
     for (long i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, run, (void *)i);
+        spawn(&t[i], run, (void *)i);
     int set = pthread_setname_np(t[1], "named-by-main");
     pthread_barrier_wait(&named);
     pthread_getname_np(t[0], name, sizeof name);     /* another thread's name: via /proc */

@@ -18,6 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
+
 static volatile pid_t handled_by;      /* gettid() of the last handler run */
 static volatile int stop;
 static pid_t tids[3];
@@ -116,7 +126,7 @@ static void in_child(const char *what, void *(*fn)(void *), int main_exits)
     pid_t pid = fork();
     if (pid == 0) {
         pthread_t t;
-        pthread_create(&t, NULL, fn, NULL);
+        spawn(&t, fn, NULL);
         if (main_exits)
             pthread_exit(NULL);
         for (;;)
@@ -138,7 +148,7 @@ int main(void)
     pthread_t t[3];
     pthread_barrier_init(&ready, NULL, 3);
     for (long i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, worker, (void *)i);
+        spawn(&t[i], worker, (void *)i);
     pthread_barrier_wait(&ready);
 
     pthread_kill(t[1], SIGUSR1);
@@ -166,14 +176,14 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &s, NULL);  /* inherited by the threads below */
     handled_by = 0;
     pthread_barrier_init(&ready, NULL, 2);
-    pthread_create(&t[2], NULL, unblocks_usr2, NULL);
+    spawn(&t[2], unblocks_usr2, NULL);
     pthread_barrier_wait(&ready);
     kill(getpid(), SIGUSR2);
     pthread_join(t[2], NULL);
     printf("kill() while only one thread takes it: handled there: %s\n",
            yes(handled_by == tids[2]));
     void *waited;
-    pthread_create(&t[2], NULL, waits_usr2, NULL);
+    spawn(&t[2], waits_usr2, NULL);
     pthread_barrier_wait(&ready);
     kill(getpid(), SIGUSR2);
     pthread_join(t[2], &waited);

@@ -7,8 +7,19 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* no thread, no test: stop at once rather than wait for one forever */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int r = pthread_create(t, NULL, fn, arg);
+    if (r) {
+        printf("pthread_create: %s\n", strerror(r));
+        exit(2);
+    }
+}
 
 #define NTHREADS 4
 static __thread long tls_index = -1;                /* .tdata */
@@ -57,7 +68,7 @@ int main(void)
     pthread_barrier_init(&all_written, NULL, NTHREADS + 1);
     tls_index = 99;                          /* the main thread's value is not the image */
     for (long i = 0; i < NTHREADS; i++)
-        pthread_create(&t[i], NULL, run, (void *)i);
+        spawn(&t[i], run, (void *)i);
     pthread_barrier_wait(&all_written);
     for (int i = 0; i < NTHREADS; i++)
         pthread_join(t[i], NULL);
