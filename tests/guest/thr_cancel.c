@@ -5,6 +5,7 @@
  * must give PTHREAD_CANCELED and every cleanup handler must have run (the
  * cond_wait one finds the mutex re-acquired, as POSIX says).  A thread with
  * cancellation disabled runs on until it enables it and tests for it. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +120,12 @@ int main(void)
     past_disabled = 1;
     int ok = 1;
     for (int i = 0; i < 5; i++) {
-        void *ret;
-        int r = pthread_join(t[i], &ret);
-        printf("%s: join %d, %s, cleanup %s\n", names[i], r,
+        void *ret = NULL;
+        struct timespec limit;
+        clock_gettime(CLOCK_REALTIME, &limit);
+        limit.tv_sec += 20;               /* a thread never cancelled: say so, do not hang */
+        int r = pthread_timedjoin_np(t[i], &ret, &limit);
+        printf("%s: join %s, %s, cleanup %s\n", names[i], r ? strerror(r) : "0",
                ret == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "not cancelled",
                cleaned[i] == 1 ? "ran" : cleaned[i] ? "WRONG" : "did not run");
         ok &= r == 0 && ret == PTHREAD_CANCELED && cleaned[i] == 1;
