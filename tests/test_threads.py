@@ -123,8 +123,7 @@ BEHAVIOUR = [
         "SIGTERM to a worker: process killed by TERM",
         "main pthread_exit, then worker _exit(5): process exited 5")),
     ("sched", yes_lines(
-        "name set by main on a thread: yes",
-        "main reads a thread's own name: yes",
+        "main reads each thread's own name: yes",
         "main: yield, affinity, getcpu, SCHED_OTHER: yes",
         *(f"thread {i}: yield, affinity, getcpu, SCHED_OTHER, its name: yes" for i in (0, 1)),
         "sched ok")),

@@ -249,8 +249,11 @@ def lookup(t, path: bytes) -> Node | None:
     m = _TASK.match(rest)
     if m:
         # a thread of this process: what /proc/PID shows (per-thread files are the caller's)
-        if int(m.group(1)) not in _threads(t):
+        tid = int(m.group(1))
+        if tid not in _threads(t):
             return None
+        if tid != t.tid and m.group(2) == b"/comm":
+            return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
         return lookup(t, b"/proc/%d%s" % (t.pid, m.group(2) or b""))
     make = SELF_TEXT.get(rest)
     if make is not None:

@@ -18,6 +18,7 @@ import ctypes
 import errno
 import os
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -28,6 +29,7 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
 from ..mm.sharedmm import MmControl
 from . import sigframe
+from .signals import CARRIER
 from .futex import FutexQueues
 from .sigfd import read_signals
 from .terminals import Terminals
@@ -184,9 +186,11 @@ class Broker:
         self.sel.unregister(proc.pidfd)
         os.close(proc.pidfd)
         proc.pidfd = -1
-        # drain a goodbye that raced with the exit
+        # drain a goodbye that raced with the exit: what it sent is there already (a
+        # thread's channel does not close when it dies: its siblings share the fd table)
         try:
-            while proc.exit is None and not proc.chan_closed:
+            while proc.exit is None and not proc.chan_closed and \
+                    select.select([proc.chan.sock], [], [], 0)[0]:
                 self._serve_one(proc)
         except (OSError, KeyError, ValueError):
             pass
@@ -491,9 +495,9 @@ class Broker:
         return None
 
     def on_proc_update(self, proc: Proc, msg: P.ProcUpdate):
-        proc = proc.grp
         if msg.comm is not None:
-            proc.comm = msg.comm
+            proc.comm = msg.comm               # a thread's own name (the first's: the process's)
+        proc = proc.grp
         if msg.cmdline is not None:
             proc.cmdline = msg.cmdline
         if msg.exe is not None:
@@ -600,7 +604,7 @@ class Broker:
     def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
         info = self.table.info(msg.pid)
         if info is not None:
-            info["tty_nr"], info["tpgid"] = self.terms.of(self.table.procs[msg.pid])
+            info["tty_nr"], info["tpgid"] = self.terms.of(self.table.by_tid(msg.pid).grp)
         return P.ProcInfoReply(info)
 
     def on_stop(self, proc: Proc, msg: P.Stop):
@@ -644,8 +648,10 @@ def _mail(proc: Proc, info: bytes) -> None:
 
 
 def _kill(proc: Proc, sig: int) -> None:
+    # guest signals 32 and 33 (glibc's own: thread cancellation, setxid) cannot be host
+    # signals of a Python process; they travel as CARRIER with their mailed siginfo
     try:
-        signal.pidfd_send_signal(proc.pidfd, sig)
+        signal.pidfd_send_signal(proc.pidfd, CARRIER if sig in (32, 33) else sig)
     except OSError:                 # it is exiting, or was reaped a moment ago
         pass
 

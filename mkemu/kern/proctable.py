@@ -265,10 +265,12 @@ class ProcTable:
         return True
 
     def info(self, pid: int) -> dict | None:
-        p = self.procs.get(pid)
-        if p is None:
+        """What /proc/PID shows; for a thread's tid, its process's with its own name."""
+        th = self.by_tid(pid)
+        if th is None:
             return None
-        return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": p.comm,
+        p = th.grp
+        return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": th.comm,
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
                 "host_pid": p.host_pid, "started": p.started,
                 "threads": [m.tid for m in p.members] or [p.pid]}

@@ -63,8 +63,13 @@ CAUGHT_IN_TASK = (signal.SIGCHLD, signal.SIGURG, signal.SIGVTALRM, signal.SIGPRO
                   signal.SIGXCPU, signal.SIGXFSZ, signal.SIGIO, signal.SIGPWR,
                   signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCONT,
                   # real-time signals another process sends (32 and 33 are glibc's own
-                  # on the host, so guest signals 32 and 33 cannot cross processes)
+                  # on the host: they come as CARRIER, below)
                   *range(signal.SIGRTMIN, signal.SIGRTMAX + 1))
+# The host signal that brings guest signals 32 and 33 (glibc's thread cancellation
+# and setxid, which a host process cannot catch) from the broker, with their siginfo
+# in the mailbox; it is also mm/sharedspace.py's DOORBELL.  Guest signal 64 itself
+# always comes with a mailed record too, so none is mistaken for another.
+CARRIER = signal.SIGRTMAX
 HOST_SIGNALS = frozenset((*FORWARDED, *CAUGHT_IN_TASK))
 _TIMER_SIGNALS = (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
 
@@ -218,6 +223,13 @@ class SignalState:
             ctl, slot = self._mask_cell
             ctl.set_blocked(slot, mask)
 
+    def publish_blocked(self, mask: int) -> None:
+        """What the broker takes as this thread's blocked set when it picks the thread
+        for a process-directed signal (sigtimedwait lets the ones it waits for in)."""
+        if self._mask_cell is not None:
+            ctl, slot = self._mask_cell
+            ctl.set_blocked(slot, mask)
+
     def share_actions(self, ctl) -> None:
         """CLONE_SIGHAND: from now the dispositions are the control block's."""
         if self._shared is None:
@@ -287,6 +299,10 @@ class SignalState:
         (another guest process's kill or sigqueue, a child's SIGCHLD), else as the
         kernel's (an itimer) or an unknown sender's (si_pid 0)."""
         records = self._mailed(sig)
+        if sig == CARRIER:
+            for carried in (32, 33):
+                for info in self.arrived.pop(carried, []):
+                    self.raise_signal(carried, info)
         timer = next((k for k, (signo, _) in self.posix_timers.items() if signo == sig), None)
         if not records and timer is not None:
             # a POSIX timer's (the host's siginfo is out of reach: si_overrun is 0)
@@ -475,14 +491,22 @@ class SignalState:
 
     def _trampoline(self, task) -> int:
         """The return address of a handler without SA_RESTORER: Linux's is in the vDSO;
-        mkemu has none, so one read-only executable page holds `mov x8, #139; svc #0`."""
+        mkemu has none, so one read-only executable page holds `mov x8, #139; svc #0`.
+        It goes where a vDSO would, above the mmap area (not into a hole the guest left:
+        a guest that reads a page it unmapped must fault), once per address space (the
+        threads of a process find the one another made)."""
         if self.trampoline is not None and self.trampoline[0] is task.space:
             return self.trampoline[1]
         space = task.space
-        addr = space.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                          name="[sigreturn]")
-        task.mem.write(addr, struct.pack("<II", 0xD2801168, 0xD4000001))
-        space.mprotect(addr, 4096, PROT_READ | PROT_EXEC)
+        vma = space.find(space.mmap_base)
+        if vma is not None and vma.name == "[sigreturn]":
+            addr = vma.start
+        else:
+            addr = space.mmap(space.mmap_base if vma is None else 0, 4096,
+                              PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              name="[sigreturn]")
+            task.mem.write(addr, struct.pack("<II", 0xD2801168, 0xD4000001))
+            space.mprotect(addr, 4096, PROT_READ | PROT_EXEC)
         self.trampoline = (space, addr)
         return addr
 

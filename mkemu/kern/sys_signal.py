@@ -172,7 +172,11 @@ def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
     s = t.sig
     sig = s.next_signal(want)
     if sig is None:
-        s.sleep(t, lambda: s.next_signal(want) is not None or s.interrupting(), deadline)
+        s.publish_blocked(s.blocked & ~want)     # Linux: the waited-for ones are let in
+        try:
+            s.sleep(t, lambda: s.next_signal(want) is not None or s.interrupting(), deadline)
+        finally:
+            s.publish_blocked(s.blocked)
         sig = s.next_signal(want)
         if sig is None:
             return -errno.EINTR if s.interrupting() else -errno.EAGAIN

@@ -223,6 +223,8 @@ class Task:
         old_space = self.space
         if self.threaded:
             self.exec_alone()
+            self.sig.unshare()
+            self.fs.unshare()
         new_space, new_tlb, new_mem = self._new_address_space()
         try:
             img = load_program(new_space, new_mem, self.open_exec, path, argv, fd=fd,
@@ -245,8 +247,6 @@ class Task:
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
         self.robust_list = (0, 0)
         self.threaded = False
-        self.sig.unshare()
-        self.fs.unshare()
         self.sig.exec_reset()
         sys_timer.delete_all(self)          # timer_create's timers end with the image
 

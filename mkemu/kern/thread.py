@@ -76,6 +76,8 @@ def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
         brokercall.send(t, P.Forked(tid, -1, False))
         return host_pid
     brokercall.send(t, P.Forked(tid, host_pid, False))
+    t.threaded = True
+    t.shares_fds = t.shares_fds or bool(flags & CLONE_FILES)
     return tid
 
 

@@ -50,6 +50,8 @@ _FS_MAX = 4096 + 16
 _BLOB = 32768
 CONTROL_BYTES = 64 << 20            # sparse: the VMA blob may grow
 
+_WRLCK = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 1, 0)   # struct flock
+_UNLCK = struct.pack("hhqqi4x", fcntl.F_UNLCK, os.SEEK_SET, 0, 1, 0)
 KIND_FLUSH = 0                      # the range changed mapping: forget it, drop its code
 KIND_WRITES = 1                     # every page became copy-on-write: forget writable views
 KIND_ALL = 2                        # forget everything (the ring overflowed)
@@ -188,15 +190,24 @@ class MmControl:
         self.mapping.unmap()
 
     # ---- the lock --------------------------------------------------------------------
+    # An open file description lock on a description of the control file that is this
+    # process's own (own_lock): POSIX record locks belong to the descriptor table, which
+    # threads share (CLONE_FILES), so they would not keep threads apart.
+    def own_lock(self, hold) -> None:
+        """Open this process's own description of the control file to lock with; hold(fd)
+        moves it out of the guest's descriptor range."""
+        self.lock_fd = hold(os.open(f"/proc/self/fd/{self.fd}", os.O_RDWR | os.O_CLOEXEC))
+        self.depth = 0
+
     def lock(self) -> None:
         if self.depth == 0:
-            fcntl.lockf(self.fd, fcntl.LOCK_EX)
+            fcntl.fcntl(self.lock_fd, fcntl.F_OFD_SETLKW, _WRLCK)
         self.depth += 1
 
     def unlock(self) -> None:
         self.depth -= 1
         if self.depth == 0:
-            fcntl.lockf(self.fd, fcntl.LOCK_UN)
+            fcntl.fcntl(self.lock_fd, fcntl.F_OFD_SETLK, _UNLCK)
 
     # ---- generation and the change ring -----------------------------------------------
     @property

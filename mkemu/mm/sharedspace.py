@@ -53,6 +53,7 @@ class SharedAddressSpace(AddressSpace):
         ctl = MmControl()
         pt.fd = _hold(space, pt.fd)
         ctl.fd = _hold(space, ctl.fd)
+        ctl.own_lock(lambda fd: _hold(space, fd))
         space.__class__ = cls
         space.pt, space.cow, space.ctl = pt, SharedCowView(pt), ctl
         space.backings = {}
@@ -61,6 +62,7 @@ class SharedAddressSpace(AddressSpace):
         space.seen_gen = space.seen_head = space.seen_blob = 0
         space.slot = ctl.take_slot(os.getpid())
         space.frames.gate = space
+        space._rebind_tlbs()
         ctl.lock()
         try:
             space._publish()
@@ -79,6 +81,8 @@ class SharedAddressSpace(AddressSpace):
 
     def make_private(self, snapshot: tuple[dict[int, int], set[int]]) -> None:
         """In a forked child: the space is this process's alone again."""
+        for fd in (self.pt.fd, self.ctl.fd, self.ctl.lock_fd):
+            os.close(fd)
         self.pt.close()
         self.ctl.close()
         self.__class__ = AddressSpace
@@ -86,17 +90,24 @@ class SharedAddressSpace(AddressSpace):
         self.pt, self.cow = snapshot
         self.frames.gate = None
         self.frames.limbo = []
+        SharedAddressSpace._rebind_tlbs(self)
+
+    def _rebind_tlbs(self) -> None:
+        # the TLBs hold bound methods of the class the space had when they were made
+        for tlb in self.tlbs:
+            tlb.resolve, tlb.alias_key = self.resolve, self.alias_key
 
     def join(self, host_pid: int, slot: int) -> None:
         """In a new thread's process: take the slot the parent reserved for it."""
         self.slot = slot
         self.frames.limbo = []
         self.ctl.set_slot(slot, host_pid, self.seen_gen)
-        self.ctl.depth = 0
+        self.ctl.own_lock(lambda fd: _hold(self, fd))
 
     def leave(self) -> None:
         """A thread ends: its slot is free (its TLB no longer matters)."""
         self.ctl.free_slot(self.slot)
+        os.close(self.ctl.lock_fd)
 
     def reserve_slot(self) -> int:
         self.ctl.lock()
@@ -294,7 +305,7 @@ class SharedAddressSpace(AddressSpace):
         self.frames.gate = None
         self.frames.free.extend(f for _, frames in self.frames.limbo for f in frames)
         self.frames.limbo = []
-        for fd in (self.pt.fd, self.ctl.fd):
+        for fd in (self.pt.fd, self.ctl.fd, self.ctl.lock_fd):
             os.close(fd)
         self.pt.close()
         self.ctl.close()
