@@ -236,8 +236,8 @@ def test_atomic_builds_use_exclusives_or_lse(guest_binary, fixture):
 
 
 # ---- python3's threading -------------------------------------------------------------------------
-# python3-minimal (the full rootfs) has threading but neither queue nor
-# concurrent.futures: the scripts build the same things on threading.Condition.
+# Two scripts build a queue and a pool on threading.Condition (the interpreter's own
+# locks), the third is the standard library's queue.Queue and ThreadPoolExecutor.
 PY_QUEUE = '''
 import threading
 items, cond, stop = [], threading.Condition(), object()
@@ -313,7 +313,36 @@ for t in ts:
 print("barrier", len(seen), all(seen))
 '''
 
+PY_STDLIB = '''
+import queue, threading
+from concurrent.futures import ThreadPoolExecutor
+q, out = queue.Queue(maxsize=16), queue.Queue()
+def worker():
+    s = 0
+    while (x := q.get()) is not None:
+        s += x
+        q.task_done()
+    q.task_done()
+    out.put(s)
+ts = [threading.Thread(target=worker) for _ in range(4)]
+for t in ts:
+    t.start()
+for i in range(1, 3001):
+    q.put(i)
+for _ in ts:
+    q.put(None)
+q.join()
+for t in ts:
+    t.join()
+print("queue.Queue sum", sum(out.get() for _ in ts))
+with ThreadPoolExecutor(max_workers=4) as pool:
+    cubes = list(pool.map(lambda x: x ** 3, range(300)))
+    futs = [pool.submit(pow, 2, k) for k in range(64)]
+print("executor", sum(cubes), cubes[:4], sum(f.result() for f in futs) == 2 ** 64 - 1)
+'''
+
 PYTHON_THREADS = [
+    ("stdlib", PY_STDLIB, "queue.Queue sum 4501500\nexecutor 2011522500 [0, 1, 8, 27] True\n"),
     ("queue", PY_QUEUE, "sum 2001000 workers 4 alive 0 active 1\n"),
     ("pool", PY_POOL, "squares 2646700 first [0, 1, 4, 9, 16] off the main thread True "
                       "at most 4 threads True thread-local counts add up True\n"

@@ -55,7 +55,7 @@ def _host_word(ST, addr: int, size: int) -> int | None:
     """The host address of an aligned guest word, for a host atomic; None when the
     page is not host memory the CPU can address (then a plain load and store is
     as atomic as anything can be there)."""
-    if size not in (1, 2, 4, 8):
+    if size not in (1, 2, 4, 8, 16):
         return None
     try:
         page = ST.__self__.writable_page(addr)

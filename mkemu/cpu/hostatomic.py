@@ -23,6 +23,17 @@ for _size, _ctype in _TYPES.items():
                    ctypes.c_int]
     _f.restype = ctypes.c_bool
     _CMPXCHG[_size] = _f
+# 16 bytes (CASP, LDXP/STXP of two 64-bit registers): libatomic's generic entry
+# point, which uses cmpxchg16b on x86_64 (every access of such a pair by another
+# thread goes through here too, so it is atomic either way)
+_cmpxchg_any = _atomic.__atomic_compare_exchange
+_cmpxchg_any.argtypes = [ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_int, ctypes.c_int]
+_cmpxchg_any.restype = ctypes.c_bool
+_load_any = _atomic.__atomic_load
+_load_any.argtypes = [ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+_load_any.restype = None
+_U128 = ctypes.c_ubyte * 16
 
 
 def page_address(page: memoryview) -> int:
@@ -33,10 +44,20 @@ def page_address(page: memoryview) -> int:
 def compare_exchange(host: int, size: int, expected: int, new: int) -> tuple[bool, int]:
     """Atomically: if the size-byte word at host holds expected, store new.  Returns
     (stored, the value found)."""
+    if size == 16:
+        cell = _U128.from_buffer_copy(expected.to_bytes(16, "little"))
+        want = _U128.from_buffer_copy(new.to_bytes(16, "little"))
+        ok = _cmpxchg_any(16, host, ctypes.addressof(cell), ctypes.addressof(want),
+                          _SEQ_CST, _SEQ_CST)
+        return ok, int.from_bytes(bytes(cell), "little")
     cell = _TYPES[size](expected)
     ok = _CMPXCHG[size](host, ctypes.addressof(cell), new, False, _SEQ_CST, _SEQ_CST)
     return ok, cell.value
 
 
 def load(host: int, size: int) -> int:
+    if size == 16:
+        cell = _U128()
+        _load_any(16, host, ctypes.addressof(cell), _SEQ_CST)
+        return int.from_bytes(bytes(cell), "little")
     return _TYPES[size].from_address(host).value

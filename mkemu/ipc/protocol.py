@@ -53,6 +53,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                |                               | continued; 1: discarded)    |
 | Tty            | op, rdev, arg, path           | TtyReply(value, path)       |
 | TgKill         | tgid, tid, sig, info          | KillReply(result, me_too)   |
+| TakeSignals    | mask                          | SignalsReply(infos)         |
 | ExecAlone      |                               | Value(0) when the group's   |
 |                |                               | other threads are gone      |
 | (anything else)|                               | ErrorReply(request, reason) |
@@ -114,6 +115,8 @@ class MsgType(IntEnum):
     TTY_REPLY = 40
     TG_KILL = 41
     EXEC_ALONE = 42
+    TAKE_SIGNALS = 43
+    SIGNALS_REPLY = 44
 
 
 @dataclass
@@ -162,6 +165,20 @@ class TgKill:
     tid: int
     sig: int
     info: bytes = b""
+
+
+@dataclass
+class TakeSignals:
+    """A thread now lets in signals of mask: the process-directed ones the broker kept
+    while every thread blocked them (Linux's shared pending set).  SignalsReply."""
+    TYPE = MsgType.TAKE_SIGNALS
+    mask: int
+
+
+@dataclass
+class SignalsReply:
+    TYPE = MsgType.SIGNALS_REPLY
+    infos: list
 
 
 @dataclass
@@ -466,7 +483,8 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       Forked, VforkDone, ProcUpdate, Wait, WaitReply, Cancel,
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
-                                      ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone)}
+                                      ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
+                                      TakeSignals, SignalsReply)}
 _HEADER = struct.Struct("<H")
 
 

@@ -74,6 +74,7 @@ class Broker:
             P.MsgType.KILL: self.on_kill,
             P.MsgType.TG_KILL: self.on_tg_kill,
             P.MsgType.EXEC_ALONE: self.on_exec_alone,
+            P.MsgType.TAKE_SIGNALS: self.on_take_signals,
             P.MsgType.SET_PGID: lambda p, m: P.Value(self.table.setpgid(p.grp, m.pid, m.pgid)),
             P.MsgType.GET_PGID: lambda p, m: P.Value(self.table.getpgid(p.grp, m.pid)),
             P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p.grp, m.pid)),
@@ -309,9 +310,8 @@ class Broker:
         Wait if it now can be, and send SIGCHLD (with si_code, the child's pid and
         status, as waitid would report them)."""
         if sigchld and parent.hosts():      # first: it is pending when the wait returns
-            target = self._thread_for(parent, signal.SIGCHLD)
-            _mail(target, sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
-            _kill(target, signal.SIGCHLD)
+            self.send(parent, signal.SIGCHLD,
+                      sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
         for tid, (waiter, msg) in list(self.waiting.items()):
             if waiter.grp is parent:
                 reply = self._try_wait(parent, msg)
@@ -372,24 +372,41 @@ class Broker:
             for host in proc.hosts():
                 _kill(host, sig)
             return
+        info = info or sigframe.siginfo_kill(sig, sigframe.SI_USER)
         target = self._thread_for(proc, sig)
-        _mail(target, info or sigframe.siginfo_kill(sig, sigframe.SI_USER))
+        if target is None:             # every thread blocks it: pending for the process
+            if sig >= 32 or all(s != sig for s, _ in proc.shared_pending):
+                proc.shared_pending.append((sig, info))
+                proc.ctl.set_shared_pending(proc.ctl.shared_pending() | 1 << (sig - 1))
+            if sig == signal.SIGCONT:
+                self.cont(proc)
+            return
+        _mail(target, info)
         if sig == signal.SIGCONT:
             self.cont(proc)
         else:
             _kill(target, sig)
 
-    def _thread_for(self, proc: Proc, sig: int) -> Proc:
+    def _thread_for(self, proc: Proc, sig: int) -> Proc | None:
         """The thread a process-directed signal goes to: the first (the main thread
-        first) that does not block it, else the first."""
+        first) that does not block it; None when a thread group blocks it in every
+        thread (it waits in the process's shared pending set, TakeSignals)."""
         hosts = proc.hosts()
-        if len(hosts) <= 1 or proc.ctl is None:
+        if proc.ctl is None or not proc.members:
             return hosts[0] if hosts else proc
         bit = 1 << (sig - 1)
         for th in hosts:
             if th.slot >= 0 and not proc.ctl.blocked(th.slot) & bit:
                 return th
-        return hosts[0]
+        return None if sig not in (signal.SIGKILL, signal.SIGSTOP) else hosts[0]
+
+    def on_take_signals(self, proc: Proc, msg: P.TakeSignals):
+        group = proc.grp
+        taken = [(s, i) for s, i in group.shared_pending if msg.mask >> (s - 1) & 1]
+        group.shared_pending = [e for e in group.shared_pending if e not in taken]
+        if group.ctl is not None:
+            group.ctl.set_shared_pending(sum({1 << (s - 1) for s, _ in group.shared_pending}))
+        return P.SignalsReply([i for _, i in taken])
 
     def _release_vfork_parent(self, child: Proc) -> None:
         parent, child.vfork_parent = child.vfork_parent, None

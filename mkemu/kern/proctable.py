@@ -85,6 +85,7 @@ class Proc:
     group_status: int | None = None    # how a group ends once one thread decided it
     ctl: object = None                 # the shared space's MmControl (threads' blocked masks)
     slot: int = -1                     # this thread's slot in it
+    shared_pending: list = field(default_factory=list)   # (sig, siginfo) every thread blocked
 
     @property
     def grp(self) -> "Proc":

@@ -28,9 +28,10 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from ..ipc import protocol as P
 from ..mm.fault import MemFault
 from ..mm.space import MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
-from . import crash, sigframe
+from . import brokercall, crash, sigframe
 from .errors import InterruptedSyscall, TaskExit
 from .proctable import CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP
 
@@ -222,6 +223,22 @@ class SignalState:
         if self._mask_cell is not None:
             ctl, slot = self._mask_cell
             ctl.set_blocked(slot, mask)
+            if ctl.shared_pending() & ~mask:
+                self.claim_due = True          # the task loop takes them (claim_shared)
+
+    claim_due = False
+
+    def claim_shared(self, task, mask: int | None = None) -> None:
+        """Take from the broker the process-directed signals that waited while every
+        thread blocked them, those this thread now lets in (mask: else its unblocked)."""
+        self.claim_due = False
+        if self._mask_cell is None:
+            return
+        mask = ~self._blocked & (1 << NSIG) - 1 if mask is None else mask
+        if not self._mask_cell[0].shared_pending() & mask:
+            return
+        for info in brokercall.call(task, P.TakeSignals(mask), P.SignalsReply).infos:
+            self.raise_signal(int.from_bytes(info[:4], "little"), info)
 
     def publish_blocked(self, mask: int) -> None:
         """What the broker takes as this thread's blocked set when it picks the thread

@@ -173,6 +173,7 @@ def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
     sig = s.next_signal(want)
     if sig is None:
         s.publish_blocked(s.blocked & ~want)     # Linux: the waited-for ones are let in
+        s.claim_shared(t, want)
         try:
             s.sleep(t, lambda: s.next_signal(want) is not None or s.interrupting(), deadline)
         finally:

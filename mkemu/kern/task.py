@@ -285,6 +285,8 @@ class Task:
             else:
                 self.fatal(signal.SIGABRT, f"unknown trap {trap}")
             cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
+            if sig.claim_due:
+                sig.claim_shared(self)
             if sig.pending or sig.saved_mask is not None:
                 sig.deliver(self)
 

@@ -36,6 +36,7 @@ _CHUNK = 4096                       # one host page of entries: 512 vpns
 
 # MmControl layout (byte offsets)
 _GEN, _RING_HEAD, _NEXT_ID, _BLOB_GEN, _BLOB_LEN, _SIG_GEN, _FS_GEN = 0, 8, 16, 24, 32, 40, 48
+_SHARED_PENDING = 56                # written by the broker: signals every thread blocked
 MAX_THREADS = 256
 RESERVED_SLOT = 1 << 32             # the pid of a slot taken for a thread not yet started
 _SLOTS = 256                        # per thread: host pid, generation seen, blocked signals
@@ -277,6 +278,12 @@ class MmControl:
         """A thread's blocked signals, which the broker reads to pick the thread a
         process-directed signal goes to."""
         struct.pack_into("<Q", self.view, _SLOTS + slot * _SLOT.size + 16, mask)
+
+    def shared_pending(self) -> int:
+        return self.words[_SHARED_PENDING // 8]
+
+    def set_shared_pending(self, mask: int) -> None:
+        self.words[_SHARED_PENDING // 8] = mask
 
     def blocked(self, slot: int) -> int:
         return struct.unpack_from("<Q", self.view, _SLOTS + slot * _SLOT.size + 16)[0]
