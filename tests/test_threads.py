@@ -24,12 +24,15 @@ the suite.  test_contention_stress (-m slow) repeats the contention fixtures
 """
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 
 import pytest
 
 from tests.support.guestbin import host_binary
-from tests.support.guestrun import run_command, run_mkemu, run_qemu
+from tests.support.guestrun import kill_tree, mkemu_command, run_command, run_mkemu, run_qemu
 
 THREAD_TIMEOUT = 240      # seconds per guest run: a hang fails, never stalls the suite
 PY_TIMEOUT = 300          # python3 starts in ~11 s under mkemu (as in tests/test_programs.py)
@@ -382,3 +385,50 @@ def test_contention_stress(rootfs, guest_binary, fixture, cflags, count, expecte
         code, out, err = run_mkemu([prog, count], rootfs=rootfs, timeout=THREAD_TIMEOUT)
         assert (code, out.decode()) == (0, expected), \
             f"run {run + 1} of {STRESS_RUNS}: " + err.decode(errors="replace")[-3000:]
+
+
+# ---- a thread's host process dies --------------------------------------------------------------
+def _task_processes(supervisor: int) -> list[int]:
+    """The task processes of the machine under mkemu's supervisor: the broker's children."""
+    kids = _children(supervisor)
+    return sorted(p for broker in kids for p in _children(broker))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_a_killed_thread_takes_its_group_down_with_its_signal(rootfs, guest_binary):
+    # 4 threads that contend for a long time; SIGKILL one of their host processes: the
+    # guest process is killed by SIGKILL as a whole, and nothing is left behind
+    prog = guest_binary("thr_mutex")
+    proc = subprocess.Popen(mkemu_command([prog, "50000000"], rootfs), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        tasks = []
+        while time.monotonic() < deadline and len(tasks) < 5 and proc.poll() is None:
+            time.sleep(0.2)
+            tasks = _task_processes(proc.pid)
+        assert len(tasks) == 5, f"expected the main thread and 4 workers, saw {tasks}"
+        os.kill(tasks[-1], signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc)
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGKILL, err.decode(errors="replace")[-2000:]
+    assert b"mutex ok" not in out
+    assert all(not os.path.exists(f"/proc/{p}") or _zombie(p) for p in tasks)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True

@@ -216,9 +216,9 @@ class Broker:
         if not group.members:
             self._ended(group, guest if group.group_status is None else group.group_status)
 
-    def _thread_gone(self, th: Proc) -> None:
-        """A thread's host process is gone: what was its own goes (its record stays if it
-        is the process's)."""
+    def _release_own(self, th: Proc) -> None:
+        """What a thread's host process had of its own: its channel, mailbox, futex
+        wait and pending Wait."""
         if not th.chan_closed:
             try:
                 self.sel.unregister(th.chan.sock)
@@ -231,6 +231,11 @@ class Broker:
             th.mailbox = None
         self.futex.drop(th)
         self.waiting.pop(th.tid, None)
+
+    def _thread_gone(self, th: Proc) -> None:
+        """A thread's host process is gone: what was its own goes (its record stays if it
+        is the process's)."""
+        self._release_own(th)
         group = th.grp
         if th in group.members:
             group.members.remove(th)
@@ -241,20 +246,9 @@ class Broker:
     def _ended(self, proc: Proc, status: int, notify: bool = True) -> None:
         """proc's host process is gone: take back what it held, make it a zombie, tell
         its parent (notify False: a child that was never born, dropped silently)."""
-        if not proc.chan_closed:
-            try:
-                self.sel.unregister(proc.chan.sock)
-            except (KeyError, ValueError):
-                pass
-        proc.chan.close()
-        proc.chan_closed = True
+        self._release_own(proc)
         proc.alive = False
-        if proc.mailbox is not None:
-            proc.mailbox.close()
-            proc.mailbox = None
         proc.stopped, proc.change = 0, None
-        self.futex.drop(proc)
-        self.waiting.pop(proc.tid, None)
         if proc.holdings is not None:
             # a space shared with CLONE_VM processes goes when the last of them ends
             proc.holdings.users = getattr(proc.holdings, "users", 1) - 1

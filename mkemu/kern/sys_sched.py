@@ -112,20 +112,22 @@ def sys_sched_setparam(t, pid, param):
     return 0 if prio == 0 else -errno.EINVAL
 
 
-@syscall("sched_get_priority_max", "int")
-def sys_sched_get_priority_max(t, policy):
+def _priority_bound(policy: int, realtime: int) -> int:
+    """A policy's priority bound: `realtime` for FIFO and RR, 0 for the others."""
     policy = _s32(policy)
     if policy in (SCHED_FIFO, SCHED_RR):
-        return 99
+        return realtime
     return 0 if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) else -errno.EINVAL
+
+
+@syscall("sched_get_priority_max", "int")
+def sys_sched_get_priority_max(t, policy):
+    return _priority_bound(policy, 99)
 
 
 @syscall("sched_get_priority_min", "int")
 def sys_sched_get_priority_min(t, policy):
-    policy = _s32(policy)
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 1
-    return 0 if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) else -errno.EINVAL
+    return _priority_bound(policy, 1)
 
 
 @syscall("sched_rr_get_interval", "int", "ptr")

@@ -63,7 +63,7 @@ FULL_PACKAGES = [
     "make",
     "perl-base",
     "python3.11-minimal", "libpython3.11-minimal", "python3-minimal",
-    "libpython3.11-stdlib", "libffi8", "libmpdec3", "libbz2-1.0", "liblzma5", "libuuid1",
+    "libpython3.11-stdlib", "libffi8", "libbz2-1.0", "libuuid1",
     "libexpat1", "zlib1g", "libssl3",
     "sqlite3", "libsqlite3-0", "libreadline8",
     "procps", "libproc2-0", "libncursesw6", "libsystemd0",
