@@ -125,6 +125,9 @@ BEHAVIOUR = [
         "exit(3) in a worker: process exited 3",
         "SIGTERM to a worker: process killed by TERM",
         "main pthread_exit, then worker _exit(5): process exited 5")),
+    ("jit", yes_lines(
+        "rwx page, rewritten by another thread: 20 of 20 rounds ran the new code",
+        "W^X page, rewritten by another thread: 20 of 20 rounds ran the new code")),
     ("sched", yes_lines(
         "main reads each thread's own name: yes",
         "main: yield, affinity, getcpu, SCHED_OTHER: yes",

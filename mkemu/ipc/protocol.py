@@ -24,6 +24,7 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                | end of its signal mailbox)    |                             |
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(runs)            |
+| FrameReturn    | runs                          | (no reply)                  |
 | ExitGroup      | code, signal, core, thread    | (no reply; the task exits)  |
 | FutexWait      | key, frame, offset, val,      | FutexWaitReply(result) when |
 |                | bitset, deadline              | woken, timed out, refused   |
@@ -117,6 +118,7 @@ class MsgType(IntEnum):
     EXEC_ALONE = 42
     TAKE_SIGNALS = 43
     SIGNALS_REPLY = 44
+    FRAME_RETURN = 45
 
 
 @dataclass
@@ -148,6 +150,14 @@ class PpidReply:
 class FrameRequest:
     TYPE = MsgType.FRAME_REQUEST
     count: int
+
+
+@dataclass
+class FrameReturn:
+    """A thread ends while its process goes on: the free frames of its pool (runs),
+    no longer in the holdings bitmap, are the broker's again.  No reply."""
+    TYPE = MsgType.FRAME_RETURN
+    runs: list
 
 
 @dataclass
@@ -484,7 +494,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
                                       ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
-                                      TakeSignals, SignalsReply)}
+                                      TakeSignals, SignalsReply, FrameReturn)}
 _HEADER = struct.Struct("<H")
 
 

@@ -29,6 +29,7 @@ from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
 from ..mm.sharedmm import MmControl
 from . import sigframe
+from .runs import runs as frame_runs
 from .signals import CARRIER
 from .futex import FutexQueues
 from .sigfd import read_signals
@@ -60,6 +61,7 @@ class Broker:
             P.MsgType.HELLO: self.on_hello,
             P.MsgType.GET_PPID: self.on_get_ppid,
             P.MsgType.FRAME_REQUEST: self.on_frame_request,
+            P.MsgType.FRAME_RETURN: self.on_frame_return,
             P.MsgType.EXIT_GROUP: self.on_exit_group,
             P.MsgType.FUTEX_WAIT: self.on_futex_wait,
             P.MsgType.FUTEX_CANCEL: self.on_futex_cancel,
@@ -447,12 +449,18 @@ class Broker:
         want = max(0, msg.count)
         frames = self.free_frames[-want:] if want else []
         del self.free_frames[len(self.free_frames) - len(frames):]
-        runs = _runs(frames)
+        runs = frame_runs(frames)
         n = min(want - len(frames), self.nframes - self.next_frame)
         if n > 0:
             runs.append((self.next_frame, n))
             self.next_frame += n
         return P.FrameGrant(runs)
+
+    def on_frame_return(self, proc: Proc, msg: P.FrameReturn):
+        for first, n in msg.runs:
+            if first >= (self.phys.first_frame if self.phys else 1) and first + n <= self.next_frame:
+                self.free_frames.extend(range(first, first + n))
+        return None
 
     def on_exit_group(self, proc: Proc, msg: P.ExitGroup):
         proc.exit = msg
@@ -665,16 +673,6 @@ def _kill(proc: Proc, sig: int) -> None:
         signal.pidfd_send_signal(proc.pidfd, CARRIER if sig in (32, 33) else sig)
     except OSError:                 # it is exiting, or was reaped a moment ago
         pass
-
-
-def _runs(frames: list[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for f in sorted(frames):
-        if runs and runs[-1][0] + runs[-1][1] == f:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((f, 1))
-    return runs
 
 
 def wait_status_to_exit_code(status: int) -> int:

@@ -43,6 +43,7 @@ from . import brokercall, crash, futex, robust, sigframe, signals, sys_fs, sys_t
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 from .reserved import RESERVED_FD_BASE
+from .runs import runs
 
 
 
@@ -385,6 +386,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             os.write(task.log_fd, ("\n".join(lines) + "\n").encode())
         if task is not None and task.threaded and thread_only:
             task.end_thread()
+            chan.send(P.FrameReturn(runs(task.frames.give_back())))
         chan.send(P.ExitGroup(code, sig, core, thread_only))
         if task is not None and task.threaded:
             task.space.leave()

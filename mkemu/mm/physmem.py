@@ -202,6 +202,14 @@ class FramePool:
                 keep.append((gen, frames))
         self.limbo = keep
 
+    def give_back(self) -> list[int]:
+        """The pool's free frames, taken out of the holdings (a thread ends: they are the
+        broker's again).  Frames in limbo stay: a sibling's TLB may still reach them."""
+        free, self.free = self.free, []
+        for f in free:
+            self.holdings.discard(f)
+        return free
+
     def forked(self, holdings: Holdings) -> "FramePool":
         """The pool of a forked child: no free frames (those stay the parent's), its own
         holdings bitmap."""

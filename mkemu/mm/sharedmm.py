@@ -56,6 +56,8 @@ _UNLCK = struct.pack("hhqqi4x", fcntl.F_UNLCK, os.SEEK_SET, 0, 1, 0)
 KIND_FLUSH = 0                      # the range changed mapping: forget it, drop its code
 KIND_WRITES = 1                     # every page became copy-on-write: forget writable views
 KIND_ALL = 2                        # forget everything (the ring overflowed)
+KIND_FORGET = 3                     # forget the views of a range (a file shrank)
+KIND_CODE = 4                       # a writable page now holds a thread's translated code
 
 
 class SharedPageMap:

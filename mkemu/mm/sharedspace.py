@@ -29,12 +29,11 @@ import signal
 
 from .filebacking import FileBacking
 from .hostmap import HostMapping
-from .sharedmm import (COW, KIND_ALL, KIND_FLUSH, KIND_WRITES, RESERVED_SLOT, MmControl,
-                       SharedCowView, SharedPageMap)
-from .space import ADDR_LIMIT, AddressSpace, Vma, _allows, page_up
+from .sharedmm import (COW, KIND_ALL, KIND_CODE, KIND_FLUSH, KIND_FORGET, KIND_WRITES,
+                       RESERVED_SLOT, MmControl, SharedCowView, SharedPageMap)
+from .space import ADDR_LIMIT, PROT_WRITE, AddressSpace, Vma, _allows, page_up
 
-DOORBELL = signal.SIGRTMAX            # "the address space changed": no guest meaning
-KIND_FORGET = 3                       # forget the views of a range (a file shrank)
+DOORBELL = signal.SIGRTMAX            # "the address space changed" (kern/signals.py CARRIER)
 
 
 class SharedAddressSpace(AddressSpace):
@@ -94,8 +93,12 @@ class SharedAddressSpace(AddressSpace):
 
     def _rebind_tlbs(self) -> None:
         # the TLBs hold bound methods of the class the space had when they were made
+        shared = isinstance(self, SharedAddressSpace)
         for tlb in self.tlbs:
             tlb.resolve, tlb.alias_key = self.resolve, self.alias_key
+            tlb.code_marked = self._code_marked if shared else None
+            tlb.code_written = self._code_written if shared else None
+            tlb.foreign_code.clear()
 
     def join(self, host_pid: int, slot: int) -> None:
         """In a new thread's process: take the slot the parent reserved for it."""
@@ -148,6 +151,11 @@ class SharedAddressSpace(AddressSpace):
                     tlb.forget_writes()
                 elif kind == KIND_FORGET:
                     tlb.forget_range(start >> 12, end >> 12)
+                elif kind == KIND_CODE:
+                    vpn = start >> 12
+                    tlb.wt.pop(vpn, None)
+                    tlb.write_aliases.pop(vpn, None)
+                    tlb.foreign_code.add(vpn)
                 else:
                     tlb.flush()
         if ctl.blob_gen() != self.seen_blob:
@@ -194,6 +202,32 @@ class SharedAddressSpace(AddressSpace):
         for w in self._retired:
             w.unmap()
         self._retired.clear()
+
+    # ---- code in writable pages (JITs) ---------------------------------------------------
+    def _code_marked(self, vpn: int) -> None:
+        """This thread translated code from vpn: if the page is writable, the others keep
+        it out of their write tables (a store there must drop this code)."""
+        vma = self.find(vpn << 12)
+        if vma is None or not vma.prot & PROT_WRITE:
+            return                    # changing it takes an mprotect: a published change
+        self._change([(vpn << 12, (vpn + 1) << 12, KIND_CODE)])
+
+    def _code_written(self, vpn: int) -> None:
+        """This thread stores into a page holding another thread's code: every thread
+        drops the code translated from it."""
+        self._change([], flush=(vpn << 12, (vpn + 1) << 12))
+
+    def _change(self, changes: list, flush: tuple[int, int] | None = None) -> None:
+        ctl = self.ctl
+        ctl.lock()
+        try:
+            self.sync()
+            self._changes.extend(changes)
+            if flush is not None:
+                self._shootdown(*flush)
+            self._publish(vmas=False)
+        finally:
+            ctl.unlock()
 
     # ---- publishing -------------------------------------------------------------------
     def _publish(self, vmas: bool = True) -> None:

@@ -49,6 +49,11 @@ class SoftTLB:
         self.code_invalidate: Callable[[int], None] = lambda vpn: None
         self.code_aliases: dict[object, set[int]] = {}   # file page holding code -> its code vpns
         self.write_aliases: dict[int, object] = {}       # vpn in wt showing a file page -> that page
+        # threads (mm/sharedspace.py): a writable page holding another thread's translated
+        # code is kept out of wt too; a write to one tells the others to drop that code
+        self.foreign_code: set[int] = set()
+        self.code_marked: Callable[[int], None] | None = None
+        self.code_written: Callable[[int], None] | None = None
 
     # ---- lookups -------------------------------------------------------------------
     def _page(self, vpn: int, access: str, addr: int) -> memoryview:
@@ -58,6 +63,9 @@ class SoftTLB:
             return mv
         if access == "w":
             self._drop_code(vpn)
+            if vpn in self.foreign_code:
+                self.foreign_code.discard(vpn)
+                self.code_written(vpn)
         try:
             mv = self.resolve(vpn, access)
         except MemFault as e:
@@ -136,6 +144,8 @@ class SoftTLB:
         self.code_pages.add(vpn)
         self.wt.pop(vpn, None)
         self.write_aliases.pop(vpn, None)
+        if self.code_marked is not None:
+            self.code_marked(vpn)
         key = self.alias_key(vpn)
         if key is not None:
             self.code_aliases.setdefault(key, set()).add(vpn)
