@@ -168,11 +168,19 @@ def _st_multi(WR, addr: int, regs: list[int], selem: int, esize: int, regbytes: 
 
 _PAIR2 = {4: struct.Struct("<II"), 8: struct.Struct("<QQ")}
 
+
+def _store_pair(size: int):
+    """STP's store of two elements: one memcpy (pack_into would zero-fill the target
+    first, which another thread could see; see BlockBuilder.store)."""
+    def store(buf, off, v1, v2):
+        buf[off:off + 2 * size] = v1.to_bytes(size, "little") + v2.to_bytes(size, "little")
+    return store
+
 HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
            "LDMULTI": _ld_multi, "STMULTI": _st_multi,
            # for BlockBuilder.load_pair / store_pair: two elements in one struct call
            "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
-           "P2L": _PAIR2[4].pack_into, "P2Q": _PAIR2[8].pack_into}
+           "P2L": _store_pair(4), "P2Q": _store_pair(8)}
 
 
 def decode(insn: int):

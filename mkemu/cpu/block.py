@@ -43,7 +43,6 @@ _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\
 
 # struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
-_PACK = {1: "P8", 2: "P16", 4: "P32", 8: "P64", 16: "P128"}
 
 
 HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
@@ -198,8 +197,19 @@ class BlockBuilder:
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
 
     def store(self, addr: str, value: str, size: int) -> None:
-        """Store the low `size` bytes of value (already in range) at guest addr."""
-        self.line(f"try: {_PACK[size]}(WT[{addr} >> 12], {addr} & 4095, {value})")
+        """Store the low `size` bytes of value (already in range) at guest addr.
+
+        One memcpy into the page, never struct.pack_into: that zero-fills its
+        target before packing into it, so a thread on another core reading the
+        word meanwhile would see 0 (an aligned store must be single-copy atomic).
+        A page-crossing slice is short, which raises: the slow path takes it."""
+        if size == 1:
+            self.line(f"try: WT[{addr} >> 12][{addr} & 4095] = {value}")
+        elif size == 16:
+            self.line(f"try: P128(WT[{addr} >> 12], {addr} & 4095, {value})")
+        else:
+            self.line(f"try: _o = {addr} & 4095; "
+                      f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
         self.line(f"except Exception: ST({addr}, {size}, {value})")
 
     def load_pair(self, dst1: str, dst2: str, addr: str, size: int) -> None:

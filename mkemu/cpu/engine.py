@@ -34,7 +34,8 @@ def _u128(buf, off):
 
 
 def _p128(buf, off, v):
-    _QQ.pack_into(buf, off, v & 0xFFFF_FFFF_FFFF_FFFF, v >> 64)
+    # a slice assignment, not pack_into (which zero-fills first: see BlockBuilder.store)
+    buf[off:off + 16] = v.to_bytes(16, "little")
 
 
 # What the single-letter and short names in generated code are (printed once
@@ -46,8 +47,9 @@ LEGEND = """\
 #   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the instruction
 #   that may fault    _n  instructions of a loop's finished trips
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
-#   U8 U16 U32 U64 U128 / P8 P16 P32 P64 P128  unpack / pack in a page
-#   U2L U2Q P2L P2Q  the same for a pair
+#   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (smaller stores
+#   are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see BlockBuilder.store)
+#   U2L U2Q P2L P2Q  load / store a pair
 #   LD ST  slow-path load / store of an int    RD WR  of bytes
 #   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
@@ -62,8 +64,6 @@ def _base_globals() -> dict:
         "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
         "U32": struct.Struct("<I").unpack_from, "U64": struct.Struct("<Q").unpack_from,
         "U128": _u128,
-        "P8": struct.Struct("<B").pack_into, "P16": struct.Struct("<H").pack_into,
-        "P32": struct.Struct("<I").pack_into, "P64": struct.Struct("<Q").pack_into,
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,

@@ -38,6 +38,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from ..cpu import hostatomic
 from ..ipc import protocol as P
 from ..ipc.channel import ChannelClosed
 from ..mm.fault import MemFault
@@ -196,12 +197,17 @@ class FutexQueues:
         elif self.words is None:
             return -errno.EFAULT                      # a broker without the segment (tests)
         else:
-            at = msg.frame2 * 4096 + msg.offset2
-            old = _U32.unpack_from(self.words, at)[0]
-            new, cond = wake_op_apply(old, msg.op)
-            _U32.pack_into(self.words, at, new)
-            if cond is None:
-                return -errno.ENOSYS
+            # the read-modify-write is a host compare-and-swap: threads on other cores
+            # may be changing the word at the same moment
+            host = hostatomic.page_address(self.words) + msg.frame2 * 4096 + msg.offset2
+            old = hostatomic.load(host, 4)
+            while True:
+                new, cond = wake_op_apply(old, msg.op)
+                if cond is None:
+                    return -errno.ENOSYS
+                stored, old = hostatomic.compare_exchange(host, 4, old, new)
+                if stored:
+                    break
         woken = self.wake(msg.key, msg.nwake)
         if cond:
             woken += self.wake(msg.key2, msg.nwake2)

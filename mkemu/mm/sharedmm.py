@@ -186,10 +186,11 @@ class MmControl:
         self.mapping = HostMapping(fd, 0, CONTROL_BYTES, writable=True)
         self.view = self.mapping.view
         self.words = self.view[:_SLOTS].cast("Q")
+        self.slot_words = self.view[:_RING].cast("Q")
         self.depth = 0                 # nested lock() calls of this process
 
     def close(self) -> None:
-        self.words = self.view = None
+        self.words = self.view = self.slot_words = None
         self.mapping.unmap()
 
     # ---- the lock --------------------------------------------------------------------
@@ -266,20 +267,27 @@ class MmControl:
         for i in range(MAX_THREADS):
             pid, _, _ = _SLOT.unpack_from(self.view, _SLOTS + i * _SLOT.size)
             if pid == 0 or pid == host_pid:
-                _SLOT.pack_into(self.view, _SLOTS + i * _SLOT.size, host_pid, self.gen, 0)
+                self.set_slot(i, host_pid, self.gen)
                 return i
         return -1
 
+    # Slot fields are written as single 8-byte words (a cast view, never pack_into,
+    # which zero-fills first): the broker and the siblings read them without the lock.
+    def _slot_word(self, slot: int, field: int) -> int:
+        return (_SLOTS + slot * _SLOT.size) // 8 + field
+
     def set_slot(self, slot: int, host_pid: int, seen: int, blocked: int = 0) -> None:
-        _SLOT.pack_into(self.view, _SLOTS + slot * _SLOT.size, host_pid, seen, blocked)
+        w, i = self.slot_words, self._slot_word(slot, 0)
+        w[i + 1], w[i + 2], w[i] = seen, blocked, host_pid
 
     def free_slot(self, slot: int) -> None:
-        _SLOT.pack_into(self.view, _SLOTS + slot * _SLOT.size, 0, 0, 0)
+        w, i = self.slot_words, self._slot_word(slot, 0)
+        w[i] = 0
 
     def set_blocked(self, slot: int, mask: int) -> None:
         """A thread's blocked signals, which the broker reads to pick the thread a
         process-directed signal goes to."""
-        struct.pack_into("<Q", self.view, _SLOTS + slot * _SLOT.size + 16, mask)
+        self.slot_words[self._slot_word(slot, 2)] = mask
 
     def shared_pending(self) -> int:
         return self.words[_SHARED_PENDING // 8]
@@ -291,7 +299,7 @@ class MmControl:
         return struct.unpack_from("<Q", self.view, _SLOTS + slot * _SLOT.size + 16)[0]
 
     def seen(self, slot: int, gen: int) -> None:
-        struct.pack_into("<Q", self.view, _SLOTS + slot * _SLOT.size + 8, gen)
+        self.slot_words[self._slot_word(slot, 1)] = gen
 
     def others(self, slot: int) -> list[tuple[int, int]]:
         """(host pid, generation seen) of every other live slot."""
