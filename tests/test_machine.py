@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.support.guestrun import run_mkemu, run_qemu
+from tests.support.guestrun import children, run_mkemu, run_qemu
 
 
 def test_hello_matches_qemu(rootfs, guest_binary):
@@ -89,14 +89,6 @@ def test_python_failure_in_task_ends_guest_with_sigabrt(rootfs, guest_binary):
     assert b"internal error" in err and b"injected crash" in err
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 def test_sigkill_of_task_process_kills_guest_and_broker_exits(rootfs):
     proc = subprocess.Popen([sys.executable, "-m", "mkemu", "run", "--rootfs", str(rootfs), "--",
                              "/bin/busybox", "sleep", "30"], stdout=subprocess.PIPE,
@@ -105,12 +97,12 @@ def test_sigkill_of_task_process_kills_guest_and_broker_exits(rootfs):
         task = None
         deadline = time.time() + 30
         while time.time() < deadline and task is None:
-            brokers = _children(proc.pid)
-            tasks = _children(brokers[0]) if brokers else []
+            brokers = children(proc.pid)
+            tasks = children(brokers[0]) if brokers else []
             task = tasks[0] if tasks else None
             time.sleep(0.05)
         assert task is not None, "no task process appeared"
-        broker = _children(proc.pid)[0]
+        broker = children(proc.pid)[0]
         time.sleep(0.3)
         os.kill(task, signal.SIGKILL)
         code = proc.wait(timeout=30)

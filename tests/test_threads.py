@@ -32,7 +32,8 @@ import time
 import pytest
 
 from tests.support.guestbin import host_binary
-from tests.support.guestrun import kill_tree, mkemu_command, run_command, run_mkemu, run_qemu
+from tests.support.guestrun import (children, kill_tree, mkemu_command, run_command,
+                                    run_mkemu, run_qemu)
 
 THREAD_TIMEOUT = 240      # seconds per guest run: a hang fails, never stalls the suite
 PY_TIMEOUT = 300          # python3 starts in ~11 s under mkemu (as in tests/test_programs.py)
@@ -393,16 +394,7 @@ def test_contention_stress(rootfs, guest_binary, fixture, cflags, count, expecte
 # ---- a thread's host process dies --------------------------------------------------------------
 def _task_processes(supervisor: int) -> list[int]:
     """The task processes of the machine under mkemu's supervisor: the broker's children."""
-    kids = _children(supervisor)
-    return sorted(p for broker in kids for p in _children(broker))
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
+    return sorted(p for broker in children(supervisor) for p in children(broker))
 
 
 def test_a_killed_thread_takes_its_group_down_with_its_signal(rootfs, guest_binary):

@@ -56,6 +56,15 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def children(pid: int) -> list[int]:
+    """pid's live children (the kernel's list of its main thread)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def descendants(pid: int) -> list[int]:
     """Every live descendant of pid (read from /proc; zombies included)."""
     children, out, todo = _children_map(), [], [pid]
