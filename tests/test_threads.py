@@ -427,3 +427,13 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except OSError:
         return True
+
+
+def test_a_python_error_in_a_thread_takes_its_group_down_with_sigabrt(rootfs, guest_binary):
+    # only worker threads call exit(2) (main returns through exit_group): a bug of mkemu
+    # in one thread's task ends the whole guest process as a crash, and nothing hangs
+    code, out, err = run_mkemu([guest_binary("thr_exitwait")], rootfs=rootfs,
+                               extra=["--inject-crash", "exit"], timeout=THREAD_TIMEOUT)
+    assert code == 128 + signal.SIGABRT, err.decode(errors="replace")[-2000:]
+    assert b"internal error" in err and b"injected crash at exit" in err
+    assert b"exitwait ok" not in out
