@@ -292,6 +292,15 @@ class SharedAddressSpace(AddressSpace):
         finally:
             ctl.unlock()
 
+    def _pages_present(self, start: int, end: int) -> list[int]:
+        # len() of the shared table is a scan of it: look the range up directly unless
+        # it is huge (a big reservation), then scan the table's populated pages
+        first, last = start >> 12, end >> 12
+        if last - first <= 1 << 16:
+            e = self.pt.e
+            return [v for v in range(first, last) if e[v]]
+        return [v for v, _ in self.pt.raw_items() if first <= v < last]
+
     def _shootdown(self, start: int, end: int) -> None:
         AddressSpace._shootdown(self, start, end)
         self._changes.append((start, end, KIND_FLUSH))
