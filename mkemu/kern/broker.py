@@ -198,8 +198,7 @@ class Broker:
         except (OSError, KeyError, ValueError):
             pass
         if proc.exit is not None:
-            guest = (proc.exit.code & 0xFF) << 8 if not proc.exit.signal else \
-                proc.exit.signal | (0x80 if proc.exit.core else 0)
+            guest = _exit_status(proc.exit)
         elif os.WIFSIGNALED(wstatus):
             guest = os.WTERMSIG(wstatus)          # the host process was killed: same signal
         else:
@@ -464,6 +463,14 @@ class Broker:
 
     def on_exit_group(self, proc: Proc, msg: P.ExitGroup):
         proc.exit = msg
+        group = proc.grp
+        if group.members and not msg.thread and group.group_status is None:
+            # exit_group or a fatal signal in a thread group: the first decides how the
+            # process ends, and the other threads end now (not when this one is reaped)
+            group.group_status = _exit_status(msg)
+            for other in group.hosts():
+                if other is not proc:
+                    _kill(other, signal.SIGKILL)
         return None
 
     def on_fork(self, proc: Proc, msg: P.Fork):
@@ -655,6 +662,11 @@ def _tell(proc: Proc, msg, fds: tuple[int, ...] = ()) -> None:
         proc.chan.send(msg, fds)
     except ChannelClosed:
         pass
+
+
+def _exit_status(msg: P.ExitGroup) -> int:
+    """The wait status an ExitGroup says the process ends with."""
+    return (msg.code & 0xFF) << 8 if not msg.signal else msg.signal | (0x80 if msg.core else 0)
 
 
 def _mail(proc: Proc, info: bytes) -> None:
