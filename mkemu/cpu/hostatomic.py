@@ -36,6 +36,15 @@ _load_any.restype = None
 _U128 = ctypes.c_ubyte * 16
 
 
+def fetch_op(op: str, size: int):
+    """libatomic's __atomic_fetch_<op>_<size>(host address, value, order): the value
+    before (the frame table's reference counts, the holdings bitmap's bytes)."""
+    f = getattr(_atomic, f"__atomic_fetch_{op}_{size}")
+    f.argtypes = [ctypes.c_void_p, _TYPES[size], ctypes.c_int]
+    f.restype = _TYPES[size]
+    return f
+
+
 def page_address(page: memoryview) -> int:
     """The host address of a writable guest page view."""
     return ctypes.addressof(ctypes.c_char.from_buffer(page))

@@ -257,7 +257,7 @@ class Task:
         cpu = self.cpu
         sig = self.sig
         while True:
-            if self.threaded and self.space.stale():
+            if self.threaded:
                 self.space.catch_up()         # a sibling changed the space (DOORBELL)
             trap = self.engine.run()
             if trap == TRAP_SVC:

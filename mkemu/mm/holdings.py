@@ -10,23 +10,21 @@ use costs memory.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 
+from ..cpu.hostatomic import fetch_op
 from .hostmap import HostMapping
 
-_atomic = ctypes.CDLL("libatomic.so.1")
-_fetch_or = _atomic.__atomic_fetch_or_1
-_fetch_and = _atomic.__atomic_fetch_and_1
-for _f in (_fetch_or, _fetch_and):
-    _f.argtypes = [ctypes.c_void_p, ctypes.c_uint8, ctypes.c_int]
-    _f.restype = ctypes.c_uint8
+_fetch_or = fetch_op("or", 1)
+_fetch_and = fetch_op("and", 1)
+_SEQ_CST = 5
 
 
 class Holdings:
     def __init__(self, fd: int, nframes: int) -> None:
         self.fd = fd
         self.nframes = nframes
+        self.users = 1             # the broker's: processes sharing the space (CLONE_VM)
         self.mapping = HostMapping(fd, 0, self.nbytes(nframes), writable=True)
         self.bits = self.mapping.view
 
@@ -50,8 +48,9 @@ class Holdings:
         """Several processes (threads of one space) now change these bits at once: each
         change becomes one host atomic read-modify-write of its byte."""
         base = self.mapping.addr
-        self.add = lambda frame: _fetch_or(base + (frame >> 3), 1 << (frame & 7), 5)
-        self.discard = lambda frame: _fetch_and(base + (frame >> 3), ~(1 << (frame & 7)) & 0xFF, 5)
+        self.add = lambda frame: _fetch_or(base + (frame >> 3), 1 << (frame & 7), _SEQ_CST)
+        self.discard = lambda frame: _fetch_and(base + (frame >> 3), ~(1 << (frame & 7)) & 0xFF,
+                                                _SEQ_CST)
 
     def __contains__(self, frame: int) -> bool:
         return bool(self.bits[frame >> 3] >> (frame & 7) & 1)

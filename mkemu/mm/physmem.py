@@ -25,6 +25,7 @@ import ctypes
 import os
 from typing import Callable
 
+from ..cpu.hostatomic import fetch_op
 from .holdings import Holdings
 from .hostmap import HostMapping
 
@@ -36,12 +37,8 @@ _SEQ_CST = 5
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
-_atomic = ctypes.CDLL("libatomic.so.1")
-_fetch_add = _atomic.__atomic_fetch_add_4
-_fetch_sub = _atomic.__atomic_fetch_sub_4
-for _f in (_fetch_add, _fetch_sub):
-    _f.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int]
-    _f.restype = ctypes.c_uint32
+_fetch_add = fetch_op("add", 4)
+_fetch_sub = fetch_op("sub", 4)
 
 
 def table_frames(size: int) -> int:

@@ -40,9 +40,9 @@ _SHARED_PENDING = 56                # written by the broker: signals every threa
 MAX_THREADS = 256
 RESERVED_SLOT = 1 << 32             # the pid of a slot taken for a thread not yet started
 _SLOTS = 256                        # per thread: host pid, generation seen, blocked signals
-_SLOT = struct.Struct("<QQQ")
+_SLOT_WORDS = 3
 RING = 256
-_RING = _SLOTS + MAX_THREADS * _SLOT.size
+_RING = _SLOTS + MAX_THREADS * _SLOT_WORDS * 8
 _RING_ENTRY = struct.Struct("<QQQ")  # start, end, kind
 _SIGS = _RING + RING * _RING_ENTRY.size
 _SIG_ENTRY = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
@@ -138,11 +138,6 @@ class SharedPageMap:
         for vpn, pte in other.items():
             self[vpn] = pte
 
-    def clear_all(self) -> None:
-        """Forget every entry (the space is going away)."""
-        os.ftruncate(self.fd, 0)
-        os.ftruncate(self.fd, TABLE_BYTES)
-
 
 class SharedCowView:
     """The copy-on-write marks of a SharedPageMap, as the set AddressSpace.cow is."""
@@ -185,12 +180,14 @@ class MmControl:
         self.fd = fd
         self.mapping = HostMapping(fd, 0, CONTROL_BYTES, writable=True)
         self.view = self.mapping.view
-        self.words = self.view[:_SLOTS].cast("Q")
-        self.slot_words = self.view[:_RING].cast("Q")
+        # the header and the thread slots as 8-byte words: each field is written as one
+        # word (never pack_into, which zero-fills first): the broker and the siblings
+        # read them without the lock
+        self.words = self.view[:_RING].cast("Q")
         self.depth = 0                 # nested lock() calls of this process
 
     def close(self) -> None:
-        self.words = self.view = self.slot_words = None
+        self.words = self.view = None
         self.mapping.unmap()
 
     # ---- the lock --------------------------------------------------------------------
@@ -265,29 +262,28 @@ class MmControl:
     def take_slot(self, host_pid: int) -> int:
         """A free slot for a thread (under the lock); -1 if there is none."""
         for i in range(MAX_THREADS):
-            pid, _, _ = _SLOT.unpack_from(self.view, _SLOTS + i * _SLOT.size)
+            pid = self.words[self._slot_word(i, 0)]
             if pid == 0 or pid == host_pid:
                 self.set_slot(i, host_pid, self.gen)
                 return i
         return -1
 
-    # Slot fields are written as single 8-byte words (a cast view, never pack_into,
-    # which zero-fills first): the broker and the siblings read them without the lock.
-    def _slot_word(self, slot: int, field: int) -> int:
-        return (_SLOTS + slot * _SLOT.size) // 8 + field
+    @staticmethod
+    def _slot_word(slot: int, field: int) -> int:
+        """The index in `words` of a slot's field (0 host pid, 1 seen, 2 blocked)."""
+        return _SLOTS // 8 + slot * _SLOT_WORDS + field
 
     def set_slot(self, slot: int, host_pid: int, seen: int, blocked: int = 0) -> None:
-        w, i = self.slot_words, self._slot_word(slot, 0)
+        w, i = self.words, self._slot_word(slot, 0)
         w[i + 1], w[i + 2], w[i] = seen, blocked, host_pid
 
     def free_slot(self, slot: int) -> None:
-        w, i = self.slot_words, self._slot_word(slot, 0)
-        w[i] = 0
+        self.words[self._slot_word(slot, 0)] = 0
 
     def set_blocked(self, slot: int, mask: int) -> None:
         """A thread's blocked signals, which the broker reads to pick the thread a
         process-directed signal goes to."""
-        self.slot_words[self._slot_word(slot, 2)] = mask
+        self.words[self._slot_word(slot, 2)] = mask
 
     def shared_pending(self) -> int:
         return self.words[_SHARED_PENDING // 8]
@@ -296,19 +292,20 @@ class MmControl:
         self.words[_SHARED_PENDING // 8] = mask
 
     def blocked(self, slot: int) -> int:
-        return struct.unpack_from("<Q", self.view, _SLOTS + slot * _SLOT.size + 16)[0]
+        return self.words[self._slot_word(slot, 2)]
 
     def seen(self, slot: int, gen: int) -> None:
-        self.slot_words[self._slot_word(slot, 1)] = gen
+        self.words[self._slot_word(slot, 1)] = gen
 
     def others(self, slot: int) -> list[tuple[int, int]]:
         """(host pid, generation seen) of every other live slot."""
         out = []
+        w = self.words
         for i in range(MAX_THREADS):
             if i != slot:
-                pid, seen, _ = _SLOT.unpack_from(self.view, _SLOTS + i * _SLOT.size)
-                if pid:
-                    out.append((pid, seen))
+                at = self._slot_word(i, 0)
+                if w[at]:
+                    out.append((w[at], w[at + 1]))
         return out
 
     # ---- signal dispositions (CLONE_SIGHAND) ---------------------------------------------

@@ -23,7 +23,6 @@ taken under the lock, `make_private` in the child): the child is one thread.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 
@@ -31,7 +30,7 @@ from .filebacking import FileBacking
 from .hostmap import HostMapping
 from .sharedmm import (COW, KIND_ALL, KIND_CODE, KIND_FLUSH, KIND_FORGET, KIND_WRITES,
                        RESERVED_SLOT, MmControl, SharedCowView, SharedPageMap)
-from .space import ADDR_LIMIT, PROT_WRITE, AddressSpace, Vma, _allows, page_up
+from .space import ADDR_LIMIT, PROT_WRITE, AddressSpace, Vma, _allows
 
 DOORBELL = signal.SIGRTMAX            # "the address space changed" (kern/signals.py CARRIER)
 
@@ -120,9 +119,6 @@ class SharedAddressSpace(AddressSpace):
             self.ctl.unlock()
 
     # ---- catching up ------------------------------------------------------------------
-    def stale(self) -> bool:
-        return self.ctl.gen != self.seen_gen
-
     def catch_up(self) -> None:
         """Catch up with the siblings' changes (a block boundary after a DOORBELL)."""
         if self.ctl.gen != self.seen_gen:
@@ -140,8 +136,7 @@ class SharedAddressSpace(AddressSpace):
             return
         changes = ctl.changes_since(self.seen_head)
         for tlb in self.tlbs:
-            if changes is None:
-                tlb.flush()
+            if changes is None:               # the ring wrapped: forget every page and code
                 tlb.flush_range(0, ADDR_LIMIT >> 12)
                 continue
             for start, end, kind in changes:
@@ -173,13 +168,13 @@ class SharedAddressSpace(AddressSpace):
                 b = FileBacking.attach(fd, path, writable, woff, wlen, dev, ino)
             elif (b.window.offset, b.window.length) != (woff, wlen):
                 dropped = True
-                old, b.window = b.window, HostMapping(fd, woff, wlen, writable)
-                self._retire(old)
+                self._retired.append(b.window)
+                b.window = HostMapping(fd, woff, wlen, writable)
             mine[bid] = b
         for bid, b in self.backings.items():
             if bid not in mine:
                 dropped = True
-                self._retire(b.window)
+                self._retired.append(b.window)
         self.backings = mine
         for b in mine.values():
             b.users = 0
@@ -194,9 +189,6 @@ class SharedAddressSpace(AddressSpace):
             for tlb in self.tlbs:             # no view of a retired window may stay
                 tlb.flush()
             self._unmap_retired()
-
-    def _retire(self, window: HostMapping) -> None:
-        self._retired.append(window)
 
     def _unmap_retired(self) -> None:
         for w in self._retired:
@@ -314,18 +306,9 @@ class SharedAddressSpace(AddressSpace):
         if not vfork:
             self._changes.append((0, ADDR_LIMIT, KIND_WRITES))
 
-    def file_shrunk(self) -> None:
-        for vma in self.vmas:
-            if vma.file is not None:
-                eof = page_up(vma.file.size())
-                first_gone = max(vma.start, vma.start + eof - vma.offset)
-                if first_gone < vma.end:
-                    self._changes.append((first_gone, vma.end, KIND_FORGET))
-        AddressSpace.file_shrunk(self)
-
-    def find_fresh(self, addr: int) -> Vma | None:
-        self.catch_up()
-        return self.find(addr)
+    def _forget_views(self, start: int, end: int) -> None:
+        AddressSpace._forget_views(self, start, end)
+        self._changes.append((start, end, KIND_FORGET))
 
     def maps_text(self) -> str:
         self.catch_up()
@@ -380,8 +363,7 @@ for _name in ("mmap", "munmap", "mprotect", "brk", "mremap", "discard", "set_brk
 
 def _hold(space: AddressSpace, fd: int) -> int:
     """Move one of the space's own descriptors above the guest's range."""
-    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, space.file_fd_base)
+    held = space._hold_fd(fd)
     os.close(fd)
-    space.reserved_fd(high)
-    return high
+    return held
 

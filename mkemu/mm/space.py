@@ -478,8 +478,12 @@ class AddressSpace:
             eof = page_up(vma.file.size())
             first_gone = max(vma.start, vma.start + eof - vma.offset)
             if first_gone < vma.end:
-                for tlb in self.tlbs:
-                    tlb.forget_range(first_gone >> 12, vma.end >> 12)
+                self._forget_views(first_gone, vma.end)
+
+    def _forget_views(self, start: int, end: int) -> None:
+        """Every TLB forgets the views of [start, end) (the pages themselves stay)."""
+        for tlb in self.tlbs:
+            tlb.forget_range(start >> 12, end >> 12)
 
     # ---- reporting --------------------------------------------------------------
     def maps_text(self) -> str:
