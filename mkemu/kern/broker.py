@@ -210,12 +210,18 @@ class Broker:
         # one thread of a group: the group ends with its last thread; an exit_group, a
         # fatal signal or a death without a goodbye takes the other threads down
         self._thread_gone(proc)
-        if not (proc.exit is not None and proc.exit.thread) and group.group_status is None:
-            group.group_status = guest
-            for other in group.hosts():
-                _kill(other, signal.SIGKILL)
+        if not (proc.exit is not None and proc.exit.thread):
+            self._group_ends(group, guest)
         if not group.members:
             self._ended(group, guest if group.group_status is None else group.group_status)
+
+    def _group_ends(self, group: Proc, status: int, sender: Proc | None = None) -> None:
+        """A thread of group decided how the process ends (exit_group, a fatal signal,
+        a death without a goodbye): the first decision stands, and the other threads
+        (all but the sender) are killed."""
+        if group.group_status is None:
+            group.group_status = status
+            _signal_hosts(group, signal.SIGKILL, but=sender)
 
     def _release_own(self, th: Proc) -> None:
         """What a thread's host process had of its own: its channel, mailbox, futex
@@ -252,7 +258,7 @@ class Broker:
         proc.stopped, proc.change = 0, None
         if proc.holdings is not None:
             # a space shared with CLONE_VM processes goes when the last of them ends
-            proc.holdings.users = getattr(proc.holdings, "users", 1) - 1
+            proc.holdings.users -= 1
             if proc.holdings.users <= 0:
                 if self.phys is not None:
                     self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
@@ -271,8 +277,7 @@ class Broker:
             self.status = status
             for other in self.table.procs.values():    # init is gone: so is its machine
                 if self.init_ends_machine and other.alive:
-                    for host in other.hosts():
-                        _kill(host, signal.SIGKILL)
+                    _signal_hosts(other, signal.SIGKILL)
         for child in self.table.children(proc):
             if child.host_pid is None and child.chan_closed:
                 self._ended(child, signal.SIGKILL, notify=False)   # never born: it died forking
@@ -321,8 +326,7 @@ class Broker:
             return
         proc.stopped = sig
         proc.change = (stopped_status(sig), CLD_STOPPED)
-        for host in proc.hosts():              # every thread of the group stops
-            _kill(host, signal.SIGSTOP)
+        _signal_hosts(proc, signal.SIGSTOP)    # every thread of the group stops
         for host in proc.hosts():
             try:
                 # the parent hears of the stop once it has happened, as on Linux (WNOWAIT:
@@ -343,8 +347,7 @@ class Broker:
             proc.stopped = 0
             proc.change = (CONTINUED_STATUS, CLD_CONTINUED)
             self._job_changed(proc)
-        for host in proc.hosts():
-            _kill(host, signal.SIGCONT)
+        _signal_hosts(proc, signal.SIGCONT)
 
     def _job_changed(self, child: Proc) -> None:
         parent = self.table.procs.get(child.ppid)
@@ -364,8 +367,7 @@ class Broker:
             self.stop(proc, sig)
             return
         if sig == signal.SIGKILL:
-            for host in proc.hosts():
-                _kill(host, sig)
+            _signal_hosts(proc, sig)
             return
         info = info or sigframe.siginfo_kill(sig, sigframe.SI_USER)
         target = self._thread_for(proc, sig)
@@ -463,14 +465,9 @@ class Broker:
 
     def on_exit_group(self, proc: Proc, msg: P.ExitGroup):
         proc.exit = msg
-        group = proc.grp
-        if group.members and not msg.thread and group.group_status is None:
-            # exit_group or a fatal signal in a thread group: the first decides how the
-            # process ends, and the other threads end now (not when this one is reaped)
-            group.group_status = _exit_status(msg)
-            for other in group.hosts():
-                if other is not proc:
-                    _kill(other, signal.SIGKILL)
+        if proc.grp.members and not msg.thread:
+            # the other threads end now, not when this one is reaped
+            self._group_ends(proc.grp, _exit_status(msg), sender=proc)
         return None
 
     def on_fork(self, proc: Proc, msg: P.Fork):
@@ -491,7 +488,7 @@ class Broker:
             if msg.share == "vm":               # CLONE_VM: the caller's space, its frames
                 os.close(fd)
                 holdings = group.holdings
-                holdings.users = getattr(holdings, "users", 1) + 1
+                holdings.users += 1
                 child.holdings = holdings
             else:
                 child.holdings = Holdings(fd, self.nframes)
@@ -618,7 +615,7 @@ class Broker:
             return P.KillReply(-errno.ESRCH, False)
         if th is proc:
             return P.KillReply(0, True)
-        if msg.sig in (0,):
+        if msg.sig == 0:
             return P.KillReply(0, False)
         if msg.sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
             self.send(th.grp, msg.sig, msg.info or None)   # these act on the whole group
@@ -662,6 +659,13 @@ def _tell(proc: Proc, msg, fds: tuple[int, ...] = ()) -> None:
         proc.chan.send(msg, fds)
     except ChannelClosed:
         pass
+
+
+def _signal_hosts(proc: Proc, sig: int, but: Proc | None = None) -> None:
+    """Send a host signal to every thread of proc (but one)."""
+    for host in proc.hosts():
+        if host is not but:
+            _kill(host, sig)
 
 
 def _exit_status(msg: P.ExitGroup) -> int:

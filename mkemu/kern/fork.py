@@ -25,17 +25,15 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import socket
 import struct
-import time
 
 from ..ipc import protocol as P
 from ..mm.holdings import Holdings
 from . import brokercall
-from .hostclone import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS,
-                        CLONE_NEWNS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD,
-                        CLONE_PTRACE, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
-                        CLONE_VM, CSIGNAL, PR_SET_PDEATHSIG, host_clone, libc)
+from .hostclone import (CLONE_FILES, CLONE_FS, CLONE_NEWNS, CLONE_PARENT, CLONE_PARENT_SETTID,
+                        CLONE_PIDFD, CLONE_PTRACE, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
+                        CLONE_VM, CSIGNAL, child_registers, host_clone, say_hello,
+                        take_channel)
 from .systable import syscall
 from .thread import clone_vm
 
@@ -119,40 +117,22 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
 def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
                   newsp: int, tls: int, ctid: int) -> None:
     """In the new host process: take the child's channel, pid and frame pool."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    old = t.chan.sock
-    t.reserved_fds.discard(old.fileno())
-    old.close()
-    t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
+    take_channel(t, chan_fd, shares_fds=False)
     parents = t.frames.holdings                    # the parent's to keep, not this process's
     t.reserved_fds.discard(parents.fd)
     parents.close()
     t.frames = t.space.frames = t.frames.forked(holdings)
     t.ppid, t.pid, t.tid = t.pid, pid, pid
-    mailbox = t.open_signal_mailbox()           # the parent's stays the parent's
-    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
-    os.close(mailbox)
+    say_hello(t, shares_fds=False)
     t.sig.pending.clear()
     t.sig.posix_timers.clear()            # the host's fork gave the child none
     t.is_child = True
-    t.pdeathsig = 0                       # not inherited (prctl(2))
-    t.started = time.monotonic()          # --stats counts the child's own work
-    t.cpu.icount = 0
-    t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
-    cpu = t.cpu
-    if newsp:
-        cpu.x[31] = newsp
-    if flags & CLONE_SETTLS:
-        cpu.tpidr = tls
-    if flags & CLONE_CHILD_SETTID and ctid:
-        t.mem.write_u32(ctid, pid)
-    if flags & CLONE_CHILD_CLEARTID:
-        t.clear_child_tid = ctid
+    child_registers(t, pid, flags, newsp, tls, ctid)
 
 
 @syscall("clone", "hex", "ptr", "ptr", "ptr", "ptr",
-         status="partial: processes and vfork only (threads, CLONE_VM without CLONE_VFORK, "
-                "are ENOSYS); CLONE_PIDFD and namespaces are EINVAL")
+         status="partial: CLONE_PIDFD, namespaces and CLONE_FILES/CLONE_FS without CLONE_VM "
+                "are EINVAL")
 def sys_clone(t, flags, newsp, ptid, tls, ctid):
     return fork(t, flags & 0xFFFF_FFFF, newsp, ptid, tls, ctid)
 

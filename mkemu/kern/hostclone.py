@@ -5,12 +5,21 @@ A new guest process or thread is a host clone of the task that asks for it
 task, and CLONE_FILES / CLONE_FS share the host descriptor table and umask
 between the threads of a group.  Never CLONE_VM: each task is a whole Python
 interpreter with its own memory, which is the point (real parallelism).
+
+The new process's first and last steps are the same for a forked child and a
+CLONE_VM child (kern/fork.py, kern/thread.py): take_channel, say_hello and
+child_registers.
 """
 from __future__ import annotations
 
 import _signal              # pthread_sigmask without enum conversion (fork is hot)
 import ctypes
+import os
 import signal
+import socket
+import time
+
+from ..ipc import protocol as P
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
@@ -49,3 +58,41 @@ def host_clone(flags: int) -> int:
     return pid if pid >= 0 else -err
 
 
+# ---- the new task process's side (fork, vfork and CLONE_VM children alike) ---------
+def take_channel(t, chan_fd: int, shares_fds: bool) -> None:
+    """First thing in the new process: it dies with the broker, and talks to it on its
+    own channel.  The parent's channel is closed here, or only let go of when the
+    descriptor table is shared with the parent (CLONE_FILES: it is still the parent's)."""
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    old = t.chan.sock
+    if shares_fds:
+        old.detach()
+    else:
+        t.reserved_fds.discard(old.fileno())
+        old.close()
+    t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
+
+
+def say_hello(t, shares_fds: bool) -> None:
+    """Tell the broker this process exists, with a signal mailbox of its own (the
+    parent's stays the parent's), and start its own accounts: no PR_SET_PDEATHSIG
+    (not inherited), --stats counting from here."""
+    mailbox = t.open_signal_mailbox(keep_old=shares_fds)
+    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
+    os.close(mailbox)
+    t.pdeathsig = 0
+    t.started = time.monotonic()
+    t.cpu.icount = 0
+    t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
+
+
+def child_registers(t, tid: int, flags: int, newsp: int, tls: int, ctid: int) -> None:
+    """The new task's stack, TLS and tid words, as clone's flags ask."""
+    cpu = t.cpu
+    if newsp:
+        cpu.x[31] = newsp
+    if flags & CLONE_SETTLS:
+        cpu.tpidr = tls
+    if flags & CLONE_CHILD_SETTID and ctid:
+        t.mem.write_u32(ctid, tid)
+    t.clear_child_tid = ctid if flags & CLONE_CHILD_CLEARTID else 0

@@ -221,9 +221,8 @@ class SignalState:
     def blocked(self, mask: int) -> None:
         self._blocked = mask
         if self._mask_cell is not None:
-            ctl, slot = self._mask_cell
-            ctl.set_blocked(slot, mask)
-            if ctl.shared_pending() & ~mask:
+            self.publish_blocked(mask)
+            if self._mask_cell[0].shared_pending() & ~mask:
                 self.claim_due = True          # the task loop takes them (claim_shared)
 
     claim_due = False
@@ -255,7 +254,7 @@ class SignalState:
 
     def watch_blocked(self, ctl, slot: int) -> None:
         self._mask_cell = (ctl, slot)
-        ctl.set_blocked(slot, self._blocked)
+        self.publish_blocked(self._blocked)
 
     def new_thread(self, slot: int) -> None:
         """In a new thread: the blocked mask is inherited, the rest is its own (no

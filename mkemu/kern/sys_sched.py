@@ -13,19 +13,14 @@ import errno
 import os
 import struct
 
-from .systable import syscall
+from .systable import s32, syscall
 
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _s32(v: int) -> int:
-    v &= 0xFFFF_FFFF
-    return v - (1 << 32) if v >> 31 else v
-
-
 def _known(t, pid: int) -> bool:
-    pid = _s32(pid)
+    pid = s32(pid)
     if pid < 0:
         raise OSError(errno.EINVAL, "negative pid")
     return pid in (0, t.tid, t.pid) or t.proc_info(pid) is not None
@@ -86,7 +81,7 @@ def sys_sched_getscheduler(t, pid):
 def sys_sched_setscheduler(t, pid, policy, param):
     if not _known(t, pid):
         return -errno.ESRCH
-    policy = _s32(policy)
+    policy = s32(policy)
     prio = struct.unpack("<i", t.mem.read(param, 4))[0]
     if policy in (SCHED_FIFO, SCHED_RR):
         return -errno.EINVAL if not 1 <= prio <= 99 else -errno.EPERM
@@ -114,7 +109,7 @@ def sys_sched_setparam(t, pid, param):
 
 def _priority_bound(policy: int, realtime: int) -> int:
     """A policy's priority bound: `realtime` for FIFO and RR, 0 for the others."""
-    policy = _s32(policy)
+    policy = s32(policy)
     if policy in (SCHED_FIFO, SCHED_RR):
         return realtime
     return 0 if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) else -errno.EINVAL

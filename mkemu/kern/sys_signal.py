@@ -247,6 +247,13 @@ def _queue_self(t, sig: int, uinfo: int) -> int:
     return 0
 
 
+def _claims_kernel(t, uinfo: int) -> bool:
+    """A siginfo another process or thread is sent must not claim to come from the
+    kernel (si_code >= 0) or from tkill: only the kernel may (EPERM)."""
+    code = struct.unpack("<i", t.mem.read(uinfo + 8, 4))[0]
+    return code >= 0 or code == sigframe.SI_TKILL
+
+
 @syscall("rt_sigqueueinfo", "int", "signal", "ptr")
 def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
     tgid = s32(tgid)
@@ -254,9 +261,8 @@ def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
         return _queue_self(t, sig, uinfo)
     if not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    code = struct.unpack("<i", t.mem.read(uinfo + 8, 4))[0]
-    if code >= 0 or code == sigframe.SI_TKILL:
-        return -errno.EPERM             # only the kernel may claim to be the kernel
+    if _claims_kernel(t, uinfo):
+        return -errno.EPERM
     if tgid <= 0:
         return -errno.ESRCH
     info = sigframe.with_signo(t.mem.read(uinfo, sigframe.SIGINFO_SIZE), sig)
@@ -269,8 +275,7 @@ def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo):
         return -errno.EINVAL
     if tgid == t.pid and tid == t.tid:
         return _queue_self(t, sig, uinfo)
-    code = struct.unpack("<i", t.mem.read(uinfo + 8, 4))[0]
-    if code >= 0 or code == sigframe.SI_TKILL:
-        return -errno.EPERM             # only the kernel may claim to be the kernel
+    if _claims_kernel(t, uinfo):
+        return -errno.EPERM
     info = sigframe.with_signo(t.mem.read(uinfo, sigframe.SIGINFO_SIZE), sig)
     return _to_thread(t, tgid, tid, sig, info)

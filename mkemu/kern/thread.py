@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import time
 
 from ..ipc import protocol as P
 from ..mm.physmem import FramePool
 from ..mm.sharedspace import SharedAddressSpace
 from . import brokercall
-from .hostclone import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS,
-                        CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND,
-                        CLONE_THREAD, PR_SET_PDEATHSIG, host_clone, libc)
+from .hostclone import (CLONE_FILES, CLONE_FS, CLONE_PARENT, CLONE_PARENT_SETTID,
+                        CLONE_SIGHAND, CLONE_THREAD, child_registers, host_clone, say_hello,
+                        take_channel)
 
 
 def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
@@ -84,15 +82,8 @@ def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
 def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int, tls: int,
                    ctid: int) -> None:
     """In the new host process: take the thread's channel, tid, frame pool and slot."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     shared_fds = bool(flags & CLONE_FILES)
-    old = t.chan.sock
-    if shared_fds:
-        old.detach()                      # the parent's channel: still the parent's
-    else:
-        t.reserved_fds.discard(old.fileno())
-        old.close()
-    t.chan.sock = socket.socket(fileno=chan_fd)
+    take_channel(t, chan_fd, shared_fds)
     # the parent's free frames stay the parent's; frames are the space's (one holdings)
     t.frames = t.space.frames = FramePool(t.phys, t.frames.refill, t.frames.holdings)
     t.frames.gate = t.space
@@ -104,21 +95,8 @@ def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int,
         t.is_child = True
     t.threaded = True
     t.shares_fds = shared_fds
-    mailbox = t.open_signal_mailbox(keep_old=shared_fds)
-    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
-    os.close(mailbox)
+    say_hello(t, shared_fds)
     t.sig.new_thread(slot)
-    t.pdeathsig = 0
-    t.started = time.monotonic()
-    t.cpu.icount = 0
-    t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
     t.space.catch_up()
-    cpu = t.cpu
-    if newsp:
-        cpu.x[31] = newsp
-    if flags & CLONE_SETTLS:
-        cpu.tpidr = tls
     t.robust_list = (0, 0)
-    t.clear_child_tid = ctid if flags & CLONE_CHILD_CLEARTID else 0
-    if flags & CLONE_CHILD_SETTID and ctid:
-        t.mem.write_u32(ctid, tid)
+    child_registers(t, tid, flags, newsp, tls, ctid)
