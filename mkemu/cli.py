@@ -16,6 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from .cachectl import add_cache_command
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
 from .rootfs_build import (RootfsBuildError, add_rootfs_command, default_rootfs_path,
@@ -310,7 +311,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")
     boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
     boot.set_defaults(func=cmd_boot)
-    return ap, {"run": run, "boot": boot, "rootfs": add_rootfs_command(sub)}
+    return ap, {"run": run, "boot": boot, "rootfs": add_rootfs_command(sub),
+                "cache": add_cache_command(sub)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ a directory named after a hash of the translator's own source files: a change
 to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
 (branch pc, marked) for each branch whose mark shaped the trace; a variant is
 served only while every one of those branches is marked (or not) the same way.  Files are written whole to a temporary
-name and renamed, so concurrent machines never see half a file.
+name and renamed, so concurrent machines never see half a file.  A file's
+mtime is its last use (cachectl.py evicts the oldest past a size limit): files
+loaded that were last touched over TOUCH_AGE ago are touched again at flush.
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import hashlib
 import marshal
 import os
 import sys
+import time
 from pathlib import Path
 
 _CPU_DIR = Path(__file__).resolve().parent
+TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 
 
-def _translator_tag() -> str:
+def translator_tag() -> str:
     h = hashlib.blake2b(digest_size=8)
     h.update(sys.version.encode())
     for p in sorted(_CPU_DIR.glob("*.py")):
@@ -33,8 +37,8 @@ def _translator_tag() -> str:
 def default_dir() -> Path | None:
     if os.environ.get("MKEMU_NO_CODE_CACHE"):
         return None
-    base = Path(os.environ.get("MKEMU_CACHE", Path.home() / ".cache" / "mkemu"))
-    return base / "code" / _translator_tag()
+    base = Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
+    return base / "code" / translator_tag()
 
 
 def page_hash(data: bytes) -> str:
@@ -46,6 +50,7 @@ class CodeCache:
         self.dir = directory
         self.pages: dict[str, dict[int, dict[tuple, tuple]]] = {}
         self.dirty: set[str] = set()
+        self.used_old: set[str] = set()     # loaded files whose mtime is older than TOUCH_AGE
 
     def _page(self, ph: str) -> dict[int, dict[tuple, tuple]]:
         entries = self.pages.get(ph)
@@ -54,6 +59,8 @@ class CodeCache:
             if self.dir is not None:
                 try:
                     with open(self.dir / ph, "rb") as f:
+                        if time.time() - os.fstat(f.fileno()).st_mtime > TOUCH_AGE:
+                            self.used_old.add(ph)
                         entries = marshal.load(f)
                 except (OSError, EOFError, ValueError, TypeError):
                     entries = {}
@@ -83,8 +90,17 @@ class CodeCache:
         self.dirty.add(ph)
 
     def flush(self) -> None:
-        """Write the pages that gained blocks (merging with what others wrote)."""
-        if self.dir is None or not self.dirty:
+        """Write the pages that gained blocks (merging with what others wrote) and
+        mark the old ones this run used as recently used."""
+        if self.dir is None:
+            return
+        for ph in self.used_old - self.dirty:
+            try:
+                os.utime(self.dir / ph)
+            except OSError:
+                pass                        # evicted meanwhile
+        self.used_old.clear()
+        if not self.dirty:
             return
         try:
             self.dir.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ..cachectl import collect_if_due
 from ..fs.procfs import PROC_NAMES
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
@@ -251,6 +252,7 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
             pass
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    collect_if_due()                         # keep the code cache within its size limit
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)

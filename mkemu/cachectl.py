@@ -1,0 +1,230 @@
+"""Keeping the code cache bounded: `mkemu cache info|clear|gc` and the collection
+that runs when a machine ends.
+
+The cache (cpu/codecache.py) is a directory per translator version under
+MKEMU_CACHE/code, one file per page of guest code.  A file's mtime is its last
+use: a task touches the old files it loaded when it flushes (see
+CodeCache.flush), so the oldest mtimes are the least recently used pages,
+whatever translator version they belong to (an old version's files are never
+read again and age out first).  Past the limit (MKEMU_CODE_CACHE_MAX, default
+400 MiB) the oldest files go until the cache is at 80% of it.  Collection runs
+at most every GC_INTERVAL seconds per cache, under an flock so two machines
+ending at once do not both walk it; readers never see half a file because
+writers rename whole files into place and an unlinked file stays readable to
+whoever has it open.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LIMIT = 400 << 20
+GC_INTERVAL = 600                 # seconds between collections of one cache
+LOW_WATER = 0.8                   # a collection leaves the cache at this share of the limit
+STALE_TMP = 3600                  # a writer's temporary file older than this was abandoned
+_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def cache_base() -> Path:
+    return Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
+
+
+def code_root() -> Path:
+    return cache_base() / "code"
+
+
+def parse_size(text: str) -> int:
+    """'400M', '2G', '123456' -> bytes (ValueError for anything else)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _SUFFIXES and t[-1:] else ""
+    number = t[:-1] if unit else t
+    value = float(number)
+    if value < 0:
+        raise ValueError(text)
+    return int(value * _SUFFIXES[unit])
+
+
+def size_limit() -> int:
+    text = os.environ.get("MKEMU_CODE_CACHE_MAX")
+    if not text:
+        return DEFAULT_LIMIT
+    try:
+        return parse_size(text)
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+@dataclass
+class CacheFile:
+    path: Path
+    size: int
+    mtime: float
+
+
+def cache_files(root: Path) -> list[CacheFile]:
+    """Every file of every translator version (missing root: none)."""
+    found = []
+    try:
+        versions = list(os.scandir(root))
+    except OSError:
+        return found
+    for version in versions:
+        if not version.is_dir(follow_symlinks=False):
+            continue
+        try:
+            entries = list(os.scandir(version.path))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue                  # removed meanwhile by another collector
+            found.append(CacheFile(Path(entry.path), st.st_blocks * 512, st.st_mtime))
+    return found
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def collect(root: Path, limit: int, now: float | None = None) -> tuple[int, int]:
+    """Evict least recently used files until the cache holds at most LOW_WATER*limit
+    (nothing when it is within the limit); drop abandoned temporary files and empty
+    version directories.  Returns (files removed, bytes freed)."""
+    now = time.time() if now is None else now
+    files = cache_files(root)
+    removed = freed = 0
+    live = []
+    for f in files:
+        if f.path.suffix == ".tmp" and now - f.mtime > STALE_TMP:
+            if _remove(f.path):
+                removed, freed = removed + 1, freed + f.size
+        else:
+            live.append(f)
+    total = sum(f.size for f in live)
+    if total > limit:
+        target = int(limit * LOW_WATER)
+        for f in sorted(live, key=lambda f: f.mtime):
+            if total <= target:
+                break
+            if f.path.suffix == ".tmp":
+                continue                  # a writer is about to rename it
+            if _remove(f.path):
+                removed, freed = removed + 1, freed + f.size
+            total -= f.size
+    for version in _dirs(root):
+        try:
+            version.rmdir()               # only succeeds when empty
+        except OSError:
+            pass
+    return removed, freed
+
+
+def _dirs(root: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def collect_if_due(root: Path | None = None, limit: int | None = None) -> None:
+    """At the end of a machine: collect when the last collection is GC_INTERVAL old,
+    unless another process is collecting right now.  Never raises."""
+    root = code_root() if root is None else root
+    stamp = root / ".last-collection"
+    try:
+        if time.time() - stamp.stat().st_mtime < GC_INTERVAL:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(stamp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return                        # someone else is collecting
+        os.utime(fd)
+        collect(root, size_limit() if limit is None else limit)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def info_lines(root: Path, current: str | None) -> list[str]:
+    files = [f for f in cache_files(root) if f.path.suffix != ".tmp"]
+    total = sum(f.size for f in files)
+    per_version: dict[str, list[CacheFile]] = {}
+    for f in files:
+        per_version.setdefault(f.path.parent.name, []).append(f)
+    lines = [f"code cache: {root}",
+             f"size: {_human(total)} in {len(files)} files "
+             f"(limit {_human(size_limit())}, MKEMU_CODE_CACHE_MAX)",
+             f"translator versions: {len(per_version)}"]
+    for name, group in sorted(per_version.items(), key=lambda kv: -max(f.mtime for f in kv[1])):
+        newest = time.strftime("%Y-%m-%d %H:%M", time.localtime(max(f.mtime for f in group)))
+        mark = " (this mkemu)" if name == current else ""
+        lines.append(f"  {name}: {_human(sum(f.size for f in group))} in {len(group)} files, "
+                     f"last used {newest}{mark}")
+    return lines
+
+
+def clear(root: Path) -> int:
+    """Remove the whole code cache; returns the bytes it held."""
+    total = sum(f.size for f in cache_files(root))
+    shutil.rmtree(root, ignore_errors=True)
+    return total
+
+
+def add_cache_command(subparsers):
+    cache = subparsers.add_parser("cache", help="the translated-code cache",
+                                  description="Show, collect or remove the cache of translated "
+                                              "guest code (MKEMU_CACHE/code).")
+    sub = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    sub.add_parser("info", help="where it is, its size and translator versions").set_defaults(
+        func=cmd_cache_info)
+    sub.add_parser("clear", help="remove all of it").set_defaults(func=cmd_cache_clear)
+    sub.add_parser("gc", help="evict least recently used pages past the size limit now"
+                   ).set_defaults(func=cmd_cache_gc)
+    return cache
+
+
+def cmd_cache_info(args) -> int:
+    from .cpu.codecache import translator_tag
+    print("\n".join(info_lines(code_root(), translator_tag())))
+    return 0
+
+
+def cmd_cache_clear(args) -> int:
+    freed = clear(code_root())
+    print(f"removed {code_root()} ({_human(freed)})")
+    return 0
+
+
+def cmd_cache_gc(args) -> int:
+    removed, freed = collect(code_root(), size_limit())
+    print(f"evicted {removed} files ({_human(freed)}); limit {_human(size_limit())}")
+    return 0
