@@ -328,3 +328,27 @@ def test_abstract_names_carry_the_machine_tag():
     assert sockaddr.guest_name(t, host) == b"\x01\x00\x00name"
     with pytest.raises(OSError):
         sockaddr.abstract(b"n" * 107)
+
+
+# ---- the host's interfaces, read-only ------------------------------------------------------------
+def _lo_has(address: str) -> bool:
+    return address in open("/proc/net/fib_trie").read()
+
+
+def test_interfaces_readable_like_qemu_and_never_changed(rootfs, guest_binary):
+    prog = guest_binary("sock_netlink")
+    qc, qo, qe = run_qemu([prog], rootfs=rootfs)
+    assert qc == 0, qe.decode(errors="replace")
+    code, out, err = run_mkemu([prog], rootfs=rootfs)
+    assert (code, out) == (qc, qo), err.decode(errors="replace")
+    text = out.decode()
+    assert "getifaddrs lo inet 127.0.0.1 up 1 loopback 1" in text
+    assert "if_nametoindex lo found, back to lo" in text and "lo listed 1, 40-byte" in text
+    # the changes run only under mkemu: qemu (root here) would make them on this host
+    code, out, err = run_mkemu([prog, "try-changes"], rootfs=rootfs)
+    assert code == 0, err.decode(errors="replace")
+    assert out.decode().endswith("netlink uevent socket: Protocol not supported\n"
+                                 "RTM_NEWADDR by send: Operation not permitted\n"
+                                 "RTM_NEWADDR by write: Operation not permitted\n"
+                                 "SIOCSIFMTU: Operation not permitted\n"), out.decode()
+    assert not _lo_has("127.66.77.88")

@@ -35,7 +35,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
                          RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
-from . import sys_tty
+from . import netdev, sys_tty
 from .reserved import RESERVED_FD_BASE
 from .sys_proc import _get_limit
 from .systable import s32, s64, syscall
@@ -712,12 +712,15 @@ FIONCLEX, FIOCLEX, FIOASYNC = 0x5450, 0x5451, 0x5452
 
 @syscall("ioctl", "fd", "hex", "hex",
          status="partial: terminals (termios, window size, controlling terminal, job control, "
-                "ptys) and FIO* requests; others are ENOTTY")
+                "ptys), FIO* requests and the SIOCGIF* interface queries (SIOCS* are EPERM); "
+                "others are ENOTTY")
 def sys_ioctl(t, fd, req, arg):
     fd = _fd(t, fd)
     req &= M32
     if req in sys_tty.TTY_REQUESTS:
         return sys_tty.ioctl(t, fd, req, arg, _new_fd)
+    if req in netdev.REQUESTS:
+        return netdev.ioctl(t, fd, req, arg)
     if req == FIONREAD:
         t.mem.write(arg, fcntl.ioctl(fd, req, bytes(4)))
         return 0

@@ -23,8 +23,9 @@ data) and for connect, the host call itself sleeps with signals held: a
 signal ends it with EINTR before anything moved, and then the same check
 decides.
 
-Families: AF_UNIX, AF_INET and AF_INET6 on the host's own stack; any other
-(AF_NETLINK, AF_PACKET, ...) is EAFNOSUPPORT.  Options that would change the
+Families: AF_UNIX, AF_INET and AF_INET6 on the host's own stack, AF_NETLINK's
+NETLINK_ROUTE read-only (kern/netdev.py); any other (AF_PACKET, ...) is
+EAFNOSUPPORT.  Options that would change the
 host's firewall (the netfilter ranges of IPPROTO_IP/IPV6) are refused.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ import struct
 import time
 
 from ..ipc import protocol as P
-from . import brokercall, sockaddr, timespec
+from . import brokercall, netdev, sockaddr, timespec
 from .errors import InterruptedSyscall
 from .sigframe import SI_USER, siginfo_kill
 from .sockaddr import AF_INET, AF_INET6, AF_UNIX, SOCKADDR_MAX
@@ -521,10 +522,13 @@ def _check_family(domain: int) -> None:
 
 
 @syscall("socket", "int", "hex", "int",
-         status="partial: AF_UNIX, AF_INET and AF_INET6 (the host's stack); AF_NETLINK, "
-                "AF_PACKET and the other families are EAFNOSUPPORT")
+         status="partial: AF_UNIX, AF_INET and AF_INET6 (the host's stack), AF_NETLINK's "
+                "NETLINK_ROUTE (read-only); AF_PACKET and the other families are EAFNOSUPPORT")
 def sys_socket(t, domain, kind, proto):
     _hold(t)
+    if s32(domain) == netdev.AF_NETLINK:
+        fd = netdev.open_netlink(s32(kind), s32(proto))
+        return fd if fd < 0 else _new_fd(t, fd)
     _check_family(s32(domain))
     return _new_fd(t, _ok(_libc.socket(s32(domain), s32(kind), s32(proto))))
 
