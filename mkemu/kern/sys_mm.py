@@ -60,13 +60,3 @@ def sys_madvise(t, addr, length, advice):
 def sys_msync(t, addr, length, flags):
     t.space.msync(addr, length, flags)
     return 0
-
-
-@syscall("mlock", "hex", "size", status="partial: nothing is locked and the range is not checked")
-def sys_mlock(t, addr, length):
-    return 0
-
-
-@syscall("munlock", "hex", "size", status="partial: nothing is unlocked and the range is not checked")
-def sys_munlock(t, addr, length):
-    return 0
