@@ -352,3 +352,12 @@ def test_interfaces_readable_like_qemu_and_never_changed(rootfs, guest_binary):
                                  "RTM_NEWADDR by write: Operation not permitted\n"
                                  "SIOCSIFMTU: Operation not permitted\n"), out.decode()
     assert not _lo_has("127.66.77.88")
+
+
+def test_read_and_write_honour_socket_timeouts_like_qemu(rootfs, guest_binary):
+    prog = guest_binary("sock_timeo")
+    qc, qo, qe = run_qemu([prog], rootfs=rootfs)
+    assert qc == 0, qe.decode(errors="replace")
+    code, out, err = run_mkemu([prog], rootfs=rootfs)
+    assert (code, out) == (qc, qo), err.decode(errors="replace")
+    assert out.decode().count("Resource temporarily unavailable") == 3

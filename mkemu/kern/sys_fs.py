@@ -21,6 +21,7 @@ import errno
 import fcntl
 import os
 import select
+import socket
 import stat
 import struct
 
@@ -150,8 +151,28 @@ def _wait_ready(t, fd: int, events: int) -> None:
     p = select.poll()
     p.register(fd, events)
     if not p.poll(0) and not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK:
-        p.poll()
+        limit = _socket_timeout(fd, events)
+        if not p.poll(limit) and limit is not None:
+            raise _err(errno.EAGAIN)        # SO_RCVTIMEO/SO_SNDTIMEO ran out, as recv's would
     t.in_syscall = False
+
+
+def _socket_timeout(fd: int, events: int) -> int | None:
+    """A socket's SO_RCVTIMEO (reading) or SO_SNDTIMEO (writing) in ms; None for no limit
+    or not a socket.  Asked only before a blocking wait."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return None
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET,
+                              socket.SO_RCVTIMEO if events == _IN else socket.SO_SNDTIMEO, 16)
+    except OSError:
+        return None
+    finally:
+        sock.detach()
+    sec, usec = struct.unpack("<qq", raw)
+    return sec * 1000 + -(-usec // 1000) or None
 
 
 _IN, _OUT = select.POLLIN, select.POLLOUT
