@@ -17,6 +17,7 @@ an O_PATH descriptor opened inside the root, through /proc/self/fd/N
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import fcntl
 import os
@@ -82,7 +83,8 @@ def _path(t, addr: int) -> bytes:
 
 
 # ---- stat ------------------------------------------------------------------------------------
-def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -> Stat:
+def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
+          mask: int = 0) -> Stat:
     path = _path(t, path_addr) if path_addr or not flags & AT_EMPTY_PATH else b""
     follow = not flags & AT_SYMLINK_NOFOLLOW
     if not path:
@@ -91,32 +93,33 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -
         if s32(dirfd) == AT_FDCWD:
             fd = t.fs.root.open_path(t.fs.cwd)
             try:
-                return _fstat(fd, flags, want_statx)
+                return _fstat(fd, flags, want_statx, mask)
             finally:
                 os.close(fd)
-        return _fstat(_fd(t, dirfd), flags, want_statx)
+        return _fstat(_fd(t, dirfd), flags, want_statx, mask)
     found = namei.lookup(t, dirfd, path, follow)
     node = found.node
     if node is not None:
-        if node.is_link and not follow:
-            return node.lstat(t)
-        return node.stat(t, follow)
+        st = node.lstat(t) if node.is_link and not follow else node.stat(t, follow)
+        if want_statx:                   # as the host's statx: only the fields asked for
+            st = dataclasses.replace(st, mask=st.mask & mask)
+        return st
     fd = t.fs.root.open_path(found.path, follow=follow)
     try:
-        return _fstat(fd, flags, want_statx)
+        return _fstat(fd, flags, want_statx, mask)
     finally:
         os.close(fd)
 
 
-def _fstat(fd: int, flags: int, want_statx: bool) -> Stat:
+def _fstat(fd: int, flags: int, want_statx: bool, mask: int = 0) -> Stat:
     if want_statx:
-        return host_statx(fd, flags)
+        return host_statx(fd, flags, mask)      # stx_mask: what the host says of this request
     return Stat.from_os(os.fstat(fd))
 
 
 @syscall("newfstatat", "dirfd", "path", "ptr", "flags")
 def sys_newfstatat(t, dirfd, path, buf, flags):
-    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
         return -errno.EINVAL
     t.mem.write(buf, pack_stat(_stat(t, dirfd, path, flags)))
     return 0
@@ -134,7 +137,7 @@ def sys_statx(t, dirfd, path, flags, mask, buf):
         return -errno.EINVAL
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & 0x8000_0000:
         return -errno.EINVAL                    # both sync kinds at once; STATX__RESERVED
-    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags, want_statx=True)))
+    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags, want_statx=True, mask=mask & M32)))
     return 0
 
 
@@ -907,6 +910,22 @@ def sys_fchmodat(t, dirfd, path_addr, mode):
     return 0
 
 
+@syscall("fchmodat2", "dirfd", "path", "mode", "flags")
+def sys_fchmodat2(t, dirfd, path_addr, mode, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    path = _path(t, path_addr)
+    if path and not flags & AT_SYMLINK_NOFOLLOW:
+        return sys_fchmodat(t, dirfd, path_addr, mode)
+    with namei.Target(t, dirfd, path, not flags & AT_SYMLINK_NOFOLLOW,
+                      bool(flags & AT_EMPTY_PATH), modify=True) as tg:
+        st = os.fstat(tg.fd) if tg.fd >= 0 else os.stat(tg.host)   # (a magic link: the file)
+        if stat.S_ISLNK(st.st_mode):
+            return -errno.EOPNOTSUPP        # a symlink's mode cannot change (Linux's filesystems)
+        os.chmod(tg.host, mode & 0o7777)
+    return 0
+
+
 @syscall("fchown", "fd", "int", "int")
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
@@ -1013,6 +1032,8 @@ def sys_linkat(t, olddir, oldpath, newdir, newpath, flags):
         return -errno.EINVAL
     src = _path(t, oldpath)
     if src and not flags & AT_SYMLINK_FOLLOW:
+        if namei.lookup(t, olddir, src, False).node is not None:
+            return -errno.EXDEV           # an overlay's name: another file system than the target's
         with namei.Parent(t, olddir, src) as (ofd, oname), \
                 namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
             os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
@@ -1138,7 +1159,10 @@ def sys_statfs(t, path, buf):
         if tg.fd >= 0:
             data = _fstatfs(tg.fd)
         else:
-            fd = os.open(tg.host, O_PATH | O_CLOEXEC)
+            # /proc's own nodes are procfs's (its listing is a host directory elsewhere)
+            on_proc = tg.node is not None and (tg.node.path + b"/").startswith(b"/proc/") \
+                and not isinstance(tg.node, FdLink)
+            fd = os.open("/proc" if on_proc else tg.host, O_PATH | O_CLOEXEC)
             try:
                 data = _fstatfs(fd)
             finally:
