@@ -33,7 +33,7 @@ from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O
                           O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
+                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
 from . import sys_tty
@@ -50,6 +50,7 @@ AT_EMPTY_PATH = 0x1000
 AT_STATX_SYNC_TYPE = 0x6000
 MAX_IO = 16 << 20            # one read/write moves at most this much (short counts are legal)
 MAX_PATH = 4096
+PAGE_SIZE = 4096
 UIO_MAXIOV = 1024
 M32 = 0xFFFF_FFFF
 
@@ -436,8 +437,15 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     """Open a guest path with host open flags; returns the new guest (= host) descriptor."""
     # O_CREAT|O_EXCL does not follow a symlink as the last name either: it exists (EEXIST)
     follow = not hflags & H_O_NOFOLLOW and hflags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
-    found = namei.lookup(t, dirfd, path, follow, bool(resolve & RESOLVE_NO_SYMLINKS))
+    found = namei.lookup(t, dirfd, path, follow, bool(resolve & RESOLVE_NO_SYMLINKS),
+                         bool(resolve & RESOLVE_NO_MAGICLINKS))
     node, ap = found.node, found.path
+    if resolve & RESOLVE_NO_XDEV and _mount_key(t, _walk_start(t, dirfd, path)) \
+            != _mount_key(t, node.path if node is not None else ap):
+        raise _err(errno.EXDEV)
+    if node is not None and resolve & (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) \
+            and namei.is_magic_link(node) and not (hflags & O_PATH and hflags & H_O_NOFOLLOW):
+        raise _err(errno.ELOOP)                  # a magic link as the last name, opened
     if node is not None:
         if node.is_link and not isinstance(node, FdLink):
             raise _err(errno.ELOOP)              # a symlink named with O_NOFOLLOW
@@ -466,6 +474,24 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     if hflags & os.O_TRUNC:
         t.space.file_shrunk()
     return fd
+
+
+def _mount_key(t, path: bytes) -> bytes:
+    """Which mount an absolute guest path lies in, as the guest sees them: the /proc and
+    /dev overlays, a bind mount or the root."""
+    for top in (b"/proc", b"/dev"):
+        if path == top or path.startswith(top + b"/"):
+            return top
+    return t.fs.root.mount_of(normalize(path)).guest
+
+
+def _walk_start(t, dirfd: int, path: bytes) -> bytes:
+    """The guest directory a walk of (dirfd, path) starts from."""
+    if path.startswith(b"/"):
+        return b"/"
+    if s32(dirfd) == AT_FDCWD:
+        return t.fs.cwd
+    return guest_path_of_fd(t, _fd(t, dirfd)) or b"/"
 
 
 def open_exec(t, path: str | bytes) -> int:
@@ -513,8 +539,10 @@ _RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | R
 
 @syscall("openat2", "dirfd", "path", "ptr", "size")
 def sys_openat2(t, dirfd, path_addr, how_addr, size):
-    if size < _OPEN_HOW.size or size > 4096:
+    if size < _OPEN_HOW.size:
         return -errno.EINVAL
+    if size > PAGE_SIZE:
+        return -errno.E2BIG
     raw = t.mem.read(how_addr, size)
     if any(raw[_OPEN_HOW.size:]):
         return -errno.E2BIG
@@ -531,6 +559,20 @@ def sys_openat2(t, dirfd, path_addr, how_addr, size):
         # scoped to dirfd, which is itself inside the root: the host can do it directly
         if s32(dirfd) == AT_FDCWD:
             base = t.fs.root.open_path(t.fs.cwd, directory=True)
+        elif t.fs.root.guest_path_of_fd(_fd(t, dirfd)) is None:
+            # an overlay's directory (/proc/self is the task's host /proc/self): never
+            # walked by the host; a plain relative name only, through the overlay
+            if path.startswith(b"/") or b".." in path.split(b"/"):
+                return -errno.EXDEV
+            try:
+                fd = _open(t, dirfd, path, _no_ctty(hflags), mode,
+                           (resolve & ~(RESOLVE_BENEATH | RESOLVE_IN_ROOT)) | RESOLVE_NO_MAGICLINKS)
+            except OSError as e:
+                if e.errno == errno.ELOOP and not resolve & (RESOLVE_NO_MAGICLINKS |
+                                                             RESOLVE_NO_SYMLINKS):
+                    return -errno.EXDEV         # a scoped walk never jumps through a magic link
+                raise
+            return _new_fd(t, fd)
         else:
             base = os.dup(_fd(t, dirfd))
         try:
