@@ -374,7 +374,10 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, count, flags):
     if flags:
         return -errno.EINVAL
     fd_in, fd_out = _fd(t, fd_in), _fd(t, fd_out)
-    oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    try:
+        oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    except OSError:
+        return -errno.EOVERFLOW          # a negative offset (Linux's answer here, not EINVAL)
     n = os.copy_file_range(fd_in, fd_out, min(count, MAX_IO), oi, oo)
     if oi is not None:
         t.mem.write_u64(off_in, oi + n)
@@ -685,6 +688,15 @@ def _guest_pid(t, host: int, group: bool) -> int:
     return host
 
 
+def _lock_owner(t, host: int) -> int:
+    """The guest pid of a conflicting POSIX lock's owner (-1 for an OFD lock stays -1; a
+    process outside the machine is 0, as one outside the reader's pid namespace)."""
+    if host <= 0:
+        return host
+    from .sys_socket import guest_pid        # (sys_socket imports this module)
+    return guest_pid(t, host)
+
+
 def _fcntl_owner(t, fd: int, cmd: int, arg: int) -> int:
     if cmd == F_GETOWN:
         who = fcntl.fcntl(fd, F_GETOWN)
@@ -711,13 +723,13 @@ def _fcntl_lock(t, fd: int, cmd: int, arg: int) -> int:
     if cmd in (F_GETLK, F_OFD_GETLK):
         # the owner of a conflicting lock is a host pid (-1 for an open file description's)
         ltype, whence, start, length, pid = _FLOCK.unpack(out)
-        t.mem.write(arg, _FLOCK.pack(ltype, whence, start, length, _guest_pid(t, pid, False)))
+        t.mem.write(arg, _FLOCK.pack(ltype, whence, start, length, _lock_owner(t, pid)))
     return 0
 
 
 @syscall("fcntl", "fd", "int", "hex",
-         status="partial: F_SETOWN and lock owners know no other process yet (ESRCH, host "
-                "pid); no F_GETOWNER_UIDS")
+         status="partial: F_SETOWN knows no other process yet (ESRCH); a lock owner that is "
+                "another thread's task process shows as 0; no F_GETOWNER_UIDS")
 def sys_fcntl(t, fd, cmd, arg):
     fd = _fd(t, fd)
     cmd = s32(cmd)
