@@ -247,10 +247,11 @@ static void fallocate_calls(void) {
     printf("  size %lld blocks grew %d\n", (long long)st.st_size, st.st_blocks * 512 >= 90000);
     CHECK("fallocate(PUNCH_HOLE) alone", fallocate(fd, FALLOC_FL_PUNCH_HOLE, 4096, 4096));
     CHECK("fallocate(PUNCH_HOLE|KEEP_SIZE)", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096));
-    char got[3] = "";
-    pread(fd, got, 2, 4096);
-    pread(fd, got + 1, 1, 8192);
-    printf("  hole reads %d %d, after it %c\n", got[0], got[1] == 0, got[2] ? got[2] : got[1]);
+    char in_hole[2] = "??", after = '?';
+    pread(fd, in_hole, 1, 4096);
+    pread(fd, in_hole + 1, 1, 8191);
+    pread(fd, &after, 1, 8192);
+    printf("  hole reads %d %d, after it %c\n", in_hole[0], in_hole[1], after);
     fstat(fd, &st);
     printf("  size %lld\n", (long long)st.st_size);
     CHECK("fallocate(ZERO_RANGE)", fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 10));
@@ -288,16 +289,16 @@ static char type_char(unsigned char t) {
 }
 
 /* the d_type of each name asked for, as getdents64 (readdir) gives it */
-static void dtypes(const char *dir, const char *names[]) {
+static void dtypes(const char *prefix, const char *dir, const char *names[]) {
     DIR *d = opendir(dir);
-    if (!d) { printf("%s: %s\n", dir, strerrorname_np(errno)); return; }
+    if (!d) { printf("%s%s: %s\n", prefix, dir, strerrorname_np(errno)); return; }
     char seen[16] = "";
     struct dirent *e;
     while ((e = readdir(d)))
         for (int i = 0; names[i]; i++)
             if (!strcmp(e->d_name, names[i])) seen[i] = type_char(e->d_type);
     closedir(d);
-    printf("%s:", dir);
+    printf("%s%s:", prefix, dir);
     for (int i = 0; names[i]; i++) printf(" %s=%c", names[i], seen[i] ? seen[i] : '-');
     printf("\n");
 }
@@ -305,15 +306,15 @@ static void dtypes(const char *dir, const char *names[]) {
 static void dirent_calls(void) {
     mkfifo("fifo", 0600);
     const char *here[] = {".", "..", "f", "l", "dl", "d", "fifo", "nothing", NULL};
-    dtypes(".", here);
+    dtypes("", ".", here);
     const char *dev[] = {"null", "zero", "urandom", "tty", "fd", "stdin", "shm", "pts", NULL};
-    dtypes("/dev", dev);
+    dtypes("known: ", "/dev", dev);
     const char *proc[] = {"self", "thread-self", "cpuinfo", "meminfo", "sys", NULL};
-    dtypes("/proc", proc);
+    dtypes("known: ", "/proc", proc);
     const char *self[] = {"exe", "cwd", "root", "fd", "fdinfo", "status", "maps", "task", NULL};
-    dtypes("/proc/self", self);
+    dtypes("", "/proc/self", self);
     const char *fds[] = {"0", "1", "2", NULL};
-    dtypes("/proc/self/fd", fds);
+    dtypes("", "/proc/self/fd", fds);
     int fd = open(".", O_RDONLY | O_DIRECTORY);
     char buf[64];
     CHECK("getdents64 too small a buffer", syscall(SYS_getdents64, fd, buf, 8));

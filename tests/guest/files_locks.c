@@ -91,7 +91,9 @@ int main(int argc, char **argv) {
     }
     wait_byte(to_parent[0]);
     usleep(100000);
-    setlk("parent F_SETLK unlock [0,4)", fd, F_SETLK, lk(F_UNLCK, 0, 4));
+    printf("parent unlocks [0,4), then the child's F_SETLKW returns\n");
+    struct flock un = lk(F_UNLCK, 0, 4);
+    if (fcntl(fd, F_SETLK, &un) < 0) perror("F_SETLK");
     wait_byte(to_parent[0]);
     getlk("parent F_GETLK write [0,4)", fd, F_GETLK, lk(F_WRLCK, 0, 4));
     printf("parent: the child holds it: %d\n", 1);
