@@ -129,3 +129,14 @@ def test_read_only_maps_of_sealed_memfds_like_linux(rootfs, guest_binary, scratc
 def test_overlay_directory_listings_like_linux(rootfs, guest_binary, scratch):
     mo, ho, err = _mkemu_and_linux("files_at", rootfs, guest_binary, scratch)
     assert _split(mo)[1] == _split(ho)[1], err
+
+
+def test_inotify_watches_events_and_names_like_linux_and_qemu(rootfs, guest_binary, scratch):
+    out = _like_linux("files_inotify", rootfs, guest_binary, scratch)
+    _, qemu_dir = scratch()
+    qc, qo, qe = run_qemu([guest_binary("files_inotify"), str(qemu_dir)], rootfs=rootfs)
+    assert (qc, qo.decode()) == (0, out), qe.decode(errors="replace")
+    assert "wds: dir 1 file 2 link 3\nthe same file again: same wd 1" in out
+    assert '  wd dir mask MOVED_TO ISDIR cookie set name "sub2"' in out
+    assert '  wd link mask ATTRIB cookie 0 name ""' in out          # IN_DONT_FOLLOW: the link
+    assert 'after rm_watch and unlink:\n  wd file mask IGNORED' in out

@@ -10,8 +10,8 @@ import os
 import signal
 
 from ..mm.fault import MemFault
-from . import (fork, sys_event, sys_exec, sys_fs, sys_mm, sys_poll, sys_proc,  # noqa: F401
-               sys_proctree, sys_sched, sys_signal, sys_socket, sys_time, sys_timer,
+from . import (fork, sys_event, sys_exec, sys_fs, sys_inotify, sys_mm, sys_poll,  # noqa: F401
+               sys_proc, sys_proctree, sys_sched, sys_signal, sys_socket, sys_time, sys_timer,
                sys_xattr)  # (register handlers)
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
