@@ -37,6 +37,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
 from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
 from ..mm.fault import MemFault
 from . import sys_tty
+from .guestpids import guest_pid_of_host
 from .reserved import RESERVED_FD_BASE
 from .sys_proc import _get_limit
 from .systable import s32, s64, syscall
@@ -691,10 +692,7 @@ def _guest_pid(t, host: int, group: bool) -> int:
 def _lock_owner(t, host: int) -> int:
     """The guest pid of a conflicting POSIX lock's owner (-1 for an OFD lock stays -1; a
     process outside the machine is 0, as one outside the reader's pid namespace)."""
-    if host <= 0:
-        return host
-    from .sys_socket import guest_pid        # (sys_socket imports this module)
-    return guest_pid(t, host)
+    return host if host <= 0 else guest_pid_of_host(t, host)
 
 
 def _fcntl_owner(t, fd: int, cmd: int, arg: int) -> int:
