@@ -25,16 +25,17 @@ import select
 import stat
 import struct
 
-from ..fs import namei
+from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed
+from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed, synth_stat
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
                           O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
                          RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
-from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
+from ..fs.structs import (IOVEC, Stat, host_statx, iter_dirents64, pack_dirent64, pack_stat,
+                          pack_statx)
 from ..mm.fault import MemFault
 from . import sys_tty
 from .guestpids import guest_pid_of_host
@@ -837,27 +838,67 @@ def sys_flock(t, fd, op):
 
 
 # ---- directories ---------------------------------------------------------------------------
-_FD_DIRS = (b"/proc/self/fd", b"/proc/self/fdinfo")
+DT_DIR, DT_CHR, DT_LNK = 4, 2, 10
+_DEV_RECORDS_ROOM = 512            # the overlay's /dev records and one host record fit in it
+
+
+def _dev_overlay_records(fd: int) -> bytes:
+    """linux_dirent64 records of the /dev overlay's names the rootfs's /dev lacks."""
+    names = [(p[5:], DT_CHR) for p in devfs.DEVICES] + [(p[5:], DT_LNK) for p in devfs.LINKS]
+    out = []
+    for name, dtype in names + [(b"pts", DT_DIR)]:
+        try:
+            os.stat(name, dir_fd=fd, follow_symlinks=False)
+            continue                    # the rootfs has it: listed by the host
+        except OSError:
+            pass
+        out.append(pack_dirent64(synth_stat(b"/dev/" + name, 0).ino, 0, dtype, name))
+    return b"".join(out)
+
+
+def _overlay_listing(t, fd: int) -> str | None:
+    """Which overlay directory fd lists, if any: "dev" (the rootfs's /dev, shown with
+    the overlay's devices), "proc" (the broker's /proc listing) or "fds"
+    (/proc/self/fd and fdinfo, without mkemu's own descriptors)."""
+    try:
+        host = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    if host == getattr(t.config, "proc_listing", None):
+        return "proc"
+    if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
+        return "fds"
+    if host.endswith("/dev") and guest_path_of_fd(t, fd) == b"/dev":
+        return "dev"
+    return None
 
 
 @syscall("getdents64", "fd", "obuf", "size")
 def sys_getdents64(t, fd, buf, count):
-    # struct linux_dirent64 is the same everywhere: the host's records pass through, except
-    # in /proc/self/fd and fdinfo, where mkemu's own descriptors are left out
+    # struct linux_dirent64 is the same everywhere: the host's records pass through, but for
+    # the overlays' directories: /dev lists its devices first, /proc's self and
+    # thread-self are symlinks, /proc/self/fd hides mkemu's own descriptors
     fd = _fd(t, fd)
     count = min(count & M32, 1 << 20)
-    host = ctypes.create_string_buffer(count)
-    filter_fds = bool(t.reserved_fds) and guest_path_of_fd(t, fd) in _FD_DIRS
+    listing = _overlay_listing(t, fd)
+    extra = b""
+    if listing == "dev" and count >= _DEV_RECORDS_ROOM and os.lseek(fd, 0, os.SEEK_CUR) == 0:
+        extra = _dev_overlay_records(fd)
+    host = ctypes.create_string_buffer(count - len(extra))
     while True:
-        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
+        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count - len(extra))))
         data = host.raw[:n]
-        if filter_fds and n:
+        if listing == "fds" and n:
             hidden = {str(r).encode() for r in t.reserved_fds}
-            kept = [data[p:p + rl] for p, rl, _, _, _, name in iter_dirents64(data)
-                    if name not in hidden]
-            data = b"".join(kept)
+            data = b"".join(data[p:p + rl] for p, rl, _, _, _, name in iter_dirents64(data)
+                            if name not in hidden)
             if not data:
                 continue           # only hidden entries in this batch: read on
+        elif listing == "proc" and n:
+            data = b"".join(data[p:p + rl] if name not in (b"self", b"thread-self") else
+                            pack_dirent64(ino, off, DT_LNK, name)
+                            for p, rl, ino, off, _, name in iter_dirents64(data))
+        data = extra + data
         t.mem.write(buf, data)
         return len(data)
 
