@@ -542,7 +542,11 @@ _RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | R
     | RESOLVE_IN_ROOT | 0x20          # RESOLVE_CACHED
 
 
-@syscall("openat2", "dirfd", "path", "ptr", "size")
+@syscall("openat2", "dirfd", "path", "ptr", "size",
+         status="partial: RESOLVE_NO_XDEV compares the mounts (root, bind mounts, the /proc and "
+                "/dev overlays) where a walk starts and ends, not each crossing; a scoped walk "
+                "(RESOLVE_BENEATH, RESOLVE_IN_ROOT) from an overlay directory takes plain "
+                "relative names only (EXDEV)")
 def sys_openat2(t, dirfd, path_addr, how_addr, size):
     if size < _OPEN_HOW.size:
         return -errno.EINVAL
