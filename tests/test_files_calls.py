@@ -72,6 +72,7 @@ def test_at_calls_with_empty_paths_access_chmod_statx_rename_tmpfile_like_linux(
     assert "linkat(/proc/self/fd/N, 0) = -1 EXDEV" in out
     assert "fallocate(PUNCH_HOLE|KEEP_SIZE) = 0\n  hole reads 0 0, after it x\n  size 20000" in out
     assert "statfs(\"/proc\") = 0\n  proc magic 1" in out
+    assert "fstatfs(/proc fd) = 0\n  proc magic 1" in out
     assert "/dev: null=c zero=c urandom=c tty=c fd=l stdin=l pts=d" in out
     assert "/proc: self=l thread-self=l cpuinfo=f meminfo=f sys=d" in out
 

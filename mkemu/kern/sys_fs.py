@@ -24,6 +24,7 @@ import os
 import select
 import stat
 import struct
+from contextlib import nullcontext
 
 from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
@@ -1246,24 +1247,33 @@ def _fstatfs(fd: int) -> bytes:
 
 @syscall("fstatfs", "fd", "ptr")
 def sys_fstatfs(t, fd, buf):
-    t.mem.write(buf, _fstatfs(_fd(t, fd)))
+    fd = _fd(t, fd)
+    if _overlay_listing(t, fd) == "proc":       # /proc itself: procfs, not its listing's host fs
+        proc = os.open("/proc", O_PATH | O_CLOEXEC)
+        try:
+            t.mem.write(buf, _fstatfs(proc))
+        finally:
+            os.close(proc)
+        return 0
+    t.mem.write(buf, _fstatfs(fd))
     return 0
 
 
 @syscall("statfs", "path", "ptr")
-def sys_statfs(t, path, buf):
-    with namei.Target(t, AT_FDCWD, _path(t, path)) as tg:
-        if tg.fd >= 0:
+def sys_statfs(t, path_addr, buf):
+    path = _path(t, path_addr)
+    node = namei.lookup(t, AT_FDCWD, path).node
+    # /proc's own nodes are procfs's (its listing and its files are no host file of procfs)
+    host = "/proc" if node is not None and (node.path + b"/").startswith(b"/proc/") \
+        and not isinstance(node, FdLink) else None
+    with namei.Target(t, AT_FDCWD, path) if host is None else nullcontext() as tg:
+        if tg is not None and tg.fd >= 0:
             data = _fstatfs(tg.fd)
         else:
-            # /proc's own nodes are procfs's (its listing is a host directory elsewhere)
-            on_proc = tg.node is not None and (tg.node.path + b"/").startswith(b"/proc/") \
-                and not isinstance(tg.node, FdLink)
-            fd = os.open("/proc" if on_proc else tg.host, O_PATH | O_CLOEXEC)
+            fd = os.open(host or tg.host, O_PATH | O_CLOEXEC)
             try:
                 data = _fstatfs(fd)
             finally:
                 os.close(fd)
     t.mem.write(buf, data)
     return 0
-

@@ -278,6 +278,13 @@ static void statfs_calls(void) {
     printf("  same f_type %d f_bsize>0 %d namelen %ld\n", a.f_type == b.f_type, a.f_bsize > 0, (long)a.f_namelen);
     CHECK("statfs(\"/proc\")", statfs("/proc", &a));
     printf("  proc magic %d\n", a.f_type == 0x9fa0);
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+    CHECK("fstatfs(/proc fd)", fstatfs(proc, &a));
+    printf("  proc magic %d\n", a.f_type == 0x9fa0);
+    close(proc);
+    CHECK("statfs(\"/proc/self/status\")", statfs("/proc/self/status", &a));
+    printf("  proc magic %d\n", a.f_type == 0x9fa0);
+    CHECK("statfs(\"/dev/null\")", statfs("/dev/null", &b));
     CHECK("statfs(\"nothing\")", statfs("nothing", &a));
     CHECK("fstatfs(-1)", fstatfs(-1, &a));
     close(fd);
