@@ -869,7 +869,8 @@ def _overlay_listing(t, fd: int) -> str | None:
         host = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
-    if host == getattr(t.config, "proc_listing", None):
+    listing = getattr(t.config, "proc_listing", None)
+    if listing and host == os.path.realpath(listing):
         return "proc"
     if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
         return "fds"
@@ -889,9 +890,10 @@ def sys_getdents64(t, fd, buf, count):
     extra = b""
     if listing == "dev" and count >= _DEV_RECORDS_ROOM and os.lseek(fd, 0, os.SEEK_CUR) == 0:
         extra = _dev_overlay_records(fd)
-    host = ctypes.create_string_buffer(count - len(extra))
+    room = count - len(extra)
+    host = ctypes.create_string_buffer(room)
     while True:
-        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count - len(extra))))
+        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(room)))
         data = host.raw[:n]
         if listing == "fds" and n:
             hidden = {str(r).encode() for r in t.reserved_fds}
