@@ -869,7 +869,7 @@ def _overlay_listing(t, fd: int) -> str | None:
         host = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
-    listing = getattr(t.config, "proc_listing", None)
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
     if listing and host == os.path.realpath(listing):
         return "proc"
     if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
