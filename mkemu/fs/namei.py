@@ -37,7 +37,7 @@ import stat
 from dataclasses import dataclass
 
 from . import devfs, procfs
-from .nodes import FdLink, HostDir, Node, TextFile, check_modifiable
+from .nodes import FdLink, GuestLink, HostDir, Node, Redirect, TextFile, check_modifiable
 from .rootfs import O_PATH, Mount, split_last
 
 AT_FDCWD = -100
@@ -103,20 +103,29 @@ class Found:
     path: bytes
 
 
-def resolve(t, path: bytes, follow: bool = True, no_symlinks: bool = False) -> Found:
+def resolve(t, path: bytes, follow: bool = True, no_symlinks: bool = False,
+            no_magiclinks: bool = False) -> Found:
     """What an absolute guest path names.  follow: whether a symlink as the last name is
-    followed; no_symlinks: any symlink to follow is ELOOP (openat2's RESOLVE_NO_SYMLINKS)."""
-    node, where = _Walk(t, no_symlinks).walk(b"", path, b"", follow, True)
+    followed; no_symlinks: any symlink to follow is ELOOP (openat2's RESOLVE_NO_SYMLINKS);
+    no_magiclinks: so is any /proc magic link to follow (RESOLVE_NO_MAGICLINKS)."""
+    node, where = _Walk(t, no_symlinks, no_magiclinks).walk(b"", path, b"", follow, True)
     if node is None and path.endswith((b"/", b"/.", b"/..")):
         where += b"/"
     return Found(node, where or b"/")
 
 
-def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = False) -> Found:
+def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = False,
+           no_magiclinks: bool = False) -> Found:
     """What (dirfd, path) names; an empty path is ENOENT."""
     if not path:
         raise _error(errno.ENOENT)
-    return resolve(t, absolute(t, dirfd, path), follow, no_symlinks)
+    return resolve(t, absolute(t, dirfd, path), follow, no_symlinks, no_magiclinks)
+
+
+def is_magic_link(node: Node | None) -> bool:
+    """A /proc link that jumps to an object rather than naming a path (fd/N, cwd, root,
+    exe), or a path through one; /proc/self and /dev/fd are ordinary symlinks."""
+    return isinstance(node, (FdLink, GuestLink, Redirect))
 
 
 def _overlay(t, path: bytes) -> Node | None:
@@ -140,10 +149,11 @@ def _run_end(names: list[bytes], i: int) -> int:
 class _Walk:
     """One path walk: the rootfs and overlays it looks at and the symlinks it has followed."""
 
-    def __init__(self, t, no_symlinks: bool) -> None:
+    def __init__(self, t, no_symlinks: bool, no_magiclinks: bool = False) -> None:
         self.t = t
         self.root = t.fs.root
         self.no_symlinks = no_symlinks
+        self.no_magiclinks = no_magiclinks or no_symlinks
         self.links = 0
 
     def walk(self, cur: bytes, path: bytes, floor: bytes, follow: bool,
@@ -218,6 +228,8 @@ class _Walk:
         return node, cur
 
     def _follow_node(self, link_dir: bytes, link: Node, at_end: bool) -> tuple[Node | None, bytes]:
+        if self.no_magiclinks and is_magic_link(link):
+            raise _error(errno.ELOOP)
         target = link.readlink(self.t)
         if isinstance(link, FdLink) and not target.startswith(b"/"):
             raise _error(errno.ENOTDIR)       # pipe:[N] and friends have nothing below them

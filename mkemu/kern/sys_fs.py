@@ -17,6 +17,7 @@ an O_PATH descriptor opened inside the root, through /proc/self/fd/N
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import fcntl
 import os
@@ -24,19 +25,22 @@ import select
 import socket
 import stat
 import struct
+from contextlib import nullcontext
 
-from ..fs import namei
+from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed
+from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed, synth_stat
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
                           O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
-from ..fs.structs import IOVEC, Stat, host_statx, iter_dirents64, pack_stat, pack_statx
+                         RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
+from ..fs.structs import (IOVEC, Stat, host_statx, iter_dirents64, pack_dirent64, pack_stat,
+                          pack_statx)
 from ..mm.fault import MemFault
 from . import netdev, sys_tty
+from .guestpids import guest_pid_of_host
 from .reserved import RESERVED_FD_BASE
 from .sys_proc import _get_limit
 from .systable import s32, s64, syscall
@@ -50,6 +54,7 @@ AT_EMPTY_PATH = 0x1000
 AT_STATX_SYNC_TYPE = 0x6000
 MAX_IO = 16 << 20            # one read/write moves at most this much (short counts are legal)
 MAX_PATH = 4096
+PAGE_SIZE = 4096
 UIO_MAXIOV = 1024
 M32 = 0xFFFF_FFFF
 
@@ -83,7 +88,8 @@ def _path(t, addr: int) -> bytes:
 
 
 # ---- stat ------------------------------------------------------------------------------------
-def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -> Stat:
+def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
+          mask: int = 0) -> Stat:
     path = _path(t, path_addr) if path_addr or not flags & AT_EMPTY_PATH else b""
     follow = not flags & AT_SYMLINK_NOFOLLOW
     if not path:
@@ -92,32 +98,33 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False) -
         if s32(dirfd) == AT_FDCWD:
             fd = t.fs.root.open_path(t.fs.cwd)
             try:
-                return _fstat(fd, flags, want_statx)
+                return _fstat(fd, flags, want_statx, mask)
             finally:
                 os.close(fd)
-        return _fstat(_fd(t, dirfd), flags, want_statx)
+        return _fstat(_fd(t, dirfd), flags, want_statx, mask)
     found = namei.lookup(t, dirfd, path, follow)
     node = found.node
     if node is not None:
-        if node.is_link and not follow:
-            return node.lstat(t)
-        return node.stat(t, follow)
+        st = node.lstat(t) if node.is_link and not follow else node.stat(t, follow)
+        if want_statx:                   # as the host's statx: only the fields asked for
+            st = dataclasses.replace(st, mask=st.mask & mask)
+        return st
     fd = t.fs.root.open_path(found.path, follow=follow)
     try:
-        return _fstat(fd, flags, want_statx)
+        return _fstat(fd, flags, want_statx, mask)
     finally:
         os.close(fd)
 
 
-def _fstat(fd: int, flags: int, want_statx: bool) -> Stat:
+def _fstat(fd: int, flags: int, want_statx: bool, mask: int = 0) -> Stat:
     if want_statx:
-        return host_statx(fd, flags)
+        return host_statx(fd, flags, mask)      # stx_mask: what the host says of this request
     return Stat.from_os(os.fstat(fd))
 
 
 @syscall("newfstatat", "dirfd", "path", "ptr", "flags")
 def sys_newfstatat(t, dirfd, path, buf, flags):
-    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
         return -errno.EINVAL
     t.mem.write(buf, pack_stat(_stat(t, dirfd, path, flags)))
     return 0
@@ -135,7 +142,7 @@ def sys_statx(t, dirfd, path, flags, mask, buf):
         return -errno.EINVAL
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & 0x8000_0000:
         return -errno.EINVAL                    # both sync kinds at once; STATX__RESERVED
-    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags, want_statx=True)))
+    t.mem.write(buf, pack_statx(_stat(t, dirfd, path, flags, want_statx=True, mask=mask & M32)))
     return 0
 
 
@@ -391,7 +398,10 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, count, flags):
     if flags:
         return -errno.EINVAL
     fd_in, fd_out = _fd(t, fd_in), _fd(t, fd_out)
-    oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    try:
+        oi, oo = _read_off(t, off_in), _read_off(t, off_out)
+    except OSError:
+        return -errno.EOVERFLOW          # a negative offset (Linux's answer here, not EINVAL)
     n = os.copy_file_range(fd_in, fd_out, min(count, MAX_IO), oi, oo)
     if oi is not None:
         t.mem.write_u64(off_in, oi + n)
@@ -454,8 +464,15 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     """Open a guest path with host open flags; returns the new guest (= host) descriptor."""
     # O_CREAT|O_EXCL does not follow a symlink as the last name either: it exists (EEXIST)
     follow = not hflags & H_O_NOFOLLOW and hflags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
-    found = namei.lookup(t, dirfd, path, follow, bool(resolve & RESOLVE_NO_SYMLINKS))
+    found = namei.lookup(t, dirfd, path, follow, bool(resolve & RESOLVE_NO_SYMLINKS),
+                         bool(resolve & RESOLVE_NO_MAGICLINKS))
     node, ap = found.node, found.path
+    if resolve & RESOLVE_NO_XDEV and _mount_key(t, _walk_start(t, dirfd, path)) \
+            != _mount_key(t, node.path if node is not None else ap):
+        raise _err(errno.EXDEV)
+    if node is not None and resolve & (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) \
+            and namei.is_magic_link(node) and not (hflags & O_PATH and hflags & H_O_NOFOLLOW):
+        raise _err(errno.ELOOP)                  # a magic link as the last name, opened
     if node is not None:
         if node.is_link and not isinstance(node, FdLink):
             raise _err(errno.ELOOP)              # a symlink named with O_NOFOLLOW
@@ -484,6 +501,24 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     if hflags & os.O_TRUNC:
         t.space.file_shrunk()
     return fd
+
+
+def _mount_key(t, path: bytes) -> bytes:
+    """Which mount an absolute guest path lies in, as the guest sees them: the /proc and
+    /dev overlays, a bind mount or the root."""
+    for top in (b"/proc", b"/dev"):
+        if path == top or path.startswith(top + b"/"):
+            return top
+    return t.fs.root.mount_of(normalize(path)).guest
+
+
+def _walk_start(t, dirfd: int, path: bytes) -> bytes:
+    """The guest directory a walk of (dirfd, path) starts from."""
+    if path.startswith(b"/"):
+        return b"/"
+    if s32(dirfd) == AT_FDCWD:
+        return t.fs.cwd
+    return guest_path_of_fd(t, _fd(t, dirfd)) or b"/"
 
 
 def open_exec(t, path: str | bytes) -> int:
@@ -529,10 +564,16 @@ _RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | R
     | RESOLVE_IN_ROOT | 0x20          # RESOLVE_CACHED
 
 
-@syscall("openat2", "dirfd", "path", "ptr", "size")
+@syscall("openat2", "dirfd", "path", "ptr", "size",
+         status="partial: RESOLVE_NO_XDEV compares the mounts (root, bind mounts, the /proc and "
+                "/dev overlays) where a walk starts and ends, not each crossing; a scoped walk "
+                "(RESOLVE_BENEATH, RESOLVE_IN_ROOT) from an overlay directory takes plain "
+                "relative names only (EXDEV)")
 def sys_openat2(t, dirfd, path_addr, how_addr, size):
-    if size < _OPEN_HOW.size or size > 4096:
+    if size < _OPEN_HOW.size:
         return -errno.EINVAL
+    if size > PAGE_SIZE:
+        return -errno.E2BIG
     raw = t.mem.read(how_addr, size)
     if any(raw[_OPEN_HOW.size:]):
         return -errno.E2BIG
@@ -549,6 +590,20 @@ def sys_openat2(t, dirfd, path_addr, how_addr, size):
         # scoped to dirfd, which is itself inside the root: the host can do it directly
         if s32(dirfd) == AT_FDCWD:
             base = t.fs.root.open_path(t.fs.cwd, directory=True)
+        elif t.fs.root.guest_path_of_fd(_fd(t, dirfd)) is None:
+            # an overlay's directory (/proc/self is the task's host /proc/self): never
+            # walked by the host; a plain relative name only, through the overlay
+            if path.startswith(b"/") or b".." in path.split(b"/"):
+                return -errno.EXDEV
+            try:
+                fd = _open(t, dirfd, path, _no_ctty(hflags), mode,
+                           (resolve & ~(RESOLVE_BENEATH | RESOLVE_IN_ROOT)) | RESOLVE_NO_MAGICLINKS)
+            except OSError as e:
+                if e.errno == errno.ELOOP and not resolve & (RESOLVE_NO_MAGICLINKS |
+                                                             RESOLVE_NO_SYMLINKS):
+                    return -errno.EXDEV         # a scoped walk never jumps through a magic link
+                raise
+            return _new_fd(t, fd)
         else:
             base = os.dup(_fd(t, dirfd))
         try:
@@ -661,6 +716,12 @@ def _guest_pid(t, host: int, group: bool) -> int:
     return host
 
 
+def _lock_owner(t, host: int) -> int:
+    """The guest pid of a conflicting POSIX lock's owner (-1 for an OFD lock stays -1; a
+    process outside the machine is 0, as one outside the reader's pid namespace)."""
+    return host if host <= 0 else guest_pid_of_host(t, host)
+
+
 def _fcntl_owner(t, fd: int, cmd: int, arg: int) -> int:
     if cmd == F_GETOWN:
         who = fcntl.fcntl(fd, F_GETOWN)
@@ -687,13 +748,13 @@ def _fcntl_lock(t, fd: int, cmd: int, arg: int) -> int:
     if cmd in (F_GETLK, F_OFD_GETLK):
         # the owner of a conflicting lock is a host pid (-1 for an open file description's)
         ltype, whence, start, length, pid = _FLOCK.unpack(out)
-        t.mem.write(arg, _FLOCK.pack(ltype, whence, start, length, _guest_pid(t, pid, False)))
+        t.mem.write(arg, _FLOCK.pack(ltype, whence, start, length, _lock_owner(t, pid)))
     return 0
 
 
 @syscall("fcntl", "fd", "int", "hex",
-         status="partial: F_SETOWN and lock owners know no other process yet (ESRCH, host "
-                "pid); no F_GETOWNER_UIDS")
+         status="partial: F_SETOWN knows no other process yet (ESRCH); a lock owner that is "
+                "another thread's task process shows as 0; no F_GETOWNER_UIDS")
 def sys_fcntl(t, fd, cmd, arg):
     fd = _fd(t, fd)
     cmd = s32(cmd)
@@ -806,27 +867,69 @@ def sys_flock(t, fd, op):
 
 
 # ---- directories ---------------------------------------------------------------------------
-_FD_DIRS = (b"/proc/self/fd", b"/proc/self/fdinfo")
+DT_DIR, DT_CHR, DT_LNK = 4, 2, 10
+_DEV_RECORDS_ROOM = 512            # the overlay's /dev records and one host record fit in it
+
+
+def _dev_overlay_records(fd: int) -> bytes:
+    """linux_dirent64 records of the /dev overlay's names the rootfs's /dev lacks."""
+    names = [(p[5:], DT_CHR) for p in devfs.DEVICES] + [(p[5:], DT_LNK) for p in devfs.LINKS]
+    out = []
+    for name, dtype in names + [(b"pts", DT_DIR)]:
+        try:
+            os.stat(name, dir_fd=fd, follow_symlinks=False)
+            continue                    # the rootfs has it: listed by the host
+        except OSError:
+            pass
+        out.append(pack_dirent64(synth_stat(b"/dev/" + name, 0).ino, 0, dtype, name))
+    return b"".join(out)
+
+
+def _overlay_listing(t, fd: int) -> str | None:
+    """Which overlay directory fd lists, if any: "dev" (the rootfs's /dev, shown with
+    the overlay's devices), "proc" (the broker's /proc listing) or "fds"
+    (/proc/self/fd and fdinfo, without mkemu's own descriptors)."""
+    try:
+        host = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    if listing and host == os.path.realpath(listing):
+        return "proc"
+    if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
+        return "fds"
+    if host.endswith("/dev") and guest_path_of_fd(t, fd) == b"/dev":
+        return "dev"
+    return None
 
 
 @syscall("getdents64", "fd", "obuf", "size")
 def sys_getdents64(t, fd, buf, count):
-    # struct linux_dirent64 is the same everywhere: the host's records pass through, except
-    # in /proc/self/fd and fdinfo, where mkemu's own descriptors are left out
+    # struct linux_dirent64 is the same everywhere: the host's records pass through, but for
+    # the overlays' directories: /dev lists its devices first, /proc's self and
+    # thread-self are symlinks, /proc/self/fd hides mkemu's own descriptors
     fd = _fd(t, fd)
     count = min(count & M32, 1 << 20)
-    host = ctypes.create_string_buffer(count)
-    filter_fds = bool(t.reserved_fds) and guest_path_of_fd(t, fd) in _FD_DIRS
+    listing = _overlay_listing(t, fd)
+    extra = b""
+    if listing == "dev" and count >= _DEV_RECORDS_ROOM and os.lseek(fd, 0, os.SEEK_CUR) == 0:
+        extra = _dev_overlay_records(fd)
+    room = count - len(extra)
+    host = ctypes.create_string_buffer(room)
     while True:
-        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(count)))
+        n = _check_errno(_libc.syscall(_SYS_GETDENTS64, fd, host, ctypes.c_uint(room)))
         data = host.raw[:n]
-        if filter_fds and n:
+        if listing == "fds" and n:
             hidden = {str(r).encode() for r in t.reserved_fds}
-            kept = [data[p:p + rl] for p, rl, _, _, _, name in iter_dirents64(data)
-                    if name not in hidden]
-            data = b"".join(kept)
+            data = b"".join(data[p:p + rl] for p, rl, _, _, _, name in iter_dirents64(data)
+                            if name not in hidden)
             if not data:
                 continue           # only hidden entries in this batch: read on
+        elif listing == "proc" and n:
+            data = b"".join(data[p:p + rl] if name not in (b"self", b"thread-self") else
+                            pack_dirent64(ino, off, DT_LNK, name)
+                            for p, rl, ino, off, _, name in iter_dirents64(data))
+        data = extra + data
         t.mem.write(buf, data)
         return len(data)
 
@@ -927,6 +1030,22 @@ def sys_fchmod(t, fd, mode):
 @syscall("fchmodat", "dirfd", "path", "mode")
 def sys_fchmodat(t, dirfd, path_addr, mode):
     with namei.Target(t, dirfd, _path(t, path_addr), modify=True) as tg:
+        os.chmod(tg.host, mode & 0o7777)
+    return 0
+
+
+@syscall("fchmodat2", "dirfd", "path", "mode", "flags")
+def sys_fchmodat2(t, dirfd, path_addr, mode, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    path = _path(t, path_addr)
+    if path and not flags & AT_SYMLINK_NOFOLLOW:
+        return sys_fchmodat(t, dirfd, path_addr, mode)
+    with namei.Target(t, dirfd, path, not flags & AT_SYMLINK_NOFOLLOW,
+                      bool(flags & AT_EMPTY_PATH), modify=True) as tg:
+        st = os.fstat(tg.fd) if tg.fd >= 0 else os.stat(tg.host)   # (a magic link: the file)
+        if stat.S_ISLNK(st.st_mode):
+            return -errno.EOPNOTSUPP        # a symlink's mode cannot change (Linux's filesystems)
         os.chmod(tg.host, mode & 0o7777)
     return 0
 
@@ -1037,6 +1156,8 @@ def sys_linkat(t, olddir, oldpath, newdir, newpath, flags):
         return -errno.EINVAL
     src = _path(t, oldpath)
     if src and not flags & AT_SYMLINK_FOLLOW:
+        if namei.lookup(t, olddir, src, False).node is not None:
+            return -errno.EXDEV           # an overlay's name: another file system than the target's
         with namei.Parent(t, olddir, src) as (ofd, oname), \
                 namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
             os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
@@ -1152,21 +1273,33 @@ def _fstatfs(fd: int) -> bytes:
 
 @syscall("fstatfs", "fd", "ptr")
 def sys_fstatfs(t, fd, buf):
-    t.mem.write(buf, _fstatfs(_fd(t, fd)))
+    fd = _fd(t, fd)
+    if _overlay_listing(t, fd) == "proc":       # /proc itself: procfs, not its listing's host fs
+        proc = os.open("/proc", O_PATH | O_CLOEXEC)
+        try:
+            t.mem.write(buf, _fstatfs(proc))
+        finally:
+            os.close(proc)
+        return 0
+    t.mem.write(buf, _fstatfs(fd))
     return 0
 
 
 @syscall("statfs", "path", "ptr")
-def sys_statfs(t, path, buf):
-    with namei.Target(t, AT_FDCWD, _path(t, path)) as tg:
-        if tg.fd >= 0:
+def sys_statfs(t, path_addr, buf):
+    path = _path(t, path_addr)
+    node = namei.lookup(t, AT_FDCWD, path).node
+    # /proc's own nodes are procfs's (its listing and its files are no host file of procfs)
+    host = "/proc" if node is not None and (node.path + b"/").startswith(b"/proc/") \
+        and not isinstance(node, FdLink) else None
+    with namei.Target(t, AT_FDCWD, path) if host is None else nullcontext() as tg:
+        if tg is not None and tg.fd >= 0:
             data = _fstatfs(tg.fd)
         else:
-            fd = os.open(tg.host, O_PATH | O_CLOEXEC)
+            fd = os.open(host or tg.host, O_PATH | O_CLOEXEC)
             try:
                 data = _fstatfs(fd)
             finally:
                 os.close(fd)
     t.mem.write(buf, data)
     return 0
-

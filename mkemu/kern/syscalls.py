@@ -10,9 +10,24 @@ import os
 import signal
 
 from ..mm.fault import MemFault
-from . import (fork, sys_event, sys_exec, sys_fs, sys_mm, sys_poll,  # noqa: F401
-               sys_privileged, sys_proc, sys_proctree, sys_sched, sys_signal, sys_socket,
-               sys_time, sys_timer, sys_xattr)  # (register handlers)
+from . import (  # noqa: F401  (each registers its handlers)
+    fork,
+    sys_event,
+    sys_exec,
+    sys_fs,
+    sys_inotify,
+    sys_mm,
+    sys_poll,
+    sys_privileged,
+    sys_proc,
+    sys_proctree,
+    sys_sched,
+    sys_signal,
+    sys_socket,
+    sys_time,
+    sys_timer,
+    sys_xattr,
+)
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
 from .systable import SYSCALLS, syscall_name

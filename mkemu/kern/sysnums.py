@@ -330,5 +330,6 @@ SYSCALL_NAMES = {
     448: "process_mrelease",
     449: "futex_waitv",
     450: "set_mempolicy_home_node",
+    452: "fchmodat2",
 }
 SYSCALL_NUMBERS = {name: nr for nr, name in SYSCALL_NAMES.items()}
