@@ -117,10 +117,6 @@ def test_memfd_seals_and_big_noreserve_reservations_like_linux(rootfs, guest_bin
     assert "top of c: 7" in out
 
 
-@pytest.mark.xfail(strict=True, reason="a read-only host window of a file mapping is "
-                   "MAP_SHARED of an O_RDWR descriptor (VM_MAYWRITE): a private map blocks "
-                   "F_SEAL_WRITE and a read-only shared map of a sealed memfd is EPERM "
-                   "(mm/hostmap.py, mm/filebacking.py)")
 def test_read_only_maps_of_sealed_memfds_like_linux(rootfs, guest_binary, scratch):
     mo, ho, err = _mkemu_and_linux("files_mem", rootfs, guest_binary, scratch)
     assert _split(mo)[1] == _split(ho)[1], err

@@ -72,7 +72,13 @@ class FileBacking:
             path = ""
         fd = hold(guest_fd)
         try:
-            return cls(fd, path, shared and access == os.O_RDWR, offset, length)
+            try:
+                return cls(fd, path, shared and access == os.O_RDWR, offset, length)
+            except PermissionError:
+                if not shared or want_write or access != os.O_RDWR:
+                    raise
+                # a write-sealed memfd: a read-only shared map is allowed (and stays so)
+                return cls(fd, path, False, offset, length)
         except BaseException:
             os.close(fd)
             raise

@@ -1,4 +1,9 @@
-"""Host mmap(MAP_SHARED) of a descriptor, seen from Python as a memoryview.
+"""Host mmap of a descriptor, seen from Python as a memoryview.
+
+A writable window is MAP_SHARED (stores reach the file); a read-only one is
+MAP_PRIVATE, which still reads the file's page cache but does not count as a
+writable mapping to the host: a write-sealed memfd can be mapped, and a
+read-only map does not stop F_SEAL_WRITE, as on Linux.
 
 libc's mmap through ctypes, not Python's mmap module: mmap.mmap keeps a dup
 of the descriptor at the lowest free number, which a task would then show the
@@ -21,11 +26,12 @@ _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 class HostMapping:
-    """[offset, offset+length) of fd mapped MAP_SHARED into this process."""
+    """[offset, offset+length) of fd mapped into this process (shared when writable)."""
 
     def __init__(self, fd: int, offset: int, length: int, writable: bool) -> None:
         prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
-        addr = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, offset)
+        share = mmap.MAP_SHARED if writable else mmap.MAP_PRIVATE
+        addr = _libc.mmap(None, length, prot, share, fd, offset)
         if addr in (None, _MAP_FAILED):
             err = ctypes.get_errno()
             raise OSError(err, f"host mmap: {os.strerror(err)}")
