@@ -14,6 +14,11 @@ from . import brokercall
 _known: dict[int, int] = {}          # host pid -> guest pid
 
 
+def remember(host: int, guest: int) -> None:
+    """A pair learnt elsewhere (pidfd_open): the next lookup starts from it."""
+    _known[host] = guest
+
+
 def guest_pid_of_host(t, host: int) -> int:
     """The guest pid of a host process of this machine; 0 for any other (as Linux shows a
     process outside the reader's pid namespace)."""

@@ -34,7 +34,7 @@ import struct
 import time
 
 from ..ipc import protocol as P
-from . import brokercall, sigframe, signalfd, sys_fs, timespec
+from . import brokercall, guestpids, sigframe, signalfd, sys_fs, timespec
 from .signals import HOST_SIGNALS, NSIG, UNBLOCKABLE
 from .sys_fs import _fd, _new_fd
 from .sys_signal import read_sigset
@@ -269,8 +269,6 @@ def sys_signalfd4(t, fd, mask_ptr, size, flags):
 PIDFD_NONBLOCK, PIDFD_THREAD = O_NONBLOCK, 0o200
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
 _FDINFO_PID = re.compile(rb"^Pid:\s*(-?\d+)", re.M)
-# host pid -> guest pid of the pidfds this process opened (a cache: checked with the broker)
-_pidfd_pids: dict[int, int] = {}
 # (st_dev, st_ino) of a pidfd -> its guest pid, to know it once the task is reaped: the pipe
 # of a process that had ended, or a host pidfd where the host gives each pid an inode of
 # its own (pidfs, Linux 6.9); None where two pids share one (an older host's anon inode)
@@ -334,26 +332,11 @@ def sys_pidfd_open(t, pid, flags):
     if fd < 0:
         fd = _ended_pidfd(pid, bool(flags & PIDFD_NONBLOCK))
     else:
-        _pidfd_pids[host] = pid
+        guestpids.remember(host, pid)
         _remember(fd, pid)
     fd = _new_fd(t, fd)
     sys_fs.special_reads[fd] = _pidfd_read
     return fd
-
-
-def _guest_pid_of_host(t, host: int) -> int | None:
-    pid = _pidfd_pids.get(host)
-    if pid is not None:
-        info = t.proc_info(pid)
-        if info is not None and info["host_pid"] == host:
-            return pid
-    # a pidfd this process did not open (inherited before the cache, or passed to it)
-    for pid in brokercall.call(t, P.ProcList(), P.ProcListReply).pids:
-        info = t.proc_info(pid)
-        if info is not None and info["host_pid"] == host:
-            _pidfd_pids[host] = pid
-            return pid
-    return None
 
 
 def pidfd_target(t, fd: int) -> tuple[int | None, str]:
@@ -373,7 +356,7 @@ def pidfd_target(t, fd: int) -> tuple[int | None, str]:
         pid = _by_inode.get(key)
         info = t.proc_info(pid) if pid is not None else None
         return pid, "ended" if info is not None and info["state"] == "Z" else "gone"
-    pid = _guest_pid_of_host(t, host)
+    pid = guestpids.guest_pid_of_host(t, host) or None
     return pid, "gone" if pid is None else "running"
 
 

@@ -40,9 +40,9 @@ import signal
 import struct
 import time
 
-from ..ipc import protocol as P
-from . import brokercall, netdev, sockaddr, timespec
+from . import netdev, sockaddr, timespec
 from .errors import InterruptedSyscall
+from .guestpids import guest_pid_of_host
 from .sigframe import SI_USER, siginfo_kill
 from .sockaddr import AF_INET, AF_INET6, AF_UNIX, SOCKADDR_MAX
 from .sys_fs import (MAX_IO, UIO_MAXIOV, _err, _fd, _gather, _new_fd, _scatter, fd_limit,
@@ -244,29 +244,6 @@ def _stream(fd: int) -> bool:
 
 
 # ---- ids ------------------------------------------------------------------------------------
-_guest_pids: dict[int, int] = {}        # host pid -> guest pid, checked again when used
-
-
-def guest_pid(t, host_pid: int) -> int:
-    """The guest pid of a host process of this machine; 0 for any other (as Linux shows a
-    process outside the reader's pid namespace)."""
-    if host_pid <= 0:
-        return 0
-    if host_pid == os.getpid():
-        return t.pid
-    known = _guest_pids.get(host_pid)
-    if known is not None:
-        info = t.proc_info(known)
-        if info is not None and info.get("host_pid") == host_pid:
-            return known
-    for pid in brokercall.call(t, P.ProcList(), P.ProcListReply).pids:
-        info = t.proc_info(pid)
-        if info is not None and info.get("host_pid") == host_pid:
-            _guest_pids[host_pid] = pid
-            return pid
-    return 0
-
-
 def _guest_id(host_id: int, mine: tuple[int, ...], guest: int) -> int:
     """A host uid/gid as the guest sees it: this machine's host user is the guest's own id
     (every guest process runs as it; which guest id the peer had is not known here, so
@@ -278,7 +255,7 @@ def _guest_id(host_id: int, mine: tuple[int, ...], guest: int) -> int:
 
 def _guest_ucred(t, raw: bytes) -> bytes:
     pid, uid, gid = _UCRED.unpack(raw)
-    return _UCRED.pack(guest_pid(t, pid),
+    return _UCRED.pack(guest_pid_of_host(t, pid),
                        _guest_id(uid, (os.getuid(), os.geteuid()), t.euid),
                        _guest_id(gid, (os.getgid(), os.getegid()), t.egid))
 
