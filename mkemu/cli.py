@@ -179,6 +179,17 @@ def _binds(args, fs: RootFS | None) -> list[tuple[str, str]]:
     return binds
 
 
+def check_meta_store(rootfs: str) -> None:
+    """A metadata store this user cannot write would make the guest's every stat fail (EIO):
+    say so before the machine starts."""
+    path = db_path(rootfs)
+    where = os.path.dirname(path)
+    if os.path.exists(path) and not (os.access(path, os.R_OK | os.W_OK)
+                                     and os.access(where, os.W_OK | os.X_OK)):
+        raise UsageError(f"the metadata store {where} of rootfs {rootfs} is not writable by "
+                         "you (give it to this user as the tree: chown -R)")
+
+
 def _empty_rootfs() -> Path:
     p = default_rootfs_path().parent / "empty"
     p.mkdir(parents=True, exist_ok=True)
@@ -204,6 +215,8 @@ def cmd_run(args) -> int:
     finally:
         if fs is not None:
             fs.close()
+    if rootfs:
+        check_meta_store(rootfs)
     cfg = MachineConfig(rootfs=rootfs or str(_empty_rootfs()), strace=args.strace,
                         stats=args.stats, dump_blocks=args.dump_blocks, env=env_entries(env),
                         host_program=host_program, inject_crash=args.inject_crash,
@@ -254,6 +267,7 @@ def cmd_boot(args) -> int:
         binds = _binds(args, fs)
     finally:
         fs.close()
+    check_meta_store(rootfs)
     env = default_guest_env()
     env.update(HOME=home, SHELL=shell, USER="root", LOGNAME="root",
                TERM=os.environ.get("TERM", "xterm"))
@@ -294,7 +308,8 @@ def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
                                                  "nodes in its metadata store",
                              description="Record the host's owners and modes of every file in DIR, "
                                          "and its device nodes (each replaced by a plain file), in "
-                                         "DIR.meta.db, so the guest sees them when the tree is "
+                                         "its metadata store (DIR.meta/ beside it), so the guest "
+                                         "sees them when the tree is "
                                          "later used by a user who is not root.")
     imp.add_argument("dir", metavar="DIR")
     imp.set_defaults(func=cmd_import_meta)

@@ -121,7 +121,7 @@ def test_no_database_until_something_is_recorded(tree):
     os.close(dfd)
     assert not os.path.exists(db_path(str(tree)))
     store.record(st, uid=5)
-    assert os.path.exists(str(tree) + ".meta.db") and db_path(str(tree)) == str(tree) + ".meta.db"
+    assert db_path(str(tree)) == str(tree) + ".meta/meta.db" and os.path.exists(db_path(str(tree)))
     store.close()
 
 

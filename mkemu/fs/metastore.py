@@ -7,9 +7,10 @@ store records, per host inode, what the guest set and the host does not
 hold, and every stat the guest makes shows that view (fs/structs.Stat is
 edited before it is packed).
 
-Where: an sqlite database beside the rootfs directory, `DIR.meta.db`
-(`DIR` its real path; WAL mode, so machines and processes share it and a
-crash leaves it consistent).  It is outside the tree, so no guest path
+Where: an sqlite database in a directory beside the rootfs directory,
+`DIR.meta/meta.db` (`DIR` its real path; see db_path for the fallback under
+the user's cache directory; WAL mode, so machines and processes share it and
+a crash leaves it consistent).  It is outside the tree, so no guest path
 reaches it.  It is made only when something must be recorded: a rootfs
 without one behaves as if the store did not exist.
 
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import sqlite3
@@ -48,7 +50,8 @@ import stat
 
 from .structs import DT_BLK, DT_CHR, DT_REG, Stat, host_statx, iter_dirents64
 
-DB_SUFFIX = ".meta.db"
+META_DIR_SUFFIX = ".meta"        # DIR.meta/ beside the tree DIR
+DB_NAME = "meta.db"
 S_IFCHR, S_IFBLK = stat.S_IFCHR, stat.S_IFBLK
 PERM = 0o7777
 _SETID = stat.S_ISUID | stat.S_ISGID
@@ -68,13 +71,21 @@ _inherited: list[sqlite3.Connection] = []
 
 
 def db_path(rootfs_dir: str) -> str:
-    """Where the store of a rootfs lives: `DIR.meta.db` beside it (for the host's own `/`,
-    which has no beside, under the user's cache directory, keyed by the path)."""
+    """Where the store of a rootfs lives: `DIR.meta/meta.db`, a directory beside the tree
+    (sqlite keeps its -wal and -shm files there too, so whoever may write that directory may
+    use the store).  Where nothing can be made beside the tree (its parent is not the user's
+    to write, or the tree is the host's `/`), under the user's cache directory, keyed by the
+    tree's real path.  An existing store is found in either place."""
     real = os.path.realpath(rootfs_dir)
-    if real != "/":
-        return real + DB_SUFFIX
     cache = os.environ.get("MKEMU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "mkemu")
-    return os.path.join(cache, "meta", hashlib.sha256(real.encode()).hexdigest()[:16] + DB_SUFFIX)
+    cached = os.path.join(cache, "meta", hashlib.sha256(real.encode()).hexdigest()[:16], DB_NAME)
+    if real == "/":
+        return cached
+    beside = os.path.join(real + META_DIR_SUFFIX, DB_NAME)
+    if os.path.exists(beside) or not os.path.exists(cached) and \
+            os.access(os.path.dirname(real), os.W_OK | os.X_OK):
+        return beside
+    return cached
 
 
 def _s64(v: int) -> int:
@@ -112,6 +123,18 @@ def _descriptors_above(base: int | None):
             os.close(fd)
 
 
+def _as_oserror(method):
+    """An sqlite failure (a store the user may not write, a disk error) reaches the guest as
+    EIO, never as a Python exception out of a syscall handler."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise OSError(errno.EIO, f"metadata store {self.path}: {e}") from None
+    return wrapper
+
+
 def _open_fds() -> set[int]:
     return {int(n) for n in os.listdir("/proc/self/fd")}
 
@@ -135,6 +158,7 @@ class MetaStore:
     def exists(self) -> bool:
         return (self._db is not None and self._pid == os.getpid()) or os.path.exists(self.path)
 
+    @_as_oserror
     def _conn(self, create: bool = False) -> sqlite3.Connection | None:
         if self._db is not None:
             if self._pid == os.getpid():
@@ -144,6 +168,8 @@ class MetaStore:
             self.fds = set()
         if not create and not os.path.exists(self.path):
             return None
+        if create:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         before = _open_fds()
         with _descriptors_above(self.fd_base):
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
@@ -202,6 +228,7 @@ class MetaStore:
             return None                         # none, or a row of a file gone before this one
         return r[1:]
 
+    @_as_oserror
     def view(self, st: Stat) -> Stat:
         """st as the guest sees it (edited in place and returned)."""
         if self.records_owners:
@@ -226,6 +253,7 @@ class MetaStore:
                 st.rdev = rdev or 0
         return st
 
+    @_as_oserror
     def device_of(self, st: Stat) -> tuple[int, int] | None:
         """(kind, rdev) of a recorded device node the host holds as the file st describes."""
         if not stat.S_ISREG(st.mode):
@@ -236,6 +264,7 @@ class MetaStore:
             return None
         return r[3], r[4] or 0
 
+    @_as_oserror
     def special_inodes(self) -> dict[tuple[int, int], tuple[int, int]]:
         """(dev, ino) -> (kind, rdev) of every recorded device node (for directory listings)."""
         db = self._conn()
@@ -251,6 +280,7 @@ class MetaStore:
     # ---- recording -------------------------------------------------------------------------
     _COLUMNS = ("uid", "gid", "perm", "kind", "rdev")
 
+    @_as_oserror
     def record(self, st: Stat, **changes) -> None:
         """Set columns of st's row (a value None: the host's again); a row left with nothing
         is removed.  The database is made here when a value must be kept."""
@@ -271,6 +301,7 @@ class MetaStore:
                 db.execute("INSERT OR REPLACE INTO inodes VALUES (?,?,?,?,?,?,?,?)",
                            (dev, ino, born, *(cur[c] for c in self._COLUMNS)))
 
+    @_as_oserror
     def forget(self, key: tuple[int, int, int] | None) -> None:
         """The file with this key is gone (its last link removed): drop its row."""
         if key is None:

@@ -1026,7 +1026,10 @@ def sys_mkdirat(t, dirfd, path, mode):
     return 0
 
 
-@syscall("mknodat", "dirfd", "path", "mode", "hex")
+@syscall("mknodat", "dirfd", "path", "mode", "hex",
+         status="partial: character and block devices live in the metadata store (a plain "
+                "host file); opening one is /dev's null, zero, full, random, urandom or tty "
+                "by number, else ENXIO")
 def sys_mknodat(t, dirfd, path, mode, dev):
     mode &= M32
     kind = stat.S_IFMT(mode)
