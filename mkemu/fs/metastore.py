@@ -106,7 +106,9 @@ def key_of(st: Stat) -> tuple[int, int, int]:
 @contextlib.contextmanager
 def _descriptors_above(base: int | None):
     """While sqlite opens its files, every free descriptor below `base` is taken, so sqlite's
-    land at or above it, among mkemu's own (a guest never sees or closes them)."""
+    land at or above it, among mkemu's own (a guest never sees or closes them).  Once per
+    process; a thread sharing the descriptor table that opens a file in that moment gets
+    EMFILE."""
     if base is None:
         yield
         return
@@ -192,6 +194,9 @@ class MetaStore:
 
     def _follow_root_dev(self, db: sqlite3.Connection) -> None:
         """The rows follow the rootfs to a new device number (a remount, another boot)."""
+        row = db.execute("SELECT value FROM facts WHERE name='root_dev'").fetchone()
+        if row is not None and row[0] == self.root_dev:
+            return                              # the usual case: nothing to write
         with self._write(db):
             row = db.execute("SELECT value FROM facts WHERE name='root_dev'").fetchone()
             if row is None:
