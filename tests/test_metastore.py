@@ -283,7 +283,7 @@ sys.exit(main(sys.argv[1:]))
 @pytest.fixture
 def nobodys_rootfs(rootfs):
     """A copy of the rootfs in a directory of its own, all owned by nobody."""
-    where = Path(tempfile.mkdtemp(prefix="mkemu-meta-"))
+    where = Path(tempfile.mkdtemp(prefix="mkemu-meta-", dir="/tmp"))   # every user may enter /tmp
     try:
         root = _copy_rootfs(rootfs, where)
         yield root
