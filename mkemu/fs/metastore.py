@@ -329,11 +329,6 @@ class MetaStore:
             return perm | 0o700
         return (perm | 0o600) & ~_SETID
 
-    def chmod_recorded(self, st: Stat, perm: int, host_now: int | None) -> None:
-        """After a chmod: keep perm unless the host file shows it (host_now: its bits now,
-        None when the host file could not be changed)."""
-        self.record(st, perm=None if host_now == perm else perm)
-
     def owner_for_chown(self, view: Stat, uid: int, gid: int) -> tuple[int, int, int]:
         """(uid, gid, perm) a chown leaves (uid/gid -1: unchanged), from the guest's view;
         as Linux, a non-directory loses setuid, and setgid when group-executable."""
