@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .cachectl import add_cache_command
+from .fs.metastore import db_path, import_tree
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
 from .rootfs_build import (RootfsBuildError, add_rootfs_command, default_rootfs_path,
@@ -179,6 +180,17 @@ def _binds(args, fs: RootFS | None) -> list[tuple[str, str]]:
     return binds
 
 
+def check_meta_store(rootfs: str) -> None:
+    """A metadata store this user cannot write would make the guest's every stat fail (EIO):
+    say so before the machine starts."""
+    path = db_path(rootfs)
+    where = os.path.dirname(path)
+    if os.path.exists(path) and not (os.access(path, os.R_OK | os.W_OK)
+                                     and os.access(where, os.W_OK | os.X_OK)):
+        raise UsageError(f"the metadata store {where} of rootfs {rootfs} is not writable by "
+                         "you (give it to this user as the tree: chown -R)")
+
+
 def _empty_rootfs() -> Path:
     p = default_rootfs_path().parent / "empty"
     p.mkdir(parents=True, exist_ok=True)
@@ -204,10 +216,13 @@ def cmd_run(args) -> int:
     finally:
         if fs is not None:
             fs.close()
+    if rootfs:
+        check_meta_store(rootfs)
     cfg = MachineConfig(rootfs=rootfs or str(_empty_rootfs()), strace=args.strace,
                         stats=args.stats, dump_blocks=args.dump_blocks, env=env_entries(env),
                         host_program=host_program, inject_crash=args.inject_crash,
-                        binds=binds, cwd=cwd or "/", program_name=typed)
+                        binds=binds, cwd=cwd or "/", program_name=typed,
+                        root_as_user=args.root_as_user)
     argv0 = typed if args.argv0 is None else args.argv0
     argv = [a.encode(errors="surrogateescape") for a in [argv0] + rest]
     sys.stdout.flush()
@@ -253,16 +268,52 @@ def cmd_boot(args) -> int:
         binds = _binds(args, fs)
     finally:
         fs.close()
+    check_meta_store(rootfs)
     env = default_guest_env()
     env.update(HOME=home, SHELL=shell, USER="root", LOGNAME="root",
                TERM=os.environ.get("TERM", "xterm"))
     apply_env_changes(env, args.env_changes)
     cfg = MachineConfig(rootfs=rootfs, env=env_entries(env), binds=binds, cwd=home,
-                        program_name=shell, stats=args.stats, strace=args.strace, pty=True)
+                        program_name=shell, stats=args.stats, strace=args.strace, pty=True,
+                        root_as_user=args.root_as_user)
     login = "-" + os.path.basename(shell)          # argv[0] "-bash": a login shell
     sys.stdout.flush()
     sys.stderr.flush()
     return run_program(cfg, shell, [login.encode(errors="surrogateescape")])
+
+
+def cmd_import_meta(args) -> int:
+    if not os.path.isdir(args.dir):
+        raise UsageError(f"rootfs import-meta: {args.dir}: not a directory")
+    try:
+        files, devices = import_tree(args.dir)
+    except OSError as e:
+        raise UsageError(f"rootfs import-meta: {e.filename or args.dir}: {e.strerror or e}", 1)
+    print(f"mkemu: {files} files recorded in {db_path(args.dir)}"
+          + (f", {devices} device nodes made plain files" if devices else ""))
+    return 0
+
+
+def _add_owner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root-as-user", dest="root_as_user", action="store_true", default=None,
+                        help="the guest is root; chown, chmod and mknod are recorded in the "
+                             "rootfs's metadata store (default for a host user who is not root)")
+    parser.add_argument("--no-root-as-user", dest="root_as_user", action="store_false",
+                        help="the guest has the host user's ids; ownership is the host's")
+
+
+def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
+    # `mkemu rootfs` is rootfs_build's command; import-meta is one more action of it
+    actions = next(a for a in rootfs_parser._actions if isinstance(a, argparse._SubParsersAction))
+    imp = actions.add_parser("import-meta", help="record a tree's ownership, modes and device "
+                                                 "nodes in its metadata store",
+                             description="Record the host's owners and modes of every file in DIR, "
+                                         "and its device nodes (each replaced by a plain file), in "
+                                         "its metadata store (DIR.meta/ beside it), so the guest "
+                                         "sees them when the tree is "
+                                         "later used by a user who is not root.")
+    imp.add_argument("dir", metavar="DIR")
+    imp.set_defaults(func=cmd_import_meta)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -292,6 +343,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                      help="fault isolation: make the task's Python code fail at this syscall")
     run.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
                      help="show a host directory inside the guest (at GUESTDIR, default the same path)")
+    _add_owner_options(run)
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)
     boot = sub.add_parser("boot", help="an interactive login shell inside a rootfs",
@@ -310,9 +362,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                       help="show a host directory inside the guest")
     boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")
     boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
+    _add_owner_options(boot)
     boot.set_defaults(func=cmd_boot)
-    return ap, {"run": run, "boot": boot, "rootfs": add_rootfs_command(sub),
-                "cache": add_cache_command(sub)}
+    rootfs = add_rootfs_command(sub)
+    _add_import_meta(rootfs)
+    return ap, {"run": run, "boot": boot, "rootfs": rootfs, "cache": add_cache_command(sub)}
 
 
 def main(argv: list[str] | None = None) -> int:

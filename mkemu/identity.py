@@ -1,4 +1,4 @@
-"""The machine's identity: what uname(2) reports, in one place.
+"""The machine's identity: what uname(2) reports, and who the guest is, in one place.
 
 uname(2), sethostname/setdomainname, /proc/version and /proc/sys/kernel/*
 all read one Identity.  The node name starts as the rootfs's /etc/hostname
@@ -42,3 +42,22 @@ def hostname_from_file(data: bytes) -> bytes | None:
     if not name or len(name) > MAX_NAME or b"\0" in name:
         return None
     return name
+
+
+# ---- who the guest runs as ------------------------------------------------------------------
+# The guest's first process is root (uid 0, gid 0) when the host user is root, or when
+# ownership is recorded in the metadata store (`mkemu run --root-as-user`, the default for a
+# host user who is not root: a guest system expects to be root, as under fakeroot).  With
+# --no-root-as-user a host user who is not root is seen as itself, as under qemu-user.
+
+def default_root_as_user(host_euid: int) -> bool:
+    """Whether ownership is recorded when the user said neither way: for a user who is not
+    root, whose chown the host would refuse."""
+    return host_euid != 0
+
+
+def guest_ids(root_as_user: bool, host_uid: int, host_gid: int) -> tuple[int, int]:
+    """(uid, gid) of the guest's first process."""
+    if root_as_user:
+        return 0, 0
+    return host_uid, host_gid

@@ -25,6 +25,8 @@ import posixpath
 import stat
 from dataclasses import dataclass
 
+from .metastore import MetaStore
+
 O_PATH = 0o10000000
 RESOLVE_NO_XDEV = 0x01
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -67,11 +69,13 @@ class Mount:
 
 
 class RootFS:
-    def __init__(self, host_dir: str, fd_base: int = 1024) -> None:
+    def __init__(self, host_dir: str, fd_base: int = 1024, records_owners: bool = False) -> None:
         self.fd_base = fd_base
         self.host_dir = os.path.realpath(host_dir)
         if not os.path.isdir(self.host_dir):
             raise FileNotFoundError(errno.ENOENT, "rootfs is not a directory", host_dir)
+        # ownership, modes and device nodes the host does not hold (fs/metastore.py)
+        self.meta = MetaStore(self.host_dir, records_owners, fd_base)
         self.reserved_fds: list[int] = []
         self.root_fd = self._high_path_fd(self.host_dir)
         self.mounts: list[Mount] = [Mount(b"/", self.host_dir, self.root_fd)]
@@ -87,6 +91,7 @@ class RootFS:
         return high
 
     def close(self) -> None:
+        self.meta.close()
         for m in self.mounts:
             try:
                 os.close(m.fd)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from ..cachectl import collect_if_due
 from ..fs.procfs import PROC_NAMES
+from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
 from .hostpty import HostPty
@@ -78,6 +79,8 @@ class MachineConfig:
     program_name: str | None = None     # PROGRAM as the user typed it, for messages
     ignored_signals: tuple[int, ...] = ()   # ignored in the supervisor: the guest starts so too
     pty: bool = False                   # give the guest a pty of mkemu's own (mkemu boot)
+    root_as_user: bool | None = None    # record ownership in the metadata store, the guest
+    #                                     being root (None: the default for the host user)
 
 
 # The supervisor tells the broker "send signal N to the guest" with a real-time
@@ -138,7 +141,11 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     broker = Broker(phys_fd)
     broker.init_ends_machine = True        # as a PID namespace: its first process is its init
     listing = broker.table.listing = proc_listing_dir()
-    tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
+    root_as_user = default_root_as_user(os.geteuid()) if cfg.root_as_user is None \
+        else cfg.root_as_user
+    uid, gid = guest_ids(root_as_user, os.getuid(), os.getgid())
+    tcfg = TaskConfig(uid=uid, gid=gid, root_as_user=root_as_user,
+                      rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
                       inject_crash=cfg.inject_crash, binds=cfg.binds, cwd=cfg.cwd,
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,

@@ -36,8 +36,8 @@ from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O
                           open_flags_to_host)
 from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
                          RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, normalize)
-from ..fs.structs import (IOVEC, Stat, host_statx, iter_dirents64, pack_dirent64, pack_stat,
-                          pack_statx)
+from ..fs.structs import (IOVEC, STATX_BASIC_STATS, Stat, host_statx, iter_dirents64,
+                          pack_dirent64, pack_stat, pack_statx)
 from ..mm.fault import MemFault
 from . import netdev, sys_tty
 from .guestpids import guest_pid_of_host
@@ -98,10 +98,10 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
         if s32(dirfd) == AT_FDCWD:
             fd = t.fs.root.open_path(t.fs.cwd)
             try:
-                return _fstat(fd, flags, want_statx, mask)
+                return _fstat(t, fd, flags, want_statx, mask)
             finally:
                 os.close(fd)
-        return _fstat(_fd(t, dirfd), flags, want_statx, mask)
+        return _fstat(t, _fd(t, dirfd), flags, want_statx, mask)
     found = namei.lookup(t, dirfd, path, follow)
     node = found.node
     if node is not None:
@@ -111,12 +111,17 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
         return st
     fd = t.fs.root.open_path(found.path, follow=follow)
     try:
-        return _fstat(fd, flags, want_statx, mask)
+        return _fstat(t, fd, flags, want_statx, mask)
     finally:
         os.close(fd)
 
 
-def _fstat(fd: int, flags: int, want_statx: bool, mask: int = 0) -> Stat:
+def _fstat(t, fd: int, flags: int, want_statx: bool, mask: int = 0) -> Stat:
+    meta = t.fs.root.meta
+    if meta.active:                     # the guest's owners, modes and device nodes
+        st = meta.stat_fd(fd, flags)
+        return dataclasses.replace(st, mask=st.mask & (mask | STATX_BASIC_STATS)) \
+            if want_statx else st
     if want_statx:
         return host_statx(fd, flags, mask)      # stx_mask: what the host says of this request
     return Stat.from_os(os.fstat(fd))
@@ -132,7 +137,7 @@ def sys_newfstatat(t, dirfd, path, buf, flags):
 
 @syscall("fstat", "fd", "ptr")
 def sys_fstat(t, fd, buf):
-    t.mem.write(buf, pack_stat(Stat.from_os(os.fstat(_fd(t, fd)))))
+    t.mem.write(buf, pack_stat(_fstat(t, _fd(t, fd), 0, False)))
     return 0
 
 
@@ -498,6 +503,9 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     if not hflags & O_PATH and not device_allowed(os.fstat(fd)):   # swapped in meanwhile
         os.close(fd)
         raise _err(errno.EACCES, "device node in the rootfs")
+    if not hflags & O_PATH and (device := root.meta.recorded_device(fd)) is not None:
+        os.close(fd)
+        return _open_recorded_device(t, device, hflags, mode)
     if hflags & os.O_TRUNC:
         t.space.file_shrunk()
     return fd
@@ -519,6 +527,22 @@ def _walk_start(t, dirfd: int, path: bytes) -> bytes:
     if s32(dirfd) == AT_FDCWD:
         return t.fs.cwd
     return guest_path_of_fd(t, _fd(t, dirfd)) or b"/"
+
+
+def _open_recorded_device(t, device: tuple[int, int], hflags: int, mode: int) -> int:
+    """A device node the metadata store holds: the /dev node of the same number for the
+    well-known ones (1,3 null; 1,5 zero; 1,7 full; 1,8 random; 1,9 urandom; 5,0 tty), else
+    ENXIO, as Linux says for a device number no driver serves."""
+    kind, rdev = device
+    name = _WELL_KNOWN_DEVICES.get(rdev) if kind == stat.S_IFCHR else None
+    if name is None:
+        raise _err(errno.ENXIO)
+    return namei.lookup(t, AT_FDCWD, name).node.open(t, hflags, mode)
+
+
+_WELL_KNOWN_DEVICES = {os.makedev(1, 3): b"/dev/null", os.makedev(1, 5): b"/dev/zero",
+                       os.makedev(1, 7): b"/dev/full", os.makedev(1, 8): b"/dev/random",
+                       os.makedev(1, 9): b"/dev/urandom", os.makedev(5, 0): b"/dev/tty"}
 
 
 def open_exec(t, path: str | bytes) -> int:
@@ -929,7 +953,7 @@ def sys_getdents64(t, fd, buf, count):
             data = b"".join(data[p:p + rl] if name not in (b"self", b"thread-self") else
                             pack_dirent64(ino, off, DT_LNK, name)
                             for p, rl, ino, off, _, name in iter_dirents64(data))
-        data = extra + data
+        data = extra + t.fs.root.meta.fix_dirents(fd, data)    # recorded device nodes' d_type
         t.mem.write(buf, data)
         return len(data)
 
@@ -1019,18 +1043,60 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
     return 0
 
 
+def _host_path_fd(host) -> int:
+    """An O_PATH descriptor of what a namei.Target's host path (or a descriptor) names."""
+    if isinstance(host, int):
+        return os.open(f"/proc/self/fd/{host}", O_PATH | O_CLOEXEC)
+    return os.open(host, O_PATH | O_CLOEXEC)
+
+
+def _chmod(t, host, perm: int) -> None:
+    meta = t.fs.root.meta
+    if not meta.active:
+        os.chmod(host, perm)            # no store: the host's alone
+        return
+    fd = _host_path_fd(host)
+    try:
+        meta.chmod(fd, perm, t.euid)
+    finally:
+        os.close(fd)
+
+
+def _chown(t, host, uid: int, gid: int, follow: bool = True) -> None:
+    """chown of a host path, descriptor or (dir fd, name) pair (not followed)."""
+    meta = t.fs.root.meta
+    if not meta.records_owners:
+        if isinstance(host, tuple):
+            os.chown(host[1], uid, gid, dir_fd=host[0], follow_symlinks=False)
+        else:
+            os.chown(host, uid, gid)
+        if not meta.exists():
+            return
+    if isinstance(host, tuple):
+        fd = os.open(host[1], O_PATH | O_CLOEXEC | H_O_NOFOLLOW, dir_fd=host[0])
+    else:
+        fd = _host_path_fd(host)
+    try:
+        if meta.records_owners:
+            meta.chown(fd, uid, gid, t.euid, {t.egid, *getattr(t, "groups", ())})
+        else:
+            meta.chowned_on_host(fd)
+    finally:
+        os.close(fd)
+
+
 @syscall("fchmod", "fd", "mode")
 def sys_fchmod(t, fd, mode):
     fd = _fd(t, fd)
     check_modifiable(os.fstat(fd))
-    os.chmod(fd, mode & 0o7777)
+    _chmod(t, fd, mode & 0o7777)
     return 0
 
 
 @syscall("fchmodat", "dirfd", "path", "mode")
 def sys_fchmodat(t, dirfd, path_addr, mode):
     with namei.Target(t, dirfd, _path(t, path_addr), modify=True) as tg:
-        os.chmod(tg.host, mode & 0o7777)
+        _chmod(t, tg.host, mode & 0o7777)
     return 0
 
 
@@ -1054,7 +1120,7 @@ def sys_fchmodat2(t, dirfd, path_addr, mode, flags):
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
     check_modifiable(os.fstat(fd))
-    os.chown(fd, s32(uid), s32(gid))
+    _chown(t, fd, s32(uid), s32(gid))
     return 0
 
 
@@ -1066,10 +1132,10 @@ def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
     path = _path(t, path_addr)
     if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
         with namei.Parent(t, dirfd, path) as (pfd, name):
-            os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
+            _chown(t, (pfd, name), uid, gid)
         return 0
     with namei.Target(t, dirfd, path, True, bool(flags & AT_EMPTY_PATH), modify=True) as tg:
-        os.chown(tg.host, uid, gid)
+        _chown(t, tg.host, uid, gid)
     return 0
 
 
@@ -1100,20 +1166,29 @@ def sys_utimensat(t, dirfd, path_addr, times, flags):
 def sys_mkdirat(t, dirfd, path, mode):
     with namei.Parent(t, dirfd, _path(t, path)) as (pfd, name):
         os.mkdir(name, mode & 0o7777, dir_fd=pfd)
+        t.fs.root.meta.settle_new(pfd, name, mode & 0o1777 & ~t.fs.umask)
     return 0
 
 
 @syscall("mknodat", "dirfd", "path", "mode", "hex",
-         status="partial: no device nodes (EPERM until the metadata store)")
+         status="partial: character and block devices live in the metadata store (a plain "
+                "host file); opening one is /dev's null, zero, full, random, urandom or tty "
+                "by number, else ENXIO")
 def sys_mknodat(t, dirfd, path, mode, dev):
     mode &= M32
     kind = stat.S_IFMT(mode)
-    if kind in (stat.S_IFCHR, stat.S_IFBLK):
-        return -errno.EPERM          # device nodes need the metadata store (later)
-    if kind not in (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK):
+    if kind not in (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR, stat.S_IFBLK):
         return -errno.EINVAL
+    device = kind in (stat.S_IFCHR, stat.S_IFBLK)
+    if device and t.euid != 0:
+        return -errno.EPERM          # CAP_MKNOD
     with namei.Parent(t, dirfd, _path(t, path)) as (pfd, name):
+        perm = mode & 0o7777 & ~t.fs.umask
+        if device:                   # never a host device: a plain file the store makes a node
+            t.fs.root.meta.make_device(pfd, name, kind, perm, dev & M32)
+            return 0
         os.mknod(name, (mode & 0o7777) | (kind or stat.S_IFREG), 0, dir_fd=pfd)
+        t.fs.root.meta.settle_new(pfd, name, perm)
     return 0
 
 
@@ -1122,14 +1197,19 @@ def sys_unlinkat(t, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
     p = namei.Parent(t, dirfd, _path(t, path))
+    meta = t.fs.root.meta
     with p:
         if flags & AT_REMOVEDIR:
+            gone = meta.doomed(p.fd, p.name)
             os.rmdir(p.name, dir_fd=p.fd)
+            meta.forget(gone)        # the store's row of a removed file goes with it
             return 0
         if p.trailing_slash:         # "name/" is a directory or nothing: never unlinked
             st = os.stat(p.name, dir_fd=p.fd, follow_symlinks=False)
             return -errno.EISDIR if stat.S_ISDIR(st.st_mode) else -errno.ENOTDIR
+        gone = meta.doomed(p.fd, p.name)
         os.unlink(p.name, dir_fd=p.fd)
+        meta.forget(gone)
     return 0
 
 
@@ -1143,10 +1223,13 @@ def sys_renameat2(t, olddir, oldpath, newdir, newpath, flags):
     flags &= M32
     with namei.Parent(t, olddir, _path(t, oldpath)) as (ofd, oname), \
             namei.Parent(t, newdir, _path(t, newpath)) as (nfd, nname):
+        # a file renamed over loses its store row (not with RENAME_EXCHANGE: it lives on)
+        gone = None if flags & 2 else t.fs.root.meta.replaced(ofd, oname, nfd, nname)
         if flags:
             _check_errno(_libc.renameat2(ofd, oname, nfd, nname, ctypes.c_uint(flags)))
         else:
             os.rename(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd)
+        t.fs.root.meta.forget(gone)
     return 0
 
 

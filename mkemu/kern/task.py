@@ -62,6 +62,7 @@ class TaskConfig:
     program_name: str = ""            # the program as the user named it, for exec failures
     ignored_signals: tuple[int, ...] = ()   # ignored when mkemu started: the guest inherits that
     proc_listing: str | None = None   # the broker's host directory listing /proc (fs/procfs.py)
+    root_as_user: bool = False        # ownership is recorded in the metadata store (fs/metastore.py)
 
 
 class Task:
@@ -88,7 +89,9 @@ class Task:
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
         self.code_cache = CodeCache(default_dir())
         self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache)
-        self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE))
+        self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE,
+                                   records_owners=config.root_as_user))
+        self.fs.root.meta.reserve = self.reserved_fds.add
         for host_dir, guest_dir in config.binds:
             self.fs.root.bind(guest_dir.encode(), host_dir)
         try:

@@ -674,7 +674,8 @@ def test_create_rename_link_unlink(env):
     assert stat.S_ISFIFO(os.lstat(root / "tmp/d/fifo").st_mode)
     assert call(t, "mknodat", AT_FDCWD, t.put(b"/tmp/d/reg"), 0o600, 0) == 0
     assert call(t, "mknodat", AT_FDCWD, t.put(b"/tmp/d/chr"), stat.S_IFCHR | 0o600,
-                os.makedev(1, 3)) == -errno.EPERM
+                os.makedev(1, 3)) == 0          # recorded in the metadata store
+    assert stat.S_ISREG(os.lstat(root / "tmp/d/chr").st_mode)         # never a host device
     assert call(t, "symlinkat", t.put(b"/etc/passwd"), AT_FDCWD, t.put(b"/tmp/d/sl")) == 0
     assert os.readlink(root / "tmp/d/sl") == "/etc/passwd"
     fd = openat(t, b"/tmp/d/sl")
@@ -694,7 +695,7 @@ def test_create_rename_link_unlink(env):
     assert call(t, "unlinkat", AT_FDCWD, t.put(b"/tmp/d/hard/"), 0) == -errno.ENOTDIR
     assert call(t, "unlinkat", AT_FDCWD, t.put(b"/tmp/d"), 0) == -errno.EISDIR
     assert call(t, "unlinkat", d, t.put(b"d"), AT_REMOVEDIR) == -errno.ENOTEMPTY
-    for name in (b"hard", b"reg2", b"fifo", b"sl", b"sl2", b"pw"):
+    for name in (b"hard", b"reg2", b"fifo", b"sl", b"sl2", b"pw", b"chr"):
         assert call(t, "unlinkat", AT_FDCWD, t.put(b"/tmp/d/" + name), 0) == 0, name
     assert call(t, "unlinkat", d, t.put(b"d/"), AT_REMOVEDIR) == 0
     assert not (root / "tmp" / "d").exists()
