@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from .fs.metastore import META_DIR_SUFFIX
 from .system.apt import AptError, PrivateApt, percent
 from .system.configure import ConfigureResult, configure
 from .system.progress import Reporter
@@ -266,8 +267,21 @@ def build_rootfs(dest: Path, extra_packages: list[str] = (), *, packages: list[s
             if dest.exists() or dest.is_symlink():
                 os.rename(dest, tmpdir / "old")     # dropped with the temporary folder
             os.rename(root, dest)
+            _move_metadata(root, dest, tmpdir)
             _write_stamp(dest, info, tmpdir)
     return info
+
+
+def _move_metadata(staged: Path, dest: Path, tmpdir: Path) -> None:
+    """The metadata store the configure step recorded beside the staging tree (device
+    nodes the maintainer scripts made) goes with the tree: its rows name inodes, which a
+    rename keeps."""
+    staged_meta = Path(str(staged) + META_DIR_SUFFIX)
+    dest_meta = Path(str(dest) + META_DIR_SUFFIX)
+    if dest_meta.exists():
+        os.rename(dest_meta, tmpdir / "old.meta")      # the replaced tree's store
+    if staged_meta.exists():
+        os.rename(staged_meta, dest_meta)
 
 
 def _sweep_interrupted(dest: Path, log: TextIO) -> None:
