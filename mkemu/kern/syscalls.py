@@ -13,6 +13,7 @@ from ..mm.fault import MemFault
 from . import (fork, sys_event, sys_exec, sys_fs, sys_mm, sys_poll, sys_proc,  # noqa: F401
                sys_proctree, sys_sched, sys_signal, sys_socket, sys_time, sys_timer,
                sys_xattr)  # (register handlers)
+from . import sys_mqueue, sys_sysvipc  # noqa: F401  (register handlers)
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
 from .systable import SYSCALLS, syscall_name
