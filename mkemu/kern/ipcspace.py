@@ -48,6 +48,7 @@ class IpcSpace:
         self.objects: dict[tuple[str, int], int] = {}     # (kind, id) -> key (0 once removed)
         self.queues: set[str] = set()                      # host queue names made here
         self._record = os.path.join(record_dir, "objects")
+        self._note(f"start {_start_time(self.pid)}")       # names this broker, not its pid
         self._note(f"dir {shm_dir}")
 
     @classmethod
@@ -220,14 +221,29 @@ def clean_record(record_dir: str) -> None:
     shutil.rmtree(record_dir, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def _start_time(pid: int) -> str | None:
+    """pid's start time (field 22 of /proc/PID/stat), None once it is gone or a zombie
+    (killed with its parent, not yet reaped by init)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == b"Z" else fields[19].decode()
+
+
+def _alive(pid: int, record_dir: str | None = None) -> bool:
+    """Whether the broker pid still runs: a process that took its number since (another
+    start time than the record's) does not count."""
+    now = _start_time(pid)
+    if now is None or record_dir is None:
+        return now is not None
+    try:
+        with open(os.path.join(record_dir, "objects")) as f:
+            first = f.readline().split()
     except OSError:
         return True
-    return True
+    return not (len(first) == 2 and first[0] == "start" and first[1] != now)
 
 
 def sweep(broker_pid: int | None = None) -> None:
@@ -246,10 +262,11 @@ def sweep(broker_pid: int | None = None) -> None:
             if not name.startswith(prefix):
                 continue
             pid = name[len(prefix):].split("-", 1)[0]
-            if not pid.isdigit() or (int(pid) != broker_pid if broker_pid is not None
-                                     else _alive(int(pid))):
-                continue
             path = os.path.join(where, name)
+            record = path if prefix == RECORD_PREFIX else None
+            if not pid.isdigit() or (int(pid) != broker_pid if broker_pid is not None
+                                     else _alive(int(pid), record)):
+                continue
             if prefix == RECORD_PREFIX:
                 clean_record(path)
             else:
