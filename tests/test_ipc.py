@@ -157,3 +157,17 @@ def test_killed_machine_is_cleaned_up(cleanup, rootfs, guest_binary):
     ipcs = subprocess.run(["ipcs"], capture_output=True, text=True).stdout
     assert "0x4d4b0002" not in ipcs
     _no_keys_objects()
+
+
+def test_segments_shared_by_threads_and_fork_like_qemu(rootfs, guest_binary):
+    # a thread in another task process attaches a segment a sibling attached (when it
+    # loads the published mappings); shmdt by one thread detaches for all; fork keeps both
+    before = leaks.sysv_objects()
+    prog = guest_binary("ipc_threads")
+    qc, qo, qe = run_qemu([prog], rootfs=rootfs)
+    code, out, err = run_mkemu([prog], rootfs=rootfs)
+    assert qc == 0, qe.decode(errors="replace")
+    assert (code, out) == (qc, qo), err.decode(errors="replace")
+    assert b"main reads: 'written by the thread' 'attached by the thread'\n" in out
+    assert b"child reads: 'attached by main' 'attached by the thread'\n" in out
+    assert leaks.sysv_objects() == before
