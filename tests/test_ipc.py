@@ -171,3 +171,14 @@ def test_segments_shared_by_threads_and_fork_like_qemu(rootfs, guest_binary):
     assert b"main reads: 'written by the thread' 'attached by the thread'\n" in out
     assert b"child reads: 'attached by main' 'attached by the thread'\n" in out
     assert leaks.sysv_objects() == before
+
+
+def test_signal_breaks_blocked_calls_like_qemu(rootfs, guest_binary):
+    # SysV calls are never restarted, even with SA_RESTART; a queue receive without it
+    name = f"/mkemu-eintr-{uuid.uuid4().hex[:8]}"
+    prog = guest_binary("ipc_eintr")
+    qc, qo, qe = run_qemu([prog, name + "-q"], rootfs=rootfs)
+    code, out, err = run_mkemu([prog, name], rootfs=rootfs)
+    assert qc == 0, qe.decode(errors="replace")
+    assert (code, out) == (qc, qo), err.decode(errors="replace")
+    assert out.count(b"Interrupted system call") == 4

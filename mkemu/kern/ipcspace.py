@@ -30,6 +30,9 @@ import shutil
 import struct
 import tempfile
 
+import posix_ipc
+import sysv_ipc
+
 from . import hostipc as H
 
 RECORD_PREFIX = "mkemu-ipc-"
@@ -162,7 +165,12 @@ class IpcSpace:
             self._note(f"+ mq {host}")          # first: a crash now leaves nothing unnamed
             self.queues.add(host)
         buf = None if attr is None else ctypes.create_string_buffer(attr, len(attr))
-        fd = H.call("mq_open", ctypes.c_char_p(host.encode()), oflag | os.O_CLOEXEC, mode, buf)
+        umask = os.umask(0)                      # the task applied the guest's
+        try:
+            fd = H.call("mq_open", ctypes.c_char_p(host.encode()), oflag | os.O_CLOEXEC, mode,
+                        buf)
+        finally:
+            os.umask(umask)
         if fd < 0:
             return fd, None
         return 0, fd
@@ -202,8 +210,6 @@ def _read_record(path: str) -> tuple[set[tuple[str, str]], list[str]]:
 
 def clean_record(record_dir: str) -> None:
     """Remove what a machine's record names (errors ignored: gone already), then it."""
-    import posix_ipc
-    import sysv_ipc
     made, dirs = _read_record(os.path.join(record_dir, "objects"))
     removers = {"sem": sysv_ipc.remove_semaphore, "msg": sysv_ipc.remove_message_queue,
                 "shm": sysv_ipc.remove_shared_memory}

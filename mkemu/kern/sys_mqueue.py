@@ -55,7 +55,8 @@ def sys_mq_open(t, name, oflag, mode, attr):
     name = _name(t, name)
     oflag = s32(oflag)
     raw = t.mem.read(attr, MQ_ATTR_SIZE) if attr and oflag & os.O_CREAT else None
-    r = _ask(t, "mq_open", name, oflag & _OFLAGS, mode & 0o7777, raw)
+    # the broker opens it: the caller's umask is applied here, as Linux applies it
+    r = _ask(t, "mq_open", name, oflag & _OFLAGS, mode & 0o7777 & ~t.fs.umask, raw)
     fds, t.chan.fds = t.chan.fds, []
     if r < 0:
         for fd in fds:
