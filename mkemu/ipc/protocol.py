@@ -478,7 +478,8 @@ class TtyReply:
 class Ipc:
     """The machine's IPC namespace (kern/ipcspace.py).  op "get": kind sem/msg/shm, key,
     flags, arg (nsems or size) -> the id; "check": key is an id -> its guest key, or
-    -EINVAL when not this machine's; "remove": IPC_RMID of id key; "mq_open": kind is
+    -EINVAL when not this machine's; "creator": its creator's guest pid; "remove":
+    IPC_RMID of id key; "mq_open": kind is
     the guest's queue name, flags the oflag, key the mode, arg the mq_attr bytes or None
     -> Value(0) with the descriptor; "mq_unlink": kind is the name."""
     TYPE = MsgType.IPC

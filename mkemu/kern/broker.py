@@ -641,7 +641,8 @@ class Broker:
     def on_ipc(self, proc: Proc, msg: P.Ipc):
         if self.ipc is None:
             return P.ErrorReply(msg.TYPE, "this broker keeps no IPC namespace")
-        value, fd = self.ipc.request(msg.op, msg.kind, msg.key, msg.flags, msg.arg)
+        value, fd = self.ipc.request(msg.op, msg.kind, msg.key, msg.flags, msg.arg,
+                                     proc.grp.pid)
         if fd is None:
             return P.Value(value)
         _tell(proc, P.Value(value), fds=(fd,))

@@ -49,6 +49,7 @@ class IpcSpace:
         self.pid = os.getpid()
         self.keys: dict[str, dict[int, int]] = {kind: {} for kind in H.KINDS}  # key -> id
         self.objects: dict[tuple[str, int], int] = {}     # (kind, id) -> key (0 once removed)
+        self.creators: dict[tuple[str, int], int] = {}    # (kind, id) -> guest pid
         self.queues: set[str] = set()                      # host queue names made here
         self._record = os.path.join(record_dir, "objects")
         self._note(f"start {_start_time(self.pid)}")       # names this broker, not its pid
@@ -75,12 +76,19 @@ class IpcSpace:
             os.close(fd)
 
     # ---- requests (kern/broker.py on_ipc) -------------------------------------------
-    def request(self, op: str, kind: str, key: int, flags: int, arg) -> tuple[int, int | None]:
-        """(value or -errno, a descriptor to hand over or None)."""
+    def request(self, op: str, kind: str, key: int, flags: int, arg,
+                pid: int = 0) -> tuple[int, int | None]:
+        """(value or -errno, a descriptor to hand over or None); pid is the asking guest
+        process (the broker makes the host objects, so the host's creator pid is its own)."""
         if op == "get" and kind in H.KINDS:
-            return self.get(kind, key, flags, arg), None
+            ident = self.get(kind, key, flags, arg)
+            if ident >= 0:
+                self.creators.setdefault((kind, ident), pid)
+            return ident, None
         if op == "check" and kind in H.KINDS:
             return self.objects.get((kind, key), -errno.EINVAL), None
+        if op == "creator" and kind in H.KINDS:
+            return self.creators.get((kind, key), -errno.EINVAL), None
         if op == "remove" and kind in H.KINDS:
             return self.remove(kind, key), None
         if op == "mq_open":
@@ -145,6 +153,7 @@ class IpcSpace:
             self.objects[(kind, ident)] = H.IPC_PRIVATE   # alive until its last detach
         else:
             del self.objects[(kind, ident)]
+            self.creators.pop((kind, ident), None)
             self._note(f"- {kind} {ident}")
         return 0
 

@@ -50,7 +50,9 @@ def _ask(t, op: str, name: str, oflag: int = 0, mode: int = 0, attr=None) -> int
         return -errno.ENOSYS
 
 
-@syscall("mq_open", "str", "oflags", "mode", "ptr")
+@syscall("mq_open", "str", "oflags", "mode", "ptr",
+         status="partial: a name longer than 255 bytes less the machine's prefix "
+                "(mkemu-<broker pid>-) is ENAMETOOLONG")
 def sys_mq_open(t, name, oflag, mode, attr):
     name = _name(t, name)
     oflag = s32(oflag)

@@ -379,5 +379,6 @@ def sys_shmctl(t, shmid, cmd, buf):
     _ok(H.call("shmctl", ident, H.IPC_STAT, raw))
     out = bytearray(_guest_perm(t, "shm", ident, raw.raw) + raw.raw[PERM_SIZE:])
     _pids(t, out, _SHM_PIDS)
+    struct.pack_into("<i", out, _SHM_PIDS, max(_ask(t, "creator", "shm", ident), 0))
     t.mem.write(buf, bytes(out))
     return 0

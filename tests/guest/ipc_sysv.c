@@ -64,6 +64,8 @@ int main(void) {
     shmctl(shm, IPC_STAT, &ss);
     printf("shm: size %zu nattch %lu mode %o\n", (size_t)ss.shm_segsz,
            (unsigned long)ss.shm_nattch, ss.shm_perm.mode & 0777);
+    printf("shm: created and attached by me %d %d\n", ss.shm_cpid == getpid(),
+           ss.shm_lpid == getpid());
     strcpy(p, "empty");
 
     pid_t child = fork();
@@ -88,6 +90,7 @@ int main(void) {
     printf("shm nattch with the child: %lu\n", (unsigned long)ss.shm_nattch);
     struct msqid_ds qs;
     msgctl(q, IPC_STAT, &qs);
+    printf("queue: last sent by the child %d\n", qs.msg_lspid == child);
     printf("queue: %lu messages, %lu bytes\n", (unsigned long)qs.msg_qnum,
            (unsigned long)qs.msg_cbytes);
     recv(q, 2, 0);           /* the first of type 2 */
