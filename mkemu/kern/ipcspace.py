@@ -85,8 +85,9 @@ class IpcSpace:
             if ident >= 0:
                 self.creators.setdefault((kind, ident), pid)
             return ident, None
-        if op == "check" and kind in H.KINDS:
-            return self.objects.get((kind, key), -errno.EINVAL), None
+        if op == "check" and kind in H.KINDS:        # the key as unsigned: never -errno
+            known = self.objects.get((kind, key))
+            return (-errno.EINVAL if known is None else known & 0xFFFF_FFFF), None
         if op == "creator" and kind in H.KINDS:
             return self.creators.get((kind, key), -errno.EINVAL), None
         if op == "remove" and kind in H.KINDS:

@@ -100,7 +100,7 @@ def _guest_perm(t, kind: str, ident: int, host: bytes) -> bytes:
     """The host's ipc64_perm with the guest's key."""
     key = _ask(t, "check", kind, ident)
     perm = bytearray(host[:PERM_SIZE])
-    struct.pack_into("<i", perm, 0, key if key >= 0 else 0)
+    struct.pack_into("<I", perm, 0, key if key >= 0 else 0)
     return bytes(perm)
 
 
@@ -338,7 +338,7 @@ def sys_shmat(t, shmid, addr, shmflg):
     key = _ask(t, "check", "shm", ident)
     writable = not shmflg & H.SHM_RDONLY
     prot = PROT_READ | (PROT_WRITE if writable else 0) | (PROT_EXEC if shmflg & H.SHM_EXEC else 0)
-    segment = SysvSegment(ident, size, writable, f"/SYSV{max(key, 0) & 0xFFFF_FFFF:08x} (deleted)")
+    segment = SysvSegment(ident, size, writable, f"/SYSV{max(key, 0):08x} (deleted)")
     try:
         return t.space.attach_segment(addr, segment, prot, bool(shmflg & H.SHM_REMAP))
     finally:
