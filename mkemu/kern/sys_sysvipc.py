@@ -362,7 +362,7 @@ def sys_shmctl(t, shmid, cmd, buf):
     if cmd in (H.IPC_INFO, H.SHM_INFO):
         raw = _buf(SHMID_SIZE)
         r = _ok(H.call("shmctl", 0, cmd, raw))
-        t.mem.write(buf, raw.raw[:72 if cmd == H.IPC_INFO else 56])
+        t.mem.write(buf, raw.raw[:72 if cmd == H.IPC_INFO else 48])   # shminfo64, shm_info
         return r
     if cmd not in (H.IPC_RMID, H.IPC_SET, H.IPC_STAT, H.SHM_LOCK, H.SHM_UNLOCK):
         return -errno.EINVAL
