@@ -34,6 +34,7 @@ MQ_ATTR_SIZE = 64
 SIGEVENT_SIZE = 64
 SIGEV_SIGNAL, SIGEV_NONE = 0, 1
 SLICE_NS = 50_000_000
+MQ_PRIO_MAX = 32768
 PATH_MAX = 4096
 _OFLAGS = os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_NONBLOCK   # the same bits on both
 
@@ -80,10 +81,9 @@ def sys_mq_unlink(t, name):
     return _ask(t, "mq_unlink", _name(t, name))
 
 
-def _sliced(t, host_call, abs_timeout: int) -> int:
+def _sliced(t, host_call, deadline: int | None) -> int:
     """host_call(host absolute CLOCK_REALTIME timespec buffer) in slices until it is not
     a slice's ETIMEDOUT; a guest signal that acts in between is -EINTR."""
-    deadline = timespec.read_ns(t, abs_timeout) if abs_timeout else None
     was, t.in_syscall = t.in_syscall, False
     try:
         while True:
@@ -103,13 +103,17 @@ def _sliced(t, host_call, abs_timeout: int) -> int:
 
 @syscall("mq_timedsend", "fd", "ptr", "size", "uint", "ptr")
 def sys_mq_timedsend(t, mqdes, msg_ptr, msg_len, prio, abs_timeout):
+    # Linux's order: the priority, the timeout, the descriptor, the size, the bytes
+    if prio & 0xFFFF_FFFF >= MQ_PRIO_MAX:
+        return -errno.EINVAL
+    deadline = timespec.read_ns(t, abs_timeout) if abs_timeout else None
     fd = _fd(t, mqdes)
-    if msg_len > 1 << 30:
+    if msg_len > _attr(fd)[2]:
         return -errno.EMSGSIZE
     msg = t.mem.read(msg_ptr, msg_len)
     buf = ctypes.create_string_buffer(msg, max(msg_len, 1))
     return _sliced(t, lambda ts: H.call("mq_timedsend", fd, buf, msg_len, prio & 0xFFFF_FFFF, ts),
-                   abs_timeout)
+                   deadline)
 
 
 def _attr(fd: int) -> tuple[int, int, int, int]:
@@ -122,6 +126,7 @@ def _attr(fd: int) -> tuple[int, int, int, int]:
 
 @syscall("mq_timedreceive", "fd", "ptr", "size", "ptr", "ptr")
 def sys_mq_timedreceive(t, mqdes, msg_ptr, msg_len, prio_ptr, abs_timeout):
+    deadline = timespec.read_ns(t, abs_timeout) if abs_timeout else None
     fd = _fd(t, mqdes)
     msgsize = _attr(fd)[2]
     if msg_len < msgsize:
@@ -129,7 +134,7 @@ def sys_mq_timedreceive(t, mqdes, msg_ptr, msg_len, prio_ptr, abs_timeout):
     buf = ctypes.create_string_buffer(max(msgsize, 1))
     prio = ctypes.c_uint(0)
     n = _sliced(t, lambda ts: H.call("mq_timedreceive", fd, buf, msgsize, ctypes.byref(prio), ts),
-                abs_timeout)
+                deadline)
     if n >= 0:
         t.mem.write(msg_ptr, buf.raw[:n])          # a fault loses the message, as on Linux
         if prio_ptr:
