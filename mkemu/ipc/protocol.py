@@ -57,6 +57,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | TakeSignals    | mask                          | SignalsReply(infos)         |
 | ExecAlone      |                               | Value(0) when the group's   |
 |                |                               | other threads are gone      |
+| Ipc            | op, kind, key, flags, arg     | Value(id, key, 0 or -errno) |
+|                |                               | (+ the queue's descriptor   |
+|                |                               | for a mq_open)              |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -119,6 +122,7 @@ class MsgType(IntEnum):
     TAKE_SIGNALS = 43
     SIGNALS_REPLY = 44
     FRAME_RETURN = 45
+    IPC = 80
 
 
 @dataclass
@@ -471,6 +475,22 @@ class TtyReply:
 
 
 @dataclass
+class Ipc:
+    """The machine's IPC namespace (kern/ipcspace.py).  op "get": kind sem/msg/shm, key,
+    flags, arg (nsems or size) -> the id; "check": key is an id -> its guest key, or
+    -EINVAL when not this machine's; "creator": its creator's guest pid; "remove":
+    IPC_RMID of id key; "mq_open": kind is
+    the guest's queue name, flags the oflag, key the mode, arg the mq_attr bytes or None
+    -> Value(0) with the descriptor; "mq_unlink": kind is the name."""
+    TYPE = MsgType.IPC
+    op: str
+    kind: str
+    key: int
+    flags: int
+    arg: object
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -495,6 +515,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
                                       ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
                                       TakeSignals, SignalsReply, FrameReturn)}
+MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 
 

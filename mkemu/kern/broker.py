@@ -86,7 +86,9 @@ class Broker:
             P.MsgType.STOP: self.on_stop,
             P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p.grp, m.op, m.rdev,
                                                                        m.arg, m.path)),
+            P.MsgType.IPC: self.on_ipc,
         }
+        self.ipc = None          # the machine's IpcSpace (kern/ipcspace.py, set by machine.py)
         self.terms = Terminals(self.table, self.send)
         # called with the signal when the machine's first process stops (kern/machine.py
         # stops mkemu itself then, so the host's shell sees its job stop)
@@ -635,6 +637,17 @@ class Broker:
             return P.Value(1)        # a terminal stop in an orphaned group: discarded
         self.stop(proc.grp, msg.sig)
         return P.Value(0)
+
+    def on_ipc(self, proc: Proc, msg: P.Ipc):
+        if self.ipc is None:
+            return P.ErrorReply(msg.TYPE, "this broker keeps no IPC namespace")
+        value, fd = self.ipc.request(msg.op, msg.kind, msg.key, msg.flags, msg.arg,
+                                     proc.grp.pid)
+        if fd is None:
+            return P.Value(value)
+        _tell(proc, P.Value(value), fds=(fd,))
+        os.close(fd)
+        return None
 
     def on_futex_wait(self, proc: Proc, msg: P.FutexWait):
         file_fd = proc.chan.fds[0] if proc.chan.fds else None    # closed after the call

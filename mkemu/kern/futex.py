@@ -280,7 +280,8 @@ def futex(t, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
             return -errno.EAGAIN
         fds = ()
         if frame is None and key[0] == "file":       # the broker reads the word in the file
-            fds = (t.space.find(uaddr).file.fd,)
+            fd = t.space.find(uaddr).file.fd
+            fds = (fd,) if fd >= 0 else ()           # (a SysV segment has no descriptor)
         return _sleep(t, P.FutexWait(key, frame, uaddr & 4095, val, bitset, deadline), fds)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3

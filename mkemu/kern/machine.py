@@ -40,6 +40,7 @@ from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
 from .hostpty import HostPty
+from .ipcspace import IpcSpace, sweep as sweep_ipc
 from .sigfd import open_signalfd
 from .signals import FORWARDED
 from .task import TaskConfig, task_main
@@ -144,10 +145,14 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     root_as_user = default_root_as_user(os.geteuid()) if cfg.root_as_user is None \
         else cfg.root_as_user
     uid, gid = guest_ids(root_as_user, os.getuid(), os.getgid())
+    ipc = broker.ipc = IpcSpace.create()
+    binds = list(cfg.binds)
+    if not any(guest.rstrip("/") == "/dev/shm" for _, guest in binds):
+        binds.insert(0, (ipc.shm_dir, "/dev/shm"))     # the machine's own /dev/shm
     tcfg = TaskConfig(uid=uid, gid=gid, root_as_user=root_as_user,
                       rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
-                      inject_crash=cfg.inject_crash, binds=cfg.binds, cwd=cfg.cwd,
+                      inject_crash=cfg.inject_crash, binds=binds, cwd=cfg.cwd,
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,
                       proc_listing=listing)
     supervisor = os.getppid()
@@ -190,6 +195,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         return wait_status_to_exit_code(status)
     finally:
         shutil.rmtree(listing, ignore_errors=True)
+        ipc.close()
 
 
 def _sweep_listing_dirs() -> None:
@@ -255,6 +261,7 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
         finally:
             if pty is not None:
                 pty.finish()
+            sweep_ipc(pid)                   # what a killed broker could not remove
         while signal.sigtimedwait(watched, 0):   # the guest is gone: nothing more to pass on
             pass
     finally:

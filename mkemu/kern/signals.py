@@ -83,12 +83,12 @@ _RESTART_SYS = frozenset((
     "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
     "pwritev2", "wait4", "waitid", "openat", "openat2", "flock", "fcntl", "ioctl", "accept",
     "accept4", "connect", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg",
-    "sendfile", "splice", "tee", "vmsplice", "copy_file_range", "msgrcv", "msgsnd", "semop",
-    "mq_timedsend", "mq_timedreceive"))
-_RESTART_EINTR = frozenset((
+    "sendfile", "splice", "tee", "vmsplice", "copy_file_range", "mq_timedsend",
+    "mq_timedreceive"))
+_RESTART_EINTR = frozenset((       # (System V IPC is never restarted, man 7 signal)
     "nanosleep", "clock_nanosleep", "ppoll", "pselect6", "rt_sigsuspend", "rt_sigtimedwait",
-    "rt_sigtimedwait_time64", "epoll_pwait", "epoll_pwait2", "semtimedop", "io_getevents",
-    "io_pgetevents"))
+    "rt_sigtimedwait_time64", "epoll_pwait", "epoll_pwait2", "semtimedop", "semop", "msgrcv",
+    "msgsnd", "io_getevents", "io_pgetevents"))
 _FUTEX_WAIT, _FUTEX_WAIT_BITSET = 0, 9
 
 

@@ -30,6 +30,7 @@ from .filebacking import FileBacking
 from .hostmap import HostMapping
 from .sharedmm import (COW, KIND_ALL, KIND_CODE, KIND_FLUSH, KIND_FORGET, KIND_WRITES,
                        RESERVED_SLOT, MmControl, SharedCowView, SharedPageMap)
+from .sysvshm import SYSV_DEV, SysvSegment
 from .space import ADDR_LIMIT, PROT_WRITE, AddressSpace, Vma, _allows
 
 DOORBELL = signal.SIGRTMAX            # "the address space changed" (kern/signals.py CARRIER)
@@ -165,7 +166,8 @@ class SharedAddressSpace(AddressSpace):
         for bid, (fd, path, writable, woff, wlen, dev, ino) in backings.items():
             b = self.backings.get(bid)
             if b is None:
-                b = FileBacking.attach(fd, path, writable, woff, wlen, dev, ino)
+                attach = SysvSegment.attach if dev == SYSV_DEV else FileBacking.attach
+                b = attach(fd, path, writable, woff, wlen, dev, ino)
             elif (b.window.offset, b.window.length) != (woff, wlen):
                 dropped = True
                 self._retired.append(b.window)
@@ -357,7 +359,7 @@ def _locked(fn):
 
 
 for _name in ("mmap", "munmap", "mprotect", "brk", "mremap", "discard", "set_brk_start",
-              "share_for_fork", "file_shrunk"):
+              "share_for_fork", "file_shrunk", "attach_segment", "detach_segment"):
     setattr(SharedAddressSpace, _name, _locked(getattr(SharedAddressSpace, _name)))
 
 

@@ -380,11 +380,36 @@ class AddressSpace:
                 hole = True             # Linux goes on past a hole and then fails
                 if flags == MS_SYNC or vma.start >= end:
                     break
-            if flags & MS_SYNC and vma.shared:
+            if flags & MS_SYNC and vma.shared and vma.file.fd >= 0:   # (a SysV segment: none)
                 os.fdatasync(vma.file.fd)
             a = vma.end
         if hole:
             raise OSError(errno.ENOMEM, "msync over a hole")
+
+    def attach_segment(self, addr: int, segment, prot: int, remap: bool) -> int:
+        """shmat: map a SysV segment attached in this process (mm/sysvshm.py) whole, at
+        addr or (0) where there is room; a mapping in the way is EINVAL without remap."""
+        length = segment.length
+        if not addr:
+            addr = self.find_free(length)
+        elif addr + length > ADDR_LIMIT:
+            raise OSError(errno.EINVAL, "shmat beyond the address space")
+        elif not self.is_free(addr, addr + length):
+            if not remap:
+                raise OSError(errno.EINVAL, "shmat over a mapping without SHM_REMAP")
+            self._unmap_range(addr, addr + length)
+        self._insert(Vma(addr, addr + length, prot & 7, MAP_SHARED, segment.path, segment, 0))
+        return addr
+
+    def detach_segment(self, addr: int) -> None:
+        """shmdt: unmap what is left of the segment attached at addr (EINVAL if none)."""
+        vma = self.find(addr)
+        segment = vma.file if vma is not None else None
+        if segment is None or not getattr(segment, "segment", False) or vma.start != addr \
+                or vma.offset:
+            raise OSError(errno.EINVAL, "no SysV segment attached here")
+        for v in [v for v in self.vmas if v.file is segment and v.start - v.offset == addr]:
+            self._unmap_range(v.start, v.end)
 
     def set_brk_start(self, addr: int) -> None:
         self.brk_start = self.brk_cur = page_up(addr)

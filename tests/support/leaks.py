@@ -12,15 +12,18 @@ left_behind() puts the three together for a session (tests/conftest.py):
   to init and is no descendant any more);
 - held_objects(pid): the memfds and sockets a process holds, by inode;
 - sysv_objects(): the SysV shared memory segments, semaphore sets and message
-  queues of the caller's IPC namespace (/proc/sysvipc).  Other users of the
-  host create and remove their own objects at any time, so a session calls
-  isolate_sysv_ipc() first: in a new IPC namespace of its own, everything that
-  appears there was made by the session or its children.
+  queues of the caller's IPC namespace (/proc/sysvipc), and its POSIX message
+  queues (posix_queues()).  Other users of the host create and remove their
+  own objects at any time, so a session calls isolate_sysv_ipc() first: in a
+  new IPC namespace of its own, everything that appears there was made by the
+  session or its children.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
+import tempfile
 
 CLONE_NEWIPC = 0x08000000
 SYSV_KINDS = ("shm", "sem", "msg")
@@ -114,9 +117,24 @@ def isolate_sysv_ipc() -> bool:
     return libc.unshare(CLONE_NEWIPC) == 0
 
 
+def posix_queues() -> set[str]:
+    """The POSIX message queue names of this IPC namespace (an mqueue file system
+    mounted in a private mount namespace: the host's mount table stays as it is);
+    empty where that is not permitted."""
+    with tempfile.TemporaryDirectory() as where:
+        try:
+            r = subprocess.run(["unshare", "-m", "sh", "-c",
+                                f"mount -t mqueue none {where} && ls -A {where}"],
+                               capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return set()
+    return set(r.stdout.decode().split()) if r.returncode == 0 else set()
+
+
 def sysv_objects() -> set[str]:
-    """Every SysV object of this IPC namespace: "shm key 0x... id N (cpid P)" etc."""
-    found = set()
+    """Every SysV object of this IPC namespace: "shm key 0x... id N (cpid P)" etc., and
+    its POSIX message queues: "mqueue NAME"."""
+    found = {f"mqueue {name}" for name in posix_queues()}
     for kind in SYSV_KINDS:
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
