@@ -34,7 +34,7 @@ from ..ipc.channel import RequestRefused
 from ..mm.sysvshm import SysvSegment
 from . import brokercall, timespec
 from . import hostipc as H
-from .sys_socket import guest_pid
+from .guestpids import guest_pid_of_host as guest_pid
 from .systable import s32, syscall
 
 SEMOPM = 500                       # Linux's most operations per semop
