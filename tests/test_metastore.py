@@ -272,7 +272,8 @@ import mkemu
 for m in pkgutil.walk_packages(mkemu.__path__, "mkemu."):
     if not m.name.endswith("__main__"):
         importlib.import_module(m.name)       # all of mkemu, before its files may be unreadable
-from mkemu.cli import main
+from mkemu.cli import build_parser, main
+build_parser()                                # reads the installed package's metadata now
 os.setgroups([])
 os.setresgid(%d, %d, %d)
 os.setresuid(%d, %d, %d)
