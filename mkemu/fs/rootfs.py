@@ -122,7 +122,9 @@ class RootFS:
         """(O_PATH fd of the mount's top, path inside it) for an absolute guest path."""
         if len(self.mounts) == 1:
             return self.root_fd, path
-        norm = normalize(path)
+        # most paths are already clean: normpath only when a '.', '..' or '//' could be in it
+        norm = normalize(path) if b"/." in path or b"//" in path or path.endswith(b"/") \
+            else path
         crossed = False            # the path went through a mount and came back out of it
         for m in self.mounts:
             g = m.guest
