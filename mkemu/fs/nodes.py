@@ -269,3 +269,95 @@ class GuestLink(Symlink):
 
     def lstat(self, t):
         return synth_stat(self.path, stat.S_IFLNK | 0o777, 64, t)
+
+
+# ---- another process's files: answered by its task (kern/introspect.py) ----------------
+class RemoteText(TextFile):
+    """/proc/PID/<file> of another process: the text its own task generates for
+    /proc/self/<file>.  No answer (a zombie, a stopped process, one that cannot answer
+    in time): fallback(t), what /proc shows then."""
+
+    def __init__(self, path: bytes, tid: int, rest: bytes, fallback) -> None:
+        super().__init__(path, self._text)
+        self.tid, self.rest, self.fallback = tid, rest, fallback
+
+    def _text(self, t):
+        err, value, _ = t.introspect(self.tid, "text", self.rest)
+        if err == -errno.EACCES or err == -errno.ENOENT:
+            raise OSError(-err, os.strerror(-err))
+        return value if err == 0 else self.fallback(t)
+
+
+class RemoteLink(GuestLink):
+    """/proc/PID/cwd (and the like) of another process: the guest path its task gives."""
+
+    def __init__(self, path: bytes, tid: int, rest: bytes) -> None:
+        super().__init__(path, self._target)
+        self.tid, self.rest = tid, rest
+
+    def _target(self, t):
+        err, value, _ = t.introspect(self.tid, "readlink", self.rest)
+        if err:
+            raise OSError(errno.EACCES if err == -errno.EACCES else errno.ENOENT, "no link")
+        return value
+
+
+class RemoteFdLink(FdLink):
+    """/proc/PID/fd/N of another process: its task passes the descriptor over, and the
+    link is read, followed or reopened as this process's own /proc/self/fd/N is."""
+
+    def __init__(self, path: bytes, tid: int, fd: int) -> None:
+        super().__init__(path, fd)
+        self.tid = tid
+
+    def _borrow(self, t) -> "FdLink":
+        err, _, passed = t.introspect(self.tid, "getfd", self.fd)
+        if err or passed is None:
+            raise OSError(errno.EACCES if err == -errno.EACCES else errno.ENOENT, "no such file")
+        link = FdLink(self.path, passed)
+        link._check = lambda t: None
+        return link
+
+    def _with(self, t, how):
+        link = self._borrow(t)
+        try:
+            return how(link)
+        finally:
+            os.close(link.fd)
+
+    def readlink(self, t):
+        return self._with(t, lambda link: link.readlink(t))
+
+    def open(self, t, hflags, mode):
+        return self._with(t, lambda link: link.open(t, hflags, mode))
+
+    def stat(self, t, follow=True):
+        return self._with(t, lambda link: link.stat(t, follow))
+
+    def lstat(self, t):
+        return self._with(t, lambda link: link.lstat(t))
+
+
+class NameListDir(HostDir):
+    """A directory whose entries are names computed when it is opened (another process's
+    /proc/PID/fd): kept as empty files in a host directory (under the broker's /proc
+    listing), refreshed at each open."""
+
+    def __init__(self, path: bytes, host: str, names_of) -> None:
+        super().__init__(path, host)
+        self.names_of = names_of
+
+    def open(self, t, hflags, mode):
+        names = {str(n) for n in self.names_of(t)}
+        os.makedirs(self.host, exist_ok=True)
+        for old in set(os.listdir(self.host)) - names:
+            try:
+                os.unlink(os.path.join(self.host, old))
+            except OSError:
+                pass
+        for name in sorted(names - set(os.listdir(self.host)), key=lambda n: int(n)):
+            os.close(os.open(os.path.join(self.host, name), os.O_CREAT | os.O_WRONLY, 0o500))
+        return super().open(t, hflags, mode)
+
+    def stat(self, t, follow=True):
+        return synth_stat(self.path, stat.S_IFDIR | 0o500, 0, t, 2)

@@ -57,6 +57,8 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | TakeSignals    | mask                          | SignalsReply(infos)         |
 | ExecAlone      |                               | Value(0) when the group's   |
 |                |                               | other threads are gone      |
+| Introspect     | tid, request (+ the socket the| Value(0: passed on to the   |
+|                | target answers on)            | target; -ESRCH, -EAGAIN)    |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -119,6 +121,7 @@ class MsgType(IntEnum):
     TAKE_SIGNALS = 43
     SIGNALS_REPLY = 44
     FRAME_RETURN = 45
+    INTROSPECT = 46
 
 
 @dataclass
@@ -471,6 +474,15 @@ class TtyReply:
 
 
 @dataclass
+class Introspect:
+    """Pass request (kern/introspect.py's encoding) and the socket that came with it to
+    the task of tid, and ring it; the task answers on that socket."""
+    TYPE = MsgType.INTROSPECT
+    tid: int
+    request: bytes
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -494,7 +506,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
                                       ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
-                                      TakeSignals, SignalsReply, FrameReturn)}
+                                      TakeSignals, SignalsReply, FrameReturn, Introspect)}
 _HEADER = struct.Struct("<H")
 
 

@@ -39,7 +39,7 @@ from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
 from ..mm.fault import MemFault
-from . import brokercall, crash, futex, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
+from . import brokercall, crash, futex, introspect, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 from .reserved import RESERVED_FD_BASE
@@ -141,6 +141,7 @@ class Task:
                 self.sig.mailbox.close()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         high = self.reserve_fd(os.dup(mine.fileno()))
+        introspect.new_door(self, mine, keep_old)     # other tasks' questions come there
         mine.close()
         self.sig.mailbox = socket.socket(fileno=high)
         self.sig.mailbox.setblocking(False)
@@ -163,6 +164,11 @@ class Task:
     def proc_info(self, pid: int) -> dict | None:
         """What /proc/PID shows of another guest process (None: there is none)."""
         return brokercall.call(self, P.ProcInfo(pid), P.ProcInfoReply).info
+
+    def introspect(self, tid: int, op: str, args=None):
+        """Ask another task what only it knows (kern/introspect.py): (0 or -errno, value,
+        a descriptor it passed or None)."""
+        return introspect.ask(self, tid, op, args)
 
     def exec_done(self) -> None:
         """Tell the broker what /proc shows of the new image (and release a vfork parent)."""
@@ -243,6 +249,7 @@ class Task:
         self.cpu.pc = img.entry
         self.exe_path = img.path
         self.argv = img.argv
+        self.env_range = _env_range(new_mem, sp)
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
@@ -286,6 +293,8 @@ class Task:
             else:
                 self.fatal(signal.SIGABRT, f"unknown trap {trap}")
             cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
+            if self.introspect_due:
+                introspect.serve(self)
             if sig.claim_due:
                 sig.claim_shared(self)
             if sig.pending or sig.saved_mask is not None:
@@ -312,6 +321,25 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
+
+
+def _env_range(mem, sp: int) -> tuple[int, int]:
+    """Where the environment strings lie on a new stack (/proc/PID/environ reads them):
+    from the first string envp names to the end of the last."""
+    try:
+        argc = mem.read_u64(sp)
+        p = sp + 8 * (argc + 2)
+        first = last = mem.read_u64(p)
+        while True:
+            s = mem.read_u64(p)
+            if not s:
+                break
+            last, p = s, p + 8
+        if not first:
+            return 0, 0
+        return first, last + len(mem.read_cstring(last, 1 << 17)) + 1
+    except MemFault:
+        return 0, 0
 
 
 def _boot_identity(root: RootFS) -> Identity:
@@ -341,6 +369,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         task = Task(chan, phys, config)
         task.first_path = path
         signals.install_host_handlers(task)
+        introspect.install(task)
         for s in config.ignored_signals:    # as execve keeps SIG_IGN (nohup, `cmd &` in a script)
             task.sig.actions[s].handler = signals.SIG_IGN
         try:

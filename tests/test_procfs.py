@@ -1,0 +1,64 @@
+"""/proc of other processes, process_vm_readv/writev, /proc's global files, /dev, and
+--tmpfs (fs/procfs.py, fs/devfs.py, kern/introspect.py, kern/sys_procvm.py).
+
+qemu-aarch64 passes /proc/PID of another process through to the host (it shows
+qemu's own maps, descriptors and environment), so tests/guest/proc_peek.c is
+compared with the same C source built for this host and run natively: what
+Linux itself shows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.support.guestbin import host_binary
+from tests.support.guestrun import run_command, run_mkemu
+
+MARK = {"PEEK_MARK": "peek 42"}
+
+
+@pytest.fixture
+def peek_dir(rootfs):
+    name = f"peek-{uuid.uuid4().hex[:10]}"
+    host = rootfs / "tmp" / name
+    host.mkdir(parents=True)
+    yield name, host
+    shutil.rmtree(host, ignore_errors=True)
+
+
+def test_another_process_proc_and_memory_like_linux(rootfs, guest_binary, peek_dir, tmp_path):
+    name, host = peek_dir
+    code, out, err = run_mkemu([guest_binary("proc_peek"), f"/tmp/{name}"], rootfs=rootfs,
+                               guest_env=MARK)
+    native = tmp_path / "native"
+    native.mkdir()
+    hc, ho, he = run_command([str(host_binary("proc_peek")), str(native)],
+                             env={**os.environ, **MARK})
+    assert hc == 0, he.decode(errors="replace")
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    assert out == ho, err.decode(errors="replace")[-3000:]
+    # what the fixture checks holds on Linux, not just the same under both
+    for line in (b"maps: mapped.dat 1, [stack] 1", b"environ: has PEEK_MARK 1",
+                 b"cwd: is DIR 1", b"fd: 0 1 2 3 4 5 6 7", b"fd/7: is DIR/open.txt 1",
+                 b"fdinfo/7: pos:\t3", b"readv: 64 \"the child's own text\"",
+                 b"readv past the end: 4096", b"readv with a bad second: 4",
+                 b"readv bad: -1 Bad address", b"readv no such pid: -1 No such process",
+                 b"writev two: 1, the parent's own two[0] x",
+                 b"child: secret now \"the parent wrote\", two[0] y",
+                 b"after reaping: No such file or directory"):
+        assert line in out, out.decode(errors="replace")
+
+
+def test_no_escape_through_another_process_root_or_cwd(rootfs, guest_binary, peek_dir):
+    name, host = peek_dir
+    want = (rootfs / "etc" / "hostname").read_bytes().splitlines()[0]
+    code, out, err = run_mkemu([guest_binary("proc_peek"), f"/tmp/{name}", "escape"],
+                               rootfs=rootfs)
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    lines = out.splitlines()
+    assert len(lines) == 3, out
+    for line in lines:
+        assert line.split(b": ", 1)[1] == want, out
