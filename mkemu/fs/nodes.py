@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import stat
 import time
 import zlib
@@ -339,25 +340,24 @@ class RemoteFdLink(FdLink):
 
 
 class NameListDir(HostDir):
-    """A directory whose entries are names computed when it is opened (another process's
-    /proc/PID/fd): kept as empty files in a host directory (under the broker's /proc
-    listing), refreshed at each open."""
+    """A directory whose entries are names computed when it is opened (/proc itself,
+    another process's /proc/PID/fd): empty files in a host directory of the opener's
+    own (under the broker's /proc listing), made anew at each open in the order they
+    are to be listed -- tmpfs lists the newest first, so they are made last to first."""
 
-    def __init__(self, path: bytes, host: str, names_of) -> None:
+    def __init__(self, path: bytes, host: str, names_of, mode: int = 0o500) -> None:
         super().__init__(path, host)
-        self.names_of = names_of
+        self.names_of, self.mode = names_of, mode
 
     def open(self, t, hflags, mode):
-        names = {str(n) for n in self.names_of(t)}
-        os.makedirs(self.host, exist_ok=True)
-        for old in set(os.listdir(self.host)) - names:
-            try:
-                os.unlink(os.path.join(self.host, old))
-            except OSError:
-                pass
-        for name in sorted(names - set(os.listdir(self.host)), key=lambda n: int(n)):
-            os.close(os.open(os.path.join(self.host, name), os.O_CREAT | os.O_WRONLY, 0o500))
-        return super().open(t, hflags, mode)
+        names = [str(n) for n in self.names_of(t)]
+        host = os.path.join(self.host, str(os.getpid()))     # this task's own copy
+        shutil.rmtree(host, ignore_errors=True)
+        os.makedirs(host)
+        for name in reversed(names):
+            os.close(os.open(os.path.join(host, name), os.O_CREAT | os.O_WRONLY, 0o500))
+        return fix_cloexec(os.open(host, hflags), hflags) if not hflags & (
+            O_CREAT | O__TMPFILE | O_ACCMODE) else super().open(t, hflags, mode)
 
     def stat(self, t, follow=True):
-        return synth_stat(self.path, stat.S_IFDIR | 0o500, 0, t, 2)
+        return synth_stat(self.path, stat.S_IFDIR | self.mode, 0, t, 2)

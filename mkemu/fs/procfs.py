@@ -261,7 +261,19 @@ def root_dir(t) -> Node | None:
     (and the global names), so that listing /proc finds every process; None without
     one (then the rootfs's own /proc)."""
     listing = getattr(getattr(t, "config", None), "proc_listing", None)
-    return HostDir(b"/proc", listing) if listing else None
+    if not listing:
+        return None
+    # as Linux lists it: its own names, then the pids ascending
+    return NameListDir(b"/proc", os.path.join(listing, "self", "root"),
+                       lambda t: [*ROOT_NAMES, *_pids(t)], 0o555)
+
+
+ROOT_NAMES = sorted({*PROC_NAMES, "self", "thread-self", "sys"})
+
+
+def _pids(t) -> list[int]:
+    listing = t.config.proc_listing
+    return sorted(int(n) for n in os.listdir(listing) if n.isdigit())
 
 
 def _other_status(info: dict) -> str:
@@ -308,7 +320,7 @@ def _other(t, path: bytes) -> Node | None:
 def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | None:
     zombie = info["state"] == "Z"
     if rest == b"":
-        return HostDir(path, "/proc/self")
+        return _pid_dir(t, path, info["pid"])
     if rest == b"/task":
         return _task_dir(t, path, info["pid"])
     make = OTHER_TEXT.get(rest)
@@ -328,7 +340,7 @@ def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | Non
         listing = getattr(getattr(t, "config", None), "proc_listing", None)
         if listing is None:
             return None
-        host = os.path.join(listing, str(info["pid"]), "open" + os.fsdecode(rest[1:]))
+        host = os.path.join(listing, "self", os.fsdecode(rest[1:]))
         return NameListDir(path, host, lambda t: _remote_fds(t, tid))
     m = _FD.match(rest)
     if m:
@@ -339,6 +351,18 @@ def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | Non
                            rest[:len(rest) - len(m.group(2))])
         return _through(t, path, link, m.group(2))
     return None
+
+
+PID_NAMES = sorted({n[1:].decode() for n in (*SELF_TEXT, *SELF_LINKS)} | {"fd", "fdinfo", "task"})
+
+
+def _pid_dir(t, path: bytes, pid: int) -> Node:
+    """/proc/PID: the names mkemu serves there (kept under the broker's listing)."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    if listing is None:
+        return HostDir(path, "/proc/self")
+    return NameListDir(path, os.path.join(listing, "self", "pid"),
+                       lambda t: PID_NAMES, 0o555)
 
 
 def _remote_fds(t, tid: int) -> list[int]:
@@ -388,7 +412,7 @@ def lookup(t, path: bytes) -> Node | None:
             return Symlink(path, str(t.pid).encode())
         if path == b"/proc/thread-self":
             return Symlink(path, f"{t.pid}/task/{t.tid}".encode())
-        return HostDir(path, "/proc/self")
+        return _pid_dir(t, path, t.pid)
     if rest == b"/task":
         return _task_dir(t, path, t.pid)
     m = _TASK.match(rest)
