@@ -58,7 +58,58 @@ def test_no_escape_through_another_process_root_or_cwd(rootfs, guest_binary, pee
     code, out, err = run_mkemu([guest_binary("proc_peek"), f"/tmp/{name}", "escape"],
                                rootfs=rootfs)
     assert code == 0, err.decode(errors="replace")[-3000:]
-    lines = out.splitlines()
+    lines = [line for line in out.splitlines() if b"/etc/hostname: " in line]
     assert len(lines) == 3, out
     for line in lines:
         assert line.split(b": ", 1)[1] == want, out
+
+
+BB = "/bin/busybox"
+
+
+def test_ps_lists_processes_in_pid_order_with_their_names(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 3 & busybox sleep 3 & "
+                                "busybox ps -o pid,comm,args; kill %1 %2"], rootfs=rootfs)
+    assert code == 0, err
+    rows = [line.split(None, 2) for line in out.decode().splitlines()[1:]]
+    pids = [int(r[0]) for r in rows]
+    assert pids == sorted(pids) and len(pids) == 4, out
+    assert [r[2] for r in rows[1:3]] == ["busybox sleep 3"] * 2, out
+    assert rows[-1][2] == "busybox ps -o pid,comm,args", out
+
+
+def test_global_proc_files(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "cat /proc/uptime /proc/loadavg "
+                                "/proc/sys/kernel/ostype /proc/sys/kernel/random/boot_id "
+                                "/proc/sys/kernel/random/uuid /proc/sys/kernel/random/uuid; "
+                                "ls /proc"], rootfs=rootfs)
+    assert code == 0, err
+    lines = out.decode().splitlines()
+    up = lines[0].split()
+    assert len(up) == 2 and all(float(x) >= 0 for x in up), lines[0]
+    load = lines[1].split()
+    assert len(load) == 5 and "/" in load[3], lines[1]
+    assert lines[2] == "Linux"
+    assert len(lines[3]) == 36 and lines[4] != lines[5] and len(lines[4]) == 36
+    listed = lines[6:]
+    assert "self" in listed and "uptime" in listed and "1000" in listed, listed
+
+
+def test_dev_fd_and_stdout(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "echo one > /dev/stdout; echo two > /dev/fd/1; "
+                                "echo three 1>&2 2>/dev/stderr; readlink /dev/stdin; "
+                                "exec 5</etc/hostname; cat /dev/fd/5"], rootfs=rootfs)
+    assert code == 0, err
+    assert out.decode().splitlines() == ["one", "two", "/proc/self/fd/0", "mkemu-guest"], out
+    assert err.endswith(b"three\n"), err
+
+
+def test_tmpfs_is_empty_private_and_gone_after_the_run(rootfs):
+    before = set(os.listdir("/dev/shm"))
+    code, out, err = run_mkemu([BB, "sh", "-c", "ls -a /tmp; echo kept > /tmp/f; cat /tmp/f; "
+                                "grep -c ' /tmp ' /proc/mounts"],
+                               rootfs=rootfs, extra=["--tmpfs", "/tmp"])
+    assert code == 0, err
+    assert out == b".\n..\nkept\n1\n", out
+    assert not (rootfs / "tmp" / "f").exists()
+    assert not [n for n in set(os.listdir("/dev/shm")) - before if n.startswith(("mkemu-tmpfs-", "mkemu-proc-"))]

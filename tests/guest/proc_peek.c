@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
         if (write(ready[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
             _exit(8);
         printf("child: secret now \"%s\", two[0] %c\n", secret, two[0]);
+        fflush(stdout);
         _exit(0);
     }
     char b;
