@@ -112,6 +112,25 @@ class ControllingTerminal(HostDevice):
         return fix_cloexec(os.open(where, hflags & ~O__TMPFILE, mode), hflags)
 
 
+class Console(HostDevice):
+    """/dev/console: the machine's terminal (the host terminal mkemu runs on, or its pty),
+    never made anyone's controlling terminal by the open; ENXIO when it has none."""
+
+    def _where(self, t) -> str:
+        where = getattr(getattr(t, "config", None), "console", None)
+        if not where:
+            raise OSError(errno.ENXIO, "no console")
+        return where
+
+    def open(self, t, hflags, mode):
+        return fix_cloexec(os.open(self._where(t), (hflags & ~O__TMPFILE) | os.O_NOCTTY, mode),
+                           hflags)
+
+    def stat(self, t, follow=True):
+        st = Stat.from_os(os.stat(self._where(t)))
+        return st
+
+
 class HostDir(Node):
     """A host directory shown as is (the fd table at /proc/self/fd)."""
 
@@ -151,6 +170,25 @@ class TextFile(Node):
 
     def stat(self, t, follow=True):
         return synth_stat(self.path, stat.S_IFREG | 0o444, 0, t)
+
+
+class WritableText(TextFile):
+    """A /proc file a write changes (/proc/self/comm): opened for writing it is a pipe
+    whose data the task applies with apply(t, data) as soon as it is written."""
+
+    def __init__(self, path: bytes, make, apply) -> None:
+        super().__init__(path, make)
+        self.apply = apply
+
+    def open(self, t, hflags, mode):
+        if hflags & O_ACCMODE == os.O_RDONLY or hflags & O_PATH:
+            return super().open(t, hflags, mode)
+        if hflags & H_O_DIRECTORY:
+            raise OSError(errno.ENOTDIR, "not a directory")
+        return fix_cloexec(t.proc_writer(self.apply), hflags)
+
+    def stat(self, t, follow=True):
+        return synth_stat(self.path, stat.S_IFREG | 0o644, 0, t)
 
 
 class Symlink(Node):

@@ -17,7 +17,7 @@ import uuid
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
 from .nodes import (FdInfo, FdLink, GuestLink, HostDir, NameListDir, Node, Redirect, RemoteFdLink,
-                    RemoteLink, RemoteText, Symlink, TextFile)
+                    RemoteLink, RemoteText, Symlink, TextFile, WritableText)
 
 _PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = re.compile(rb"^/fd/(\d+)$")
@@ -242,10 +242,35 @@ SELF_TEXT = {
     b"/mounts": mounts,
     b"/mountinfo": mountinfo,
     b"/limits": _limits,
-    b"/oom_score_adj": lambda t: "0\n",
+    b"/oom_score_adj": lambda t: f"{getattr(t, 'oom_score_adj', 0)}\n",
     b"/oom_score": lambda t: "0\n",
     b"/loginuid": lambda t: "4294967295\n",
 }
+
+
+def _set_comm(t, data: bytes) -> None:
+    """A write to /proc/self/comm: its first 15 bytes are the name, a newline too (as
+    Linux's comm_write copies them)."""
+    t.comm = data[:15].split(b"\0", 1)[0]
+    t.announce_comm()
+
+
+def _set_oom_score_adj(t, data: bytes) -> None:
+    try:
+        value = int(data.strip() or b"x")
+    except ValueError:
+        return
+    if -1000 <= value <= 1000:
+        t.oom_score_adj = value
+
+
+def _sibling_comm(tid: int):
+    def apply(t, data: bytes) -> None:
+        t.introspect(tid, "set_comm", data[:15].split(b"\0", 1)[0])
+    return apply
+
+
+WRITABLE = {b"/comm": _set_comm, b"/oom_score_adj": _set_oom_score_adj}
 # what only a process allowed to ptrace the owner reads (ptrace_may_access, PTRACE_MODE_READ)
 TRACED_TEXT = {b"/maps", b"/smaps_rollup", b"/environ"}
 SELF_LINKS = {
@@ -422,11 +447,13 @@ def lookup(t, path: bytes) -> Node | None:
         if tid not in _threads(t):
             return None
         if tid != t.tid and m.group(2) == b"/comm":
-            return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
+            return WritableText(path, lambda t: t.proc_info(tid)["comm"] + "\n",
+                                _sibling_comm(tid))
         return lookup(t, b"/proc/%d%s" % (t.pid, m.group(2) or b""))
     make = SELF_TEXT.get(rest)
     if make is not None:
-        return TextFile(path, make)
+        apply = WRITABLE.get(rest)
+        return TextFile(path, make) if apply is None else WritableText(path, make, apply)
     link = SELF_LINKS.get(rest)
     if link is not None:
         return GuestLink(path, link)

@@ -138,6 +138,8 @@ def _safety(frame) -> str:
 
 def serve(t, frame=None) -> None:
     """Take the requests in the door and answer those this moment allows."""
+    if getattr(t, "proc_writers", None):
+        _take_writes(t)
     door = getattr(t, "door", None)
     if door is None:
         return
@@ -253,7 +255,7 @@ def _do(t, op: str, args, who):
         return args, args
     if op == "set_comm":
         t.comm = bytes(args)[:15]
-        brokercall.send(t, P.ProcUpdate(t.comm.decode(errors="replace"), None, None, False, None))
+        t.announce_comm()
         return 0, None
     if op in _MEMORY_OPS:
         if not _may_trace(t, who):
@@ -304,6 +306,38 @@ def transfer(t, remote: list, limit: int, data: bytes | None):
         if done >= limit:
             break
     return bytes(out) if data is None else done
+
+
+# ---- writable /proc files --------------------------------------------------------------
+def open_writer(t, apply) -> int:
+    """A descriptor whose writes reach apply(t, data) at once (/proc/self/comm): the write
+    end of a pipe whose read end, O_ASYNC, rings CARRIER in this task when data comes, so
+    the change is made before the guest's write() returns to it."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    r = _fd_high(r)
+    t.reserved_fds.add(r)
+    os.set_blocking(r, False)
+    fcntl.fcntl(r, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(r, fcntl.F_SETSIG, CARRIER)
+    fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+    t.__dict__.setdefault("proc_writers", {})[r] = apply
+    return w
+
+
+def _take_writes(t) -> None:
+    for r, apply in list(t.proc_writers.items()):
+        try:
+            data = os.read(r, 4096)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if data:
+            apply(t, data)
+            continue
+        del t.proc_writers[r]               # every writer closed it
+        t.reserved_fds.discard(r)
+        os.close(r)
 
 
 # ---- the asker ----------------------------------------------------------------------------

@@ -139,11 +139,12 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     broker.init_ends_machine = True        # as a PID namespace: its first process is its init
     listing = broker.table.listing = proc_listing_dir()
     scratch = [(scratch_dir("tmpfs", 0o1777), guest) for guest in cfg.tmpfs]
+    terminal = _host_terminal()
     tcfg = TaskConfig(rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
                       inject_crash=cfg.inject_crash, binds=[*cfg.binds, *scratch], cwd=cfg.cwd,
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,
-                      proc_listing=listing)
+                      proc_listing=listing, console=terminal[1] if terminal else None)
     supervisor = os.getppid()
 
     def on_signals(records):
@@ -170,7 +171,6 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         task_main(chan, PhysMem(phys_fd), tcfg, path, argv, cfg.env)
 
     init = broker.spawn(first_task)
-    terminal = _host_terminal()
     if terminal is not None:
         broker.terms.attach_machine(*terminal, init)
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)

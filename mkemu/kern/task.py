@@ -62,6 +62,7 @@ class TaskConfig:
     program_name: str = ""            # the program as the user named it, for exec failures
     ignored_signals: tuple[int, ...] = ()   # ignored when mkemu started: the guest inherits that
     proc_listing: str | None = None   # the broker's host directory listing /proc (fs/procfs.py)
+    console: str | None = None        # the machine's terminal (/dev/console), a host device
 
 
 class Task:
@@ -170,9 +171,18 @@ class Task:
         a descriptor it passed or None)."""
         return introspect.ask(self, tid, op, args)
 
+    def proc_writer(self, apply) -> int:
+        """A descriptor whose writes go to apply(self, data) (a writable /proc file)."""
+        return introspect.open_writer(self, apply)
+
     def exec_done(self) -> None:
         """Tell the broker what /proc shows of the new image (and release a vfork parent)."""
         self.announce(execed=True)
+
+    def announce_comm(self) -> None:
+        """Tell the broker this thread's new name (PR_SET_NAME, a write to /proc/self/comm)."""
+        brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"), None, None,
+                                           False, None, None))
 
     def announce(self, execed: bool = False) -> None:
         brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"),
