@@ -113,3 +113,15 @@ def test_tmpfs_is_empty_private_and_gone_after_the_run(rootfs):
     assert out == b".\n..\nkept\n1\n", out
     assert not (rootfs / "tmp" / "f").exists()
     assert not [n for n in set(os.listdir("/dev/shm")) - before if n.startswith(("mkemu-tmpfs-", "mkemu-proc-"))]
+
+
+def test_threaded_process_seen_from_another_like_linux(rootfs, guest_binary):
+    # the child's main thread sleeps in pthread_join (a broker wait): the broker asks
+    # one of its other threads, asleep in read()
+    code, out, err = run_mkemu([guest_binary("proc_threads")], rootfs=rootfs)
+    hc, ho, he = run_command([str(host_binary("proc_threads"))])
+    assert hc == 0, he
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    assert out == ho, err.decode(errors="replace")[-3000:]
+    assert b"task: 3 threads: MAIN worker-1 worker-2\n" in out and b"Threads:\t3" in out, out
+    assert b"readv: 32 \"written by a thread\"" in out and b"own name now renamed" in out

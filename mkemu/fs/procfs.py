@@ -306,14 +306,14 @@ def _other_status(info: dict) -> str:
                                                                          "R (running)")
     return (f"Name:\t{_escaped(info['comm'])}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
             f"Pid:\t{info['pid']}\nPPid:\t{info['ppid']}\nTracerPid:\t0\n"
-            f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n")
+            f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n"
+            f"Threads:\t{len(info.get('threads', [1]))}\n")
 
 
 OTHER_TEXT = {
     b"/stat": lambda i: _stat_line(i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"],
                                    i["sid"], int(i["started"] * 100), i.get("tty_nr", 0),
                                    i.get("tpgid", -1)),
-    b"/status": _other_status,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",
 }

@@ -652,6 +652,10 @@ class Broker:
                 return P.Value(-errno.EAGAIN)          # it cannot run to answer
             hosts = [h for h in (target, *target.grp.hosts())
                      if getattr(h, "door", None) is not None and h.pidfd >= 0]
+            if target is target.grp:
+                # a question about the process: best a thread not asleep in a broker wait
+                # (waitpid, a futex), which cannot make a broker call meanwhile
+                hosts.sort(key=lambda h: id(h) in self.futex.waiting or h.tid in self.waiting)
             if not hosts or not introspect.pass_on(hosts[0].door, msg.request, fds[0]):
                 return P.Value(-errno.ESRCH)
             try:

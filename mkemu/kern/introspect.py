@@ -15,8 +15,9 @@ in a syscall handler (a read() on a pipe, a poll) and not inside memory
 management, a broker exchange, fork or the translator.  Anything else is
 queued and answered at the top of the run loop, which the handler reaches
 soon by setting cpu.pending (the translator leaves its block).  A target
-sleeping in a broker wait (waitpid, a futex) answers what needs no new page
-frame, and queues memory transfers.  A stopped process cannot run: the
+sleeping in a broker wait (waitpid, a futex) answers what needs no broker call
+(Task.broker_call_allowed raises Deferred for the rest, which is queued); the
+broker asks a thread of the process that is not in such a wait when it can.  A stopped process cannot run: the
 broker answers -EAGAIN for it at once; a zombie is -ESRCH.  A target that
 blocks every host signal (sigwaitinfo, sigsuspend) answers only when it
 wakes, so the asker's bounded wait runs out: /proc shows what the broker
@@ -46,9 +47,10 @@ ASK_TIMEOUT = 2.0
 MAX_REQUEST = 1 << 20
 PAGE = 4096
 
-# what each request may do in a handler that interrupted a broker wait ("nomem") or
-# anything not plainly a syscall's sleep ("none": queued for the run loop)
-_MEMORY_OPS = {"vm_read", "vm_write"}
+
+
+class Deferred(Exception):
+    """An answer needs a broker call, and this task sleeps in a broker wait: later."""
 
 
 # ---- the target's door -------------------------------------------------------------------
@@ -115,7 +117,8 @@ def install(t) -> None:
 
 # ---- the target answers -------------------------------------------------------------------
 def _safety(frame) -> str:
-    """How much a handler that interrupted `frame` may do: "all", "nomem" or "none"."""
+    """How much a handler that interrupted `frame` may do: "all", "nobroker" (answer
+    what needs no broker call) or "none"."""
     if frame is None:
         return "all"                       # the run loop's top
     in_syscall, mode = False, "all"
@@ -129,7 +132,7 @@ def _safety(frame) -> str:
         if where.endswith("/kern/brokercall.py"):
             if code.co_name != "wait":
                 return "none"
-            mode = "nomem"
+            mode = "nobroker"
         if where.endswith("/kern/syscalls.py") and code.co_name == "dispatch":
             in_syscall = True
         frame = frame.f_back
@@ -160,14 +163,8 @@ def serve(t, frame=None) -> None:
                 if not pending and not t.introspect_rang:
                     break
             data, fd = pending.pop(0)
-            try:
-                op = marshal.loads(data)[0]
-            except Exception:
-                op = "?"
-            if mode == "none" or mode == "nomem" and op in _MEMORY_OPS:
+            if mode == "none" or not _answer(t, data, fd, mode == "nobroker"):
                 kept.append((data, fd))
-            else:
-                _answer(t, data, fd)
         t.introspect_queue = kept
         t.introspect_due = bool(kept)
         if kept:
@@ -193,20 +190,27 @@ def _take(door: socket.socket) -> list[tuple[bytes, int]]:
                 os.close(fd)
 
 
-def _answer(t, data: bytes, fd: int) -> None:
+def _answer(t, data: bytes, fd: int, no_broker: bool = False) -> bool:
+    """Answer one request on its socket fd (closed); False: it needs a broker call that
+    cannot be made now (fd kept for later)."""
+    passed = None
+    t.broker_busy = no_broker
+    try:
+        op, args, who = marshal.loads(data)
+        value, passed = _do(t, op, args, who)
+        reply = (0, value)
+    except Deferred:
+        return False
+    except OSError as e:
+        reply = (-(e.errno or errno.EIO), None)
+    except MemFault:
+        reply = (-errno.EFAULT, None)
+    except Exception as e:                         # a bug: the asker sees EIO, not a hang
+        reply = (-errno.EIO, repr(e))
+    finally:
+        t.broker_busy = False
     out = socket.socket(fileno=fd)
     try:
-        passed = None
-        try:
-            op, args, who = marshal.loads(data)
-            value, passed = _do(t, op, args, who)
-            reply = (0, value)
-        except OSError as e:
-            reply = (-(e.errno or errno.EIO), None)
-        except MemFault:
-            reply = (-errno.EFAULT, None)
-        except Exception as e:                     # a bug: the asker sees EIO, not a hang
-            reply = (-errno.EIO, repr(e))
         out.settimeout(ASK_TIMEOUT)
         socket.send_fds(out, [b"F" if passed is not None else b"-"],
                         [passed] if passed is not None else [])
@@ -215,6 +219,7 @@ def _answer(t, data: bytes, fd: int) -> None:
         pass                                       # the asker gave up meanwhile
     finally:
         out.close()
+    return True
 
 
 def _may_trace(t, who) -> bool:
@@ -225,9 +230,23 @@ def _may_trace(t, who) -> bool:
     return {t.uid, t.euid, t.suid} == {uid} and {t.gid, t.egid, t.sgid} == {gid}
 
 
+def _as_thread(t, status: bytes, tid: int) -> bytes:
+    """/proc/PID/status answered by another thread of the process: the named thread's
+    Name and Pid lines (the rest is the process's)."""
+    info = t.proc_info(tid)
+    lines = status.split(b"\n")
+    for i, line in enumerate(lines):
+        if line.startswith(b"Name:\t") and info is not None:
+            lines[i] = b"Name:\t" + info["comm"].encode(errors="replace")
+        elif line.startswith(b"Pid:\t"):
+            lines[i] = b"Pid:\t%d" % tid
+    return b"\n".join(lines)
+
+
 def _do(t, op: str, args, who):
     """(value, descriptor to pass or None) for one request."""
     from ..fs import procfs
+    who, who_tid = who[:2], (who[2] if len(who) > 2 else None)
     if op == "text":
         if args in procfs.TRACED_TEXT and not _may_trace(t, who):
             raise OSError(errno.EACCES, "not permitted")
@@ -235,7 +254,10 @@ def _do(t, op: str, args, who):
         if node is None or not hasattr(node, "make"):
             raise OSError(errno.ENOENT, "no such file")
         value = node.make(t)
-        return (value.encode() if isinstance(value, str) else bytes(value)), None
+        value = value.encode() if isinstance(value, str) else bytes(value)
+        if args == b"/status" and who_tid not in (None, t.tid):
+            value = _as_thread(t, value, who_tid)
+        return value, None
     if op == "readlink":
         if not _may_trace(t, who):
             raise OSError(errno.EACCES, "not permitted")
@@ -257,7 +279,7 @@ def _do(t, op: str, args, who):
         t.comm = bytes(args)[:15]
         t.announce_comm()
         return 0, None
-    if op in _MEMORY_OPS:
+    if op in ("vm_read", "vm_write"):
         if not _may_trace(t, who):
             raise OSError(errno.EPERM, "not permitted")
         if op == "vm_read":
@@ -347,7 +369,7 @@ def ask(t, tid: int, op: str, args=None):
     pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     mine, theirs = (_high(t, s) for s in pair)
     try:
-        request = marshal.dumps((op, args, (t.euid, t.egid)))
+        request = marshal.dumps((op, args, (t.euid, t.egid, tid)))
         r = brokercall.call(t, P.Introspect(tid, request), P.Value, fds=(theirs.fileno(),))
         _drop(t, theirs)
         if r.value < 0:

@@ -110,6 +110,7 @@ class Task:
         self.shares_fds = False             # ... and the host descriptor table (CLONE_FILES)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
+        self.broker_busy = False            # kern/introspect.py: no broker call may be made now
         self.started = time.monotonic()
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
@@ -160,15 +161,24 @@ class Task:
         os.write(self.log_fd, f"mkemu: {text}\n".encode(errors="replace"))
 
     def _request_frames(self, count: int) -> list[tuple[int, int]]:
+        self.broker_call_allowed()
         return brokercall.call(self, P.FrameRequest(count), P.FrameGrant).runs
+
+    def broker_call_allowed(self) -> None:
+        """Raise introspect.Deferred when answering another process from a signal handler
+        that interrupted a broker wait (a call now would take that wait's reply)."""
+        if self.broker_busy:
+            raise introspect.Deferred()
 
     def proc_info(self, pid: int) -> dict | None:
         """What /proc/PID shows of another guest process (None: there is none)."""
+        self.broker_call_allowed()
         return brokercall.call(self, P.ProcInfo(pid), P.ProcInfoReply).info
 
     def introspect(self, tid: int, op: str, args=None):
         """Ask another task what only it knows (kern/introspect.py): (0 or -errno, value,
         a descriptor it passed or None)."""
+        self.broker_call_allowed()
         return introspect.ask(self, tid, op, args)
 
     def proc_writer(self, apply) -> int:
