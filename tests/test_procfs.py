@@ -125,3 +125,24 @@ def test_threaded_process_seen_from_another_like_linux(rootfs, guest_binary):
     assert out == ho, err.decode(errors="replace")[-3000:]
     assert b"task: 3 threads: MAIN worker-1 worker-2\n" in out and b"Threads:\t3" in out, out
     assert b"readv: 32 \"written by a thread\"" in out and b"own name now renamed" in out
+
+
+def test_stopped_process_does_not_hang_its_asker(rootfs):
+    # a stopped process cannot run to answer: what the broker knows shows at once
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 5 & p=$!; kill -STOP $p; "
+                                "grep State /proc/$p/status; cat /proc/$p/cmdline | tr '\\0' ' '; "
+                                "echo; readlink /proc/$p/exe; kill -CONT $p; kill $p"],
+                               rootfs=rootfs, timeout=60)
+    assert code == 0, err
+    assert out.decode().splitlines() == ["State:\tT (stopped)", "busybox sleep 5 ",
+                                         "/bin/busybox"], out
+
+
+def test_comm_is_writable_by_the_process(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "echo -n newname > /proc/self/comm; "
+                                "cat /proc/$$/comm; echo -n other > /proc/$$/task/$$/comm; "
+                                "cat /proc/$$/comm; echo 500 > /proc/self/oom_score_adj; "
+                                "cat /proc/self/oom_score_adj"], rootfs=rootfs)
+    assert code == 0, err
+    # the child `cat` inherits oom_score_adj over fork, as on Linux
+    assert out == b"newname\nother\n500\n", out

@@ -383,13 +383,18 @@ class NameListDir(HostDir):
     own (under the broker's /proc listing), made anew at each open in the order they
     are to be listed -- tmpfs lists the newest first, so they are made last to first."""
 
+    generation = 0
+
     def __init__(self, path: bytes, host: str, names_of, mode: int = 0o500) -> None:
         super().__init__(path, host)
         self.names_of, self.mode = names_of, mode
 
     def open(self, t, hflags, mode):
         names = [str(n) for n in self.names_of(t)]
-        host = os.path.join(self.host, str(os.getpid()))     # this task's own copy
+        # this task's own copies, a few generations of them: one still open (a walk
+        # down /proc keeps its parents open) is not emptied under its reader
+        NameListDir.generation = (NameListDir.generation + 1) % 8
+        host = os.path.join(self.host, f"{os.getpid()}.{NameListDir.generation}")
         shutil.rmtree(host, ignore_errors=True)
         os.makedirs(host)
         for name in reversed(names):

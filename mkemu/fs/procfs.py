@@ -411,6 +411,16 @@ def _through(t, path: bytes, link: Node | None, tail: bytes) -> Node | None:
     return None
 
 
+def _global_dir(t, path: bytes) -> Node:
+    """/proc/sys, /proc/sys/kernel, ...: the names served under it."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    if listing is None:
+        return HostDir(path, os.fsdecode(path))
+    names = sorted({p[len(path) + 1:].split(b"/")[0].decode()
+                    for p in (*GLOBAL_TEXT, *GLOBAL_DIRS) if p.startswith(path + b"/")})
+    return NameListDir(path, os.path.join(listing, "self", "sys"), lambda t: names, 0o555)
+
+
 def split_self(t, path: bytes) -> bytes | None:
     """The part after /proc/<self> if path names this process, else None."""
     m = _PID.match(path)
@@ -428,7 +438,7 @@ def lookup(t, path: bytes) -> Node | None:
     if make is not None:
         return TextFile(path, make)
     if path in GLOBAL_DIRS:
-        return HostDir(path, os.fsdecode(path))
+        return _global_dir(t, path)
     rest = split_self(t, path)
     if rest is None:
         return _other(t, path)
