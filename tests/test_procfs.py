@@ -146,3 +146,19 @@ def test_comm_is_writable_by_the_process(rootfs):
     assert code == 0, err
     # the child `cat` inherits oom_score_adj over fork, as on Linux
     assert out == b"newname\nother\n500\n", out
+
+
+def test_a_killed_machine_tmpfs_is_swept_by_the_next(rootfs):
+    # a broker killed with SIGKILL leaves its directories; they are named after its
+    # host pid, and the next machine removes those whose broker is gone
+    import subprocess
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = f"/dev/shm/mkemu-tmpfs-{gone.pid}-leftover"
+    os.makedirs(left)
+    try:
+        code, _, err = run_mkemu([BB, "true"], rootfs=rootfs)
+        assert code == 0, err
+        assert not os.path.exists(left)
+    finally:
+        shutil.rmtree(left, ignore_errors=True)
