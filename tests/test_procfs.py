@@ -123,7 +123,7 @@ def test_threaded_process_seen_from_another_like_linux(rootfs, guest_binary):
     assert hc == 0, he
     assert code == 0, err.decode(errors="replace")[-3000:]
     assert out == ho, err.decode(errors="replace")[-3000:]
-    assert b"task: 3 threads: MAIN worker-1 worker-2\n" in out and b"Threads:\t3" in out, out
+    assert b"task: 3 threads: boss worker-1 worker-2\n" in out and b"Threads:\t3" in out, out
     assert b"readv: 32 \"written by a thread\"" in out and b"own name now renamed" in out
 
 

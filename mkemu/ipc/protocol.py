@@ -57,8 +57,8 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | TakeSignals    | mask                          | SignalsReply(infos)         |
 | ExecAlone      |                               | Value(0) when the group's   |
 |                |                               | other threads are gone      |
-| Introspect     | tid, request (+ the socket the| Value(0: passed on to the   |
-|                | target answers on)            | target; -ESRCH, -EAGAIN)    |
+| Introspect     | tid, request, thread (+ the   | Value(0: passed on to the   |
+|                | socket the target answers on) | target; -ESRCH, -EAGAIN)    |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -480,6 +480,7 @@ class Introspect:
     TYPE = MsgType.INTROSPECT
     tid: int
     request: bytes
+    thread: bool = False       # about that thread itself (else: any thread of its process)
 
 
 @dataclass

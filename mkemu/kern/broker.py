@@ -652,7 +652,7 @@ class Broker:
                 return P.Value(-errno.EAGAIN)          # it cannot run to answer
             hosts = [h for h in (target, *target.grp.hosts())
                      if getattr(h, "door", None) is not None and h.pidfd >= 0]
-            if target is target.grp:
+            if target is target.grp and not msg.thread:
                 # a question about the process: best a thread not asleep in a broker wait
                 # (waitpid, a futex), which cannot make a broker call meanwhile
                 hosts.sort(key=lambda h: id(h) in self.futex.waiting or h.tid in self.waiting)

@@ -49,6 +49,9 @@ PAGE = 4096
 
 
 
+_THREAD_OPS = {"set_comm"}      # asked of the thread named, never another of its process
+
+
 class Deferred(Exception):
     """An answer needs a broker call, and this task sleeps in a broker wait: later."""
 
@@ -370,7 +373,8 @@ def ask(t, tid: int, op: str, args=None):
     mine, theirs = (_high(t, s) for s in pair)
     try:
         request = marshal.dumps((op, args, (t.euid, t.egid, tid)))
-        r = brokercall.call(t, P.Introspect(tid, request), P.Value, fds=(theirs.fileno(),))
+        r = brokercall.call(t, P.Introspect(tid, request, op in _THREAD_OPS), P.Value,
+                            fds=(theirs.fileno(),))
         _drop(t, theirs)
         if r.value < 0:
             return r.value, None, None
