@@ -1,9 +1,9 @@
 /* /proc/PID of a threaded process seen from another: a child starts two threads
  * that name themselves and sleep in read() while its main thread sleeps in
  * pthread_join (one of them names the main thread "boss" through its
- * /proc/self/task/TID/comm first); the parent lists /proc/CHILD/task, reads each thread's comm and
- * the process's Threads: count, and reads a buffer the threads wrote with
- * process_vm_readv.  Nothing printed differs between Linux machines, so the
+ * /proc/self/task/TID/comm first); the parent lists /proc/CHILD/task, reads
+ * each thread's comm and the process's Threads: count, and reads a buffer a
+ * thread wrote with process_vm_readv.  Nothing printed differs between Linux machines, so the
  * output compares with this program built for the host. */
 #define _GNU_SOURCE
 #include <dirent.h>
