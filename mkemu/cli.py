@@ -163,6 +163,14 @@ def find_program(typed: str, rootfs: str | None, fs: RootFS | None, env: dict[st
     raise UsageError(f"{typed}: no such file in rootfs {rootfs}", 127)
 
 
+def _tmpfs(args, fs: RootFS | None) -> list[str]:
+    """--tmpfs GUESTDIR: a fresh empty directory there for this run (kern/machine.py)."""
+    for guest in args.tmpfs or []:
+        if not guest.startswith("/") or fs is None or not _guest_dir_exists(fs, guest):
+            raise UsageError(f"--tmpfs {guest}: not a directory in the rootfs")
+    return list(args.tmpfs or [])
+
+
 def _binds(args, fs: RootFS | None) -> list[tuple[str, str]]:
     binds = []
     for item in args.bind or []:
@@ -210,7 +218,7 @@ def cmd_run(args) -> int:
     typed, *rest = args.program
     fs = RootFS(rootfs) if rootfs else None
     try:
-        binds = _binds(args, fs)
+        binds, tmpfs = _binds(args, fs), _tmpfs(args, fs)
         cwd = guest_cwd(rootfs, binds) if rootfs else None
         program, host_program = find_program(typed, rootfs, fs, env, cwd)
     finally:
@@ -222,7 +230,7 @@ def cmd_run(args) -> int:
                         stats=args.stats, dump_blocks=args.dump_blocks, env=env_entries(env),
                         host_program=host_program, inject_crash=args.inject_crash,
                         binds=binds, cwd=cwd or "/", program_name=typed,
-                        root_as_user=args.root_as_user)
+                        root_as_user=args.root_as_user, tmpfs=tmpfs)
     argv0 = typed if args.argv0 is None else args.argv0
     argv = [a.encode(errors="surrogateescape") for a in [argv0] + rest]
     sys.stdout.flush()
@@ -265,7 +273,7 @@ def cmd_boot(args) -> int:
     fs = RootFS(rootfs)
     try:
         home, shell = login_account(fs, rootfs)
-        binds = _binds(args, fs)
+        binds, tmpfs = _binds(args, fs), _tmpfs(args, fs)
     finally:
         fs.close()
     check_meta_store(rootfs)
@@ -274,8 +282,8 @@ def cmd_boot(args) -> int:
                TERM=os.environ.get("TERM", "xterm"))
     apply_env_changes(env, args.env_changes)
     cfg = MachineConfig(rootfs=rootfs, env=env_entries(env), binds=binds, cwd=home,
-                        program_name=shell, stats=args.stats, strace=args.strace, pty=True,
-                        root_as_user=args.root_as_user)
+                        tmpfs=tmpfs, program_name=shell, stats=args.stats, strace=args.strace,
+                        pty=True, root_as_user=args.root_as_user)
     login = "-" + os.path.basename(shell)          # argv[0] "-bash": a login shell
     sys.stdout.flush()
     sys.stderr.flush()
@@ -341,6 +349,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     run.add_argument("--dump-blocks", action="store_true", help="print every translated block")
     run.add_argument("--inject-crash", metavar="SYSCALL",
                      help="fault isolation: make the task's Python code fail at this syscall")
+    run.add_argument("--tmpfs", action="append", metavar="GUESTDIR",
+                     help="an empty directory at GUESTDIR for this run, gone after it")
     run.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
                      help="show a host directory inside the guest (at GUESTDIR, default the same path)")
     _add_owner_options(run)
@@ -358,6 +368,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                       type=lambda s: ("set", s), help="set a guest environment variable")
     boot.add_argument("--unset-env", "-U", dest="env_changes", action="append", metavar="NAME",
                       type=lambda s: ("unset", s), help="remove a guest environment variable")
+    boot.add_argument("--tmpfs", action="append", metavar="GUESTDIR",
+                     help="an empty directory at GUESTDIR for this run, gone after it")
     boot.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
                       help="show a host directory inside the guest")
     boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")

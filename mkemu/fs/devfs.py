@@ -3,7 +3,8 @@
 They are the host's own character devices, opened directly: reading
 /dev/urandom in the guest reads the host's.  /dev/stdin, /dev/stdout,
 /dev/stderr and /dev/fd are the usual symlinks into /proc/self/fd.  /dev/tty
-is the opener's controlling terminal (the broker knows it).  /dev/ptmx makes
+is the opener's controlling terminal (the broker knows it); /dev/console the
+machine's terminal (mkemu's own, or its pty under `mkemu boot`).  /dev/ptmx makes
 a new host pty.  A host terminal the guest already holds (its stdin on
 /dev/pts/3, its controlling terminal, the slave of a pty it made) is
 reachable under its own name, so ttyname(), `tty` and openpty() work; no
@@ -15,7 +16,7 @@ import fcntl
 import os
 import stat
 
-from .nodes import ControllingTerminal, HostDevice, HostDir, Node, Symlink
+from .nodes import Console, ControllingTerminal, HostDevice, HostDir, Node, Symlink
 
 DEVICES = {
     b"/dev/null": "/dev/null", b"/dev/zero": "/dev/zero", b"/dev/full": "/dev/full",
@@ -30,6 +31,7 @@ LINKS = {
 }
 _NODES: dict[bytes, Node] = {p: HostDevice(p, h) for p, h in DEVICES.items()}
 _NODES[b"/dev/tty"] = ControllingTerminal(b"/dev/tty", "/dev/tty")
+_NODES[b"/dev/console"] = Console(b"/dev/console", "/dev/console")
 # listed as the host's (numbers only); a terminal in it opens only if the guest holds it
 _NODES[b"/dev/pts"] = HostDir(b"/dev/pts", "/dev/pts")
 _NODES.update({p: Symlink(p, target) for p, target in LINKS.items()})

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import stat
 import time
 import zlib
@@ -111,6 +112,25 @@ class ControllingTerminal(HostDevice):
         return fix_cloexec(os.open(where, hflags & ~O__TMPFILE, mode), hflags)
 
 
+class Console(HostDevice):
+    """/dev/console: the machine's terminal (the host terminal mkemu runs on, or its pty),
+    never made anyone's controlling terminal by the open; ENXIO when it has none."""
+
+    def _where(self, t) -> str:
+        where = getattr(getattr(t, "config", None), "console", None)
+        if not where:
+            raise OSError(errno.ENXIO, "no console")
+        return where
+
+    def open(self, t, hflags, mode):
+        return fix_cloexec(os.open(self._where(t), (hflags & ~O__TMPFILE) | os.O_NOCTTY, mode),
+                           hflags)
+
+    def stat(self, t, follow=True):
+        st = Stat.from_os(os.stat(self._where(t)))
+        return st
+
+
 class HostDir(Node):
     """A host directory shown as is (the fd table at /proc/self/fd)."""
 
@@ -150,6 +170,25 @@ class TextFile(Node):
 
     def stat(self, t, follow=True):
         return synth_stat(self.path, stat.S_IFREG | 0o444, 0, t)
+
+
+class WritableText(TextFile):
+    """A /proc file a write changes (/proc/self/comm): opened for writing it is a pipe
+    whose data the task applies with apply(t, data) as soon as it is written."""
+
+    def __init__(self, path: bytes, make, apply) -> None:
+        super().__init__(path, make)
+        self.apply = apply
+
+    def open(self, t, hflags, mode):
+        if hflags & O_ACCMODE == os.O_RDONLY or hflags & O_PATH:
+            return super().open(t, hflags, mode)
+        if hflags & H_O_DIRECTORY:
+            raise OSError(errno.ENOTDIR, "not a directory")
+        return fix_cloexec(t.proc_writer(self.apply), hflags)
+
+    def stat(self, t, follow=True):
+        return synth_stat(self.path, stat.S_IFREG | 0o644, 0, t)
 
 
 class Symlink(Node):
@@ -269,3 +308,99 @@ class GuestLink(Symlink):
 
     def lstat(self, t):
         return synth_stat(self.path, stat.S_IFLNK | 0o777, 64, t)
+
+
+# ---- another process's files: answered by its task (kern/introspect.py) ----------------
+class RemoteText(TextFile):
+    """/proc/PID/<file> of another process: the text its own task generates for
+    /proc/self/<file>.  No answer (a zombie, a stopped process, one that cannot answer
+    in time): fallback(t), what /proc shows then."""
+
+    def __init__(self, path: bytes, tid: int, rest: bytes, fallback) -> None:
+        super().__init__(path, self._text)
+        self.tid, self.rest, self.fallback = tid, rest, fallback
+
+    def _text(self, t):
+        err, value, _ = t.introspect(self.tid, "text", self.rest)
+        if err == -errno.EACCES or err == -errno.ENOENT:
+            raise OSError(-err, os.strerror(-err))
+        return value if err == 0 else self.fallback(t)
+
+
+class RemoteLink(GuestLink):
+    """/proc/PID/cwd (and the like) of another process: the guest path its task gives."""
+
+    def __init__(self, path: bytes, tid: int, rest: bytes) -> None:
+        super().__init__(path, self._target)
+        self.tid, self.rest = tid, rest
+
+    def _target(self, t):
+        err, value, _ = t.introspect(self.tid, "readlink", self.rest)
+        if err:
+            raise OSError(errno.EACCES if err == -errno.EACCES else errno.ENOENT, "no link")
+        return value
+
+
+class RemoteFdLink(FdLink):
+    """/proc/PID/fd/N of another process: its task passes the descriptor over, and the
+    link is read, followed or reopened as this process's own /proc/self/fd/N is."""
+
+    def __init__(self, path: bytes, tid: int, fd: int) -> None:
+        super().__init__(path, fd)
+        self.tid = tid
+
+    def _borrow(self, t) -> "FdLink":
+        err, _, passed = t.introspect(self.tid, "getfd", self.fd)
+        if err or passed is None:
+            raise OSError(errno.EACCES if err == -errno.EACCES else errno.ENOENT, "no such file")
+        link = FdLink(self.path, passed)
+        link._check = lambda t: None
+        return link
+
+    def _with(self, t, how):
+        link = self._borrow(t)
+        try:
+            return how(link)
+        finally:
+            os.close(link.fd)
+
+    def readlink(self, t):
+        return self._with(t, lambda link: link.readlink(t))
+
+    def open(self, t, hflags, mode):
+        return self._with(t, lambda link: link.open(t, hflags, mode))
+
+    def stat(self, t, follow=True):
+        return self._with(t, lambda link: link.stat(t, follow))
+
+    def lstat(self, t):
+        return self._with(t, lambda link: link.lstat(t))
+
+
+class NameListDir(HostDir):
+    """A directory whose entries are names computed when it is opened (/proc itself,
+    another process's /proc/PID/fd): empty files in a host directory of the opener's
+    own (under the broker's /proc listing), made anew at each open in the order they
+    are to be listed -- tmpfs lists the newest first, so they are made last to first."""
+
+    generation = 0
+
+    def __init__(self, path: bytes, host: str, names_of, mode: int = 0o500) -> None:
+        super().__init__(path, host)
+        self.names_of, self.mode = names_of, mode
+
+    def open(self, t, hflags, mode):
+        names = [str(n) for n in self.names_of(t)]
+        # this task's own copies, a few generations of them: one still open (a walk
+        # down /proc keeps its parents open) is not emptied under its reader
+        NameListDir.generation = (NameListDir.generation + 1) % 8
+        host = os.path.join(self.host, f"{os.getpid()}.{NameListDir.generation}")
+        shutil.rmtree(host, ignore_errors=True)
+        os.makedirs(host)
+        for name in reversed(names):
+            os.close(os.open(os.path.join(host, name), os.O_CREAT | os.O_WRONLY, 0o500))
+        return fix_cloexec(os.open(host, hflags), hflags) if not hflags & (
+            O_CREAT | O__TMPFILE | O_ACCMODE) else super().open(t, hflags, mode)
+
+    def stat(self, t, follow=True):
+        return synth_stat(self.path, stat.S_IFDIR | self.mode, 0, t, 2)

@@ -10,11 +10,14 @@ descriptor with its flags in the guest's bits.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
+import uuid
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
-from .nodes import FdInfo, FdLink, GuestLink, HostDir, Node, Redirect, Symlink, TextFile
+from .nodes import (FdInfo, FdLink, GuestLink, HostDir, NameListDir, Node, Redirect, RemoteFdLink,
+                    RemoteLink, RemoteText, Symlink, TextFile, WritableText)
 
 _PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = re.compile(rb"^/fd/(\d+)$")
@@ -54,7 +57,8 @@ def mounts(t) -> str:
     lines = ["/dev/root / ext4 rw,relatime 0 0"]
     for m in reversed(t.fs.root.mounts[:-1] if t is not None else []):
         guest = _mangle(m.guest.decode(errors="replace"))
-        lines.append(f"{_mangle(m.host)} {guest} none rw,bind 0 0")
+        lines.append(f"tmpfs {guest} tmpfs rw,nosuid,nodev 0 0" if m.tmpfs else
+                     f"{_mangle(m.host)} {guest} none rw,bind 0 0")
     lines += ["proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0",
               "devtmpfs /dev devtmpfs rw,nosuid 0 0"]
     return "\n".join(lines) + "\n"
@@ -79,6 +83,13 @@ GLOBAL_TEXT = {
     b"/proc/sys/kernel/pid_max": lambda t: "4194304\n",
     b"/proc/sys/kernel/ngroups_max": lambda t: "65536\n",
     b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",
+    b"/proc/sys/kernel/threads-max": lambda t: "127393\n",
+    b"/proc/sys/kernel/random/boot_id": _host_text("/proc/sys/kernel/random/boot_id"),
+    b"/proc/sys/kernel/random/uuid": lambda t: str(uuid.uuid4()) + "\n",
+    b"/proc/sys/kernel/random/entropy_avail": lambda t: "256\n",
+    b"/proc/sys/kernel/random/poolsize": lambda t: "256\n",
+    b"/proc/sys/fs/file-max": lambda t: "9223372036854775807\n",
+    b"/proc/sys/fs/nr_open": lambda t: "1048576\n",
 }
 
 # The directories above those files (/proc/sys, /proc/sys/kernel, ...): a path walk
@@ -126,11 +137,79 @@ def _task_dir(t, path: bytes, pid: int) -> Node | None:
 def _status(t) -> str:
     uid = (t.uid, t.euid, t.suid, t.euid)
     gid = (t.gid, t.egid, t.sgid, t.egid)
-    return (f"Name:\t{_escaped(_comm(t))}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
+    # a process another one asks about is asleep in a call (or about to run): S
+    state = "R (running)" if getattr(t, "introspecting", False) is False else "S (sleeping)"
+    size, rss = _vm_kb(t)
+    return (f"Name:\t{_escaped(_comm(t))}\nUmask:\t{t.fs.umask:04o}\nState:\t{state}\n"
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
-            f"FDSize:\t64\nGroups:\t\nThreads:\t{len(_threads(t))}\nSigQ:\t0/63000\n")
+            f"FDSize:\t64\nGroups:\t\nVmSize:\t{size:8d} kB\nVmRSS:\t{rss:8d} kB\n"
+            f"Threads:\t{len(_threads(t))}\nSigQ:\t0/63000\n")
+
+
+def _vm_kb(t) -> tuple[int, int]:
+    space = getattr(t, "space", None)
+    if space is None:
+        return 0, 0
+    return (sum(v.end - v.start for v in space.vmas) >> 10, space.resident_pages() * 4)
+
+
+def _environ(t) -> bytes:
+    """The environment strings as they are now in memory (Linux reads env_start..env_end)."""
+    start, end = getattr(t, "env_range", (0, 0))
+    if end <= start:
+        return b""
+    try:
+        return t.mem.read(start, end - start)
+    except Exception:          # MemFault: the guest unmapped its stack's top
+        return b""
+
+
+def _smaps_rollup(t) -> str:
+    vmas = t.space.vmas
+    if not vmas:
+        return ""
+    rss = t.space.resident_pages() * 4
+    head = f"{vmas[0].start:08x}-{vmas[-1].end:08x} ---p 00000000 00:00 0"
+    fields = [("Rss", rss), ("Pss", rss), ("Pss_Dirty", rss), ("Pss_Anon", rss),
+              ("Pss_File", 0), ("Pss_Shmem", 0), ("Shared_Clean", 0), ("Shared_Dirty", 0),
+              ("Private_Clean", 0), ("Private_Dirty", rss), ("Referenced", rss),
+              ("Anonymous", rss), ("KSM", 0), ("LazyFree", 0), ("AnonHugePages", 0),
+              ("ShmemPmdMapped", 0), ("FilePmdMapped", 0), ("Shared_Hugetlb", 0),
+              ("Private_Hugetlb", 0), ("Swap", 0), ("SwapPss", 0), ("Locked", 0)]
+    return f"{head:<73}[rollup]\n" + "".join(f"{(k + ':'):<16}{v:8d} kB\n" for k, v in fields)
+
+
+_LIMITS = [("Max cpu time", "seconds", 0), ("Max file size", "bytes", 1),
+           ("Max data size", "bytes", 2), ("Max stack size", "bytes", 3),
+           ("Max core file size", "bytes", 4), ("Max resident set", "bytes", 5),
+           ("Max processes", "processes", 6), ("Max open files", "files", 7),
+           ("Max locked memory", "bytes", 8), ("Max address space", "bytes", 9),
+           ("Max file locks", "locks", 10), ("Max pending signals", "signals", 11),
+           ("Max msgqueue size", "bytes", 12), ("Max nice priority", "", 13),
+           ("Max realtime priority", "", 14), ("Max realtime timeout", "us", 15)]
+
+
+def _limits(t) -> str:
+    from ..kern.sys_proc import _get_limit       # the guest's limits, as prlimit64 keeps them
+    show = lambda v: "unlimited" if v >= 2**63 else str(v)
+    lines = [f"{'Limit':<26}{'Soft Limit':<21}{'Hard Limit':<21}{'Units':<10}"]
+    for name, unit, res in _LIMITS:
+        soft, hard = _get_limit(t, res)
+        lines.append(f"{name:<26}{show(soft):<21}{show(hard):<21}{unit:<10}")
+    return "\n".join(lines) + "\n"
+
+
+def mountinfo(t) -> str:
+    """/proc/PID/mountinfo: /proc/mounts's lines with mount ids (the root's parent is 1)."""
+    out = []
+    for n, line in enumerate(mounts(t).splitlines()):
+        src, where, fstype, opts = line.split()[:4]
+        access = "ro" if "ro" in opts.split(",") else "rw"
+        out.append(f"{22 + n} {1 if n == 0 else 22} 0:{22 + n} / {where} {access},relatime "
+                   f"- {fstype} {src} {access}")
+    return "\n".join(out) + "\n"
 
 
 def _stat(t) -> str:
@@ -155,12 +234,46 @@ def _exe(t) -> bytes:
 
 SELF_TEXT = {
     b"/maps": lambda t: t.proc_maps(),
+    b"/smaps_rollup": _smaps_rollup,
     b"/status": _status,
     b"/stat": _stat,
     b"/cmdline": _cmdline,
+    b"/environ": _environ,
     b"/comm": lambda t: t.comm + b"\n",
     b"/mounts": mounts,
+    b"/mountinfo": mountinfo,
+    b"/limits": _limits,
+    b"/oom_score_adj": lambda t: f"{getattr(t, 'oom_score_adj', 0)}\n",
+    b"/oom_score": lambda t: "0\n",
+    b"/loginuid": lambda t: "4294967295\n",
 }
+
+
+def _set_comm(t, data: bytes) -> None:
+    """A write to /proc/self/comm: its first 15 bytes are the name, a newline too (as
+    Linux's comm_write copies them)."""
+    t.comm = data[:15].split(b"\0", 1)[0]
+    t.announce_comm()
+
+
+def _set_oom_score_adj(t, data: bytes) -> None:
+    try:
+        value = int(data.strip() or b"x")
+    except ValueError:
+        return
+    if -1000 <= value <= 1000:
+        t.oom_score_adj = value
+
+
+def _sibling_comm(tid: int):
+    def apply(t, data: bytes) -> None:
+        t.introspect(tid, "set_comm", data[:15].split(b"\0", 1)[0])
+    return apply
+
+
+WRITABLE = {b"/comm": _set_comm, b"/oom_score_adj": _set_oom_score_adj}
+# what only a process allowed to ptrace the owner reads (ptrace_may_access, PTRACE_MODE_READ)
+TRACED_TEXT = {b"/maps", b"/smaps_rollup", b"/environ"}
 SELF_LINKS = {
     b"/exe": _exe,
     b"/cwd": lambda t: t.fs.cwd,
@@ -174,7 +287,19 @@ def root_dir(t) -> Node | None:
     (and the global names), so that listing /proc finds every process; None without
     one (then the rootfs's own /proc)."""
     listing = getattr(getattr(t, "config", None), "proc_listing", None)
-    return HostDir(b"/proc", listing) if listing else None
+    if not listing:
+        return None
+    # as Linux lists it: its own names, then the pids ascending
+    return NameListDir(b"/proc", os.path.join(listing, "self", "root"),
+                       lambda t: [*ROOT_NAMES, *_pids(t)], 0o555)
+
+
+ROOT_NAMES = sorted({*PROC_NAMES, "self", "thread-self", "sys"})
+
+
+def _pids(t) -> list[int]:
+    listing = t.config.proc_listing
+    return sorted(int(n) for n in os.listdir(listing) if n.isdigit())
 
 
 def _other_status(info: dict) -> str:
@@ -182,21 +307,22 @@ def _other_status(info: dict) -> str:
                                                                          "R (running)")
     return (f"Name:\t{_escaped(info['comm'])}\nState:\t{state}\nTgid:\t{info['pid']}\nNgid:\t0\n"
             f"Pid:\t{info['pid']}\nPPid:\t{info['ppid']}\nTracerPid:\t0\n"
-            f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n")
+            f"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n"
+            f"Threads:\t{len(info.get('threads', [1]))}\n")
 
 
 OTHER_TEXT = {
     b"/stat": lambda i: _stat_line(i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"],
                                    i["sid"], int(i["started"] * 100), i.get("tty_nr", 0),
                                    i.get("tpgid", -1)),
-    b"/status": _other_status,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",
 }
 
 
 def _other(t, path: bytes) -> Node | None:
-    """/proc/PID/... of another guest process."""
+    """/proc/PID/... of another guest process: what the broker knows (stat, cmdline, comm,
+    exe), the rest asked of its task (kern/introspect.py)."""
     m = _PID.match(path)
     if not m or not m.group(1).isdigit():
         return None
@@ -205,16 +331,95 @@ def _other(t, path: bytes) -> Node | None:
     if info is None:
         return None
     rest = m.group(2) or b""
+    tid = info["pid"]
+    task = _TASK.match(rest)
+    if task:                                   # one thread's view: /proc/PID/task/TID/...
+        tid = int(task.group(1))
+        if tid not in info.get("threads", [info["pid"]]):
+            return None
+        rest = task.group(2) or b""
+        if rest == b"/comm" and tid != info["pid"]:
+            return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
+    return _other_node(t, path, info, tid, rest)
+
+
+def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | None:
+    zombie = info["state"] == "Z"
     if rest == b"":
-        return HostDir(path, "/proc/self")
+        return _pid_dir(t, path, info["pid"])
     if rest == b"/task":
         return _task_dir(t, path, info["pid"])
     make = OTHER_TEXT.get(rest)
     if make is not None:
         return TextFile(path, lambda t, make=make, info=info: make(info))
-    if rest == b"/exe" and info["state"] != "Z":
-        return Symlink(path, info["exe"].encode(errors="surrogateescape"))
+    if rest == b"/exe":
+        return Symlink(path, info["exe"].encode(errors="surrogateescape")) if not zombie else None
+    if rest == b"/root":
+        return Symlink(path, b"/") if not zombie else None
+    if rest == b"/cwd":
+        return RemoteLink(path, tid, rest)
+    if rest in SELF_TEXT or _FDINFO.match(rest):
+        fallback = (lambda t, info=info: _other_status(info)) if rest == b"/status" else \
+            (lambda t: b"")
+        return RemoteText(path, tid, rest, fallback)
+    if rest in (b"/fd", b"/fdinfo"):
+        listing = getattr(getattr(t, "config", None), "proc_listing", None)
+        if listing is None:
+            return None
+        host = os.path.join(listing, "self", os.fsdecode(rest[1:]))
+        return NameListDir(path, host, lambda t: _remote_fds(t, tid))
+    m = _FD.match(rest)
+    if m:
+        return RemoteFdLink(path, tid, int(m.group(1)))
+    m = _THROUGH.match(rest)
+    if m:
+        link = _other_node(t, path[:len(path) - len(m.group(2))], info, tid,
+                           rest[:len(rest) - len(m.group(2))])
+        return _through(t, path, link, m.group(2))
     return None
+
+
+PID_NAMES = sorted({n[1:].decode() for n in (*SELF_TEXT, *SELF_LINKS)} | {"fd", "fdinfo", "task"})
+
+
+def _pid_dir(t, path: bytes, pid: int) -> Node:
+    """/proc/PID: the names mkemu serves there (kept under the broker's listing)."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    if listing is None:
+        return HostDir(path, "/proc/self")
+    return NameListDir(path, os.path.join(listing, "self", "pid"),
+                       lambda t: PID_NAMES, 0o555)
+
+
+def _remote_fds(t, tid: int) -> list[int]:
+    err, fds, _ = t.introspect(tid, "fds")
+    if err == -errno.EACCES:
+        raise OSError(errno.EACCES, "not permitted")
+    return fds if err == 0 else []
+
+
+def _through(t, path: bytes, link: Node | None, tail: bytes) -> Node | None:
+    """A path through a magic link: continue from the guest path the link names (never
+    a host path: /proc/PID/root/../../etc is the rootfs's /etc)."""
+    if link is None:
+        return None
+    try:
+        base = link.readlink(t)
+    except OSError:
+        return None
+    if base.startswith(b"/"):
+        return Redirect(path, base.rstrip(b"/") + tail)
+    return None
+
+
+def _global_dir(t, path: bytes) -> Node:
+    """/proc/sys, /proc/sys/kernel, ...: the names served under it."""
+    listing = getattr(getattr(t, "config", None), "proc_listing", None)
+    if listing is None:
+        return HostDir(path, os.fsdecode(path))
+    names = sorted({p[len(path) + 1:].split(b"/")[0].decode()
+                    for p in (*GLOBAL_TEXT, *GLOBAL_DIRS) if p.startswith(path + b"/")})
+    return NameListDir(path, os.path.join(listing, "self", "sys"), lambda t: names, 0o555)
 
 
 def split_self(t, path: bytes) -> bytes | None:
@@ -234,7 +439,7 @@ def lookup(t, path: bytes) -> Node | None:
     if make is not None:
         return TextFile(path, make)
     if path in GLOBAL_DIRS:
-        return HostDir(path, os.fsdecode(path))
+        return _global_dir(t, path)
     rest = split_self(t, path)
     if rest is None:
         return _other(t, path)
@@ -243,7 +448,7 @@ def lookup(t, path: bytes) -> Node | None:
             return Symlink(path, str(t.pid).encode())
         if path == b"/proc/thread-self":
             return Symlink(path, f"{t.pid}/task/{t.tid}".encode())
-        return HostDir(path, "/proc/self")
+        return _pid_dir(t, path, t.pid)
     if rest == b"/task":
         return _task_dir(t, path, t.pid)
     m = _TASK.match(rest)
@@ -253,11 +458,13 @@ def lookup(t, path: bytes) -> Node | None:
         if tid not in _threads(t):
             return None
         if tid != t.tid and m.group(2) == b"/comm":
-            return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
+            return WritableText(path, lambda t: t.proc_info(tid)["comm"] + "\n",
+                                _sibling_comm(tid))
         return lookup(t, b"/proc/%d%s" % (t.pid, m.group(2) or b""))
     make = SELF_TEXT.get(rest)
     if make is not None:
-        return TextFile(path, make)
+        apply = WRITABLE.get(rest)
+        return TextFile(path, make) if apply is None else WritableText(path, make, apply)
     link = SELF_LINKS.get(rest)
     if link is not None:
         return GuestLink(path, link)
@@ -271,12 +478,5 @@ def lookup(t, path: bytes) -> Node | None:
         return FdInfo(path, int(m.group(1)))
     m = _THROUGH.match(rest)
     if m:
-        # a path through a magic link: continue from the guest path the link names
-        link = lookup(t, path[:len(path) - len(m.group(2))])
-        try:
-            base = link.readlink(t)
-        except OSError:
-            return None
-        if base.startswith(b"/"):
-            return Redirect(path, base.rstrip(b"/") + m.group(2))
+        return _through(t, path, lookup(t, path[:len(path) - len(m.group(2))]), m.group(2))
     return None

@@ -66,6 +66,7 @@ class Mount:
     guest: bytes      # normalized guest path of the mount point
     host: str         # host directory (real path)
     fd: int           # O_PATH descriptor of the host directory, in the reserved range
+    tmpfs: bool = False   # a fresh directory of the machine's own (/dev/shm, --tmpfs)
 
 
 class RootFS:
@@ -101,12 +102,13 @@ class RootFS:
         self.reserved_fds = []
 
     # ---- the mount table -----------------------------------------------------------------
-    def bind(self, guest_dir: bytes, host_dir: str) -> int:
-        """Make host_dir appear at guest_dir; returns the new reserved fd."""
+    def bind(self, guest_dir: bytes, host_dir: str, tmpfs: bool = False) -> int:
+        """Make host_dir appear at guest_dir (tmpfs: a directory of the machine's own,
+        shown as a tmpfs in /proc/mounts); returns the new reserved fd."""
         host = os.path.realpath(host_dir)
         if not os.path.isdir(host):
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", host_dir)
-        m = Mount(normalize(guest_dir), host, self._high_path_fd(host))
+        m = Mount(normalize(guest_dir), host, self._high_path_fd(host), tmpfs)
         self.mounts.append(m)
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         return m.fd

@@ -60,6 +60,8 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | Ipc            | op, kind, key, flags, arg     | Value(id, key, 0 or -errno) |
 |                |                               | (+ the queue's descriptor   |
 |                |                               | for a mq_open)              |
+| Introspect     | tid, request, thread (+ the   | Value(0: passed on to the   |
+|                | socket the target answers on) | target; -ESRCH, -EAGAIN)    |
 | (anything else)|                               | ErrorReply(request, reason) |
 
 Fork is two steps because the host fork happens in the task: Fork reserves
@@ -122,6 +124,7 @@ class MsgType(IntEnum):
     TAKE_SIGNALS = 43
     SIGNALS_REPLY = 44
     FRAME_RETURN = 45
+    INTROSPECT = 46
     IPC = 80
 
 
@@ -491,6 +494,16 @@ class Ipc:
 
 
 @dataclass
+class Introspect:
+    """Pass request (kern/introspect.py's encoding) and the socket that came with it to
+    the task of tid, and ring it; the task answers on that socket."""
+    TYPE = MsgType.INTROSPECT
+    tid: int
+    request: bytes
+    thread: bool = False       # about that thread itself (else: any thread of its process)
+
+
+@dataclass
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -514,7 +527,7 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
                                       ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
-                                      TakeSignals, SignalsReply, FrameReturn)}
+                                      TakeSignals, SignalsReply, FrameReturn, Introspect)}
 MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 

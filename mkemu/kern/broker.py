@@ -28,7 +28,7 @@ from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
 from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
 from ..mm.sharedmm import MmControl
-from . import sigframe
+from . import introspect, sigframe
 from .runs import runs as frame_runs
 from .signals import CARRIER
 from .futex import FutexQueues
@@ -84,6 +84,7 @@ class Broker:
             P.MsgType.PROC_LIST: lambda p, m: P.ProcListReply(sorted(self.table.procs)),
             P.MsgType.PROC_INFO: self.on_proc_info,
             P.MsgType.STOP: self.on_stop,
+            P.MsgType.INTROSPECT: self.on_introspect,
             P.MsgType.TTY: lambda p, m: P.TtyReply(*self.terms.request(p.grp, m.op, m.rdev,
                                                                        m.arg, m.path)),
             P.MsgType.IPC: self.on_ipc,
@@ -238,6 +239,9 @@ class Broker:
         if th.mailbox is not None:
             th.mailbox.close()
             th.mailbox = None
+        if getattr(th, "door", None) is not None:
+            th.door.close()
+            th.door = None
         self.futex.drop(th)
         self.waiting.pop(th.tid, None)
 
@@ -440,6 +444,9 @@ class Broker:
                 proc.mailbox.close()
             proc.mailbox = socket.socket(fileno=proc.chan.fds.pop())
             proc.mailbox.setblocking(False)
+            if getattr(proc, "door", None) is not None:
+                proc.door.close()
+            proc.door = introspect.take_door(proc.mailbox)   # sent over it before Hello
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
@@ -558,6 +565,7 @@ class Broker:
             self.table.thread_gone(proc)
             group.chan, group.host_pid, group.pidfd = proc.chan, proc.host_pid, proc.pidfd
             group.mailbox, group.chan_closed, group.exit = proc.mailbox, False, None
+            group.door = getattr(proc, "door", None)
             self.sel.register(group.chan.sock, selectors.EVENT_READ, (group, "chan"))
             self.sel.register(group.pidfd, selectors.EVENT_READ, (group, "exit"))
             _tell(group, P.Value(0))
@@ -631,6 +639,35 @@ class Broker:
         if info is not None:
             info["tty_nr"], info["tpgid"] = self.terms.of(self.table.by_tid(msg.pid).grp)
         return P.ProcInfoReply(info)
+
+    def on_introspect(self, proc: Proc, msg: P.Introspect):
+        """Pass a question about another task on to it (kern/introspect.py): to the
+        thread named, or for a process whose first thread is gone, another of its threads."""
+        fds, proc.chan.fds = proc.chan.fds, []
+        try:
+            if len(fds) != 1:
+                return P.ErrorReply(msg.TYPE, "Introspect needs the answer's socket")
+            target = self.table.by_tid(msg.tid)
+            if target is None or target.zombie or not target.alive:
+                return P.Value(-errno.ESRCH)
+            if target.grp.stopped:
+                return P.Value(-errno.EAGAIN)          # it cannot run to answer
+            hosts = [h for h in (target, *target.grp.hosts())
+                     if getattr(h, "door", None) is not None and h.pidfd >= 0]
+            if target is target.grp and not msg.thread:
+                # a question about the process: best a thread not asleep in a broker wait
+                # (waitpid, a futex), which cannot make a broker call meanwhile
+                hosts.sort(key=lambda h: id(h) in self.futex.waiting or h.tid in self.waiting)
+            if not hosts or not introspect.pass_on(hosts[0].door, msg.request, fds[0]):
+                return P.Value(-errno.ESRCH)
+            try:
+                signal.pidfd_send_signal(hosts[0].pidfd, CARRIER)
+            except OSError:
+                pass
+            return P.Value(0)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def on_stop(self, proc: Proc, msg: P.Stop):
         if msg.sig != signal.SIGSTOP and self.table.orphaned_group(proc.grp.pgid):

@@ -82,6 +82,7 @@ class MachineConfig:
     pty: bool = False                   # give the guest a pty of mkemu's own (mkemu boot)
     root_as_user: bool | None = None    # record ownership in the metadata store, the guest
     #                                     being root (None: the default for the host user)
+    tmpfs: list[str] = field(default_factory=list)   # guest dirs that get a fresh empty dir
 
 
 # The supervisor tells the broker "send signal N to the guest" with a real-time
@@ -149,12 +150,15 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     binds = list(cfg.binds)
     if not any(guest.rstrip("/") == "/dev/shm" for _, guest in binds):
         binds.insert(0, (ipc.shm_dir, "/dev/shm"))     # the machine's own /dev/shm
+    scratch = [(scratch_dir("tmpfs", 0o1777), guest) for guest in cfg.tmpfs]
+    terminal = _host_terminal()
     tcfg = TaskConfig(uid=uid, gid=gid, root_as_user=root_as_user,
                       rootfs=cfg.rootfs, strace=cfg.strace, stats=cfg.stats,
                       dump_blocks=cfg.dump_blocks, host_program=cfg.host_program,
-                      inject_crash=cfg.inject_crash, binds=binds, cwd=cfg.cwd,
+                      inject_crash=cfg.inject_crash, binds=[*binds, *scratch], cwd=cfg.cwd,
+                      tmpfs_dirs=(ipc.shm_dir, *(host for host, _ in scratch)),
                       program_name=cfg.program_name or path, ignored_signals=cfg.ignored_signals,
-                      proc_listing=listing)
+                      proc_listing=listing, console=terminal[1] if terminal else None)
     supervisor = os.getppid()
 
     def on_signals(records):
@@ -181,7 +185,6 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         task_main(chan, PhysMem(phys_fd), tcfg, path, argv, cfg.env)
 
     init = broker.spawn(first_task)
-    terminal = _host_terminal()
     if terminal is not None:
         broker.terms.attach_machine(*terminal, init)
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
@@ -196,31 +199,46 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
     finally:
         shutil.rmtree(listing, ignore_errors=True)
         ipc.close()
+        for host, _ in scratch:
+            shutil.rmtree(host, ignore_errors=True)
+
+
+def _scratch_parent() -> str:
+    """Where a machine's own host directories go: /dev/shm (tmpfs: memory, and it lists
+    entries in the order they were made, so /proc lists pids ascending), else $TMPDIR."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else tempfile.gettempdir()
 
 
 def _sweep_listing_dirs() -> None:
-    """Remove the listing directories of brokers that died without cleaning up
-    (killed with SIGKILL): each is named after its broker's host pid."""
-    tmp = tempfile.gettempdir()
-    for name in os.listdir(tmp):
-        parts = name.split("-")
-        if len(parts) < 4 or parts[:2] != ["mkemu", "proc"] or not parts[2].isdigit():
-            continue
-        try:
-            os.kill(int(parts[2]), 0)
-            continue                        # its broker still runs
-        except ProcessLookupError:
-            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
-        except OSError:
-            continue
+    """Remove the directories (/proc listings, --tmpfs) of brokers that died without
+    cleaning up (killed with SIGKILL): each is named after its broker's host pid."""
+    for parent in {tempfile.gettempdir(), _scratch_parent()}:
+        for name in os.listdir(parent):
+            parts = name.split("-")
+            if len(parts) < 4 or parts[0] != "mkemu" or parts[1] not in ("proc", "tmpfs") \
+                    or not parts[2].isdigit():
+                continue
+            try:
+                os.kill(int(parts[2]), 0)
+                continue                        # its broker still runs
+            except ProcessLookupError:
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            except OSError:
+                continue
+
+
+def scratch_dir(kind: str, mode: int) -> str:
+    """A new host directory of this broker's (removed when it ends, swept if it was killed)."""
+    where = tempfile.mkdtemp(prefix=f"mkemu-{kind}-{os.getpid()}-", dir=_scratch_parent())
+    os.chmod(where, mode)
+    return where
 
 
 def proc_listing_dir() -> str:
     """A host directory whose entries are what listing the guest's /proc shows: the
     global files and, kept by the broker, one directory per guest pid."""
     _sweep_listing_dirs()
-    where = tempfile.mkdtemp(prefix=f"mkemu-proc-{os.getpid()}-")
-    os.chmod(where, 0o755)                  # everyone may list /proc
+    where = scratch_dir("proc", 0o755)      # everyone may list /proc
     for name in PROC_NAMES:
         open(os.path.join(where, name), "w").close()
     for name in ("sys", "self", "thread-self"):

@@ -39,7 +39,7 @@ from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
 from ..mm.fault import MemFault
-from . import brokercall, crash, futex, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
+from . import brokercall, crash, futex, introspect, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 from .reserved import RESERVED_FD_BASE
@@ -58,11 +58,13 @@ class TaskConfig:
     host_program: str | None = None   # the first program comes from this host file
     inject_crash: str | None = None   # fault injection: raise in mkemu at this syscall
     binds: list[tuple[str, str]] = field(default_factory=list)   # (host dir, guest dir) mounts
+    tmpfs_dirs: tuple[str, ...] = ()  # the host dirs of binds that are the machine's own tmpfs
     cwd: str = "/"                    # the first working directory (a guest path)
     program_name: str = ""            # the program as the user named it, for exec failures
     ignored_signals: tuple[int, ...] = ()   # ignored when mkemu started: the guest inherits that
     proc_listing: str | None = None   # the broker's host directory listing /proc (fs/procfs.py)
     root_as_user: bool = False        # ownership is recorded in the metadata store (fs/metastore.py)
+    console: str | None = None        # the machine's terminal (/dev/console), a host device
 
 
 class Task:
@@ -93,7 +95,7 @@ class Task:
                                    records_owners=config.root_as_user))
         self.fs.root.meta.reserve = self.reserved_fds.add
         for host_dir, guest_dir in config.binds:
-            self.fs.root.bind(guest_dir.encode(), host_dir)
+            self.fs.root.bind(guest_dir.encode(), host_dir, host_dir in config.tmpfs_dirs)
         try:
             self.fs.chdir(config.cwd.encode(errors="surrogateescape"))
         except OSError:
@@ -112,6 +114,7 @@ class Task:
         self.shares_fds = False             # ... and the host descriptor table (CLONE_FILES)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
+        self.broker_busy = False            # kern/introspect.py: no broker call may be made now
         self.started = time.monotonic()
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
@@ -144,6 +147,7 @@ class Task:
                 self.sig.mailbox.close()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         high = self.reserve_fd(os.dup(mine.fileno()))
+        introspect.new_door(self, mine, keep_old)     # other tasks' questions come there
         mine.close()
         self.sig.mailbox = socket.socket(fileno=high)
         self.sig.mailbox.setblocking(False)
@@ -161,15 +165,38 @@ class Task:
         os.write(self.log_fd, f"mkemu: {text}\n".encode(errors="replace"))
 
     def _request_frames(self, count: int) -> list[tuple[int, int]]:
+        self.broker_call_allowed()
         return brokercall.call(self, P.FrameRequest(count), P.FrameGrant).runs
+
+    def broker_call_allowed(self) -> None:
+        """Raise introspect.Deferred when answering another process from a signal handler
+        that interrupted a broker wait (a call now would take that wait's reply)."""
+        if self.broker_busy:
+            raise introspect.Deferred()
 
     def proc_info(self, pid: int) -> dict | None:
         """What /proc/PID shows of another guest process (None: there is none)."""
+        self.broker_call_allowed()
         return brokercall.call(self, P.ProcInfo(pid), P.ProcInfoReply).info
+
+    def introspect(self, tid: int, op: str, args=None):
+        """Ask another task what only it knows (kern/introspect.py): (0 or -errno, value,
+        a descriptor it passed or None)."""
+        self.broker_call_allowed()
+        return introspect.ask(self, tid, op, args)
+
+    def proc_writer(self, apply) -> int:
+        """A descriptor whose writes go to apply(self, data) (a writable /proc file)."""
+        return introspect.open_writer(self, apply)
 
     def exec_done(self) -> None:
         """Tell the broker what /proc shows of the new image (and release a vfork parent)."""
         self.announce(execed=True)
+
+    def announce_comm(self) -> None:
+        """Tell the broker this thread's new name (PR_SET_NAME, a write to /proc/self/comm)."""
+        brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"), None, None,
+                                           False, None, None))
 
     def announce(self, execed: bool = False) -> None:
         brokercall.send(self, P.ProcUpdate(self.comm.decode(errors="replace"),
@@ -246,6 +273,7 @@ class Task:
         self.cpu.pc = img.entry
         self.exe_path = img.path
         self.argv = img.argv
+        self.env_range = _env_range(new_mem, sp)
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
@@ -289,6 +317,8 @@ class Task:
             else:
                 self.fatal(signal.SIGABRT, f"unknown trap {trap}")
             cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
+            if self.introspect_due:
+                introspect.serve(self)
             if sig.claim_due:
                 sig.claim_shared(self)
             if sig.pending or sig.saved_mask is not None:
@@ -315,6 +345,25 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
+
+
+def _env_range(mem, sp: int) -> tuple[int, int]:
+    """Where the environment strings lie on a new stack (/proc/PID/environ reads them):
+    from the first string envp names to the end of the last."""
+    try:
+        argc = mem.read_u64(sp)
+        p = sp + 8 * (argc + 2)
+        first = last = mem.read_u64(p)
+        while True:
+            s = mem.read_u64(p)
+            if not s:
+                break
+            last, p = s, p + 8
+        if not first:
+            return 0, 0
+        return first, last + len(mem.read_cstring(last, 1 << 17)) + 1
+    except MemFault:
+        return 0, 0
 
 
 def _boot_identity(root: RootFS) -> Identity:
@@ -344,6 +393,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         task = Task(chan, phys, config)
         task.first_path = path
         signals.install_host_handlers(task)
+        introspect.install(task)
         for s in config.ignored_signals:    # as execve keeps SIG_IGN (nohup, `cmd &` in a script)
             task.sig.actions[s].handler = signals.SIG_IGN
         try:

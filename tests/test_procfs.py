@@ -1,0 +1,164 @@
+"""/proc of other processes, process_vm_readv/writev, /proc's global files, /dev, and
+--tmpfs (fs/procfs.py, fs/devfs.py, kern/introspect.py, kern/sys_procvm.py).
+
+qemu-aarch64 passes /proc/PID of another process through to the host (it shows
+qemu's own maps, descriptors and environment), so tests/guest/proc_peek.c is
+compared with the same C source built for this host and run natively: what
+Linux itself shows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.support.guestbin import host_binary
+from tests.support.guestrun import run_command, run_mkemu
+
+MARK = {"PEEK_MARK": "peek 42"}
+
+
+@pytest.fixture
+def peek_dir(rootfs):
+    name = f"peek-{uuid.uuid4().hex[:10]}"
+    host = rootfs / "tmp" / name
+    host.mkdir(parents=True)
+    yield name, host
+    shutil.rmtree(host, ignore_errors=True)
+
+
+def test_another_process_proc_and_memory_like_linux(rootfs, guest_binary, peek_dir, tmp_path):
+    name, host = peek_dir
+    code, out, err = run_mkemu([guest_binary("proc_peek"), f"/tmp/{name}"], rootfs=rootfs,
+                               guest_env=MARK)
+    native = tmp_path / "native"
+    native.mkdir()
+    hc, ho, he = run_command([str(host_binary("proc_peek")), str(native)],
+                             env={**os.environ, **MARK})
+    assert hc == 0, he.decode(errors="replace")
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    assert out == ho, err.decode(errors="replace")[-3000:]
+    # what the fixture checks holds on Linux, not just the same under both
+    for line in (b"maps: mapped.dat 1, [stack] 1", b"environ: has PEEK_MARK 1",
+                 b"cwd: is DIR 1", b"fd: 0 1 2 3 4 5 6 7", b"fd/7: is DIR/open.txt 1",
+                 b"fdinfo/7: pos:\t3", b"readv: 64 \"the child's own text\"",
+                 b"readv past the end: 4096", b"readv with a bad second: 4",
+                 b"readv bad: -1 Bad address", b"readv no such pid: -1 No such process",
+                 b"writev two: 1, the parent's own two[0] x",
+                 b"child: secret now \"the parent wrote\", two[0] y",
+                 b"after reaping: No such file or directory"):
+        assert line in out, out.decode(errors="replace")
+
+
+def test_no_escape_through_another_process_root_or_cwd(rootfs, guest_binary, peek_dir):
+    name, host = peek_dir
+    want = (rootfs / "etc" / "hostname").read_bytes().splitlines()[0]
+    code, out, err = run_mkemu([guest_binary("proc_peek"), f"/tmp/{name}", "escape"],
+                               rootfs=rootfs)
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    lines = [line for line in out.splitlines() if b"/etc/hostname: " in line]
+    assert len(lines) == 3, out
+    for line in lines:
+        assert line.split(b": ", 1)[1] == want, out
+
+
+BB = "/bin/busybox"
+
+
+def test_ps_lists_processes_in_pid_order_with_their_names(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 3 & busybox sleep 3 & "
+                                "busybox ps -o pid,comm,args; kill %1 %2"], rootfs=rootfs)
+    assert code == 0, err
+    rows = [line.split(None, 2) for line in out.decode().splitlines()[1:]]
+    pids = [int(r[0]) for r in rows]
+    assert pids == sorted(pids) and len(pids) == 4, out
+    assert [r[2] for r in rows[1:3]] == ["busybox sleep 3"] * 2, out
+    assert rows[-1][2] == "busybox ps -o pid,comm,args", out
+
+
+def test_global_proc_files(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "cat /proc/uptime /proc/loadavg "
+                                "/proc/sys/kernel/ostype /proc/sys/kernel/random/boot_id "
+                                "/proc/sys/kernel/random/uuid /proc/sys/kernel/random/uuid; "
+                                "ls /proc"], rootfs=rootfs)
+    assert code == 0, err
+    lines = out.decode().splitlines()
+    up = lines[0].split()
+    assert len(up) == 2 and all(float(x) >= 0 for x in up), lines[0]
+    load = lines[1].split()
+    assert len(load) == 5 and "/" in load[3], lines[1]
+    assert lines[2] == "Linux"
+    assert len(lines[3]) == 36 and lines[4] != lines[5] and len(lines[4]) == 36
+    listed = lines[6:]
+    assert "self" in listed and "uptime" in listed and "1000" in listed, listed
+
+
+def test_dev_fd_and_stdout(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "echo one > /dev/stdout; echo two > /dev/fd/1; "
+                                "echo three 1>&2 2>/dev/stderr; readlink /dev/stdin; "
+                                "exec 5</etc/hostname; cat /dev/fd/5"], rootfs=rootfs)
+    assert code == 0, err
+    assert out.decode().splitlines() == ["one", "two", "/proc/self/fd/0", "mkemu-guest"], out
+    assert err.endswith(b"three\n"), err
+
+
+def test_tmpfs_is_empty_private_and_gone_after_the_run(rootfs):
+    before = set(os.listdir("/dev/shm"))
+    code, out, err = run_mkemu([BB, "sh", "-c", "ls -a /tmp; echo kept > /tmp/f; cat /tmp/f; "
+                                "grep -c ' /tmp ' /proc/mounts"],
+                               rootfs=rootfs, extra=["--tmpfs", "/tmp"])
+    assert code == 0, err
+    assert out == b".\n..\nkept\n1\n", out
+    assert not (rootfs / "tmp" / "f").exists()
+    assert not [n for n in set(os.listdir("/dev/shm")) - before if n.startswith(("mkemu-tmpfs-", "mkemu-proc-"))]
+
+
+def test_threaded_process_seen_from_another_like_linux(rootfs, guest_binary):
+    # the child's main thread sleeps in pthread_join (a broker wait): the broker asks
+    # one of its other threads, asleep in read()
+    code, out, err = run_mkemu([guest_binary("proc_threads")], rootfs=rootfs)
+    hc, ho, he = run_command([str(host_binary("proc_threads"))])
+    assert hc == 0, he
+    assert code == 0, err.decode(errors="replace")[-3000:]
+    assert out == ho, err.decode(errors="replace")[-3000:]
+    assert b"task: 3 threads: boss worker-1 worker-2\n" in out and b"Threads:\t3" in out, out
+    assert b"readv: 32 \"written by a thread\"" in out and b"own name now renamed" in out
+
+
+def test_stopped_process_does_not_hang_its_asker(rootfs):
+    # a stopped process cannot run to answer: what the broker knows shows at once
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 5 & p=$!; kill -STOP $p; "
+                                "grep State /proc/$p/status; cat /proc/$p/cmdline | tr '\\0' ' '; "
+                                "echo; readlink /proc/$p/exe; kill -CONT $p; kill $p"],
+                               rootfs=rootfs, timeout=60)
+    assert code == 0, err
+    assert out.decode().splitlines() == ["State:\tT (stopped)", "busybox sleep 5 ",
+                                         "/bin/busybox"], out
+
+
+def test_comm_is_writable_by_the_process(rootfs):
+    code, out, err = run_mkemu([BB, "sh", "-c", "echo -n newname > /proc/self/comm; "
+                                "cat /proc/$$/comm; echo -n other > /proc/$$/task/$$/comm; "
+                                "cat /proc/$$/comm; echo 500 > /proc/self/oom_score_adj; "
+                                "cat /proc/self/oom_score_adj"], rootfs=rootfs)
+    assert code == 0, err
+    # the child `cat` inherits oom_score_adj over fork, as on Linux
+    assert out == b"newname\nother\n500\n", out
+
+
+def test_a_killed_machine_tmpfs_is_swept_by_the_next(rootfs):
+    # a broker killed with SIGKILL leaves its directories; they are named after its
+    # host pid, and the next machine removes those whose broker is gone
+    import subprocess
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = f"/dev/shm/mkemu-tmpfs-{gone.pid}-leftover"
+    os.makedirs(left)
+    try:
+        code, _, err = run_mkemu([BB, "true"], rootfs=rootfs)
+        assert code == 0, err
+        assert not os.path.exists(left)
+    finally:
+        shutil.rmtree(left, ignore_errors=True)
