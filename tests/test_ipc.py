@@ -17,6 +17,9 @@ from tests.support.guestbin import host_binary
 from tests.support.guestrun import (children, mkemu_command, run_command, run_mkemu,
                                     run_qemu)
 
+# every test here counts the host's SysV objects and queues: one worker runs them all
+pytestmark = pytest.mark.xdist_group("host-ipc-objects")
+
 
 def _records_of_dead_brokers() -> list[str]:
     """IPC records (/tmp/mkemu-ipc-<pid>-*) and /dev/shm directories of brokers that no

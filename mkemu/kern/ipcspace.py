@@ -53,6 +53,7 @@ class IpcSpace:
         self.queues: set[str] = set()                      # host queue names made here
         self._record = os.path.join(record_dir, "objects")
         self._note(f"start {_start_time(self.pid)}")       # names this broker, not its pid
+        self._note(f"ns {_ipc_namespace()}")
         self._note(f"dir {shm_dir}")
 
     @classmethod
@@ -201,6 +202,25 @@ class IpcSpace:
         clean_record(self.record_dir)
 
 
+def _ipc_namespace() -> str:
+    """This process's IPC namespace ("ipc:[N]"): the objects a record names exist in it."""
+    try:
+        return os.readlink("/proc/self/ns/ipc")
+    except OSError:
+        return "?"
+
+
+def _record_namespace(record_dir: str) -> str | None:
+    try:
+        with open(os.path.join(record_dir, "objects")) as f:
+            for line in f:
+                if line.startswith("ns "):
+                    return line[3:].strip()
+    except OSError:
+        pass
+    return None
+
+
 def _read_record(path: str) -> tuple[set[tuple[str, str]], list[str]]:
     made: set[tuple[str, str]] = set()
     dirs: list[str] = []
@@ -284,6 +304,8 @@ def sweep(broker_pid: int | None = None) -> None:
                                      else _alive(int(pid), record)):
                 continue
             if prefix == RECORD_PREFIX:
+                if _record_namespace(path) not in (None, _ipc_namespace()):
+                    continue    # its objects live in another IPC namespace: not ours to reach
                 clean_record(path)
             else:
                 shutil.rmtree(path, ignore_errors=True)
