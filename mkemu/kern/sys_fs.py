@@ -1112,7 +1112,7 @@ def sys_fchmodat2(t, dirfd, path_addr, mode, flags):
         st = os.fstat(tg.fd) if tg.fd >= 0 else os.stat(tg.host)   # (a magic link: the file)
         if stat.S_ISLNK(st.st_mode):
             return -errno.EOPNOTSUPP        # a symlink's mode cannot change (Linux's filesystems)
-        os.chmod(tg.host, mode & 0o7777)
+        _chmod(t, tg.host, mode & 0o7777)
     return 0
 
 
