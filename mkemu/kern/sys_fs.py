@@ -309,6 +309,7 @@ def sys_pwritev(t, fd, iov, n, off):
 @syscall("preadv2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
+    flags = s32(flags)                  # rwf_t; the host refuses unknown ones
     off = s64(off)
     vecs = _iovecs(t, iov, n)
     if off < -1:
@@ -318,7 +319,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
         data = os.read(fd, _total(vecs))
     else:
         bufs = [bytearray(_total(vecs))]
-        got = os.preadv(fd, bufs, off, flags & M32)
+        got = os.preadv(fd, bufs, off, flags)
         data = bytes(bufs[0][:got])
     _scatter(t, vecs, data)
     return len(data)
@@ -327,6 +328,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
 @syscall("pwritev2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
+    flags = s32(flags)
     off = s64(off)
     vecs = _iovecs(t, iov, n)
     data = _gather(t, vecs)
@@ -335,7 +337,7 @@ def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     if off == -1 and not flags:
         _wait_ready(t, fd, _OUT)
         return os.write(fd, data)
-    return os.pwritev(fd, [data], off, flags & M32)
+    return os.pwritev(fd, [data], off, flags)
 
 
 @syscall("lseek", "fd", "int", "int")
@@ -911,7 +913,7 @@ def sys_fchmodat(t, dirfd, path_addr, mode):
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
     check_modifiable(os.fstat(fd))
-    os.chown(fd, s32(uid), s32(gid))
+    os.chown(fd, uid & M32, gid & M32)      # uid_t: 0xffffffff is -1, "unchanged"
     return 0
 
 
@@ -919,7 +921,7 @@ def sys_fchown(t, fd, uid, gid):
 def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL
-    uid, gid = s32(uid), s32(gid)
+    uid, gid = uid & M32, gid & M32
     path = _path(t, path_addr)
     if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
         with namei.Parent(t, dirfd, path) as (pfd, name):
