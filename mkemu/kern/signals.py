@@ -559,6 +559,7 @@ def install_host_handlers(task) -> None:
         task.sig.host_signal(signum)
         task.cpu.pending = True
         if task.in_syscall and task.sig.interrupting():
+            task.in_syscall = False     # once: a second signal must not hit the EINTR path
             raise InterruptedSyscall()
 
     for s in HOST_SIGNALS:

@@ -56,7 +56,7 @@ def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
             left = deadline_ns - time.clock_gettime_ns(clock)
             if left <= 0:
                 return 0
-            time.sleep(left / 1e9)
+            time.sleep(min(left, 1 << 50) / 1e9)     # time.sleep takes at most ~292 years
     except InterruptedSyscall:
         t.sig.sleep_deadline = (clock, deadline_ns)
         if rem:
