@@ -58,6 +58,7 @@ struct shared {
     volatile long progress;        /* bumped at each case, for the stall check */
     volatile long nr, args[6];
     volatile long calls[MAXSPECS];
+    volatile long succeeded;       /* calls that returned >= 0 */
 };
 
 static struct spec specs[MAXSPECS];
@@ -434,10 +435,8 @@ static void run_case(long i)
     sh->calls[i % nspecs]++;
     sh->progress++;
     arm_watchdog(WATCHDOG_US);
-    if (sp->nr == SYS_clone || sp->nr == SYS_clone3)
-        raw_clone(sp->nr, a);
-    else
-        raw(sp->nr, a);
+    long r = sp->nr == SYS_clone || sp->nr == SYS_clone3 ? raw_clone(sp->nr, a) : raw(sp->nr, a);
+    sh->succeeded += r >= 0;
     arm_watchdog(0);
     unsigned long alrm[6] = {SIG_UNBLOCK, (unsigned long)&alarm_set, 0, 8};
     raw(SYS_rt_sigprocmask, alrm);       /* a mask the call set (from memory we do not clean) */
@@ -453,7 +452,7 @@ static void child_setup(void)
     dup2(null, 0);
     dup2(out, 1);
     dup2(out, 2);
-    for (int fd = 3; fd < 64; fd++)
+    for (int fd = 3; fd < 20; fd++)
         close(fd);
     /* 3.. : things worth calling with: files, a directory, a pipe, sockets, ... */
     open("f0", O_RDWR | O_CREAT, 0644);                    /* 3 */
@@ -528,7 +527,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_tick;                              /* no SA_RESTART: waitpid breaks */
     sigaction(SIGALRM, &sa, NULL);
-    long batches = 0, ended = 0, hung = 0;
+    long batches = 0, ended = 0, hung = 0, exits = 0;
     while (sh->next < count) {
         long start = sh->next;
         long stop = start + BATCH < count ? start + BATCH : count;
@@ -572,6 +571,12 @@ int main(int argc, char **argv)
             continue;
         /* the child ended early: in case cur (then go on after it) or between cases */
         long cur = sh->cur;
+        if (sh->next <= cur)
+            sh->next = cur + 1;
+        if (WIFEXITED(status) && !killed && (sh->nr == SYS_exit || sh->nr == SYS_exit_group)) {
+            exits++;                                      /* what it was asked to do */
+            continue;
+        }
         ended++;
         hung += killed;
         char how[64];
@@ -584,8 +589,6 @@ int main(int argc, char **argv)
         say("fuzz: case %ld nr %ld args %#lx %#lx %#lx %#lx %#lx %#lx: the child ended: %s\n",
             cur, sh->nr, sh->args[0], sh->args[1], sh->args[2], sh->args[3], sh->args[4],
             sh->args[5], how);
-        if (sh->next <= cur)
-            sh->next = cur + 1;
     }
     long calls = 0;
     int distinct = 0;
@@ -597,7 +600,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nspecs; i++)
         if (!sh->calls[i])
             say(" %ld", specs[i].nr);
-    say("\nfuzz: done: seed %llu cases %ld calls %ld distinct %d batches %ld ended-early %ld hung %ld\n",
-        seed, count, calls, distinct, batches, ended, hung);
+    say("\nfuzz: done: seed %llu cases %ld calls %ld distinct %d succeeded %ld batches %ld "
+        "exits %ld ended-early %ld hung %ld\n",
+        seed, count, calls, distinct, sh->succeeded, batches, exits, ended, hung);
     return 0;
 }
