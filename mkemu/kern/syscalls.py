@@ -64,6 +64,7 @@ def dispatch(task) -> None:
     try:
         ret = row.handler(task, *args)
     except BaseException as e:
+        task.in_syscall = False         # first: a host signal now must not replace e
         if task.config.strace and isinstance(e, TaskExit):
             _trace(task, nr, row, args, None)       # exit never returns: "= ?"
         if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
