@@ -215,12 +215,18 @@ static unsigned long gen(char kind)
     }
 }
 
-/* fresh random bytes where pointers point, zeros and short timespecs where they should */
+static unsigned long gen_any(void);
+
+/* fresh bytes where pointers point: random, or (half the cases) words drawn like
+ * arguments, so that structs hold small numbers, sizes and pointers to our buffers
+ * (an iovec that points somewhere, a timespec that is valid); zeros and short
+ * timespecs where they should be */
 static void fill_buffers(void)
 {
     unsigned long long *w = (unsigned long long *)bufs;
+    int words = rnd() & 1;
     for (unsigned long i = 0; i < PAGE / 8; i++)
-        w[i] = rnd();
+        w[i] = words ? gen_any() : rnd();
     unsigned long long *tail = (unsigned long long *)(guard - 256);
     for (int i = 0; i < 32; i++)
         tail[i] = rnd();
@@ -402,6 +408,10 @@ static void defang(long nr, unsigned long *a)
         break;
     case SYS_sendto:
         loopback(a[4]);
+        break;
+    case SYS_sendmsg: case SYS_sendmmsg:       /* msghdr.msg_name; mmsghdr is 64 bytes */
+        for (unsigned long m = a[1]; in_bufs(m, 8) && m < a[1] + 8 * 64; m += 64)
+            loopback(*(unsigned long *)m);
         break;
     /* the host's disk and memory: no gigabytes allocated or copied */
     case SYS_fallocate:
