@@ -541,7 +541,7 @@ class SignalState:
                     left = deadline_ns - time.monotonic_ns()
                     if left <= 0:
                         return False
-                    info = signal.sigtimedwait(HOST_SIGNALS, left / 1e9)
+                    info = signal.sigtimedwait(HOST_SIGNALS, min(left, 1 << 50) / 1e9)   # (a chunk)
                     if info is None:
                         continue
                 self.host_signal(info.si_signo)
