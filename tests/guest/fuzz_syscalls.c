@@ -59,6 +59,7 @@ struct shared {
     volatile long nr, args[6];
     volatile long calls[MAXSPECS];
     volatile long succeeded;       /* calls that returned >= 0 */
+    volatile long strays, stray_case, stray_ret;   /* clone children that went on */
 };
 
 static struct spec specs[MAXSPECS];
@@ -446,6 +447,12 @@ static void run_case(long i)
     sh->progress++;
     arm_watchdog(WATCHDOG_US);
     long r = sp->nr == SYS_clone || sp->nr == SYS_clone3 ? raw_clone(sp->nr, a) : raw(sp->nr, a);
+    if ((sp->nr == SYS_clone || sp->nr == SYS_clone3) && syscall(SYS_gettid) != my_pid) {
+        sh->strays++;                  /* a new task that did not see 0 from clone */
+        sh->stray_case = i;
+        sh->stray_ret = r;
+        syscall(SYS_exit, 0);
+    }
     sh->succeeded += r >= 0;
     arm_watchdog(0);
     unsigned long alrm[6] = {SIG_UNBLOCK, (unsigned long)&alarm_set, 0, 8};
@@ -606,6 +613,9 @@ int main(int argc, char **argv)
         calls += sh->calls[i];
         distinct += sh->calls[i] > 0;
     }
+    if (sh->strays)
+        say("fuzz: %ld clone children went on as the caller (case %ld, clone returned %ld)\n",
+            sh->strays, sh->stray_case, sh->stray_ret);
     say("fuzz: uncalled:");
     for (int i = 0; i < nspecs; i++)
         if (!sh->calls[i])
