@@ -119,6 +119,7 @@ def run_fuzzer(tmp_path, guest_binary, seed: int, cases: int, timeout: float,
     done = re.search(r"fuzz: done: seed (\d+) cases (\d+) calls (\d+) distinct (\d+) "
                      r"succeeded (\d+)", report)
     assert done, f"{how}: no summary\n{report[-3000:]}"
+    assert "clone children went on" not in report, f"{how}: clone gave a child something else than 0"
     assert int(done[1]) == seed and int(done[2]) == cases
     uncalled = re.search(r"fuzz: uncalled:(.*)", report)[1].split()
     assert not uncalled, f"{how}: never called: {uncalled}"
