@@ -32,7 +32,7 @@ from ..mm.holdings import Holdings
 from . import brokercall
 from .hostclone import (CLONE_FILES, CLONE_FS, CLONE_NEWNS, CLONE_PARENT, CLONE_PARENT_SETTID,
                         CLONE_PIDFD, CLONE_PTRACE, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
-                        CLONE_VM, CSIGNAL, child_registers, host_clone, say_hello,
+                        CLONE_VM, CSIGNAL, child_registers, host_clone, put_tid, say_hello,
                         take_channel)
 from .systable import syscall
 from .thread import clone_vm
@@ -106,7 +106,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
         brokercall.send(t, P.Forked(child_pid, -1, False))
         return host_pid
     if flags & CLONE_PARENT_SETTID and ptid:
-        t.mem.write_u32(ptid, child_pid)
+        put_tid(t, ptid, child_pid)
     if vfork:
         brokercall.call(t, P.Forked(child_pid, host_pid, True), P.VforkDone)
     else:

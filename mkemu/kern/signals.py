@@ -541,7 +541,7 @@ class SignalState:
                     left = deadline_ns - time.monotonic_ns()
                     if left <= 0:
                         return False
-                    info = signal.sigtimedwait(HOST_SIGNALS, left / 1e9)
+                    info = signal.sigtimedwait(HOST_SIGNALS, min(left, 1 << 50) / 1e9)   # (a chunk)
                     if info is None:
                         continue
                 self.host_signal(info.si_signo)
@@ -559,6 +559,7 @@ def install_host_handlers(task) -> None:
         task.sig.host_signal(signum)
         task.cpu.pending = True
         if task.in_syscall and task.sig.interrupting():
+            task.in_syscall = False     # once: a second signal must not hit the EINTR path
             raise InterruptedSyscall()
 
     for s in HOST_SIGNALS:

@@ -342,6 +342,7 @@ def sys_pwritev(t, fd, iov, n, off):
 @syscall("preadv2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
+    flags = s32(flags)                  # rwf_t; the host refuses unknown ones
     off = s64(off)
     vecs = _iovecs(t, iov, n)
     if off < -1:
@@ -351,7 +352,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
         data = os.read(fd, _total(vecs))
     else:
         bufs = [bytearray(_total(vecs))]
-        got = os.preadv(fd, bufs, off, flags & M32)
+        got = os.preadv(fd, bufs, off, flags)
         data = bytes(bufs[0][:got])
     _scatter(t, vecs, data)
     return len(data)
@@ -360,6 +361,7 @@ def sys_preadv2(t, fd, iov, n, off, _off_hi, flags):
 @syscall("pwritev2", "fd", "ptr", "int", "int", "int", "flags")
 def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     fd = _fd(t, fd)
+    flags = s32(flags)
     off = s64(off)
     vecs = _iovecs(t, iov, n)
     data = _gather(t, vecs)
@@ -368,7 +370,7 @@ def sys_pwritev2(t, fd, iov, n, off, _off_hi, flags):
     if off == -1 and not flags:
         _wait_ready(t, fd, _OUT)
         return os.write(fd, data)
-    return os.pwritev(fd, [data], off, flags & M32)
+    return os.pwritev(fd, [data], off, flags)
 
 
 @syscall("lseek", "fd", "int", "int")
@@ -1063,7 +1065,10 @@ def _chmod(t, host, perm: int) -> None:
 
 
 def _chown(t, host, uid: int, gid: int, follow: bool = True) -> None:
-    """chown of a host path, descriptor or (dir fd, name) pair (not followed)."""
+    """chown of a host path, descriptor or (dir fd, name) pair (not followed).  uid and gid
+    are uid_t/gid_t: 0xffffffff (-1) leaves one unchanged, any other value is unsigned."""
+    uid = -1 if uid & M32 == M32 else uid & M32
+    gid = -1 if gid & M32 == M32 else gid & M32
     meta = t.fs.root.meta
     if not meta.records_owners:
         if isinstance(host, tuple):
@@ -1120,7 +1125,7 @@ def sys_fchmodat2(t, dirfd, path_addr, mode, flags):
 def sys_fchown(t, fd, uid, gid):
     fd = _fd(t, fd)
     check_modifiable(os.fstat(fd))
-    _chown(t, fd, s32(uid), s32(gid))
+    _chown(t, fd, uid, gid)
     return 0
 
 
@@ -1128,7 +1133,6 @@ def sys_fchown(t, fd, uid, gid):
 def sys_fchownat(t, dirfd, path_addr, uid, gid, flags):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL
-    uid, gid = s32(uid), s32(gid)
     path = _path(t, path_addr)
     if path and flags & AT_SYMLINK_NOFOLLOW and namei.lookup(t, dirfd, path, False).node is None:
         with namei.Parent(t, dirfd, path) as (pfd, name):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import errno
 
 from ..mm.space import MAP_ANONYMOUS, PROT_EXEC, PROT_READ, PROT_WRITE
-from .systable import syscall
+from .systable import s32, syscall
 
 _PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC
 MADV_DONTNEED, MADV_FREE = 4, 8
@@ -20,7 +20,7 @@ def sys_brk(t, addr):
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
     if prot & ~(_PROT_ALL | 0x0100_0000 | 0x0200_0000):   # PROT_GROWSDOWN/UP accepted
         return -errno.EINVAL
-    fd = fd - (1 << 64) if fd >> 63 else fd
+    fd = s32(fd)                        # the kernel reads the fd as an unsigned int
     if not flags & MAP_ANONYMOUS and (fd < 0 or fd in t.reserved_fds):
         return -errno.EBADF
     return t.space.mmap(addr, length, prot, flags, fd, offset)

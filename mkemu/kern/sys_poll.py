@@ -29,7 +29,11 @@ def _swap_mask(t, mask_addr: int) -> bool:
 
 
 def _timeout_ms(t, addr: int) -> float | None:
-    return None if not addr else timespec.read_ns(t, addr) / 1e6
+    if not addr:
+        return None
+    ms = timespec.read_ns(t, addr) / 1e6
+    # past what the host's poll takes (INT_MAX ms, 24 days): as good as forever
+    return None if ms > 0x7FFF_FFFF else ms
 
 
 @syscall("ppoll", "ptr", "int", "ptr", "ptr", "size")

@@ -56,7 +56,7 @@ def _sleep_until(t, clock: int, deadline_ns: int, rem: int) -> int:
             left = deadline_ns - time.clock_gettime_ns(clock)
             if left <= 0:
                 return 0
-            time.sleep(left / 1e9)
+            time.sleep(min(left, 1 << 50) / 1e9)     # time.sleep takes at most ~292 years
     except InterruptedSyscall:
         t.sig.sleep_deadline = (clock, deadline_ns)
         if rem:
@@ -138,7 +138,8 @@ def sys_setitimer(t, which, new, old):
         i_sec, i_usec, v_sec, v_usec = _ITIMERVAL.unpack(t.mem.read(new, 32))
         if min(i_sec, v_sec, i_usec, v_usec) < 0 or max(i_usec, v_usec) >= 1_000_000:
             return -errno.EINVAL
-        value, interval = v_sec + v_usec / 1e6, i_sec + i_usec / 1e6
+        # Linux clamps a time past KTIME_MAX (~292 years); so does Python's range
+        value, interval = (min(sec + usec / 1e6, 9e9) for sec, usec in ((v_sec, v_usec), (i_sec, i_usec)))
     else:
         value = interval = 0.0                 # Linux's legacy: NULL disarms
     if value and not interval and value < 1e-6:

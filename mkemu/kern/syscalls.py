@@ -81,9 +81,15 @@ def dispatch(task) -> None:
     try:
         ret = row.handler(task, *args)
     except BaseException as e:
+        task.in_syscall = False         # first: a host signal now must not replace e
         if task.config.strace and isinstance(e, TaskExit):
             _trace(task, nr, row, args, None)       # exit never returns: "= ?"
         if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
+            if not isinstance(e, TaskExit):
+                # a bug of mkemu (bad input is -errno, never an exception): the task's
+                # "internal error" report ends with the call, to run it again
+                e.add_note(f"in syscall {row.name}({', '.join(hex(a) for a in args)}) "
+                           f"[nr {nr}] of pid {task.pid}")
             raise
         ret = _error_result(e)
     finally:

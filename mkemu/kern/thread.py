@@ -27,8 +27,8 @@ from ..mm.physmem import FramePool
 from ..mm.sharedspace import SharedAddressSpace
 from . import brokercall
 from .hostclone import (CLONE_FILES, CLONE_FS, CLONE_PARENT, CLONE_PARENT_SETTID,
-                        CLONE_SIGHAND, CLONE_THREAD, child_registers, host_clone, say_hello,
-                        take_channel)
+                        CLONE_SIGHAND, CLONE_THREAD, child_registers, host_clone, put_tid,
+                        say_hello, take_channel)
 
 
 def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
@@ -59,7 +59,7 @@ def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     t.chan.fds = []
     chan_fd = t.reserve_fd(chan_fd)
     if flags & CLONE_PARENT_SETTID and ptid:
-        t.mem.write_u32(ptid, tid)
+        put_tid(t, ptid, tid)
     host_flags = CLONE_PARENT | (CLONE_FILES if flags & CLONE_FILES else 0) \
         | (CLONE_FS if flags & CLONE_FS else 0) | (0 if thread else signal.SIGCHLD)
     host_pid = host_clone(host_flags)

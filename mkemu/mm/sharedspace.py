@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import signal
 
+from .fault import MemFault
 from .filebacking import FileBacking
 from .hostmap import HostMapping
 from .sharedmm import (COW, KIND_ALL, KIND_CODE, KIND_FLUSH, KIND_FORGET, KIND_WRITES,
@@ -272,6 +273,8 @@ class SharedAddressSpace(AddressSpace):
 
     # ---- the operations, under the lock -----------------------------------------------
     def resolve(self, vpn: int, access: str):
+        if vpn >= ADDR_LIMIT >> 12:       # beyond the user address space and the table
+            raise MemFault(vpn << 12, access, "unmapped")
         e = self.pt.e[vpn]
         if e and _allows(e & 7, access) and not (access == "w" and e & COW):
             return self.phys.page((e & ~COW) >> 3)

@@ -335,9 +335,10 @@ class AddressSpace:
         return held
 
     def munmap(self, addr: int, length: int) -> None:
-        if addr & (PAGE_SIZE - 1) or length == 0:
+        # as Linux: the range must lie in the user address space (it is not clipped)
+        if addr & (PAGE_SIZE - 1) or length == 0 or addr > ADDR_LIMIT or length > ADDR_LIMIT - addr:
             raise OSError(errno.EINVAL, "bad munmap")
-        end = min(page_up(addr + length), ADDR_LIMIT)
+        end = page_up(addr + length)
         self._unmap_range(addr, end)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
