@@ -22,6 +22,7 @@ import select
 import selectors
 import signal
 import socket
+import traceback
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
@@ -50,6 +51,18 @@ def die_with_parent() -> None:
     """Have the host kill this process if its parent process dies."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
+
+
+def _oops(proc, msg, e: Exception):
+    """A handler raised: log it as mkemu's internal error (the request named) and refuse
+    the request, which ends the asking task with its own internal error."""
+    text = (f"mkemu: internal error in broker serving {type(msg).__name__} of pid "
+            f"{getattr(proc, 'pid', '?')}:\n{traceback.format_exc()}")
+    try:
+        os.write(2, text.encode(errors="replace"))
+    except OSError:
+        pass
+    return P.ErrorReply(msg.TYPE, f"internal error: {e!r}")
 
 class Broker:
     def __init__(self, phys_fd: int, nframes: int = DEFAULT_SIZE // PAGE_SIZE) -> None:
@@ -166,8 +179,13 @@ class Broker:
             reply = P.ErrorReply(e.kind, str(e))
         else:
             handler = self.calls.get(msg.TYPE)
-            reply = handler(proc, msg) if handler else \
-                P.ErrorReply(msg.TYPE, f"the broker does not serve {type(msg).__name__}")
+            if handler is None:
+                reply = P.ErrorReply(msg.TYPE, f"the broker does not serve {type(msg).__name__}")
+            else:
+                try:
+                    reply = handler(proc, msg)
+                except Exception as e:           # a bug of the broker's: the asker's oops,
+                    reply = _oops(proc, msg, e)  # not the whole machine's end
         for fd in proc.chan.fds:                 # descriptors no handler took
             os.close(fd)
         proc.chan.fds = []

@@ -72,7 +72,7 @@ class IpcSpace:
         # where it would sit among the guest's own
         fd = os.open(self._record, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, (line + "\n").encode())
+            os.write(fd, os.fsencode(line + "\n"))
         finally:
             os.close(fd)
 
@@ -170,7 +170,7 @@ class IpcSpace:
         host = self.host_queue(name)
         if host is None:
             return (-errno.ENOENT if not name else -errno.EACCES), None
-        if len(name.encode()) > NAME_MAX or len(host.encode()) > NAME_MAX:
+        if len(os.fsencode(name)) > NAME_MAX or len(os.fsencode(host)) > NAME_MAX:
             return -errno.ENAMETOOLONG, None
         if oflag & os.O_CREAT and host not in self.queues:
             self._note(f"+ mq {host}")          # first: a crash now leaves nothing unnamed
@@ -178,7 +178,7 @@ class IpcSpace:
         buf = None if attr is None else ctypes.create_string_buffer(attr, len(attr))
         umask = os.umask(0)                      # the task applied the guest's
         try:
-            fd = H.call("mq_open", ctypes.c_char_p(host.encode()), oflag | os.O_CLOEXEC, mode,
+            fd = H.call("mq_open", ctypes.c_char_p(os.fsencode(host)), oflag | os.O_CLOEXEC, mode,
                         buf)
         finally:
             os.umask(umask)
@@ -190,7 +190,7 @@ class IpcSpace:
         host = self.host_queue(name)
         if host is None:
             return -errno.ENOENT if not name else -errno.EACCES
-        r = H.call("mq_unlink", ctypes.c_char_p(host.encode()))
+        r = H.call("mq_unlink", ctypes.c_char_p(os.fsencode(host)))
         if r == 0:
             self.queues.discard(host)
             self._note(f"- mq {host}")
@@ -212,7 +212,7 @@ def _ipc_namespace() -> str:
 
 def _record_namespace(record_dir: str) -> str | None:
     try:
-        with open(os.path.join(record_dir, "objects")) as f:
+        with open(os.path.join(record_dir, "objects"), errors="surrogateescape") as f:
             for line in f:
                 if line.startswith("ns "):
                     return line[3:].strip()
@@ -225,7 +225,7 @@ def _read_record(path: str) -> tuple[set[tuple[str, str]], list[str]]:
     made: set[tuple[str, str]] = set()
     dirs: list[str] = []
     try:
-        with open(path) as f:
+        with open(path, errors="surrogateescape") as f:
             lines = f.read().splitlines()
     except OSError:
         return made, dirs
@@ -246,7 +246,7 @@ def clean_record(record_dir: str) -> None:
     for kind, what in sorted(made):
         try:
             if kind == "mq":
-                posix_ipc.unlink_message_queue("/" + what)
+                H.call("mq_unlink", ctypes.c_char_p(os.fsencode(what)))
             else:
                 removers[kind](int(what))
         except (sysv_ipc.Error, posix_ipc.Error, ValueError, KeyError, OSError):
@@ -275,7 +275,7 @@ def _alive(pid: int, record_dir: str | None = None) -> bool:
     if now is None or record_dir is None:
         return now is not None
     try:
-        with open(os.path.join(record_dir, "objects")) as f:
+        with open(os.path.join(record_dir, "objects"), errors="surrogateescape") as f:
             first = f.readline().split()
     except OSError:
         return True
