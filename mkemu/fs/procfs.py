@@ -192,11 +192,10 @@ _LIMITS = [("Max cpu time", "seconds", 0), ("Max file size", "bytes", 1),
 
 
 def _limits(t) -> str:
-    from ..kern.sys_proc import _get_limit       # the guest's limits, as prlimit64 keeps them
     show = lambda v: "unlimited" if v >= 2**63 else str(v)
     lines = [f"{'Limit':<26}{'Soft Limit':<21}{'Hard Limit':<21}{'Units':<10}"]
     for name, unit, res in _LIMITS:
-        soft, hard = _get_limit(t, res)
+        soft, hard = t.rlimit(res)           # the guest's limits, as prlimit64 keeps them
         lines.append(f"{name:<26}{show(soft):<21}{show(hard):<21}{unit:<10}")
     return "\n".join(lines) + "\n"
 

@@ -36,6 +36,7 @@ import signal
 import socket
 import time
 
+from ..fs import procfs
 from ..ipc import protocol as P
 from ..mm.fault import MemFault
 from . import brokercall
@@ -248,7 +249,6 @@ def _as_thread(t, status: bytes, tid: int) -> bytes:
 
 def _do(t, op: str, args, who):
     """(value, descriptor to pass or None) for one request."""
-    from ..fs import procfs
     who, who_tid = who[:2], (who[2] if len(who) > 2 else None)
     if op == "text":
         if args in procfs.TRACED_TEXT and not _may_trace(t, who):

@@ -325,5 +325,3 @@ def sys_getrusage(t, who, buf):
               0, 0, 0, 0, 0, 0, ru.ru_nvcsw, ru.ru_nivcsw]
     t.mem.write(buf, struct.pack("<18q", *fields))
     return 0
-
-from . import sys_procvm  # noqa: E402,F401  (process_vm_readv/writev register themselves)

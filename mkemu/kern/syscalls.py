@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (each registers its handlers)
     sys_poll,
     sys_privileged,
     sys_proc,
+    sys_procvm,
     sys_proctree,
     sys_sched,
     sys_signal,

@@ -39,7 +39,8 @@ from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
 from ..mm.fault import MemFault
-from . import brokercall, crash, futex, introspect, robust, sigframe, signals, sys_fs, sys_timer, sys_tty, syscalls
+from . import (brokercall, crash, futex, introspect, robust, sigframe, signals, sys_fs, sys_proc,
+               sys_timer, sys_tty, syscalls)
 from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 from .reserved import RESERVED_FD_BASE
@@ -173,6 +174,10 @@ class Task:
         that interrupted a broker wait (a call now would take that wait's reply)."""
         if self.broker_busy:
             raise introspect.Deferred()
+
+    def rlimit(self, res: int) -> tuple[int, int]:
+        """(soft, hard) of one of the guest's resource limits (as prlimit64 keeps them)."""
+        return sys_proc._get_limit(self, res)
 
     def proc_info(self, pid: int) -> dict | None:
         """What /proc/PID shows of another guest process (None: there is none)."""
