@@ -37,7 +37,7 @@ import stat
 from dataclasses import dataclass
 
 from . import devfs, procfs
-from .nodes import FdLink, GuestLink, HostDir, Node, Redirect, TextFile, check_modifiable
+from .nodes import LISTED, FdLink, GuestLink, HostDir, Node, Redirect, TextFile, check_modifiable
 from .rootfs import O_PATH, Mount, split_last
 
 AT_FDCWD = -100
@@ -70,6 +70,9 @@ def guest_path_of_fd(t, fd: int) -> bytes | None:
     guest = t.fs.root.guest_path_of_host(host)
     if guest is not None:
         return guest
+    listed = LISTED.get(host)                     # an overlay directory's listing copy
+    if listed is not None:
+        return listed
     me = f"/proc/{os.getpid()}".encode()         # host /proc/self/fd opened through procfs
     if host == me or host.startswith(me + b"/"):
         return b"/proc/self" + host[len(me):]

@@ -377,6 +377,11 @@ class RemoteFdLink(FdLink):
         return self._with(t, lambda link: link.lstat(t))
 
 
+# host directory of a NameListDir copy -> the guest path it lists: a descriptor of one
+# (a dirfd for openat, fstatat, openat2) is known as that guest directory
+LISTED: dict[bytes, bytes] = {}
+
+
 class NameListDir(HostDir):
     """A directory whose entries are names computed when it is opened (/proc itself,
     another process's /proc/PID/fd): empty files in a host directory of the opener's
@@ -399,6 +404,7 @@ class NameListDir(HostDir):
         os.makedirs(host)
         for name in reversed(names):
             os.close(os.open(os.path.join(host, name), os.O_CREAT | os.O_WRONLY, 0o500))
+        LISTED[os.fsencode(host)] = self.path
         return fix_cloexec(os.open(host, hflags), hflags) if not hflags & (
             O_CREAT | O__TMPFILE | O_ACCMODE) else super().open(t, hflags, mode)
 

@@ -30,7 +30,7 @@ from contextlib import nullcontext
 from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import FdLink, TextFile, check_modifiable, device_allowed, synth_stat
+from ..fs.nodes import LISTED, FdLink, TextFile, check_modifiable, device_allowed, synth_stat
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
                           O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
@@ -893,7 +893,7 @@ def sys_flock(t, fd, op):
 
 
 # ---- directories ---------------------------------------------------------------------------
-DT_DIR, DT_CHR, DT_LNK = 4, 2, 10
+DT_UNKNOWN, DT_CHR, DT_DIR, DT_REG, DT_LNK = 0, 2, 4, 8, 10
 _DEV_RECORDS_ROOM = 512            # the overlay's /dev records and one host record fit in it
 
 
@@ -919,14 +919,29 @@ def _overlay_listing(t, fd: int) -> str | None:
         host = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
-    listing = getattr(getattr(t, "config", None), "proc_listing", None)
-    if listing and host == os.path.realpath(listing):
-        return "proc"
+    listed = LISTED.get(os.fsencode(host))
+    if listed is not None:
+        return "proc" if listed == b"/proc" else "listed"
     if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
         return "fds"
     if host.endswith("/dev") and guest_path_of_fd(t, fd) == b"/dev":
         return "dev"
     return None
+
+
+def _listed_type(t, directory: bytes, name: bytes) -> int:
+    """d_type of one name of an overlay directory's listing (made of plain files)."""
+    if name in (b".", b".."):
+        return DT_DIR
+    try:
+        node = namei.lookup(t, AT_FDCWD, directory + b"/" + name, False).node
+        if node is None:
+            return DT_UNKNOWN
+        if node.is_link:
+            return DT_LNK
+        return DT_DIR if stat.S_ISDIR(node.stat(t).mode) else DT_REG
+    except OSError:
+        return DT_UNKNOWN                  # gone meanwhile (a process that ended)
 
 
 @syscall("getdents64", "fd", "obuf", "size")
@@ -951,9 +966,9 @@ def sys_getdents64(t, fd, buf, count):
                             if name not in hidden)
             if not data:
                 continue           # only hidden entries in this batch: read on
-        elif listing == "proc" and n:
-            data = b"".join(data[p:p + rl] if name not in (b"self", b"thread-self") else
-                            pack_dirent64(ino, off, DT_LNK, name)
+        elif listing in ("proc", "listed") and n:        # the names' own kinds, not files'
+            where = guest_path_of_fd(t, fd)
+            data = b"".join(pack_dirent64(ino, off, _listed_type(t, where, name), name)
                             for p, rl, ino, off, _, name in iter_dirents64(data))
         data = extra + t.fs.root.meta.fix_dirents(fd, data)    # recorded device nodes' d_type
         t.mem.write(buf, data)
