@@ -25,6 +25,7 @@ static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 
 static char **args;
 static pthread_barrier_t all_up;
+static pthread_barrier_t reported;     /* stage 2: main has printed its line */
 
 static void report(const char *stage, pid_t first)
 {
@@ -61,6 +62,7 @@ static void *blocked(void *arg)
 static void *execs(void *arg)
 {
     pthread_barrier_wait(&all_up);
+    pthread_barrier_wait(&reported);   /* not before main's line is out */
     usleep(20000);                     /* let the others reach pause() */
     exec_next("3", (pid_t)(long)arg);
     return NULL;
@@ -87,9 +89,11 @@ int main(int argc, char **argv)
     pid_t first = atoi(argv[2]);
     if (strcmp(argv[1], "2") == 0) {
         report("image 2 (exec'd from the main thread)", first);
+        pthread_barrier_init(&reported, NULL, 2);
         start_threads(execs, first);
         report("image 2, 3 threads started", first);
         fflush(stdout);
+        pthread_barrier_wait(&reported);
         for (;;)
             pause();                   /* the worker's exec ends this thread too */
     }
