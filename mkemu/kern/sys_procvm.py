@@ -59,13 +59,17 @@ def _remote(t, pid: int, op: str, args):
     return value
 
 
+def _both_iovecs(t, liov, liovcnt, riov, riovcnt, flags):
+    """The local and remote iovec arrays (EINVAL for any flag, as Linux has none)."""
+    if flags:
+        raise OSError(errno.EINVAL, "process_vm flags")
+    return _iovecs(t, liov, liovcnt), _iovecs(t, riov, riovcnt)
+
+
 @syscall("process_vm_readv", "int", "ptr", "uint", "ptr", "uint", "hex",
          status="partial: a stopped process, or one blocking every signal, is ESRCH")
 def sys_process_vm_readv(t, pid, liov, liovcnt, riov, riovcnt, flags):
-    if flags:
-        return -errno.EINVAL
-    local = _iovecs(t, liov, liovcnt & 0xFFFF_FFFF_FFFF_FFFF)
-    remote = _iovecs(t, riov, riovcnt & 0xFFFF_FFFF_FFFF_FFFF)
+    local, remote = _both_iovecs(t, liov, liovcnt, riov, riovcnt, flags)
     limit = sum(n for _, n in local)
     if limit == 0:
         return 0
@@ -85,10 +89,7 @@ def sys_process_vm_readv(t, pid, liov, liovcnt, riov, riovcnt, flags):
 @syscall("process_vm_writev", "int", "ptr", "uint", "ptr", "uint", "hex",
          status="partial: a stopped process, or one blocking every signal, is ESRCH")
 def sys_process_vm_writev(t, pid, liov, liovcnt, riov, riovcnt, flags):
-    if flags:
-        return -errno.EINVAL
-    local = _iovecs(t, liov, liovcnt & 0xFFFF_FFFF_FFFF_FFFF)
-    remote = _iovecs(t, riov, riovcnt & 0xFFFF_FFFF_FFFF_FFFF)
+    local, remote = _both_iovecs(t, liov, liovcnt, riov, riovcnt, flags)
     limit = min(sum(n for _, n in local), sum(n for _, n in remote))
     if limit == 0:
         return 0
