@@ -127,6 +127,7 @@ def like_qemu(root, script, mkemu_args=(), qemu_args=()) -> str:
     return mo.decode()
 
 
+@pytest.mark.slow                 # (the default run keeps asyncio's echo: the same calls and more)
 @pytest.mark.timeout(2 * PY_TIMEOUT + 60)
 def test_selectors_echo_over_tcp(full_rootfs):
     assert like_qemu(full_rootfs, SELECTORS_ECHO) == "EpollSelector 10000 True\n"
@@ -138,6 +139,7 @@ def test_asyncio_echo_server(full_rootfs):
     assert "CLIENT 2 LINE 2" in out and out.endswith("timeout: slept\n")
 
 
+@pytest.mark.slow                 # (the default run has the sqlite3 program's WAL database)
 @pytest.mark.timeout(2 * PY_TIMEOUT + 60)
 def test_sqlite3_module_in_a_file(full_rootfs, work_dir):
     guest_dir, host_dir = work_dir
