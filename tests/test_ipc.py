@@ -7,6 +7,7 @@ import glob
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -152,7 +153,7 @@ def test_killed_machine_is_cleaned_up(cleanup, rootfs, guest_binary):
         code, out, err = run_mkemu(["/bin/busybox", "true"], rootfs=rootfs)
         assert code == 0, err.decode(errors="replace")
     else:
-        code, out, err = run_command(["python3", "-c",
+        code, out, err = run_command([sys.executable, "-c",
                                       "from mkemu.kern.ipcspace import sweep; sweep()"],
                                      cwd=os.path.dirname(os.path.dirname(__file__)))
         assert code == 0, err.decode(errors="replace")
