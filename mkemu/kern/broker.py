@@ -52,17 +52,17 @@ def die_with_parent() -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-
 def _oops(proc, msg, e: Exception):
     """A handler raised: log it as mkemu's internal error (the request named) and refuse
     the request, which ends the asking task with its own internal error."""
     text = (f"mkemu: internal error in broker serving {type(msg).__name__} of pid "
-            f"{getattr(proc, 'pid', '?')}:\n{traceback.format_exc()}")
+            f"{proc.pid}:\n{traceback.format_exc()}")
     try:
         os.write(2, text.encode(errors="replace"))
     except OSError:
         pass
     return P.ErrorReply(msg.TYPE, f"internal error: {e!r}")
+
 
 class Broker:
     def __init__(self, phys_fd: int, nframes: int = DEFAULT_SIZE // PAGE_SIZE) -> None:
@@ -257,7 +257,7 @@ class Broker:
         if th.mailbox is not None:
             th.mailbox.close()
             th.mailbox = None
-        if getattr(th, "door", None) is not None:
+        if th.door is not None:
             th.door.close()
             th.door = None
         self.futex.drop(th)
@@ -462,7 +462,7 @@ class Broker:
                 proc.mailbox.close()
             proc.mailbox = socket.socket(fileno=proc.chan.fds.pop())
             proc.mailbox.setblocking(False)
-            if getattr(proc, "door", None) is not None:
+            if proc.door is not None:
                 proc.door.close()
             proc.door = introspect.take_door(proc.mailbox)   # sent over it before Hello
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
@@ -583,7 +583,7 @@ class Broker:
             self.table.thread_gone(proc)
             group.chan, group.host_pid, group.pidfd = proc.chan, proc.host_pid, proc.pidfd
             group.mailbox, group.chan_closed, group.exit = proc.mailbox, False, None
-            group.door = getattr(proc, "door", None)
+            group.door = proc.door
             self.sel.register(group.chan.sock, selectors.EVENT_READ, (group, "chan"))
             self.sel.register(group.pidfd, selectors.EVENT_READ, (group, "exit"))
             _tell(group, P.Value(0))
@@ -671,7 +671,7 @@ class Broker:
             if target.grp.stopped:
                 return P.Value(-errno.EAGAIN)          # it cannot run to answer
             hosts = [h for h in (target, *target.grp.hosts())
-                     if getattr(h, "door", None) is not None and h.pidfd >= 0]
+                     if h.door is not None and h.pidfd >= 0]
             if target is target.grp and not msg.thread:
                 # a question about the process: best a thread not asleep in a broker wait
                 # (waitpid, a futex), which cannot make a broker call meanwhile

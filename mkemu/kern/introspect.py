@@ -48,8 +48,6 @@ ASK_TIMEOUT = 2.0
 MAX_REQUEST = 1 << 20
 PAGE = 4096
 
-
-
 _THREAD_OPS = {"set_comm"}      # asked of the thread named, never another of its process
 
 
@@ -62,7 +60,7 @@ def new_door(t, mailbox: socket.socket, keep_old: bool) -> None:
     """Make this task's door and hand its other end to the broker on the signal mailbox
     (read by the broker at Hello).  keep_old: the old door is a sibling thread's (a shared
     descriptor table); else it is a copy the fork left here, and goes."""
-    old = getattr(t, "door", None)
+    old = t.door
     if old is not None:
         if keep_old:
             old.detach()
@@ -145,12 +143,12 @@ def _safety(frame) -> str:
 
 def serve(t, frame=None) -> None:
     """Take the requests in the door and answer those this moment allows."""
-    if getattr(t, "proc_writers", None):
+    if t.proc_writers:
         _take_writes(t)
-    door = getattr(t, "door", None)
+    door = t.door
     if door is None:
         return
-    if getattr(t, "introspecting", False):
+    if t.introspecting:
         t.introspect_rang = True          # the serve this interrupted reads the door again
         return
     t.introspecting = True
@@ -339,13 +337,12 @@ def open_writer(t, apply) -> int:
     end of a pipe whose read end, O_ASYNC, rings CARRIER in this task when data comes, so
     the change is made before the guest's write() returns to it."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    r = _fd_high(r)
-    t.reserved_fds.add(r)
+    r = t.reserve_fd(r)
     os.set_blocking(r, False)
     fcntl.fcntl(r, fcntl.F_SETOWN, os.getpid())
     fcntl.fcntl(r, fcntl.F_SETSIG, CARRIER)
     fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
-    t.__dict__.setdefault("proc_writers", {})[r] = apply
+    t.proc_writers[r] = apply
     return w
 
 
@@ -398,9 +395,7 @@ def _fd_high(fd: int) -> int:
 
 
 def _high(t, s: socket.socket) -> socket.socket:
-    fd = _fd_high(s.detach())
-    t.reserved_fds.add(fd)
-    return socket.socket(fileno=fd)
+    return socket.socket(fileno=t.reserve_fd(s.detach()))
 
 
 def _wait_readable(sock: socket.socket, deadline: float) -> bool:

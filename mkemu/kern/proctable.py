@@ -77,6 +77,7 @@ class Proc:
     chld: int = 0                      # CHLD_* bits: how it takes its children's SIGCHLD
     ctty: int = 0                      # st_rdev of its controlling terminal, 0: none
     mailbox: object = None             # socket: siginfo for the signals the broker sends it
+    door: object = None                # socket: questions for its task (kern/introspect.py)
     # threads: the process's record is its first thread's; a further thread's record has
     # the process's pid, its own tid, channel, host process and mailbox, and `group`
     tid: int = 0

@@ -80,6 +80,12 @@ class Task:
         self.phys = phys
         holdings = Holdings.create(phys.nframes)
         holdings.fd = self.reserve_fd(holdings.fd)
+        # kern/introspect.py: other tasks' questions and the writable /proc files
+        self.broker_busy = False            # no broker call may be made now
+        self.door = None                    # where the questions come (made with the mailbox)
+        self.introspect_queue: list = []    # questions kept for the run loop's top
+        self.introspect_due = self.introspect_rang = self.introspecting = False
+        self.proc_writers: dict = {}        # read end of a /proc file's pipe -> apply(t, data)
         self.sig = signals.SignalState()
         mailbox = self.open_signal_mailbox()
         hello = chan.call(P.Hello(os.getpid()), P.Welcome, fds=(holdings.fd, mailbox))
@@ -115,7 +121,6 @@ class Task:
         self.shares_fds = False             # ... and the host descriptor table (CLONE_FILES)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
-        self.broker_busy = False            # kern/introspect.py: no broker call may be made now
         self.started = time.monotonic()
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
