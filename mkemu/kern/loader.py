@@ -49,6 +49,7 @@ class Image:
     argv: list[bytes] = field(default_factory=list)
     path: str = ""               # guest path of the program (after shebang resolution)
     execfn: bytes = b""          # the name execve was given (AT_EXECFN); path if empty
+    env_range: tuple[int, int] = (0, 0)   # the environment strings on the stack (build_stack)
 
 
 def _flags_to_prot(p_flags: int) -> int:
@@ -267,6 +268,8 @@ def build_stack(space: AddressSpace, mem: GuestAccess, img: Image, envp: list[by
 
     execfn = push_bytes((img.execfn or img.path.encode(errors="surrogateescape")) + b"\0")
     env_ptrs = [push_bytes(e + b"\0") for e in reversed(envp)][::-1]
+    # the strings lie end to end below execfn: /proc/PID/environ reads them there
+    img.env_range = (env_ptrs[0], execfn) if env_ptrs else (0, 0)
     arg_ptrs = [push_bytes(a + b"\0") for a in reversed(img.argv)][::-1]
     platform = push_bytes(b"aarch64\0")
     sp &= ~15

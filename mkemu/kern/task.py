@@ -283,7 +283,7 @@ class Task:
         self.cpu.pc = img.entry
         self.exe_path = img.path
         self.argv = img.argv
-        self.env_range = _env_range(new_mem, sp)
+        self.env_range = img.env_range
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
@@ -355,25 +355,6 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
-
-
-def _env_range(mem, sp: int) -> tuple[int, int]:
-    """Where the environment strings lie on a new stack (/proc/PID/environ reads them):
-    from the first string envp names to the end of the last."""
-    try:
-        argc = mem.read_u64(sp)
-        p = sp + 8 * (argc + 2)
-        first = last = mem.read_u64(p)
-        while True:
-            s = mem.read_u64(p)
-            if not s:
-                break
-            last, p = s, p + 8
-        if not first:
-            return 0, 0
-        return first, last + len(mem.read_cstring(last, 1 << 17)) + 1
-    except MemFault:
-        return 0, 0
 
 
 def _boot_identity(root: RootFS) -> Identity:
