@@ -173,18 +173,20 @@ def _socket_timeout(fd: int, events: int) -> int | None:
     """A socket's SO_RCVTIMEO (reading) or SO_SNDTIMEO (writing) in ms; None for no limit
     or not a socket.  Asked only before a blocking wait."""
     try:
-        sock = socket.socket(fileno=fd)
+        sec, usec = socket_timeval(fd, socket.SO_RCVTIMEO if events == _IN else socket.SO_SNDTIMEO)
     except OSError:
         return None
-    try:
-        raw = sock.getsockopt(socket.SOL_SOCKET,
-                              socket.SO_RCVTIMEO if events == _IN else socket.SO_SNDTIMEO, 16)
-    except OSError:
-        return None
-    finally:
-        sock.detach()
-    sec, usec = struct.unpack("<qq", raw)
     return sec * 1000 + -(-usec // 1000) or None
+
+
+def socket_timeval(fd: int, opt: int) -> tuple[int, int]:
+    """(seconds, microseconds) of a socket's SO_RCVTIMEO or SO_SNDTIMEO ((0, 0): none);
+    OSError (ENOTSOCK) for a descriptor that is no socket."""
+    out, size = ctypes.create_string_buffer(16), ctypes.c_uint32(16)
+    if _libc.getsockopt(fd, socket.SOL_SOCKET, opt, out, ctypes.byref(size)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return struct.unpack("<qq", out.raw)
 
 
 _IN, _OUT = select.POLLIN, select.POLLOUT
@@ -913,15 +915,14 @@ def _dev_overlay_records(fd: int) -> bytes:
 
 def _overlay_listing(t, fd: int) -> str | None:
     """Which overlay directory fd lists, if any: "dev" (the rootfs's /dev, shown with
-    the overlay's devices), "proc" (the broker's /proc listing) or "fds"
-    (/proc/self/fd and fdinfo, without mkemu's own descriptors)."""
+    the overlay's devices), "listed" (a /proc directory's listing copy, fs/nodes.py's
+    NameListDir) or "fds" (/proc/self/fd and fdinfo, without mkemu's own descriptors)."""
     try:
         host = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
-    listed = LISTED.get(os.fsencode(host))
-    if listed is not None:
-        return "proc" if listed == b"/proc" else "listed"
+    if os.fsencode(host) in LISTED:
+        return "listed"
     if t.reserved_fds and host in (f"/proc/{os.getpid()}/fd", f"/proc/{os.getpid()}/fdinfo"):
         return "fds"
     if host.endswith("/dev") and guest_path_of_fd(t, fd) == b"/dev":
@@ -966,7 +967,7 @@ def sys_getdents64(t, fd, buf, count):
                             if name not in hidden)
             if not data:
                 continue           # only hidden entries in this batch: read on
-        elif listing in ("proc", "listed") and n:        # the names' own kinds, not files'
+        elif listing == "listed" and n:                  # the names' own kinds, not files'
             where = guest_path_of_fd(t, fd)
             data = b"".join(pack_dirent64(ino, off, _listed_type(t, where, name), name)
                             for p, rl, ino, off, _, name in iter_dirents64(data))
@@ -1079,7 +1080,7 @@ def _chmod(t, host, perm: int) -> None:
         os.close(fd)
 
 
-def _chown(t, host, uid: int, gid: int, follow: bool = True) -> None:
+def _chown(t, host, uid: int, gid: int) -> None:
     """chown of a host path, descriptor or (dir fd, name) pair (not followed).  uid and gid
     are uid_t/gid_t: 0xffffffff (-1) leaves one unchanged, any other value is unsigned."""
     uid = -1 if uid & M32 == M32 else uid & M32
@@ -1376,7 +1377,7 @@ def _fstatfs(fd: int) -> bytes:
 @syscall("fstatfs", "fd", "ptr")
 def sys_fstatfs(t, fd, buf):
     fd = _fd(t, fd)
-    if _overlay_listing(t, fd) == "proc":       # /proc itself: procfs, not its listing's host fs
+    if _overlay_listing(t, fd) == "listed":     # a /proc directory: procfs, not its copy's fs
         proc = os.open("/proc", O_PATH | O_CLOEXEC)
         try:
             t.mem.write(buf, _fstatfs(proc))

@@ -46,7 +46,7 @@ from .guestpids import guest_pid_of_host
 from .sigframe import SI_USER, siginfo_kill
 from .sockaddr import AF_INET, AF_INET6, AF_UNIX, SOCKADDR_MAX
 from .sys_fs import (MAX_IO, UIO_MAXIOV, _err, _fd, _gather, _new_fd, _scatter, fd_limit,
-                     install_pair)
+                     install_pair, socket_timeval)
 from .sys_fs import _iovecs as _fs_iovecs
 from .sys_fs import _total as _room
 from .systable import s32, syscall
@@ -74,7 +74,6 @@ _MSGHDR = struct.Struct("<QI4xQQQQi4x")        # struct (user_)msghdr, 56 bytes 
 _MMSGHDR_SIZE = 64                              # msghdr + unsigned msg_len + padding
 _CMSGHDR = struct.Struct("<Qii")                # cmsg_len (size_t), level, type
 _UCRED = struct.Struct("<iII")
-_TIMEVAL = struct.Struct("<qq")
 _FPROG = struct.Struct("<H6xQ")                 # struct sock_fprog: len, filter pointer
 
 # ---- the host's calls -----------------------------------------------------------------------
@@ -210,7 +209,7 @@ def _blocking(fd: int, flags: int) -> bool:
 
 
 def _timeout(fd: int, opt: int) -> float:
-    sec, usec = _TIMEVAL.unpack(_getsockopt(fd, SOL_SOCKET, opt, 16))
+    sec, usec = socket_timeval(fd, opt)
     return math.inf if sec == usec == 0 else sec + usec / 1e6
 
 
