@@ -68,7 +68,11 @@ BB = "/bin/busybox"
 
 
 def test_ps_lists_processes_in_pid_order_with_their_names(rootfs):
+    # (the children are listed once both have exec'd: before, they show the shell's
+    # command line or busybox's re-exec through /proc/self/exe, as on Linux)
     code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 3 & busybox sleep 3 & "
+                                "until [ \"$(busybox ps -o args | grep -cx 'busybox sleep 3')\" "
+                                "= 2 ]; do :; done; "
                                 "busybox ps -o pid,comm,args; kill %1 %2"], rootfs=rootfs)
     assert code == 0, err
     rows = [line.split(None, 2) for line in out.decode().splitlines()[1:]]
