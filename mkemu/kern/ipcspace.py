@@ -268,7 +268,7 @@ def _start_time(pid: int) -> str | None:
     return None if fields[0] == b"Z" else fields[19].decode()
 
 
-def _alive(pid: int, record_dir: str | None = None) -> bool:
+def broker_alive(pid: int, record_dir: str | None = None) -> bool:
     """Whether the broker pid still runs: a process that took its number since (another
     start time than the record's) does not count."""
     now = _start_time(pid)
@@ -301,7 +301,7 @@ def sweep(broker_pid: int | None = None) -> None:
             path = os.path.join(where, name)
             record = path if prefix == RECORD_PREFIX else None
             if not pid.isdigit() or (int(pid) != broker_pid if broker_pid is not None
-                                     else _alive(int(pid), record)):
+                                     else broker_alive(int(pid), record)):
                 continue
             if prefix == RECORD_PREFIX:
                 if _record_namespace(path) not in (None, _ipc_namespace()):

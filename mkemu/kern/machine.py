@@ -40,7 +40,7 @@ from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
 from .hostpty import HostPty
-from .ipcspace import IpcSpace, sweep as sweep_ipc
+from .ipcspace import IpcSpace, broker_alive, sweep as sweep_ipc
 from .sigfd import open_signalfd
 from .signals import FORWARDED
 from .task import TaskConfig, task_main
@@ -218,13 +218,8 @@ def _sweep_listing_dirs() -> None:
             if len(parts) < 4 or parts[0] != "mkemu" or parts[1] not in ("proc", "tmpfs") \
                     or not parts[2].isdigit():
                 continue
-            try:
-                os.kill(int(parts[2]), 0)
-                continue                        # its broker still runs
-            except ProcessLookupError:
+            if not broker_alive(int(parts[2])):     # (a zombie broker is gone too)
                 shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
-            except OSError:
-                continue
 
 
 def scratch_dir(kind: str, mode: int) -> str:
