@@ -121,18 +121,18 @@ def measure(name: str, size: str, quick_size: str, repeat: int, timeout: float,
     best = min(mk_runs, key=lambda r: r[0])
     res = Result(name, size, *_best_med(qemu_runs), *_best_med(mk_runs),
                  stats=parse_stats(best[2]), target=w.target)
+    if w.baseline:
+        zero = Runner(name, "0", timeout)
+        res.qemu_base = min(zero.qemu()[0] for _ in range(repeat)) if w.qemu else None
+        res.mkemu_base = min(zero.mkemu(None)[0] for _ in range(repeat))
     if w.target is None:
         return res
     if w.units:
-        # the cost of one unit of work: the program's own start-up (a run at size 0) taken off
-        zero = Runner(name, "0", timeout)
-        units = w.units(size)
-        q0 = min(zero.qemu()[0] for _ in range(repeat)) if w.qemu else None
-        m0 = min(zero.mkemu(None)[0] for _ in range(repeat))
+        # the cost of one unit of work: the program's own start-up taken off
         scale = 1e3 if w.target.unit.startswith("ms") else 1e6
-        res.value = (res.mkemu - m0) / units * scale
-        if q0 is not None:
-            res.qemu_value = (res.qemu - q0) / units * scale
+        res.value = (res.mkemu - res.mkemu_base) / w.units(size) * scale
+        if res.qemu_base is not None:
+            res.qemu_value = (res.qemu - res.qemu_base) / w.units(size) * scale
     elif w.target.unit == "MIPS":
         try:
             res.value = float(res.stats["mips"])
@@ -152,7 +152,15 @@ def derive(name: str, done: dict[str, Result]) -> Result:
         res.error = f"needs {', '.join(missing)}"
         return res
     r1, r2 = (done[n] for n in needs)
-    res.value = scaling(r1.mkemu, r2.mkemu)
+    res.value = _scaling(r1.mkemu, r1.mkemu_base, r2.mkemu, r2.mkemu_base)
+    if res.value is None:
+        res.error = "the work took no time beside the start-up: use bigger sizes"
     if r1.qemu is not None and r2.qemu is not None:
-        res.qemu_value = scaling(r1.qemu, r2.qemu)
+        res.qemu_value = _scaling(r1.qemu, r1.qemu_base, r2.qemu, r2.qemu_base)
     return res
+
+
+def _scaling(t1: float, base1: float | None, t2: float, base2: float | None) -> float | None:
+    """scaling() of the times less the start-ups; None when noise leaves no work time."""
+    w1, w2 = t1 - (base1 or 0), t2 - (base2 or 0)
+    return scaling(w1, w2) if w1 > 0 and w2 > 0 else None

@@ -29,6 +29,8 @@ class Result:
     qemu_med: float | None = None
     mkemu: float | None = None
     mkemu_med: float | None = None
+    qemu_base: float | None = None          # best wall seconds at size 0: the start-up
+    mkemu_base: float | None = None
     stats: dict[str, str] = field(default_factory=dict)
     target: Target | None = None
     value: float | None = None
@@ -46,7 +48,7 @@ FOOTNOTE = ("times are wall seconds including start-up; ratio = best mkemu / bes
             "blocks and MIPS from mkemu --stats of its best run (the first process only); "
             "measured = the figure the target of issue #11 is about, with qemu's in parentheses: "
             "per-unit costs have the program's start-up (a run at size 0) taken off, "
-            "thr-scaling = 2 x thrcompute2 / thrcompute1")
+            "thr-scaling = 2 x thrcompute2 / thrcompute1, start-up taken off both")
 
 CHART_ALT = "mkemu and qemu-aarch64 wall seconds per workload, log scale"
 
@@ -105,7 +107,7 @@ def machine_line() -> str:
         out = subprocess.run(["qemu-aarch64", "--version"], capture_output=True, text=True).stdout
         qemu = out.splitlines()[0].replace(" version", "") if out else "qemu-aarch64 ?"
     here = Path(__file__).resolve().parent
-    commit = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+    commit = subprocess.run(["git", "-C", str(here), "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip() or "?"
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {qemu}, "
             f"mkemu {commit}")

@@ -92,7 +92,9 @@ def main() -> int:
         print(report.format_row(report.cells(r), args.markdown), flush=True)
 
     failures = sum(1 for r in results.values() if r.error)
-    runs = f"{repeat} run(s) each" + (" (--quick sizes)" if args.quick else "")
+    more = [f"{n} {WORKLOADS[n].min_repeat}" for n in names if WORKLOADS[n].min_repeat > repeat]
+    runs = (f"{repeat} run(s) each" + (f" ({', '.join(more)})" if more else "")
+            + (", --quick sizes" if args.quick else ""))
     print(f"\n{runs}; {report.FOOTNOTE}" + (f"; {failures} workload(s) failed" if failures else ""))
     if args.write_doc:
         said = report.write_doc(args.doc, args.write_doc, list(results.values()), note=runs)
