@@ -13,7 +13,6 @@ import argparse
 import os
 import stat
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from .cachectl import add_cache_command
@@ -53,6 +52,7 @@ def _is_script(path: str) -> bool:
 
 
 def _version() -> str:
+    from importlib import metadata      # (only here: its import costs start-up ~10 ms)
     try:
         return metadata.version("mkemu")
     except metadata.PackageNotFoundError:

@@ -532,8 +532,16 @@ MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 
 
+_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in MESSAGES.values()}
+_SCALARS = (int, str, bytes, bool, float, type(None))
+
+
 def encode(msg) -> bytes:
-    return _HEADER.pack(msg.TYPE) + pickle.dumps(astuple(msg), protocol=pickle.HIGHEST_PROTOCOL)
+    names = _NAMES.get(type(msg))
+    values = tuple(getattr(msg, name) for name in names) if names is not None else ()
+    if names is None or not all(type(v) in _SCALARS for v in values):
+        values = astuple(msg)           # containers: copied deep, dataclasses inside as tuples
+    return _HEADER.pack(msg.TYPE) + pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def decode(data: bytes):
