@@ -13,7 +13,6 @@ import argparse
 import os
 import stat
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from .cachectl import add_cache_command
@@ -52,7 +51,17 @@ def _is_script(path: str) -> bool:
         return False
 
 
+class _VersionAction(argparse.Action):
+    """--version: the package's version, looked up only when asked (the lookup costs
+    every start-up ~20 ms)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"mkemu {_version()}\n")      # (as argparse's "version" action)
+        parser.exit()
+
+
 def _version() -> str:
+    from importlib import metadata      # (only here: its import costs start-up ~10 ms)
     try:
         return metadata.version("mkemu")
     except metadata.PackageNotFoundError:
@@ -328,7 +337,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     """The top-level parser and each command's own (which reports its own usage errors)."""
     ap = argparse.ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
                                  allow_abbrev=False)
-    ap.add_argument("--version", action="version", version=f"mkemu {_version()}")
+    ap.add_argument("--version", action=_VersionAction, nargs=0, help="show program's version "
+                    "number and exit")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run one guest program", allow_abbrev=False,
                          description="Run PROGRAM (a path in the rootfs, a name on the guest PATH, "

@@ -58,6 +58,15 @@ def test_dup_dup3_dup2_and_fcntl(rootfs, guest_binary):
     assert b"linux: F_GETOWN is getpid: 1\n" in out
 
 
+def test_a_reused_descriptor_number_blocks_and_is_interrupted_like_its_new_file(rootfs, guest_binary):
+    # mkemu remembers which descriptors never block (kern/fdkinds.py): the number of a
+    # regular file or /dev/null that dup2, pipe, dup3 or F_DUPFD gives to a pipe must
+    # sleep again, and SIGALRM must interrupt that sleep
+    out = _assert_like_linux("fd_reuse_wait", rootfs, guest_binary)
+    assert out.count(b"= -1 Interrupted system call") == 5, out
+    assert b"pipe took the closed number: 1\n" in out and b"F_DUPFD took the closed number: 1\n" in out
+
+
 def test_record_locks_and_flock(rootfs, guest_binary):
     out = _assert_like_linux("fd_locks", rootfs, guest_binary)
     assert b"pid me canary intact" in out          # the owner of a POSIX lock is the guest

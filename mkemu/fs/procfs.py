@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import uuid
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
 from .nodes import (FdInfo, FdLink, GuestLink, HostDir, NameListDir, Node, Redirect, RemoteFdLink,
@@ -24,6 +23,16 @@ _FD = re.compile(rb"^/fd/(\d+)$")
 _FDINFO = re.compile(rb"^/fdinfo/(\d+)$")
 _THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 _TASK = re.compile(rb"^/task/(\d+)(/.*)?$")
+
+
+def _uuid4() -> str:
+    """A random (version 4, RFC 4122) UUID, as Linux's random/uuid gives one per read
+    (here rather than the uuid module: its import costs every start-up ~7 ms)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def cpuinfo(t=None) -> str:
@@ -85,7 +94,7 @@ GLOBAL_TEXT = {
     b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",
     b"/proc/sys/kernel/threads-max": lambda t: "127393\n",
     b"/proc/sys/kernel/random/boot_id": _host_text("/proc/sys/kernel/random/boot_id"),
-    b"/proc/sys/kernel/random/uuid": lambda t: str(uuid.uuid4()) + "\n",
+    b"/proc/sys/kernel/random/uuid": lambda t: _uuid4() + "\n",
     b"/proc/sys/kernel/random/entropy_avail": lambda t: "256\n",
     b"/proc/sys/kernel/random/poolsize": lambda t: "256\n",
     b"/proc/sys/fs/file-max": lambda t: "9223372036854775807\n",

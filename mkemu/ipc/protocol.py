@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import pickle
 import struct
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, is_dataclass
 from enum import IntEnum
 
 
@@ -128,13 +128,46 @@ class MsgType(IntEnum):
     IPC = 80
 
 
-@dataclass
+
+def _repr(self) -> str:
+    return f"{type(self).__qualname__}(" + \
+        ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS) + ")"
+
+
+def _eq(self, other):
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
+
+
+def message(cls):
+    """A message type, declared like a dataclass: its annotated attributes are its
+    fields, in order, a value given there their default.  Instances get __init__,
+    and compare and print by their fields.  (@dataclass made three functions per
+    class at import: a tenth of mkemu's start-up for these 46.)"""
+    names = tuple(cls.__dict__.get("__annotations__", {}))
+    defaults = {f"_d_{n}": cls.__dict__[n] for n in names if n in cls.__dict__}
+    params = "".join(f", {n}=_d_{n}" if f"_d_{n}" in defaults else f", {n}" for n in names)
+    body = "".join(f"\n    self.{n} = {n}" for n in names) or "\n    pass"
+    scope = dict(defaults)
+    exec(f"def __init__(self{params}):{body}", scope)
+    cls.__init__ = scope["__init__"]
+    cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.FIELDS = names
+    cls.__match_args__ = names
+    cls.__repr__ = _repr
+    cls.__eq__ = _eq
+    cls.__hash__ = None             # (as a dataclass with eq: mutable, so unhashable)
+    return cls
+
+
+@message
 class Hello:
     TYPE = MsgType.HELLO
     host_pid: int
 
 
-@dataclass
+@message
 class Welcome:
     TYPE = MsgType.WELCOME
     pid: int
@@ -142,24 +175,24 @@ class Welcome:
     ppid: int
 
 
-@dataclass
+@message
 class GetPpid:
     TYPE = MsgType.GET_PPID
 
 
-@dataclass
+@message
 class PpidReply:
     TYPE = MsgType.PPID_REPLY
     ppid: int
 
 
-@dataclass
+@message
 class FrameRequest:
     TYPE = MsgType.FRAME_REQUEST
     count: int
 
 
-@dataclass
+@message
 class FrameReturn:
     """A thread ends while its process goes on: the free frames of its pool (runs),
     no longer in the holdings bitmap, are the broker's again.  No reply."""
@@ -167,14 +200,14 @@ class FrameReturn:
     runs: list
 
 
-@dataclass
+@message
 class FrameGrant:
     """Free frames for the task's pool, as runs [(first, count), ...]; empty: none left."""
     TYPE = MsgType.FRAME_GRANT
     runs: list
 
 
-@dataclass
+@message
 class TgKill:
     """tgkill/tkill/rt_tgsigqueueinfo to one thread (tgid 0: any group); KillReply."""
     TYPE = MsgType.TG_KILL
@@ -184,7 +217,7 @@ class TgKill:
     info: bytes = b""
 
 
-@dataclass
+@message
 class TakeSignals:
     """A thread now lets in signals of mask: the process-directed ones the broker kept
     while every thread blocked them (Linux's shared pending set).  SignalsReply."""
@@ -192,20 +225,20 @@ class TakeSignals:
     mask: int
 
 
-@dataclass
+@message
 class SignalsReply:
     TYPE = MsgType.SIGNALS_REPLY
     infos: list
 
 
-@dataclass
+@message
 class ExecAlone:
     """execve in a thread group: end the other threads first (Value(0) once they are
     gone; the caller's thread id becomes the group's pid)."""
     TYPE = MsgType.EXEC_ALONE
 
 
-@dataclass
+@message
 class ExitGroup:
     """The guest thread group ends: exit(code) when signal == 0, else killed by signal.
     thread: only the sender's thread ends (exit(2)); the group ends with it if it was
@@ -217,7 +250,7 @@ class ExitGroup:
     thread: bool = False
 
 
-@dataclass
+@message
 class FutexWait:
     """Sleep on futex `key` until woken; frame/offset locate the 32-bit word in the
     segment (frame None: a file page the broker does not map), deadline is a host
@@ -231,27 +264,27 @@ class FutexWait:
     deadline: int | None
 
 
-@dataclass
+@message
 class FutexWaitReply:
     """0 when woken, -EAGAIN (the word differs), -ETIMEDOUT."""
     TYPE = MsgType.FUTEX_WAIT_REPLY
     result: int
 
 
-@dataclass
+@message
 class FutexCancel:
     """The waiter was interrupted: take it off its queue."""
     TYPE = MsgType.FUTEX_CANCEL
 
 
-@dataclass
+@message
 class FutexCancelReply:
     """queued: the waiter was still queued (so no FutexWaitReply was sent)."""
     TYPE = MsgType.FUTEX_CANCEL_REPLY
     queued: bool
 
 
-@dataclass
+@message
 class FutexWake:
     TYPE = MsgType.FUTEX_WAKE
     key: tuple
@@ -259,14 +292,14 @@ class FutexWake:
     bitset: int
 
 
-@dataclass
+@message
 class FutexCount:
     """How many waiters a wake, requeue or wake-op woke (and requeued); or -errno."""
     TYPE = MsgType.FUTEX_COUNT
     count: int
 
 
-@dataclass
+@message
 class FutexRequeue:
     """Wake nwake waiters of key, move up to nrequeue more to key2; when val is not
     None, only if the word at frame/offset (key's) still holds val, else -EAGAIN."""
@@ -280,7 +313,7 @@ class FutexRequeue:
     nrequeue: int
 
 
-@dataclass
+@message
 class FutexWakeOp:
     """FUTEX_WAKE_OP: the broker applies op (the encoded val3) to the word at
     frame2/offset2 (key2's), wakes nwake of key and, if the old value passes op's
@@ -296,7 +329,7 @@ class FutexWakeOp:
     nwake2: int
 
 
-@dataclass
+@message
 class Fork:
     """Reserve a child: its pid, its record, its channel (sent back over SCM_RIGHTS).
     The request carries the child's frame-holdings memfd, or with `share` (CLONE_VM
@@ -309,13 +342,13 @@ class Fork:
     slots: tuple = ()
 
 
-@dataclass
+@message
 class ForkReply:
     TYPE = MsgType.FORK_REPLY
     pid: int
 
 
-@dataclass
+@message
 class Forked:
     """The parent's host fork made process host_pid for child pid (-1: the fork failed,
     drop the child); with wait, answer VforkDone when the child execs or ends."""
@@ -325,12 +358,12 @@ class Forked:
     wait: bool
 
 
-@dataclass
+@message
 class VforkDone:
     TYPE = MsgType.VFORK_DONE
 
 
-@dataclass
+@message
 class ProcUpdate:
     """What /proc shows of the sender changed (None: unchanged); execed: it exec'd;
     pdeathsig: the signal it wants when its parent ends (prctl PR_SET_PDEATHSIG)."""
@@ -343,7 +376,7 @@ class ProcUpdate:
     chld: int | None = None            # proctable.CHLD_* bits: how it takes SIGCHLD now
 
 
-@dataclass
+@message
 class Wait:
     """wait4/waitid: idtype P_ALL 0, P_PID 1, P_PGID 2; options as waitid's."""
     TYPE = MsgType.WAIT
@@ -352,7 +385,7 @@ class Wait:
     options: int
 
 
-@dataclass
+@message
 class WaitReply:
     """pid > 0: that child's wait status and si_code; 0: none yet (WNOHANG); -errno."""
     TYPE = MsgType.WAIT_REPLY
@@ -361,20 +394,20 @@ class WaitReply:
     code: int
 
 
-@dataclass
+@message
 class Cancel:
     """The waiter was interrupted by a signal: drop its Wait."""
     TYPE = MsgType.CANCEL
 
 
-@dataclass
+@message
 class CancelReply:
     """queued: it was still waiting (so no WaitReply was sent)."""
     TYPE = MsgType.CANCEL_REPLY
     queued: bool
 
 
-@dataclass
+@message
 class Kill:
     """kill(2): pid > 0 one process, 0 the caller's group, -1 all it may, < -1 a group;
     info: the 128-byte siginfo the targets get (the sender's pid and uid, a value)."""
@@ -384,7 +417,7 @@ class Kill:
     info: bytes = b""
 
 
-@dataclass
+@message
 class KillReply:
     """result 0 or -errno; me_too: the caller is a target (it raises the signal itself)."""
     TYPE = MsgType.KILL_REPLY
@@ -392,55 +425,55 @@ class KillReply:
     me_too: bool
 
 
-@dataclass
+@message
 class SetPgid:
     TYPE = MsgType.SET_PGID
     pid: int
     pgid: int
 
 
-@dataclass
+@message
 class GetPgid:
     TYPE = MsgType.GET_PGID
     pid: int
 
 
-@dataclass
+@message
 class GetSid:
     TYPE = MsgType.GET_SID
     pid: int
 
 
-@dataclass
+@message
 class SetSid:
     TYPE = MsgType.SET_SID
 
 
-@dataclass
+@message
 class Value:
     """A number or -errno."""
     TYPE = MsgType.VALUE
     value: int
 
 
-@dataclass
+@message
 class ProcList:
     TYPE = MsgType.PROC_LIST
 
 
-@dataclass
+@message
 class ProcListReply:
     TYPE = MsgType.PROC_LIST_REPLY
     pids: list
 
 
-@dataclass
+@message
 class ProcInfo:
     TYPE = MsgType.PROC_INFO
     pid: int
 
 
-@dataclass
+@message
 class ProcInfoReply:
     """A dict of what /proc/PID shows (pid, ppid, pgid, sid, comm, cmdline, exe, state,
     host_pid, started, tty_nr, tpgid), or None: no such process."""
@@ -448,7 +481,7 @@ class ProcInfoReply:
     info: dict | None
 
 
-@dataclass
+@message
 class Stop:
     """The sender takes a stop signal's default action (job control): the broker
     stops its host process and tells its parent; the reply is read once continued."""
@@ -456,7 +489,7 @@ class Stop:
     sig: int
 
 
-@dataclass
+@message
 class Tty:
     """A controlling-terminal question or change (kern/terminals.py): op is one of
     open, sctty, notty, gpgrp, spgrp, gsid, read, write, setattr, ctty; rdev the
@@ -468,7 +501,7 @@ class Tty:
     path: str
 
 
-@dataclass
+@message
 class TtyReply:
     """value: the answer or -errno (terminals.SIGNALLED: the caller's group was sent
     SIGTTIN/SIGTTOU); path: the controlling terminal's host device (op ctty)."""
@@ -477,7 +510,7 @@ class TtyReply:
     path: str
 
 
-@dataclass
+@message
 class Ipc:
     """The machine's IPC namespace (kern/ipcspace.py).  op "get": kind sem/msg/shm, key,
     flags, arg (nsems or size) -> the id; "check": key is an id -> its guest key, or
@@ -493,7 +526,7 @@ class Ipc:
     arg: object
 
 
-@dataclass
+@message
 class Introspect:
     """Pass request (kern/introspect.py's encoding) and the socket that came with it to
     the task of tid, and ring it; the task answers on that socket."""
@@ -503,7 +536,7 @@ class Introspect:
     thread: bool = False       # about that thread itself (else: any thread of its process)
 
 
-@dataclass
+@message
 class ErrorReply:
     """The broker could not serve a request: its type number (-1 if unreadable) and why."""
     TYPE = MsgType.ERROR_REPLY
@@ -532,8 +565,30 @@ MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 
 
+_SCALARS = (int, str, bytes, bool, float, type(None))
+
+
+def _plain(value):
+    """A field's value as it travels (as dataclasses.astuple made it): a dataclass
+    inside becomes the tuple of its fields, containers are rebuilt around their items."""
+    if type(value) in _SCALARS:
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return astuple(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):      # a namedtuple
+        return type(value)(*[_plain(v) for v in value])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((_plain(k), _plain(v)) for k, v in value.items())
+    return value
+
+
 def encode(msg) -> bytes:
-    return _HEADER.pack(msg.TYPE) + pickle.dumps(astuple(msg), protocol=pickle.HIGHEST_PROTOCOL)
+    values = tuple(getattr(msg, name) for name in msg.FIELDS)
+    if not all(type(v) in _SCALARS for v in values):
+        values = tuple(_plain(v) for v in values)
+    return _HEADER.pack(msg.TYPE) + pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def decode(data: bytes):
@@ -548,6 +603,6 @@ def decode(data: bytes):
         values = pickle.loads(data[_HEADER.size:])
     except Exception as e:           # pickle raises many kinds for damaged data
         raise BadMessage(kind, f"undecodable {cls.__name__} message: {e}") from None
-    if not isinstance(values, tuple) or len(values) != len(fields(cls)):
+    if not isinstance(values, tuple) or len(values) != len(cls.FIELDS):
         raise BadMessage(kind, f"malformed {cls.__name__} message")
     return cls(*values)

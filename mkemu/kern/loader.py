@@ -9,9 +9,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
-from elftools.elf.elffile import ELFFile
-from elftools.common.exceptions import ELFError
-
 from ..mm.access import GuestAccess
 from ..mm.physmem import PAGE_SIZE
 from ..mm.space import (MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC,
@@ -19,8 +16,10 @@ from ..mm.space import (MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PR
 
 EM_AARCH64 = 183
 ET_EXEC, ET_DYN = 2, 3
+_ET_NAMES = {0: "ET_NONE", 1: "ET_REL", 4: "ET_CORE"}   # (how the error message names them)
 PIE_BASE = 0xAAAA_AAAA_0000        # where an ET_DYN main program goes (as Linux's ELF_ET_DYN_BASE)
 BINPRM_BUF_SIZE = 256               # how much of a program Linux reads to recognize it
+PATH_MAX = 4096
 MAX_REWRITES = 5                    # Linux's exec_binprm: a 6th #! in a chain is ELOOP
 
 # auxv keys
@@ -57,7 +56,38 @@ def _flags_to_prot(p_flags: int) -> int:
             | (PROT_EXEC if p_flags & 1 else 0))
 
 
-def _read_elf(fd: int, err: int = errno.ENOEXEC) -> ELFFile:
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")     # Elf64_Ehdr
+_PHDR = struct.Struct("<IIQQQQQQ")              # Elf64_Phdr
+PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
+MAX_PHNUM = 65536 // _PHDR.size                 # Linux's limit (binfmt_elf's elf_read_phdrs)
+
+
+@dataclass(frozen=True)
+class Segment:
+    p_type: int
+    p_flags: int
+    p_offset: int
+    p_vaddr: int
+    p_filesz: int
+    p_memsz: int
+
+
+@dataclass(frozen=True)
+class Elf:
+    """What exec needs of an ELF file: its header's fields and its program headers
+    (section headers play no part in loading, as in Linux)."""
+    e_type: int
+    e_entry: int
+    e_phoff: int
+    e_phnum: int
+    e_phentsize: int
+    segments: tuple[Segment, ...]
+
+    def loads(self) -> list[Segment]:
+        return [s for s in self.segments if s.p_type == PT_LOAD]
+
+
+def _read_elf(fd: int, err: int = errno.ENOEXEC) -> Elf:
     """The ELF headers of an AArch64 program; ExecError(err) if the file is anything else
     (ENOEXEC for a program, ELIBBAD for its PT_INTERP interpreter, as Linux)."""
     head = os.pread(fd, 64, 0)
@@ -65,25 +95,27 @@ def _read_elf(fd: int, err: int = errno.ENOEXEC) -> ELFFile:
         raise ExecError(err, "not an ELF file")
     if head[4] != 2 or head[5] != 1 or struct.unpack_from("<H", head, 18)[0] != EM_AARCH64:
         raise ExecError(err, "not an AArch64 ELF")
-    f = os.fdopen(os.dup(fd), "rb")
-    try:
-        elf = ELFFile(f)
-        elf.num_segments()
-    except (ELFError, struct.error, ValueError) as e:
-        f.close()
-        raise ExecError(err, f"not an ELF file: {e}") from None
-    return elf
+    (_, e_type, _, _, e_entry, e_phoff, _, _, _, e_phentsize, e_phnum, _, _, _) = _EHDR.unpack(head)
+    if e_phentsize != _PHDR.size or not 0 < e_phnum <= MAX_PHNUM:
+        raise ExecError(err, "not an ELF file: bad program header table")
+    size = e_phnum * _PHDR.size
+    table = os.pread(fd, size, e_phoff)
+    if len(table) != size:
+        raise ExecError(err, "not an ELF file: program headers beyond its end")
+    segments = tuple(Segment(t, f, off, vaddr, filesz, memsz)
+                     for t, f, off, vaddr, _, filesz, memsz, _ in _PHDR.iter_unpack(table))
+    return Elf(e_type, e_entry, e_phoff, e_phnum, e_phentsize, segments)
 
 
-def _map_elf(space: AddressSpace, mem: GuestAccess, fd: int, elf: ELFFile, bias: int) -> tuple[int, int]:
+def _map_elf(space: AddressSpace, mem: GuestAccess, fd: int, elf: Elf, bias: int) -> tuple[int, int]:
     """Map the PT_LOAD segments; return (lowest mapped address, end of highest segment)."""
     lowest, highest = None, 0
-    for seg in elf.iter_segments():
-        if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
+    for seg in elf.loads():
+        if seg.p_memsz == 0:
             continue
-        vaddr, off = seg["p_vaddr"] + bias, seg["p_offset"]
-        filesz, memsz = seg["p_filesz"], seg["p_memsz"]
-        prot = _flags_to_prot(seg["p_flags"])
+        vaddr, off = seg.p_vaddr + bias, seg.p_offset
+        filesz, memsz = seg.p_filesz, seg.p_memsz
+        prot = _flags_to_prot(seg.p_flags)
         start = vaddr & ~(PAGE_SIZE - 1)
         file_end = vaddr + filesz
         mem_end = page_up(vaddr + memsz)
@@ -109,10 +141,12 @@ def _map_elf(space: AddressSpace, mem: GuestAccess, fd: int, elf: ELFFile, bias:
     return lowest, highest
 
 
-def _elf_span(elf: ELFFile) -> tuple[int, int]:
-    loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
-    lo = min(s["p_vaddr"] for s in loads) & ~(PAGE_SIZE - 1)
-    hi = max(s["p_vaddr"] + s["p_memsz"] for s in loads)
+def _elf_span(elf: Elf) -> tuple[int, int]:
+    loads = elf.loads()
+    if not loads:
+        raise ExecError(errno.ENOEXEC, "ELF has no loadable segments")
+    lo = min(s.p_vaddr for s in loads) & ~(PAGE_SIZE - 1)
+    hi = max(s.p_vaddr + s.p_memsz for s in loads)
     return lo, page_up(hi)
 
 
@@ -210,43 +244,39 @@ def load_program(space: AddressSpace, mem: GuestAccess, open_exec: Callable[[str
 def _load_elf(space: AddressSpace, mem: GuestAccess, open_exec, fd: int, path: str,
               argv: list[bytes]) -> Image:
     elf = _read_elf(fd)
-    try:
-        etype = elf["e_type"]
-        bias = 0
-        if etype == "ET_DYN":
-            lo, hi = _elf_span(elf)
-            bias = PIE_BASE - lo
-        elif etype != "ET_EXEC":
-            raise ExecError(errno.ENOEXEC, f"cannot execute ELF type {etype}")
-        interp_path = None
-        phdr = 0
-        for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_INTERP":
-                interp_path = seg.data().rstrip(b"\0").decode(errors="surrogateescape")
-            elif seg["p_type"] == "PT_PHDR":
-                phdr = seg["p_vaddr"] + bias
-        lowest, highest = _map_elf(space, mem, fd, elf, bias)
-        if not phdr:
-            # the headers are inside the first segment when there is no PT_PHDR
-            first = min((s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"),
-                        key=lambda s: s["p_vaddr"])
-            phdr = first["p_vaddr"] + bias + elf["e_phoff"] - first["p_offset"]
-        img = Image(entry=elf["e_entry"] + bias, prog_entry=elf["e_entry"] + bias, phdr=phdr,
-                    phnum=elf["e_phnum"], phent=elf["e_phentsize"], brk=highest, argv=argv, path=path)
-    finally:
-        elf.stream.close()
+    etype = elf.e_type
+    bias = 0
+    if etype == ET_DYN:
+        lo, hi = _elf_span(elf)
+        bias = PIE_BASE - lo
+    elif etype != ET_EXEC:
+        raise ExecError(errno.ENOEXEC, f"cannot execute ELF type {_ET_NAMES.get(etype, etype)}")
+    interp_path = None
+    phdr = 0
+    for seg in elf.segments:
+        if seg.p_type == PT_INTERP:
+            if seg.p_filesz > PATH_MAX:
+                raise ExecError(errno.ENOEXEC, "PT_INTERP longer than PATH_MAX")
+            interp_path = os.pread(fd, seg.p_filesz, seg.p_offset).rstrip(b"\0") \
+                .decode(errors="surrogateescape")
+        elif seg.p_type == PT_PHDR:
+            phdr = seg.p_vaddr + bias
+    lowest, highest = _map_elf(space, mem, fd, elf, bias)
+    if not phdr:
+        # the headers are inside the first segment when there is no PT_PHDR
+        first = min(elf.loads(), key=lambda s: s.p_vaddr)
+        phdr = first.p_vaddr + bias + elf.e_phoff - first.p_offset
+    img = Image(entry=elf.e_entry + bias, prog_entry=elf.e_entry + bias, phdr=phdr,
+                phnum=elf.e_phnum, phent=elf.e_phentsize, brk=highest, argv=argv, path=path)
     if interp_path:
         ifd = _open_interpreter(open_exec, interp_path)
         try:
             ielf = _read_elf(ifd, errno.ELIBBAD)
-            try:
-                lo, hi = _elf_span(ielf)
-                base = space.find_free(hi - lo)
-                _map_elf(space, mem, ifd, ielf, base - lo)
-                img.interp_base = base - lo + lo
-                img.entry = ielf["e_entry"] + base - lo
-            finally:
-                ielf.stream.close()
+            lo, hi = _elf_span(ielf)
+            base = space.find_free(hi - lo)
+            _map_elf(space, mem, ifd, ielf, base - lo)
+            img.interp_base = base - lo + lo
+            img.entry = ielf.e_entry + base - lo
         finally:
             os.close(ifd)
     space.set_brk_start(img.brk)

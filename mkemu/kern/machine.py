@@ -30,6 +30,7 @@ import signal
 import tempfile
 import termios
 import threading
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -194,7 +195,7 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
         if cfg.stats:
             handed, held = broker.frame_counts()
             os.write(2, f"mkemu: frames-handed-out {handed}\nmkemu: frames-held-at-exit {held}\n"
-                     .encode())
+                     f"mkemu: broker-cpu {time.process_time():.3f} s\n".encode())
         return wait_status_to_exit_code(status)
     finally:
         shutil.rmtree(listing, ignore_errors=True)

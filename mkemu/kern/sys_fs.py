@@ -39,7 +39,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
 from ..fs.structs import (IOVEC, STATX_BASIC_STATS, Stat, host_statx, iter_dirents64,
                           pack_dirent64, pack_stat, pack_statx)
 from ..mm.fault import MemFault
-from . import netdev, sys_tty
+from . import fdkinds, netdev, sys_tty
 from .guestpids import guest_pid_of_host
 from .reserved import RESERVED_FD_BASE
 from .sys_proc import _get_limit
@@ -160,6 +160,9 @@ def _wait_ready(t, fd: int, events: int) -> None:
     moves nothing.  A non-blocking descriptor is not waited for."""
     if not t.in_syscall:
         return
+    if t.fd_kinds.get(fd) == fdkinds.NEVER_WAITS:    # a regular file, /dev/null: ready
+        t.in_syscall = False
+        return
     p = select.poll()
     p.register(fd, events)
     if not p.poll(0) and not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK:
@@ -213,8 +216,11 @@ def sys_read(t, fd, buf, count):
     if special is not None and (data := special(t, fd, count)) is not None:
         t.mem.write(buf, data)
         return len(data)
-    sys_tty.before_read(t, fd)
-    _wait_ready(t, fd, _IN)
+    if t.fd_kinds.get(fd) == fdkinds.NEVER_WAITS:   # no terminal, no wait (a regular file)
+        t.in_syscall = False
+    else:
+        sys_tty.before_read(t, fd)
+        _wait_ready(t, fd, _IN)
     data = os.read(fd, min(count, MAX_IO))
     t.mem.write(buf, data)
     return len(data)
@@ -223,6 +229,10 @@ def sys_read(t, fd, buf, count):
 @syscall("write", "fd", "buf", "size")
 def sys_write(t, fd, buf, count):
     fd = _fd(t, fd)
+    if t.fd_kinds.get(fd) == fdkinds.NEVER_WAITS:   # no terminal, no wait (/dev/null)
+        data = t.mem.read(buf, min(count, MAX_IO))
+        t.in_syscall = False
+        return os.write(fd, data)
     sys_tty.before_write(t, fd)
     data = t.mem.read(buf, min(count, MAX_IO))
     _wait_ready(t, fd, _OUT)

@@ -16,7 +16,7 @@ import stat
 import termios
 
 from ..ipc import protocol as P
-from . import brokercall, sigframe
+from . import brokercall, fdkinds, sigframe
 from .errors import InterruptedSyscall
 from .signals import SIG_IGN, bit
 from .systable import s32
@@ -72,6 +72,8 @@ def _job_check(t, rdev: int, op: str) -> None:
 
 def before_read(t, fd: int) -> None:
     """read and readv on fd: the job-control check if fd is a terminal."""
+    if fdkinds.kind(t, fd):             # no terminal (known without asking the host again)
+        return
     st = os.fstat(fd)
     if stat.S_ISCHR(st.st_mode) and os.isatty(fd):
         _job_check(t, st.st_rdev, "read")
@@ -79,6 +81,8 @@ def before_read(t, fd: int) -> None:
 
 def before_write(t, fd: int) -> None:
     """write and writev: a background process may write unless the terminal has TOSTOP."""
+    if fdkinds.kind(t, fd):
+        return
     st = os.fstat(fd)
     if stat.S_ISCHR(st.st_mode) and os.isatty(fd) and \
             termios.tcgetattr(fd)[3] & termios.TOSTOP:

@@ -31,6 +31,7 @@ from . import (  # noqa: F401  (each registers its handlers)
     sys_timer,
     sys_xattr,
 )
+from . import fdkinds
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
 from .systable import SYSCALLS, syscall_name
@@ -50,40 +51,61 @@ _UNINTERRUPTED = frozenset(("clone", "clone3", "execve", "execveat", "exit", "ex
                             "setitimer", "getitimer", "dup", "dup3", "pipe2"))
 
 
+_EPIPE, _EINTR = -errno.EPIPE, -errno.EINTR
+
+
+def _entry(row):
+    """What dispatch needs of a table row, worked out once per call number: (handler,
+    argument count, interruptible, a write (SIGPIPE on EPIPE), keeps the descriptor
+    table as it was (kern/fdkinds.py), the row)."""
+    return (row.handler, len(row.args), row.name not in _UNINTERRUPTED, row.name in _WRITES,
+            row.name in fdkinds.KEEPS_FDS, row)
+
+
+_ENTRIES: dict = {}
+
+
 def dispatch(task) -> None:
     cpu = task.cpu
     x = cpu.x
     nr = x[8]
-    row = SYSCALLS.get(nr)
-    if row is None:
-        if nr not in task.enosys_logged:
-            task.enosys_logged.add(nr)
-            task.log(f"unimplemented syscall {syscall_name(nr)} ({nr}): returning -ENOSYS")
-        ret = -errno.ENOSYS
-        if task.config.strace:
-            _trace(task, nr, None, x[:6], ret)
-        x[0] = ret & M64
-        return
-    args = x[:len(row.args)]
+    entry = _ENTRIES.get(nr)
+    if entry is None:
+        row = SYSCALLS.get(nr)
+        if row is None:
+            if nr not in task.enosys_logged:
+                task.enosys_logged.add(nr)
+                task.log(f"unimplemented syscall {syscall_name(nr)} ({nr}): returning -ENOSYS")
+            ret = -errno.ENOSYS
+            if task.config.strace:
+                _trace(task, nr, None, x[:6], ret)
+            x[0] = ret & M64
+            return
+        entry = _ENTRIES[nr] = _entry(row)
+    handler, nargs, interruptible, is_write, keeps_fds, row = entry
+    args = x[:nargs]
     x0 = x[0]
-    if task.config.inject_crash == row.name:
+    config = task.config
+    if config.inject_crash is not None and config.inject_crash == row.name:
         raise RuntimeError(f"injected crash at {row.name} (--inject-crash)")
-    task.in_syscall = row.name not in _UNINTERRUPTED
+    sig = task.sig
+    if interruptible:
+        try:
+            task.in_syscall = True
+            early = sig.pending and sig.interrupting()
+        except InterruptedSyscall:      # one that acts arrived during the check itself
+            early = True
+        if early:
+            # A signal that acts came after the last check in guest code: Linux would
+            # have delivered it before this SVC, so deliver it now and run the SVC after it.
+            task.in_syscall = False
+            cpu.pc = (cpu.pc - 4) & M64
+            return
     try:
-        early = task.in_syscall and task.sig.interrupting()
-    except InterruptedSyscall:          # one that acts arrived during the check itself
-        early = True
-    if early:
-        # A signal that acts came after the last check in guest code: Linux would have
-        # delivered it before this SVC, so deliver it now and run the SVC after it.
-        task.in_syscall = False
-        cpu.pc = (cpu.pc - 4) & M64
-        return
-    try:
-        ret = row.handler(task, *args)
+        ret = handler(task, *args)
     except BaseException as e:
         task.in_syscall = False         # first: a host signal now must not replace e
-        if task.config.strace and isinstance(e, TaskExit):
+        if config.strace and isinstance(e, TaskExit):
             _trace(task, nr, row, args, None)       # exit never returns: "= ?"
         if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
             if not isinstance(e, TaskExit):
@@ -95,14 +117,17 @@ def dispatch(task) -> None:
         ret = _error_result(e)
     finally:
         task.in_syscall = False
-        task.sig.restarted = False
-    if ret == -errno.EPIPE and row.name in _WRITES:
-        task.sig.raise_signal(signal.SIGPIPE, siginfo_kill(signal.SIGPIPE, SI_USER, task.pid, task.uid))
-    elif ret == -errno.EINTR and row.name != "rt_sigreturn" and task.sig.interrupting():
-        # a signal that acts broke the call: delivery decides whether it runs again
-        # (SA_RESTART, or no handler) with x0 as it came (kern/signals.py)
-        task.sig.note_interrupted(row.name, args, x0)
-    if task.config.strace:
+        sig.restarted = False
+        if not keeps_fds and task.fd_kinds:
+            task.fd_kinds.clear()       # the call may have closed or replaced a descriptor
+    if ret < 0:
+        if ret == _EPIPE and is_write:
+            sig.raise_signal(signal.SIGPIPE, siginfo_kill(signal.SIGPIPE, SI_USER, task.pid, task.uid))
+        elif ret == _EINTR and row.name != "rt_sigreturn" and sig.interrupting():
+            # a signal that acts broke the call: delivery decides whether it runs again
+            # (SA_RESTART, or no handler) with x0 as it came (kern/signals.py)
+            sig.note_interrupted(row.name, args, x0)
+    if config.strace:
         _trace(task, nr, row, args, ret)
     x[0] = ret & M64
 

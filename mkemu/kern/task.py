@@ -119,6 +119,7 @@ class Task:
         self.robust_list = (0, 0)
         self.threaded = False               # the space is shared with other tasks (CLONE_VM)
         self.shares_fds = False             # ... and the host descriptor table (CLONE_FILES)
+        self.fd_kinds: dict[int, int] = {}  # what read/write know of a descriptor (fdkinds.py)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
         self.started = time.monotonic()
@@ -354,7 +355,8 @@ class Task:
         return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
-                f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}"]
+                f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
+                f"mkemu: cpu {time.process_time():.3f} s"]     # this process's user+system
 
 
 def _boot_identity(root: RootFS) -> Identity:
@@ -407,7 +409,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             try:
                 prof.runcall(task.run)
             finally:
-                prof.dump_stats(profile_to)
+                prof.dump_stats(profile_to.replace("%p", str(os.getpid())))   # %p: per process
         else:
             task.run()
     except TaskExit as e:

@@ -110,6 +110,13 @@ class SoftTLB:
     def read(self, addr: int, size: int) -> bytes:
         """Bytes at a guest address, across pages if need be (raises MemFault)."""
         addr &= M64
+        off = addr & PAGE_MASK
+        if 0 < size <= PAGE_SIZE - off:     # within one page: most syscall buffers
+            vpn = addr >> PAGE_SHIFT
+            mv = self.rt.get(vpn)
+            if mv is None:
+                mv = self._page(vpn, "r", addr)
+            return bytes(mv[off:off + size])
         out = bytearray()
         while size:
             off = addr & PAGE_MASK
@@ -124,6 +131,14 @@ class SoftTLB:
         """Store bytes at a guest address; checks every page before writing any."""
         addr &= M64
         size = len(data)
+        off = addr & PAGE_MASK
+        if 0 < size <= PAGE_SIZE - off:     # within one page
+            vpn = addr >> PAGE_SHIFT
+            mv = self.wt.get(vpn)
+            if mv is None:
+                mv = self._page(vpn, "w", addr)
+            mv[off:off + size] = data
+            return
         pages = []
         a, left = addr, size
         while left:
@@ -141,6 +156,8 @@ class SoftTLB:
     def mark_code(self, vpn: int) -> None:
         """vpn holds translated code: route its writes, and those of its aliases,
         through the slow path."""
+        if vpn in self.code_pages and self.code_marked is None:
+            return      # marked already: a write since would have dropped it (_page)
         self.code_pages.add(vpn)
         self.wt.pop(vpn, None)
         self.write_aliases.pop(vpn, None)

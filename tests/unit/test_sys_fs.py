@@ -62,6 +62,8 @@ class FakeTask:
         self.uid = self.euid = self.suid = self.gid = self.egid = self.sgid = 0
         self._next = BUF
         self.in_syscall = False           # a handler called directly, not from dispatch
+        self.fd_kinds = {}                # (never filled: dispatch's invalidation is not here)
+        self.shares_fds = True
 
     def proc_maps(self) -> str:
         return "00400000-00401000 r-xp 00000000 00:00 0          /bin/prog\n"
