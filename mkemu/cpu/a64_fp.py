@@ -25,7 +25,7 @@ HELPERS = {
     "FCMGE": fpu.fcmge, "FCMGT": fpu.fcmgt, "FRECPE": fpu.frecpe, "FRSQRTE": fpu.frsqrte,
     "FADD64": fpu.fadd64, "FSUB64": fpu.fsub64, "FMUL64": fpu.fmul64, "FDIV64": fpu.fdiv64,
     "FADD32": fpu.fadd32, "FSUB32": fpu.fsub32, "FMUL32": fpu.fmul32, "FDIV32": fpu.fdiv32,
-    "FMADD64": fpu.fmadd64,
+    "FMADD64": fpu.fmadd64, "FQ": fpu._Q, "FD": fpu._D,
     "FMADD32": fpu.fmadd32,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
@@ -182,10 +182,32 @@ def emit_dp3(b, insn: int) -> None:
     # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
     na = f"({a} ^ {sign:#x})" if o0 != o1 else a
     nacc = f"({acc} ^ {sign:#x})" if o1 else acc
-    if es in (32, 64):
+    if es == 64:
+        _inline_fmadd64(b, rd, na, m, nacc)
+    elif es == 32:
         b.wv(rd, f"FMADD{es}({na}, {m}, {nacc}, S.fpmode, S)")
     else:
         b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpmode, S)")
+
+
+def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
+    """fpu.fmadd64's first fast path written into the trace (FMADD is the inner
+    loop of numeric code; a call costs as much as the arithmetic): both factors
+    with short significands (so x*y is exact), FPCR at its default and a finite
+    result whose product did not underflow; anything else calls FMADD64."""
+    x, y, z, p, r, mode = (b.tmp("f") for _ in range(6))
+    b.line(f"FQ[0] = {x} = {a}; FQ[1] = {y} = {m}; FQ[2] = {z} = {acc}")
+    b.line(f"{mode} = S.fpmode; {p} = FD[0] * FD[1]; {r} = {p} + FD[2]")
+    b.begin_if(f"({x} | {y}) & {fpu._SHORT64:#x} or {mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} or {r} - {r} "
+               f"or (-{fpu._MIN_NORMAL64!r} < {p} < {fpu._MIN_NORMAL64!r} and FD[0] and FD[1])")
+    b.wv(rd, f"FMADD64({x}, {y}, {z}, {mode}, S)")
+    b.end_if()
+    b.line("else:")
+    b.depth += 1
+    b.line(f"if {mode} and ({r} - {p} != FD[2] or {r} - FD[2] != {p}): S.fpsr |= {fpu.IXC:#x}")
+    b.line(f"FD[0] = {r}")
+    b.wv(rd, "FQ[0]")
+    b.depth -= 1
 
 
 def emit_fcmp(b, insn: int) -> None:
