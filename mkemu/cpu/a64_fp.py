@@ -8,6 +8,8 @@ to and from integers and fixed point.  Arithmetic is in fpu.py; bit moves
 from __future__ import annotations
 
 import math
+import re
+import struct
 
 from . import fpu
 from .bits import field
@@ -26,6 +28,7 @@ HELPERS = {
     "FADD64": fpu.fadd64, "FSUB64": fpu.fsub64, "FMUL64": fpu.fmul64, "FDIV64": fpu.fdiv64,
     "FADD32": fpu.fadd32, "FSUB32": fpu.fsub32, "FMUL32": fpu.fmul32, "FDIV32": fpu.fdiv32,
     "FMADD64": fpu.fmadd64, "FQ": fpu._Q, "FD": fpu._D,
+    "FU3D": struct.Struct("<3d").unpack, "FP3Q": struct.Struct("<3Q").pack,
     "FMADD32": fpu.fmadd32,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
@@ -194,20 +197,29 @@ def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
     """fpu.fmadd64's first fast path written into the trace (FMADD is the inner
     loop of numeric code; a call costs as much as the arithmetic): both factors
     with short significands (so x*y is exact), FPCR at its default and a finite
-    result whose product did not underflow; anything else calls FMADD64."""
+    result whose product did not underflow; anything else calls FMADD64.
+
+    a, m, acc are masked operand expressions; a plain register goes into the
+    struct pack unmasked first (it refuses a value past 64 bits, and only then
+    are the masks paid for)."""
+    raw = [_RAW.sub(r"\1", e) for e in (a, m, acc)]
     x, y, z, p, r, mode = (b.tmp("f") for _ in range(6))
-    b.line(f"FQ[0] = {x} = {a}; FQ[1] = {y} = {m}; FQ[2] = {z} = {acc}")
-    b.line(f"{mode} = S.fpmode; {p} = FD[0] * FD[1]; {r} = {p} + FD[2]")
-    b.begin_if(f"({x} | {y}) & {fpu._SHORT64:#x} or {mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} or {r} - {r} "
-               f"or (-{fpu._MIN_NORMAL64!r} < {p} < {fpu._MIN_NORMAL64!r} and FD[0] and FD[1])")
-    b.wv(rd, f"FMADD64({x}, {y}, {z}, {mode}, S)")
+    b.line(f"try: {x}, {y}, {z} = FU3D(FP3Q({raw[0]}, {raw[1]}, {raw[2]}))")
+    b.line(f"except Exception: {x}, {y}, {z} = FU3D(FP3Q({a}, {m}, {acc}))")
+    b.line(f"{p} = {x} * {y}; {r} = {p} + {z}; {mode} = S.fpmode")
+    b.begin_if(f"({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x} or {mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} "
+               f"or {r} - {r} or (-{fpu._MIN_NORMAL64!r} < {p} < {fpu._MIN_NORMAL64!r} and {x} and {y})")
+    b.wv(rd, f"FMADD64({a}, {m}, {acc}, {mode}, S)")
     b.end_if()
     b.line("else:")
     b.depth += 1
-    b.line(f"if {mode} and ({r} - {p} != FD[2] or {r} - FD[2] != {p}): S.fpsr |= {fpu.IXC:#x}")
+    b.line(f"if {mode} and ({r} - {p} != {z} or {r} - {z} != {p}): S.fpsr |= {fpu.IXC:#x}")
     b.line(f"FD[0] = {r}")
     b.wv(rd, "FQ[0]")
     b.depth -= 1
+
+
+_RAW = re.compile(r"^\((v\d+) & 0xffffffffffffffff\)$")   # a plain register's masked read
 
 
 def emit_fcmp(b, insn: int) -> None:
