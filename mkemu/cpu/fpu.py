@@ -479,10 +479,21 @@ def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
     v &= (1 << intbits) - 1
     if not unsigned and v >> (intbits - 1):
         v -= 1 << intbits
+    if not fbits and esize != 16:
+        # an integer no wider than the significand converts exactly in any mode;
+        # a wider one to double in round-to-nearest is Python's own int -> float
+        if -_EXACT_INT[esize] <= v <= _EXACT_INT[esize] or (esize == 64 and not fpcr & _SLOW_BITS):
+            x = float(v)
+            if x != v:
+                _flag(st, IXC)
+            return from_float(x, esize)
     q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
     if q == 0:
         return 0
     return round_exact(q, esize, fpcr, st)
+
+
+_EXACT_INT = {32: 1 << 24, 64: 1 << 53}     # integers every one of which the format holds
 
 
 def fconvert(a, from_esize, to_esize, fpcr=0, st=None, odd=False):

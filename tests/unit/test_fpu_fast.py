@@ -108,3 +108,18 @@ def test_a_non_default_fpcr_takes_the_general_path():
     r_up, _ = _run(fpu.fdiv64, (one, third), up, False)
     r_near, _ = _run(fpu.fdiv64, (one, third), 0, False)
     assert r_up == r_near + 1
+
+
+@pytest.mark.parametrize("esize", [64, 32])
+def test_integer_to_float_matches_exact_rounding(esize):
+    from fractions import Fraction
+    rng = random.Random(f"scvtf{esize}")
+    ints = [0, 1, -1, (1 << 24) + 1, (1 << 53) + 1, -(1 << 53) - 1, (1 << 63) - 1, -(1 << 63), (1 << 64) - 1]
+    ints += [rng.randrange(-(1 << 63), 1 << 63) >> rng.randrange(64) for _ in range(3000)]
+    for v in ints:
+        unsigned = v >= 1 << 63
+        for fpcr in (0, fpu.FP_SLOW, 1 << 22, 3 << 22):
+            got, want = CpuState(), CpuState()
+            r = fpu.from_fixed(v & ((1 << 64) - 1), 64, unsigned, 0, esize, fpcr, got)
+            w = fpu.round_exact(Fraction(v), esize, fpcr, want) if v else 0
+            assert (r, got.fpsr) == (w, want.fpsr), (v, fpcr)
