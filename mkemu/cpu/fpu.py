@@ -368,6 +368,31 @@ def _fpcr_of(st) -> int:
 
 
 def fcompare(a, b, esize, signal_all=False, st=None) -> int:
+    """FCMP/FCMPE: the NZCV word.  Ordered operands without flush-to-zero are
+    compared as host floats (no flag can arise); the rest take the general path."""
+    if st is None or not st.fpmode & FZ:
+        if esize == 64:
+            _Q[0] = a
+            _Q[1] = b
+            x = _D[0]
+            y = _D[1]
+        elif esize == 32:
+            _I[0] = a
+            _I[1] = b
+            x = _F[0]
+            y = _F[1]
+        else:
+            return fcompare_general(a, b, esize, signal_all, st)
+        if x == y:
+            return 0x6000_0000
+        if x < y:
+            return 0x8000_0000
+        if x > y:
+            return 0x2000_0000
+    return fcompare_general(a, b, esize, signal_all, st)
+
+
+def fcompare_general(a, b, esize, signal_all=False, st=None) -> int:
     fpcr = _fpcr_of(st)
     a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):

@@ -123,3 +123,18 @@ def test_integer_to_float_matches_exact_rounding(esize):
             r = fpu.from_fixed(v & ((1 << 64) - 1), 64, unsigned, 0, esize, fpcr, got)
             w = fpu.round_exact(Fraction(v), esize, fpcr, want) if v else 0
             assert (r, got.fpsr) == (w, want.fpsr), (v, fpcr)
+
+
+@pytest.mark.parametrize("esize", [64, 32])
+def test_compare_fast_path_matches_the_general_path(esize):
+    rng = random.Random(f"fcmp{esize}")
+    vals = _values(esize, rng, 60)
+    for a in vals:
+        for b in vals[:30] + [0]:
+            for fpcr in (0, fpu.FZ):
+                for signal_all in (False, True):
+                    fast, slow = CpuState(), CpuState()
+                    fast.fpcr = slow.fpcr = fpcr
+                    r = fpu.fcompare(a, b, esize, signal_all, fast)
+                    w = fpu.fcompare_general(a, b, esize, signal_all, slow)
+                    assert (r, fast.fpsr) == (w, slow.fpsr), (hex(a), hex(b), fpcr, signal_all)
