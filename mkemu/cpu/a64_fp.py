@@ -8,6 +8,8 @@ to and from integers and fixed point.  Arithmetic is in fpu.py; bit moves
 from __future__ import annotations
 
 import math
+import re
+import struct
 
 from . import fpu
 from .bits import field
@@ -25,7 +27,9 @@ HELPERS = {
     "FCMGE": fpu.fcmge, "FCMGT": fpu.fcmgt, "FRECPE": fpu.frecpe, "FRSQRTE": fpu.frsqrte,
     "FADD64": fpu.fadd64, "FSUB64": fpu.fsub64, "FMUL64": fpu.fmul64, "FDIV64": fpu.fdiv64,
     "FADD32": fpu.fadd32, "FSUB32": fpu.fsub32, "FMUL32": fpu.fmul32, "FDIV32": fpu.fdiv32,
-    "FMADD64": fpu.fmadd64,
+    "FMADD64": fpu.fmadd64, "FQ": fpu._Q, "FD": fpu._D,
+    "FU3D": struct.Struct("<3d").unpack, "FP3Q": struct.Struct("<3Q").pack,
+    "FU2D": struct.Struct("<2d").unpack, "FP2Q": struct.Struct("<2Q").pack,
     "FMADD32": fpu.fmadd32,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
@@ -159,7 +163,9 @@ def emit_dp2(b, insn: int) -> None:
         return
     rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
     a, m = _src(b, rn, es), _src(b, rm, es)
-    if opcode in (0, 1, 2, 3) and es in (32, 64):   # the hot ones: host floats when they can
+    if opcode in (0, 2, 3) and es == 64:
+        _inline_arith64(b, rd, opcode, a, m)
+    elif opcode in (0, 1, 2, 3) and es in (32, 64):   # the hot ones: host floats when they can
         b.wv(rd, f"{_TWO_SOURCE[opcode]}{es}({a}, {m}, S.fpmode, S)")
     elif opcode in _TWO_SOURCE:
         b.wv(rd, f"{_TWO_SOURCE[opcode]}({a}, {m}, {es}, S.fpmode, S)")
@@ -182,10 +188,72 @@ def emit_dp3(b, insn: int) -> None:
     # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
     na = f"({a} ^ {sign:#x})" if o0 != o1 else a
     nacc = f"({acc} ^ {sign:#x})" if o1 else acc
-    if es in (32, 64):
+    if es == 64:
+        _inline_fmadd64(b, rd, na, m, nacc)
+    elif es == 32:
         b.wv(rd, f"FMADD{es}({na}, {m}, {nacc}, S.fpmode, S)")
     else:
         b.wv(rd, f"FMADD({na}, {m}, {nacc}, {es}, S.fpmode, S)")
+
+
+_INLINE_OP = {0: "*", 2: "+", 3: "-"}
+
+
+def _inline_arith64(b, rd: int, opcode: int, a: str, m: str) -> None:
+    """FMUL, FADD or FSUB (double): fpu's fast path for it written into the trace
+    (see _inline_fmadd64), calling the helper off it.  A product is checked for
+    exactness here only when both significands are short (else the helper does it)."""
+    raw = [_RAW.sub(r"\1", e) for e in (a, m)]
+    x, y, r, mode = (b.tmp("f") for _ in range(4))
+    op = _INLINE_OP[opcode]
+    b.line(f"try: {x}, {y} = FU2D(FP2Q({raw[0]}, {raw[1]}))")
+    b.line(f"except Exception: {x}, {y} = FU2D(FP2Q({a}, {m}))")
+    b.line(f"{r} = {x} {op} {y}; {mode} = S.fpmode")
+    slow = f"{mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} or {r} - {r}"
+    if op == "*":
+        slow += (f" or ({mode} and ({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x}) "
+                 f"or (-{fpu._MIN_NORMAL64!r} <= {r} <= {fpu._MIN_NORMAL64!r} and {x} and {y})")
+    b.begin_if(slow)
+    b.wv(rd, f"{_TWO_SOURCE[opcode]}64({a}, {m}, {mode}, S)")
+    b.end_if()
+    b.line("else:")
+    b.depth += 1
+    if op == "+":
+        b.line(f"if {mode} and ({r} - {x} != {y} or {r} - {y} != {x}): S.fpsr |= {fpu.IXC:#x}")
+    elif op == "-":
+        b.line(f"if {mode} and ({r} - {x} != -{y} or {r} + {y} != {x}): S.fpsr |= {fpu.IXC:#x}")
+    b.line(f"FD[0] = {r}")
+    b.wv(rd, "FQ[0]")
+    b.depth -= 1
+
+
+def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
+    """fpu.fmadd64's first fast path written into the trace (FMADD is the inner
+    loop of numeric code; a call costs as much as the arithmetic): both factors
+    with short significands (so x*y is exact), FPCR at its default and a finite
+    result whose product did not underflow; anything else calls FMADD64.
+
+    a, m, acc are masked operand expressions; a plain register goes into the
+    struct pack unmasked first (it refuses a value past 64 bits, and only then
+    are the masks paid for)."""
+    raw = [_RAW.sub(r"\1", e) for e in (a, m, acc)]
+    x, y, z, p, r, mode = (b.tmp("f") for _ in range(6))
+    b.line(f"try: {x}, {y}, {z} = FU3D(FP3Q({raw[0]}, {raw[1]}, {raw[2]}))")
+    b.line(f"except Exception: {x}, {y}, {z} = FU3D(FP3Q({a}, {m}, {acc}))")
+    b.line(f"{p} = {x} * {y}; {r} = {p} + {z}; {mode} = S.fpmode")
+    b.begin_if(f"({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x} or {mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} "
+               f"or {r} - {r} or (-{fpu._MIN_NORMAL64!r} < {p} < {fpu._MIN_NORMAL64!r} and {x} and {y})")
+    b.wv(rd, f"FMADD64({a}, {m}, {acc}, {mode}, S)")
+    b.end_if()
+    b.line("else:")
+    b.depth += 1
+    b.line(f"if {mode} and ({r} - {p} != {z} or {r} - {z} != {p}): S.fpsr |= {fpu.IXC:#x}")
+    b.line(f"FD[0] = {r}")
+    b.wv(rd, "FQ[0]")
+    b.depth -= 1
+
+
+_RAW = re.compile(r"^\((v\d+) & 0xffffffffffffffff\)$")   # a plain register's masked read
 
 
 def emit_fcmp(b, insn: int) -> None:

@@ -224,6 +224,8 @@ def emit_three_same(b, insn: int) -> None:
         if scalar:
             return b.end_undefined()
         mask = Q_MASK if q else D_MASK
+        if (u, size) == (0, 2) and rn == rm:   # ORR Vd, Vn, Vn is MOV: a copy
+            return b.wv(rd, vreg(b, rn, q))
         expr = _LOGIC[(u, size)].format(n=vreg(b, rn, q), m=vreg(b, rm, q), d=vreg(b, rd, q), mask=f"{mask:#x}")
         return b.wv(rd, expr)
     esize = 8 << size

@@ -368,6 +368,31 @@ def _fpcr_of(st) -> int:
 
 
 def fcompare(a, b, esize, signal_all=False, st=None) -> int:
+    """FCMP/FCMPE: the NZCV word.  Ordered operands without flush-to-zero are
+    compared as host floats (no flag can arise); the rest take the general path."""
+    if st is None or not st.fpmode & FZ:
+        if esize == 64:
+            _Q[0] = a
+            _Q[1] = b
+            x = _D[0]
+            y = _D[1]
+        elif esize == 32:
+            _I[0] = a
+            _I[1] = b
+            x = _F[0]
+            y = _F[1]
+        else:
+            return fcompare_general(a, b, esize, signal_all, st)
+        if x == y:
+            return 0x6000_0000
+        if x < y:
+            return 0x8000_0000
+        if x > y:
+            return 0x2000_0000
+    return fcompare_general(a, b, esize, signal_all, st)
+
+
+def fcompare_general(a, b, esize, signal_all=False, st=None) -> int:
     fpcr = _fpcr_of(st)
     a, b = flush_in(a, esize, fpcr, st), flush_in(b, esize, fpcr, st)
     if is_nan(a, esize) or is_nan(b, esize):
@@ -479,10 +504,21 @@ def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
     v &= (1 << intbits) - 1
     if not unsigned and v >> (intbits - 1):
         v -= 1 << intbits
+    if not fbits and esize != 16:
+        # an integer no wider than the significand converts exactly in any mode;
+        # a wider one to double in round-to-nearest is Python's own int -> float
+        if -_EXACT_INT[esize] <= v <= _EXACT_INT[esize] or (esize == 64 and not fpcr & _SLOW_BITS):
+            x = float(v)
+            if x != v:
+                _flag(st, IXC)
+            return from_float(x, esize)
     q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
     if q == 0:
         return 0
     return round_exact(q, esize, fpcr, st)
+
+
+_EXACT_INT = {32: 1 << 24, 64: 1 << 53}     # integers every one of which the format holds
 
 
 def fconvert(a, from_esize, to_esize, fpcr=0, st=None, odd=False):
@@ -673,28 +709,40 @@ def frint_n(a, esize, rmode, intbits, st=None):
 # The common case -- no NaN operand or result, FPCR all zero (round to nearest,
 # no flush-to-zero, no default NaN) -- is done with host floats directly; any
 # other case falls back to the general functions above.
-_PQ = struct.Struct("<Q").pack
-_UQ = struct.Struct("<Q").unpack
-_PD = struct.Struct("<d").pack
-_UD = struct.Struct("<d").unpack
+#
+# Bit patterns become host floats through one scratch buffer seen as uint64 and
+# as double (an item store and an item load: half the cost of struct pack and
+# unpack).  A task is one host thread and no helper is re-entered while it uses
+# the scratch, so one buffer per process is enough.
+_SCRATCH = bytearray(32)
+_Q = memoryview(_SCRATCH).cast("Q")
+_D = memoryview(_SCRATCH).cast("d")
+_I = memoryview(_SCRATCH).cast("I")
+_F = memoryview(_SCRATCH).cast("f")
 _libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
 _host_fma, _host_fmaf = _libm.fma, _libm.fmaf
 _host_fma.restype, _host_fma.argtypes = ctypes.c_double, [ctypes.c_double] * 3
 _host_fmaf.restype, _host_fmaf.argtypes = ctypes.c_float, [ctypes.c_float] * 3
-_PI = struct.Struct("<I").pack
-_UI = struct.Struct("<I").unpack
-_PF = struct.Struct("<f").pack
-_UF = struct.Struct("<f").unpack
 
 
 # Flags on the fast paths.  They run when the FPCR is all default (FP_SLOW
 # aside); a result that overflowed (not finite) or may have underflowed (a
 # product, quotient or fused sum no larger than the smallest normal) takes the
 # general path, which raises OFC and UFC.  While FPSR.IXC is clear (FP_SLOW
-# set) the host result is checked for exactness with integer arithmetic and
-# IXC raised if it was rounded; once IXC is set, nothing more needs checking.
+# set) the host result is checked for exactness and IXC raised if it was
+# rounded; once IXC is set, nothing more needs checking.  The checks are
+# float operations where a theorem allows it:
+#   * a sum r = RN(x + y) of finite doubles is exact iff r - x == y and r - y == x
+#     (Fast2Sum: for the operand of larger magnitude the subtraction is exact,
+#     so it gives back the other operand only when nothing was rounded off);
+#   * a product of doubles whose significands have their low 27 bits clear
+#     (at most 26 significant bits each) is exact unless it underflows;
+#   * a product of singles is exact in double (48 significant bits).
+# Anything else is checked with integers (_exact).
 MIN_NORMAL = {32: 1.1754943508222875e-38, 64: 2.2250738585072014e-308}
 _MIN_NORMAL64, _MIN_NORMAL32 = MIN_NORMAL[64], MIN_NORMAL[32]
+_SHORT64 = 0x7FF_FFFF          # low 27 fraction bits of a double: clear = a short significand
+_SLOW_BITS = ~FP_SLOW          # fpcr bits that rule out the fast paths
 
 
 def _exact(kind: str, x: float, y: float, r: float, z: float = 0.0) -> bool:
@@ -715,84 +763,176 @@ def _exact(kind: str, x: float, y: float, r: float, z: float = 0.0) -> bool:
     return (nx * ny * dz + nz * dx * dy) * dr == nr * dx * dy * dz
 
 
-def _maybe_underflow(kind: str, x: float, y: float) -> bool:
-    """A product or quotient no larger than the smallest normal is exact when an
-    operand makes it an exact zero; otherwise it may have underflowed."""
-    return not (x == 0 or (kind == "*" and y == 0))
+def fadd64(a, b, fpcr, st):
+    if not fpcr & _SLOW_BITS:
+        _Q[0] = a
+        _Q[1] = b
+        x = _D[0]
+        y = _D[1]
+        r = x + y
+        if r - r == 0:                      # finite: a sum of doubles never underflows inexactly
+            if fpcr and (r - x != y or r - y != x):
+                st.fpsr |= IXC
+            _D[0] = r
+            return _Q[0]
+    return fadd(a, b, 64, fpcr, st)
 
 
-def _fast64(op, kind, slow):
-    may_underflow = kind in "*/"
+def fsub64(a, b, fpcr, st):
+    if not fpcr & _SLOW_BITS:
+        _Q[0] = a
+        _Q[1] = b
+        x = _D[0]
+        y = _D[1]
+        r = x - y
+        if r - r == 0:
+            if fpcr and (r - x != -y or r + y != x):
+                st.fpsr |= IXC
+            _D[0] = r
+            return _Q[0]
+    return fsub(a, b, 64, fpcr, st)
+
+
+def fmul64(a, b, fpcr, st):
+    if not fpcr & _SLOW_BITS:
+        _Q[0] = a
+        _Q[1] = b
+        x = _D[0]
+        y = _D[1]
+        r = x * y
+        if r - r == 0 and not (-_MIN_NORMAL64 <= r <= _MIN_NORMAL64 and x and y):
+            if fpcr and (a | b) & _SHORT64 and not _exact("*", x, y, r):
+                st.fpsr |= IXC
+            _D[0] = r
+            return _Q[0]
+    return fmul(a, b, 64, fpcr, st)
+
+
+def fdiv64(a, b, fpcr, st):
+    if not fpcr & _SLOW_BITS:
+        _Q[0] = a
+        _Q[1] = b
+        x = _D[0]
+        y = _D[1]
+        if y and y - y == 0:                # a finite nonzero divisor
+            r = x / y
+            if r - r == 0 and not (-_MIN_NORMAL64 <= r <= _MIN_NORMAL64 and x):
+                if fpcr and not _exact("/", x, y, r):
+                    st.fpsr |= IXC
+                _D[0] = r
+                return _Q[0]
+    return fdiv(a, b, 64, fpcr, st)
+
+
+def _fast32(kind, slow):
+    """A single-precision fast path: computed in double (exact for *, correctly
+    rounded for + - /) and rounded once to single, which is correctly rounded."""
 
     def f(a, b, fpcr, st):
-        if not fpcr & ~FP_SLOW:
-            try:
-                x, y = _UD(_PQ(a))[0], _UD(_PQ(b))[0]
-                r = op(x, y)
-                if r - r == 0 and not (may_underflow and -_MIN_NORMAL64 <= r <= _MIN_NORMAL64
-                                       and _maybe_underflow(kind, x, y)):
-                    if fpcr and not _exact(kind, x, y, r):
-                        st.fpsr |= IXC
-                    return _UQ(_PD(r))[0]
-            except (ZeroDivisionError, OverflowError):
-                pass
-        return slow(a, b, 64, fpcr, st)
-    return f
-
-
-def _fast32(op, kind, slow):
-    may_underflow = kind in "*/"
-
-    def f(a, b, fpcr, st):
-        if not fpcr & ~FP_SLOW:
-            try:
-                x, y = _UF(_PI(a))[0], _UF(_PI(b))[0]
-                r = op(x, y)
-                if r - r == 0 and not (may_underflow and -_MIN_NORMAL32 <= r <= _MIN_NORMAL32
-                                       and _maybe_underflow(kind, x, y)):
-                    bits = _UI(_PF(r))[0]
-                    if fpcr and not _exact(kind, x, y, _UF(_PI(bits))[0]):
-                        st.fpsr |= IXC
-                    return bits
-            except (ZeroDivisionError, OverflowError):
-                pass
+        if not fpcr & _SLOW_BITS:
+            _I[0] = a
+            _I[1] = b
+            x = _F[0]
+            y = _F[1]
+            if kind == "+":
+                r = x + y
+            elif kind == "-":
+                r = x - y
+            elif kind == "*":
+                r = x * y
+            elif y and y - y == 0:
+                r = x / y
+            else:
+                return slow(a, b, 32, fpcr, st)
+            if r - r == 0 and not (kind in "*/" and -_MIN_NORMAL32 <= r <= _MIN_NORMAL32 and x
+                                   and (kind == "/" or y)):
+                try:
+                    _F[2] = r                   # rounds to single
+                except OverflowError:
+                    return slow(a, b, 32, fpcr, st)
+                r32 = _F[2]
+                if r32 - r32 == 0:
+                    if fpcr:
+                        if kind == "*":
+                            exact = r32 == r
+                        elif kind == "/":
+                            exact = _exact("/", x, y, r32)
+                        else:                   # the double sum is exact and single keeps it
+                            y2 = y if kind == "+" else -y
+                            exact = r32 == r and r - x == y2 and r - y2 == x
+                        if not exact:
+                            st.fpsr |= IXC
+                    return _I[2]
         return slow(a, b, 32, fpcr, st)
     return f
 
 
-fadd64 = _fast64(lambda x, y: x + y, "+", fadd)
-fsub64 = _fast64(lambda x, y: x - y, "-", fsub)
-fmul64 = _fast64(lambda x, y: x * y, "*", fmul)
-fdiv64 = _fast64(lambda x, y: x / y, "/", fdiv)
-fadd32 = _fast32(lambda x, y: x + y, "+", fadd)
-fsub32 = _fast32(lambda x, y: x - y, "-", fsub)
-fmul32 = _fast32(lambda x, y: x * y, "*", fmul)
-fdiv32 = _fast32(lambda x, y: x / y, "/", fdiv)
+fadd32 = _fast32("+", fadd)
+fsub32 = _fast32("-", fsub)
+fmul32 = _fast32("*", fmul)
+fdiv32 = _fast32("/", fdiv)
 
 
 def fmadd64(a, b, c, fpcr, st):
-    """a*b + c for doubles, rounded once. With FPCR at its default (round to nearest,
-    no flush-to-zero) and finite operands, IEEE fused multiply-add is Arm's FMADD,
-    so the host C library's fma() gives the exact answer (it is correctly rounded)."""
-    if not fpcr & ~FP_SLOW:
-        x, y, z = _UD(_PQ(a))[0], _UD(_PQ(b))[0], _UD(_PQ(c))[0]
-        if x - x == 0 and y - y == 0 and z - z == 0:          # all finite (zeros too)
+    """a*b + c for doubles, rounded once.  With FPCR at its default (round to nearest,
+    no flush-to-zero) and finite operands, IEEE fused multiply-add is Arm's FMADD.
+    When both factors have short significands the product is exact, so the one
+    rounding of p + z is the fused result; otherwise the host C library's fma()
+    (correctly rounded) gives it."""
+    if not fpcr & _SLOW_BITS:
+        _Q[0] = a
+        _Q[1] = b
+        _Q[2] = c
+        x = _D[0]
+        y = _D[1]
+        z = _D[2]
+        if not (a | b) & _SHORT64:
+            p = x * y
+            r = p + z
+            if r - r == 0 and not (-_MIN_NORMAL64 < p < _MIN_NORMAL64 and x and y):
+                if fpcr and (r - p != z or r - z != p):
+                    st.fpsr |= IXC
+                _D[0] = r
+                return _Q[0]
+        elif x - x == 0 and y - y == 0 and z - z == 0:          # all finite (zeros too)
             r = _host_fma(x, y, z)
             if r - r == 0 and not (-_MIN_NORMAL64 <= r <= _MIN_NORMAL64 and x and y):
                 if fpcr and not _exact("fma", x, y, r, z):
                     st.fpsr |= IXC
-                return _UQ(_PD(r))[0]
+                _D[0] = r
+                return _Q[0]
     return fmadd(a, b, c, 64, fpcr, st)
 
 
 def fmadd32(a, b, c, fpcr, st):
-    """a*b + c for singles, rounded once (fmadd64's reasoning, with the C library's fmaf)."""
-    if not fpcr & ~FP_SLOW:
-        x, y, z = _UF(_PI(a))[0], _UF(_PI(b))[0], _UF(_PI(c))[0]
-        if x - x == 0 and y - y == 0 and z - z == 0:
+    """a*b + c for singles, rounded once.  x*y is exact in double; when p + z is
+    exact in double too, rounding it to single is the one rounding; otherwise the
+    C library's fmaf gives it."""
+    if not fpcr & _SLOW_BITS:
+        _I[0] = a
+        _I[1] = b
+        _I[2] = c
+        x = _F[0]
+        y = _F[1]
+        z = _F[2]
+        p = x * y
+        r = p + z
+        if r - r == 0 and r - p == z and r - z == p:
+            if not (-_MIN_NORMAL32 <= r <= _MIN_NORMAL32 and x and y):
+                try:
+                    _F[3] = r
+                except OverflowError:
+                    return fmadd(a, b, c, 32, fpcr, st)
+                r32 = _F[3]
+                if r32 - r32 == 0:
+                    if fpcr and r32 != r:
+                        st.fpsr |= IXC
+                    return _I[3]
+        elif x - x == 0 and y - y == 0 and z - z == 0:
             r = _host_fmaf(x, y, z)
             if r - r == 0 and not (-_MIN_NORMAL32 <= r <= _MIN_NORMAL32 and x and y):
                 if fpcr and not _exact("fma", x, y, r, z):
                     st.fpsr |= IXC
-                return _UI(_PF(r))[0]
+                _F[3] = r
+                return _I[3]
     return fmadd(a, b, c, 32, fpcr, st)

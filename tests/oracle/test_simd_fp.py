@@ -89,3 +89,43 @@ def test_advanced_simd(group):
 def test_big_simd_fp_sweep():
     for group in FP_GROUPS + NEON_FP_GROUPS:
         _run([group], 2000, 99)
+
+
+def _short_value(rng, single: bool):
+    """A double or single with a short significand (the exact cases of the fast
+    paths) or an ordinary one, sometimes with garbage above the scalar."""
+    r = rng.random()
+    if r < 0.5:
+        x = rng.randint(-300, 300) * 2.0 ** rng.randint(-70, 70)
+    elif r < 0.8:
+        x = rng.uniform(-1e3, 1e3)
+    else:
+        x = rng.choice([0.0, -0.0, 2.0 ** -1020, 2.0 ** 1000, 1.0 + 2.0 ** -30, 1.0 - 2.0 ** -30])
+    bits = struct.unpack("<Q", struct.pack("<d", x))[0]
+    if single:
+        bits = struct.unpack("<I", struct.pack("<f", x))[0] if abs(x) < 1e30 else 0x3F800000
+    if rng.random() < 0.2:
+        bits |= rng.getrandbits(64) << 64
+    return bits
+
+
+def test_fp_sequences_with_default_fpcr():
+    """Two or three scalar FMADD/FMSUB/FADD/FSUB/FMUL/FDIV in a row, mostly with FPCR
+    at its default: the host-float fast paths (written into the trace for FMADD),
+    with FPSR.IXC clear and, after an inexact one, set; the other FPCRs must leave
+    them."""
+    rng = random.Random("fp-sequences")
+    groups = [g for g in FP_GROUPS if g[0] in ("fp_dp2", "fp_dp3")]
+    for _ in range(800):
+        single = rng.random() < 0.4
+        words = []
+        for _ in range(rng.choice((2, 3))):
+            name, mask, value = rng.choice(groups)
+            word = instance(rng, mask, value)
+            if name == "fp_dp2":
+                word = (word & ~0xF000) | (rng.randrange(4) << 12)   # FMUL FDIV FADD FSUB
+            word = (word & ~(3 << 22)) | ((not single) << 22)
+            words.append(word)
+        v = {n: _short_value(rng, single) for n in range(32)}
+        fpcr = random_fpcr(rng, full=True) if rng.random() < 0.3 else 0
+        check(Case(code=words, v=v, fpcr=fpcr), check_fpsr=True)
