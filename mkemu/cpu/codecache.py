@@ -23,7 +23,6 @@ from pathlib import Path
 
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
-INSNS_FILE = "insns"        # the first tier's steps (tier.py): {encoding: marshalled code}
 
 
 def translator_tag() -> str:
@@ -52,10 +51,6 @@ class CodeCache:
         self.pages: dict[str, dict[int, dict[tuple, tuple]]] = {}
         self.dirty: set[str] = set()
         self.used_old: set[str] = set()     # loaded files whose mtime is older than TOUCH_AGE
-        # the first tier's one-instruction steps (tier.py), by encoding: one
-        # file for every binary, read whole on first use
-        self.insns: dict[int, bytes] | None = None
-        self.new_insns: dict[int, bytes] = {}
 
     def _page(self, ph: str) -> dict[int, dict[tuple, tuple]]:
         entries = self.pages.get(ph)
@@ -94,61 +89,6 @@ class CodeCache:
         self._page(ph).setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
 
-    def insn_lookup(self, insn: int):
-        """The code object of the shared step for an encoding, or None."""
-        if self.insns is None:
-            self.insns = self._read(INSNS_FILE)
-        data = self.insns.get(insn)
-        if data is None:
-            return None
-        try:
-            return marshal.loads(data)
-        except (EOFError, ValueError, TypeError):
-            return None
-
-    def insn_store(self, insn: int, code) -> None:
-        if self.dir is None:
-            return
-        data = marshal.dumps(code)
-        if self.insns is None:
-            self.insns = self._read(INSNS_FILE)
-        self.insns[insn] = data
-        self.new_insns[insn] = data
-
-    def _read(self, name: str) -> dict:
-        """A cache file's dict (empty when missing or damaged); notes it for
-        the touch at flush when it is old."""
-        if self.dir is None:
-            return {}
-        try:
-            with open(self.dir / name, "rb") as f:
-                if time.time() - os.fstat(f.fileno()).st_mtime > TOUCH_AGE:
-                    self.used_old.add(name)
-                entries = marshal.load(f)
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        return entries if isinstance(entries, dict) else {}
-
-    def _write(self, name: str, entries: dict) -> None:
-        """Merge entries into the file as it is now and rename the result into place."""
-        path = self.dir / name
-        merged = {}
-        try:
-            with open(path, "rb") as f:
-                merged = marshal.load(f)
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
-        if not isinstance(merged, dict):
-            merged = {}
-        merged.update(entries)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                marshal.dump(merged, f)
-            os.replace(tmp, path)
-        except OSError:
-            pass
-
     def flush(self) -> None:
         """Write the pages that gained blocks (merging with what others wrote) and
         mark the old ones this run used as recently used."""
@@ -160,15 +100,12 @@ class CodeCache:
             except OSError:
                 pass                        # evicted meanwhile
         self.used_old.clear()
-        if not self.dirty and not self.new_insns:
+        if not self.dirty:
             return
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError:
             return
-        if self.new_insns:
-            self._write(INSNS_FILE, self.new_insns)
-            self.new_insns = {}
         for ph in self.dirty:
             path = self.dir / ph
             merged = {}

@@ -13,7 +13,6 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 """
 from __future__ import annotations
 
-import os
 import struct
 from typing import Callable
 
@@ -23,7 +22,6 @@ from .block import BlockBuilder
 from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
-from .tier import FirstTier
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
@@ -99,9 +97,6 @@ class Engine:
                             RD=mmu.read, WR=mmu.write, S=state,
                             SXC=self.exit_counts, HOT=self.hot_branch)
         mmu.code_invalidate = self.invalidate_page
-        # code entered only a few times runs step by step (tier.py); MKEMU_FIRST_TIER=0
-        # compiles every trace on its first entry
-        self.first_tier = FirstTier(self) if os.environ.get("MKEMU_FIRST_TIER", "1") != "0" else None
 
     # ---- translation ----------------------------------------------------------
     def translate(self, pc: int) -> Callable:
@@ -109,9 +104,6 @@ class Engine:
         page = pc >> 12
         cache = self.code_cache
         if cache is None or self.dump:
-            runner = self.first_tier.enter(pc) if self.first_tier and not self.dump else None
-            if runner is not None:
-                return runner
             src, pages, _ = self._source(pc)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
@@ -121,10 +113,6 @@ class Engine:
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
                 return self._install(pc, code, {page, *(v for v, _ in extra)})
-        if self.first_tier is not None:
-            runner = self.first_tier.enter(pc)
-            if runner is not None:
-                return runner
         src, pages, marks = self._source(pc)
         code = compile(src, f"<guest block {pc:#x}>", "exec")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
