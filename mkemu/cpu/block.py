@@ -30,7 +30,6 @@ A block whose last branch goes back to its own start is emitted as a Python
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from .flags import lazy_kind
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
@@ -41,39 +40,6 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
 _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
-
-# What a line does to register locals depends only on its text, and the same
-# lines recur in thousands of blocks: the scans are cached per line (a trace's
-# finish is otherwise a fifth of translating it).
-@lru_cache(maxsize=1 << 16)
-def _assigned_in(line: str) -> tuple[str, ...]:
-    """Register locals assigned anywhere in a line (inside an `if` too)."""
-    return tuple(n for m in _ASSIGN.finditer(line) for n in _REG.findall(m.group(0)))
-
-
-@lru_cache(maxsize=1 << 16)
-def _line_roles(line: str) -> tuple[str, frozenset[str], tuple[str, ...]]:
-    """(its `try: ` / `except Exception: ` prefix or "", the registers a
-    body-level line assigns outright, the registers it reads first or only
-    updates), for BlockBuilder._needs_load."""
-    text, definite = line, not line.startswith(" ")
-    prefix = ""
-    for p in ("try: ", "except Exception: "):
-        if text.startswith(p):
-            prefix, text = p, text[len(p):]
-    m = _ASSIGN.match(text) if definite else None
-    targets = set(_REG.findall(m.group(0))) if m else set()
-    plain = m is not None and m.group(0).rstrip().endswith("=") and \
-        m.group(0).rstrip()[-2:-1] not in "-+*/%&|^@<>"
-    rest = text[m.end():] if m else text
-    reads = list(_REG.findall(rest))
-    if not plain:
-        reads += targets
-        targets = set()
-    if not definite:
-        reads += _assigned_in(line)
-    return prefix, frozenset(targets), tuple(reads)
-
 
 # struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
@@ -342,15 +308,36 @@ class BlockBuilder:
             return touched
         need: set[str] = set()
         assigned: set[str] = set()
-        pending: frozenset[str] = frozenset()   # targets of a `try:` line, definite once
-        for line in self.lines:                 # its `except Exception:` line assigns them too
-            prefix, targets, reads = _line_roles(line)
-            need.update(n for n in reads if n not in assigned)
+        pending: set[str] = set()       # targets of a `try:` line, definite once its
+        for line in self.lines:         # `except Exception:` line assigns them too
+            text, definite = line, not line.startswith(" ")
+            prefix = ""
+            for p in ("try: ", "except Exception: "):
+                if text.startswith(p):
+                    prefix, text = p, text[len(p):]
+            m = _ASSIGN.match(text) if definite else None
+            targets = set(_REG.findall(m.group(0))) if m else set()
+            plain = m is not None and m.group(0).rstrip().endswith("=") and \
+                m.group(0).rstrip()[-2:-1] not in "-+*/%&|^@<>"
+            rest = text[m.end():] if m else text
+            for name in _REG.findall(rest):
+                if name not in assigned:
+                    need.add(name)
+            if not plain:
+                for name in targets:
+                    if name not in assigned:
+                        need.add(name)
+                targets = set()
+            if not definite:
+                for m2 in _ASSIGN.finditer(line):
+                    for name in _REG.findall(m2.group(0)):
+                        if name not in assigned:
+                            need.add(name)
             if prefix == "try: ":
                 pending = targets
             elif prefix == "except Exception: ":
                 assigned |= targets & pending
-                pending = frozenset()
+                pending = set()
             else:
                 assigned |= targets
         return need & touched | (touched - assigned)
@@ -361,7 +348,8 @@ class BlockBuilder:
         unchanged value is harmless, missing a changed one is not."""
         names = self._written_so_far
         for line in self.lines[self._scanned_lines:]:
-            names.update(_assigned_in(line))
+            for m in _ASSIGN.finditer(line):
+                names.update(_REG.findall(m.group(0)))
         self._scanned_lines = len(self.lines)
         return frozenset(names)
 
