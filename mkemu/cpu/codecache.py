@@ -92,7 +92,8 @@ class _Page:
     __slots__ = ("index", "blob", "base", "new")
 
     def __init__(self, index: dict, blob, base: int) -> None:
-        self.index, self.blob, self.base = index, blob, base
+        # a view, so a trace's bytes go to marshal.loads without a copy
+        self.index, self.blob, self.base = index, memoryview(blob) if blob is not None else None, base
         self.new: dict[int, dict[tuple, tuple[bytes, list]]] = {}
 
     def variants(self, pc: int):
