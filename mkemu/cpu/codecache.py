@@ -7,8 +7,13 @@ follow (see Engine.hot_branch) and the translator itself.  The cache maps
 a directory named after a hash of the translator's own source files: a change
 to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
 (branch pc, marked) for each branch whose mark shaped the trace; a variant is
-served only while every one of those branches is marked (or not) the same way.  Files are written whole to a temporary
-name and renamed, so concurrent machines never see half a file.  A file's
+served only while every one of those branches is marked (or not) the same way.
+A page file is a small marshalled index {pc: {marks: (offset, length, other
+pages)}} followed by the code: a run reads the index and maps the file, and
+unmarshals only the traces it enters (a whole page file used to be read and
+copied for its first trace).  Files are written whole to a temporary
+name and renamed, so concurrent machines never see half a file (a file mapped
+by a reader stays as it was).  A file's
 mtime is its last use (cachectl.py evicts the oldest past a size limit): files
 loaded that were last touched over TOUCH_AGE ago are touched again at flush.
 """
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import mmap
 import os
+import struct
 import sys
 import time
 from pathlib import Path
@@ -45,27 +52,97 @@ def page_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+_MAGIC = b"MKC1"
+_HEAD = struct.Struct("<4sI")       # magic, length of the marshalled index after it
+
+
+def _read_page(f) -> tuple[dict, mmap.mmap | None, int]:
+    """A page file's index {pc: {marks: (offset, length, extra)}}, the file
+    mapped and where the code after the index starts (offsets count from
+    there); ({}, None, 0) for anything else."""
+    head = f.read(_HEAD.size)
+    if len(head) != _HEAD.size:
+        return {}, None, 0
+    magic, n = _HEAD.unpack(head)
+    if magic != _MAGIC:
+        return {}, None, 0
+    index = marshal.loads(f.read(n))
+    size = os.fstat(f.fileno()).st_size
+    if not isinstance(index, dict) or size <= _HEAD.size + n:
+        return {}, None, 0
+    return index, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ), _HEAD.size + n
+
+
+def _write_page(f, entries: dict[int, dict[tuple, tuple[bytes, list]]]) -> None:
+    index: dict[int, dict[tuple, tuple[int, int, list]]] = {}
+    blob = bytearray()
+    for pc, variants in entries.items():
+        for marks, (code_bytes, extra) in variants.items():
+            index.setdefault(pc, {})[marks] = (len(blob), len(code_bytes), extra)
+            blob += code_bytes
+    head = marshal.dumps(index)
+    f.write(_HEAD.pack(_MAGIC, len(head)))
+    f.write(head)
+    f.write(blob)
+
+
+class _Page:
+    """One page file as read (its index, its code mapped, not copied) plus the
+    variants this run translated for it."""
+    __slots__ = ("index", "blob", "base", "new")
+
+    def __init__(self, index: dict, blob, base: int) -> None:
+        # a view, so a trace's bytes go to marshal.loads without a copy
+        self.index, self.blob, self.base = index, memoryview(blob) if blob is not None else None, base
+        self.new: dict[int, dict[tuple, tuple[bytes, list]]] = {}
+
+    def variants(self, pc: int):
+        """(marks, code bytes, extra) of every variant of the trace at pc."""
+        for marks, (off, n, extra) in self.index.get(pc, {}).items():
+            if self.blob is not None:
+                yield marks, self.blob[self.base + off:self.base + off + n], extra
+        for marks, (code_bytes, extra) in self.new.get(pc, {}).items():
+            yield marks, code_bytes, extra
+
+    def entries(self) -> dict[int, dict[tuple, tuple[bytes, list]]]:
+        """Every variant as {pc: {marks: (code bytes, extra)}}."""
+        out: dict[int, dict[tuple, tuple[bytes, list]]] = {}
+        for pc in self.index:
+            for marks, code_bytes, extra in self.variants(pc):
+                out.setdefault(pc, {})[marks] = (code_bytes, extra)
+        return out
+
+
+def _load_page(path: Path) -> _Page:
+    """The page file at path (an empty page when missing or damaged)."""
+    try:
+        with open(path, "rb") as f:
+            return _Page(*_read_page(f))
+    except (OSError, EOFError, ValueError, TypeError):
+        return _Page({}, None, 0)
+
+
 class CodeCache:
     def __init__(self, directory: Path | None) -> None:
         self.dir = directory
-        self.pages: dict[str, dict[int, dict[tuple, tuple]]] = {}
+        self.pages: dict[str, _Page] = {}
         self.dirty: set[str] = set()
         self.used_old: set[str] = set()     # loaded files whose mtime is older than TOUCH_AGE
 
-    def _page(self, ph: str) -> dict[int, dict[tuple, tuple]]:
-        entries = self.pages.get(ph)
-        if entries is None:
-            entries = {}
+    def _page(self, ph: str) -> _Page:
+        page = self.pages.get(ph)
+        if page is None:
+            page = _Page({}, None, 0)
             if self.dir is not None:
+                path = self.dir / ph
+                page = _load_page(path)
                 try:
-                    with open(self.dir / ph, "rb") as f:
-                        if time.time() - os.fstat(f.fileno()).st_mtime > TOUCH_AGE:
-                            self.used_old.add(ph)
-                        entries = marshal.load(f)
-                except (OSError, EOFError, ValueError, TypeError):
-                    entries = {}
-            self.pages[ph] = entries
-        return entries
+                    if page.blob is not None and time.time() - path.stat().st_mtime > TOUCH_AGE:
+                        self.used_old.add(ph)
+                except OSError:
+                    pass
+            self.pages[ph] = page
+        return page
 
     def lookup(self, pc: int, ph: str, likely_taken: set[int]):
         """(code, [(other vpn, its page hash), ...]) or None: the variant of the
@@ -75,10 +152,10 @@ class CodeCache:
         those pages still hold the same bytes: the caller checks them.
         """
         try:
-            for marks, (code_bytes, extra) in self._page(ph).get(pc, {}).items():
+            for marks, code_bytes, extra in self._page(ph).variants(pc):
                 if all((branch in likely_taken) == marked for branch, marked in marks):
                     return marshal.loads(code_bytes), extra
-        except (EOFError, ValueError, TypeError, AttributeError):
+        except (EOFError, ValueError, TypeError, AttributeError, IndexError):
             pass
         return None
 
@@ -86,12 +163,12 @@ class CodeCache:
         if self.dir is None:
             return
         key = tuple(sorted(marks.items()))
-        self._page(ph).setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
+        self._page(ph).new.setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
 
     def flush(self) -> None:
-        """Write the pages that gained blocks (merging with what others wrote) and
-        mark the old ones this run used as recently used."""
+        """Write the pages that gained blocks (merging with what others wrote
+        meanwhile) and mark the old ones this run used as recently used."""
         if self.dir is None:
             return
         for ph in self.used_old - self.dirty:
@@ -108,23 +185,17 @@ class CodeCache:
             return
         for ph in self.dirty:
             path = self.dir / ph
-            merged = {}
-            try:
-                with open(path, "rb") as f:
-                    merged = marshal.load(f)
-            except (OSError, EOFError, ValueError, TypeError):
-                pass
-            if not isinstance(merged, dict):
-                merged = {}
-            for pc, variants in self.pages[ph].items():
-                if not isinstance(merged.get(pc), dict):
-                    merged[pc] = {}
-                merged[pc].update(variants)
+            mine = self.pages[ph]
+            merged = _load_page(path).entries()
+            for pc, variants in mine.new.items():
+                merged.setdefault(pc, {}).update(variants)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as f:
-                    marshal.dump(merged, f)
+                    _write_page(f, merged)
                 os.replace(tmp, path)
             except OSError:
                 pass
+            mine.new = {}
+            self.pages.pop(ph, None)        # read again (with what others added) if used
         self.dirty.clear()

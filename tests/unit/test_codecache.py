@@ -1,0 +1,61 @@
+"""The on-disk code cache's page files (cpu/codecache.py): what two machines
+writing one page at once leave, and what a reader that mapped a page before
+another machine replaced it still gets."""
+from __future__ import annotations
+
+from mkemu.cpu.codecache import CodeCache
+
+PAGE = "ab" * 16
+
+
+def block(pc: int, value: int):
+    return compile(f"def blk_{pc:x}(S, X, V):\n    return {value}\n", "<test>", "exec")
+
+
+def returned(code, pc: int) -> int:
+    g: dict = {}
+    exec(code, g)
+    return g[f"blk_{pc:x}"](None, None, None)
+
+
+def test_two_writers_of_one_page_keep_both_traces(tmp_path):
+    first, second = CodeCache(tmp_path), CodeCache(tmp_path)
+    first.lookup(0x1000, PAGE, set())            # both have read the (missing) page
+    second.lookup(0x1000, PAGE, set())
+    first.store(0x1000, PAGE, {}, block(0x1000, 11))
+    second.store(0x1004, PAGE, {0x1008: True}, block(0x1004, 22), [(7, "cd" * 16)])
+    first.flush()
+    second.flush()
+    reader = CodeCache(tmp_path)
+    code, extra = reader.lookup(0x1000, PAGE, set())
+    assert returned(code, 0x1000) == 11 and extra == []
+    assert reader.lookup(0x1004, PAGE, set()) is None           # its branch is not marked
+    code, extra = reader.lookup(0x1004, PAGE, {0x1008})
+    assert returned(code, 0x1004) == 22 and extra == [(7, "cd" * 16)]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_page_mapped_before_another_machine_rewrote_it_still_serves(tmp_path):
+    writer = CodeCache(tmp_path)
+    writer.store(0x2000, PAGE, {}, block(0x2000, 1))
+    writer.store(0x2010, PAGE, {}, block(0x2010, 2))
+    writer.flush()
+    reader = CodeCache(tmp_path)
+    assert returned(reader.lookup(0x2000, PAGE, set())[0], 0x2000) == 1   # maps the file
+    other = CodeCache(tmp_path)
+    other.store(0x2020, PAGE, {}, block(0x2020, 3))
+    other.flush()                                 # renames a new file over it
+    assert returned(reader.lookup(0x2010, PAGE, set())[0], 0x2010) == 2
+    assert reader.lookup(0x2020, PAGE, set()) is None          # not in what it mapped
+    fresh = CodeCache(tmp_path)
+    assert [returned(fresh.lookup(pc, PAGE, set())[0], pc) for pc in (0x2000, 0x2010, 0x2020)] \
+        == [1, 2, 3]
+
+
+def test_a_damaged_page_file_is_a_miss(tmp_path):
+    (tmp_path / PAGE).write_bytes(b"MKC1\xff\xff\x00\x00garbage")
+    cache = CodeCache(tmp_path)
+    assert cache.lookup(0x3000, PAGE, set()) is None
+    cache.store(0x3000, PAGE, {}, block(0x3000, 5))
+    cache.flush()
+    assert returned(CodeCache(tmp_path).lookup(0x3000, PAGE, set())[0], 0x3000) == 5
