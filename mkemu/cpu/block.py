@@ -115,10 +115,25 @@ class BlockBuilder:
         # path leaves it in S) and at each branch back to the start of a loop
         self._fault_flags: dict[int, FlagState] = {}
         self._loop_flags: list[FlagState] = []
+        # Register locals known to hold a value below 2**32 at this point of
+        # the body (a W result, a 32-bit load, a small constant): reading them
+        # as W needs no mask.  A trace is straight-line text (side exits
+        # return, a loop restarts at its top with nothing known), so a fact
+        # holds from its assignment at the body's level until the next line
+        # that assigns the register.
+        self.narrow: set[str] = set()
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
+        if self.narrow and "=" in text:
+            for m in _ASSIGN.finditer(text):
+                self.narrow.difference_update(_REG.findall(m.group(0)))
+
+    def _narrowed(self, name: str, fits: bool) -> None:
+        """After the line assigning `name`: record whether it now fits in 32 bits."""
+        if fits and self.depth == 0:
+            self.narrow.add(name)
 
     def tmp(self, stem: str = "t") -> str:
         self.ntemp += 1
@@ -137,7 +152,13 @@ class BlockBuilder:
         if n == 31:
             return "0"
         self.touched_x.add(n)
-        return f"(x{n} & 0xFFFFFFFF)" if w else f"x{n}"
+        if w and f"x{n}" not in self.narrow:
+            return f"(x{n} & 0xFFFFFFFF)"
+        return f"x{n}"
+
+    def fits32(self, n: int) -> bool:
+        """Is Xn (register 31: XZR) known to be below 2**32 here?"""
+        return n == 31 or f"x{n}" in self.narrow
 
     def rsp(self, n: int, w: bool = False) -> str:
         """Expression reading Xn where register 31 is SP."""
@@ -155,6 +176,7 @@ class BlockBuilder:
             return
         self.touched_x.add(n)
         self.line(f"x{n} = {self._mask(expr, w, masked)}")
+        self._narrowed(f"x{n}", w or (expr[:2] == "0x" and len(expr) <= 10))
 
     def wsp(self, n: int, expr: str, w: bool = False, masked: bool = False) -> None:
         """Xn = expr where register 31 is SP."""
@@ -195,6 +217,7 @@ class BlockBuilder:
         """
         self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
+        self._narrowed(dst, size <= 4)
 
     def store(self, addr: str, value: str, size: int) -> None:
         """Store the low `size` bytes of value (already in range) at guest addr.
@@ -219,10 +242,15 @@ class BlockBuilder:
         self.line(f"try: {dst1}, {dst2} = U2{'Q' if size == 8 else 'L'}(RT[{addr} >> 12], {addr} & 4095)")
         self.line(f"except Exception: {dst1}, {dst2} = LD({addr}, {size}), "
                   f"LD(({addr} + {size}) & {M64:#x}, {size})")
+        self._narrowed(dst1, size == 4)
+        self._narrowed(dst2, size == 4)
 
     def store_pair(self, addr: str, value1: str, value2: str, size: int) -> None:
-        """STP of two W or X values (already in range), like load_pair."""
-        self.line(f"try: P2{'Q' if size == 8 else 'L'}(WT[{addr} >> 12], {addr} & 4095, {value1}, {value2})")
+        """STP of two W or X values (already in range), like load_pair: one
+        memcpy of both, built as one int (no helper call)."""
+        both = value1 if value2 == "0" else f"{value1} | ({value2} << {8 * size})"
+        self.line(f"try: _o = {addr} & 4095; "
+                  f"WT[{addr} >> 12][_o:_o + {2 * size}] = ({both}).to_bytes({2 * size}, 'little')")
         self.line(f"except Exception: ST({addr}, {size}, {value1}); "
                   f"ST(({addr} + {size}) & {M64:#x}, {size}, {value2})")
 

@@ -49,7 +49,7 @@ LEGEND = """\
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (smaller stores
 #   are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see BlockBuilder.store)
-#   U2L U2Q P2L P2Q  load / store a pair
+#   U2L U2Q  load a pair (a pair's store is one slice assignment of both)
 #   LD ST  slow-path load / store of an int    RD WR  of bytes
 #   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
