@@ -466,7 +466,7 @@ class BlockBuilder:
             # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
             self.line(f"SXC[{self.pc:#x}] = _sx")
-            self.line(f"if _sx == {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
+            self.line(f"if _sx >= {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
         self._goto(target)
         self.end_if()
         self.flags = flags

@@ -193,9 +193,10 @@ class Engine:
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
-        side, and this one is retranslated when next entered (once per branch)."""
-        if branch_pc in self.likely_taken:
-            return
+        side, and this one is retranslated when next entered.  A trace made
+        before the branch was marked (the branch is in several traces) still
+        counts it: it is dropped too, so a marked branch's side exit stops
+        counting everywhere (counting is a first tier only)."""
         self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
 
