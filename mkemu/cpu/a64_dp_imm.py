@@ -41,6 +41,8 @@ def emit_addsub_imm(b, insn: int) -> None:
         b.set_flags("sub" if op else "add", bits, a, f"{imm:#x}")
         res = f"{b.flags[2]} - {imm:#x}" if op else f"{b.flags[2]} + {imm:#x}"
         b.wx(rd, res, w)
+    elif imm == 0:      # MOV to/from SP: a copy (a W read is already masked)
+        b.wsp(rd, a, w, masked=True)
     else:
         res = f"{a} - {imm:#x}" if op else f"{a} + {imm:#x}"
         b.wsp(rd, res, w)

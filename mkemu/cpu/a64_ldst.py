@@ -203,8 +203,10 @@ def decode(insn: int):
 
 # ---- common pieces ------------------------------------------------------------------
 def _addr(b, expr: str) -> str:
-    """A name holding the address: a register local as is, anything else in a temporary."""
-    if expr.isidentifier():
+    """A name holding the address: a register local as is, anything else in a
+    temporary; or a literal when the base is a known constant (BlockBuilder.fold)."""
+    expr = b.fold(expr)
+    if expr.isidentifier() or expr[:2] == "0x":
         return expr
     a = b.tmp("a")
     b.line(f"{a} = {expr}")

@@ -29,6 +29,7 @@ A block whose last branch goes back to its own start is emitted as a Python
 """
 from __future__ import annotations
 
+import ast
 import re
 
 from .flags import lazy_kind
@@ -40,6 +41,23 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
 _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
+
+# the operators a constant register expression may be folded through
+_FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
+             ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert, ast.USub)
+
+
+def _const_value(expr: str) -> int | None:
+    """The value of expr if it is an integer expression of literals only."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+    if not all(isinstance(node, _FOLDABLE) for node in ast.walk(tree)):
+        return None
+    value = eval(compile(tree, "<fold>", "eval"), {"__builtins__": {}})
+    return value if type(value) is int else None
+
 
 # struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
@@ -122,18 +140,35 @@ class BlockBuilder:
         # holds from its assignment at the body's level until the next line
         # that assigns the register.
         self.narrow: set[str] = set()
+        # Register locals known to hold a constant here (ADRP, MOVZ, BL's
+        # link...), with the same lifetime rule: fold() computes expressions
+        # of them at translation time (ADRP + ADD, ADRP + LDR's address).
+        self.consts: dict[str, int] = {}
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
-        if self.narrow and "=" in text:
+        if (self.narrow or self.consts) and "=" in text:
             for m in _ASSIGN.finditer(text):
-                self.narrow.difference_update(_REG.findall(m.group(0)))
+                for name in _REG.findall(m.group(0)):
+                    self.narrow.discard(name)
+                    self.consts.pop(name, None)
 
     def _narrowed(self, name: str, fits: bool) -> None:
         """After the line assigning `name`: record whether it now fits in 32 bits."""
         if fits and self.depth == 0:
             self.narrow.add(name)
+
+    def fold(self, expr: str) -> str:
+        """expr, or its value as a literal when every register it reads is a
+        known constant (expr must be a plain integer expression)."""
+        if not self.consts:
+            return expr
+        names = _REG.findall(expr)
+        if not names or any(n not in self.consts for n in names):
+            return expr
+        value = _const_value(_REG.sub(lambda m: f"{self.consts[m.group(0)]:#x}", expr))
+        return f"{value:#x}" if value is not None and 0 <= value <= M64 else expr
 
     def tmp(self, stem: str = "t") -> str:
         self.ntemp += 1
@@ -175,8 +210,12 @@ class BlockBuilder:
         if n == 31:
             return
         self.touched_x.add(n)
-        self.line(f"x{n} = {self._mask(expr, w, masked)}")
-        self._narrowed(f"x{n}", w or (expr[:2] == "0x" and len(expr) <= 10))
+        expr = self.fold(self._mask(expr, w, masked))
+        self.line(f"x{n} = {expr}")
+        literal = expr[:2] == "0x" and expr[2:].isalnum()
+        self._narrowed(f"x{n}", w or (literal and len(expr) <= 10))
+        if literal and self.depth == 0:
+            self.consts[f"x{n}"] = int(expr, 16)
 
     def wsp(self, n: int, expr: str, w: bool = False, masked: bool = False) -> None:
         """Xn = expr where register 31 is SP."""

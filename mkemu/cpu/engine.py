@@ -211,14 +211,15 @@ class Engine:
         """Run guest code from S.pc; return a TRAP_* code with S.pc set."""
         S = self.state
         X, V = S.x, S.v
-        get = self.blocks.get
+        blocks = self.blocks
         pc = S.pc
         runs = 0
         try:
             while True:
                 runs += 1
-                fn = get(pc)
-                if fn is None:
+                try:
+                    fn = blocks[pc]      # a dict subscript: cheaper than .get's call
+                except KeyError:
                     try:
                         fn = self.translate(pc)
                     except MemFault as e:
