@@ -41,6 +41,8 @@ def emit_addsub_imm(b, insn: int) -> None:
         b.set_flags("sub" if op else "add", bits, a, f"{imm:#x}")
         res = f"{b.flags[2]} - {imm:#x}" if op else f"{b.flags[2]} + {imm:#x}"
         b.wx(rd, res, w)
+    elif imm == 0:      # MOV to/from SP: a copy (a W read is already masked)
+        b.wsp(rd, a, w, masked=True)
     else:
         res = f"{a} - {imm:#x}" if op else f"{a} + {imm:#x}"
         b.wsp(rd, res, w)
@@ -63,9 +65,9 @@ def emit_logic_imm(b, insn: int) -> None:
         t = b.tmp()
         b.line(f"{t} = {expr}")
         b.set_flags("logic", bits, t)
-        b.wx(rd, t, masked=True)
+        b.wx(rd, t, w=not sf, masked=True)
     else:
-        b.wsp(rd, expr, masked=True)
+        b.wsp(rd, expr, w=not sf, masked=True)
 
 
 def emit_movewide(b, insn: int) -> None:
@@ -82,7 +84,7 @@ def emit_movewide(b, insn: int) -> None:
         b.wx(rd, f"{imm:#x}", masked=True)
     else:             # MOVK
         keep = mask & ~(0xFFFF << shift)
-        b.wx(rd, f"({b.rx(rd)} & {keep:#x}) | {imm:#x}", masked=True)
+        b.wx(rd, f"({b.rx(rd)} & {keep:#x}) | {imm:#x}", w=not sf, masked=True)
 
 
 def emit_bitfield(b, insn: int) -> None:
@@ -108,7 +110,7 @@ def emit_bitfield(b, insn: int) -> None:
             expr = f"({src} >> {r}) & {(1 << (s - r + 1)) - 1:#x}"
         else:      # UBFIZ: field of s+1 bits placed at bits - r
             expr = f"({src} & {(1 << (s + 1)) - 1:#x}) << {bits - r}"
-        b.wx(rd, expr, masked=True)
+        b.wx(rd, expr, w=not sf, masked=True)
     elif opc == 0:  # SBFM: ASR, SBFX, SBFIZ, SXTB, SXTH, SXTW
         if s >= r:   # SBFX / ASR / SXT*: sign-extend the field src<s:r>
             width = s - r + 1
@@ -126,7 +128,7 @@ def emit_bitfield(b, insn: int) -> None:
         rot = f"((({src} >> {r}) | ({src} << {bits - r})) & {mask:#x})" if r else src
         bot = f"(({dst} & {~wmask & mask:#x}) | ({rot} & {wmask:#x}))"
         expr = f"({dst} & {~tmask & mask:#x}) | ({bot} & {tmask:#x})"
-        b.wx(rd, expr, masked=True)
+        b.wx(rd, expr, w=not sf, masked=True)
 
 
 def emit_extract(b, insn: int) -> None:
@@ -138,6 +140,6 @@ def emit_extract(b, insn: int) -> None:
     rm, rn, rd = field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
     hi, lo = b.rx(rn, not sf), b.rx(rm, not sf)
     if lsb == 0:
-        b.wx(rd, lo, masked=True)
+        b.wx(rd, lo, w=not sf, masked=True)
         return
     b.wx(rd, f"(({hi} << {bits - lsb}) | ({lo} >> {lsb}))", w=not sf)

@@ -98,13 +98,15 @@ def shifted(b, rm: int, shift: int, amount: int, sf: int) -> str | None:
 
 
 def extended(b, rm: int, option: int, amount: int, sf: int) -> str:
-    r = b.rx(rm)
     size = 8 << (option & 3)
-    if option & 4:   # signed extend
+    # the low `size` bits of Rm (rx(.., w=True) drops the mask of a value known to fit)
+    low = b.rx(rm, True) if size == 32 else b.rx(rm) if size == 64 else \
+        f"({b.rx(rm)} & {(1 << size) - 1:#x})"
+    if option & 4 and size < 64:   # signed extend
         sb = 1 << (size - 1)
-        e = f"((({r} & {(1 << size) - 1:#x}) ^ {sb:#x}) - {sb:#x})"
+        e = f"(({low} ^ {sb:#x}) - {sb:#x})"
     else:
-        e = r if size == 64 else f"({r} & {(1 << size) - 1:#x})"
+        e = low
     return f"({e} << {amount})" if amount else e
 
 
@@ -131,9 +133,9 @@ def emit_logic_shifted(b, insn: int) -> None:
         t = b.tmp()
         b.line(f"{t} = {expr}")
         b.set_flags("logic", bits, t)
-        b.wx(rd, t, masked=True)
+        b.wx(rd, t, w=not sf, masked=True)
     else:
-        b.wx(rd, expr, masked=True)
+        b.wx(rd, expr, w=not sf, masked=True)
 
 
 def _addsub(b, sf: int, op: int, s: int, a: str, operand: str, rd: int, rd_sp: bool) -> None:
@@ -167,7 +169,9 @@ def emit_addsub_extended(b, insn: int) -> None:
         return b.end_undefined()
     bits = 64 if sf else 32
     mask = (1 << bits) - 1
-    operand = f"({extended(b, rm, option, imm3, sf)} & {mask:#x})"
+    operand = extended(b, rm, option, imm3, sf)
+    if s:   # the flags need the operand in range; the result alone is masked by wx
+        operand = f"({operand} & {mask:#x})"
     _addsub(b, sf, op, s, b.rsp(rn, not sf), operand, rd, rd_sp=not s)
 
 
@@ -215,7 +219,7 @@ def emit_csel(b, insn: int) -> None:
     kind = (op << 1) | op2
     alt = {0: m, 1: f"(({m} + 1) & {mask:#x})", 2: f"({m} ^ {mask:#x})",
            3: f"((-{m}) & {mask:#x})"}[kind]
-    b.wx(rd, f"{a} if {b.cond(cond)} else {alt}", masked=True)
+    b.wx(rd, f"{a} if {b.cond(cond)} else {alt}", w=not sf, masked=True)
 
 
 def emit_dp1(b, insn: int) -> None:
@@ -240,7 +244,7 @@ def emit_dp1(b, insn: int) -> None:
         expr = f"{bits - 1} - (({a} >> 1) ^ ({a} & {(1 << (bits - 1)) - 1:#x})).bit_length()"
     else:
         return b.end_undefined()
-    b.wx(rd, expr, masked=True)
+    b.wx(rd, expr, w=not sf, masked=True)
 
 
 def emit_dp2(b, insn: int) -> None:

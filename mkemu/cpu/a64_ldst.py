@@ -169,18 +169,10 @@ def _st_multi(WR, addr: int, regs: list[int], selem: int, esize: int, regbytes: 
 _PAIR2 = {4: struct.Struct("<II"), 8: struct.Struct("<QQ")}
 
 
-def _store_pair(size: int):
-    """STP's store of two elements: one memcpy (pack_into would zero-fill the target
-    first, which another thread could see; see BlockBuilder.store)."""
-    def store(buf, off, v1, v2):
-        buf[off:off + 2 * size] = v1.to_bytes(size, "little") + v2.to_bytes(size, "little")
-    return store
-
 HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
            "LDMULTI": _ld_multi, "STMULTI": _st_multi,
-           # for BlockBuilder.load_pair / store_pair: two elements in one struct call
-           "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
-           "P2L": _store_pair(4), "P2Q": _store_pair(8)}
+           # for BlockBuilder.load_pair: two elements in one struct call
+           "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from}
 
 
 def decode(insn: int):
@@ -211,8 +203,10 @@ def decode(insn: int):
 
 # ---- common pieces ------------------------------------------------------------------
 def _addr(b, expr: str) -> str:
-    """A name holding the address: a register local as is, anything else in a temporary."""
-    if expr.isidentifier():
+    """A name holding the address: a register local as is, anything else in a
+    temporary; or a literal when the base is a known constant (BlockBuilder.fold)."""
+    expr = b.fold(expr)
+    if expr.isidentifier() or expr[:2] == "0x":
         return expr
     a = b.tmp("a")
     b.line(f"{a} = {expr}")
@@ -250,7 +244,9 @@ def _store_value(b, simd: bool, rt: int, nbytes: int) -> str:
         v = b.rv(rt)
         return v if nbytes == 16 else f"({v} & {(1 << (8 * nbytes)) - 1:#x})"
     r = b.rx(rt)
-    return r if nbytes == 8 or r == "0" else f"({r} & {(1 << (8 * nbytes)) - 1:#x})"
+    if nbytes == 8 or r == "0" or (nbytes == 4 and b.fits32(rt)):
+        return r
+    return f"({r} & {(1 << (8 * nbytes)) - 1:#x})"
 
 
 def _set_loaded(b, simd: bool, rt: int, t: str, nbytes: int, sext: int) -> None:

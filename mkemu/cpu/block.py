@@ -29,6 +29,7 @@ A block whose last branch goes back to its own start is emitted as a Python
 """
 from __future__ import annotations
 
+import ast
 import re
 
 from .flags import lazy_kind
@@ -40,6 +41,23 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
 _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
+
+# the operators a constant register expression may be folded through
+_FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
+             ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert, ast.USub)
+
+
+def _const_value(expr: str) -> int | None:
+    """The value of expr if it is an integer expression of literals only."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+    if not all(isinstance(node, _FOLDABLE) for node in ast.walk(tree)):
+        return None
+    value = eval(compile(tree, "<fold>", "eval"), {"__builtins__": {}})
+    return value if type(value) is int else None
+
 
 # struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
@@ -115,10 +133,42 @@ class BlockBuilder:
         # path leaves it in S) and at each branch back to the start of a loop
         self._fault_flags: dict[int, FlagState] = {}
         self._loop_flags: list[FlagState] = []
+        # Register locals known to hold a value below 2**32 at this point of
+        # the body (a W result, a 32-bit load, a small constant): reading them
+        # as W needs no mask.  A trace is straight-line text (side exits
+        # return, a loop restarts at its top with nothing known), so a fact
+        # holds from its assignment at the body's level until the next line
+        # that assigns the register.
+        self.narrow: set[str] = set()
+        # Register locals known to hold a constant here (ADRP, MOVZ, BL's
+        # link...), with the same lifetime rule: fold() computes expressions
+        # of them at translation time (ADRP + ADD, ADRP + LDR's address).
+        self.consts: dict[str, int] = {}
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
+        if (self.narrow or self.consts) and "=" in text:
+            for m in _ASSIGN.finditer(text):
+                for name in _REG.findall(m.group(0)):
+                    self.narrow.discard(name)
+                    self.consts.pop(name, None)
+
+    def _narrowed(self, name: str, fits: bool) -> None:
+        """After the line assigning `name`: record whether it now fits in 32 bits."""
+        if fits and self.depth == 0:
+            self.narrow.add(name)
+
+    def fold(self, expr: str) -> str:
+        """expr, or its value as a literal when every register it reads is a
+        known constant (expr must be a plain integer expression)."""
+        if not self.consts:
+            return expr
+        names = _REG.findall(expr)
+        if not names or any(n not in self.consts for n in names):
+            return expr
+        value = _const_value(_REG.sub(lambda m: f"{self.consts[m.group(0)]:#x}", expr))
+        return f"{value:#x}" if value is not None and 0 <= value <= M64 else expr
 
     def tmp(self, stem: str = "t") -> str:
         self.ntemp += 1
@@ -137,7 +187,13 @@ class BlockBuilder:
         if n == 31:
             return "0"
         self.touched_x.add(n)
-        return f"(x{n} & 0xFFFFFFFF)" if w else f"x{n}"
+        if w and f"x{n}" not in self.narrow:
+            return f"(x{n} & 0xFFFFFFFF)"
+        return f"x{n}"
+
+    def fits32(self, n: int) -> bool:
+        """Is Xn (register 31: XZR) known to be below 2**32 here?"""
+        return n == 31 or f"x{n}" in self.narrow
 
     def rsp(self, n: int, w: bool = False) -> str:
         """Expression reading Xn where register 31 is SP."""
@@ -154,7 +210,12 @@ class BlockBuilder:
         if n == 31:
             return
         self.touched_x.add(n)
-        self.line(f"x{n} = {self._mask(expr, w, masked)}")
+        expr = self.fold(self._mask(expr, w, masked))
+        self.line(f"x{n} = {expr}")
+        literal = expr[:2] == "0x" and expr[2:].isalnum()
+        self._narrowed(f"x{n}", w or (literal and len(expr) <= 10))
+        if literal and self.depth == 0:
+            self.consts[f"x{n}"] = int(expr, 16)
 
     def wsp(self, n: int, expr: str, w: bool = False, masked: bool = False) -> None:
         """Xn = expr where register 31 is SP."""
@@ -195,6 +256,7 @@ class BlockBuilder:
         """
         self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
+        self._narrowed(dst, size <= 4)
 
     def store(self, addr: str, value: str, size: int) -> None:
         """Store the low `size` bytes of value (already in range) at guest addr.
@@ -219,10 +281,15 @@ class BlockBuilder:
         self.line(f"try: {dst1}, {dst2} = U2{'Q' if size == 8 else 'L'}(RT[{addr} >> 12], {addr} & 4095)")
         self.line(f"except Exception: {dst1}, {dst2} = LD({addr}, {size}), "
                   f"LD(({addr} + {size}) & {M64:#x}, {size})")
+        self._narrowed(dst1, size == 4)
+        self._narrowed(dst2, size == 4)
 
     def store_pair(self, addr: str, value1: str, value2: str, size: int) -> None:
-        """STP of two W or X values (already in range), like load_pair."""
-        self.line(f"try: P2{'Q' if size == 8 else 'L'}(WT[{addr} >> 12], {addr} & 4095, {value1}, {value2})")
+        """STP of two W or X values (already in range), like load_pair: one
+        memcpy of both, built as one int (no helper call)."""
+        both = value1 if value2 == "0" else f"{value1} | ({value2} << {8 * size})"
+        self.line(f"try: _o = {addr} & 4095; "
+                  f"WT[{addr} >> 12][_o:_o + {2 * size}] = ({both}).to_bytes({2 * size}, 'little')")
         self.line(f"except Exception: ST({addr}, {size}, {value1}); "
                   f"ST(({addr} + {size}) & {M64:#x}, {size}, {value2})")
 
@@ -438,7 +505,7 @@ class BlockBuilder:
             # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
             self.line(f"SXC[{self.pc:#x}] = _sx")
-            self.line(f"if _sx == {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
+            self.line(f"if _sx >= {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
         self._goto(target)
         self.end_if()
         self.flags = flags

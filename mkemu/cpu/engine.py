@@ -49,7 +49,7 @@ LEGEND = """\
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (smaller stores
 #   are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see BlockBuilder.store)
-#   U2L U2Q P2L P2Q  load / store a pair
+#   U2L U2Q  load a pair (a pair's store is one slice assignment of both)
 #   LD ST  slow-path load / store of an int    RD WR  of bytes
 #   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
@@ -193,9 +193,10 @@ class Engine:
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
-        side, and this one is retranslated when next entered (once per branch)."""
-        if branch_pc in self.likely_taken:
-            return
+        side, and this one is retranslated when next entered.  A trace made
+        before the branch was marked (the branch is in several traces) still
+        counts it: it is dropped too, so a marked branch's side exit stops
+        counting everywhere (counting is a first tier only)."""
         self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
 
@@ -210,14 +211,15 @@ class Engine:
         """Run guest code from S.pc; return a TRAP_* code with S.pc set."""
         S = self.state
         X, V = S.x, S.v
-        get = self.blocks.get
+        blocks = self.blocks
         pc = S.pc
         runs = 0
         try:
             while True:
                 runs += 1
-                fn = get(pc)
-                if fn is None:
+                try:
+                    fn = blocks[pc]      # a dict subscript: cheaper than .get's call
+                except KeyError:
                     try:
                         fn = self.translate(pc)
                     except MemFault as e:
