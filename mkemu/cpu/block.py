@@ -61,6 +61,7 @@ def _const_value(expr: str) -> int | None:
 
 # struct names the generated code uses, by access size (see engine._base_globals)
 _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
+_WORDS = {4: ("WL", 2), 8: ("WQ", 3)}      # store size -> the TLB's word views, index shift
 
 
 HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
@@ -264,14 +265,25 @@ class BlockBuilder:
         One memcpy into the page, never struct.pack_into: that zero-fills its
         target before packing into it, so a thread on another core reading the
         word meanwhile would see 0 (an aligned store must be single-copy atomic).
+        An aligned 8- or 4-byte store is one item of the page's word view (WQ,
+        WL: a fixed-size copy, a third of the cost of to_bytes and a slice).
         A page-crossing slice is short, which raises: the slow path takes it."""
         if size == 1:
             self.line(f"try: WT[{addr} >> 12][{addr} & 4095] = {value}")
         elif size == 16:
             self.line(f"try: P128(WT[{addr} >> 12], {addr} & 4095, {value})")
         else:
-            self.line(f"try: _o = {addr} & 4095; "
-                      f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
+            slice_store = (f"_o = {addr} & 4095; "
+                           f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
+            if size in _WORDS:
+                words, shift = _WORDS[size]
+                self.line("try:")
+                self.depth += 1
+                self.line(f"if {addr} & {size - 1}: {slice_store}")
+                self.line(f"else: {words}[{addr} >> 12][({addr} & 4095) >> {shift}] = {value}")
+                self.depth -= 1
+            else:
+                self.line(f"try: {slice_store}")
         self.line(f"except Exception: ST({addr}, {size}, {value})")
 
     def load_pair(self, dst1: str, dst2: str, addr: str, size: int) -> None:
@@ -285,11 +297,20 @@ class BlockBuilder:
         self._narrowed(dst2, size == 4)
 
     def store_pair(self, addr: str, value1: str, value2: str, size: int) -> None:
-        """STP of two W or X values (already in range), like load_pair: one
-        memcpy of both, built as one int (no helper call)."""
+        """STP of two W or X values (already in range), like load_pair: aligned,
+        two items of the page's word view (each single-copy atomic, as Arm
+        requires of each register); else one memcpy of both, built as one int.
+        A pair crossing the page raises (the index past the view, or a short
+        slice) and the slow path stores both."""
+        words, shift = _WORDS[size]
         both = value1 if value2 == "0" else f"{value1} | ({value2} << {8 * size})"
-        self.line(f"try: _o = {addr} & 4095; "
+        self.line("try:")
+        self.depth += 1
+        self.line(f"if {addr} & {size - 1}: _o = {addr} & 4095; "
                   f"WT[{addr} >> 12][_o:_o + {2 * size}] = ({both}).to_bytes({2 * size}, 'little')")
+        self.line(f"else: _w = {words}[{addr} >> 12]; _o = ({addr} & 4095) >> {shift}; "
+                  f"_w[_o] = {value1}; _w[_o + 1] = {value2}")
+        self.depth -= 1
         self.line(f"except Exception: ST({addr}, {size}, {value1}); "
                   f"ST(({addr} + {size}) & {M64:#x}, {size}, {value2})")
 

@@ -149,10 +149,7 @@ class SharedAddressSpace(AddressSpace):
                 elif kind == KIND_FORGET:
                     tlb.forget_range(start >> 12, end >> 12)
                 elif kind == KIND_CODE:
-                    vpn = start >> 12
-                    tlb.wt.pop(vpn, None)
-                    tlb.write_aliases.pop(vpn, None)
-                    tlb.foreign_code.add(vpn)
+                    tlb.forget_code_page(start >> 12)
                 else:
                     tlb.flush()
         if ctl.blob_gen() != self.seen_blob:

@@ -3,7 +3,11 @@
 Translated code looks a guest page number up in `rt` (readable pages) or `wt`
 (writable pages) and gets a memoryview of exactly that page's 4 KiB inside the
 shared guest-memory segment, so the fast path is one dict lookup and one
-struct call.  Anything else -- a miss, an access that crosses a page, a
+struct call.  `wq` and `wl` hold the same writable pages cast to 8- and 4-byte
+words: an aligned store of that size is one item assignment (a fixed-size copy,
+so still single-copy atomic), where the byte view needs the value as bytes and
+a slice assignment first.  They only ever hold what `wt` holds (`_drop_write`,
+`_clear_writes`).  Anything else -- a miss, an access that crosses a page, a
 write to a page holding translated code, a fault -- lands in the slow path
 here, which asks the address space (`resolve`) and refills the TLB.
 
@@ -44,6 +48,8 @@ class SoftTLB:
         self.alias_key = alias_key
         self.rt: dict[int, memoryview] = {}
         self.wt: dict[int, memoryview] = {}
+        self.wq: dict[int, memoryview] = {}     # wt's pages as 8-byte words
+        self.wl: dict[int, memoryview] = {}     # and as 4-byte words
         self.xt: dict[int, memoryview] = {}
         self.code_pages: set[int] = set()
         self.code_invalidate: Callable[[int], None] = lambda vpn: None
@@ -72,17 +78,38 @@ class SoftTLB:
             e.addr = max(addr, vpn << PAGE_SHIFT)   # the first faulting byte, for si_addr
             raise
         if len(table) >= TLB_MAX:
-            table.clear()
             if access == "w":
-                self.write_aliases.clear()
+                self._clear_writes()
+            else:
+                table.clear()
         if access == "w":
             key = self.alias_key(vpn)
             if key is not None:
                 for code_vpn in self.code_aliases.pop(key, ()):   # the page is code elsewhere
                     self._drop_code(code_vpn)
                 self.write_aliases[vpn] = key
+            self.wq[vpn] = mv.cast("Q")
+            self.wl[vpn] = mv.cast("I")
         table[vpn] = mv
         return mv
+
+    def _drop_write(self, vpn: int) -> None:
+        """Forget that vpn is writable (its next write comes back to _page)."""
+        self.wt.pop(vpn, None)
+        self.wq.pop(vpn, None)
+        self.wl.pop(vpn, None)
+
+    def _clear_writes(self) -> None:
+        self.wt.clear()
+        self.wq.clear()
+        self.wl.clear()
+        self.write_aliases.clear()
+
+    def forget_code_page(self, vpn: int) -> None:
+        """Another thread translated code from vpn: its writes take the slow path."""
+        self._drop_write(vpn)
+        self.write_aliases.pop(vpn, None)
+        self.foreign_code.add(vpn)
 
     def writable_page(self, addr: int) -> memoryview:
         """The view of the page holding addr, for a write (faults as a store would)."""
@@ -159,7 +186,7 @@ class SoftTLB:
         if vpn in self.code_pages and self.code_marked is None:
             return      # marked already: a write since would have dropped it (_page)
         self.code_pages.add(vpn)
-        self.wt.pop(vpn, None)
+        self._drop_write(vpn)
         self.write_aliases.pop(vpn, None)
         if self.code_marked is not None:
             self.code_marked(vpn)
@@ -168,7 +195,7 @@ class SoftTLB:
             self.code_aliases.setdefault(key, set()).add(vpn)
             for alias in [v for v, k in self.write_aliases.items() if k == key]:
                 del self.write_aliases[alias]
-                self.wt.pop(alias, None)
+                self._drop_write(alias)
 
     def _drop_code(self, vpn: int) -> None:
         if vpn in self.code_pages:
@@ -178,19 +205,17 @@ class SoftTLB:
     def flush(self) -> None:
         """Forget every page (translated code stays valid: its pages are unchanged)."""
         self.rt.clear()
-        self.wt.clear()
         self.xt.clear()
-        self.write_aliases.clear()
+        self._clear_writes()
 
     def forget_writes(self) -> None:
         """Forget every writable page (fork made them copy-on-write: the next write must
         come back to resolve())."""
-        self.wt.clear()
-        self.write_aliases.clear()
+        self._clear_writes()
 
     def forget_range(self, first: int, end: int) -> None:
         """Forget the pages first..end-1 (page numbers); their contents are unchanged."""
-        tables = (self.rt, self.wt, self.xt, self.write_aliases)
+        tables = (self.rt, self.wt, self.wq, self.wl, self.xt, self.write_aliases)
         if end - first <= sum(map(len, tables)):
             for v in range(first, end):
                 for table in tables:
