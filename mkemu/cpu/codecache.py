@@ -9,11 +9,10 @@ to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
 (branch pc, marked) for each branch whose mark shaped the trace; a variant is
 served only while every one of those branches is marked (or not) the same way.
 A page file is a small marshalled index {pc: {marks: (offset, length, other
-pages)}} followed by the code: a run reads the index and maps the file, and
-unmarshals only the traces it enters (a whole page file used to be read and
-copied for its first trace).  Files are written whole to a temporary
-name and renamed, so concurrent machines never see half a file (a file mapped
-by a reader stays as it was).  A file's
+pages)}} followed by the code: a run reads a file once and unmarshals only
+the traces it enters (every trace of a file used to be unmarshalled for its
+first one).  Files are written whole to a temporary
+name and renamed, so concurrent machines never see half a file.  A file's
 mtime is its last use (cachectl.py evicts the oldest past a size limit): files
 loaded that were last touched over TOUCH_AGE ago are touched again at flush.
 """
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import mmap
 import os
 import struct
 import sys
@@ -56,10 +54,10 @@ _MAGIC = b"MKC1"
 _HEAD = struct.Struct("<4sI")       # magic, length of the marshalled index after it
 
 
-def _read_page(f) -> tuple[dict, mmap.mmap | None, int]:
-    """A page file's index {pc: {marks: (offset, length, extra)}}, the file
-    mapped and where the code after the index starts (offsets count from
-    there); ({}, None, 0) for anything else."""
+def _read_page(f) -> tuple[dict, bytes | None, int]:
+    """A page file's index {pc: {marks: (offset, length, extra)}}, the code
+    after it and where in that the offsets count from; ({}, None, 0) for
+    anything else."""
     head = f.read(_HEAD.size)
     if len(head) != _HEAD.size:
         return {}, None, 0
@@ -67,10 +65,13 @@ def _read_page(f) -> tuple[dict, mmap.mmap | None, int]:
     if magic != _MAGIC:
         return {}, None, 0
     index = marshal.loads(f.read(n))
-    size = os.fstat(f.fileno()).st_size
-    if not isinstance(index, dict) or size <= _HEAD.size + n:
+    code = f.read()
+    if not isinstance(index, dict) or not code:
         return {}, None, 0
-    return index, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ), _HEAD.size + n
+    # read, not mmap: Python's mmap keeps a dup of the descriptor, which would take
+    # the lowest free number, one the guest owns (it saw it in /proc/self/fd, and
+    # exec's close-on-exec test failed)
+    return index, code, 0
 
 
 def _write_page(f, entries: dict[int, dict[tuple, tuple[bytes, list]]]) -> None:
@@ -87,7 +88,7 @@ def _write_page(f, entries: dict[int, dict[tuple, tuple[bytes, list]]]) -> None:
 
 
 class _Page:
-    """One page file as read (its index, its code mapped, not copied) plus the
+    """One page file as read (its index, its code, viewed not copied) plus the
     variants this run translated for it."""
     __slots__ = ("index", "blob", "base", "new")
 
