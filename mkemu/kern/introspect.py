@@ -162,7 +162,9 @@ def serve(t, frame=None) -> None:
             if not pending:
                 t.introspect_rang = False
                 pending = _take(door)
-                if not pending and not t.introspect_rang:
+                if not pending:
+                    if t.introspect_rang:
+                        continue          # a ring during the read: read the door again
                     break
             data, fd = pending.pop(0)
             if mode == "none" or not _answer(t, data, fd, mode == "nobroker"):
