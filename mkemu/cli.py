@@ -164,7 +164,8 @@ def find_program(typed: str, rootfs: str | None, fs: RootFS | None, env: dict[st
     if os.path.isfile(typed):
         # a host file: loaded from the host, run inside the rootfs
         if not _is_aarch64_elf(typed) and not _is_script(typed):
-            raise UsageError(f"{typed}: not an AArch64 ELF program", 126)
+            where = f"not in rootfs {rootfs}, and the host's file" if fs is not None else "the host's file"
+            raise UsageError(f"{typed}: {where} is not an AArch64 ELF program", 126)
         shown = "/" + os.path.basename(typed) if fs is None or not typed.startswith("/") else typed
         return shown, os.path.abspath(typed)
     if fs is None:

@@ -58,6 +58,14 @@ def test_boot_of_a_rootfs_without_a_shell_is_one_line(tmp_path):
     assert one_line(r.stderr) and b"has no shell" in r.stderr
 
 
+def test_a_program_missing_from_the_rootfs_but_on_the_host_says_both(rootfs):
+    # /bin/sh is the host's dash, and the busybox test rootfs has no /bin/sh: the line
+    # must say the rootfs lacks it, not only that the host's file is not AArch64
+    r = mkemu("run", "--rootfs", str(rootfs), "--", "/bin/sh", "-c", "true")
+    assert r.returncode == 126
+    assert one_line(r.stderr) and b"not in rootfs" in r.stderr and b"not an AArch64 ELF" in r.stderr
+
+
 @pytest.mark.parametrize("bad", [["--bogus", "/bin/true"], ["-cpu"], ["--rootfs"]])
 def test_a_bad_option_to_run_prints_runs_usage(bad):
     r = mkemu("run", *bad)
