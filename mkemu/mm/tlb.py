@@ -98,6 +98,7 @@ class SoftTLB:
         self.wt.pop(vpn, None)
         self.wq.pop(vpn, None)
         self.wl.pop(vpn, None)
+        self.write_aliases.pop(vpn, None)
 
     def _clear_writes(self) -> None:
         self.wt.clear()
@@ -108,7 +109,6 @@ class SoftTLB:
     def forget_code_page(self, vpn: int) -> None:
         """Another thread translated code from vpn: its writes take the slow path."""
         self._drop_write(vpn)
-        self.write_aliases.pop(vpn, None)
         self.foreign_code.add(vpn)
 
     def writable_page(self, addr: int) -> memoryview:
@@ -187,14 +187,12 @@ class SoftTLB:
             return      # marked already: a write since would have dropped it (_page)
         self.code_pages.add(vpn)
         self._drop_write(vpn)
-        self.write_aliases.pop(vpn, None)
         if self.code_marked is not None:
             self.code_marked(vpn)
         key = self.alias_key(vpn)
         if key is not None:
             self.code_aliases.setdefault(key, set()).add(vpn)
             for alias in [v for v, k in self.write_aliases.items() if k == key]:
-                del self.write_aliases[alias]
                 self._drop_write(alias)
 
     def _drop_code(self, vpn: int) -> None:
