@@ -128,7 +128,6 @@ class MsgType(IntEnum):
     IPC = 80
 
 
-
 def _repr(self) -> str:
     return f"{type(self).__qualname__}(" + \
         ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS) + ")"

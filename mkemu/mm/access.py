@@ -6,6 +6,7 @@ that into -EFAULT.
 from __future__ import annotations
 
 import struct
+from typing import Callable
 
 from .fault import MemFault
 from .tlb import SoftTLB
@@ -17,10 +18,8 @@ _U64 = struct.Struct("<Q")
 class GuestAccess:
     def __init__(self, tlb: SoftTLB) -> None:
         self.tlb = tlb
-        self.read = tlb.read        # (the TLB's read gives b"" for size 0 too): one call less
-
-    def read(self, addr: int, size: int) -> bytes:     # (replaced per instance: __init__)
-        return self.tlb.read(addr, size)
+        # read(addr, size) -> bytes is the TLB's own (b"" for size 0): one call less per use
+        self.read: Callable[[int, int], bytes] = tlb.read
 
     def write(self, addr: int, data: bytes) -> None:
         if data:
