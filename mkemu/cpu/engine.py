@@ -48,9 +48,10 @@ LEGEND = """\
 #   that may fault    _n  instructions of a loop's finished trips
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   WQ WL  the writable pages as 8- / 4-byte words (aligned stores of that size)
-#   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (smaller stores
-#   are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see BlockBuilder.store)
-#   U2L U2Q  load a pair (a pair's store is one slice assignment of both)
+#   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (other stores
+#   not WQ/WL's are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see
+#   BlockBuilder.store)    U2L U2Q  load a pair (an aligned pair's store is two
+#   WQ/WL items, another one slice assignment of both)
 #   LD ST  slow-path load / store of an int    RD WR  of bytes
 #   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
