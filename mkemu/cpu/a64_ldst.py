@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 
 from ..mm.fault import MemFault
-from . import hostatomic
+from . import a64_simd, hostatomic
 from .bits import field, sign_extend
 from .bits import replicate as _replicate
 
@@ -271,6 +271,8 @@ def _direct(b, simd: bool, rt: int, sext: int) -> str | None:
 
 def _transfer(b, simd: bool, rt: int, addr: str, nbytes: int, load: bool, sext: int) -> None:
     """Move one register to or from memory at addr."""
+    if nbytes == 16:             # a Q register: inline word accesses (a64_simd)
+        return a64_simd.load_q(b, b.rv(rt), addr) if load else a64_simd.store_q(b, addr, b.rv(rt))
     if not load:
         return b.store(addr, _store_value(b, simd, rt, nbytes), nbytes)
     dst = _direct(b, simd, rt, sext)
@@ -401,8 +403,12 @@ def _load_two(b, simd: bool, rt: int, rt2: int, rn: int, addr: str, addr2: str, 
     """
     if simd:
         d1 = b.rv(rt) if rt != rt2 else b.tmp()
-        b.load(d1, addr, nbytes)
-        b.load(b.rv(rt2), addr2, nbytes)
+        if nbytes == 16:         # Q registers (a64_simd)
+            a64_simd.load_q(b, d1, addr)
+            a64_simd.load_q(b, b.rv(rt2), addr2)
+        else:
+            b.load(d1, addr, nbytes)
+            b.load(b.rv(rt2), addr2, nbytes)
         return
     if rt == rt2 or rt == rn or sext or rt == 31:
         t1 = b.tmp()
@@ -466,6 +472,9 @@ def emit_pair(b, insn: int) -> None:
         v1, v2 = _store_value(b, simd, rt, nbytes), _store_value(b, simd, rt2, nbytes)
         if fast:
             b.store_pair(addr, v1, v2, nbytes)
+        elif nbytes == 16:       # Q registers (a64_simd)
+            a64_simd.store_q(b, addr, v1)
+            a64_simd.store_q(b, addr2, v2)
         else:
             b.store(addr, v1, nbytes)
             b.store(addr2, v2, nbytes)

@@ -18,3 +18,34 @@ def decode(insn: int):
     if (insn >> 28) & 1 and not (insn >> 30) & 1:
         return a64_fp.decode(insn)
     return a64_neon.decode(insn)
+
+
+# ---- Q register loads and stores (the 16-byte forms of a64_ldst) ------------------
+# A V register is one 128-bit int, so a Q access is two 8-byte words of the page:
+# inline, with no helper call (U128 and P128 are Python functions around a struct
+# call or a slice assignment).
+
+def load_q(b, dst: str, addr: str) -> None:
+    """dst = the 16 bytes at guest addr (addr a simple name or literal).  One
+    two-word unpack; a page-crossing one is short and raises, so LD takes it.
+    dst is assigned only after the access succeeded."""
+    lo, hi = b.tmp("q"), b.tmp("q")
+    b.line(f"try: {lo}, {hi} = U2Q(RT[{addr} >> 12], {addr} & 4095); {dst} = {lo} | ({hi} << 64)")
+    b.line(f"except Exception: {dst} = LD({addr}, 16)")
+
+
+def store_q(b, addr: str, value: str) -> None:
+    """Store the 128-bit value at guest addr: two items of the page's word view
+    when addr is 16-byte aligned (so both lie in one page), else one slice
+    assignment (P128); the slow path takes a missing or faulting page."""
+    if not value.isidentifier():
+        t = b.tmp("q")
+        b.line(f"{t} = {value}")
+        value = t
+    b.line("try:")
+    b.depth += 1
+    b.line(f"if {addr} & 15: P128(WT[{addr} >> 12], {addr} & 4095, {value})")
+    b.line(f"else: _w = WQ[{addr} >> 12]; _o = ({addr} & 4095) >> 3; "
+           f"_w[_o] = {value} & 0xffffffffffffffff; _w[_o + 1] = {value} >> 64")
+    b.depth -= 1
+    b.line(f"except Exception: ST({addr}, 16, {value})")
