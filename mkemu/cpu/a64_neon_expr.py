@@ -10,6 +10,8 @@ translated block; the runtime side is lanes.py.
 """
 from __future__ import annotations
 
+import re
+
 Q_MASK = (1 << 128) - 1
 D_MASK = (1 << 64) - 1
 
@@ -55,13 +57,33 @@ def pack(lanes: str, e: int, n: int, signed: bool = False) -> str:
 
 
 def swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
-    """Lane-wise x + y (or x - y) modulo 2^e on whole registers."""
+    """Lane-wise x + y (or x - y) modulo 2^e on whole registers.
+
+    One lane is a plain masked sum.  For 32- and 64-bit lanes (counters,
+    addresses, indices: their top bits are mostly clear) a sum first tries one
+    add: when no lane of x or y has its top bit set no lane can carry into the
+    next, so x + y is already the lane-wise sum; else the SWAR form."""
+    if e == nbits:
+        return f"((({x}) {'-' if sub else '+'} ({y})) & {ones(nbits):#x})"
     hi = rep(e, nbits) << (e - 1)
     lo = ones(nbits) ^ hi
+    one_add = not sub and e >= 32 and _within(x, nbits) and _within(y, nbits)
     x, y = bind(b, x), bind(b, y)
     if sub:
         return f"((({x} | {hi:#x}) - ({y} & {lo:#x})) ^ (({x} ^ {y} ^ {hi:#x}) & {hi:#x}))"
-    return f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
+    swar = f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
+    if one_add:
+        return f"(({x} + {y}) if not ({x} | {y}) & {hi:#x} else {swar})"
+    return swar
+
+
+_VREG = re.compile(r"v\d+")
+_VLOW = re.compile(r"\(v\d+ & 0xffffffffffffffff\)")
+
+
+def _within(expr: str, nbits: int) -> bool:
+    """Is expr known to be below 2^nbits: a V register (128 bits) or its low half?"""
+    return bool(_VREG.fullmatch(expr) if nbits == 128 else nbits == 64 and _VLOW.fullmatch(expr))
 
 
 def hbits_to_mask(t: str, e: int) -> str:
