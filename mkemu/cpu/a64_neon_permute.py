@@ -7,6 +7,8 @@ classes.  REV16/32/64, CNT and RBIT are in the two-register misc class
 from __future__ import annotations
 
 import operator
+import re
+import weakref
 
 from .a64_neon_expr import D_MASK, Q_MASK, narrow, ones, rep, vreg
 from .bits import field
@@ -171,6 +173,8 @@ def emit_permute(b, insn: int) -> None:
         return b.end_undefined()
     esize = 8 << size
     nbits = 128 if q else 64
+    if opcode == 1 and q and b.depth == 0:
+        return _uzp1_q(b, rd, rn, rm, esize)
     if opcode in (1, 5):             # UZP1/UZP2: the even (odd) lanes of Vm:Vn
         cat = f"(({vreg(b, rm, q)} << {nbits}) | {vreg(b, rn, q)})"
         if opcode == 5:
@@ -179,3 +183,84 @@ def emit_permute(b, insn: int) -> None:
     g = f"NPERM{opcode}_{esize}_{q}"
     cat = f"(({vreg(b, rm, q)} << {nbits}) | {vreg(b, rn, q)}).to_bytes({nbits // 4}, 'little')"
     b.wv(rd, f"FB(bytes({g}({cat})), 'little')")
+
+
+# ---- UZP1 narrowing trees -------------------------------------------------------
+# Compilers narrow 64-bit lanes to bytes with a tree of UZP1s (.4s, .8h, then
+# .16b), each a few shift-and-mask steps on 256-bit ints.  Every UZP1 of two Q
+# registers records what its result is made of: the low `esize` bits of every
+# `every`-bit element of some 256-bit concatenations of registers, held in
+# temporaries assigned once.  A .16b UZP1 of two such results reads every
+# (every/8)-th byte of those temporaries in one slice.  The tree's inner UZP1s
+# whose results nothing can read any more (overwritten within the tree, no line
+# between reading the register, no exit or faulting access between) then become
+# no-ops: a trace is straight-line text at depth 0, so looking back suffices.
+
+class _Made:
+    """A register value made by a UZP1 in this trace (lines [first, end) of b.lines)."""
+    __slots__ = ("reg", "esize", "every", "chunks", "parts", "first", "end")
+
+    def __init__(self, reg, esize, every, chunks, parts, first, end):
+        self.reg, self.esize, self.every, self.chunks = reg, esize, every, chunks
+        self.parts, self.first, self.end = parts, first, end
+
+
+_MADE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> {reg: _Made}
+_ASSIGNED = re.compile(r"(?<![\w.\[])(v\d+)(?:\s*,\s*v\d+)*\s*(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
+_UNSAFE = ("_pc =", "return", "continue", "V[", "S.", "LD(", "ST(")   # exits, faults, state
+
+
+def _current(b, made: dict, reg: int) -> _Made | None:
+    """What made Vreg, if it was a UZP1 of this trace and nothing assigned Vreg since."""
+    m = made.get(reg)
+    if m is None:
+        return None
+    name = f"v{reg}"
+    for text in b.lines[m.end:]:
+        if name in text and any(name in a.group(0) for a in _ASSIGNED.finditer(text)):
+            del made[reg]
+            return None
+    return m
+
+
+def _unread(b, reg: int, start: int, stop: int) -> bool:
+    """Do lines [start, stop) neither read Vreg nor leave the trace or fault?"""
+    mention = re.compile(rf"(?<![\w.]){f'v{reg}'}(?!\w)")
+    return not any((mention.search(t) or any(u in t for u in _UNSAFE)) and not t.lstrip().startswith("#")
+                   for t in b.lines[start:stop])
+
+
+def _drop(b, m: _Made) -> None:
+    for i in range(m.first, m.end):
+        text = b.lines[i]
+        b.lines[i] = text[:len(text) - len(text.lstrip())] + "pass"
+
+
+def _uzp1_q(b, rd: int, rn: int, rm: int, esize: int) -> None:
+    made = _MADE.setdefault(b, {})
+    n, m = _current(b, made, rn), _current(b, made, rm)
+    tree = (n is not None and m is not None and n.esize == m.esize == 2 * esize
+            and n.every == m.every and n is not m)
+    if tree and esize == 8:
+        chunks = n.chunks + m.chunks
+        cat = " | ".join(f"({c} << {256 * i})" if i else c for i, c in enumerate(chunks))
+        b.wv(rd, f"FB(({cat}).to_bytes({32 * len(chunks)}, 'little')[::{n.every // 8}], 'little')")
+        made.pop(rd, None)
+        here = len(b.lines) - 1
+        for r in (n, m):       # the tree's results this one overwrites, and theirs
+            if r.reg == rd and _unread(b, rd, r.end, here):
+                _drop(b, r)
+                for p in r.parts:
+                    if p.reg == rd and _unread(b, rd, p.end, r.first):
+                        _drop(b, p)
+        return
+    if tree:
+        first = len(b.lines)
+        b.wv(rd, narrow(b, f"(({b.rv(rm)} << 128) | {b.rv(rn)})", esize, 128 // esize))
+        made[rd] = _Made(rd, esize, n.every, n.chunks + m.chunks, (n, m), first, len(b.lines))
+        return
+    cat = b.tmp("c")
+    b.line(f"{cat} = ({b.rv(rm)} << 128) | {b.rv(rn)}")
+    first = len(b.lines)
+    b.wv(rd, narrow(b, cat, esize, 128 // esize))
+    made[rd] = _Made(rd, esize, 2 * esize, [cat], (), first, len(b.lines))
