@@ -236,28 +236,45 @@ def _drop(b, m: _Made) -> None:
         b.lines[i] = text[:len(text) - len(text.lstrip())] + "pass"
 
 
+def _from_chunks(b, chunks: list, every: int, esize: int) -> str:
+    """The low esize bits of every `every`-bit element of the concatenated chunks,
+    packed: bytes by one slice, wider lanes by log2(count) shift-and-mask steps."""
+    total = 256 * len(chunks)
+    cat = " | ".join(f"({c} << {256 * i})" if i else c for i, c in enumerate(chunks))
+    if esize == 8:
+        return f"FB(({cat}).to_bytes({total // 8}, 'little')[::{every // 8}], 'little')"
+    t = b.tmp()
+    b.line(f"{t} = ({cat}) & {rep(every, total) * ones(esize):#x}")
+    size, span = esize, every
+    while span < total:      # pair neighbouring groups: the odd one moves down next to the even
+        b.line(f"{t} = ({t} | ({t} >> {span - size})) & {rep(2 * span, total) * ones(2 * size):#x}")
+        size, span = 2 * size, 2 * span
+    return t
+
+
 def _uzp1_q(b, rd: int, rn: int, rm: int, esize: int) -> None:
     made = _MADE.setdefault(b, {})
     n, m = _current(b, made, rn), _current(b, made, rm)
     tree = (n is not None and m is not None and n.esize == m.esize == 2 * esize
             and n.every == m.every and n is not m)
-    if tree and esize == 8:
-        chunks = n.chunks + m.chunks
-        cat = " | ".join(f"({c} << {256 * i})" if i else c for i, c in enumerate(chunks))
-        b.wv(rd, f"FB(({cat}).to_bytes({32 * len(chunks)}, 'little')[::{n.every // 8}], 'little')")
-        made.pop(rd, None)
-        here = len(b.lines) - 1
-        for r in (n, m):       # the tree's results this one overwrites, and theirs
-            if r.reg == rd and _unread(b, rd, r.end, here):
+    made.pop(rd, None)
+    here = len(b.lines)
+    if tree:
+        # inputs this UZP1 overwrites that nothing read since: made from the sources
+        # instead, they need not be computed (bytes always come from the sources)
+        dead = [r for r in (n, m) if r.reg == rd and _unread(b, rd, r.end, here)]
+        if dead or esize == 8:
+            chunks = n.chunks + m.chunks
+            b.wv(rd, _from_chunks(b, chunks, n.every, esize))
+            made[rd] = _Made(rd, esize, n.every, chunks, (n, m), here, len(b.lines))
+            for r in dead:
                 _drop(b, r)
                 for p in r.parts:
                     if p.reg == rd and _unread(b, rd, p.end, r.first):
                         _drop(b, p)
-        return
-    if tree:
-        first = len(b.lines)
+            return
         b.wv(rd, narrow(b, f"(({b.rv(rm)} << 128) | {b.rv(rn)})", esize, 128 // esize))
-        made[rd] = _Made(rd, esize, n.every, n.chunks + m.chunks, (n, m), first, len(b.lines))
+        made[rd] = _Made(rd, esize, n.every, n.chunks + m.chunks, (n, m), here, len(b.lines))
         return
     cat = b.tmp("c")
     b.line(f"{cat} = ({b.rv(rm)} << 128) | {b.rv(rn)}")
