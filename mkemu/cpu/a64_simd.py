@@ -1,4 +1,5 @@
-"""A64 data processing -- scalar FP and Advanced SIMD (op0 = x111): routing only.
+"""A64 data processing -- scalar FP and Advanced SIMD (op0 = x111): routing, and
+the inline code of Q register loads and stores (a64_ldst's 16-byte forms).
 
 bit 28 = 1 and bit 30 = 0: scalar floating point and FP<->integer conversions
 (a64_fp.py).  Everything else in this class -- Advanced SIMD vector and scalar
