@@ -85,6 +85,8 @@ def say_hello(t, shares_fds: bool) -> None:
     t.started = time.monotonic()
     t.cpu.icount = 0
     t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
+    if t.profiler is not None:
+        t.profiler.clear()                # MKEMU_PROFILE: this process's own calls from here
 
 
 def put_tid(t, addr: int, tid: int) -> None:
