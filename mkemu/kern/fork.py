@@ -67,6 +67,9 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     if flags & (CLONE_FILES | CLONE_FS):
         return -errno.EINVAL              # a copied process cannot share these (no CLONE_VM)
     vfork = bool(flags & CLONE_VFORK)
+    # the code this site's last children had to make: made here, the next ones inherit it
+    site = t.code_cache.fork_site(t.exe_path, t.cpu.pc)
+    t.code_cache.warm(site)
     holdings = Holdings.create(t.phys.nframes)
     holdings_fd = t.reserve_fd(holdings.fd)
     holdings.fd = holdings_fd
@@ -96,6 +99,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
             t.threaded = t.shares_fds = False
     if host_pid == 0:
         _become_child(t, child_pid, chan_fd, holdings, flags, newsp, tls, ctid)
+        t.code_cache.forked_child(site)
         return 0
     t.reserved_fds.discard(chan_fd)
     os.close(chan_fd)

@@ -59,3 +59,28 @@ def test_a_damaged_page_file_is_a_miss(tmp_path):
     cache.store(0x3000, PAGE, {}, block(0x3000, 5))
     cache.flush()
     assert returned(CodeCache(tmp_path).lookup(0x3000, PAGE, set())[0], 0x3000) == 5
+
+
+def test_a_fork_childs_hint_has_the_parent_make_that_code(tmp_path):
+    from mkemu.cpu.codecache import HINT_MIN
+    pcs = [0x4000 + 4 * i for i in range(HINT_MIN)]
+    writer = CodeCache(tmp_path)
+    for pc in pcs:
+        writer.store(pc, PAGE, {}, block(pc, pc))
+    writer.flush()
+    site = CodeCache.fork_site("/bin/sh", 0x1234)
+    idle = CodeCache(tmp_path)
+    idle.forked_child(site)
+    idle.lookup(pcs[0], PAGE, set())
+    idle.flush()
+    assert not (tmp_path / f"hint-{site}").exists()      # too few traces to be worth one
+    child = CodeCache(tmp_path)
+    child.forked_child(site)
+    for pc in pcs:
+        assert child.lookup(pc, PAGE, set()) is not None
+    child.flush()
+    parent = CodeCache(tmp_path)
+    parent.warm(site)
+    (tmp_path / PAGE).unlink()                   # what warm made is served without the file
+    assert [returned(parent.lookup(pc, PAGE, set())[0], pc) for pc in pcs] == pcs
+    assert parent.lookup(pcs[0], "cd" * 16, set()) is None    # other bytes: never this code
