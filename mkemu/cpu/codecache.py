@@ -36,6 +36,7 @@ import struct
 import sys
 import time
 from pathlib import Path
+from types import CodeType
 
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
@@ -58,6 +59,17 @@ def default_dir() -> Path | None:
         return None
     base = Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
     return base / "code" / translator_tag()
+
+
+def function_code(code):
+    """The code of the one function a block's module defines, when that module does
+    nothing else (no defaults, no closure): the engine makes the function from it
+    directly (FunctionType), without running the module.  Otherwise the module."""
+    consts = code.co_consts
+    if len(consts) == 2 and consts[1] is None and len(code.co_names) == 1 \
+            and isinstance(consts[0], CodeType) and not consts[0].co_freevars:
+        return consts[0]
+    return code
 
 
 def page_hash(data: bytes) -> str:
@@ -167,7 +179,8 @@ class CodeCache:
 
     def lookup(self, pc: int, ph: str, likely_taken: set[int]):
         """(code, [(other vpn, its page hash), ...]) or None: the variant of the
-        trace at pc whose marks agree with likely_taken.
+        trace at pc whose marks agree with likely_taken.  code is the block's
+        function's (function_code) or, if its module does more, the module's.
 
         A block that follows branches onto other pages is valid only while
         those pages still hold the same bytes: the caller checks them.
@@ -178,7 +191,7 @@ class CodeCache:
         try:
             for marks, code_bytes, extra in self._page(ph).variants(pc):
                 if all((branch in likely_taken) == marked for branch, marked in marks):
-                    code = marshal.loads(code_bytes)
+                    code = function_code(marshal.loads(code_bytes))
                     self._keep(ph, pc, marks, code, extra)
                     return code, extra
         except (EOFError, ValueError, TypeError, AttributeError, IndexError):
@@ -188,7 +201,7 @@ class CodeCache:
     def _keep(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
         """Remember a trace's code for later engines of this process and its children."""
         if self.kept < KEEP_MAX:
-            self.codes.setdefault((ph, pc), []).append((marks, code, extra))
+            self.codes.setdefault((ph, pc), []).append((marks, function_code(code), extra))
             self.kept += 1
         if self.hint_site is not None and len(self.made) < HINT_MAX:
             self.made.append((ph, pc, marks))
@@ -236,7 +249,7 @@ class CodeCache:
                 if where is None or page.blob is None:
                     continue
                 off, n, extra = where
-                code = marshal.loads(page.blob[page.base + off:page.base + off + n])
+                code = function_code(marshal.loads(page.blob[page.base + off:page.base + off + n]))
                 self.codes.setdefault((ph, pc), []).append((marks, code, extra))
                 self.kept += 1
         except (EOFError, ValueError, TypeError, AttributeError, IndexError):
