@@ -277,6 +277,7 @@ class Task:
         except BaseException:
             new_space.close()
             raise
+        self.tlb.retire()                   # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
         self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
