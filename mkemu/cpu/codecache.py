@@ -15,6 +15,17 @@ first one).  Files are written whole to a temporary
 name and renamed, so concurrent machines never see half a file.  A file's
 mtime is its last use (cachectl.py evicts the oldest past a size limit): files
 loaded that were last touched over TOUCH_AGE ago are touched again at flush.
+
+Unmarshalled code is kept in the process (`CodeCache.codes`, by page hash, pc
+and marks), across execve and into fork children, which inherit it for free:
+an exec of a library page this process or its parent already ran code from
+(ld.so, libc) makes no code object again.  A process whose children exec
+(fork + execve: a shell, make) learns what they need from a hint file
+(`hint-<fork site>`): a fork child lists the traces it had to read or
+translate, and writes them at exit; before its next fork from that site the
+parent loads them, so the next children find them made (warm()).  A hint only
+names (page hash, pc, marks): a changed program has other page hashes, and its
+hint loads nothing that it runs.
 """
 from __future__ import annotations
 
@@ -25,9 +36,13 @@ import struct
 import sys
 import time
 from pathlib import Path
+from types import CodeType
 
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
+KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
+HINT_MIN = 64               # a fork child that read fewer traces leaves the hint as it is
+HINT_MAX = 8192             # traces one hint names
 
 
 def translator_tag() -> str:
@@ -44,6 +59,17 @@ def default_dir() -> Path | None:
         return None
     base = Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
     return base / "code" / translator_tag()
+
+
+def function_code(code):
+    """The code of the one function a block's module defines, when that module does
+    nothing else (no defaults, no closure): the engine makes the function from it
+    directly (FunctionType), without running the module.  Otherwise the module."""
+    consts = code.co_consts
+    if len(consts) == 2 and consts[1] is None and len(code.co_names) == 1 \
+            and isinstance(consts[0], CodeType) and not consts[0].co_freevars:
+        return consts[0]
+    return code
 
 
 def page_hash(data: bytes) -> str:
@@ -129,6 +155,12 @@ class CodeCache:
         self.pages: dict[str, _Page] = {}
         self.dirty: set[str] = set()
         self.used_old: set[str] = set()     # loaded files whose mtime is older than TOUCH_AGE
+        # (page hash, pc) -> [(marks, code, extra)]: made once per process tree
+        self.codes: dict[tuple[str, int], list[tuple[tuple, object, list]]] = {}
+        self.kept = 0
+        self.hint_site: str | None = None   # a fork child: the site whose hint it writes
+        self.made: list[tuple[str, int, tuple]] = []    # ... and the traces it had to make
+        self.warmed: dict[str, tuple[int, int]] = {}     # hint site -> (mtime_ns, size) loaded
 
     def _page(self, ph: str) -> _Page:
         page = self.pages.get(ph)
@@ -147,18 +179,94 @@ class CodeCache:
 
     def lookup(self, pc: int, ph: str, likely_taken: set[int]):
         """(code, [(other vpn, its page hash), ...]) or None: the variant of the
-        trace at pc whose marks agree with likely_taken.
+        trace at pc whose marks agree with likely_taken.  code is the block's
+        function's (function_code) or, if its module does more, the module's.
 
         A block that follows branches onto other pages is valid only while
         those pages still hold the same bytes: the caller checks them.
         """
+        for marks, code, extra in self.codes.get((ph, pc), ()):
+            if all((branch in likely_taken) == marked for branch, marked in marks):
+                return code, extra
         try:
             for marks, code_bytes, extra in self._page(ph).variants(pc):
                 if all((branch in likely_taken) == marked for branch, marked in marks):
-                    return marshal.loads(code_bytes), extra
+                    code = function_code(marshal.loads(code_bytes))
+                    self._keep(ph, pc, marks, code, extra)
+                    return code, extra
         except (EOFError, ValueError, TypeError, AttributeError, IndexError):
             pass
         return None
+
+    def _keep(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
+        """Remember a trace's code for later engines of this process and its children."""
+        if self.kept < KEEP_MAX:
+            self.codes.setdefault((ph, pc), []).append((marks, function_code(code), extra))
+            self.kept += 1
+        if self.hint_site is not None and len(self.made) < HINT_MAX:
+            self.made.append((ph, pc, marks))
+
+    # ---- fork hints -------------------------------------------------------------
+    @staticmethod
+    def fork_site(program: str, pc: int) -> str:
+        """The name of a fork call site (the program and the svc's pc) for its hint."""
+        return hashlib.blake2b(f"{program}\0{pc:x}".encode(errors="surrogateescape"),
+                               digest_size=8).hexdigest()
+
+    def forked_child(self, site: str) -> None:
+        """In a fork child: from now on, list the traces made here for site's hint."""
+        self.hint_site = site
+        self.made = []
+        self.used_old = set()               # the parent's to touch and write: not every child's
+        self.dirty = set()
+
+    def warm(self, site: str) -> None:
+        """Before a fork from site: make the code its last children had to make, so the
+        next ones inherit it (once per version of the hint)."""
+        if self.dir is None or self.kept >= KEEP_MAX:
+            return
+        path = self.dir / f"hint-{site}"
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                stamp = (st.st_mtime_ns, st.st_size)
+                if self.warmed.get(site) == stamp:
+                    return
+                self.warmed[site] = stamp
+                names = marshal.loads(f.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if not isinstance(names, list):
+            return
+        try:
+            for ph, pc, marks in names:
+                if self.kept >= KEEP_MAX:
+                    break
+                if any(m == marks for m, _, _ in self.codes.get((ph, pc), ())):
+                    continue
+                page = self._page(ph)
+                where = page.index.get(pc, {}).get(marks)
+                if where is None or page.blob is None:
+                    continue
+                off, n, extra = where
+                code = function_code(marshal.loads(page.blob[page.base + off:page.base + off + n]))
+                self.codes.setdefault((ph, pc), []).append((marks, code, extra))
+                self.kept += 1
+        except (EOFError, ValueError, TypeError, AttributeError, IndexError):
+            pass
+
+    def _write_hint(self) -> None:
+        if self.hint_site is None or len(self.made) < HINT_MIN:
+            return
+        path = self.dir / f"hint-{self.hint_site}"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(marshal.dumps(self.made))
+            os.replace(tmp, path)
+        except (OSError, ValueError):
+            pass
+        self.made = []
 
     def store(self, pc: int, ph: str, marks: dict[int, bool], code, extra=()) -> None:
         if self.dir is None:
@@ -166,6 +274,7 @@ class CodeCache:
         key = tuple(sorted(marks.items()))
         self._page(ph).new.setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
+        self._keep(ph, pc, key, code, list(extra))
 
     def flush(self) -> None:
         """Write the pages that gained blocks (merging with what others wrote
@@ -178,8 +287,11 @@ class CodeCache:
             except OSError:
                 pass                        # evicted meanwhile
         self.used_old.clear()
-        if not self.dirty:
-            return
+        if self.dirty:
+            self._write_pages()
+        self._write_hint()              # after the pages: it names their traces
+
+    def _write_pages(self) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError:

@@ -14,6 +14,7 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 from __future__ import annotations
 
 import struct
+from types import FunctionType
 from typing import Callable
 
 from ..mm.fault import MemFault
@@ -134,8 +135,11 @@ class Engine:
         return ph
 
     def _install(self, pc: int, code, pages) -> Callable:
-        exec(code, self.globals)
-        fn = self.globals.pop(f"blk_{pc:x}")
+        if code.co_name != "<module>":       # the function's own code (codecache.function_code)
+            fn = FunctionType(code, self.globals)
+        else:
+            exec(code, self.globals)
+            fn = self.globals.pop(f"blk_{pc:x}")
         self.blocks[pc] = fn
         for page in pages:
             self.page_blocks.setdefault(page, set()).add(pc)

@@ -162,8 +162,10 @@ def message(cls):
 
 @message
 class Hello:
+    """A new task exists; Welcome answers unless `quiet` (a fork child knows its ids)."""
     TYPE = MsgType.HELLO
     host_pid: int
+    quiet: bool = False
 
 
 @message
@@ -343,8 +345,11 @@ class Fork:
 
 @message
 class ForkReply:
+    """The child's pid; for a process fork, runs: the child's first frames (as FrameGrant's,
+    already the child's: its parent records them in the child's holdings)."""
     TYPE = MsgType.FORK_REPLY
     pid: int
+    runs: tuple = ()
 
 
 @message

@@ -27,7 +27,7 @@ import traceback
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
-from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, PhysMem
+from ..mm.physmem import DEFAULT_SIZE, PAGE_SIZE, FramePool, PhysMem
 from ..mm.sharedmm import MmControl
 from . import introspect, sigframe
 from .runs import runs as frame_runs
@@ -468,13 +468,16 @@ class Broker:
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
-        return P.Welcome(proc.pid, proc.tid, proc.grp.ppid)
+        return None if msg.quiet else P.Welcome(proc.pid, proc.tid, proc.grp.ppid)
 
     def on_get_ppid(self, proc: Proc, msg: P.GetPpid):
         return P.PpidReply(proc.grp.ppid)
 
     def on_frame_request(self, proc: Proc, msg: P.FrameRequest):
-        want = max(0, msg.count)
+        return P.FrameGrant(self._grant(msg.count))
+
+    def _grant(self, count: int) -> list:
+        want = max(0, count)
         frames = self.free_frames[-want:] if want else []
         del self.free_frames[len(self.free_frames) - len(frames):]
         runs = frame_runs(frames)
@@ -482,7 +485,7 @@ class Broker:
         if n > 0:
             runs.append((self.next_frame, n))
             self.next_frame += n
-        return P.FrameGrant(runs)
+        return runs
 
     def on_frame_return(self, proc: Proc, msg: P.FrameReturn):
         for first, n in msg.runs:
@@ -519,8 +522,11 @@ class Broker:
                 child.holdings = holdings
             else:
                 child.holdings = Holdings(fd, self.nframes)
+        # a forked child's first write copies a page: its first frames come with the
+        # reply, not in a round trip of its own
+        runs = tuple(self._grant(FramePool.GRANT_MIN)) if not msg.share else ()
         self.sel.register(mine.sock, selectors.EVENT_READ, (child, "chan"))
-        _tell(proc, P.ForkReply(child.tid), fds=(theirs.fileno(),))
+        _tell(proc, P.ForkReply(child.tid, runs), fds=(theirs.fileno(),))
         theirs.close()
         return None
 

@@ -67,11 +67,17 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     if flags & (CLONE_FILES | CLONE_FS):
         return -errno.EINVAL              # a copied process cannot share these (no CLONE_VM)
     vfork = bool(flags & CLONE_VFORK)
+    # the code this site's last children had to make: made here, the next ones inherit it
+    site = t.code_cache.fork_site(t.exe_path, t.cpu.pc)
+    t.code_cache.warm(site)
     holdings = Holdings.create(t.phys.nframes)
     holdings_fd = t.reserve_fd(holdings.fd)
     holdings.fd = holdings_fd
     reply = brokercall.call(t, P.Fork(vfork), P.ForkReply, fds=(holdings_fd,))
     child_pid = reply.pid
+    for first, n in reply.runs:          # the child's first frames: its own from now on,
+        for f in range(first, first + n):     # even should the host fork fail
+            holdings.add(f)
     (chan_fd,) = t.chan.fds
     t.chan.fds = []
     chan_fd = t.reserve_fd(chan_fd)
@@ -95,7 +101,8 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
             t.space.make_private(snapshot)
             t.threaded = t.shares_fds = False
     if host_pid == 0:
-        _become_child(t, child_pid, chan_fd, holdings, flags, newsp, tls, ctid)
+        _become_child(t, child_pid, chan_fd, holdings, reply.runs, flags, newsp, tls, ctid)
+        t.code_cache.forked_child(site)
         return 0
     t.reserved_fds.discard(chan_fd)
     os.close(chan_fd)
@@ -114,16 +121,16 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     return child_pid
 
 
-def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, flags: int,
+def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, runs, flags: int,
                   newsp: int, tls: int, ctid: int) -> None:
     """In the new host process: take the child's channel, pid and frame pool."""
     take_channel(t, chan_fd, shares_fds=False)
     parents = t.frames.holdings                    # the parent's to keep, not this process's
     t.reserved_fds.discard(parents.fd)
     parents.close()
-    t.frames = t.space.frames = t.frames.forked(holdings)
+    t.frames = t.space.frames = t.frames.forked(holdings, runs)
     t.ppid, t.pid, t.tid = t.pid, pid, pid
-    say_hello(t, shares_fds=False)
+    say_hello(t, shares_fds=False, quiet=True)     # its ids are known: no Welcome to wait for
     t.sig.pending.clear()
     t.sig.posix_timers.clear()            # the host's fork gave the child none
     t.is_child = True

@@ -74,17 +74,24 @@ def take_channel(t, chan_fd: int, shares_fds: bool) -> None:
     t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
 
 
-def say_hello(t, shares_fds: bool) -> None:
+def say_hello(t, shares_fds: bool, quiet: bool = False) -> None:
     """Tell the broker this process exists, with a signal mailbox of its own (the
     parent's stays the parent's), and start its own accounts: no PR_SET_PDEATHSIG
-    (not inherited), --stats counting from here."""
+    (not inherited), --stats counting from here.  quiet: no Welcome is awaited (a fork
+    child knows its ids; the broker reads its channel in order, so the Hello comes
+    before anything the child asks after it)."""
     mailbox = t.open_signal_mailbox(keep_old=shares_fds)
-    t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
+    if quiet:
+        t.chan.send(P.Hello(os.getpid(), True), fds=(mailbox,))
+    else:
+        t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
     os.close(mailbox)
     t.pdeathsig = 0
     t.started = time.monotonic()
     t.cpu.icount = 0
     t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0
+    if t.profiler is not None:
+        t.profiler.clear()                # MKEMU_PROFILE: this process's own calls from here
 
 
 def put_tid(t, addr: int, tid: int) -> None:

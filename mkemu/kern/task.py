@@ -123,6 +123,7 @@ class Task:
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
         self.started = time.monotonic()
+        self.profiler = None                # MKEMU_PROFILE's cProfile (a fork's child clears it)
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
         """An empty address space with its TLB and accessor (a new task, or execve's image)."""
@@ -276,6 +277,7 @@ class Task:
         except BaseException:
             new_space.close()
             raise
+        self.tlb.retire()                   # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
         self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
@@ -405,7 +407,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
             import cProfile
-            prof = cProfile.Profile()
+            prof = task.profiler = cProfile.Profile()
             try:
                 prof.runcall(task.run)
             finally:

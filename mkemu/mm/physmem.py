@@ -157,15 +157,17 @@ class FramePool:
     def _refill(self) -> None:
         runs = self.refill(self.grant)
         self.grant = min(self.grant * 2, self.GRANT_MAX)
-        got = []
-        for first, n in runs:
-            got.extend(range(first, first + n))
-        if not got:
+        if not self.take(runs):
             raise MemoryError("guest-physical memory exhausted")
+
+    def take(self, runs) -> int:
+        """Put granted frames (runs [(first, n), ...]) in the pool and its holdings; how many."""
+        got = [f for first, n in runs for f in range(first, first + n)]
         for f in got:
             self.holdings.add(f)
         got.reverse()                    # pop() hands out the lowest first
         self.free.extend(got)
+        return len(got)
 
     def share(self, frame: int) -> None:
         """One more address space maps frame (fork)."""
@@ -207,7 +209,10 @@ class FramePool:
             self.holdings.discard(f)
         return free
 
-    def forked(self, holdings: Holdings) -> "FramePool":
-        """The pool of a forked child: no free frames (those stay the parent's), its own
-        holdings bitmap."""
-        return FramePool(self.phys, self.refill, holdings)
+    def forked(self, holdings: Holdings, runs=()) -> "FramePool":
+        """The pool of a forked child: its own holdings bitmap, and as free frames only
+        the runs the broker granted it with the fork (the parent's stay the parent's)."""
+        pool = FramePool(self.phys, self.refill, holdings)
+        if pool.take(runs):
+            pool.grant = min(pool.grant * 2, pool.GRANT_MAX)
+        return pool

@@ -206,6 +206,14 @@ class SoftTLB:
         self.xt.clear()
         self._clear_writes()
 
+    def retire(self) -> None:
+        """This TLB and its engine go with their address space (execve): forget every
+        page, and every code mark without telling the engine (it runs nothing more)."""
+        self.code_pages.clear()
+        self.code_aliases.clear()
+        self.foreign_code.clear()
+        self.flush()
+
     def forget_writes(self) -> None:
         """Forget every writable page (fork made them copy-on-write: the next write must
         come back to resolve())."""

@@ -3,6 +3,8 @@ writing one page at once leave, and what a reader that mapped a page before
 another machine replaced it still gets."""
 from __future__ import annotations
 
+from types import FunctionType
+
 from mkemu.cpu.codecache import CodeCache
 
 PAGE = "ab" * 16
@@ -13,6 +15,8 @@ def block(pc: int, value: int):
 
 
 def returned(code, pc: int) -> int:
+    if code.co_name != "<module>":               # the function's code (codecache.function_code)
+        return FunctionType(code, {})(None, None, None)
     g: dict = {}
     exec(code, g)
     return g[f"blk_{pc:x}"](None, None, None)
@@ -59,3 +63,42 @@ def test_a_damaged_page_file_is_a_miss(tmp_path):
     cache.store(0x3000, PAGE, {}, block(0x3000, 5))
     cache.flush()
     assert returned(CodeCache(tmp_path).lookup(0x3000, PAGE, set())[0], 0x3000) == 5
+
+
+def test_a_fork_childs_hint_has_the_parent_make_that_code(tmp_path):
+    from mkemu.cpu.codecache import HINT_MIN
+    pcs = [0x4000 + 4 * i for i in range(HINT_MIN)]
+    writer = CodeCache(tmp_path)
+    for pc in pcs:
+        writer.store(pc, PAGE, {}, block(pc, pc))
+    writer.flush()
+    site = CodeCache.fork_site("/bin/sh", 0x1234)
+    idle = CodeCache(tmp_path)
+    idle.forked_child(site)
+    idle.lookup(pcs[0], PAGE, set())
+    idle.flush()
+    assert not (tmp_path / f"hint-{site}").exists()      # too few traces to be worth one
+    child = CodeCache(tmp_path)
+    child.forked_child(site)
+    for pc in pcs:
+        assert child.lookup(pc, PAGE, set()) is not None
+    child.flush()
+    parent = CodeCache(tmp_path)
+    parent.warm(site)
+    (tmp_path / PAGE).unlink()                   # what warm made is served without the file
+    assert [returned(parent.lookup(pc, PAGE, set())[0], pc) for pc in pcs] == pcs
+    assert parent.lookup(pcs[0], "cd" * 16, set()) is None    # other bytes: never this code
+
+
+def test_a_block_module_that_does_more_than_def_is_served_whole(tmp_path):
+    # a default argument is evaluated by the module: the function alone would lose it
+    code = compile("def blk_5000(S, X, V, _k=K):\n    return _k\n", "<test>", "exec")
+    writer = CodeCache(tmp_path)
+    writer.store(0x5000, PAGE, {}, code)
+    writer.flush()
+    for cache in (writer, CodeCache(tmp_path)):         # kept in the process, and from the file
+        served, _ = cache.lookup(0x5000, PAGE, set())
+        assert served.co_name == "<module>"
+        g = {"K": 41}
+        exec(served, g)
+        assert g["blk_5000"](None, None, None) == 41
