@@ -18,7 +18,6 @@ loaded that were last touched over TOUCH_AGE ago are touched again at flush.
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import struct
@@ -26,12 +25,17 @@ import sys
 import time
 from pathlib import Path
 
+try:
+    from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
+except ImportError:
+    from hashlib import blake2b
+
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 
 
 def translator_tag() -> str:
-    h = hashlib.blake2b(digest_size=8)
+    h = blake2b(digest_size=8)
     h.update(sys.version.encode())
     for p in sorted(_CPU_DIR.glob("*.py")):
         h.update(p.name.encode())
@@ -47,7 +51,7 @@ def default_dir() -> Path | None:
 
 
 def page_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 _MAGIC = b"MKC1"
