@@ -44,14 +44,20 @@ import contextlib
 import errno
 import functools
 import os
+import sqlite3
 import stat
-import sys
-from typing import TYPE_CHECKING
 
 from .structs import DT_BLK, DT_CHR, DT_REG, Stat, host_statx, iter_dirents64
 
-if TYPE_CHECKING:
-    import sqlite3
+try:
+    # hashlib's sha256 without importing hashlib, which loads OpenSSL (~2.5 ms of every
+    # start-up): Python's own implementation, the same digest
+    from _sha256 import sha256 as _sha256       # Python 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256 as _sha256     # 3.12 and later
+    except ImportError:
+        from hashlib import sha256 as _sha256
 
 META_DIR_SUFFIX = ".meta"        # DIR.meta/ beside the tree DIR
 DB_NAME = "meta.db"
@@ -71,31 +77,6 @@ CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value INTEGER);
 # Connections a forked child inherited: its parent's (or, with a shared descriptor table,
 # its sibling thread's) to keep using; never used or closed here.
 _inherited: list[sqlite3.Connection] = []
-
-
-def _sqlite3():
-    """The sqlite3 module, imported when a store is first opened: most runs open none, and
-    its import costs every start-up ~2 ms."""
-    import sqlite3
-    return sqlite3
-
-
-def _is_sqlite_error(e: Exception) -> bool:
-    sqlite3 = sys.modules.get("sqlite3")      # (never imported: no store opened, no such error)
-    return sqlite3 is not None and isinstance(e, sqlite3.Error)
-
-
-def _sha256(data: bytes):
-    """hashlib.sha256 without importing hashlib, whose import loads OpenSSL (~2.5 ms of
-    every start-up): Python's own implementation, the same digest."""
-    try:
-        from _sha256 import sha256          # Python 3.11
-    except ImportError:
-        try:
-            from _sha2 import sha256        # 3.12 and later
-        except ImportError:
-            from hashlib import sha256
-    return sha256(data)
 
 
 def db_path(rootfs_dir: str) -> str:
@@ -160,9 +141,7 @@ def _as_oserror(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except Exception as e:
-            if not _is_sqlite_error(e):
-                raise
+        except sqlite3.Error as e:
             raise OSError(errno.EIO, f"metadata store {self.path}: {e}") from None
     return wrapper
 
@@ -204,8 +183,8 @@ class MetaStore:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         before = _open_fds()
         with _descriptors_above(self.fd_base):
-            db = _sqlite3().connect(self.path, timeout=60, isolation_level=None,
-                                    check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                 check_same_thread=False)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
