@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ..cachectl import start_collection_if_due
+from ..cpu.codecache import translator_tag
 from ..fs.procfs import PROC_NAMES
 from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
@@ -252,6 +253,7 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     # Blocked from before the fork: no signal can fall between the supervisor
     # and a broker that is not listening yet.
     watched = {*PASSED_ON, *_CARRIER.values(), *_STOPPED, signal.SIGCHLD}
+    translator_tag()        # hashed here once (~1 ms), not again in each task forked from here
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:
         pid = os.fork()
