@@ -14,7 +14,6 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from .cachectl import add_cache_command
 from .fs.metastore import db_path, import_tree
@@ -417,8 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(parse_args(argv))
 
 
-def entry() -> NoReturn:
-    """`mkemu` as a program (python -m mkemu): main, then out.  After a machine ran,
+def entry() -> None:
+    """`mkemu` as a program (python -m mkemu): main, then out (never returns).  After a machine ran,
     out without the interpreter's teardown: freeing the emulator's every module and
     object costs a short run ~20% of its time, and a run leaves nothing to clean up
     in this process (no atexit work, no open file, the machine gone).  The other

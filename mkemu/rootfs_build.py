@@ -27,8 +27,8 @@ import shutil
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
+from io import TextIOBase
 from pathlib import Path
-from typing import TextIO
 
 from .fs.metastore import META_DIR_SUFFIX
 
@@ -163,7 +163,7 @@ def _write_stamp(dest: Path, info: BuildInfo, tmpdir: Path) -> None:
 
 # ---- the build ------------------------------------------------------------------------------
 
-def _locked(path: Path) -> TextIO:
+def _locked(path: Path) -> TextIOBase:
     f = open(path, "w")
     fcntl.flock(f, fcntl.LOCK_EX)
     return f
@@ -177,7 +177,7 @@ def _need_host_tools() -> None:
 
 
 def _download(apt: PrivateApt, packages: list[str] | None, extra: list[str],
-              reporter: Reporter, log: TextIO):
+              reporter: Reporter, log: TextIOBase):
     with reporter.phase("download", total=100, unit="%") as ph:
         try:
             apt.setup(read_host_sources())
@@ -199,7 +199,7 @@ def _download(apt: PrivateApt, packages: list[str] | None, extra: list[str],
     return wanted, planned, debs, ph.seconds
 
 
-def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: TextIO):
+def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: TextIOBase):
     with reporter.phase("unpack", total=len(debs), unit="packages") as ph:
         make_merged_usr(root)
         unpacked = []
@@ -215,7 +215,7 @@ def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: T
     return unpacked, ph.seconds
 
 
-def _configure(root: Path, unpacked, reporter: Reporter, log: TextIO,
+def _configure(root: Path, unpacked, reporter: Reporter, log: TextIOBase,
                timeout: float) -> tuple[ConfigureResult, float]:
     order = [(u.info_name, u.control.get("Architecture", "all")) for u in unpacked]
     dpkg_version = next((u.control.get("Version", "") for u in unpacked if u.name == "dpkg"), "")
@@ -232,7 +232,7 @@ def _configure(root: Path, unpacked, reporter: Reporter, log: TextIO,
     return result, ph.seconds
 
 
-def _finish_accounts(root: Path, log: TextIO) -> None:
+def _finish_accounts(root: Path, log: TextIOBase) -> None:
     """/etc/shadow and /etc/gshadow, if no script made them (passwd's postinst does)."""
     for plain, shadow, fields in (("passwd", "shadow", ":*:19000:0:99999:7:::"),
                                   ("group", "gshadow", ":*::")):
@@ -309,7 +309,7 @@ def _move_metadata(staged: Path, dest: Path, tmpdir: Path) -> None:
         os.rename(staged_meta, dest_meta)
 
 
-def _sweep_interrupted(dest: Path, log: TextIO) -> None:
+def _sweep_interrupted(dest: Path, log: TextIOBase) -> None:
     """Staging folders of builds that were killed (the caller holds DEST's lock, so
     none of them is in use)."""
     for stale in dest.parent.glob(f".{dest.name}-*"):
@@ -318,7 +318,7 @@ def _sweep_interrupted(dest: Path, log: TextIO) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _report_to_log(info: BuildInfo, log: TextIO) -> None:
+def _report_to_log(info: BuildInfo, log: TextIOBase) -> None:
     log.write("\n# result\n")
     for pkg, why in sorted(info.unconfigured.items()):
         log.write(f"not configured: {pkg}: {why}\n")

@@ -14,7 +14,7 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from ..mm.fault import MemFault
 from . import flags
