@@ -417,11 +417,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """`mkemu` as a program (python -m mkemu): main, then out (never returns).  After a machine ran,
-    out without the interpreter's teardown: freeing the emulator's every module and
-    object costs a short run ~20% of its time, and a run leaves nothing to clean up
-    in this process (no atexit work, no open file, the machine gone).  The other
-    commands (rootfs, cache) leave the ordinary way."""
+    """`mkemu` as a program (python -m mkemu): main, then out; never returns.
+
+    After a machine ran, out without the interpreter's teardown: freeing the
+    emulator's every module and object cost a short run ~20% of its time, and a
+    run leaves nothing to clean up in this process (no atexit work, no open file,
+    the machine gone).  The other commands (rootfs, cache) leave the ordinary way."""
     args = parse_args()
     code = run_command(args)
     if args.command in ("run", "boot"):

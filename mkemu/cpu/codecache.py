@@ -35,7 +35,7 @@ _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 
 
-@functools.cache        # once a process: it names the code loaded at its start (and forks inherit it)
+@functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
 def translator_tag() -> str:
     h = blake2b(digest_size=8)
     h.update(sys.version.encode())
