@@ -20,26 +20,47 @@ DEFAULT_PACKAGES; `--packages` adds to it.
 from __future__ import annotations
 
 import argparse
-import datetime
 import fcntl
-import json
+import importlib
 import os
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
+from io import TextIOBase
 from pathlib import Path
-from typing import TextIO
 
 from .fs.metastore import META_DIR_SUFFIX
-from .system.apt import AptError, PrivateApt, percent
-from .system.configure import ConfigureResult, configure
-from .system.progress import Reporter
-from .system.pycompile import current_pyc_check, precompile
-from .system.sources import SourcesError, read_host_sources
-from .system.unpack import (UnpackError, add_basics, make_merged_usr, unpack_deb,
-                            write_dpkg_database)
+
+# The build's machinery (mkemu/system: apt, dpkg-deb, the guest's configure step) is
+# imported when a build starts, not with this module: every `mkemu run` registers the
+# rootfs command, and importing all of it cost each start-up ~6 ms.  The names are this
+# module's all the same (rootfs_build.PrivateApt, ...), bound on first use.
+_BUILD_TOOLS = {
+    "AptError": "apt", "PrivateApt": "apt", "percent": "apt",
+    "ConfigureResult": "configure", "configure": "configure",
+    "Reporter": "progress",
+    "current_pyc_check": "pycompile", "precompile": "pycompile",
+    "SourcesError": "sources", "read_host_sources": "sources",
+    "UnpackError": "unpack", "add_basics": "unpack", "make_merged_usr": "unpack",
+    "unpack_deb": "unpack", "write_dpkg_database": "unpack",
+}
+
+
+def _load_build_tools() -> None:
+    """Bind the build's machinery as module names (a name already bound stays)."""
+    for name, module in _BUILD_TOOLS.items():
+        if name not in globals():
+            globals()[name] = getattr(importlib.import_module(f"{__package__}.system.{module}"),
+                                      name)
+
+
+def __getattr__(name: str):
+    """rootfs_build.PrivateApt and the like, before any build bound them (PEP 562)."""
+    if name in _BUILD_TOOLS:
+        _load_build_tools()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 DEFAULT_PACKAGES = [
     "bash", "coreutils", "findutils", "grep", "sed", "gawk", "diffutils", "gzip", "xz-utils",
@@ -117,6 +138,7 @@ class BuildInfo:
 
 def read_stamp(dest: Path) -> BuildInfo | None:
     """The stamp of a finished build of DEST, or None (never built, or unreadable)."""
+    import json                 # (here: see _BUILD_TOOLS)
     try:
         data = json.loads(stamp_path(Path(dest)).read_text())
         if data.get("format") != STAMP_FORMAT:
@@ -133,6 +155,7 @@ def is_built(dest: Path) -> bool:
 
 
 def _write_stamp(dest: Path, info: BuildInfo, tmpdir: Path) -> None:
+    import json
     tmp = tmpdir / "stamp"
     tmp.write_text(json.dumps(asdict(info), indent=1, sort_keys=True) + "\n")
     os.rename(tmp, stamp_path(dest))
@@ -140,7 +163,7 @@ def _write_stamp(dest: Path, info: BuildInfo, tmpdir: Path) -> None:
 
 # ---- the build ------------------------------------------------------------------------------
 
-def _locked(path: Path) -> TextIO:
+def _locked(path: Path) -> TextIOBase:
     f = open(path, "w")
     fcntl.flock(f, fcntl.LOCK_EX)
     return f
@@ -154,7 +177,7 @@ def _need_host_tools() -> None:
 
 
 def _download(apt: PrivateApt, packages: list[str] | None, extra: list[str],
-              reporter: Reporter, log: TextIO):
+              reporter: Reporter, log: TextIOBase):
     with reporter.phase("download", total=100, unit="%") as ph:
         try:
             apt.setup(read_host_sources())
@@ -176,7 +199,7 @@ def _download(apt: PrivateApt, packages: list[str] | None, extra: list[str],
     return wanted, planned, debs, ph.seconds
 
 
-def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: TextIO):
+def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: TextIOBase):
     with reporter.phase("unpack", total=len(debs), unit="packages") as ph:
         make_merged_usr(root)
         unpacked = []
@@ -192,7 +215,7 @@ def _unpack(debs: list[Path], root: Path, work: Path, reporter: Reporter, log: T
     return unpacked, ph.seconds
 
 
-def _configure(root: Path, unpacked, reporter: Reporter, log: TextIO,
+def _configure(root: Path, unpacked, reporter: Reporter, log: TextIOBase,
                timeout: float) -> tuple[ConfigureResult, float]:
     order = [(u.info_name, u.control.get("Architecture", "all")) for u in unpacked]
     dpkg_version = next((u.control.get("Version", "") for u in unpacked if u.name == "dpkg"), "")
@@ -209,7 +232,7 @@ def _configure(root: Path, unpacked, reporter: Reporter, log: TextIO,
     return result, ph.seconds
 
 
-def _finish_accounts(root: Path, log: TextIO) -> None:
+def _finish_accounts(root: Path, log: TextIOBase) -> None:
     """/etc/shadow and /etc/gshadow, if no script made them (passwd's postinst does)."""
     for plain, shadow, fields in (("passwd", "shadow", ":*:19000:0:99999:7:::"),
                                   ("group", "gshadow", ":*::")):
@@ -232,6 +255,8 @@ def build_rootfs(dest: Path, extra_packages: list[str] = (), *, packages: list[s
     EXTRA_PACKAGES is added to it.  Returns what the stamp records; raises
     RootfsBuildError (one line) when there is no tree to show for it.
     """
+    import datetime
+    _load_build_tools()
     dest = Path(dest).absolute()
     reporter = reporter or Reporter()
     _need_host_tools()
@@ -284,7 +309,7 @@ def _move_metadata(staged: Path, dest: Path, tmpdir: Path) -> None:
         os.rename(staged_meta, dest_meta)
 
 
-def _sweep_interrupted(dest: Path, log: TextIO) -> None:
+def _sweep_interrupted(dest: Path, log: TextIOBase) -> None:
     """Staging folders of builds that were killed (the caller holds DEST's lock, so
     none of them is in use)."""
     for stale in dest.parent.glob(f".{dest.name}-*"):
@@ -293,7 +318,7 @@ def _sweep_interrupted(dest: Path, log: TextIO) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _report_to_log(info: BuildInfo, log: TextIO) -> None:
+def _report_to_log(info: BuildInfo, log: TextIOBase) -> None:
     log.write("\n# result\n")
     for pkg, why in sorted(info.unconfigured.items()):
         log.write(f"not configured: {pkg}: {why}\n")

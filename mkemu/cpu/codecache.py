@@ -29,7 +29,7 @@ hint loads nothing that it runs.
 """
 from __future__ import annotations
 
-import hashlib
+import functools
 import marshal
 import os
 import struct
@@ -38,6 +38,11 @@ import time
 from pathlib import Path
 from types import CodeType
 
+try:
+    from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
+except ImportError:
+    from hashlib import blake2b
+
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
@@ -45,8 +50,9 @@ HINT_MIN = 64               # a fork child that read fewer traces leaves the hin
 HINT_MAX = 8192             # traces one hint names
 
 
+@functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
 def translator_tag() -> str:
-    h = hashlib.blake2b(digest_size=8)
+    h = blake2b(digest_size=8)
     h.update(sys.version.encode())
     for p in sorted(_CPU_DIR.glob("*.py")):
         h.update(p.name.encode())
@@ -73,7 +79,7 @@ def function_code(code):
 
 
 def page_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 _MAGIC = b"MKC1"

@@ -8,7 +8,7 @@ functions that their generated code calls (merged into the block globals).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import a64_branch_sys, a64_dp_imm, a64_dp_reg, a64_ldst, a64_simd
 

@@ -14,8 +14,8 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from types import FunctionType
-from typing import Callable
 
 from ..mm.fault import MemFault
 from . import flags

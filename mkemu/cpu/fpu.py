@@ -33,7 +33,6 @@ each result for exactness, so IXC is raised exactly when Arm would.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import math
 import struct
 from fractions import Fraction
@@ -719,7 +718,11 @@ _Q = memoryview(_SCRATCH).cast("Q")
 _D = memoryview(_SCRATCH).cast("d")
 _I = memoryview(_SCRATCH).cast("I")
 _F = memoryview(_SCRATCH).cast("f")
-_libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+try:
+    _libm = ctypes.CDLL("libm.so.6")    # glibc's soname: find_library would run `ldconfig -p`
+except OSError:
+    import ctypes.util
+    _libm = ctypes.CDLL(ctypes.util.find_library("m"))
 _host_fma, _host_fmaf = _libm.fma, _libm.fmaf
 _host_fma.restype, _host_fma.argtypes = ctypes.c_double, [ctypes.c_double] * 3
 _host_fmaf.restype, _host_fmaf.argtypes = ctypes.c_float, [ctypes.c_float] * 3

@@ -6,7 +6,7 @@ registers are 128-bit (lane 0 in the low bits, as in the register file).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 # Trap codes a block returns (negated) to the dispatcher; see cpu/engine.py.
 TRAP_SVC = 1        # SVC #0: S.pc is the instruction after the SVC

@@ -6,8 +6,8 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..mm.access import GuestAccess
 from ..mm.physmem import PAGE_SIZE

@@ -35,7 +35,8 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..cachectl import collect_if_due
+from ..cachectl import start_collection_if_due
+from ..cpu.codecache import translator_tag
 from ..fs.procfs import PROC_NAMES
 from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
@@ -252,6 +253,7 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
     # Blocked from before the fork: no signal can fall between the supervisor
     # and a broker that is not listening yet.
     watched = {*PASSED_ON, *_CARRIER.values(), *_STOPPED, signal.SIGCHLD}
+    translator_tag()        # hashed here once (~1 ms), not again in each task forked from here
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:
         pid = os.fork()
@@ -270,17 +272,19 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
                 os._exit(code)
         if pty is not None:
             pty.start()
+        collector = start_collection_if_due()   # keep the code cache within its size limit
         try:
             status = _supervise(pid, watched, ignored, pty)
         finally:
             if pty is not None:
                 pty.finish()
             sweep_ipc(pid)                   # what a killed broker could not remove
+            if collector is not None:
+                collector.join()
         while signal.sigtimedwait(watched, 0):   # the guest is gone: nothing more to pass on
             pass
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    collect_if_due()                         # keep the code cache within its size limit
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)

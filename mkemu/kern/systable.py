@@ -25,8 +25,8 @@ terminated string), "ptr", "buf" (bytes in), "obuf" (bytes out), "size",
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 def s32(v: int) -> int:

@@ -6,7 +6,7 @@ that into -EFAULT.
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from .fault import MemFault
 from .tlb import SoftTLB

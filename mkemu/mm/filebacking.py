@@ -19,7 +19,7 @@ import errno
 import fcntl
 import os
 import stat
-from typing import Callable
+from collections.abc import Callable
 
 from .hostmap import HostMapping
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from ..cpu.hostatomic import fetch_op
 from .holdings import Holdings

@@ -20,7 +20,7 @@ other): the address space names the file page behind such a page
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .fault import MemFault
 
