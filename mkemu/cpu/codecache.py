@@ -216,8 +216,8 @@ class CodeCache:
     @staticmethod
     def fork_site(program: str, pc: int) -> str:
         """The name of a fork call site (the program and the svc's pc) for its hint."""
-        return hashlib.blake2b(f"{program}\0{pc:x}".encode(errors="surrogateescape"),
-                               digest_size=8).hexdigest()
+        return blake2b(f"{program}\0{pc:x}".encode(errors="surrogateescape"),
+                       digest_size=8).hexdigest()
 
     def forked_child(self, site: str) -> None:
         """In a fork child: from now on, list the traces made here for site's hint."""
