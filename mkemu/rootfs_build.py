@@ -46,6 +46,16 @@ _BUILD_TOOLS = {
     "unpack_deb": "unpack", "write_dpkg_database": "unpack",
 }
 
+TYPE_CHECKING = False       # typing's constant without importing typing (~2 ms)
+if TYPE_CHECKING:           # for readers and linters: where each of those names comes from
+    from .system.apt import AptError, PrivateApt, percent
+    from .system.configure import ConfigureResult, configure
+    from .system.progress import Reporter
+    from .system.pycompile import current_pyc_check, precompile
+    from .system.sources import SourcesError, read_host_sources
+    from .system.unpack import (UnpackError, add_basics, make_merged_usr, unpack_deb,
+                                write_dpkg_database)
+
 
 def _load_build_tools() -> None:
     """Bind the build's machinery as module names (a name already bound stays)."""
