@@ -261,7 +261,10 @@ class BlockBuilder:
         dst is a local name (a temporary or a register local such as x3).
         addr should be a simple name; the slow path masks it to 64 bits.
         """
-        self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
+        if size == 1:      # a byte is an item of the page's view: no struct call, no tuple
+            self.line(f"try: {dst} = RT[{addr} >> 12][{addr} & 4095]")
+        else:
+            self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
         self._narrowed(dst, size <= 4)
 
@@ -276,8 +279,9 @@ class BlockBuilder:
         A page-crossing slice is short, which raises: the slow path takes it."""
         if size == 1:
             self.line(f"try: WT[{addr} >> 12][{addr} & 4095] = {value}")
-        elif size == 16:
-            self.line(f"try: P128(WT[{addr} >> 12], {addr} & 4095, {value})")
+        elif size == 16:   # P128's slice assignment, without its call
+            self.line(f"try: _o = {addr} & 4095; "
+                      f"WT[{addr} >> 12][_o:_o + 16] = ({value}).to_bytes(16, 'little')")
         else:
             slice_store = (f"_o = {addr} & 4095; "
                            f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
