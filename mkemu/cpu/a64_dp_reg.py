@@ -17,6 +17,11 @@ def _rbit(x: int, bits: int) -> int:
     return int(f"{x:0{bits}b}"[::-1], 2)
 
 
+# each byte value with its bits reversed: RBIT is the bytes in the other order,
+# each translated (three C calls, not a string of 64 digits)
+_RBIT8 = bytes(_rbit(i, 8) for i in range(256))
+
+
 def _rev32_64(x: int) -> int:
     lo, hi = x & 0xFFFF_FFFF, x >> 32
     return int.from_bytes(lo.to_bytes(4, "little"), "big") | \
@@ -54,7 +59,7 @@ def _sdiv(a: int, b: int, bits: int) -> int:
     return (-q if (sa < 0) != (sb < 0) else q) & ((1 << bits) - 1)
 
 
-HELPERS = {"RBIT": _rbit, "REV32_64": _rev32_64, "CRC": _crc, "SDIV": _sdiv}
+HELPERS = {"RBIT": _rbit, "RBIT8": _RBIT8, "REV32_64": _rev32_64, "CRC": _crc, "SDIV": _sdiv}
 
 
 def decode(insn: int):
@@ -203,8 +208,7 @@ def emit_ccmp(b, insn: int) -> None:
     a = b.rx(rn, not sf)
     operand = f"{field(insn, 20, 16):#x}" if imm_form else b.rx(field(insn, 20, 16), not sf)
     test = b.cond(cond)
-    fn = "NZCV_SUB" if op else "NZCV_ADD"
-    b.set_nzcv(f"{fn}({a}, {operand}, {bits}) if {test} else {nzcv_imm << 28:#x}")
+    b.set_cond_flags("sub" if op else "add", bits, a, operand, test, nzcv_imm << 28)
 
 
 def emit_csel(b, insn: int) -> None:
@@ -230,7 +234,7 @@ def emit_dp1(b, insn: int) -> None:
     bits = 64 if sf else 32
     a = b.rx(rn, not sf)
     if opcode == 0:
-        expr = f"RBIT({a}, {bits})"
+        expr = f"int.from_bytes(({a}).to_bytes({bits // 8}, 'little').translate(RBIT8), 'big')"
     elif opcode == 1:   # REV16
         m = 0x00FF00FF00FF00FF if sf else 0x00FF00FF
         expr = f"((({a} & {m:#x}) << 8) | (({a} >> 8) & {m:#x}))"

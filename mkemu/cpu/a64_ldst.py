@@ -58,11 +58,11 @@ def _host_word(ST, addr: int, size: int) -> int | None:
     if size not in (1, 2, 4, 8, 16):
         return None
     try:
-        page = ST.__self__.writable_page(addr)
+        host_page = ST.__self__.host_page
     except AttributeError:           # a bare store function (unit tests)
         return None
     try:
-        return hostatomic.page_address(page) + (addr & 4095)
+        return host_page(addr, hostatomic.page_address) + (addr & 4095)
     except TypeError:                # a read-only view cannot be addressed for writing
         return None
 
@@ -363,6 +363,11 @@ def emit_register_offset(b, insn: int) -> None:
         expr = b.rsp(rn)
     else:
         expr = f"{b.rsp(rn)} + ({off} << {amount})" if amount else f"{b.rsp(rn)} + {off}"
+        if option in (3, 7):
+            # a 64-bit index is often a negative one (x1 - x0, a count up to 0):
+            # unmasked, base + index passes 2**64 and every access would miss the
+            # TLB into the slow path (strcmp, bignum loops)
+            expr = f"({expr}) & {M64:#x}"
     _access(b, insn, expr, None, rn)
 
 

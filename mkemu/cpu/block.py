@@ -69,7 +69,9 @@ HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow
 
 # ---- where NZCV is ------------------------------------------------------------
 # FlagState: None (as on entry to the block: S holds it), IN_LOCAL (the local
-# `nzcv` holds the word), or BlockBuilder.flags' symbolic (kind, bits, a, b).
+# `nzcv` holds the word), or BlockBuilder.flags' symbolic (kind, bits, a, b),
+# or after CCMP/CCMN (kind, bits, a, b, test, imm): the flags of (kind, bits,
+# a, b) if the temporary `test` holds, else the constant word imm.
 FlagState = tuple | str | None
 IN_LOCAL = "nzcv"
 
@@ -80,7 +82,11 @@ def _store_flags(state: FlagState) -> str:
         return ""
     if state == IN_LOCAL:
         return "S.fk = None; S.nzcv_raw = nzcv"
-    kind, bits, a, b = state
+    kind, bits, a, b = state[:4]
+    if len(state) > 4:      # conditional compare: lazy, or the immediate word
+        test, imm = state[4:]
+        return (f"S.fk, S.fa, S.fb = ({lazy_kind(kind, bits)}, {a}, {b}) if {test} "
+                f"else (None, 0, 0); S.nzcv_raw = {imm:#x}")
     return f"S.fk = {lazy_kind(kind, bits)}; S.fa = {a}; S.fb = {b}"
 
 
@@ -255,7 +261,10 @@ class BlockBuilder:
         dst is a local name (a temporary or a register local such as x3).
         addr should be a simple name; the slow path masks it to 64 bits.
         """
-        self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
+        if size == 1:      # a byte is an item of the page's view: no struct call, no tuple
+            self.line(f"try: {dst} = RT[{addr} >> 12][{addr} & 4095]")
+        else:
+            self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
         self._narrowed(dst, size <= 4)
 
@@ -270,8 +279,9 @@ class BlockBuilder:
         A page-crossing slice is short, which raises: the slow path takes it."""
         if size == 1:
             self.line(f"try: WT[{addr} >> 12][{addr} & 4095] = {value}")
-        elif size == 16:
-            self.line(f"try: P128(WT[{addr} >> 12], {addr} & 4095, {value})")
+        elif size == 16:   # P128's slice assignment, without its call
+            self.line(f"try: _o = {addr} & 4095; "
+                      f"WT[{addr} >> 12][_o:_o + 16] = ({value}).to_bytes(16, 'little')")
         else:
             slice_store = (f"_o = {addr} & 4095; "
                            f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
@@ -329,6 +339,18 @@ class BlockBuilder:
         tb = self._snapshot(b, "fb") if kind in ("sub", "add") else "0"
         self.flags = (kind, bits, ta, tb)
 
+    def set_cond_flags(self, kind: str, bits: int, a: str, b: str, test: str, imm: int) -> None:
+        """CCMP/CCMN: NZCV becomes the flags of a - b ("sub") or a + b ("add") if
+        the condition expression `test` (read now) holds, else the word imm; kept
+        symbolic like set_flags, so a following B.cond or CSEL is one Python
+        expression and no NZCV word is computed."""
+        self.flags_dirty = True
+        tc = self.tmp("fc")
+        self.line(f"{tc} = {test}")
+        ta = self._snapshot(a, "fa")
+        tb = self._snapshot(b, "fb")
+        self.flags = (kind, bits, ta, tb, tc, imm)
+
     def set_nzcv(self, expr: str) -> None:
         """NZCV becomes the word computed by expr (bits 31:28)."""
         self.flags_dirty = True
@@ -354,7 +376,11 @@ class BlockBuilder:
         return "nzcv"
 
     def _nzcv_expr(self) -> str:
-        kind, bits, a, b = self.flags
+        kind, bits, a, b = self.flags[:4]
+        if len(self.flags) > 4:
+            test, imm = self.flags[4:]
+            fn = "NZCV_SUB" if kind == "sub" else "NZCV_ADD"
+            return f"{fn}({a}, {b}, {bits}) if {test} else {imm:#x}"
         if kind == "sub":
             return f"NZCV_SUB({a}, {b}, {bits})"
         if kind == "add":
@@ -398,6 +424,8 @@ class BlockBuilder:
         assigned: set[str] = set()
         pending: set[str] = set()       # targets of a `try:` line, definite once its
         for line in self.lines:         # `except Exception:` line assigns them too
+            if line.lstrip().startswith("#"):
+                continue                # --dump-blocks' disassembly names registers too
             text, definite = line, not line.startswith(" ")
             prefix = ""
             for p in ("try: ", "except Exception: "):
@@ -562,7 +590,8 @@ class BlockBuilder:
         head = [f"def {name}(S, X, V):"]
         head += [f"    {r}" for r in regs]
         if self.nzcv_loaded:
-            head.append("    nzcv = S.nzcv")
+            # S.nzcv's property, without its call
+            head.append("    nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
         if not self._starts_faultable():
             head.append(f"    _pc = {self.start:#x}")
         if self.loop:
@@ -664,6 +693,14 @@ class BlockBuilder:
 
 # ---- condition expressions ---------------------------------------------------
 def _symbolic_cond(flags: tuple, c: int) -> str | None:
+    if len(flags) > 4:      # CCMP: the compare's condition, or a constant
+        test, imm = flags[4:]
+        e = _symbolic_cond(flags[:4], c)
+        if e is None:
+            return None
+        if eval(_nzcv_cond(f"{imm:#x}", c), {}):
+            return f"(not {test} or {e})"
+        return f"({test} and {e})"
     kind, bits, a, b = flags
     sb = 1 << (bits - 1)
     mask = (1 << bits) - 1

@@ -43,28 +43,41 @@ def nzcv_logic(r: int, bits: int) -> int:
 # Lazy flag kinds.  A block that exits with its flags still symbolic leaves in
 # CpuState.fk the function that computes the word from (CpuState.fa, CpuState.fb);
 # generated code names it by the key here, e.g. `S.fk = NZCV_SUB64`.
+# (the 64- and 32-bit kinds are written out, not calls of nzcv_sub/nzcv_add: a
+# trace that starts with a branch on the flags the one before left computes
+# them here, once per entry)
 def nzcv_sub64(a: int, b: int) -> int:
-    return nzcv_sub(a, b, 64)
+    r = (a - b) & 0xFFFF_FFFF_FFFF_FFFF
+    return (((r >> 63) << 31) | ((r == 0) << 30) | ((a >= b) << 29)
+            | ((((a ^ b) & (a ^ r)) >> 63) << 28))
 
 
 def nzcv_sub32(a: int, b: int) -> int:
-    return nzcv_sub(a, b, 32)
+    r = (a - b) & 0xFFFF_FFFF
+    return (((r >> 31) << 31) | ((r == 0) << 30) | ((a >= b) << 29)
+            | ((((a ^ b) & (a ^ r)) >> 31) << 28))
 
 
 def nzcv_add64(a: int, b: int) -> int:
-    return nzcv_add(a, b, 64)
+    u = a + b
+    r = u & 0xFFFF_FFFF_FFFF_FFFF
+    return (((r >> 63) << 31) | ((r == 0) << 30) | ((u != r) << 29)
+            | (((~(a ^ b) & (a ^ r)) >> 63) << 28))
 
 
 def nzcv_add32(a: int, b: int) -> int:
-    return nzcv_add(a, b, 32)
+    u = a + b
+    r = u & 0xFFFF_FFFF
+    return (((r >> 31) << 31) | ((r == 0) << 30) | ((u != r) << 29)
+            | ((((~(a ^ b) & (a ^ r)) >> 31) & 1) << 28))
 
 
 def nzcv_logic64(a: int, b: int) -> int:
-    return nzcv_logic(a, 64)
+    return ((a >> 63) << 31) | ((a == 0) << 30)
 
 
 def nzcv_logic32(a: int, b: int) -> int:
-    return nzcv_logic(a, 32)
+    return ((a >> 31) << 31) | ((a == 0) << 30)
 
 
 LAZY_KINDS = {"NZCV_SUB64": nzcv_sub64, "NZCV_SUB32": nzcv_sub32,

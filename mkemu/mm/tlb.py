@@ -50,6 +50,7 @@ class SoftTLB:
         self.wt: dict[int, memoryview] = {}
         self.wq: dict[int, memoryview] = {}     # wt's pages as 8-byte words
         self.wl: dict[int, memoryview] = {}     # and as 4-byte words
+        self.wh: dict[int, int] = {}            # wt's pages' host addresses (atomics), as asked
         self.xt: dict[int, memoryview] = {}
         self.code_pages: set[int] = set()
         self.code_invalidate: Callable[[int], None] = lambda vpn: None
@@ -98,12 +99,14 @@ class SoftTLB:
         self.wt.pop(vpn, None)
         self.wq.pop(vpn, None)
         self.wl.pop(vpn, None)
+        self.wh.pop(vpn, None)
         self.write_aliases.pop(vpn, None)
 
     def _clear_writes(self) -> None:
         self.wt.clear()
         self.wq.clear()
         self.wl.clear()
+        self.wh.clear()
         self.write_aliases.clear()
 
     def forget_code_page(self, vpn: int) -> None:
@@ -114,6 +117,17 @@ class SoftTLB:
     def writable_page(self, addr: int) -> memoryview:
         """The view of the page holding addr, for a write (faults as a store would)."""
         return self._page(addr >> PAGE_SHIFT, "w", addr)
+
+    def host_page(self, addr: int, address_of: Callable[[memoryview], int]) -> int:
+        """The host address of the writable page holding addr (faults as a store
+        would), kept beside wt's entry: an atomic's second on a page costs a dict
+        lookup.  address_of raises TypeError for a view it cannot address."""
+        vpn = addr >> PAGE_SHIFT
+        host = self.wh.get(vpn)
+        if host is None or vpn not in self.wt:
+            host = address_of(self._page(vpn, "w", addr))
+            self.wh[vpn] = host
+        return host
 
     def page_view(self, vpn: int, access: str, addr: int) -> memoryview:
         """The memoryview of a whole guest page (for hashing code pages)."""
@@ -221,7 +235,7 @@ class SoftTLB:
 
     def forget_range(self, first: int, end: int) -> None:
         """Forget the pages first..end-1 (page numbers); their contents are unchanged."""
-        tables = (self.rt, self.wt, self.wq, self.wl, self.xt, self.write_aliases)
+        tables = (self.rt, self.wt, self.wq, self.wl, self.wh, self.xt, self.write_aliases)
         if end - first <= sum(map(len, tables)):
             for v in range(first, end):
                 for table in tables:
