@@ -42,6 +42,9 @@ _REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
 _ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
+# a placeholder line of the body, filled in by BlockBuilder.source
+_PLACEHOLDER = re.compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
+
 # the operators a constant register expression may be folded through
 _FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
              ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert, ast.USub)
@@ -372,15 +375,12 @@ class BlockBuilder:
         return _nzcv_cond(self.nzcv(), c)
 
     # ---- block exits -------------------------------------------------------
-    def _stores(self, written: frozenset[str]) -> list[tuple[str, int, str]]:
+    def _stores(self, written: frozenset[str] | None) -> list[tuple[str, int, str]]:
         """(register file, index, local) of each touched register in `written`
-        (read-only registers need no store)."""
+        (read-only registers need no store; None: every touched register)."""
         out = [("X", n, "sp" if n == 31 else f"x{n}") for n in sorted(self.touched_x)]
         out += [("V", n, f"v{n}") for n in sorted(self.touched_v)]
-        return [s for s in out if s[2] in written]
-
-    def _writeback(self, indent: str, written: frozenset[str]) -> list[str]:
-        return [f"{indent}{f}[{n}] = {name}" for f, n, name in self._stores(written)]
+        return out if written is None else [s for s in out if s[2] in written]
 
     def _needs_load(self) -> set[str]:
         """Registers whose value on entry the block may read.
@@ -397,18 +397,33 @@ class BlockBuilder:
         need: set[str] = set()
         assigned: set[str] = set()
         pending: set[str] = set()       # targets of a `try:` line, definite once its
-        for line in self.lines:         # `except Exception:` line assigns them too
-            text, definite = line, not line.startswith(" ")
-            prefix = ""
-            for p in ("try: ", "except Exception: "):
-                if text.startswith(p):
-                    prefix, text = p, text[len(p):]
-            m = _ASSIGN.match(text) if definite else None
-            targets = set(_REG.findall(m.group(0))) if m else set()
-            plain = m is not None and m.group(0).rstrip().endswith("=") and \
-                m.group(0).rstrip()[-2:-1] not in "-+*/%&|^@<>"
-            rest = text[m.end():] if m else text
-            for name in _REG.findall(rest):
+        findall, match = _REG.findall, _ASSIGN.match     # `except Exception:` line
+        for line in self.lines:                          # assigns them too
+            names = findall(line)
+            if not names:
+                # no register read or written: such a line only ends a try/except pair
+                if line.startswith(("try: ", "except Exception: ")):
+                    pending = set()
+                continue
+            if line[0] == " ":
+                # inside an `if`: what it reads, and what it may or may not assign,
+                # is needed unless assigned before
+                need.update(n for n in names if n not in assigned)
+                continue
+            text, prefix = line, ""
+            if line.startswith("try: "):
+                prefix, text = "try: ", line[5:]
+            elif line.startswith("except Exception: "):
+                prefix, text = "except Exception: ", line[18:]
+            m = match(text)
+            if m is not None:
+                lhs = m.group(0)
+                targets = set(findall(lhs))
+                plain = lhs[-2:-1] not in "-+*/%&|^@<>"    # `=`, not `+=`, `<<=`...
+                rest = text[m.end():]
+            else:
+                targets, plain, rest = set(), False, text
+            for name in findall(rest):
                 if name not in assigned:
                     need.add(name)
             if not plain:
@@ -416,14 +431,9 @@ class BlockBuilder:
                     if name not in assigned:
                         need.add(name)
                 targets = set()
-            if not definite:
-                for m2 in _ASSIGN.finditer(line):
-                    for name in _REG.findall(m2.group(0)):
-                        if name not in assigned:
-                            need.add(name)
             if prefix == "try: ":
                 pending = targets
-            elif prefix == "except Exception: ":
+            elif prefix:
                 assigned |= targets & pending
                 pending = set()
             else:
@@ -435,9 +445,13 @@ class BlockBuilder:
         an `if` count even if that branch is not taken: storing a register's
         unchanged value is harmless, missing a changed one is not."""
         names = self._written_so_far
-        for line in self.lines[self._scanned_lines:]:
-            for m in _ASSIGN.finditer(line):
-                names.update(_REG.findall(m.group(0)))
+        new = self.lines[self._scanned_lines:]
+        if new:
+            # one scan of the new lines' text (no generated line starts with `=` or
+            # `,`, so no assignment pattern spans two lines)
+            lhs = _ASSIGN.findall("\n".join(new))
+            if lhs:
+                names.update(_REG.findall(" ".join(lhs)))
         self._scanned_lines = len(self.lines)
         return frozenset(names)
 
@@ -574,23 +588,27 @@ class BlockBuilder:
         if self.loop:
             head.append("        while True:")
             body_indent = "            "
-        body = []
-        for ln in self.lines:
-            stripped = ln.lstrip(" ")
-            indent = body_indent + ln[:len(ln) - len(stripped)]
-            if stripped.startswith("@WB"):
-                written = written_all if self.loop else self._exit_written[int(stripped[3:-1])]
-                body += self._writeback(indent, written)
-            elif stripped.startswith("@ICOUNT"):
-                n = int(stripped[7:-1])
-                count = f"{n} + _n" if self.loop and n else "_n" if self.loop else f"{n}"
-                body.append(f"{indent}S.icount += {count}")
-            elif stripped.startswith("@LOOPFLAGS"):
-                k = loop_flags.get(self._loop_flags[int(stripped[10:-1])])
-                if len(loop_flags) > 1 and k:
-                    body.append(f"{indent}_lb = {k}")
-            else:
-                body.append(body_indent + ln)
+        # the body's lines indented in one join; then each placeholder line
+        # (see _exit, _goto) becomes its lines, or none
+        regs = self._stores(None)
+
+        def expand(m: re.Match) -> str:
+            indent, what, k = m.group(1), m.group(2), int(m.group(3))
+            if what == "WB":
+                written = written_all if self.loop else self._exit_written[k]
+                return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in regs
+                               if name in written)
+            if what == "ICOUNT":
+                count = f"{k} + _n" if self.loop and k else "_n" if self.loop else f"{k}"
+                return f"{indent}S.icount += {count}\n"
+            lb = loop_flags.get(self._loop_flags[k])
+            return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
+
+        body = ""
+        if self.lines:
+            body = body_indent + ("\n" + body_indent).join(self.lines) + "\n"
+            if "@" in body:
+                body = _PLACEHOLDER.sub(expand, body)
         tail = ["    except BaseException:"]
         if self.linear:
             where = f"((_pc - {self.start:#x}) >> 2)"
@@ -610,7 +628,7 @@ class BlockBuilder:
             tail.append("            if _nm in _l: _r[_i] = _l[_nm]")
         tail.append("        S.pc = _pc")
         tail.append("        raise")
-        return "\n".join(head + body + tail) + "\n"
+        return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
 
     def _starts_faultable(self) -> bool:
         """Does the body begin by setting _pc to the start (so the head need not)?"""
