@@ -37,9 +37,11 @@ from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
-# an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "
-_REG = re.compile(r"(?<![\w.])(?:x\d+|sp|v\d+)(?![\w\[])")
-_ASSIGN = re.compile(r"(?<![\w.\[])(?:x\d+|sp|v\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
+# an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "  (each pattern
+# starts with the name's first letter, not a lookbehind, so the scan skips to the
+# candidates: 2-3x faster, same matches)
+_REG = re.compile(r"[xsv](?<![\w.][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?![\w\[])")
+_ASSIGN = re.compile(r"[xsv](?<![\w.\[][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
 # a placeholder line of the body, filled in by BlockBuilder.source
@@ -538,9 +540,7 @@ class BlockBuilder:
         self.begin_if(cond)
         if followable:
             # count this side exit; a hot one has its trace retranslated to follow it
-            self.line(f"_sx = SXC.get({self.pc:#x}, 0) + 1")
-            self.line(f"SXC[{self.pc:#x}] = _sx")
-            self.line(f"if _sx >= {HOT_EXITS}: HOT({self.pc:#x}, {self.start:#x})")
+            self.line(f"HOT({self.pc:#x}, {self.start:#x})")
         self._goto(target)
         self.end_if()
         self.flags = flags
@@ -609,26 +609,27 @@ class BlockBuilder:
             body = body_indent + ("\n" + body_indent).join(self.lines) + "\n"
             if "@" in body:
                 body = _PLACEHOLDER.sub(expand, body)
-        tail = ["    except BaseException:"]
-        if self.linear:
-            where = f"((_pc - {self.start:#x}) >> 2)"
-        else:
-            where = f"{self.pc_index!r}.get(_pc, 0)"
-        tail.append(f"        S.icount += {where}{' + _n' if self.loop else ''}")
+        # the fault path is cold: one helper call counts the instructions done
+        # before the faulting one (by its pc), stores the registers assigned so
+        # far (those not loaded on entry only if already assigned) and sets S.pc
+        names = ", ".join(f"'{name}'" for _, _, name in self._stores(written_all))
+        tail = ["    except BaseException:",
+                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, ({names}{',' if names else ''}))"]
         tail += self._fault_flag_lines(loop_flags)
-        # a register that is not loaded on entry is stored only if the fault
-        # came after its assignment
-        stores = self._stores(written_all)
-        tail += [f"        {f}[{n}] = {name}" for f, n, name in stores if name in load]
-        late = [(f, n, name) for f, n, name in stores if name not in load]
-        if late:
-            pairs = ", ".join(f"({f}, {n}, '{name}')" for f, n, name in late)
-            tail.append("        _l = locals()")
-            tail.append(f"        for _r, _i, _nm in ({pairs},):")
-            tail.append("            if _nm in _l: _r[_i] = _l[_nm]")
-        tail.append("        S.pc = _pc")
         tail.append("        raise")
         return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+
+    def _pc_runs(self) -> str:
+        """The trace's instructions as a tuple literal of runs of consecutive
+        addresses, (first pc, its index in the trace, length): what UNWIND
+        counts the instructions done by."""
+        runs: list[list[int]] = []
+        for pc, i in self.pc_index.items():
+            if runs and pc == runs[-1][0] + 4 * runs[-1][2] and i == runs[-1][1] + runs[-1][2]:
+                runs[-1][2] += 1
+            else:
+                runs.append([pc, i, 1])
+        return "(" + "".join(f"({pc:#x}, {i}, {n}), " for pc, i, n in runs) + ")"
 
     def _starts_faultable(self) -> bool:
         """Does the body begin by setting _pc to the start (so the head need not)?"""
