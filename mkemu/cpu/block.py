@@ -46,6 +46,10 @@ _ASSIGN = re.compile(r"[xsv](?<![\w.\[][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?:\
 
 # a placeholder line of the body, filled in by BlockBuilder.source
 _PLACEHOLDER = re.compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
+# a counted side exit (end_cond_branch, _exit): HOT(branch, start), the flags,
+# the registers' placeholder, the count's and the return of a constant target
+_COUNTED_EXIT = re.compile(r"^( *)HOT\((0x[0-9a-f]+), (0x[0-9a-f]+)\)\n((?:\1S\.fk = [^\n]*\n)?)"
+                           r"\1@WB(\d+)@\n\1@ICOUNT(\d+)@\n\1return (0x[0-9a-f]+)\n", re.M)
 
 # the operators a constant register expression may be folded through
 _FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
@@ -604,9 +608,20 @@ class BlockBuilder:
             lb = loop_flags.get(self._loop_flags[k])
             return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
 
+        def counted_exit(m: re.Match) -> str:
+            # taken at most HOT_EXITS times before the trace is dropped
+            # (Engine.side_exit), so a call rather than lines compiled
+            indent, branch, start, flags, k, n, target = m.groups()
+            written = written_all if self.loop else self._exit_written[int(k)]
+            names = "".join(f"'{name}', " for _, _, name in regs if name in written)
+            return (f"{flags}{indent}return SIDE(locals(), {branch}, {start}, {target}, {n}, "
+                    f"({names}))\n")
+
         body = ""
         if self.lines:
             body = body_indent + ("\n" + body_indent).join(self.lines) + "\n"
+            if "HOT(" in body:
+                body = _COUNTED_EXIT.sub(counted_exit, body)
             if "@" in body:
                 body = _PLACEHOLDER.sub(expand, body)
         # the fault path is cold: one helper call counts the instructions done

@@ -57,7 +57,8 @@ LEGEND = """\
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
 #   flags left in S.fk (with their operands in S.fa, S.fb)
 #   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
-#   follow it once hot)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
+#   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
+#   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
 #   other capitalised names: helpers of the instruction families (their HELPERS)
 """
 
@@ -75,13 +76,18 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
             done = index + ((pc - first) >> 2)
             break
     S.icount += done + local.get("_n", 0)
+    _store_locals(X, V, local, names)
+    S.pc = pc
+
+
+def _store_locals(X, V, local: dict, names: tuple) -> None:
+    """X/V[n] = the trace's local of each register name assigned in `local`."""
     for name in names:
         if name in local:
             if name[0] == "v":
                 V[int(name[1:])] = local[name]
             else:
                 X[31 if name == "sp" else int(name[1:])] = local[name]
-    S.pc = pc
 
 
 def _base_globals() -> dict:
@@ -121,7 +127,7 @@ class Engine:
         self.likely_taken: set[int] = set()
         self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
-                            SXC=self.exit_counts, HOT=self.count_exit)
+                            SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit)
         mmu.code_invalidate = self.invalidate_page
 
     # ---- translation ----------------------------------------------------------
@@ -224,6 +230,17 @@ class Engine:
         self.exit_counts[branch_pc] = n
         if n >= HOT_EXITS:
             self.hot_branch(branch_pc, block_start)
+
+    def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
+                  ninsn: int, names: tuple) -> int:
+        """A trace leaves by a counted side exit (BlockBuilder.source): count
+        it, store the registers `names` from its locals, count its
+        instructions; the pc to go on at.  Cold: taken HOT_EXITS times at
+        most before the trace is retranslated to follow it."""
+        self.count_exit(branch_pc, block_start)
+        _store_locals(local["X"], local["V"], local, names)
+        self.state.icount += ninsn + local.get("_n", 0)
+        return target
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
