@@ -50,6 +50,7 @@ _PLACEHOLDER = re.compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
 # the registers' placeholder, the count's and the return of a constant target
 _COUNTED_EXIT = re.compile(r"^( *)HOT\((0x[0-9a-f]+), (0x[0-9a-f]+)\)\n((?:\1S\.fk = [^\n]*\n)?)"
                            r"\1@WB(\d+)@\n\1@ICOUNT(\d+)@\n\1return (0x[0-9a-f]+)\n", re.M)
+_LAZY_STORE = re.compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")   # _store_flags
 
 # the operators a constant register expression may be folded through
 _FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
@@ -614,6 +615,9 @@ class BlockBuilder:
             indent, branch, start, flags, k, n, target = m.groups()
             written = written_all if self.loop else self._exit_written[int(k)]
             names = "".join(f"'{name}', " for _, _, name in regs if name in written)
+            lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last arguments
+            if lazy is not None:
+                flags, names = "", f"{names}), ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)}"
             return (f"{flags}{indent}return SIDE(locals(), {branch}, {start}, {target}, {n}, "
                     f"({names}))\n")
 

@@ -232,14 +232,18 @@ class Engine:
             self.hot_branch(branch_pc, block_start)
 
     def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
-                  ninsn: int, names: tuple) -> int:
+                  ninsn: int, names: tuple, lazy_flags: tuple | None = None) -> int:
         """A trace leaves by a counted side exit (BlockBuilder.source): count
-        it, store the registers `names` from its locals, count its
-        instructions; the pc to go on at.  Cold: taken HOT_EXITS times at
-        most before the trace is retranslated to follow it."""
+        it, store the registers `names` from its locals and the lazy flags
+        (S.fk, S.fa, S.fb) if given, count its instructions; the pc to go on
+        at.  Cold: taken HOT_EXITS times at most before the trace is
+        retranslated to follow it."""
         self.count_exit(branch_pc, block_start)
         _store_locals(local["X"], local["V"], local, names)
-        self.state.icount += ninsn + local.get("_n", 0)
+        S = self.state
+        if lazy_flags is not None:
+            S.fk, S.fa, S.fb = lazy_flags
+        S.icount += ninsn + local.get("_n", 0)
         return target
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
