@@ -19,7 +19,7 @@ from types import FunctionType
 
 from ..mm.fault import MemFault
 from . import flags
-from .block import BlockBuilder
+from .block import HOT_EXITS, BlockBuilder
 from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
@@ -57,9 +57,38 @@ LEGEND = """\
 #   NZCV_SUB NZCV_ADD NZCV_LOGIC  the flags word    ADC  add with carry
 #   NZCV_SUB64 NZCV_SUB32 NZCV_ADD64 NZCV_ADD32 NZCV_LOGIC64 NZCV_LOGIC32  lazy
 #   flags left in S.fk (with their operands in S.fa, S.fb)
-#   SXC  side exit counts    HOT  retranslate a trace to follow a hot side exit
+#   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
+#   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
+#   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
 #   other capitalised names: helpers of the instruction families (their HELPERS)
 """
+
+
+def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
+    """A trace's fault path (BlockBuilder.source): count the instructions done
+    before the faulting one at `_pc` (runs: (first pc, its index, length) of
+    the trace's runs of consecutive instructions), store the registers `names`
+    that the trace had assigned (a local not yet assigned is absent from
+    `local`) and set S.pc.  Cold, so a call rather than lines in every trace."""
+    pc = local["_pc"]
+    done = 0
+    for first, index, n in runs:
+        if first <= pc < first + 4 * n:
+            done = index + ((pc - first) >> 2)
+            break
+    S.icount += done + local.get("_n", 0)
+    _store_locals(X, V, local, names)
+    S.pc = pc
+
+
+def _store_locals(X, V, local: dict, names: tuple) -> None:
+    """X/V[n] = the trace's local of each register name assigned in `local`."""
+    for name in names:
+        if name in local:
+            if name[0] == "v":
+                V[int(name[1:])] = local[name]
+            else:
+                X[31 if name == "sp" else int(name[1:])] = local[name]
 
 
 def _base_globals() -> dict:
@@ -70,6 +99,7 @@ def _base_globals() -> dict:
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
+        "UNWIND": _unwind,
         **flags.LAZY_KINDS,
     }
     g.update(block_helpers())
@@ -98,7 +128,7 @@ class Engine:
         self.likely_taken: set[int] = set()
         self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
-                            SXC=self.exit_counts, HOT=self.hot_branch)
+                            SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit)
         mmu.code_invalidate = self.invalidate_page
 
     # ---- translation ----------------------------------------------------------
@@ -196,6 +226,29 @@ class Engine:
         for i in self._disasm.disasm(insn.to_bytes(4, "little"), addr):
             return f"{i.mnemonic} {i.op_str}".strip()
         return f".inst {insn:#010x}"
+
+    def count_exit(self, branch_pc: int, block_start: int) -> None:
+        """A trace left by its side exit at branch_pc (one call, not lines in
+        every trace: an exit counts only until it is hot)."""
+        n = self.exit_counts.get(branch_pc, 0) + 1
+        self.exit_counts[branch_pc] = n
+        if n >= HOT_EXITS:
+            self.hot_branch(branch_pc, block_start)
+
+    def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
+                  ninsn: int, names: tuple, lazy_flags: tuple | None = None) -> int:
+        """A trace leaves by a counted side exit (BlockBuilder.source): count
+        it, store the registers `names` from its locals and the lazy flags
+        (S.fk, S.fa, S.fb) if given, count its instructions; the pc to go on
+        at.  Cold: taken HOT_EXITS times at most before the trace is
+        retranslated to follow it."""
+        self.count_exit(branch_pc, block_start)
+        _store_locals(local["X"], local["V"], local, names)
+        S = self.state
+        if lazy_flags is not None:
+            S.fk, S.fa, S.fb = lazy_flags
+        S.icount += ninsn + local.get("_n", 0)
+        return target
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
