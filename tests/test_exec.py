@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.guestbin import guest_source
 from tests.support.guestrun import GUEST_ENV, run_command, run_mkemu
+from tests.support.scratch import rootfs_tmpdir
 
 EXEC_ENV = {"EXEC_A": "1", "EXEC_B": "two words"}
 # execve(2): descriptors 3 and 5 had FD_CLOEXEC, 4 and 6 not, 7 was never opened
@@ -33,11 +34,8 @@ SIGS_AFTER_EXEC = ["sig USR1: default", "sig USR2: ignored"]
 @pytest.fixture
 def exec_dir(glibc_rootfs):
     """A fresh directory in the rootfs's /tmp: (host path, guest path)."""
-    guest = f"/tmp/exec-{uuid.uuid4().hex[:10]}"
-    host = glibc_rootfs / guest.lstrip("/")
-    host.mkdir()
-    yield host, guest
-    shutil.rmtree(host, ignore_errors=True)
+    with rootfs_tmpdir(glibc_rootfs, "exec") as made:
+        yield made
 
 
 def _install(guest_binary, host_dir, kinds=("static", "static-pie", "dynamic")):

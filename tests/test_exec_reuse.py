@@ -13,22 +13,19 @@ from the cache and the hints the first wrote.
 from __future__ import annotations
 
 import shutil
-import uuid
 
 import pytest
 
 from tests.support.guestrun import run_mkemu
+from tests.support.scratch import rootfs_tmpdir
 
 ROUNDS = 8
 
 
 @pytest.fixture
 def swap_dir(glibc_rootfs):
-    guest = f"/tmp/swap-{uuid.uuid4().hex[:10]}"
-    host = glibc_rootfs / guest.lstrip("/")
-    host.mkdir()
-    yield host, guest
-    shutil.rmtree(host, ignore_errors=True)
+    with rootfs_tmpdir(glibc_rootfs, "swap") as made:
+        yield made
 
 
 @pytest.mark.parametrize("kind", ["dynamic", "static"])
