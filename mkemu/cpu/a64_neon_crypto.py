@@ -7,6 +7,7 @@ computed from their algebraic definitions at import.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 from .a64_neon_expr import D_MASK, Q_MASK, bind, rep
@@ -60,22 +61,32 @@ def _make_sbox() -> tuple[bytes, bytes]:
     return bytes(sbox), bytes(isbox)
 
 
-_SBOX, _ISBOX = _make_sbox()
+# The tables are made on first use, not at import: making them cost every
+# mkemu start-up ~6 ms, and few programs run AES or SM4 instructions.
+@functools.cache
+def _aes_tables() -> tuple[bytes, bytes, dict[int, bytes]]:
+    """(S-box, inverse S-box, {k: the products k.x for every byte x})."""
+    sbox, isbox = _make_sbox()
+    return sbox, isbox, {k: bytes(_gf_mul(x, k, _AES_POLY) for x in range(256))
+                         for k in (2, 3, 9, 11, 13, 14)}
+
+
 _SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c + r) % 4) for c in range(4) for r in range(4)])
 _INV_SHIFT_ROWS = operator.itemgetter(*[r + 4 * ((c - r) % 4) for c in range(4) for r in range(4)])
-_MUL = {k: bytes(_gf_mul(x, k, _AES_POLY) for x in range(256)) for k in (2, 3, 9, 11, 13, 14)}
 
 
 def _aes_sub(state: int, decrypt: bool) -> int:
     raw = state.to_bytes(16, "little")
+    sbox, isbox, _ = _aes_tables()
     if decrypt:
-        return int.from_bytes(bytes(_INV_SHIFT_ROWS(raw)).translate(_ISBOX), "little")
-    return int.from_bytes(bytes(_SHIFT_ROWS(raw)).translate(_SBOX), "little")
+        return int.from_bytes(bytes(_INV_SHIFT_ROWS(raw)).translate(isbox), "little")
+    return int.from_bytes(bytes(_SHIFT_ROWS(raw)).translate(sbox), "little")
 
 
 def _aes_mix(state: int, inverse: bool) -> int:
     s = state.to_bytes(16, "little")
     coef = (14, 11, 13, 9) if inverse else (2, 3, 1, 1)
+    mul = _aes_tables()[2]
     out = bytearray(16)
     for c in range(0, 16, 4):
         col = s[c:c + 4]
@@ -84,7 +95,7 @@ def _aes_mix(state: int, inverse: bool) -> int:
             for k in range(4):
                 m = coef[(k - r) % 4]
                 x = col[k]
-                v ^= x if m == 1 else _MUL[m][x]
+                v ^= x if m == 1 else mul[m][x]
             out[c + r] = v
     return int.from_bytes(out, "little")
 
@@ -289,6 +300,7 @@ def emit_xar(b, insn: int) -> None:
 
 
 # ---- SM3 and SM4 (FEAT_SM3, FEAT_SM4) ----------------------------------------------------------
+@functools.cache
 def _sm4_sbox() -> bytes:
     """The SM4 S-box from its algebraic definition: S(x) = A.inv(A.x + c) + c in GF(2^8)
     modulo x^8+x^7+x^6+x^5+x^4+x^2+1, A the circulant matrix of 0xA7, c = 0xD3."""
@@ -300,14 +312,12 @@ def _sm4_sbox() -> bytes:
     return bytes(affine(inv[affine(x)]) for x in range(256))
 
 
-_SM4_SBOX = _sm4_sbox()
-
-
 def _sm4_words(d: int, n: int, key_schedule: bool) -> int:
     """SM4E (d = data, n = round keys) or SM4EKEY (d = keys, n = constants): four rounds."""
+    sbox = _sm4_sbox()
     for i in range(4):
         x = _w(n, i) ^ _w(d, 1) ^ _w(d, 2) ^ _w(d, 3)
-        x = int.from_bytes(x.to_bytes(4, "little").translate(_SM4_SBOX), "little")
+        x = int.from_bytes(x.to_bytes(4, "little").translate(sbox), "little")
         if key_schedule:
             x ^= _rol(x, 13) ^ _rol(x, 23)
         else:
