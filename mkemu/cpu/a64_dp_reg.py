@@ -13,13 +13,9 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 # ---- runtime helpers called by generated code -------------------------------------
-def _rbit(x: int, bits: int) -> int:
-    return int(f"{x:0{bits}b}"[::-1], 2)
-
-
 # each byte value with its bits reversed: RBIT is the bytes in the other order,
 # each translated (three C calls, not a string of 64 digits)
-_RBIT8 = bytes(_rbit(i, 8) for i in range(256))
+_RBIT8 = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
 def _rev32_64(x: int) -> int:
@@ -59,7 +55,7 @@ def _sdiv(a: int, b: int, bits: int) -> int:
     return (-q if (sa < 0) != (sb < 0) else q) & ((1 << bits) - 1)
 
 
-HELPERS = {"RBIT": _rbit, "RBIT8": _RBIT8, "REV32_64": _rev32_64, "CRC": _crc, "SDIV": _sdiv}
+HELPERS = {"RBIT8": _RBIT8, "REV32_64": _rev32_64, "CRC": _crc, "SDIV": _sdiv}
 
 
 def decode(insn: int):
