@@ -386,16 +386,7 @@ class BlockBuilder:
         return "nzcv"
 
     def _nzcv_expr(self) -> str:
-        kind, bits, a, b = self.flags[:4]
-        if len(self.flags) > 4:
-            test, imm = self.flags[4:]
-            fn = "NZCV_SUB" if kind == "sub" else "NZCV_ADD"
-            return f"{fn}({a}, {b}, {bits}) if {test} else {imm:#x}"
-        if kind == "sub":
-            return f"NZCV_SUB({a}, {b}, {bits})"
-        if kind == "add":
-            return f"NZCV_ADD({a}, {b}, {bits})"
-        return f"NZCV_LOGIC({a}, {bits})"
+        return _word_expr(self.flags)
 
     def cond(self, c: int) -> str:
         """A Python boolean expression for ConditionHolds(c) at this point."""
@@ -730,6 +721,19 @@ class BlockBuilder:
 
 
 # ---- condition expressions ---------------------------------------------------
+def _word_expr(flags: tuple) -> str:
+    """The NZCV word of symbolic flags (BlockBuilder.flags), as an expression."""
+    kind, bits, a, b = flags[:4]
+    if len(flags) > 4:      # CCMP/CCMN: the compare's word if its condition held, else imm
+        test, imm = flags[4:]
+        return f"{_word_expr(flags[:4])} if {test} else {imm:#x}"
+    if kind == "sub":
+        return f"NZCV_SUB({a}, {b}, {bits})"
+    if kind == "add":
+        return f"NZCV_ADD({a}, {b}, {bits})"
+    return f"NZCV_LOGIC({a}, {bits})"
+
+
 def _symbolic_cond(flags: tuple, c: int) -> str | None:
     if len(flags) > 4:      # CCMP: the compare's condition, or a constant
         test, imm = flags[4:]
