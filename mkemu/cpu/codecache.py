@@ -205,12 +205,18 @@ class CodeCache:
         return None
 
     def _keep(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
-        """Remember a trace's code for later engines of this process and its children."""
-        if self.kept < KEEP_MAX:
-            self.codes.setdefault((ph, pc), []).append((marks, function_code(code), extra))
-            self.kept += 1
+        """A trace this process had to read or translate: remember it, and in a fork
+        child list it for the fork site's hint."""
+        self._remember(ph, pc, marks, code, extra)
         if self.hint_site is not None and len(self.made) < HINT_MAX:
             self.made.append((ph, pc, marks))
+
+    def _remember(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
+        """Keep a trace's code (function_code's) for later engines of this process and
+        its children."""
+        if self.kept < KEEP_MAX:
+            self.codes.setdefault((ph, pc), []).append((marks, code, extra))
+            self.kept += 1
 
     # ---- fork hints -------------------------------------------------------------
     @staticmethod
@@ -250,14 +256,11 @@ class CodeCache:
                     break
                 if any(m == marks for m, _, _ in self.codes.get((ph, pc), ())):
                     continue
-                page = self._page(ph)
-                where = page.index.get(pc, {}).get(marks)
-                if where is None or page.blob is None:
-                    continue
-                off, n, extra = where
-                code = function_code(marshal.loads(page.blob[page.base + off:page.base + off + n]))
-                self.codes.setdefault((ph, pc), []).append((marks, code, extra))
-                self.kept += 1
+                for m, code_bytes, extra in self._page(ph).variants(pc):
+                    if m == marks:
+                        self._remember(ph, pc, marks, function_code(marshal.loads(code_bytes)),
+                                       extra)
+                        break
         except (EOFError, ValueError, TypeError, AttributeError, IndexError):
             pass
 
@@ -280,7 +283,7 @@ class CodeCache:
         key = tuple(sorted(marks.items()))
         self._page(ph).new.setdefault(pc, {})[key] = (marshal.dumps(code), list(extra))
         self.dirty.add(ph)
-        self._keep(ph, pc, key, code, list(extra))
+        self._keep(ph, pc, key, function_code(code), list(extra))
 
     def flush(self) -> None:
         """Write the pages that gained blocks (merging with what others wrote
