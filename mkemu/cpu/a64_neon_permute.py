@@ -11,6 +11,7 @@ import re
 import weakref
 
 from .a64_neon_expr import D_MASK, Q_MASK, narrow, ones, rep, vreg
+from .block import assigned_registers
 from .bits import field
 
 
@@ -206,7 +207,6 @@ class _Made:
 
 
 _MADE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> {reg: _Made}
-_ASSIGNED = re.compile(r"(?<![\w.\[])(v\d+)(?:\s*,\s*v\d+)*\s*(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 _UNSAFE = ("_pc =", "return", "continue", "V[", "S.", "LD(", "ST(")   # exits, faults, state
 
 
@@ -217,7 +217,7 @@ def _current(b, made: dict, reg: int) -> _Made | None:
         return None
     name = f"v{reg}"
     for text in b.lines[m.end:]:
-        if name in text and any(name in a.group(0) for a in _ASSIGNED.finditer(text)):
+        if name in text and name in assigned_registers(text):
             del made[reg]
             return None
     return m

@@ -57,6 +57,11 @@ _FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.
              ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert, ast.USub)
 
 
+def assigned_registers(text: str) -> list[str]:
+    """The register locals (x3, sp, v0...) a line of generated code assigns."""
+    return [name for m in _ASSIGN.finditer(text) for name in _REG.findall(m.group(0))]
+
+
 def _const_value(expr: str) -> int | None:
     """The value of expr if it is an integer expression of literals only."""
     try:
@@ -166,10 +171,9 @@ class BlockBuilder:
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
         if (self.narrow or self.consts) and "=" in text:
-            for m in _ASSIGN.finditer(text):
-                for name in _REG.findall(m.group(0)):
-                    self.narrow.discard(name)
-                    self.consts.pop(name, None)
+            for name in assigned_registers(text):
+                self.narrow.discard(name)
+                self.consts.pop(name, None)
 
     def _narrowed(self, name: str, fits: bool) -> None:
         """After the line assigning `name`: record whether it now fits in 32 bits."""
