@@ -19,8 +19,8 @@ from .cachectl import add_cache_command
 from .fs.metastore import db_path, import_tree
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
-from .rootfs_build import (RootfsBuildError, add_rootfs_command, default_rootfs_path,
-                           ensure_default_rootfs)
+from .rootfs_cmd import add_rootfs_command
+from .rootfs_stamp import RootfsBuildError, default_rootfs_path
 
 EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
 CPU_MODELS = ("max",)                        # mkemu emulates one CPU: everything it has
@@ -274,6 +274,7 @@ def cmd_boot(args) -> int:
     rootfs = args.rootfs
     if rootfs is None:
         # the default system, built on first use (Debian's packages, configured under mkemu)
+        from .rootfs_build import ensure_default_rootfs
         try:
             rootfs = str(ensure_default_rootfs())
         except RootfsBuildError as e:
@@ -321,7 +322,7 @@ def _add_owner_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
-    # `mkemu rootfs` is rootfs_build's command; import-meta is one more action of it
+    # `mkemu rootfs` is rootfs_cmd's command; import-meta is one more action of it
     actions = next(a for a in rootfs_parser._actions if isinstance(a, argparse._SubParsersAction))
     imp = actions.add_parser("import-meta", help="record a tree's ownership, modes and device "
                                                  "nodes in its metadata store",

@@ -19,156 +19,26 @@ DEFAULT_PACKAGES; `--packages` adds to it.
 """
 from __future__ import annotations
 
-import argparse
 import fcntl
-import importlib
 import os
 import shutil
-import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
 from io import TextIOBase
 from pathlib import Path
 
 from .fs.metastore import META_DIR_SUFFIX
-
-# The build's machinery (mkemu/system: apt, dpkg-deb, the guest's configure step) is
-# imported when a build starts, not with this module: every `mkemu run` registers the
-# rootfs command, and importing all of it cost each start-up ~6 ms.  The names are this
-# module's all the same (rootfs_build.PrivateApt, ...), bound on first use.
-_BUILD_TOOLS = {
-    "AptError": "apt", "PrivateApt": "apt", "percent": "apt",
-    "ConfigureResult": "configure", "configure": "configure",
-    "Reporter": "progress",
-    "current_pyc_check": "pycompile", "precompile": "pycompile",
-    "SourcesError": "sources", "read_host_sources": "sources",
-    "UnpackError": "unpack", "add_basics": "unpack", "make_merged_usr": "unpack",
-    "unpack_deb": "unpack", "write_dpkg_database": "unpack",
-}
-
-TYPE_CHECKING = False       # typing's constant without importing typing (~2 ms)
-if TYPE_CHECKING:           # for readers and linters: where each of those names comes from
-    from .system.apt import AptError, PrivateApt, percent
-    from .system.configure import ConfigureResult, configure
-    from .system.progress import Reporter
-    from .system.pycompile import current_pyc_check, precompile
-    from .system.sources import SourcesError, read_host_sources
-    from .system.unpack import (UnpackError, add_basics, make_merged_usr, unpack_deb,
-                                write_dpkg_database)
-
-
-def _load_build_tools() -> None:
-    """Bind the build's machinery as module names (a name already bound stays)."""
-    for name, module in _BUILD_TOOLS.items():
-        if name not in globals():
-            globals()[name] = getattr(importlib.import_module(f"{__package__}.system.{module}"),
-                                      name)
-
-
-def __getattr__(name: str):
-    """rootfs_build.PrivateApt and the like, before any build bound them (PEP 562)."""
-    if name in _BUILD_TOOLS:
-        _load_build_tools()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-DEFAULT_PACKAGES = [
-    "bash", "coreutils", "findutils", "grep", "sed", "gawk", "diffutils", "gzip", "xz-utils",
-    "bzip2", "tar", "procps", "less", "vim-tiny", "python3", "perl", "sqlite3", "lua5.4",
-    "file", "make",
-]
-# init-system-helpers depends on "usrmerge | usr-is-merged"; apt would pick usrmerge
-# (a perl converter to merged /usr).  The tree is merged from the start, so the
-# marker package debootstrap installs is named instead.
-MERGED_USR_MARKER = "usr-is-merged"
-STAMP_FORMAT = 1
-
-
-class RootfsBuildError(Exception):
-    """The build could not finish; the message is one line (the CLI prints it)."""
-
-    def __init__(self, msg: str, code: int = 1) -> None:
-        super().__init__(msg)
-        self.code = code
-
-
-# ---- where things live ------------------------------------------------------------------
-
-def cache_dir() -> Path:
-    """MKEMU_CACHE, default ~/.cache/mkemu (the folder mkemu's other caches use)."""
-    return Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
-
-
-def default_rootfs_path() -> Path:
-    """The rootfs `mkemu run` and `mkemu boot` use when none is named."""
-    return cache_dir() / "rootfs" / "default"
-
-
-def build_cache() -> Path:
-    """apt's private state and the downloaded .debs, shared by every build."""
-    return cache_dir() / "rootfs-build"
-
-
-def stamp_path(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".stamp")
-
-
-def log_path(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".log")
-
-
-def _lock_path(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.lock")
-
-
-# ---- the stamp ----------------------------------------------------------------------------
-
-@dataclass
-class BuildInfo:
-    """What DIR.stamp records about a finished build."""
-    requested: list[str]                          # the package set asked for
-    installed: dict[str, str]                     # package -> version
-    unconfigured: dict[str, str]                  # package -> dpkg's state and reason
-    enosys: dict[str, list[str]] = field(default_factory=dict)   # syscall -> packages
-    preinst_failed: dict[str, str] = field(default_factory=dict)
-    essential: list[str] = field(default_factory=list)           # Essential: yes packages
-    seconds: dict[str, float] = field(default_factory=dict)      # phase -> duration
-    built: str = ""
-    format: int = STAMP_FORMAT
-
-    @property
-    def complete(self) -> bool:
-        return not self.unconfigured
-
-    @property
-    def broken(self) -> list[str]:
-        """Unconfigured packages the system cannot do without (Essential: yes)."""
-        return sorted(set(self.unconfigured) & set(self.essential))
-
-
-def read_stamp(dest: Path) -> BuildInfo | None:
-    """The stamp of a finished build of DEST, or None (never built, or unreadable)."""
-    import json                 # (here: see _BUILD_TOOLS)
-    try:
-        data = json.loads(stamp_path(Path(dest)).read_text())
-        if data.get("format") != STAMP_FORMAT:
-            return None
-        return BuildInfo(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def is_built(dest: Path) -> bool:
-    """DEST holds a finished build (configured, or with its failures recorded)."""
-    dest = Path(dest)
-    return dest.is_dir() and read_stamp(dest) is not None
-
-
-def _write_stamp(dest: Path, info: BuildInfo, tmpdir: Path) -> None:
-    import json
-    tmp = tmpdir / "stamp"
-    tmp.write_text(json.dumps(asdict(info), indent=1, sort_keys=True) + "\n")
-    os.rename(tmp, stamp_path(dest))
+# (read_stamp and the paths are this module's names too: the build's callers and tests
+# ask rootfs_build whether a tree is built and where its stamp and log are)
+from .rootfs_stamp import (DEFAULT_PACKAGES, MERGED_USR_MARKER, BuildInfo,  # noqa: F401
+                           RootfsBuildError, _lock_path, _write_stamp, build_cache,
+                           default_rootfs_path, is_built, log_path, read_stamp, stamp_path)
+from .system.apt import AptError, PrivateApt, percent
+from .system.configure import ConfigureResult, configure
+from .system.progress import Reporter
+from .system.pycompile import current_pyc_check, precompile
+from .system.sources import SourcesError, read_host_sources
+from .system.unpack import (UnpackError, add_basics, make_merged_usr, unpack_deb,
+                            write_dpkg_database)
 
 
 # ---- the build ------------------------------------------------------------------------------
@@ -266,7 +136,6 @@ def build_rootfs(dest: Path, extra_packages: list[str] = (), *, packages: list[s
     RootfsBuildError (one line) when there is no tree to show for it.
     """
     import datetime
-    _load_build_tools()
     dest = Path(dest).absolute()
     reporter = reporter or Reporter()
     _need_host_tools()
@@ -345,93 +214,3 @@ def ensure_default_rootfs(reporter: Reporter | None = None) -> Path:
     if not is_built(dest):
         build_rootfs(dest, reporter=reporter)
     return dest
-
-
-# ---- the command ---------------------------------------------------------------------------
-
-def add_rootfs_command(subparsers) -> argparse.ArgumentParser:
-    """Register `mkemu rootfs build` and `mkemu rootfs info`."""
-    rootfs = subparsers.add_parser("rootfs", help="build a Debian arm64 root filesystem",
-                                   description="Build or describe a Debian arm64 root "
-                                               "filesystem made from Debian's packages.")
-    sub = rootfs.add_subparsers(dest="rootfs_command", required=True, metavar="ACTION")
-    build = sub.add_parser("build", help="download, unpack and configure a Debian system",
-                           description="Build a Debian arm64 system in DIR (default: "
-                                       f"{default_rootfs_path()}) from the essential packages, "
-                                       f"{', '.join(DEFAULT_PACKAGES)} and any --packages; "
-                                       "the guest configures itself under mkemu (minutes).")
-    build.add_argument("dir", nargs="?", metavar="DIR", help="where the tree goes")
-    build.add_argument("--packages", nargs="+", action="extend", default=[], metavar="PKG",
-                       help="more Debian packages to install (names as apt knows them)")
-    build.set_defaults(func=cmd_rootfs_build)
-    info = sub.add_parser("info", help="what a built tree holds and what failed",
-                          description="Show what `mkemu rootfs build` recorded for DIR.")
-    info.add_argument("dir", nargs="?", metavar="DIR")
-    info.set_defaults(func=cmd_rootfs_info)
-    return rootfs
-
-
-def _dest(args) -> Path:
-    return Path(args.dir).absolute() if args.dir else default_rootfs_path()
-
-
-def cmd_rootfs_build(args) -> int:
-    dest = _dest(args)
-    bad = [p for p in args.packages if not p or p.startswith("-")]
-    if bad:
-        return _fail(f"rootfs build: {bad[0]!r} is not a package name", 2)
-    try:
-        info = build_rootfs(dest, args.packages)
-    except RootfsBuildError as e:
-        return _fail(f"rootfs build: {e}", e.code)
-    except OSError as e:             # the destination's folder, the cache folder, a full disk
-        return _fail(f"rootfs build: {e.filename or dest}: {e.strerror or e}", 1)
-    except KeyboardInterrupt:
-        sys.stderr.write("mkemu: rootfs build: interrupted; nothing was installed\n")
-        return 130
-    secs = info.seconds
-    print(f"mkemu: built {dest} ({len(info.installed)} packages; download "
-          f"{secs['download']:.0f} s, unpack {secs['unpack']:.0f} s, configure "
-          f"{secs['configure']:.0f} s); log {log_path(dest)}", file=sys.stderr)
-    return _print_failures(dest, info)
-
-
-def _print_failures(dest: Path, info: BuildInfo) -> int:
-    """Warn about packages left unconfigured.  The exit status is 1 when an
-    Essential package is among them (the system is not usable as Debian), else 0:
-    the tree is there and its stamp lists them."""
-    if info.complete:
-        return 0
-    sys.stderr.write(f"mkemu: warning: {len(info.unconfigured)} packages are not configured "
-                     f"(dpkg --audit in {log_path(dest)}):\n")
-    for pkg, why in sorted(info.unconfigured.items()):
-        sys.stderr.write(f"  {pkg}: {why}\n")
-    for call, pkgs in info.enosys.items():
-        sys.stderr.write(f"  mkemu answered ENOSYS to {call} (in {', '.join(pkgs)})\n")
-    if info.broken:
-        sys.stderr.write(f"mkemu: essential packages not configured: {' '.join(info.broken)}\n")
-        return 1
-    return 0
-
-
-def cmd_rootfs_info(args) -> int:
-    dest = _dest(args)
-    info = read_stamp(dest)
-    if info is None or not dest.is_dir():
-        return _fail(f"rootfs info: {dest} is not a built rootfs (run `mkemu rootfs build"
-                     f"{' ' + args.dir if args.dir else ''}`)", 1)
-    print(f"{dest}: built {info.built}, {len(info.installed)} packages "
-          f"({'all configured' if info.complete else f'{len(info.unconfigured)} not configured'})")
-    print(f"requested: {' '.join(info.requested)}")
-    print("seconds: " + ", ".join(f"{k} {info.seconds[k]:.0f}"
-                                  for k in ("download", "unpack", "configure") if k in info.seconds))
-    for call, pkgs in info.enosys.items():
-        print(f"mkemu answered ENOSYS to {call} (in {', '.join(pkgs)})")
-    print(f"log: {log_path(dest)}")
-    _print_failures(dest, info)
-    return 0
-
-
-def _fail(msg: str, code: int) -> int:
-    sys.stderr.write(f"mkemu: {msg}\n")
-    return code

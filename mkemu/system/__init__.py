@@ -8,7 +8,7 @@
 * `configure`-- the guest's own `dpkg --configure -a`, run under mkemu;
 * `progress` -- a progress bar per phase (rich), or plain lines off a terminal.
 
-`mkemu/rootfs_build.py` puts them together and is the command.  Nothing here
+`mkemu/rootfs_build.py` puts them together; `mkemu/rootfs_cmd.py` is the command.  Nothing here
 imports the kernel except `configure`, which asks it for the guest's default
 environment; guest programs run in a `python -m mkemu run` subprocess.
 """
