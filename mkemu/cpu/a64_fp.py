@@ -205,9 +205,9 @@ _INLINE_OP = {0: "*", 2: "+", 3: "-"}
 # general path and raises the flags.  An inexact result then sets IXC, so the
 # exactness test stops for good after the first one (a program that computes
 # meets it early; one whose results stay exact, such as a matrix product of
-# short values, runs the test every time and must find it cheap: callgrind
-# counts ~600 host instructions for each of the sum test and the short
-# significand test, ~150 for a float comparison or the mode's).
+# short values, runs the test every time and must find it cheap: in matmul's
+# trace callgrind counts ~630 host instructions for the short-significand test,
+# ~350 for the sum's exactness, ~150 for the tiny-product test).
 #   A sum r = RN(x + y) of finite doubles is exact iff r - x == y and r - y == x
 # (Fast2Sum: for the operand of larger magnitude the subtraction is exact).
 # The test fails on an infinite or NaN r, so while IXC is clear it stands in
