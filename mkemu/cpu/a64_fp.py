@@ -198,6 +198,30 @@ def emit_dp3(b, insn: int) -> None:
 
 _INLINE_OP = {0: "*", 2: "+", 3: "-"}
 
+# The inline fast paths below end in one `if`: anything off the fast path -- an
+# FPCR that is not all default, a non-finite or possibly underflowing result, a
+# product that may be inexact, and while FPSR.IXC is clear (S.fpmode == FP_SLOW)
+# an inexact result -- calls the fpu helper, which redoes the operation on its
+# general path and raises the flags.  An inexact result then sets IXC, so the
+# exactness test stops for good after the first one (a program that computes
+# meets it early; one whose results stay exact, such as a matrix product of
+# short values, runs the test every time and must find it cheap: in matmul's
+# trace callgrind counts ~630 host instructions for the short-significand test,
+# ~350 for the sum's exactness, ~150 for the tiny-product test).
+#   A sum r = RN(x + y) of finite doubles is exact iff r - x == y and r - y == x
+# (Fast2Sum: for the operand of larger magnitude the subtraction is exact).
+# The test fails on an infinite or NaN r, so while IXC is clear it stands in
+# for the finiteness test `r - r` too.
+_DEFAULT_IXC_CLEAR = f"{fpu.FP_SLOW:#x}"     # S.fpmode: FPCR all default, FPSR.IXC clear
+_MIN = repr(fpu._MIN_NORMAL64)
+
+
+def _off_fast_path(mode: str, r: str, inexact: str) -> str:
+    """The test that leaves the fast path for a result r: (IXC clear) r not
+    exact, or (IXC set) FPCR not default or r not finite; `inexact` is the
+    exactness test negated (it holds for a non-finite r)."""
+    return f"({inexact} if {mode} == {_DEFAULT_IXC_CLEAR} else {mode} or {r} - {r})"
+
 
 def _inline_arith64(b, rd: int, opcode: int, a: str, m: str) -> None:
     """FMUL, FADD or FSUB (double): fpu's fast path for it written into the trace
@@ -209,19 +233,18 @@ def _inline_arith64(b, rd: int, opcode: int, a: str, m: str) -> None:
     b.line(f"try: {x}, {y} = FU2D(FP2Q({raw[0]}, {raw[1]}))")
     b.line(f"except Exception: {x}, {y} = FU2D(FP2Q({a}, {m}))")
     b.line(f"{r} = {x} {op} {y}; {mode} = S.fpmode")
-    slow = f"{mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} or {r} - {r}"
-    if op == "*":
-        slow += (f" or ({mode} and ({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x}) "
-                 f"or (-{fpu._MIN_NORMAL64!r} <= {r} <= {fpu._MIN_NORMAL64!r} and {x} and {y})")
+    if op == "+":
+        slow = _off_fast_path(mode, r, f"{r} - {x} != {y} or {r} - {y} != {x}")
+    elif op == "-":
+        slow = _off_fast_path(mode, r, f"{r} - {x} != -{y} or {r} + {y} != {x}")
+    else:   # a product with a long significand: the helper checks it (while IXC is clear)
+        slow = (f"(({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x} if {mode} == {_DEFAULT_IXC_CLEAR} else {mode}) "
+                f"or {r} - {r} or ({r} <= {_MIN} and {r} >= -{_MIN} and {x} and {y})")
     b.begin_if(slow)
     b.wv(rd, f"{_TWO_SOURCE[opcode]}64({a}, {m}, {mode}, S)")
     b.end_if()
     b.line("else:")
     b.depth += 1
-    if op == "+":
-        b.line(f"if {mode} and ({r} - {x} != {y} or {r} - {y} != {x}): S.fpsr |= {fpu.IXC:#x}")
-    elif op == "-":
-        b.line(f"if {mode} and ({r} - {x} != -{y} or {r} + {y} != {x}): S.fpsr |= {fpu.IXC:#x}")
     b.line(f"FD[0] = {r}")
     b.wv(rd, "FQ[0]")
     b.depth -= 1
@@ -231,7 +254,8 @@ def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
     """fpu.fmadd64's first fast path written into the trace (FMADD is the inner
     loop of numeric code; a call costs as much as the arithmetic): both factors
     with short significands (so x*y is exact), FPCR at its default and a finite
-    result whose product did not underflow; anything else calls FMADD64.
+    result whose product did not underflow (and, while IXC is clear, an exact
+    sum); anything else calls FMADD64.
 
     a, m, acc are masked operand expressions; a plain register goes into the
     struct pack unmasked first (it refuses a value past 64 bits, and only then
@@ -241,13 +265,14 @@ def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
     b.line(f"try: {x}, {y}, {z} = FU3D(FP3Q({raw[0]}, {raw[1]}, {raw[2]}))")
     b.line(f"except Exception: {x}, {y}, {z} = FU3D(FP3Q({a}, {m}, {acc}))")
     b.line(f"{p} = {x} * {y}; {r} = {p} + {z}; {mode} = S.fpmode")
-    b.begin_if(f"({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x} or {mode} & {~fpu.FP_SLOW & 0xFFFF_FFFF:#x} "
-               f"or {r} - {r} or (-{fpu._MIN_NORMAL64!r} < {p} < {fpu._MIN_NORMAL64!r} and {x} and {y})")
+    # p < MIN first: a positive product (the common sign) is one comparison
+    b.begin_if(f"({raw[0]} | {raw[1]}) & {fpu._SHORT64:#x} "
+               f"or {_off_fast_path(mode, r, f'{r} - {p} != {z} or {r} - {z} != {p}')} "
+               f"or ({p} < {_MIN} and {p} > -{_MIN} and {x} and {y})")
     b.wv(rd, f"FMADD64({a}, {m}, {acc}, {mode}, S)")
     b.end_if()
     b.line("else:")
     b.depth += 1
-    b.line(f"if {mode} and ({r} - {p} != {z} or {r} - {z} != {p}): S.fpsr |= {fpu.IXC:#x}")
     b.line(f"FD[0] = {r}")
     b.wv(rd, "FQ[0]")
     b.depth -= 1
