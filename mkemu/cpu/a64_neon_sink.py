@@ -1,0 +1,163 @@
+"""Vector results no later line of the trip reads: not computed, or computed
+only on the paths that need them (exits and the fault path).
+
+A compiler's UZP1 narrowing tree (a64_neon_permute) leaves inner results in
+registers that the loop overwrites on its next trip before reading them: the
+store only needs the bytes, which the last UZP1 takes from the tree's sources.
+Such a result is architectural state all the same -- an exit stores it, a
+fault reports it -- so its lines are not dropped but sunk: copied in front of
+each exit after them and into the fault path (for the faulting pcs after
+them), and removed from the trip.
+
+An emitter offers a definition with `offer(b, reg, first, end)`: lines
+[first, end) of b.lines, at the body's level, compute Vreg (the last line
+assigns it, the others only temporaries of their own) from names nothing
+assigns again before those paths.  When the whole trace is emitted
+(BlockBuilder.finishers) each offer is checked against the text after it:
+
+* up to the next plain `vR = ...` that does not read vR (the region), no line
+  may mention vR, leave the trace other than by an exit placeholder, or assign
+  a name the definition reads;
+* if no such line ends the region and the trace is a loop, the next trip
+  reaches the end of the body's text with vR as the definition left it: the
+  region goes on at the top of the body, where the first mention of vR must be
+  such a plain assignment, with no exit or faulting access before it.
+  A trace that is not a loop keeps a definition whose region has no end
+  (every path would compute it anyway).
+
+A trace is straight-line text (a side exit returns, a loop restarts at its
+top), so this scan of the text is the whole liveness analysis.
+"""
+from __future__ import annotations
+
+import re
+import weakref
+
+_OFFERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> [(reg, first, end)]
+
+_EXIT = re.compile(r"^( *)@WB\d+@$")                 # an exit's register stores (BlockBuilder._exit)
+_FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
+# what leaves the trace or lets other code see the registers, other than an exit placeholder
+# (a `return` is only ever the last line of an exit, after its placeholders)
+_ESCAPES = ("continue", "locals()", "V[", "raise", "yield")
+_BACK_EDGE = "if not S.pending: continue"     # BlockBuilder._goto to the start
+_NAME = re.compile(r"[A-Za-z_]\w*")
+# names a line assigns: `a = `, `a, b = `, `a += `, after a line start, `;` or `:`
+_ASSIGNED = re.compile(r"(?:^|;|:)\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*"
+                       r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
+
+
+def offer(b, reg: int, first: int, end: int) -> None:
+    """Lines [first, end) of b.lines compute Vreg and nothing else (see the module
+    docstring); they may be sunk or dropped once the trace is complete."""
+    if end <= first or b.depth:
+        return
+    offers = _OFFERS.setdefault(b, [])
+    if not offers:
+        b.finishers.append(_finish)
+    offers.append((reg, first, end))
+
+
+def _code(text: str) -> bool:
+    return not text.lstrip().startswith("#")     # --dump-blocks' disassembly comments
+
+
+def _assigned(text: str) -> set[str]:
+    return {n for m in _ASSIGNED.finditer(text) for n in _NAME.findall(m.group(1))}
+
+
+def _kills(text: str, name: str, mention) -> bool:
+    """Is text a plain `name = expr` at the body's level whose expr does not read name?"""
+    head = f"{name} = "
+    return text.startswith(head) and not mention.search(text, len(head))
+
+
+def _finish(b) -> None:
+    offers = _OFFERS.pop(b, [])
+    sinks = []                 # (lines, exit line indexes, faulting pcs)
+    for reg, first, end in offers:
+        plan = _plan(b, reg, first, end)
+        if plan is not None:
+            sinks.append((b.lines[first:end], *plan))
+            for i in range(first, end):          # the trip no longer computes it
+                b.lines[i] = "pass"
+    inserts: dict[int, list[str]] = {}
+    for lines, exits, pcs in sinks:
+        for i in exits:
+            indent = re.match(r" *", b.lines[i]).group(0)
+            inserts.setdefault(i, []).extend(indent + t for t in lines)
+        if pcs:
+            b.fault_lines.append(f"        if _pc in ({', '.join(pcs)},):")
+            b.fault_lines.extend("            " + t for t in lines)
+    for i in sorted(inserts, reverse=True):
+        b.lines[i:i] = inserts[i]
+
+
+def _plan(b, reg: int, first: int, end: int):
+    """(the line indexes to insert the definition before, the faulting pcs after
+    it) if the definition of Vreg at lines [first, end) may be sunk, else None."""
+    lines = b.lines
+    body = lines[first:end]
+    name = f"v{reg}"
+    if any(t[:1] == " " or t == "pass" for t in body) or not body[-1].startswith(f"{name} = "):
+        return None
+    mention = re.compile(rf"(?<![\w.]){name}(?!\w)")
+    reads = {n for t in body for n in _NAME.findall(t)} - _assigned("\n".join(body[:-1]))
+    exits: list[int] = []
+    pcs: list[str] = []
+    crossed = []            # the region passes a branch back to the top
+
+    def scan(start: int, stop: int) -> bool | None:
+        """Walk lines [start, stop): True at a line ending the region, None if the
+        definition cannot be sunk, False at stop."""
+        for i in range(start, stop):
+            text = lines[i]
+            if not _code(text):
+                continue
+            if mention.search(text):
+                return True if _kills(text, name, mention) else None
+            m = _EXIT.match(text)
+            if m:
+                exits.append(_exit_start(lines, i, m.group(1)))
+                continue
+            m = _FAULTABLE.match(text)
+            if m:
+                pcs.append(m.group(1))
+                continue
+            if any(e in text for e in _ESCAPES):
+                if text.strip() == _BACK_EDGE:
+                    crossed.append(i)    # the next trip: the top of the body is checked below
+                    continue
+                return None
+            if "=" in text and _assigned(text) & reads:
+                return None
+        return False
+
+    ended = scan(end, len(lines))
+    if ended is None:
+        return None
+    if not ended and not b.loop:
+        return None
+    if not ended or crossed:
+        # the next trip: vR must be assigned before anything could see it
+        for text in lines[:first]:
+            if not _code(text):
+                continue
+            if mention.search(text):
+                if not _kills(text, name, mention):
+                    return None
+                break
+            if _EXIT.match(text) or _FAULTABLE.match(text) or any(e in text for e in _ESCAPES):
+                return None
+        else:
+            return None
+    return exits, pcs
+
+
+def _exit_start(lines: list[str], i: int, indent: str) -> int:
+    """The index of the first line of the exit whose register stores are at line i
+    (a counted exit's HOT call and the lazy flag stores come before them)."""
+    while i > 0 and lines[i - 1].startswith(indent) and lines[i - 1][len(indent):].startswith(
+            ("HOT(", "S.fk = ")):
+        i -= 1
+    return i
