@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .a64_neon_topbits import clear_top
+
 Q_MASK = (1 << 128) - 1
 D_MASK = (1 << 64) - 1
 
@@ -68,10 +70,16 @@ def swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
     hi = rep(e, nbits) << (e - 1)
     lo = ones(nbits) ^ hi
     one_add = not sub and e >= 32 and _within(x, nbits) and _within(y, nbits)
+    tests = None
+    if one_add and nbits == 128:     # the tests once per register value (a64_neon_topbits)
+        tests = clear_top(b, x, hi), clear_top(b, y, hi)
     x, y = bind(b, x), bind(b, y)
     if sub:
         return f"((({x} | {hi:#x}) - ({y} & {lo:#x})) ^ (({x} ^ {y} ^ {hi:#x}) & {hi:#x}))"
     swar = f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
+    if tests and None not in tests:
+        test = tests[0] if tests[0] == tests[1] else f"{tests[0]} and {tests[1]}"
+        return f"(({x} + {y}) if {test} else {swar})"
     if one_add:
         return f"(({x} + {y}) if not ({x} | {y}) & {hi:#x} else {swar})"
     return swar

@@ -171,6 +171,7 @@ class BlockBuilder:
         # before UNWIND (at 8 spaces; they may read the body's locals)
         self.finishers: list = []
         self.fault_lines: list[str] = []
+        self.head_lines: list[str] = []     # and before the body (after the loads)
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -620,6 +621,7 @@ class BlockBuilder:
             head.append("    _n = 0")
         if len(loop_flags) > 1:
             head.append("    _lb = 0")
+        head += [f"    {t}" for t in self.head_lines]
         head.append("    try:")
         body_indent = "        "
         if self.loop:
