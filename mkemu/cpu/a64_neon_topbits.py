@@ -32,6 +32,10 @@ def clear_top(b, reg: str, top: int) -> str | None:
         name, since = known
         if not any(reg in assigned_registers(t) for t in b.lines[since:] if reg in t):
             return name
+    copied = _copied_test(b, tests, reg, top)
+    if copied is not None:
+        tests[(reg, top)] = (copied, len(b.lines))
+        return copied
     name = b.tmp("k")
     b.line(f"{name} = not {reg} & {top:#x}")
     tests[(reg, top)] = (name, len(b.lines))
@@ -39,6 +43,26 @@ def clear_top(b, reg: str, top: int) -> str | None:
     if not hoistable:
         b.finishers.append(_hoist)
     hoistable.append((name, reg))
+    return name
+
+
+def _copied_test(b, tests: dict, reg: str, top: int) -> str | None:
+    """The test of the register `reg` was last copied from (a MOV: `vA = vB` at the
+    body's level), if one was made while vB held the value copied."""
+    lines = b.lines
+    i = len(lines) - 1
+    while i >= 0 and not (reg in lines[i] and reg in assigned_registers(lines[i])):
+        i -= 1
+    if i < 0 or not lines[i].startswith(f"{reg} = v"):
+        return None
+    src = lines[i][len(reg) + 3:]
+    known = tests.get((src, top))
+    if not src[1:].isdigit() or known is None:
+        return None
+    name, since = known      # the test's line is since - 1
+    lo, hi = sorted((i, since - 1))
+    if any(src in t and src in assigned_registers(t) for t in lines[lo + 1:hi]):
+        return None
     return name
 
 

@@ -604,6 +604,7 @@ class BlockBuilder:
         for finish in self.finishers:
             finish(self)
         self.finishers = []
+        self.lines = [t for t in self.lines if t != "pass"]   # what they dropped
         load = self._needs_load()
         written_all = self._written_before_here()     # the whole body is emitted
         regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)

@@ -79,3 +79,14 @@ def test_tests_are_shared_and_hoisted():
     tests = [ln for ln in code if ln.startswith("_k")]
     assert len(tests) == 2 and all(" = not v0 & " in ln for ln in tests), tests
     assert sum(1 for ln in code if " if _k" in ln) == 4
+
+
+def test_a_copy_shares_the_test_of_its_source():
+    # mov v0.16b, v4.16b; add v4.2d, v4.2d, v20.2d; add v1.2d, v0.2d, v21.2d: v4's test,
+    # made before v4 changes, answers for v0 (which holds the value it was made on)
+    src = _source(_loop([_mov(0, 4), _add(4, 4, 20, True), _add(1, 0, 21, True)]))
+    trip = src.split("while True:")[1]
+    tests = [ln.strip() for ln in trip.splitlines() if ln.strip().startswith("_k")]
+    assert len(tests) == 1 and " = not v4 & " in tests[0], tests
+    name = tests[0].split(" = ")[0]
+    assert f"if {name} and" in trip.split("v1 = ")[1].splitlines()[0]
