@@ -33,7 +33,8 @@ from __future__ import annotations
 import re
 import weakref
 
-_OFFERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> [(reg, first, end)]
+_OFFERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> [(name, first, end)]
+_REWRITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # builder -> [fn(b)]
 
 _EXIT = re.compile(r"^( *)@WB\d+@$")                 # an exit's register stores (BlockBuilder._exit)
 _FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
@@ -47,15 +48,29 @@ _ASSIGNED = re.compile(r"(?:^|;|:)\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*"
                        r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
 
-def offer(b, reg: int, first: int, end: int) -> None:
-    """Lines [first, end) of b.lines compute Vreg and nothing else (see the module
-    docstring); they may be sunk or dropped once the trace is complete."""
+def offer(b, name: str, first: int, end: int) -> None:
+    """Lines [first, end) of b.lines compute `name` (a register local such as v3,
+    or a temporary) and nothing else (see the module docstring); they may be
+    sunk or dropped once the trace is complete."""
     if end <= first or b.depth:
         return
-    offers = _OFFERS.setdefault(b, [])
-    if not offers:
+    offers = _registered(b)
+    offers.append((name, first, end))
+
+
+def before_sinking(b, rewrite) -> None:
+    """Run rewrite(b) on the complete trace before the offers are looked at (it
+    may change lines in place, keeping their number)."""
+    _registered(b)
+    _REWRITES.setdefault(b, []).append(rewrite)
+
+
+def _registered(b) -> list:
+    offers = _OFFERS.get(b)
+    if offers is None:
+        offers = _OFFERS[b] = []
         b.finishers.append(_finish)
-    offers.append((reg, first, end))
+    return offers
 
 
 def _code(text: str) -> bool:
@@ -73,38 +88,56 @@ def _kills(text: str, name: str, mention) -> bool:
 
 
 def _finish(b) -> None:
+    for rewrite in _REWRITES.pop(b, []):
+        rewrite(b)
     offers = _OFFERS.pop(b, [])
-    sinks = []                 # (lines, exit line indexes, faulting pcs)
-    for reg, first, end in offers:
-        plan = _plan(b, reg, first, end)
-        if plan is not None:
-            sinks.append((b.lines[first:end], *plan))
-            for i in range(first, end):          # the trip no longer computes it
-                b.lines[i] = "pass"
-    inserts: dict[int, list[str]] = {}
-    for lines, exits, pcs in sinks:
+    # later definitions first: an earlier one is read by the later ones it feeds,
+    # which are out of the trip once sunk
+    sinks = []                 # (first, lines, exit line indexes, faulting pcs)
+    for name, first, end in sorted(offers, key=lambda o: -o[1]):
+        plan = _plan(b, name, first, end)
+        if plan is None:
+            continue
+        exits, pcs, snap = plan
+        body = b.lines[first:end]
+        keep = []
+        for read in sorted(snap):        # names the region assigns: their value here
+            copy = b.tmp("s")
+            keep.append(f"{copy} = {read}")
+            pattern = re.compile(rf"(?<![\w.]){read}(?!\w)")
+            body = [pattern.sub(copy, t) for t in body]
+        sinks.append((first, body, exits, pcs))
+        for i in range(first, end):      # the trip no longer computes it
+            b.lines[i] = "pass"
+        if keep:
+            b.lines[first] = "; ".join(keep)
+    inserts: dict[int, list] = {}
+    faults = []
+    for first, lines, exits, pcs in sorted(sinks, key=lambda s: s[0]):   # program order
         for i in exits:
             indent = re.match(r" *", b.lines[i]).group(0)
             inserts.setdefault(i, []).extend(indent + t for t in lines)
         if pcs:
-            b.fault_lines.append(f"        if _pc in ({', '.join(pcs)},):")
-            b.fault_lines.extend("            " + t for t in lines)
+            faults.append(f"        if _pc in ({', '.join(pcs)},):")
+            faults.extend("            " + t for t in lines)
+    b.fault_lines.extend(faults)
     for i in sorted(inserts, reverse=True):
         b.lines[i:i] = inserts[i]
 
 
-def _plan(b, reg: int, first: int, end: int):
+def _plan(b, name: str, first: int, end: int):
     """(the line indexes to insert the definition before, the faulting pcs after
-    it) if the definition of Vreg at lines [first, end) may be sunk, else None."""
+    it, the names it reads that the region assigns) if the definition of `name`
+    at lines [first, end) may be sunk, else None."""
     lines = b.lines
     body = lines[first:end]
-    name = f"v{reg}"
     if any(t[:1] == " " or t == "pass" for t in body) or not body[-1].startswith(f"{name} = "):
         return None
     mention = re.compile(rf"(?<![\w.]){name}(?!\w)")
-    reads = {n for t in body for n in _NAME.findall(t)} - _assigned("\n".join(body[:-1]))
+    reads = {n for t in body for n in _NAME.findall(t)} - _assigned("\n".join(body[:-1])) - {name}
     exits: list[int] = []
     pcs: list[str] = []
+    snap: set[str] = set()
     crossed = []            # the region passes a branch back to the top
 
     def scan(start: int, stop: int) -> bool | None:
@@ -129,8 +162,8 @@ def _plan(b, reg: int, first: int, end: int):
                     crossed.append(i)    # the next trip: the top of the body is checked below
                     continue
                 return None
-            if "=" in text and _assigned(text) & reads:
-                return None
+            if "=" in text:
+                snap.update(_assigned(text) & reads)
         return False
 
     ended = scan(end, len(lines))
@@ -139,7 +172,12 @@ def _plan(b, reg: int, first: int, end: int):
     if not ended and not b.loop:
         return None
     if not ended or crossed:
-        # the next trip: vR must be assigned before anything could see it
+        # the next trip, up to here: nothing may see `name` before a line assigns it
+        # or before this definition's own place (where it is sunk again, so it must
+        # not read the value the sunk one would have made)
+        last = body[-1][len(name) + 3:]
+        if any(mention.search(t) for t in body[:-1]) or mention.search(last):
+            return None
         for text in lines[:first]:
             if not _code(text):
                 continue
@@ -149,9 +187,7 @@ def _plan(b, reg: int, first: int, end: int):
                 break
             if _EXIT.match(text) or _FAULTABLE.match(text) or any(e in text for e in _ESCAPES):
                 return None
-        else:
-            return None
-    return exits, pcs
+    return exits, pcs, snap
 
 
 def _exit_start(lines: list[str], i: int, indent: str) -> int:

@@ -6,6 +6,7 @@ of its store, and with the tree's results read after the loop; every V
 register must be what unicorn has there.  And the trip itself must no longer
 compute them (the mechanism, not only its correctness)."""
 import random
+import re
 
 import pytest
 
@@ -98,6 +99,29 @@ def test_results_read_by_the_next_trip():
         check(_case(READ_AT_TOP + FILL + LOOP_END_AFTER_TOP, trips, rng, False))
 
 
+def test_a_step_the_loop_changes():
+    """add v17.2d, v17.2d, v25.2d at the top: v17's bytes cannot be gathered before the loop."""
+    rng = random.Random("sink-step")
+    for trips in (1, 2, 6):
+        check(_case([0x4EF98631] + FILL + LOOP_END_AFTER_TOP, trips, rng, False))
+
+
+def test_sums_of_different_counters():
+    """add v5.2d, v4.2d, v17.2d (the next counter, not v0): no common operand."""
+    rng = random.Random("sink-two")
+    code = [0x4EF18485 if w == 0x4EF18405 else w for w in FILL] + LOOP_END
+    for trips in (1, 2, 6):
+        check(_case(code, trips, rng, False))
+
+
+def test_the_counter_changes_between_the_sums_and_the_tree():
+    """add v0.2d, v0.2d, v25.2d after the sums: the leaf v0 is not the sums' v0."""
+    rng = random.Random("sink-moved")
+    code = FILL[:9] + [0x4EF98400] + FILL[9:] + LOOP_END_AFTER_TOP
+    for trips in (1, 2, 6):
+        check(_case(code, trips, rng, False))
+
+
 @pytest.mark.parametrize("trips", [1, 3])
 def test_fault_in_the_loop_reports_every_register(trips):
     """The store faults on the trip after `trips` (the end of DATA): the fault path
@@ -126,16 +150,22 @@ def _trace_source(code: list[int]) -> str:
 
 
 def test_the_trip_does_not_compute_what_it_never_reads():
+    """memseq's fill loop: the bytes come from the counter and the steps gathered
+    before the loop (a64_neon_bytesum); the sums, the concatenations and the inner
+    UZP1 results are computed only by the exits and the fault path."""
     src = _trace_source(FILL + LOOP_END)
-    trip = src[src.index("while True:"):src.index("if not S.pending: continue")]
+    head, rest = src.split("while True:")
+    trip = rest[:rest.index("if not S.pending: continue")]
     code = [ln.strip() for ln in trip.splitlines() if not ln.strip().startswith("#")]
-    # the .16b result and what reads it are there; no inner .4s/.8h result is assigned
-    assert any(ln.startswith("v0 = FB(") for ln in code)
-    inner = [ln for ln in code if ln.startswith(("v1 = _t", "v2 = _t", "v3 = _t"))]
-    assert not inner, inner
-    # ... but the exits and the fault path compute v2 and v3
-    after = src[src.index("if not S.pending: continue"):]
-    for reg in ("v2", "v3"):
-        assert f"{reg} = _t" in after[:after.index("return 0x")]
+    assert any("<< 896)" in ln and "[::8]" in ln for ln in head.splitlines())   # the steps' bytes
+    assert any(ln.startswith("_g") and "v0 = (((_g" in ln for ln in code), code
+    computed = [ln for ln in code if ln.startswith(("_c", "v1 = _t", "v2 = _t", "v3 = _t"))]
+    computed += [ln for ln in code if re.match(r"v(3|7|6|2|5|16) = ", ln)]
+    assert not computed, computed
+    # ... but the exits and the fault path compute them
+    after = rest[rest.index("if not S.pending: continue"):]
+    exit_code = after[:after.index("return 0x")]
+    for line in ("v3 = _t", "v2 = _t", "v7 = ((_s", "v16 = ((_s", "_c"):
+        assert line in exit_code, line
     handler = src[src.index("except BaseException:"):]
-    assert "v3 = _t" in handler and "v2 = _t" in handler
+    assert "v3 = _t" in handler and "v2 = _t" in handler and "v16 = ((_s" in handler

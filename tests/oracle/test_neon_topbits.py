@@ -69,16 +69,20 @@ def _source(code: list[int]) -> str:
 
 def test_tests_are_shared_and_hoisted():
     # add v1.2d, v0.2d, v20.2d; add v2.2d, v0.2d, v21.2d; add v0.2d, v0.2d, v20.2d;
-    # add v3.2d, v0.2d, v21.2d -- v20, v21 never assigned: their tests before the loop;
-    # v0's test made once for the first two sums, again after v0 is assigned
+    # add v3.2d, v0.2d, v21.2d; then v6 += v1, v2, v3 (so that no sum is dead) --
+    # v20, v21 never assigned: their tests before the loop; v0's test made once for
+    # the first three sums, again after v0 is assigned
     src = _source(_loop([_add(1, 0, 20, True), _add(2, 0, 21, True), _add(0, 0, 20, True),
-                         _add(3, 0, 21, True)]))
+                         _add(3, 0, 21, True), _add(6, 6, 1, True), _add(6, 6, 2, True),
+                         _add(6, 6, 3, True)]))
     head, trip = src.split("while True:")
     code = [ln.strip() for ln in trip.splitlines() if not ln.strip().startswith("#")]
-    assert sum(1 for ln in head.splitlines() if ln.strip().startswith("_k")) == 2
-    tests = [ln for ln in code if ln.startswith("_k")]
+    hoisted = [ln.strip() for ln in head.splitlines() if ln.strip().startswith("_k")]
+    assert len(hoisted) == 2 and {ln.split(" & ")[0].split()[-1] for ln in hoisted} == {"v20", "v21"}
+    upto = next(i for i, ln in enumerate(code) if ln.startswith("v3 = "))     # the fourth sum
+    tests = [ln for ln in code[:upto] if ln.startswith("_k")]
     assert len(tests) == 2 and all(" = not v0 & " in ln for ln in tests), tests
-    assert sum(1 for ln in code if " if _k" in ln) == 4
+    assert sum(1 for ln in code if ln.startswith(("v1 = ", "v2 = ", "v0 = ", "v3 = ")) and " if _k" in ln) == 4
 
 
 def test_a_copy_shares_the_test_of_its_source():
