@@ -3,30 +3,34 @@ only on the paths that need them (exits and the fault path).
 
 A compiler's UZP1 narrowing tree (a64_neon_permute) leaves inner results in
 registers that the loop overwrites on its next trip before reading them: the
-store only needs the bytes, which the last UZP1 takes from the tree's sources.
-Such a result is architectural state all the same -- an exit stores it, a
-fault reports it -- so its lines are not dropped but sunk: copied in front of
-each exit after them and into the fault path (for the faulting pcs after
-them), and removed from the trip.
+store only needs the bytes, which the last UZP1 takes from the tree's sources
+(or a64_neon_bytesum from the sums' operands).  Such a result is architectural
+state all the same -- an exit stores it, a fault reports it -- so its lines are
+not dropped but sunk: copied in front of each exit after them and into the
+fault path (for the faulting pcs after them), and removed from the trip.
 
-An emitter offers a definition with `offer(b, reg, first, end)`: lines
-[first, end) of b.lines, at the body's level, compute Vreg (the last line
-assigns it, the others only temporaries of their own) from names nothing
-assigns again before those paths.  When the whole trace is emitted
-(BlockBuilder.finishers) each offer is checked against the text after it:
+An emitter offers a pure definition with `offer(b, name, first, end)`: lines
+[first, end) of b.lines, at the body's level, compute `name` (a register local
+such as v3, or a temporary; the last line assigns it, the others only
+temporaries of their own) with no call that could fault or change state.  When
+the whole trace is emitted (BlockBuilder.finishers) the offers are checked,
+the last first, against the text after them:
 
-* up to the next plain `vR = ...` that does not read vR (the region), no line
-  may mention vR, leave the trace other than by an exit placeholder, or assign
-  a name the definition reads;
-* if no such line ends the region and the trace is a loop, the next trip
-  reaches the end of the body's text with vR as the definition left it: the
-  region goes on at the top of the body, where the first mention of vR must be
-  such a plain assignment, with no exit or faulting access before it.
-  A trace that is not a loop keeps a definition whose region has no end
-  (every path would compute it anyway).
+* up to the next plain `name = ...` that does not read name (the region), no
+  line may mention name or leave the trace other than by an exit placeholder;
+  a name the definition reads that the region assigns is copied to a snapshot
+  local where the definition was (a local store), and the copies read that;
+* if no such line ends the region (only in a loop), the next trip reaches the
+  top of the body with name as the definition left it: up to the first plain
+  assignment, or the definition's own place, nothing may read name, leave or
+  fault, and the definition may not read name itself (an accumulator);
+* outside a loop a definition is only dropped (a region with no exit and no
+  faulting access): copies at exits would grow the code for no gain.
 
-A trace is straight-line text (a side exit returns, a loop restarts at its
-top), so this scan of the text is the whole liveness analysis.
+Definitions sunk later in the text were read only by ones sunk before, so the
+copies at each exit are in program order.  A trace is straight-line text (a
+side exit returns, a loop restarts at its top), so this scan of the text is
+the whole liveness analysis.
 """
 from __future__ import annotations
 
@@ -169,8 +173,8 @@ def _plan(b, name: str, first: int, end: int):
     ended = scan(end, len(lines))
     if ended is None:
         return None
-    if not ended and not b.loop:
-        return None
+    if not b.loop and (not ended or exits or pcs):
+        return None     # outside a loop, copies at exits would only grow the code
     if not ended or crossed:
         # the next trip, up to here: nothing may see `name` before a line assigns it
         # or before this definition's own place (where it is sunk again, so it must

@@ -169,3 +169,16 @@ def test_the_trip_does_not_compute_what_it_never_reads():
         assert line in exit_code, line
     handler = src[src.index("except BaseException:"):]
     assert "v3 = _t" in handler and "v2 = _t" in handler and "v16 = ((_s" in handler
+
+
+def test_outside_a_loop_a_dead_sum_is_dropped_only_without_an_exit_or_fault_between():
+    first, second, load = 0x4EE38441, 0x4EE58481, 0x3DC00026   # add v1 = v2+v3; add v1 = v4+v5; ldr q6, [x1]
+    dropped = _trace_source([first, second])
+    assert "v1 = ((v2 + v3)" not in dropped and "v1 = ((v4 + v5)" in dropped
+    kept = _trace_source([first, load, second])
+    assert "v1 = ((v2 + v3)" in kept and "v1 = ((v4 + v5)" in kept
+    rng = random.Random("sink-straight")
+    for code in ([first, second], [first, load, second]):
+        for _ in range(5):
+            check(Case(code=code, x={1: DATA}, v=_registers(rng, True)))
+    check(Case(code=[first, load, second], x={1: DATA + DATA_SIZE}, v=_registers(rng, False)))
