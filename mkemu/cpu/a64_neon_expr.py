@@ -126,6 +126,10 @@ def ge_hbits(b, x: str, y: str, e: int, nbits: int, signed: bool) -> str:
 def compare(b, kind: str, x: str, y: str, e: int, nbits: int) -> str:
     """Lane masks for eq, tst, ge, gt, hs, hi (y may be "0")."""
     hi = rep(e, nbits) << (e - 1)
+    if e == 8 and kind in ("eq", "tst"):      # bytes: one translate of the image (lanes.py)
+        val = (x if y == "0" else f"({x} ^ {y})") if kind == "eq" else f"({x} & {y})"
+        table = "NEQ0" if kind == "eq" else "NNE0"
+        return f"FB(({val}).to_bytes({nbits // 8}, 'little').translate({table}), 'little')"
     if kind == "eq":
         if y == "0":
             return hbits_to_mask(f"({nonzero_hbits(b, x, e, nbits)} ^ {hi:#x})", e)
