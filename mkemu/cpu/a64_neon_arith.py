@@ -7,6 +7,8 @@ compares, FMLA, FMLAL, FCMLA, FCADD, FMUL by element) are in a64_neon_fp.py.
 """
 from __future__ import annotations
 
+from .a64_neon_bytesum import record_sum
+from .a64_neon_sink import offer
 from .a64_neon_expr import (D_MASK, Q_MASK, bind, by_element_operands, compare, element_index, ge_hbits,
                             hbits_to_mask, narrow, ones, pack, rep, swar_add, sx_expr, unpack, ushr, velem,
                             vhalf, vreg, write_narrow)
@@ -225,9 +227,11 @@ def emit_three_same(b, insn: int) -> None:
             return b.end_undefined()
         mask = Q_MASK if q else D_MASK
         if (u, size) == (0, 2) and rn == rm:   # ORR Vd, Vn, Vn is MOV: a copy
-            return b.wv(rd, vreg(b, rn, q))
-        expr = _LOGIC[(u, size)].format(n=vreg(b, rn, q), m=vreg(b, rm, q), d=vreg(b, rd, q), mask=f"{mask:#x}")
-        return b.wv(rd, expr)
+            b.wv(rd, vreg(b, rn, q))
+        else:
+            b.wv(rd, _LOGIC[(u, size)].format(n=vreg(b, rn, q), m=vreg(b, rm, q), d=vreg(b, rd, q),
+                                              mask=f"{mask:#x}"))
+        return offer(b, f"v{rd}", len(b.lines) - 1, len(b.lines))    # pure: may be sunk
     esize = 8 << size
     key = (u, opcode)
     if scalar:
@@ -256,6 +260,10 @@ def emit_three_same(b, insn: int) -> None:
     if expr is None:
         return b.end_undefined()
     b.wv(rd, expr)
+    if opcode == 16:             # ADD/SUB: pure, may be sunk (a64_neon_sink)
+        offer(b, f"v{rd}", len(b.lines) - 1, len(b.lines))
+        if key == (0, 16) and esize == 64 and q:
+            record_sum(b, rd, rn, rm)
 
 
 def emit_three_same_extra(b, insn: int) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .a64_neon_topbits import clear_top
+
 Q_MASK = (1 << 128) - 1
 D_MASK = (1 << 64) - 1
 
@@ -68,10 +70,16 @@ def swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
     hi = rep(e, nbits) << (e - 1)
     lo = ones(nbits) ^ hi
     one_add = not sub and e >= 32 and _within(x, nbits) and _within(y, nbits)
+    tests = None
+    if one_add and nbits == 128:     # the tests once per register value (a64_neon_topbits)
+        tests = clear_top(b, x, hi), clear_top(b, y, hi)
     x, y = bind(b, x), bind(b, y)
     if sub:
         return f"((({x} | {hi:#x}) - ({y} & {lo:#x})) ^ (({x} ^ {y} ^ {hi:#x}) & {hi:#x}))"
     swar = f"((({x} & {lo:#x}) + ({y} & {lo:#x})) ^ (({x} ^ {y}) & {hi:#x}))"
+    if tests and None not in tests:
+        test = tests[0] if tests[0] == tests[1] else f"{tests[0]} and {tests[1]}"
+        return f"(({x} + {y}) if {test} else {swar})"
     if one_add:
         return f"(({x} + {y}) if not ({x} | {y}) & {hi:#x} else {swar})"
     return swar
@@ -118,6 +126,10 @@ def ge_hbits(b, x: str, y: str, e: int, nbits: int, signed: bool) -> str:
 def compare(b, kind: str, x: str, y: str, e: int, nbits: int) -> str:
     """Lane masks for eq, tst, ge, gt, hs, hi (y may be "0")."""
     hi = rep(e, nbits) << (e - 1)
+    if e == 8 and kind in ("eq", "tst"):      # bytes: one translate of the image (lanes.py)
+        val = (x if y == "0" else f"({x} ^ {y})") if kind == "eq" else f"({x} & {y})"
+        table = "NEQ0" if kind == "eq" else "NNE0"
+        return f"FB(({val}).to_bytes({nbits // 8}, 'little').translate({table}), 'little')"
     if kind == "eq":
         if y == "0":
             return hbits_to_mask(f"({nonzero_hbits(b, x, e, nbits)} ^ {hi:#x})", e)

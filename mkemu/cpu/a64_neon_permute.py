@@ -11,6 +11,8 @@ import re
 import weakref
 
 from .a64_neon_expr import D_MASK, Q_MASK, narrow, ones, rep, vreg
+from .a64_neon_bytesum import byte_slice, record_chunk
+from .a64_neon_sink import offer
 from .block import assigned_registers
 from .bits import field
 
@@ -266,7 +268,10 @@ def _uzp1_q(b, rd: int, rn: int, rm: int, esize: int) -> None:
         if dead or esize == 8:
             chunks = n.chunks + m.chunks
             b.wv(rd, _from_chunks(b, chunks, n.every, esize))
+            if esize == 8 and n.every == 64:
+                byte_slice(b, rd, chunks)
             made[rd] = _Made(rd, esize, n.every, chunks, (n, m), here, len(b.lines))
+            offer(b, f"v{rd}", here, len(b.lines))
             for r in dead:
                 _drop(b, r)
                 for p in r.parts:
@@ -275,9 +280,13 @@ def _uzp1_q(b, rd: int, rn: int, rm: int, esize: int) -> None:
             return
         b.wv(rd, narrow(b, f"(({b.rv(rm)} << 128) | {b.rv(rn)})", esize, 128 // esize))
         made[rd] = _Made(rd, esize, n.every, n.chunks + m.chunks, (n, m), here, len(b.lines))
+        offer(b, f"v{rd}", here, len(b.lines))
         return
     cat = b.tmp("c")
     b.line(f"{cat} = ({b.rv(rm)} << 128) | {b.rv(rn)}")
+    record_chunk(b, cat, rn, rm)
     first = len(b.lines)
+    offer(b, cat, first - 1, first)
     b.wv(rd, narrow(b, cat, esize, 128 // esize))
     made[rd] = _Made(rd, esize, 2 * esize, [cat], (), first, len(b.lines))
+    offer(b, f"v{rd}", first, len(b.lines))

@@ -96,7 +96,12 @@ def emit_shift_imm(b, insn: int) -> None:
         r2 = 2 * esize - immhb
         if opcode in (16, 17) and not u:     # SHRN / RSHRN
             wide = b.rv(rn)
-            v = shr_round(b, wide, r2, 2 * esize, 128, False) if rnd else ushr(wide, r2, 2 * esize, 128)
+            if esize == 8 and not rnd and r2 <= 8:
+                # bytes: the low byte of each (lane >> r2) lies within its lane, and
+                # narrow takes every other byte: no mask
+                v = f"({wide} >> {r2})"
+            else:
+                v = shr_round(b, wide, r2, 2 * esize, 128, False) if rnd else ushr(wide, r2, 2 * esize, 128)
             return write_narrow(b, rd, q, narrow(b, v, esize))
         if opcode in (16, 17):               # SQSHRUN / SQRSHRUN
             in_signed, out_unsigned = True, True

@@ -166,6 +166,12 @@ class BlockBuilder:
         # link...), with the same lifetime rule: fold() computes expressions
         # of them at translation time (ADRP + ADD, ADRP + LDR's address).
         self.consts: dict[str, int] = {}
+        # Passes of the emitters over the whole body, run once before it is
+        # assembled (a64_neon_sink), and the lines they add to the fault path
+        # before UNWIND (at 8 spaces; they may read the body's locals)
+        self.finishers: list = []
+        self.fault_lines: list[str] = []
+        self.head_lines: list[str] = []     # and before the body (after the loads)
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -595,6 +601,10 @@ class BlockBuilder:
 
     # ---- assembling ----------------------------------------------------
     def source(self, name: str) -> str:
+        for finish in self.finishers:
+            finish(self)
+        self.finishers = []
+        self.lines = [t for t in self.lines if t != "pass"]   # what they dropped
         load = self._needs_load()
         written_all = self._written_before_here()     # the whole body is emitted
         regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)
@@ -612,6 +622,7 @@ class BlockBuilder:
             head.append("    _n = 0")
         if len(loop_flags) > 1:
             head.append("    _lb = 0")
+        head += [f"    {t}" for t in self.head_lines]
         head.append("    try:")
         body_indent = "        "
         if self.loop:
@@ -656,7 +667,7 @@ class BlockBuilder:
         # before the faulting one (by its pc), stores the registers assigned so
         # far (those not loaded on entry only if already assigned) and sets S.pc
         names = ", ".join(f"'{name}'" for _, _, name in self._stores(written_all))
-        tail = ["    except BaseException:",
+        tail = ["    except BaseException:", *self.fault_lines,
                 f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, ({names}{',' if names else ''}))"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")

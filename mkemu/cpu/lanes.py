@@ -126,7 +126,11 @@ def _packers() -> dict:
     return out
 
 
-HELPERS: dict = {"FB": int.from_bytes, "OADD": operator.add, "OSUB": operator.sub,
+# byte -> 0xff if it is zero (CMEQ), if it is not (CMTST): byte lanes compare by translate
+EQ0 = bytes([0xFF] + [0] * 255)
+NE0 = bytes([0] + [0xFF] * 255)
+
+HELPERS: dict = {"NEQ0": EQ0, "NNE0": NE0, "FB": int.from_bytes, "OADD": operator.add, "OSUB": operator.sub,
                  "OMUL": operator.mul, "OAND": operator.and_, "REPEAT": repeat,
                  "MAP2": map2, "MAP3": map3, "NQMAP": qmap, "NQMAP3": qmap3, "NQMAP1": qmap1,
                  "NQCLAMP": qclamp, **_packers()}

@@ -9,8 +9,11 @@ from mkemu.cpu.a64_neon_expr import swar_add
 
 
 class _Builder:
+    """What swar_add uses of BlockBuilder (a64_neon_topbits writes its tests as lines)."""
+    depth = 0
+
     def __init__(self):
-        self.lines, self.n = [], 0
+        self.lines, self.n, self.finishers = [], 0, []
 
     def tmp(self, stem="t"):
         self.n += 1
