@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from types import CodeType
 
+from ..mm.hostmap import HostMapping
+
 try:
     from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
 except ImportError:
@@ -86,24 +88,29 @@ _MAGIC = b"MKC1"
 _HEAD = struct.Struct("<4sI")       # magic, length of the marshalled index after it
 
 
-def _read_page(f) -> tuple[dict, bytes | None, int]:
-    """A page file's index {pc: {marks: (offset, length, extra)}}, the code
-    after it and where in that the offsets count from; ({}, None, 0) for
-    anything else."""
-    head = f.read(_HEAD.size)
-    if len(head) != _HEAD.size:
+def _map_page(fd: int) -> tuple[dict, memoryview | None, int]:
+    """A page file's index {pc: {marks: (offset, length, extra)}}, a read-only
+    view of the whole file mapped, and where in that the offsets count from;
+    ({}, None, 0) for anything else.
+
+    Mapped, not read: a run enters only some of a page's variants (a library
+    page's file holds what every program ran there), and the mapping shares the
+    host's page cache with every other process reading it, where a read copied
+    the whole file into fresh memory (142 MB for `python3 -c pass`).  libc's
+    mmap (HostMapping), which keeps no descriptor: the caller closes fd at once,
+    so no number the guest owns is held.  Never unmapped: pages stay until the
+    process ends, and files are replaced by rename, never rewritten in place."""
+    size = os.fstat(fd).st_size
+    if size <= _HEAD.size:
         return {}, None, 0
-    magic, n = _HEAD.unpack(head)
-    if magic != _MAGIC:
+    view = HostMapping(fd, 0, size, writable=False).view
+    magic, n = _HEAD.unpack_from(view, 0)
+    if magic != _MAGIC or _HEAD.size + n >= size:
         return {}, None, 0
-    index = marshal.loads(f.read(n))
-    code = f.read()
-    if not isinstance(index, dict) or not code:
+    index = marshal.loads(view[_HEAD.size:_HEAD.size + n])
+    if not isinstance(index, dict):
         return {}, None, 0
-    # read, not mmap: Python's mmap keeps a dup of the descriptor, which would take
-    # the lowest free number, one the guest owns (it saw it in /proc/self/fd, and
-    # exec's close-on-exec test failed)
-    return index, code, 0
+    return index, view, _HEAD.size + n
 
 
 def _write_page(f, entries: dict[int, dict[tuple, tuple[bytes, list]]]) -> None:
@@ -125,8 +132,8 @@ class _Page:
     __slots__ = ("index", "blob", "base", "new")
 
     def __init__(self, index: dict, blob, base: int) -> None:
-        # a view, so a trace's bytes go to marshal.loads without a copy
-        self.index, self.blob, self.base = index, memoryview(blob) if blob is not None else None, base
+        # a view of the mapped file, so a trace's bytes go to marshal.loads without a copy
+        self.index, self.blob, self.base = index, blob, base
         self.new: dict[int, dict[tuple, tuple[bytes, list]]] = {}
 
     def variants(self, pc: int):
@@ -149,10 +156,15 @@ class _Page:
 def _load_page(path: Path) -> _Page:
     """The page file at path (an empty page when missing or damaged)."""
     try:
-        with open(path, "rb") as f:
-            return _Page(*_read_page(f))
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return _Page({}, None, 0)
+    try:
+        return _Page(*_map_page(fd))
     except (OSError, EOFError, ValueError, TypeError):
         return _Page({}, None, 0)
+    finally:
+        os.close(fd)
 
 
 class CodeCache:
