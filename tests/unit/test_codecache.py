@@ -57,7 +57,7 @@ def test_a_page_mapped_before_another_machine_rewrote_it_still_serves(tmp_path):
 
 
 def test_a_damaged_page_file_is_a_miss(tmp_path):
-    (tmp_path / PAGE).write_bytes(b"MKC1\xff\xff\x00\x00garbage")
+    (tmp_path / PAGE).write_bytes(b"MKC2\xff\xff\x00\x00garbage")
     cache = CodeCache(tmp_path)
     assert cache.lookup(0x3000, PAGE, set()) is None
     cache.store(0x3000, PAGE, {}, block(0x3000, 5))
@@ -102,3 +102,92 @@ def test_a_block_module_that_does_more_than_def_is_served_whole(tmp_path):
         g = {"K": 41}
         exec(served, g)
         assert g["blk_5000"](None, None, None) == 41
+
+
+def test_a_page_with_many_traces_and_variants_serves_each(tmp_path):
+    # the table is sorted by pc and searched in place: pcs stored out of order, several
+    # variants of one pc, and pcs past 2**32 must each come back as themselves
+    import random
+    pcs = [0x7000 + 4 * i for i in range(200)] + [0xFFFF_F000_0000 + 8 * i for i in range(20)]
+    random.Random(5).shuffle(pcs)
+    writer = CodeCache(tmp_path)
+    for pc in pcs:
+        marks = {0x7004: False, 0x7008: False} if pc == 0x7000 else {}
+        writer.store(pc, PAGE, marks, block(pc, pc & 0xFFFF))
+    writer.store(0x7000, PAGE, {0x7004: True}, block(0x7000, 77))
+    writer.store(0x7000, PAGE, {0x7004: False, 0x7008: True}, block(0x7000, 78))
+    writer.flush()
+    reader = CodeCache(tmp_path)
+    assert all(returned(reader.lookup(pc, PAGE, set())[0], pc) == pc & 0xFFFF
+               for pc in sorted(pcs) if pc != 0x7000)
+    assert returned(CodeCache(tmp_path).lookup(0x7000, PAGE, {0x7004})[0], 0x7000) == 77
+    assert returned(CodeCache(tmp_path).lookup(0x7000, PAGE, {0x7008})[0], 0x7000) == 78
+    assert returned(CodeCache(tmp_path).lookup(0x7000, PAGE, set())[0], 0x7000) == 0x7000 & 0xFFFF
+    assert CodeCache(tmp_path).lookup(0x7002, PAGE, set()) is None
+
+
+def test_reading_a_page_holds_no_descriptor(tmp_path):
+    # the file is mapped with libc's mmap and its descriptor closed: a guest sees its
+    # host descriptors as its own, so none may stay open (Python's mmap keeps a dup)
+    import os
+    writer = CodeCache(tmp_path)
+    writer.store(0x8000, PAGE, {}, block(0x8000, 8))
+    writer.flush()
+    before = sorted(os.listdir("/proc/self/fd"))
+    reader = CodeCache(tmp_path)
+    assert returned(reader.lookup(0x8000, PAGE, set())[0], 0x8000) == 8
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_page_file_damaged_past_its_head_is_a_miss_and_is_replaced(tmp_path):
+    # a table that points past the end, and records that are not marshal data
+    writer = CodeCache(tmp_path)
+    writer.store(0x9000, PAGE, {}, block(0x9000, 9))
+    writer.store(0x9010, PAGE, {}, block(0x9010, 10))
+    writer.flush()
+    good = (tmp_path / PAGE).read_bytes()
+    for damaged in (good[:len(good) // 2],                          # cut short
+                    good[:24] + b"\xee" * (len(good) - 24),        # records overwritten
+                    good[:8] + b"\xff" * (len(good) - 8)):         # the table overwritten
+        (tmp_path / PAGE).write_bytes(damaged)
+        cache = CodeCache(tmp_path)
+        for pc, value in ((0x9000, 9), (0x9010, 10)):
+            hit = cache.lookup(pc, PAGE, set())
+            assert hit is None or returned(hit[0], pc) == value
+        cache.store(0x9020, PAGE, {}, block(0x9020, 20))
+        cache.flush()
+        assert returned(CodeCache(tmp_path).lookup(0x9020, PAGE, set())[0], 0x9020) == 20
+
+
+def _write_traces(directory, first: int, rounds: int) -> None:
+    for r in range(rounds):
+        cache = CodeCache(directory)
+        pc = first + 4 * r
+        cache.store(pc, PAGE, {}, block(pc, pc & 0xFFFF))
+        cache.flush()
+
+
+def test_machines_writing_one_page_at_once_leave_a_whole_file(tmp_path):
+    # four processes merge into one page file at once: every reader then sees a valid
+    # file (rename of whole files), and what it serves is right; no temporary file stays
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_write_traces, args=(tmp_path, 0xA000 + 0x400 * k, 25))
+             for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    reader = CodeCache(tmp_path)
+    served = 0
+    for k in range(4):
+        for r in range(25):
+            pc = 0xA000 + 0x400 * k + 4 * r
+            hit = reader.lookup(pc, PAGE, set())
+            if hit is not None:
+                assert returned(hit[0], pc) == pc & 0xFFFF
+                served += 1
+    # writers that raced lose each other's new traces at worst, never a whole file
+    assert served >= 25
+    assert not list(tmp_path.glob("*.tmp"))
