@@ -7,7 +7,8 @@ follow (see Engine.hot_branch) and the translator itself.  The cache maps
 a directory named after a hash of the translator's own source files: a change
 to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
 (branch pc, marked) for each branch whose mark shaped the trace; a variant is
-served only while every one of those branches is marked (or not) the same way.
+served while no branch it did not follow is marked, and the branches it
+followed are then marked (see lookup).
 A page file is mapped (shared with every
 process reading it) and holds a table of its variants sorted by pc, searched
 in place: a run unmarshals only the records of the traces it enters (see
@@ -199,6 +200,23 @@ def _load_page(path: Path) -> _Page:
         os.close(fd)
 
 
+def _pick(variants, likely_taken: set[int]):
+    """The (marks, code, extra) of variants that follows the most branches and no
+    branch marked in likely_taken contradicts; None if every one is contradicted."""
+    best, most = None, -1
+    for variant in variants:
+        follows = 0
+        for branch, marked in variant[0]:
+            if marked:
+                follows += 1
+            elif branch in likely_taken:
+                break
+        else:
+            if follows > most:
+                best, most = variant, follows
+    return best
+
+
 class CodeCache:
     def __init__(self, directory: Path | None) -> None:
         self.dir = directory
@@ -224,25 +242,37 @@ class CodeCache:
         return page
 
     def lookup(self, pc: int, ph: str, likely_taken: set[int]):
-        """(code, [(other vpn, its page hash), ...]) or None: the variant of the
-        trace at pc whose marks agree with likely_taken.  code is the block's
-        function's (function_code) or, if its module does more, the module's.
+        """(code, [(other vpn, its page hash), ...]) or None: a variant of the
+        trace at pc that no branch of likely_taken contradicts (one that did not
+        follow a marked branch).  code is the block's function's (function_code)
+        or, if its module does more, the module's.
+
+        Of those, the one that follows the most branches, which are then marked
+        in likely_taken: the run that made it found them hot, and this one would
+        find them hot again, after HOT_EXITS counted side exits each and a trace
+        dropped and looked up again (76,000 side exits and 2,400 lookups of
+        `python3 -c pass`).  Only the shape of traces depends on marks.
 
         A block that follows branches onto other pages is valid only while
         those pages still hold the same bytes: the caller checks them.
         """
-        for marks, code, extra in self.codes.get((ph, pc), ()):
-            if all((branch in likely_taken) == marked for branch, marked in marks):
-                return code, extra
-        try:
-            for marks, code_bytes, extra in self._page(ph).variants(pc):
-                if all((branch in likely_taken) == marked for branch, marked in marks):
-                    code = function_code(marshal.loads(code_bytes))
-                    self._keep(ph, pc, marks, code, extra)
-                    return code, extra
-        except _DAMAGED:
-            pass
-        return None
+        best = _pick(self.codes.get((ph, pc), ()), likely_taken)
+        if best is None:
+            try:
+                best = _pick(self._page(ph).variants(pc), likely_taken)
+                if best is not None:
+                    marks, code_bytes, extra = best
+                    best = marks, function_code(marshal.loads(code_bytes)), extra
+                    self._keep(ph, pc, marks, best[1], extra)
+            except _DAMAGED:
+                return None
+        if best is None:
+            return None
+        marks, code, extra = best
+        for branch, marked in marks:
+            if marked:
+                likely_taken.add(branch)
+        return code, extra
 
     def _keep(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
         """A trace this process had to read or translate: remember it, and in a fork
