@@ -8,12 +8,11 @@ a directory named after a hash of the translator's own source files: a change
 to mkemu/cpu makes a fresh cache.  `marks` is a sorted tuple of
 (branch pc, marked) for each branch whose mark shaped the trace; a variant is
 served while no branch it did not follow is marked, and the branches it
-followed are then marked (see lookup).
-A page file is mapped (shared with every
-process reading it) and holds a table of its variants sorted by pc, searched
-in place: a run unmarshals only the records of the traces it enters (see
-_Page).  Files are written whole to a temporary
-name and renamed, so concurrent machines never see half a file.  A file's
+followed are then marked (see lookup).  A page file is mapped (shared with
+every process reading it) and holds a table of its variants sorted by pc,
+searched in place: a run unmarshals only the records of the traces it enters
+(see _Page).  Files are written whole to a temporary name and renamed, so
+concurrent machines never see half a file.  A file's
 mtime is its last use (cachectl.py evicts the oldest past a size limit): files
 loaded that were last touched over TOUCH_AGE ago are touched again at flush.
 
@@ -35,9 +34,9 @@ import marshal
 import os
 import struct
 import sys
+import time
 from array import array
 from bisect import bisect_left
-import time
 from pathlib import Path
 from types import CodeType
 
