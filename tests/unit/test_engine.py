@@ -102,19 +102,24 @@ def run_two_passes(cache, entry):
     return seen, eng
 
 
-def test_code_cache_serves_a_trace_only_for_the_branch_marks_that_shaped_it(tmp_path):
+def test_code_cache_serves_traces_with_the_branch_marks_that_shaped_them(tmp_path):
     first, eng = run_two_passes(CodeCache(tmp_path), CODE)
     assert CODE + 24 in eng.likely_taken
     eng.code_cache.flush()
-    # a fresh engine has no marks: entered at END it must run END's trace as
-    # translated without the mark, exactly like an engine with no cache
+    # a fresh engine has no marks: entered at END the guest sees exactly what an
+    # engine with no cache gives it; the cached traces shaped by the mark are
+    # served, and mark the branch (CodeCache.lookup), so it counts no side exits
     from_cache, eng = run_two_passes(CodeCache(tmp_path), END)
-    assert from_cache == run_two_passes(None, END)[0]
+    uncached = run_two_passes(None, END)[0]
+    assert from_cache[:2] == uncached[:2]
+    assert CODE + 24 in from_cache[4] and CODE + 24 not in uncached[4]
+    assert from_cache[2] < uncached[2]
     assert eng.blocks_from_cache > 0
     # the traces shaped by the mark are cached too: a second whole run
-    # translates nothing
+    # translates nothing, and has the mark from its start
     again, eng = run_two_passes(CodeCache(tmp_path), CODE)
-    assert again == first and eng.blocks_from_cache == eng.blocks_translated
+    assert again[:2] == first[:2] and again[4] == first[4] and again[2] < first[2]
+    assert eng.blocks_from_cache == eng.blocks_translated
 
 
 def test_fetch_fault():
