@@ -117,6 +117,7 @@ class _Run:
     def __init__(self, op: MemOp) -> None:
         self.ops = [op]
         self.moved: list[tuple[int, set[str], set[str]]] = []   # (op index after, writes, reads)
+        self.delta = 0           # the base moved by the first access's pre-index writeback
 
 
 def _joins(run: _Run, op: MemOp, lines: list[str]) -> bool:
@@ -124,12 +125,21 @@ def _joins(run: _Run, op: MemOp, lines: list[str]) -> bool:
     if op.load != last.load or op.base != last.base:
         return False
     between = []
+    delta = run.delta
+    first = run.ops[0]
     for ln in lines[last.end:op.first]:
         if ln.startswith("#"):
             continue
         rw = _movable(ln)
-        if rw is None or op.base in rw[0]:
+        if rw is None:
             return False
+        if op.base in rw[0]:
+            # a prologue's `stp x29, x30, [sp, #-N]!`: the later accesses' base is
+            # the first one's address; their offsets are taken from the old base
+            if (len(run.ops) > 1 or delta or first.addr == first.base
+                    or ln != f"{first.base} = ({first.addr}) & 0xFFFFFFFFFFFFFFFF"):
+                return False
+            delta = first.off
         between.append(rw)
     mine = set(op.names) if op.load else set(_NAME.findall(" ".join(op.names)))
     # a line moved after the accesses must not write what a later access reads
@@ -143,13 +153,15 @@ def _joins(run: _Run, op: MemOp, lines: list[str]) -> bool:
             return False
     elif op.base != "sp":
         return False
-    lo, hi = op.span()
+    lo, hi = op.off + delta, op.span()[1] + delta
     if any(lo < h and l < hi for l, h in (o.span() for o in run.ops)):
         return False
     los = min(lo, *(o.off for o in run.ops))
     his = max(hi, *(o.span()[1] for o in run.ops))
     if his - los > _MAX_SPAN:
         return False
+    op.off = lo
+    run.delta = delta
     run.moved += [(len(run.ops), w, r) for w, r in between]
     run.ops.append(op)
     return True

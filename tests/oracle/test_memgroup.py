@@ -45,8 +45,10 @@ LOADS = [ldp(1, 2, SP, 16), ldr(3, SP, 36, 4), ldr(4, SP, 40), ldp(5, 6, SP, 48,
 STORES = [stp(1, 2, SP, 16), st(3, SP, 32, 4), st(4, SP, 40), stp(5, 6, SP, 48, w=True),
           st(7, SP, 58, 2), st(8, SP, 63, 1)]      # gaps at 36 and 56: three stretches
 EPILOGUE = [ldp(19, 20, SP, 16), ldp(21, 22, SP, 32), ldp(29, 30, SP, 48, mode=1)]
-PROLOGUE = [stp(29, 30, SP, -64, mode=3), stp(19, 20, SP, 16), stp(21, 22, SP, 32),
-            st(23, SP, 48)]
+PROLOGUE = [stp(29, 30, SP, -64, mode=3), add_imm(29, SP, 0), stp(19, 20, SP, 16),
+            add_imm(19, 0, 0), stp(21, 22, SP, 32), st(23, SP, 48)]
+# the moved `mov x29, sp` writes what the next store stores: that store ends the run
+PROLOGUE_READS_MOVED = [stp(29, 30, SP, -32, mode=3), add_imm(29, SP, 0), stp(29, 19, SP, 16)]
 # x0 is the base until the second load overwrites it: the run must stop there
 BASE_OVERWRITTEN = [ldp(1, 2, 0, 0), ldr(0, 0, 16), ldr(3, 0, 8), ldr(4, 0, 24)]
 INTERLEAVED = [ldp(1, 2, SP, 16), add_imm(9, 9, 1), ldr(3, SP, 32), add_imm(1, 1, 2),
@@ -67,11 +69,12 @@ def _case(code, base_reg, place, seed):
     return Case(code=code, x=x, data=rng.randbytes(DATA_SIZE))
 
 
-@pytest.mark.parametrize("name", ["LOADS", "STORES", "EPILOGUE", "PROLOGUE", "INTERLEAVED"])
+@pytest.mark.parametrize("name", ["LOADS", "STORES", "EPILOGUE", "PROLOGUE", "INTERLEAVED",
+                                  "PROLOGUE_READS_MOVED"])
 @pytest.mark.parametrize("place", PLACES)
 def test_run_off_sp_like_unicorn(name, place):
     code = globals()[name]
-    start = place + 0x40 if name == "PROLOGUE" else place      # it pre-decrements SP
+    start = place + 0x40 if name.startswith("PROLOGUE") else place    # it pre-decrements SP
     check(_case(code, SP, start, place))
 
 
@@ -108,3 +111,8 @@ def test_runs_become_one_struct_call():
     src = _source(LOADS + STORES + EPILOGUE)
     assert src.count("GU['") == 2 and src.count("GP['") == 4
     assert "GU['<QQ4xIQII4xHB'](" in src
+    # a prologue: the pre-index store and the stores off the new SP, with the
+    # movs between them after
+    src = _source(PROLOGUE)
+    assert src.count("GP['") == 1 and "GP['<QQQQQQQ']" in src
+    assert _source(INTERLEAVED).count("GU['") == 1
