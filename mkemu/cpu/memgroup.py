@@ -240,6 +240,11 @@ def group_memory(b) -> None:
     if not runs:
         return
     lines = b.lines
+    last_use: dict[str, int] = {}         # address temporary -> the last line naming it
+    for i, ln in enumerate(lines):
+        if "_a" in ln:
+            for t in _TEMP.findall(ln):
+                last_use[t] = i
     out: list[str] = []
     pos = 0
     for run in runs:
@@ -249,7 +254,8 @@ def group_memory(b) -> None:
         # the other instructions' lines between the accesses, in order
         moved = [ln for a, c in zip(ops, ops[1:]) for ln in lines[a.end:c.first]
                  if not ln.startswith("#")]
-        later = set(_TEMP.findall("\n".join(lines[end:] + moved)))
+        later = {t for t, i in last_use.items() if i >= end}
+        later.update(_TEMP.findall("\n".join(moved)))
         out += _fast_path(ops, later)
         out.append("except Exception:")
         out += ["    " + ln for ln in lines[first:end]]
