@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from mkemu.cpu.engine import Engine
-from mkemu.cpu.state import CpuState
+from mkemu.cpu.engine import TRAP_FAULT, Engine
+from mkemu.cpu.state import TRAP_BRK, CpuState
 from mkemu.mm.tlb import SoftTLB
 from tests.support.oracle import CODE, DATA, DATA_SIZE, Case, FlatMemory, check
 
@@ -38,6 +38,18 @@ def st(rt, rn, off, size=8):
 
 def add_imm(rd, rn, imm):
     return 0x91000000 | imm << 10 | rn << 5 | rd
+
+
+def sub_imm(rd, rn, imm):
+    return 0xD1000000 | imm << 10 | rn << 5 | rd
+
+
+def touch(base_reg, off):
+    """Read and write back one byte at base + off through x26: the page enters the
+    TLB's read and write tables, so the run after takes its fast path (a fresh
+    TLB would send it to the slow path).  Same effect in unicorn."""
+    at = add_imm(26, base_reg, off) if off >= 0 else sub_imm(26, base_reg, -off)
+    return [at, ldr(27, 26, 0, 1), st(27, 26, 0, 1)]
 
 
 LOADS = [ldp(1, 2, SP, 16), ldr(3, SP, 36, 4), ldr(4, SP, 40), ldp(5, 6, SP, 48, w=True),
@@ -76,12 +88,15 @@ def test_run_off_sp_like_unicorn(name, place):
     code = globals()[name]
     start = place + 0x40 if name.startswith("PROLOGUE") else place    # it pre-decrements SP
     check(_case(code, SP, start, place))
+    lowest = -0x40 if name.startswith("PROLOGUE") else 0x10
+    check(_case(touch(SP, lowest) + code, SP, start, place))
 
 
 @pytest.mark.parametrize("place", [0x100, 0x105, 0xFF0, 0xFEB, DATA_SIZE - 0x20, DATA_SIZE - 0x11])
 def test_loads_off_another_base_like_unicorn(place):
     code = [ldp(1, 2, 9, 0), ldr(3, 9, 16), ldr(4, 9, 20, 4), ldr(5, 9, 26, 2)]
     check(_case(code, 9, place, place))
+    check(_case(touch(9, 0) + code, 9, place, place))
 
 
 @pytest.mark.parametrize("place", [0x100, 0x1000 - 0x18, DATA_SIZE - 0x18])
@@ -90,7 +105,8 @@ def test_a_load_overwriting_the_base_ends_the_run(place):
     data = bytearray(rng.randbytes(DATA_SIZE))
     # x0's new value (at base + 16) points back into DATA
     data[place + 16:place + 24] = (DATA + 0x200).to_bytes(8, "little")
-    check(Case(code=BASE_OVERWRITTEN, x={0: DATA + place, 31: DATA + 0x800}, data=bytes(data)))
+    for code in (BASE_OVERWRITTEN, touch(0, 0) + BASE_OVERWRITTEN):
+        check(Case(code=code, x={0: DATA + place, 31: DATA + 0x800}, data=bytes(data)))
 
 
 def _source(code):
@@ -116,3 +132,47 @@ def test_runs_become_one_struct_call():
     src = _source(PROLOGUE)
     assert src.count("GP['") == 1 and "GP['<QQQQQQQ']" in src
     assert _source(INTERLEAVED).count("GU['") == 1
+
+
+def _run_stores(code, sp, fill=0xEE):
+    mem = FlatMemory()
+    mem.map(CODE, 0x1000)
+    mem.write(CODE, b"".join(w.to_bytes(4, "little") for w in code + [0xD4200000]))
+    mem.map(DATA, DATA_SIZE)
+    mem.write(DATA, bytes([fill]) * DATA_SIZE)
+    st_ = CpuState()
+    st_.pc = CODE
+    for n in range(31):
+        st_.x[n] = 0x1111111111111111 * (n % 15 + 1)
+    # a first run in the same page, so the page is in the TLB (else the fast
+    # path's look-up misses and only the slow path runs)
+    regs = list(st_.x)
+    st_.x[31] = sp - 0x80
+    eng = Engine(st_, SoftTLB(mem.resolve))
+    assert eng.run() == TRAP_BRK
+    mem.write(DATA, bytes([fill]) * DATA_SIZE)
+    st_.x[:] = regs
+    st_.x[31], st_.pc = sp, CODE
+    trap = eng.run()
+    return trap, st_, mem
+
+
+def test_a_store_run_faulting_midway_writes_only_the_stores_before_it():
+    # program order: a pair, then a store running off the end of DATA (it
+    # faults), then a store below both: stored first by address, last by order
+    code = [stp(1, 2, SP, 16), st(3, SP, 40), st(5, SP, 0)]
+    sp = DATA + DATA_SIZE - 44
+    trap, st_, mem = _run_stores(code, sp)
+    assert trap == TRAP_FAULT and st_.pc == CODE + 4
+    assert "GP['" in _source(code)          # the run is grouped
+    assert mem.read(sp + 16, 16) == st_.x[1].to_bytes(8, "little") + st_.x[2].to_bytes(8, "little")
+    assert mem.read(sp, 8) == b"\xee" * 8     # after the faulting store: not done
+
+
+def test_a_load_run_faulting_midway_keeps_the_registers_after_it():
+    code = [ldp(1, 2, SP, 16), ldr(3, SP, 40), ldr(5, SP, 0)]
+    sp = DATA + DATA_SIZE - 44
+    trap, st_, _ = _run_stores(code, sp)
+    assert trap == TRAP_FAULT and st_.pc == CODE + 4
+    assert st_.x[1] == st_.x[2] == 0xEEEEEEEEEEEEEEEE
+    assert st_.x[3] == 0x1111111111111111 * 4 and st_.x[5] == 0x1111111111111111 * 6
