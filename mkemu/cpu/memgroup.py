@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 _FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _ADDR = re.compile(r"^(_a\d+) = (\w+)(?: ([+-]) (0x[0-9a-f]+))?$")
-_MAX_SPAN = 512          # bytes a load run may cover (pad bytes included)
+_MAX_SPAN = 512          # bytes a run may cover (a load run's pad bytes included)
 
 
 class _Structs(dict):
