@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 
 from ..mm.fault import MemFault
-from . import a64_simd, hostatomic
+from . import a64_simd, hostatomic, memgroup
 from .bits import field, sign_extend
 from .bits import replicate as _replicate
 
@@ -172,7 +172,8 @@ _PAIR2 = {4: struct.Struct("<II"), 8: struct.Struct("<QQ")}
 HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
            "LDMULTI": _ld_multi, "STMULTI": _st_multi,
            # for BlockBuilder.load_pair: two elements in one struct call
-           "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from}
+           "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
+           **memgroup.HELPERS}      # a run of loads or stores as one struct call
 
 
 def decode(insn: int):

@@ -33,6 +33,7 @@ import ast
 import re
 
 from .flags import lazy_kind
+from .memgroup import MemOp, group_memory
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -172,6 +173,10 @@ class BlockBuilder:
         self.finishers: list = []
         self.fault_lines: list[str] = []
         self.head_lines: list[str] = []     # and before the body (after the loads)
+        # Each load/store's lines (memgroup.MemOp): runs of them off one base
+        # become one struct call in source()
+        self.mem_ops: list[MemOp] = []
+        self._mark = (-1, -1)              # (line index, pc) of the last mark_faultable
 
     # ---- emitting -------------------------------------------------------
     def line(self, text: str) -> None:
@@ -272,8 +277,15 @@ class BlockBuilder:
     def mark_faultable(self) -> None:
         """Record this instruction's pc so a fault inside it reports it exactly
         (and where its NZCV is then)."""
+        self._mark = (len(self.lines), self.pc)
         self.line(f"_pc = {self.pc:#x}")
         self._fault_flags.setdefault(self.pc, self._flag_state())
+
+    def _record(self, body: int, load: bool, addr: str, names: tuple, size: int) -> None:
+        """Note the access just emitted from line `body` on (for memgroup)."""
+        first, pc = self._mark
+        if pc == self.pc and self.depth == 0:
+            self.mem_ops.append(MemOp(pc, first, body, len(self.lines), load, addr, names, size))
 
     def load(self, dst: str, addr: str, size: int) -> None:
         """dst = zero-extended `size`-byte little-endian value at guest addr.
@@ -281,12 +293,14 @@ class BlockBuilder:
         dst is a local name (a temporary or a register local such as x3).
         addr should be a simple name; the slow path masks it to 64 bits.
         """
+        body = len(self.lines)
         if size == 1:      # a byte is an item of the page's view: no struct call, no tuple
             self.line(f"try: {dst} = RT[{addr} >> 12][{addr} & 4095]")
         else:
             self.line(f"try: {dst} = {_UNPACK[size]}(RT[{addr} >> 12], {addr} & 4095)[0]")
         self.line(f"except Exception: {dst} = LD({addr}, {size})")
         self._narrowed(dst, size <= 4)
+        self._record(body, True, addr, (dst,), size)
 
     def store(self, addr: str, value: str, size: int) -> None:
         """Store the low `size` bytes of value (already in range) at guest addr.
@@ -297,6 +311,7 @@ class BlockBuilder:
         An aligned 8- or 4-byte store is one item of the page's word view (WQ,
         WL: a fixed-size copy, a third of the cost of to_bytes and a slice).
         A page-crossing slice is short, which raises: the slow path takes it."""
+        body = len(self.lines)
         if size == 1:
             self.line(f"try: WT[{addr} >> 12][{addr} & 4095] = {value}")
         elif size == 16:   # P128's slice assignment, without its call
@@ -315,16 +330,19 @@ class BlockBuilder:
             else:
                 self.line(f"try: {slice_store}")
         self.line(f"except Exception: ST({addr}, {size}, {value})")
+        self._record(body, False, addr, (value,), size)
 
     def load_pair(self, dst1: str, dst2: str, addr: str, size: int) -> None:
         """LDP of two W or X registers: one struct call when both lie in one page.
         The slow path loads both before assigning either, so a fault on the second
         leaves the first destination (perhaps the base register) untouched."""
+        body = len(self.lines)
         self.line(f"try: {dst1}, {dst2} = U2{'Q' if size == 8 else 'L'}(RT[{addr} >> 12], {addr} & 4095)")
         self.line(f"except Exception: {dst1}, {dst2} = LD({addr}, {size}), "
                   f"LD(({addr} + {size}) & {M64:#x}, {size})")
         self._narrowed(dst1, size == 4)
         self._narrowed(dst2, size == 4)
+        self._record(body, True, addr, (dst1, dst2), size)
 
     def store_pair(self, addr: str, value1: str, value2: str, size: int) -> None:
         """STP of two W or X values (already in range), like load_pair: aligned,
@@ -334,6 +352,7 @@ class BlockBuilder:
         slice) and the slow path stores both."""
         words, shift = _WORDS[size]
         both = value1 if value2 == "0" else f"{value1} | ({value2} << {8 * size})"
+        body = len(self.lines)
         self.line("try:")
         self.depth += 1
         self.line(f"if {addr} & {size - 1}: _o = {addr} & 4095; "
@@ -343,6 +362,7 @@ class BlockBuilder:
         self.depth -= 1
         self.line(f"except Exception: ST({addr}, {size}, {value1}); "
                   f"ST(({addr} + {size}) & {M64:#x}, {size}, {value2})")
+        self._record(body, False, addr, (value1, value2), size)
 
     # ---- flags -----------------------------------------------------------
     def set_flags(self, kind: str, bits: int, a: str, b: str = "0") -> None:
@@ -438,7 +458,10 @@ class BlockBuilder:
             names = findall(line)
             if not names:
                 # no register read or written: such a line only ends a try/except pair
-                if line.startswith(("try: ", "except Exception: ")):
+                if line == "except Exception:":
+                    # memgroup's fallback: its lines assign what the `try: ` did
+                    assigned |= pending
+                if line.startswith(("try: ", "except Exception")):
                     pending = set()
                 continue
             if line[0] == " ":
@@ -601,9 +624,12 @@ class BlockBuilder:
 
     # ---- assembling ----------------------------------------------------
     def source(self, name: str) -> str:
+        if self.finishers:
+            self.mem_ops = []       # their passes move lines: the records no longer hold
         for finish in self.finishers:
             finish(self)
         self.finishers = []
+        group_memory(self)
         self.lines = [t for t in self.lines if t != "pass"]   # what they dropped
         load = self._needs_load()
         written_all = self._written_before_here()     # the whole body is emitted
