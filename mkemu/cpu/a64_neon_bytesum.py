@@ -17,14 +17,11 @@ as the text then is (lines the tree dropped no longer assign anything).
 """
 from __future__ import annotations
 
-import weakref
 
 from .a64_neon_expr import rep
 from .a64_neon_sink import before_sinking
 from .block import assigned_registers
 
-_SUMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # builder -> {reg: (x, y, line)}
-_CHUNKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> {temp: (lo, hi, line)}
 
 _LOW = rep(8, 128) * 0x7F          # the low 7 bits of every byte
 _TOP = rep(8, 128) << 7            # the top bit of every byte
@@ -35,13 +32,13 @@ def record_sum(b, rd: int, rn: int, rm: int) -> None:
     """The line just emitted is Vd = Vn + Vm in 64-bit lanes."""
     if b.depth or rd in (rn, rm):
         return
-    _SUMS.setdefault(b, {})[f"v{rd}"] = (f"v{rn}", f"v{rm}", len(b.lines) - 1)
+    b.notes.setdefault("bytesum.sums", {})[f"v{rd}"] = (f"v{rn}", f"v{rm}", len(b.lines) - 1)
 
 
 def record_chunk(b, temp: str, lo: int, hi: int) -> None:
     """The line just emitted is temp = (Vhi << 128) | Vlo."""
     if not b.depth:
-        _CHUNKS.setdefault(b, {})[temp] = (f"v{lo}", f"v{hi}", len(b.lines) - 1)
+        b.notes.setdefault("bytesum.chunks", {})[temp] = (f"v{lo}", f"v{hi}", len(b.lines) - 1)
 
 
 def byte_slice(b, rd: int, chunks: list[str]) -> None:
@@ -60,7 +57,7 @@ def _changed(b, name: str, start: int, stop: int) -> bool:
 
 def _leaf(b, reg: str, at: int):
     """(x, y or None, the line x is read from) with reg = x + y at line `at`, lane-wise."""
-    known = _SUMS.get(b, {}).get(reg)
+    known = b.notes.get("bytesum.sums", {}).get(reg)
     if known is not None:
         x, y, line = known
         if line < at and not any(_changed(b, n, line, at) for n in (reg, x, y)):
@@ -74,7 +71,7 @@ def _rewrite(b, rd: int, chunks: list[str], f: int) -> None:
         return
     leaves = []
     for c in chunks:
-        known = _CHUNKS.get(b, {}).get(c)
+        known = b.notes.get("bytesum.chunks", {}).get(c)
         if known is None:
             return
         lo, hi, line = known

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 import re
-import weakref
 
 from .a64_neon_expr import D_MASK, Q_MASK, narrow, ones, rep, vreg
 from .a64_neon_bytesum import byte_slice, record_chunk
@@ -208,7 +207,6 @@ class _Made:
         self.parts, self.first, self.end = parts, first, end
 
 
-_MADE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> {reg: _Made}
 _UNSAFE = ("_pc =", "return", "continue", "V[", "S.", "LD(", "ST(")   # exits, faults, state
 
 
@@ -255,7 +253,7 @@ def _from_chunks(b, chunks: list, every: int, esize: int) -> str:
 
 
 def _uzp1_q(b, rd: int, rn: int, rm: int, esize: int) -> None:
-    made = _MADE.setdefault(b, {})
+    made = b.notes.setdefault("permute.made", {})   # {reg: _Made}
     n, m = _current(b, made, rn), _current(b, made, rm)
     tree = (n is not None and m is not None and n.esize == m.esize == 2 * esize
             and n.every == m.every and n is not m)

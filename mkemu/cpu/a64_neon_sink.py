@@ -35,10 +35,7 @@ the whole liveness analysis.
 from __future__ import annotations
 
 import re
-import weakref
 
-_OFFERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> [(name, first, end)]
-_REWRITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # builder -> [fn(b)]
 
 _EXIT = re.compile(r"^( *)@WB\d+@$")                 # an exit's register stores (BlockBuilder._exit)
 _FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
@@ -66,13 +63,13 @@ def before_sinking(b, rewrite) -> None:
     """Run rewrite(b) on the complete trace before the offers are looked at (it
     may change lines in place, keeping their number)."""
     _registered(b)
-    _REWRITES.setdefault(b, []).append(rewrite)
+    b.notes.setdefault("sink.rewrites", []).append(rewrite)   # [fn(b)]
 
 
 def _registered(b) -> list:
-    offers = _OFFERS.get(b)
+    offers = b.notes.get("sink.offers")     # [(name, first, end)]
     if offers is None:
-        offers = _OFFERS[b] = []
+        offers = b.notes["sink.offers"] = []
         b.finishers.append(_finish)
     return offers
 
@@ -92,9 +89,9 @@ def _kills(text: str, name: str, mention) -> bool:
 
 
 def _finish(b) -> None:
-    for rewrite in _REWRITES.pop(b, []):
+    for rewrite in b.notes.pop("sink.rewrites", []):
         rewrite(b)
-    offers = _OFFERS.pop(b, [])
+    offers = b.notes.pop("sink.offers", [])
     # later definitions first: an earlier one is read by the later ones it feeds,
     # which are out of the trip once sunk
     sinks = []                 # (first, lines, exit line indexes, faulting pcs)

@@ -11,13 +11,11 @@ and the trip only reads the bool.
 """
 from __future__ import annotations
 
-import weakref
 
 from .block import assigned_registers
 
-# builder -> {(register, top-bit mask): (local, index of the line after the test)}
-_TESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_HOISTABLE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # builder -> [(local, reg)]
+# The builder's notes: "topbits.tests" {(register, top-bit mask): (local, index
+# of the line after the test)} and "topbits.hoistable" [(local, reg)]
 
 
 def clear_top(b, reg: str, top: int) -> str | None:
@@ -26,7 +24,7 @@ def clear_top(b, reg: str, top: int) -> str | None:
     then written out where it is used)."""
     if b.depth:
         return None
-    tests = _TESTS.setdefault(b, {})
+    tests = b.notes.setdefault("topbits.tests", {})
     known = tests.get((reg, top))
     if known is not None:
         name, since = known
@@ -39,7 +37,7 @@ def clear_top(b, reg: str, top: int) -> str | None:
     name = b.tmp("k")
     b.line(f"{name} = not {reg} & {top:#x}")
     tests[(reg, top)] = (name, len(b.lines))
-    hoistable = _HOISTABLE.setdefault(b, [])
+    hoistable = b.notes.setdefault("topbits.hoistable", [])
     if not hoistable:
         b.finishers.append(_hoist)
     hoistable.append((name, reg))
@@ -68,8 +66,8 @@ def _copied_test(b, tests: dict, reg: str, top: int) -> str | None:
 
 def _hoist(b) -> None:
     """Move the tests of registers a loop never assigns in front of the loop."""
-    hoistable = _HOISTABLE.pop(b, [])
-    _TESTS.pop(b, None)
+    hoistable = b.notes.pop("topbits.hoistable", [])
+    b.notes.pop("topbits.tests", None)
     if not b.loop:
         return
     assigned = {n for t in b.lines if "=" in t for n in assigned_registers(t)}

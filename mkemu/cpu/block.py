@@ -171,6 +171,8 @@ class BlockBuilder:
         # assembled (a64_neon_sink), and the lines they add to the fault path
         # before UNWIND (at 8 spaces; they may read the body's locals)
         self.finishers: list = []
+        # per-trace records of translation passes (a64_neon_*), keyed "module.record"
+        self.notes: dict = {}
         self.fault_lines: list[str] = []
         self.head_lines: list[str] = []     # and before the body (after the loads)
         # Each load/store's lines (memgroup.MemOp): runs of them off one base

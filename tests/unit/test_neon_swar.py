@@ -13,7 +13,7 @@ class _Builder:
     depth = 0
 
     def __init__(self):
-        self.lines, self.n, self.finishers = [], 0, []
+        self.lines, self.n, self.finishers, self.notes = [], 0, [], {}
 
     def tmp(self, stem="t"):
         self.n += 1
