@@ -139,12 +139,35 @@ def store_d(b, addr: str, d: str) -> None:
     """STR of a D register whose twin is d: the float through the page's double view
     (one aligned 8-byte copy, single-copy atomic as an int store is); unaligned, its
     bytes (a page-crossing slice is short and raises: the slow path takes it)."""
+    _reuse_address(b, addr)
     b.line("try:")
     b.depth += 1
     b.line(f"if {addr} & 7: _o = {addr} & 4095; WT[{addr} >> 12][_o:_o + 8] = D8({d})")
     b.line(f"else: WD[{addr} >> 12][({addr} & 4095) >> 3] = {d}")
     b.depth -= 1
     b.line(f"except Exception: ST({addr}, 8, QD({d}))")
+
+
+_ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
+_IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+
+def _reuse_address(b, addr: str) -> None:
+    """The store's address line `_aK = expr`, just emitted, becomes `_aK = _aJ` when an
+    earlier line of the body computed the same expr and nothing since assigned what it
+    reads (a load and a store of one element: c[j] += ...)."""
+    if not b.lines or not b.lines[-1].startswith(f"{addr} = "):
+        return
+    expr = b.lines[-1][len(addr) + 3:]
+    reads = set(_IDENT.findall(expr))
+    for i in range(len(b.lines) - 2, -1, -1):
+        t = b.lines[i]
+        m = _ADDRESS.match(t)
+        if m and m.group(2) == expr:
+            b.lines[-1] = f"{addr} = {m.group(1)}"
+            return
+        if "continue" in t or t.lstrip().startswith("while") or any(_assigns(t, r) for r in reads):
+            return
 
 
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
@@ -299,7 +322,10 @@ def _sink(b, n: int, d: str) -> bool:
 
 
 def _assigns(t: str, name: str) -> bool:
-    return re.search(rf"(?:^|;|:)\s*(?:\w+\s*,\s*)*{name}(?:\s*,\s*\w+)*\s*=(?!=)", t) is not None
+    """Does line t assign name (`name = `, `a, name = `, `name += `, after a line
+    start, `;` or `:`)?"""
+    return re.search(rf"(?:^|;|:)\s*(?:\w+\s*,\s*)*{name}(?:\s*,\s*\w+)*\s*"
+                     rf"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)", t) is not None
 
 
 def _exit_start(lines: list[str], i: int, indent: str) -> int:
