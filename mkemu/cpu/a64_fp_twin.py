@@ -128,6 +128,7 @@ def long_test(b, d: str) -> str:
 
 def load_d(b, n: int, addr: str) -> None:
     """LDR Dn from addr (a name): the double as a float, then Vn."""
+    _unmask_address(b, addr)
     d = b.tmp("d")
     b.line(f"try: {d} = F64(RT[{addr} >> 12], {addr} & 4095)[0]")
     b.line(f"except Exception: {d} = DQ(LD({addr}, 8))")
@@ -139,6 +140,7 @@ def store_d(b, addr: str, d: str) -> None:
     """STR of a D register whose twin is d: the float through the page's double view
     (one aligned 8-byte copy, single-copy atomic as an int store is); unaligned, its
     bytes (a page-crossing slice is short and raises: the slow path takes it)."""
+    _unmask_address(b, addr)
     _reuse_address(b, addr)
     b.line("try:")
     b.depth += 1
@@ -150,6 +152,16 @@ def store_d(b, addr: str, d: str) -> None:
 
 _ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
 _IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+
+def _unmask_address(b, addr: str) -> None:
+    """The address line `_aK = (expr) & M64`, just emitted, loses its mask: past 2**64
+    the page lookup misses and the slow path (LD, ST) masks it, as it does for the
+    unsigned-offset forms' `base + off`."""
+    if b.lines and b.lines[-1].startswith(f"{addr} = (") and b.lines[-1].endswith(f") & {M64:#x}"):
+        inner = b.lines[-1][len(addr) + 4:-len(f") & {M64:#x}")]
+        if inner.count("(") == inner.count(")"):
+            b.lines[-1] = f"{addr} = {inner}"
 
 
 def _reuse_address(b, addr: str) -> None:
