@@ -158,7 +158,9 @@ def _unmask_address(b, addr: str) -> None:
     """The address line `_aK = (expr) & M64`, just emitted, loses its mask: past 2**64
     the page lookup misses and the slow path (LD, ST) masks it, as it does for the
     unsigned-offset forms' `base + off`."""
-    if b.lines and b.lines[-1].startswith(f"{addr} = (") and b.lines[-1].endswith(f") & {M64:#x}"):
+    if not addr.startswith("_a") or not b.lines:      # a register as the address: no line of its own
+        return
+    if b.lines[-1].startswith(f"{addr} = (") and b.lines[-1].endswith(f") & {M64:#x}"):
         inner = b.lines[-1][len(addr) + 4:-len(f") & {M64:#x}")]
         if inner.count("(") == inner.count(")"):
             b.lines[-1] = f"{addr} = {inner}"
@@ -168,7 +170,7 @@ def _reuse_address(b, addr: str) -> None:
     """The store's address line `_aK = expr`, just emitted, becomes `_aK = _aJ` when an
     earlier line of the body computed the same expr and nothing since assigned what it
     reads (a load and a store of one element: c[j] += ...)."""
-    if not b.lines or not b.lines[-1].startswith(f"{addr} = "):
+    if not addr.startswith("_a") or not b.lines or not b.lines[-1].startswith(f"{addr} = "):
         return
     expr = b.lines[-1][len(addr) + 3:]
     reads = set(_IDENT.findall(expr))
