@@ -12,18 +12,23 @@ assigned by one line right after the twin's definition,
 
 (the materialisation), which this module's finisher moves out of the trip when
 no line of the trip reads vN: into the exits after it and the fault path, like
-a64_neon_sink.  The differences from that pass: a loop's next trip may fault
-before it reaches the definition again (the LDR itself), and the twin keeps
-the previous trip's value there, because the only lines assigning it before
-the materialisation are `try: _dK = ...` / `except Exception: _dK = ...` of the
-instruction that defines it (a fault raises before the assignment); those
-faults copy under `if _n` (a trip has been completed; on the first one vN is
-still the value loaded on entry).
+a64_neon_sink.  The difference from that pass: when the trip goes round, the
+next trip may fault before it reaches the definition again (at the LDR
+itself), and the twin still holds the previous trip's value there, provided
+no faultable instruction comes after the lines assigning it (a load's
+`try: _dK = ...` raises before it assigns); those faults copy under `if _n` (a
+trip has been completed; on the first one vN is still the value loaded on
+entry), and only when no other back edge comes before the definition.  A load
+whose float nothing reads goes back to loading the int.
 
 A twin is a fact about the text emitted so far (a trace is straight-line text:
 a side exit returns, a loop restarts at its top with nothing known): it holds
 from its line until the next line assigning vN or any loop line.  A conversion
-of a register no line of a loop assigns is hoisted before the loop.
+of a register that a loop assigns only by materialisations is made before the
+loop and kept up by a copy after each of them (with its Veltkamp test: a loop's
+invariant factor costs nothing per trip).  A double store reuses its load's
+address line (c[j] += ...), and register-offset addresses go unmasked (past
+2**64 the page lookup misses and LD/ST mask).
 """
 from __future__ import annotations
 

@@ -56,6 +56,15 @@ static void reload_row(const double *a, double *c, long n, double m, uint64_t *a
     *acc = bits(r);
 }
 
+/* c[i] = a[i] through D1, no arithmetic: every bit (signalling NaNs too) goes through */
+static void copy_row(const double *a, double *c, long n) {
+    __asm__ volatile("mov x3, #0\n"
+                     "1: ldr d1, [%[a], x3]\n str d1, [%[c], x3]\n add x3, x3, #8\n cmp x3, %[n]\n b.ne 1b\n"
+                     :
+                     : [a] "r"(a), [c] "r"(c), [n] "r"(n * 8)
+                     : "x3", "v1", "cc", "memory");
+}
+
 /* matmul_row that writes FPCR = fpcr when x3 reaches at (bytes) */
 static void fpcr_row(const double *a, double *c, long n, double m, long at, uint64_t fpcr,
                      uint64_t *fpsr) {
@@ -154,6 +163,12 @@ int main(void) {
             __asm__ volatile("msr fpcr, xzr");
         }
     }
+    for (int i = 0; i < 64; i++) { a[i] = from_bits(specials[i % NS]); c[i] = 1.0; }
+    copy_row(a, c, 64);
+    copy_row(a + 1, c + 64, 63);            /* and at addresses that are not 8-aligned */
+    copy_row((double *)((char *)a + 4), (double *)((char *)c + 1028), 32);
+    print_row("copy", c, 200, 0);
+
     /* exact values (IXC stays clear), then FPCR changed mid-loop: FZ, DN, round down */
     static const uint64_t mid[] = {1 << 24, 1 << 25, 2u << 22, 3u << 22};
     for (int v = 0; v < 4; v++) {
