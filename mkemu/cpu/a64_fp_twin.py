@@ -192,6 +192,7 @@ def _reuse_address(b, addr: str) -> None:
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
 _EXIT = re.compile(r"^( *)@WB\d+@$")
 _MATERIALISED = re.compile(r"^FD\[0\] = _\w+; v(\d+) = FQ\[0\]$")
+_ICOUNT = re.compile(r"^ *@ICOUNT\d+@$")
 _FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")
 _ESCAPES = ("locals()", "V[", "raise", "yield", "while", "continue")
 _BACK_EDGE = "if not S.pending: continue"
@@ -305,7 +306,7 @@ def _sink(b, n: int, d: str) -> bool:
         if t.strip() == _BACK_EDGE:
             crossed = True
             continue
-        if any(e in t for e in _ESCAPES) or (uses_d.search(t) and _assigns(t, d)):
+        if any(e in t for e in _ESCAPES) or (uses_d.search(t) and _assigns(t, d)) or _bare_return(lines, i):
             return False
     early: list[str] = []                     # the next trip's faulting pcs before the definition
     if crossed:
@@ -320,7 +321,7 @@ def _sink(b, n: int, d: str) -> bool:
                 if kills(t) and not assigned_d:
                     break
                 return False
-            if _EXIT.match(t) or any(e in t for e in _ESCAPES):
+            if _EXIT.match(t) or any(e in t for e in _ESCAPES) or _bare_return(lines, i):
                 return False
             m = _FAULTABLE.match(t)
             if m:
@@ -338,6 +339,16 @@ def _sink(b, n: int, d: str) -> bool:
     for i in sorted(exits, reverse=True):
         lines.insert(i, re.match(r" *", lines[i]).group(0) + text)
     return True
+
+
+def _bare_return(lines: list[str], i: int) -> bool:
+    """Is line i a `return` that is not the end of an exit made by BlockBuilder._exit
+    (its register stores, a placeholder, then the count's)?  Such a way out would
+    miss the copies: the materialisation stays."""
+    t = lines[i].lstrip()
+    if not t.startswith("return"):
+        return False
+    return not (i >= 2 and _ICOUNT.match(lines[i - 1]) and _EXIT.match(lines[i - 2]))
 
 
 def _assigns(t: str, name: str) -> bool:
