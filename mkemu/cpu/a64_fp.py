@@ -162,7 +162,7 @@ def emit_dp2(b, insn: int) -> None:
     if es is None:
         return
     rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
-    if opcode in (0, 2, 3) and es == 64 and twin.usable(b):
+    if opcode in (0, 2, 3) and es == 64 and twin.wanted(b, (rn, rm)):
         return _twin_arith64(b, rd, opcode, rn, rm)
     a, m = _src(b, rn, es), _src(b, rm, es)
     if opcode in (0, 2, 3) and es == 64:
@@ -185,7 +185,7 @@ def emit_dp3(b, insn: int) -> None:
         return
     o1, rm, o0 = field(insn, 21, 21), field(insn, 20, 16), field(insn, 15, 15)
     ra, rn, rd = field(insn, 14, 10), field(insn, 9, 5), field(insn, 4, 0)
-    if es == 64 and twin.usable(b):
+    if es == 64 and twin.wanted(b, (rn, rm, ra)):
         return _twin_fmadd64(b, rd, rn, rm, ra, o0 != o1, bool(o1))
     sign = _SIGN[es]
     a, m, acc = _src(b, rn, es), _src(b, rm, es), _src(b, ra, es)

@@ -97,6 +97,13 @@ def usable(b) -> bool:
     return b.depth == 0
 
 
+def wanted(b, regs) -> bool:
+    """Does double arithmetic on these registers go on twins?  When one of them has
+    a twin: with none, a conversion of each (and a float test of each significand)
+    would cost more than a64_fp's one pack and unpack of the ints."""
+    return usable(b) and any(twin(b, n) is not None for n in regs)
+
+
 def materialise(b, n: int, d: str) -> None:
     """Vn = the bits of the float d (just assigned at the body's level): Dn's twin is d."""
     st = _state(b)
