@@ -330,9 +330,23 @@ def emit_fcmp(b, insn: int) -> None:
     rm, op, rn, opc2 = field(insn, 20, 16), field(insn, 15, 14), field(insn, 9, 5), field(insn, 4, 0)
     if op or opc2 & 7:
         return b.end_undefined()
+    signalling = bool(opc2 & 16)
+    if es == 64 and twin.wanted(b, (rn,) if opc2 & 8 else (rn, rm)):
+        return _twin_fcmp64(b, rn, None if opc2 & 8 else rm, signalling)
     a = _src(b, rn, es)
     m = "0" if opc2 & 8 else _src(b, rm, es)
-    b.set_nzcv(f"FCMP({a}, {m}, {es}, {bool(opc2 & 16)}, S)")
+    b.set_nzcv(f"FCMP({a}, {m}, {es}, {signalling}, S)")
+
+
+def _twin_fcmp64(b, rn: int, rm: int | None, signalling: bool) -> None:
+    """FCMP/FCMPE of doubles on twins: ordered operands under the default FPCR
+    compare as host floats (no flag: -0 equals +0, denormals are not flushed);
+    a NaN or another FPCR goes to the helper (IOC, flushing)."""
+    x = twin.operand(b, rn)
+    y = twin.operand(b, rm) if rm is not None else "0.0"
+    fast = f"(0x60000000 if {x} == {y} else 0x80000000 if {x} < {y} else 0x20000000)"
+    b.set_nzcv(f"{fast} if {x} == {x} and {y} == {y} and not S.fpmode & 0x7FFFFFFF "
+               f"else FCMP(QD({x}), {f'QD({y})' if rm is not None else '0'}, 64, {signalling}, S)")
 
 
 def emit_fccmp(b, insn: int) -> None:

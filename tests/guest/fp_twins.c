@@ -65,6 +65,19 @@ static void copy_row(const double *a, double *c, long n) {
                      : "x3", "v1", "cc", "memory");
 }
 
+/* NZCV of FCMP a[i], c[i] and of FCMPE a[i], #0.0 into flags[2i], flags[2i+1]; FPSR */
+static uint64_t compare_row(const double *a, const double *c, uint64_t *flags, long n) {
+    uint64_t f;
+    __asm__ volatile("mov x3, #0\n mov x6, %[fl]\n"
+                     "1: ldr d1, [%[a], x3]\n ldr d0, [%[c], x3]\n fcmp d1, d0\n mrs x4, nzcv\n"
+                     "fcmpe d1, #0.0\n mrs x5, nzcv\n stp x4, x5, [x6], #16\n"
+                     "add x3, x3, #8\n cmp x3, %[n]\n b.ne 1b\n mrs %[f], fpsr"
+                     : [f] "=r"(f)
+                     : [a] "r"(a), [c] "r"(c), [n] "r"(n * 8), [fl] "r"(flags)
+                     : "x3", "x4", "x5", "x6", "v0", "v1", "cc", "memory");
+    return f;
+}
+
 /* matmul_row that writes FPCR = fpcr when x3 reaches at (bytes) */
 static void fpcr_row(const double *a, double *c, long n, double m, long at, uint64_t fpcr,
                      uint64_t *fpsr) {
@@ -168,6 +181,24 @@ int main(void) {
     copy_row(a + 1, c + 64, 63);            /* and at addresses that are not 8-aligned */
     copy_row((double *)((char *)a + 4), (double *)((char *)c + 1028), 32);
     print_row("copy", c, 200, 0);
+    for (int fp = 0; fp < 2; fp++) {
+        static uint64_t flags[2 * NS * NS];
+        for (unsigned i = 0; i < NS * NS; i++) {
+            a[i] = from_bits(specials[i % NS]);
+            c[i] = from_bits(specials[i / NS]);
+        }
+        __asm__ volatile("msr fpcr, %0" ::"r"(fp ? 1ull << 24 : 0ull));
+        clear_fpsr(0);
+        uint64_t f = compare_row(a, c, flags, NS * NS);
+        __asm__ volatile("msr fpcr, xzr");
+        unsigned long long h = 1469598103934665603ull;
+        for (unsigned i = 0; i < 2 * NS * NS; i++) h = (h ^ flags[i]) * 1099511628211ull;
+        printf("compare fz%d %016llx %08llx %08llx fpsr %08llx\n", fp, h, (unsigned long long)flags[2],
+               (unsigned long long)flags[3], (unsigned long long)f);
+        for (unsigned i = 0; i < NS; i++) clear_fpsr(0), f = compare_row(a + NS * 3 + i, c + NS * 3 + i, flags, 1),
+            printf(" %llx/%llx/%llx", (unsigned long long)flags[0] >> 28, (unsigned long long)flags[1] >> 28, (unsigned long long)f);
+        printf("\n");
+    }
 
     /* exact values (IXC stays clear), then FPCR changed mid-loop: FZ, DN, round down */
     static const uint64_t mid[] = {1 << 24, 1 << 25, 2u << 22, 3u << 22};
