@@ -11,7 +11,7 @@ import math
 import re
 import struct
 
-from . import fpu
+from . import a64_fp_twin as twin, fpu
 from .bits import field
 
 _ESIZE = {0: 32, 1: 64, 3: 16}
@@ -30,7 +30,7 @@ HELPERS = {
     "FMADD64": fpu.fmadd64, "FQ": fpu._Q, "FD": fpu._D,
     "FU3D": struct.Struct("<3d").unpack, "FP3Q": struct.Struct("<3Q").pack,
     "FU2D": struct.Struct("<2d").unpack, "FP2Q": struct.Struct("<2Q").pack,
-    "FMADD32": fpu.fmadd32,
+    "FMADD32": fpu.fmadd32, **twin.HELPERS,
     "FRECPS": fpu.frecps, "FRINT_N": fpu.frint_n, "FRSQRTS": fpu.frsqrts, "FJCVTZS": lambda a, st: _fjcvtzs(a, st),
 }
 
@@ -162,6 +162,8 @@ def emit_dp2(b, insn: int) -> None:
     if es is None:
         return
     rm, opcode, rn, rd = field(insn, 20, 16), field(insn, 15, 12), field(insn, 9, 5), field(insn, 4, 0)
+    if opcode in (0, 2, 3) and es == 64 and twin.wanted(b, (rn, rm)):
+        return _twin_arith64(b, rd, opcode, rn, rm)
     a, m = _src(b, rn, es), _src(b, rm, es)
     if opcode in (0, 2, 3) and es == 64:
         _inline_arith64(b, rd, opcode, a, m)
@@ -183,6 +185,8 @@ def emit_dp3(b, insn: int) -> None:
         return
     o1, rm, o0 = field(insn, 21, 21), field(insn, 20, 16), field(insn, 15, 15)
     ra, rn, rd = field(insn, 14, 10), field(insn, 9, 5), field(insn, 4, 0)
+    if es == 64 and twin.wanted(b, (rn, rm, ra)):
+        return _twin_fmadd64(b, rd, rn, rm, ra, o0 != o1, bool(o1))
     sign = _SIGN[es]
     a, m, acc = _src(b, rn, es), _src(b, rm, es), _src(b, ra, es)
     # FMADD: a*m + acc; FMSUB: -a*m + acc; FNMADD: -a*m - acc; FNMSUB: a*m - acc
@@ -278,6 +282,44 @@ def _inline_fmadd64(b, rd: int, a: str, m: str, acc: str) -> None:
     b.depth -= 1
 
 
+def _twin_arith64(b, rd: int, opcode: int, rn: int, rm: int) -> None:
+    """FMUL, FADD or FSUB of doubles on their float twins (a64_fp_twin), with
+    _inline_arith64's checks; the result is Dd's twin."""
+    x, y = twin.operand(b, rn), twin.operand(b, rm)
+    r, mode = b.tmp("f"), b.tmp("f")
+    op = _INLINE_OP[opcode]
+    b.line(f"{r} = {x} {op} {y}; {mode} = S.fpmode")
+    if op == "+":
+        slow = _off_fast_path(mode, r, f"{r} - {x} != {y} or {r} - {y} != {x}")
+    elif op == "-":
+        slow = _off_fast_path(mode, r, f"{r} - {x} != -{y} or {r} + {y} != {x}")
+    else:   # while IXC is clear, a product is known exact when both significands are short
+        slow = (f"(({twin.long_test(b, x)} or {twin.long_test(b, y)}) if {mode} == {_DEFAULT_IXC_CLEAR} "
+                f"else {mode}) or {r} - {r} or ({r} <= {_MIN} and {r} >= -{_MIN} and {x} and {y})")
+    b.begin_if(slow)
+    b.line(f"{r} = DQ({_TWO_SOURCE[opcode]}64(QD({x}), QD({y}), {mode}, S))")
+    b.end_if()
+    twin.materialise(b, rd, r)
+
+
+def _twin_fmadd64(b, rd: int, rn: int, rm: int, ra: int, neg_product: bool, neg_acc: bool) -> None:
+    """FMADD and its negated forms on float twins (_inline_fmadd64's checks; the
+    short-significand test of the factors is Veltkamp's split, on floats)."""
+    x, y, z = twin.operand(b, rn), twin.operand(b, rm), twin.operand(b, ra)
+    p, r, mode = b.tmp("f"), b.tmp("f"), b.tmp("f")
+    xs = f"-{x}" if neg_product else x      # float negation flips the sign bit only
+    zs = f"-{z}" if neg_acc else z
+    b.line(f"{p} = {xs} * {y}; {r} = {p} + {zs}; {mode} = S.fpmode")
+    b.begin_if(f"{twin.long_test(b, x)} or {twin.long_test(b, y)} "
+               f"or {_off_fast_path(mode, r, f'{r} - {p} != {zs} or {r} - {zs} != {p}')} "
+               f"or ({p} < {_MIN} and {p} > -{_MIN} and {x} and {y})")
+    qx = f"QD({x}) ^ {_SIGN[64]:#x}" if neg_product else f"QD({x})"
+    qz = f"QD({z}) ^ {_SIGN[64]:#x}" if neg_acc else f"QD({z})"
+    b.line(f"{r} = DQ(FMADD64({qx}, QD({y}), {qz}, {mode}, S))")
+    b.end_if()
+    twin.materialise(b, rd, r)
+
+
 _RAW = re.compile(r"^\((v\d+) & 0xffffffffffffffff\)$")   # a plain register's masked read
 
 
@@ -288,9 +330,23 @@ def emit_fcmp(b, insn: int) -> None:
     rm, op, rn, opc2 = field(insn, 20, 16), field(insn, 15, 14), field(insn, 9, 5), field(insn, 4, 0)
     if op or opc2 & 7:
         return b.end_undefined()
+    signalling = bool(opc2 & 16)
+    if es == 64 and twin.wanted(b, (rn,) if opc2 & 8 else (rn, rm)):
+        return _twin_fcmp64(b, rn, None if opc2 & 8 else rm, signalling)
     a = _src(b, rn, es)
     m = "0" if opc2 & 8 else _src(b, rm, es)
-    b.set_nzcv(f"FCMP({a}, {m}, {es}, {bool(opc2 & 16)}, S)")
+    b.set_nzcv(f"FCMP({a}, {m}, {es}, {signalling}, S)")
+
+
+def _twin_fcmp64(b, rn: int, rm: int | None, signalling: bool) -> None:
+    """FCMP/FCMPE of doubles on twins: ordered operands under the default FPCR
+    compare as host floats (no flag: -0 equals +0, denormals are not flushed);
+    a NaN or another FPCR goes to the helper (IOC, flushing)."""
+    x = twin.operand(b, rn)
+    y = twin.operand(b, rm) if rm is not None else "0.0"
+    fast = f"(0x60000000 if {x} == {y} else 0x80000000 if {x} < {y} else 0x20000000)"
+    b.set_nzcv(f"{fast} if {x} == {x} and {y} == {y} and not S.fpmode & 0x7FFFFFFF "
+               f"else FCMP(QD({x}), {f'QD({y})' if rm is not None else '0'}, 64, {signalling}, S)")
 
 
 def emit_fccmp(b, insn: int) -> None:

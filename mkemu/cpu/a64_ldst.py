@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 
 from ..mm.fault import MemFault
-from . import a64_simd, hostatomic, memgroup
+from . import a64_fp_twin, a64_simd, hostatomic, memgroup
 from .bits import field, sign_extend
 from .bits import replicate as _replicate
 
@@ -274,6 +274,12 @@ def _transfer(b, simd: bool, rt: int, addr: str, nbytes: int, load: bool, sext: 
     """Move one register to or from memory at addr."""
     if nbytes == 16:             # a Q register: inline word accesses (a64_simd)
         return a64_simd.load_q(b, b.rv(rt), addr) if load else a64_simd.store_q(b, addr, b.rv(rt))
+    if simd and nbytes == 8 and a64_fp_twin.usable(b):   # a double as a host float
+        if load:
+            return a64_fp_twin.load_d(b, rt, addr)
+        d = a64_fp_twin.twin(b, rt)
+        if d is not None:
+            return a64_fp_twin.store_d(b, addr, d)
     if not load:
         return b.store(addr, _store_value(b, simd, rt, nbytes), nbytes)
     dst = _direct(b, simd, rt, sext)

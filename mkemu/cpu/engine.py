@@ -49,6 +49,7 @@ LEGEND = """\
 #   that may fault    _n  instructions of a loop's finished trips
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   WQ WL  the writable pages as 8- / 4-byte words (aligned stores of that size)
+#   WD  the writable pages as doubles (an aligned STR Dt of a float twin, a64_fp_twin)
 #   U8 U16 U32 U64 U128  unpack in a page   P128  store 16 bytes (other stores
 #   not WQ/WL's are `page[o:o + n] = v.to_bytes(n, 'little')`: one memcpy, see
 #   BlockBuilder.store)    U2L U2Q  load a pair (an aligned pair's store is two
@@ -126,7 +127,7 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
-        self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, LD=mmu.load, ST=mmu.store,
+        self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, WD=mmu.wd, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
                             SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit)
         mmu.code_invalidate = self.invalidate_page

@@ -50,6 +50,7 @@ class SoftTLB:
         self.wt: dict[int, memoryview] = {}
         self.wq: dict[int, memoryview] = {}     # wt's pages as 8-byte words
         self.wl: dict[int, memoryview] = {}     # and as 4-byte words
+        self.wd: dict[int, memoryview] = {}     # and as doubles (cpu/a64_fp_twin's stores)
         self.wh: dict[int, int] = {}            # wt's pages' host addresses (atomics), as asked
         self.xt: dict[int, memoryview] = {}
         self.code_pages: set[int] = set()
@@ -91,6 +92,7 @@ class SoftTLB:
                 self.write_aliases[vpn] = key
             self.wq[vpn] = mv.cast("Q")
             self.wl[vpn] = mv.cast("I")
+            self.wd[vpn] = mv.cast("d")
         table[vpn] = mv
         return mv
 
@@ -99,6 +101,7 @@ class SoftTLB:
         self.wt.pop(vpn, None)
         self.wq.pop(vpn, None)
         self.wl.pop(vpn, None)
+        self.wd.pop(vpn, None)
         self.wh.pop(vpn, None)
         self.write_aliases.pop(vpn, None)
 
@@ -106,6 +109,7 @@ class SoftTLB:
         self.wt.clear()
         self.wq.clear()
         self.wl.clear()
+        self.wd.clear()
         self.wh.clear()
         self.write_aliases.clear()
 
@@ -235,7 +239,7 @@ class SoftTLB:
 
     def forget_range(self, first: int, end: int) -> None:
         """Forget the pages first..end-1 (page numbers); their contents are unchanged."""
-        tables = (self.rt, self.wt, self.wq, self.wl, self.wh, self.xt, self.write_aliases)
+        tables = (self.rt, self.wt, self.wq, self.wl, self.wd, self.wh, self.xt, self.write_aliases)
         if end - first <= sum(map(len, tables)):
             for v in range(first, end):
                 for table in tables:

@@ -1,0 +1,374 @@
+"""Doubles kept as host floats inside a trace: a D register's "twin".
+
+An LDR Dt, a scalar double FMADD/FMUL/FADD/FSUB result, or an operand turned
+into a float once, leaves a float local (the twin, `_dK`) holding the double
+whose bits are the register's low 64 (the rest of the register is zero after a
+load or an FP result).  Later double arithmetic and STR Dt read the twin: no
+int <-> float conversion per operation, and the store writes the float through
+the page's double view (WD).  The register local itself (vN, an int) is still
+assigned by one line right after the twin's definition,
+
+    FD[0] = _dK; vN = FQ[0]
+
+(the materialisation), which this module's finisher moves out of the trip when
+no line of the trip reads vN: into the exits after it and the fault path, like
+a64_neon_sink.  The difference from that pass: when the trip goes round, the
+next trip may fault before it reaches the definition again (at the LDR
+itself), and the twin still holds the previous trip's value there, provided
+no faultable instruction comes after the lines assigning it (a load's
+`try: _dK = ...` raises before it assigns); those faults copy under `if _n` (a
+trip has been completed; on the first one vN is still the value loaded on
+entry), and only when no other back edge comes before the definition.  A load
+whose float nothing reads goes back to loading the int.
+
+A twin is a fact about the text emitted so far (a trace is straight-line text:
+a side exit returns, a loop restarts at its top with nothing known): it holds
+from its line until the next line assigning vN or any loop line.  A conversion
+of a register that a loop assigns only by materialisations is made before the
+loop and kept up by a copy after each of them (with its Veltkamp test: a loop's
+invariant factor costs nothing per trip).  A double store reuses its load's
+address line (c[j] += ...), and register-offset addresses go unmasked (past
+2**64 the page lookup misses and LD/ST mask).
+"""
+from __future__ import annotations
+
+import re
+import struct
+import weakref
+
+from . import fpu
+from .block import assigned_registers
+
+_DOUBLE = struct.Struct("<d")
+
+
+def _float_of(q: int) -> float:
+    fpu._Q[0] = q
+    return fpu._D[0]
+
+
+def _bits_of(d: float) -> int:
+    fpu._D[0] = d
+    return fpu._Q[0]
+
+
+HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of}
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+SPLIT = "134217729.0"          # 2**27 + 1: Veltkamp's split of a double into 26 + 26 bits
+
+
+class _State:
+    def __init__(self) -> None:
+        self.twins: dict[int, tuple[str, int]] = {}   # register -> (float local, line index after it)
+        self.longs: dict[str, str] = {}               # float local -> its hoistable "long significand" flag
+        self.materialised: list[tuple[int, str]] = []  # (register, float local)
+        self.conversions: list[tuple[int, str]] = []   # (register, float local) converted in the body
+        self.loads: dict[str, str] = {}                # float local of an LDR Dn -> its address name
+
+
+_STATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _state(b) -> _State:
+    st = _STATES.get(b)
+    if st is None:
+        st = _STATES[b] = _State()
+        b.finishers.append(_finish)
+    return st
+
+
+def twin(b, n: int) -> str | None:
+    """The float local holding Dn here, or None."""
+    st = _STATES.get(b)
+    if st is None or n not in st.twins:
+        return None
+    name, index = st.twins[n]
+    reg = f"v{n}"
+    for text in b.lines[index:]:
+        if reg in assigned_registers(text) or "continue" in text or text.lstrip().startswith("while"):
+            del st.twins[n]
+            return None
+    return name
+
+
+def usable(b) -> bool:
+    """Twins are made and read only at the body's level (not inside an emitter's `if`)."""
+    return b.depth == 0
+
+
+def wanted(b, regs) -> bool:
+    """Does double arithmetic on these registers go on twins?  When one of them has
+    a twin: with none, a conversion of each (and a float test of each significand)
+    would cost more than a64_fp's one pack and unpack of the ints."""
+    return usable(b) and any(twin(b, n) is not None for n in regs)
+
+
+def materialise(b, n: int, d: str) -> None:
+    """Vn = the bits of the float d (just assigned at the body's level): Dn's twin is d."""
+    st = _state(b)
+    b.touched_v.add(n)
+    b.line(f"FD[0] = {d}; v{n} = FQ[0]")
+    st.twins[n] = (d, len(b.lines))
+    st.materialised.append((n, d))
+
+
+def operand(b, n: int) -> str:
+    """A float local holding Dn (its twin, or a conversion made here, which
+    becomes the twin)."""
+    d = twin(b, n)
+    if d is not None:
+        return d
+    st = _state(b)
+    d = b.tmp("d")
+    b.touched_v.add(n)
+    b.line(f"FQ[0] = v{n} & {M64:#x}; {d} = FD[0]")
+    st.twins[n] = (d, len(b.lines))
+    st.conversions.append((n, d))
+    return d
+
+
+def long_test(b, d: str) -> str:
+    """An expression true when the double d may have more than 26 significant
+    bits (or is not finite): Veltkamp's split x*C - (x*C - x) keeps the top 26
+    bits of x (Boldo: exact also with underflow, so equality means x fits)."""
+    c = b.tmp("c")
+    test = f"(({c} := {d} * {SPLIT}) - ({c} - {d}) != {d})"
+    _state(b).longs.setdefault(d, []).append(test)
+    return test
+
+
+def load_d(b, n: int, addr: str) -> None:
+    """LDR Dn from addr (a name): the double as a float, then Vn."""
+    _unmask_address(b, addr)
+    d = b.tmp("d")
+    b.line(f"try: {d} = F64(RT[{addr} >> 12], {addr} & 4095)[0]")
+    b.line(f"except Exception: {d} = DQ(LD({addr}, 8))")
+    _state(b).loads[d] = addr
+    materialise(b, n, d)
+
+
+def store_d(b, addr: str, d: str) -> None:
+    """STR of a D register whose twin is d: the float through the page's double view
+    (one aligned 8-byte copy, single-copy atomic as an int store is); unaligned, its
+    bytes (a page-crossing slice is short and raises: the slow path takes it)."""
+    _unmask_address(b, addr)
+    _reuse_address(b, addr)
+    b.line("try:")
+    b.depth += 1
+    b.line(f"if {addr} & 7: _o = {addr} & 4095; WT[{addr} >> 12][_o:_o + 8] = D8({d})")
+    b.line(f"else: WD[{addr} >> 12][({addr} & 4095) >> 3] = {d}")
+    b.depth -= 1
+    b.line(f"except Exception: ST({addr}, 8, QD({d}))")
+
+
+_ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
+_IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+
+def _unmask_address(b, addr: str) -> None:
+    """The address line `_aK = (expr) & M64`, just emitted, loses its mask: past 2**64
+    the page lookup misses and the slow path (LD, ST) masks it, as it does for the
+    unsigned-offset forms' `base + off`."""
+    if not addr.startswith("_a") or not b.lines:      # a register as the address: no line of its own
+        return
+    if b.lines[-1].startswith(f"{addr} = (") and b.lines[-1].endswith(f") & {M64:#x}"):
+        inner = b.lines[-1][len(addr) + 4:-len(f") & {M64:#x}")]
+        if inner.count("(") == inner.count(")"):
+            b.lines[-1] = f"{addr} = {inner}"
+
+
+def _reuse_address(b, addr: str) -> None:
+    """The store's address line `_aK = expr`, just emitted, becomes `_aK = _aJ` when an
+    earlier line of the body computed the same expr and nothing since assigned what it
+    reads (a load and a store of one element: c[j] += ...)."""
+    if not addr.startswith("_a") or not b.lines or not b.lines[-1].startswith(f"{addr} = "):
+        return
+    expr = b.lines[-1][len(addr) + 3:]
+    reads = set(_IDENT.findall(expr))
+    for i in range(len(b.lines) - 2, -1, -1):
+        t = b.lines[i]
+        m = _ADDRESS.match(t)
+        if m and m.group(2) == expr:
+            b.lines[-1] = f"{addr} = {m.group(1)}"
+            return
+        if "continue" in t or t.lstrip().startswith("while") or any(_assigns(t, r) for r in reads):
+            return
+
+
+# ---- the finisher: materialisations out of the trip, conversions before the loop ----------
+_EXIT = re.compile(r"^( *)@WB\d+@$")
+_MATERIALISED = re.compile(r"^FD\[0\] = _\w+; v(\d+) = FQ\[0\]$")
+_ICOUNT = re.compile(r"^ *@ICOUNT\d+@$")
+_FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")
+_ESCAPES = ("locals()", "V[", "raise", "yield", "while", "continue")
+_BACK_EDGE = "if not S.pending: continue"
+
+
+def _finish(b) -> None:
+    if b.finishers[-1] is not _finish:       # after the other finishers: they index lines
+        b.finishers.append(_finish)
+        return
+    st = _STATES.pop(b, None)
+    if st is None:
+        return
+    if b.loop:
+        _hoist(b, st)
+    for n, d in st.materialised:
+        if not _sink(b, n, d):
+            _keep(b, st, n, d)
+
+
+def _hoist(b, st: _State) -> None:
+    """A conversion of a register the loop never assigns, or assigns only by
+    materialisations (whose float it then copies), is made before the loop, and
+    its long-significand tests with it."""
+    for n, d in st.conversions:
+        reg = f"v{n}"
+        text = f"FQ[0] = {reg} & {M64:#x}; {d} = FD[0]"
+        if text not in b.lines:
+            continue
+        writers = [i for i, t in enumerate(b.lines) if reg in assigned_registers(t)]
+        if any(_MATERIALISED.match(b.lines[i]) is None for i in writers):
+            continue
+        tests = st.longs.get(d, [])
+        flag = f"_k{d[1:]}"
+        b.lines[b.lines.index(text)] = "pass"
+        b.head_lines.append(f"FQ[0] = V[{n}] & {M64:#x}; {d} = FD[0]")
+        if tests:
+            b.head_lines.append(f"{flag} = {tests[0]}")
+            for j, t in enumerate(b.lines):
+                for test in tests:
+                    if test in t:
+                        t = t.replace(test, flag)
+                b.lines[j] = t
+        for i in reversed(writers):         # each new value of vN: its float (and flag) too
+            source = b.lines[i][len("FD[0] = "):b.lines[i].index(";")]
+            copy = f"{d} = {source}"
+            if tests:
+                c = b.tmp("c")
+                copy += f"; {flag} = (({c} := {d} * {SPLIT}) - ({c} - {d}) != {d})"
+            b.lines.insert(i + 1, copy)
+
+
+def _keep(b, st: _State, n: int, d: str) -> None:
+    """vN stays computed in the trip: a load whose float nothing else reads loads
+    the int as before."""
+    addr = st.loads.get(d)
+    if addr is None:
+        return
+    uses = re.compile(rf"(?<![\w.]){d}(?!\w)")
+    load = (f"try: {d} = F64(RT[{addr} >> 12], {addr} & 4095)[0]", f"except Exception: {d} = DQ(LD({addr}, 8))")
+    text = f"FD[0] = {d}; v{n} = FQ[0]"
+    if sum(1 for t in b.lines if uses.search(t)) != 3 or load[0] not in b.lines:
+        return
+    i = b.lines.index(load[0])
+    if b.lines[i + 1] != load[1] or b.lines[i + 2] != text:
+        return
+    b.lines[i] = f"try: v{n} = U64(RT[{addr} >> 12], {addr} & 4095)[0]"
+    b.lines[i + 1] = f"except Exception: v{n} = LD({addr}, 8)"
+    b.lines[i + 2] = "pass"
+
+
+def _sink(b, n: int, d: str) -> bool:
+    """Move Vn's materialisation out of the trip if no line of it reads Vn."""
+    text = f"FD[0] = {d}; v{n} = FQ[0]"
+    lines = b.lines
+    try:
+        first = lines.index(text)
+    except ValueError:
+        return False
+    mention = re.compile(rf"(?<![\w.])v{n}(?!\w)")
+    uses_d = re.compile(rf"(?<![\w.]){d}(?!\w)")
+
+    def kills(t: str) -> bool:
+        """Does line t assign vN without reading it?  (A load's `try:` line: a fault
+        before its assignment is at a pc marked before it, which gets the copy.)"""
+        for head in (f"v{n} = ", f"try: v{n} = "):
+            if t.startswith(head):
+                return not mention.search(t, len(head))
+        m = _MATERIALISED.match(t)
+        return m is not None and m.group(1) == str(n)
+
+    exits: list[int] = []
+    pcs: list[str] = []
+    crossed = ended = False
+    for i in range(first + 1, len(lines)):
+        t = lines[i]
+        if t.lstrip().startswith("#"):
+            continue
+        if mention.search(t):
+            if kills(t):
+                ended = True
+                break
+            return False                      # the trip reads vN
+        m = _EXIT.match(t)
+        if m:
+            exits.append(_exit_start(lines, i, m.group(1)))
+            continue
+        m = _FAULTABLE.match(t)
+        if m:
+            pcs.append(m.group(1))
+            continue
+        if t.strip() == _BACK_EDGE:
+            crossed = True
+            continue
+        if any(e in t for e in _ESCAPES) or (uses_d.search(t) and _assigns(t, d)) or _bare_return(lines, i):
+            return False
+    early: list[str] = []                     # the next trip's faulting pcs before the definition
+    if crossed:
+        # the next trip from its top: vN is the twin until a line assigns it (a trip
+        # that came back ran the definition: no other back edge may come before it)
+        assigned_d = False
+        for i in range(first):
+            t = lines[i]
+            if t.lstrip().startswith("#"):
+                continue
+            if mention.search(t):
+                if kills(t) and not assigned_d:
+                    break
+                return False
+            if _EXIT.match(t) or any(e in t for e in _ESCAPES) or _bare_return(lines, i):
+                return False
+            m = _FAULTABLE.match(t)
+            if m:
+                if assigned_d:
+                    return False
+                early.append(m.group(1))
+                continue
+            if uses_d.search(t) and _assigns(t, d):
+                assigned_d = True             # no fault may follow: d is this trip's now
+    lines[first] = "pass"
+    if pcs:
+        b.fault_lines.append(f"        if _pc in ({', '.join(pcs)},): {text}")
+    if early:
+        b.fault_lines.append(f"        if _n and _pc in ({', '.join(early)},): {text}")
+    for i in sorted(exits, reverse=True):
+        lines.insert(i, re.match(r" *", lines[i]).group(0) + text)
+    return True
+
+
+def _bare_return(lines: list[str], i: int) -> bool:
+    """Is line i a `return` that is not the end of an exit made by BlockBuilder._exit
+    (its register stores, a placeholder, then the count's)?  Such a way out would
+    miss the copies: the materialisation stays."""
+    t = lines[i].lstrip()
+    if not t.startswith("return"):
+        return False
+    return not (i >= 2 and _ICOUNT.match(lines[i - 1]) and _EXIT.match(lines[i - 2]))
+
+
+def _assigns(t: str, name: str) -> bool:
+    """Does line t assign name (`name = `, `a, name = `, `name += `, after a line
+    start, `;` or `:`)?"""
+    return re.search(rf"(?:^|;|:)\s*(?:\w+\s*,\s*)*{name}(?:\s*,\s*\w+)*\s*"
+                     rf"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)", t) is not None
+
+
+def _exit_start(lines: list[str], i: int, indent: str) -> int:
+    """The first line of the exit whose register stores are at line i (a counted
+    exit's HOT call and the lazy flag stores come before them)."""
+    while i > 0 and lines[i - 1].startswith(indent) and lines[i - 1][len(indent):].startswith(
+            ("HOT(", "S.fk = ")):
+        i -= 1
+    return i
