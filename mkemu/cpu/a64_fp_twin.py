@@ -292,14 +292,13 @@ def _sink(b, n: int, d: str) -> bool:
 
     exits: list[int] = []
     pcs: list[str] = []
-    crossed = ended = False
+    crossed = False
     for i in range(first + 1, len(lines)):
         t = lines[i]
         if t.lstrip().startswith("#"):
             continue
         if mention.search(t):
             if kills(t):
-                ended = True
                 break
             return False                      # the trip reads vN
         m = _EXIT.match(t)
