@@ -87,3 +87,11 @@ def test_stop_continue_and_what_the_parent_sees_like_linux(rootfs, guest_binary)
     assert "waitid stopped: r 0 code CLD_STOPPED status 20 pid ok 1" in text
     assert "SA_NOCLDSTOP 1: SIGCHLD after stop 0" in text
     assert "SA_NOCLDWAIT: wait -1 errno ECHILD" in text
+
+
+def test_what_a_child_held_is_released_when_its_wait_returns(rootfs, guest_binary):
+    # the broker reports a child's end at its goodbye, before the host has torn its
+    # process down: the child must have closed everything by then (a pipe's write end,
+    # a flock'd file it had also mmapped, whose mapping kept a duplicate descriptor)
+    out = _like_qemu(guest_binary("proc_exit_release"), rootfs)
+    assert out == "rounds 20: exit 7 20, pipe at eof 20, flock free 20, record lock free 20\n"
