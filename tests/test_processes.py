@@ -95,3 +95,10 @@ def test_what_a_child_held_is_released_when_its_wait_returns(rootfs, guest_binar
     # a flock'd file it had also mmapped, whose mapping kept a duplicate descriptor)
     out = _like_qemu(guest_binary("proc_exit_release"), rootfs)
     assert out == "rounds 20: exit 7 20, pipe at eof 20, flock free 20, record lock free 20\n"
+
+
+def test_waitpid_keeps_a_child_a_sigchld_handler_races_with(rootfs, guest_binary):
+    # SIGCHLD (handler, no SA_RESTART) reaches the parent around its waitpid: once the
+    # broker has answered, the child is reaped and waitpid must return it, not EINTR
+    code, out, err = run_mkemu([guest_binary("proc_wait_sigchld"), "60"], rootfs=rootfs)
+    assert (code, out) == (0, b"rounds 60, lost 0, wrong status 0\n"), err.decode(errors="replace")
