@@ -25,7 +25,12 @@ an exec of a library page this process or its parent already ran code from
 translate, and writes them at exit; before its next fork from that site the
 parent loads them, so the next children find them made (warm()).  A hint only
 names (page hash, pc, marks): a changed program has other page hashes, and its
-hint loads nothing that it runs.
+hint loads nothing that it runs.  The parent also makes them functions (the
+kit): per page, one variant of each trace, the one agreeing with every branch
+the hint marks taken, made against the forking engine's globals, which the
+engine after the child's execve keeps (Engine(after=)).  That engine installs
+a page's kit the first time it hashes the page, marks included, instead of one
+lookup per block and a relearning of the branches (Engine._adopt).
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ import time
 from array import array
 from bisect import bisect_left
 from pathlib import Path
-from types import CodeType
+from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
 
@@ -228,6 +233,11 @@ class CodeCache:
         self.hint_site: str | None = None   # a fork child: the site whose hint it writes
         self.made: list[tuple[str, int, tuple]] = []    # ... and the traces it had to make
         self.warmed: dict[str, tuple[int, int]] = {}     # hint site -> (mtime_ns, size) loaded
+        # a hint's traces as functions of kit_globals (the forking engine's, which the
+        # engine after an execve keeps), per page: (page hash, vpn) -> ({pc: function},
+        # [(pc, function, extra)] that follow onto other pages, the branches marked)
+        self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
+        self.kit_globals: dict | None = None
 
     def _page(self, ph: str) -> _Page:
         page = self.pages.get(ph)
@@ -301,9 +311,10 @@ class CodeCache:
         self.used_old = set()               # the parent's to touch and write: not every child's
         self.dirty = set()
 
-    def warm(self, site: str) -> None:
+    def warm(self, site: str, fn_globals: dict | None = None) -> None:
         """Before a fork from site: make the code its last children had to make, so the
-        next ones inherit it (once per version of the hint)."""
+        next ones inherit it (once per version of the hint); with fn_globals, make
+        their functions too (the kit an engine takes a page at a time, Engine._adopt)."""
         if self.dir is None or self.kept >= KEEP_MAX:
             return
         path = self.dir / f"hint-{site}"
@@ -319,19 +330,55 @@ class CodeCache:
             return
         if not isinstance(names, list):
             return
+        reread: set[str] = set()
         try:
             for ph, pc, marks in names:
                 if self.kept >= KEEP_MAX:
                     break
                 if any(m == marks for m, _, _ in self.codes.get((ph, pc), ())):
                     continue
-                for m, code_bytes, extra in self._page(ph).variants(pc):
-                    if m == marks:
-                        self._remember(ph, pc, marks, function_code(marshal.loads(code_bytes)),
-                                       extra)
-                        break
+                if not self._warm_one(ph, pc, marks) and ph not in reread and \
+                        ph not in self.dirty:
+                    # this process read the page before its children wrote the trace
+                    # there (the code after a fork, which only children run): again
+                    reread.add(ph)
+                    self.pages.pop(ph, None)
+                    self._warm_one(ph, pc, marks)
         except _DAMAGED:
-            pass
+            return
+        if fn_globals is not None:
+            self._make_kit(names, fn_globals)
+
+    def _make_kit(self, names: list, fn_globals: dict) -> None:
+        """The kit of a hint's traces: per page, the variant of each trace whose marks
+        agree with every branch the hint's traces mark taken (what the last child had
+        learnt), as a function of fn_globals."""
+        hot = {branch for _, _, marks in names for branch, marked in marks if marked}
+        kit: dict[tuple[str, int], tuple[dict, list, set]] = {}
+        for ph, pc in {(ph, pc) for ph, pc, _ in names}:
+            for marks, code, extra in self.codes.get((ph, pc), ()):
+                if code.co_name == "<module>" or \
+                        not all((branch in hot) == marked for branch, marked in marks):
+                    continue
+                ready, checked, marked = kit.setdefault((ph, pc >> 12), ({}, [], set()))
+                fn = FunctionType(code, fn_globals)
+                if extra:
+                    checked.append((pc, fn, extra))
+                else:
+                    ready[pc] = fn
+                marked.update(branch for branch, m in marks if m)
+                break
+        self.kit = {key: (ready, checked, frozenset(marked))
+                    for key, (ready, checked, marked) in kit.items()}
+        self.kit_globals = fn_globals
+
+    def _warm_one(self, ph: str, pc: int, marks: tuple) -> bool:
+        """Make the hinted trace (ph, pc, marks) if its page file has it."""
+        for m, code_bytes, extra in self._page(ph).variants(pc):
+            if m == marks:
+                self._remember(ph, pc, marks, function_code(marshal.loads(code_bytes)), extra)
+                return True
+        return False
 
     def _write_hint(self) -> None:
         if self.hint_site is None or len(self.made) < HINT_MIN:

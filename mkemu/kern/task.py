@@ -283,7 +283,8 @@ class Task:
         self.tlb.retire()                   # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
-        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
+        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache,
+                             after=self.engine)
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
