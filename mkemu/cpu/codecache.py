@@ -22,7 +22,9 @@ an exec of a library page this process or its parent already ran code from
 (ld.so, libc) makes no code object again.  A process whose children exec
 (fork + execve: a shell, make) learns what they need from a hint file
 (`hint-<fork site>`): a fork child lists the traces it had to read or
-translate, and writes them at exit; before its next fork from that site the
+translate, and at exit adds them to the names its parent was warmed with (or,
+without a hint yet, writes them when they are HINT_MIN or more); before its
+next fork from that site the
 parent loads them, so the next children find them made (warm()).  A hint only
 names (page hash, pc, marks): a changed program has other page hashes, and its
 hint loads nothing that it runs.  The parent also makes them functions (the
@@ -55,7 +57,7 @@ except ImportError:
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
-HINT_MIN = 64               # a fork child that read fewer traces leaves the hint as it is
+HINT_MIN = 64               # a child of a site with no hint yet that read fewer leaves none
 HINT_MAX = 8192             # traces one hint names
 
 
@@ -232,6 +234,8 @@ class CodeCache:
         self.kept = 0
         self.hint_site: str | None = None   # a fork child: the site whose hint it writes
         self.made: list[tuple[str, int, tuple]] = []    # ... and the traces it had to make
+        self.hinted: dict[str, list] = {}   # hint site -> the names its hint gave (warm)
+        self.hint_base: list = []           # a fork child: its site's names the parent made
         self.warmed: dict[str, tuple[int, int]] = {}     # hint site -> (mtime_ns, size) loaded
         # a hint's traces as functions of kit_globals (the forking engine's, which the
         # engine after an execve keeps), per page: (page hash, vpn) -> ({pc: function},
@@ -308,6 +312,7 @@ class CodeCache:
         """In a fork child: from now on, list the traces made here for site's hint."""
         self.hint_site = site
         self.made = []
+        self.hint_base = self.hinted.get(site, [])
         self.used_old = set()               # the parent's to touch and write: not every child's
         self.dirty = set()
 
@@ -330,6 +335,7 @@ class CodeCache:
             return
         if not isinstance(names, list):
             return
+        self.hinted[site] = names
         reread: set[str] = set()
         try:
             for ph, pc, marks in names:
@@ -381,13 +387,21 @@ class CodeCache:
         return False
 
     def _write_hint(self) -> None:
-        if self.hint_site is None or len(self.made) < HINT_MIN:
+        # the names the parent made from, and what this child still had to make (a few
+        # traces a child makes each time would otherwise never be made by the parent)
+        if self.hint_site is None or not self.made or \
+                len(self.made) < HINT_MIN and not self.hint_base:
             return
+        known = set(self.hint_base)
+        new = [n for n in self.made if n not in known]
+        if not new or len(self.hint_base) >= HINT_MAX:
+            return                          # nothing to add: the parent re-reads nothing
+        names = self.hint_base + new
         path = self.dir / f"hint-{self.hint_site}"
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                f.write(marshal.dumps(self.made))
+                f.write(marshal.dumps(names[:HINT_MAX]))
             os.replace(tmp, path)
         except (OSError, ValueError):
             pass
