@@ -74,3 +74,28 @@ def test_a_cancelled_wait_gives_the_call_back_its_interruptible_state(ends):
     broker.send(P.CancelReply(True))
     assert brokercall.wait(t, P.Wait(1, 1002, 4), P.WaitReply, P.Cancel(), P.CancelReply) is None
     assert t.in_syscall                                  # the caller returns EINTR itself
+
+
+def test_wait4_is_entered_uninterruptible_until_its_sleep(monkeypatch):
+    # a signal landing between the syscall entry and the Wait's send would raise
+    # InterruptedSyscall there: waitpid -1 EINTR with a zombie child waiting (the vfork
+    # waitpid of test_threads::test_clone_vm_child_process_like_linux)
+    from types import SimpleNamespace
+
+    from mkemu.kern import syscalls
+    from mkemu.kern.systable import SYSCALLS
+
+    nr = next(n for n, row in SYSCALLS.items() if row.name == "wait4")
+    seen = []
+    _, *rest = syscalls._entry(SYSCALLS[nr])
+    monkeypatch.setitem(syscalls._ENTRIES, nr,
+                        (lambda t, *args: seen.append(t.in_syscall) or 0, *rest))
+    x = [0] * 32
+    x[8] = nr
+    task = SimpleNamespace(cpu=SimpleNamespace(x=x, pc=0x1004), in_syscall=False,
+                           config=SimpleNamespace(inject_crash=None, strace=False),
+                           sig=SimpleNamespace(pending={}, restarted=False,
+                                               interrupting=lambda: False),
+                           fd_kinds={})
+    syscalls.dispatch(task)
+    assert seen == [False]
