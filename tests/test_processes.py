@@ -87,3 +87,18 @@ def test_stop_continue_and_what_the_parent_sees_like_linux(rootfs, guest_binary)
     assert "waitid stopped: r 0 code CLD_STOPPED status 20 pid ok 1" in text
     assert "SA_NOCLDSTOP 1: SIGCHLD after stop 0" in text
     assert "SA_NOCLDWAIT: wait -1 errno ECHILD" in text
+
+
+def test_what_a_child_held_is_released_when_its_wait_returns(rootfs, guest_binary):
+    # the broker reports a child's end at its goodbye, before the host has torn its
+    # process down: the child must have closed everything by then (a pipe's write end,
+    # a flock'd file it had also mmapped, whose mapping kept a duplicate descriptor)
+    out = _like_qemu(guest_binary("proc_exit_release"), rootfs)
+    assert out == "rounds 20: exit 7 20, pipe at eof 20, flock free 20, record lock free 20\n"
+
+
+def test_waitpid_keeps_a_child_a_sigchld_handler_races_with(rootfs, guest_binary):
+    # SIGCHLD (handler, no SA_RESTART) reaches the parent around its waitpid: once the
+    # broker has answered, the child is reaped and waitpid must return it, not EINTR
+    code, out, err = run_mkemu([guest_binary("proc_wait_sigchld"), "60"], rootfs=rootfs)
+    assert (code, out) == (0, b"rounds 60, lost 0, wrong status 0\n"), err.decode(errors="replace")

@@ -22,10 +22,17 @@ an exec of a library page this process or its parent already ran code from
 (ld.so, libc) makes no code object again.  A process whose children exec
 (fork + execve: a shell, make) learns what they need from a hint file
 (`hint-<fork site>`): a fork child lists the traces it had to read or
-translate, and writes them at exit; before its next fork from that site the
+translate, and at exit adds them to the names its parent was warmed with (or,
+without a hint yet, writes them when they are HINT_MIN or more); before its
+next fork from that site the
 parent loads them, so the next children find them made (warm()).  A hint only
 names (page hash, pc, marks): a changed program has other page hashes, and its
-hint loads nothing that it runs.
+hint loads nothing that it runs.  The parent also makes them functions (the
+kit): per page, one variant of each trace, the one agreeing with every branch
+the hint marks taken, made against the forking engine's globals, which the
+engine after the child's execve keeps (Engine(after=)).  That engine installs
+a page's kit the first time it hashes the page, marks included, instead of one
+lookup per block and a relearning of the branches (Engine._adopt).
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ import time
 from array import array
 from bisect import bisect_left
 from pathlib import Path
-from types import CodeType
+from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
 
@@ -50,7 +57,7 @@ except ImportError:
 _CPU_DIR = Path(__file__).resolve().parent
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
-HINT_MIN = 64               # a fork child that read fewer traces leaves the hint as it is
+HINT_MIN = 64               # a child of a site with no hint yet that read fewer leaves none
 HINT_MAX = 8192             # traces one hint names
 
 
@@ -227,7 +234,14 @@ class CodeCache:
         self.kept = 0
         self.hint_site: str | None = None   # a fork child: the site whose hint it writes
         self.made: list[tuple[str, int, tuple]] = []    # ... and the traces it had to make
+        self.hinted: dict[str, list] = {}   # hint site -> the names its hint gave (warm)
+        self.hint_base: list = []           # a fork child: its site's names the parent made
         self.warmed: dict[str, tuple[int, int]] = {}     # hint site -> (mtime_ns, size) loaded
+        # a hint's traces as functions of kit_globals (the forking engine's, which the
+        # engine after an execve keeps), per page: (page hash, vpn) -> ({pc: function},
+        # [(pc, function, extra)] that follow onto other pages, the branches marked)
+        self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
+        self.kit_globals: dict | None = None
 
     def _page(self, ph: str) -> _Page:
         page = self.pages.get(ph)
@@ -298,12 +312,14 @@ class CodeCache:
         """In a fork child: from now on, list the traces made here for site's hint."""
         self.hint_site = site
         self.made = []
+        self.hint_base = self.hinted.get(site, [])
         self.used_old = set()               # the parent's to touch and write: not every child's
         self.dirty = set()
 
-    def warm(self, site: str) -> None:
+    def warm(self, site: str, fn_globals: dict | None = None) -> None:
         """Before a fork from site: make the code its last children had to make, so the
-        next ones inherit it (once per version of the hint)."""
+        next ones inherit it (once per version of the hint); with fn_globals, make
+        their functions too (the kit an engine takes a page at a time, Engine._adopt)."""
         if self.dir is None or self.kept >= KEEP_MAX:
             return
         path = self.dir / f"hint-{site}"
@@ -319,28 +335,73 @@ class CodeCache:
             return
         if not isinstance(names, list):
             return
+        self.hinted[site] = names
+        reread: set[str] = set()
         try:
             for ph, pc, marks in names:
                 if self.kept >= KEEP_MAX:
                     break
                 if any(m == marks for m, _, _ in self.codes.get((ph, pc), ())):
                     continue
-                for m, code_bytes, extra in self._page(ph).variants(pc):
-                    if m == marks:
-                        self._remember(ph, pc, marks, function_code(marshal.loads(code_bytes)),
-                                       extra)
-                        break
+                if not self._warm_one(ph, pc, marks) and ph not in reread and \
+                        ph not in self.dirty:
+                    # this process read the page before its children wrote the trace
+                    # there (the code after a fork, which only children run): again
+                    reread.add(ph)
+                    self.pages.pop(ph, None)
+                    self._warm_one(ph, pc, marks)
         except _DAMAGED:
-            pass
+            return
+        if fn_globals is not None:
+            self._make_kit(names, fn_globals)
+
+    def _make_kit(self, names: list, fn_globals: dict) -> None:
+        """The kit of a hint's traces: per page, the variant of each trace whose marks
+        agree with every branch the hint's traces mark taken (what the last child had
+        learnt), as a function of fn_globals."""
+        hot = {branch for _, _, marks in names for branch, marked in marks if marked}
+        kit: dict[tuple[str, int], tuple[dict, list, set]] = {}
+        for ph, pc in {(ph, pc) for ph, pc, _ in names}:
+            for marks, code, extra in self.codes.get((ph, pc), ()):
+                if code.co_name == "<module>" or \
+                        not all((branch in hot) == marked for branch, marked in marks):
+                    continue
+                ready, checked, marked = kit.setdefault((ph, pc >> 12), ({}, [], set()))
+                fn = FunctionType(code, fn_globals)
+                if extra:
+                    checked.append((pc, fn, extra))
+                else:
+                    ready[pc] = fn
+                marked.update(branch for branch, m in marks if m)
+                break
+        self.kit = {key: (ready, checked, frozenset(marked))
+                    for key, (ready, checked, marked) in kit.items()}
+        self.kit_globals = fn_globals
+
+    def _warm_one(self, ph: str, pc: int, marks: tuple) -> bool:
+        """Make the hinted trace (ph, pc, marks) if its page file has it."""
+        for m, code_bytes, extra in self._page(ph).variants(pc):
+            if m == marks:
+                self._remember(ph, pc, marks, function_code(marshal.loads(code_bytes)), extra)
+                return True
+        return False
 
     def _write_hint(self) -> None:
-        if self.hint_site is None or len(self.made) < HINT_MIN:
+        # the names the parent made from, and what this child still had to make (a few
+        # traces a child makes each time would otherwise never be made by the parent)
+        if self.hint_site is None or not self.made or \
+                len(self.made) < HINT_MIN and not self.hint_base:
             return
+        known = set(self.hint_base)
+        new = [n for n in self.made if n not in known]
+        if not new or len(self.hint_base) >= HINT_MAX:
+            return                          # nothing to add: the parent re-reads nothing
+        names = self.hint_base + new
         path = self.dir / f"hint-{self.hint_site}"
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                f.write(marshal.dumps(self.made))
+                f.write(marshal.dumps(names[:HINT_MAX]))
             os.replace(tmp, path)
         except (OSError, ValueError):
             pass

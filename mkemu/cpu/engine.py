@@ -109,7 +109,7 @@ def _base_globals() -> dict:
 
 class Engine:
     def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None,
-                 code_cache: CodeCache | None = None) -> None:
+                 code_cache: CodeCache | None = None, after: "Engine | None" = None) -> None:
         self.state = state
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
@@ -121,7 +121,9 @@ class Engine:
         self.page_hashes: dict[int, str] = {}
         self.dump = dump
         self._disasm = None
-        self.globals = _base_globals()
+        # after: the engine this one replaces (execve).  Its globals dict goes on, so
+        # functions made against it (CodeCache.kit, made before a fork) serve this one.
+        self.globals = after.globals if after is not None else _base_globals()
         # Branch direction: side exits count themselves in exit_counts; the
         # HOT_EXITS-th time one is taken, hot_branch marks that branch likely
         # taken and drops the trace, which is retranslated to follow it
@@ -141,6 +143,9 @@ class Engine:
             src, pages, _ = self._source(pc)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
+        fn = self.blocks.get(pc)
+        if fn is not None:                   # the page's first look installed it (_adopt)
+            return fn
         hit = cache.lookup(pc, ph, self.likely_taken)
         if hit is not None:
             code, extra = hit
@@ -163,7 +168,40 @@ class Engine:
                     raise
                 return missing
             self.page_hashes[vpn] = ph
+            if self.code_cache is not None and self.code_cache.kit and not self.dump:
+                self._adopt(vpn, ph)
         return ph
+
+    def _adopt(self, vpn: int, ph: str) -> None:
+        """The first look at page vpn (holding ph): install at once the functions the
+        code cache made for it before this process forked (CodeCache.kit), with the
+        branch marks they were made for, instead of one lookup per block."""
+        cache = self.code_cache
+        kit = cache.kit.get((ph, vpn))
+        if kit is None or cache.kit_globals is not self.globals:
+            return
+        ready, checked, hot = kit
+        blocks = self.blocks
+        self.likely_taken |= hot
+        fresh = ready.keys() - blocks.keys()
+        if fresh:
+            blocks.update({pc: ready[pc] for pc in fresh})
+        pcs = self.page_blocks.setdefault(vpn, set())
+        pcs |= fresh
+        n = len(fresh)
+        for pc, fn, extra in checked:
+            if pc not in blocks and \
+                    all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
+                blocks[pc] = fn
+                pcs.add(pc)
+                for v, _ in extra:
+                    self.page_blocks.setdefault(v, set()).add(pc)
+                    self.mmu.mark_code(v)
+                n += 1
+        if n:
+            self.mmu.mark_code(vpn)
+            self.blocks_translated += n
+            self.blocks_from_cache += n
 
     def _install(self, pc: int, code, pages) -> Callable:
         if code.co_name != "<module>":       # the function's own code (codecache.function_code)

@@ -25,7 +25,8 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | GetPpid        |                               | PpidReply(ppid)             |
 | FrameRequest   | count                         | FrameGrant(runs)            |
 | FrameReturn    | runs                          | (no reply)                  |
-| ExitGroup      | code, signal, core, thread    | (no reply; the task exits)  |
+| ExitGroup      | code, signal, core, thread,   | (no reply; the task exits)  |
+|                | closed                        |                             |
 | FutexWait      | key, frame, offset, val,      | FutexWaitReply(result) when |
 |                | bitset, deadline              | woken, timed out, refused   |
 | FutexCancel    |                               | FutexCancelReply(queued)    |
@@ -243,12 +244,15 @@ class ExecAlone:
 class ExitGroup:
     """The guest thread group ends: exit(code) when signal == 0, else killed by signal.
     thread: only the sender's thread ends (exit(2)); the group ends with it if it was
-    the last."""
+    the last.  closed: the process (one thread, its own descriptor table) has closed
+    every descriptor but its channel, so nothing of it is left that the guest could
+    see: the broker may report its end before the host process is gone."""
     TYPE = MsgType.EXIT_GROUP
     code: int
     signal: int
     core: bool
     thread: bool = False
+    closed: bool = False
 
 
 @message

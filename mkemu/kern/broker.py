@@ -114,6 +114,7 @@ class Broker:
         self.free_frames: list[int] = []
         self.futex = FutexQueues(self.phys.view if self.phys else None)
         self.waiting: dict[int, tuple[Proc, P.Wait]] = {}   # tid -> (thread, its pending Wait)
+        self.burying = 0         # ended processes whose host process is still going away
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < hard:                          # three descriptors per process
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -156,7 +157,7 @@ class Broker:
     # ---- the server loop ------------------------------------------------------------
     def serve(self) -> int:
         """Serve until every task has exited; return the first process's wait status."""
-        while any(p.alive for p in self.table.procs.values()):
+        while self.burying or any(p.alive for p in self.table.procs.values()):
             for key, _ in self.sel.select(self.futex.next_timeout()):
                 proc, kind = key.data
                 # an earlier event of this batch may have ended this process already
@@ -164,6 +165,8 @@ class Broker:
                     self._serve_one(proc)
                 elif kind == "exit" and proc.pidfd >= 0:
                     self._reap(proc)
+                elif kind == "gone":
+                    self._bury(proc, key.fd)
                 elif kind == "signals":
                     proc(read_signals(key.fd))
             self.futex.expire()
@@ -236,6 +239,15 @@ class Broker:
         if not group.members:
             self._ended(group, guest if group.group_status is None else group.group_status)
 
+    def _bury(self, proc: Proc, pidfd: int) -> None:
+        """The host process of a process whose end was reported at its goodbye is gone:
+        reap it and take back its frames."""
+        os.waitpid(proc.host_pid, 0)
+        self.sel.unregister(pidfd)
+        os.close(pidfd)
+        self.burying -= 1
+        self._release_memory(proc)
+
     def _group_ends(self, group: Proc, status: int, sender: Proc | None = None) -> None:
         """A thread of group decided how the process ends (exit_group, a fatal signal,
         a death without a goodbye): the first decision stands, and the other threads
@@ -274,23 +286,21 @@ class Broker:
             th.alive = False
             self.table.thread_gone(th)
 
-    def _ended(self, proc: Proc, status: int, notify: bool = True) -> None:
+    def _ended(self, proc: Proc, status: int, notify: bool = True,
+               host_gone: bool = True) -> None:
         """proc's host process is gone: take back what it held, make it a zombie, tell
-        its parent (notify False: a child that was never born, dropped silently)."""
+        its parent (notify False: a child that was never born, dropped silently).
+        host_gone False: it is still going away (it said goodbye with its descriptors
+        closed): its frames come back when _bury sees it gone."""
         self._release_own(proc)
         proc.alive = False
         proc.stopped, proc.change = 0, None
-        if proc.holdings is not None:
-            # a space shared with CLONE_VM processes goes when the last of them ends
-            proc.holdings.users -= 1
-            if proc.holdings.users <= 0:
-                if self.phys is not None:
-                    self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
-                proc.holdings.close()
-            proc.holdings = None
-        if proc.ctl is not None:
-            proc.ctl.close()
-            proc.ctl = None
+        if host_gone:
+            self._release_memory(proc)
+        else:
+            self.sel.modify(proc.pidfd, selectors.EVENT_READ, (proc, "gone"))
+            proc.pidfd = -1                   # no signal goes to it any more
+            self.burying += 1
         self._release_vfork_parent(proc)
         if proc.pid == proc.sid:
             self.terms.session_ended(proc)
@@ -317,6 +327,20 @@ class Broker:
             self._child_ended(proc)
         else:
             self.table.reap(proc)
+
+    def _release_memory(self, proc: Proc) -> None:
+        """Take back the frames of a process whose host process is gone."""
+        if proc.holdings is not None:
+            # a space shared with CLONE_VM processes goes when the last of them ends
+            proc.holdings.users -= 1
+            if proc.holdings.users <= 0:
+                if self.phys is not None:
+                    self.free_frames.extend(self.phys.reclaim(proc.holdings, self.next_frame))
+                proc.holdings.close()
+            proc.holdings = None
+        if proc.ctl is not None:
+            proc.ctl.close()
+            proc.ctl = None
 
     def _child_ended(self, child: Proc) -> None:
         parent = self.table.procs.get(child.ppid)
@@ -498,6 +522,10 @@ class Broker:
         if proc.grp.members and not msg.thread:
             # the other threads end now, not when this one is reaped
             self._group_ends(proc.grp, _exit_status(msg), sender=proc)
+        elif msg.closed and proc.group is None and not proc.members and proc.pidfd >= 0:
+            # one thread with nothing left open: it has ended as far as the guest can
+            # see, so its parent hears now, not after the host tears the process down
+            self._ended(proc, _exit_status(msg), host_gone=False)
         return None
 
     def on_fork(self, proc: Proc, msg: P.Fork):

@@ -48,9 +48,16 @@ def _poller(chan) -> select.poll:
 
 def wait(t, msg, reply_type, cancel, cancel_reply_type, fds: tuple[int, ...] = ()):
     """Send msg and sleep until its reply; a guest signal that acts cancels it.  Returns
-    the reply, or None when the broker dropped the request (the caller's -EINTR)."""
+    the reply, or None when the broker dropped the request (the caller's -EINTR).
+
+    Once a reply is read the call has happened (a child was reaped, a futex woken):
+    the caller stays uninterruptible (in_syscall False) until the syscall returns, so
+    a signal arriving now waits for that return instead of raising InterruptedSyscall
+    in the caller and losing the reply (a waitpid that returned EINTR for a child
+    the broker had already reaped)."""
     was = t.in_syscall
     t.in_syscall = False                  # a signal now stays pending: the send completes
+    answered = False
     try:
         t.chan.send(msg, fds)
         while True:
@@ -67,19 +74,23 @@ def wait(t, msg, reply_type, cancel, cancel_reply_type, fds: tuple[int, ...] = (
                 continue                  # an ignored signal sleeps on; one that acts ends it
             if not ready:
                 break
-            return _recv(t, reply_type)
+            reply = _recv(t, reply_type)
+            answered = True
+            return reply
         t.chan.send(cancel)
         result = None
         while True:
             reply = t.chan.recv()
             if isinstance(reply, reply_type):
                 result = reply            # answered before the cancel arrived
+                answered = True
             elif isinstance(reply, cancel_reply_type):
                 return result
             else:
                 raise RuntimeError(f"broker: unexpected {type(reply).__name__}")
     finally:
-        t.in_syscall = was
+        if not answered:
+            t.in_syscall = was
 
 
 def _recv(t, want):

@@ -69,7 +69,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
     vfork = bool(flags & CLONE_VFORK)
     # the code this site's last children had to make: made here, the next ones inherit it
     site = t.code_cache.fork_site(t.exe_path, t.cpu.pc)
-    t.code_cache.warm(site)
+    t.code_cache.warm(site, t.engine.globals)
     holdings = Holdings.create(t.phys.nframes)
     holdings_fd = t.reserve_fd(holdings.fd)
     holdings.fd = holdings_fd

@@ -127,7 +127,7 @@ class ProcTable:
         if self.init is None:
             self.init = p
         if self.listing:
-            os.makedirs(os.path.join(self.listing, str(pid), "task", str(pid)))
+            _listing_add(self.listing, pid)
         return p
 
     def new_thread(self, group: Proc, chan) -> Proc:
@@ -189,7 +189,7 @@ class ProcTable:
 
     def reap(self, child: Proc) -> None:
         if self.procs.pop(child.pid, None) is not None and self.listing:
-            shutil.rmtree(os.path.join(self.listing, str(child.pid)), ignore_errors=True)
+            _listing_drop(self.listing, child.pid)
 
     # ---- orphans ---------------------------------------------------------------------
     def reparent_children(self, p: Proc) -> list[Proc]:
@@ -276,3 +276,25 @@ class ProcTable:
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
                 "host_pid": p.host_pid, "started": p.started,
                 "threads": [m.tid for m in p.members] or [p.pid]}
+
+
+# The /proc listing's entry of a process: PID/task/PID (its first thread).  Three mkdir
+# or rmdir calls (a fork and a reap are hot; makedirs and rmtree took ten times more).
+def _listing_add(listing: str, pid: int) -> None:
+    top = os.path.join(listing, str(pid))
+    try:
+        os.mkdir(top)
+        os.mkdir(os.path.join(top, "task"))
+        os.mkdir(os.path.join(top, "task", str(pid)))
+    except FileExistsError:
+        os.makedirs(os.path.join(top, "task", str(pid)), exist_ok=True)
+
+
+def _listing_drop(listing: str, pid: int) -> None:
+    top = os.path.join(listing, str(pid))
+    try:
+        os.rmdir(os.path.join(top, "task", str(pid)))
+        os.rmdir(os.path.join(top, "task"))
+        os.rmdir(top)
+    except OSError:                           # more in it (threads' entries): all of it
+        shutil.rmtree(top, ignore_errors=True)

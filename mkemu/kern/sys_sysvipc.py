@@ -144,6 +144,7 @@ def _semtimedop(t, semid, sops, nsops, timeout) -> int:
     ops = t.mem.read(sops, 6 * nsops)
     deadline = time.monotonic_ns() + timespec.read_ns(t, timeout) if timeout else None
     ident = _id(t, "sem", semid)
+    t.host_exit_work = True          # SEM_UNDO is applied by the host process's exit
     buf = _buf(len(ops), ops)
     was, t.in_syscall = t.in_syscall, False      # a signal stays pending while the host acts
     try:
@@ -339,6 +340,7 @@ def sys_shmat(t, shmid, addr, shmflg):
     writable = not shmflg & H.SHM_RDONLY
     prot = PROT_READ | (PROT_WRITE if writable else 0) | (PROT_EXEC if shmflg & H.SHM_EXEC else 0)
     segment = SysvSegment(ident, size, writable, f"/SYSV{max(key, 0):08x} (deleted)")
+    t.host_exit_work = True          # shm_nattch drops when the host process ends
     try:
         return t.space.attach_segment(addr, segment, prot, bool(shmflg & H.SHM_REMAP))
     finally:

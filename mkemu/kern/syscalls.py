@@ -51,6 +51,12 @@ _UNINTERRUPTED = frozenset(("clone", "clone3", "execve", "execveat", "exit", "ex
                             "setitimer", "getitimer", "dup", "dup3", "pipe2"))
 
 
+# calls that sleep in brokercall.wait, which is interruptible where it sleeps (poll) and
+# lets the broker settle a cancel against an answer already sent: a signal arriving
+# between the entry check below and the request's send must not break the call there,
+# or waitpid returns EINTR while a zombie child is waiting for it (Linux returns it)
+_BROKER_WAITS = frozenset(("wait4", "waitid"))
+
 _EPIPE, _EINTR = -errno.EPIPE, -errno.EINTR
 
 
@@ -59,7 +65,7 @@ def _entry(row):
     argument count, interruptible, a write (SIGPIPE on EPIPE), keeps the descriptor
     table as it was (kern/fdkinds.py), the row)."""
     return (row.handler, len(row.args), row.name not in _UNINTERRUPTED, row.name in _WRITES,
-            row.name in fdkinds.KEEPS_FDS, row)
+            row.name in fdkinds.KEEPS_FDS, row.name in _BROKER_WAITS, row)
 
 
 _ENTRIES: dict = {}
@@ -82,7 +88,7 @@ def dispatch(task) -> None:
             x[0] = ret & M64
             return
         entry = _ENTRIES[nr] = _entry(row)
-    handler, nargs, interruptible, is_write, keeps_fds, row = entry
+    handler, nargs, interruptible, is_write, keeps_fds, broker_wait, row = entry
     args = x[:nargs]
     x0 = x[0]
     config = task.config
@@ -101,6 +107,8 @@ def dispatch(task) -> None:
             task.in_syscall = False
             cpu.pc = (cpu.pc - 4) & M64
             return
+        if broker_wait:
+            task.in_syscall = False     # brokercall.wait makes its sleep interruptible
     try:
         ret = handler(task, *args)
     except BaseException as e:

@@ -122,6 +122,9 @@ class Task:
         self.fd_kinds: dict[int, int] = {}  # what read/write know of a descriptor (fdkinds.py)
         self.enosys_logged: set[int] = set()
         self.in_syscall = False
+        # host state only the host process's exit releases (SysV semaphore undo, shm
+        # attachments): its end is then reported once the host process is gone
+        self.host_exit_work = False
         self.started = time.monotonic()
         self.profiler = None                # MKEMU_PROFILE's cProfile (a fork's child clears it)
 
@@ -280,7 +283,8 @@ class Task:
         self.tlb.retire()                   # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
-        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache)
+        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache,
+                             after=self.engine)
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
@@ -435,7 +439,19 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         if task is not None and task.threaded and thread_only:
             task.end_thread()
             chan.send(P.FrameReturn(runs(task.frames.give_back())))
-        chan.send(P.ExitGroup(code, sig, core, thread_only))
+        # A process alone with its descriptor table closes everything now (descriptors,
+        # and file windows, which hold their files), as exit(2) does before the parent
+        # can see the end: the broker may then report the end at once, without waiting
+        # for the host to tear this process down.
+        closed = task is not None and not (task.threaded or task.shares_fds or
+                                           task.host_exit_work)
+        if closed:
+            try:
+                task.space.unmap_windows()
+                _close_all_but(chan.sock.fileno())
+            except Exception:
+                closed = False            # the end is then reported when the host's is
+        chan.send(P.ExitGroup(code, sig, core, thread_only, closed))
         if task is not None and task.threaded:
             task.space.leave()
             if task.shares_fds:           # the table outlives this process: close its own
@@ -445,6 +461,12 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         pass
     sys.stdout.flush = lambda: None     # the guest owns fd 1: never let Python flush into it
     os._exit(0)
+
+
+def _close_all_but(keep: int) -> None:
+    """Close every descriptor of this process but `keep` (two close_range calls)."""
+    os.closerange(0, keep)
+    os.closerange(keep + 1, (1 << 31) - 1)
 
 
 def _raise_fd_limit() -> None:

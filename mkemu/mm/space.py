@@ -526,6 +526,14 @@ class AddressSpace:
     def resident_pages(self) -> int:
         return len(self.pt)
 
+    def unmap_windows(self) -> None:
+        """The process ends: unmap every host window of a mapping now, since a window
+        holds its open file (and a flock on it) until the host tears the process down.
+        Nothing may use this space or its TLBs' views after this."""
+        for vma in self.vmas:
+            if vma.file is not None:
+                vma.file.window.unmap()
+
     def close(self) -> None:
         """Drop every mapping (exit or execve)."""
         if self.vmas:

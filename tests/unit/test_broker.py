@@ -97,3 +97,59 @@ def test_a_child_never_born_is_dropped_when_its_parent_dies_forking():
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
         shut_down(broker, recs, fd)
+
+
+_GO_R, _GO_W = -1, -1        # the pipe that lets the slow-to-go child's host process end
+
+
+def _waits_for_its_child(chan) -> None:
+    """Waits for its child, then lets that child's host process end; exits with the pid
+    and status the wait reported (0: not as expected)."""
+    os.close(_GO_R)
+    reply = chan.call(P.Wait(1, 1001, 4), P.WaitReply)      # P_PID 1001, WEXITED
+    ok = reply.pid == 1001 and reply.status == 7 << 8
+    os.write(_GO_W, b"x")
+    chan.send(P.ExitGroup(0 if ok else 1, 0, False))
+
+
+def _says_goodbye_and_lingers(chan) -> None:
+    """exit(7) with its descriptors closed (ExitGroup closed=True), and then a host process
+    that stays until its parent was told: the end is reported before the host's."""
+    os.close(_GO_W)
+    chan.send(P.ExitGroup(7, 0, False, False, True))
+    os.read(_GO_R, 1)
+
+
+def test_a_goodbye_with_descriptors_closed_is_reported_before_the_host_process_ends():
+    global _GO_R, _GO_W
+    _GO_R, _GO_W = os.pipe()
+    fd = PhysMem.create_fd(1 << 28)
+    broker = Broker(fd, nframes=(1 << 28) // 4096)
+    recs = [broker.spawn(_waits_for_its_child)]
+    recs.append(broker.spawn(_says_goodbye_and_lingers, ppid=recs[0].pid))
+    assert recs[1].pid == 1001
+    os.close(_GO_R)
+
+    def hung(signum, frame):
+        raise TimeoutError("the parent heard of its child's end only when its host process was gone")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        status = broker.serve()
+        assert status == 0, "the wait did not report the child's exit(7)"
+        assert not broker.burying                # every host process was reaped
+        assert broker.frame_counts()[1] == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        os.close(_GO_W)                          # a child still there ends
+        for rec in recs:
+            if rec.host_pid:
+                try:
+                    os.kill(rec.host_pid, signal.SIGKILL)
+                    os.waitpid(rec.host_pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+        broker.close()
+        os.close(fd)

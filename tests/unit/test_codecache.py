@@ -91,6 +91,35 @@ def test_a_fork_childs_hint_has_the_parent_make_that_code(tmp_path):
     assert parent.lookup(pcs[0], "cd" * 16, set()) is None    # other bytes: never this code
 
 
+def test_a_warmed_parents_child_adds_the_few_traces_it_still_made_to_the_hint(tmp_path):
+    # under HINT_MIN traces, but the child of a parent warmed from the hint adds them to
+    # its names: otherwise every later child would make them again
+    from mkemu.cpu.codecache import HINT_MIN
+    pcs = [0x4000 + 4 * i for i in range(HINT_MIN)]
+    writer = CodeCache(tmp_path)
+    for pc in pcs + [0x4800]:
+        writer.store(pc, PAGE, {}, block(pc, pc))
+    writer.flush()
+    site = CodeCache.fork_site("/bin/sh", 0x1234)
+    first = CodeCache(tmp_path)
+    first.forked_child(site)
+    for pc in pcs:
+        first.lookup(pc, PAGE, set())
+    first.flush()
+    parent = CodeCache(tmp_path)
+    parent.warm(site)
+    parent.forked_child(site)                    # (the state its fork child starts with)
+    assert parent.lookup(0x4800, PAGE, set()) is not None
+    parent.flush()
+    again = CodeCache(tmp_path)
+    again.warm(site)
+    assert all((PAGE, pc) in again.codes for pc in pcs + [0x4800])     # made by warm
+    stamp = (tmp_path / f"hint-{site}").stat().st_mtime_ns
+    again.forked_child(site)                     # a child that made nothing new
+    again.flush()
+    assert (tmp_path / f"hint-{site}").stat().st_mtime_ns == stamp
+
+
 def test_a_block_module_that_does_more_than_def_is_served_whole(tmp_path):
     # a default argument is evaluated by the module: the function alone would lose it
     code = compile("def blk_5000(S, X, V, _k=K):\n    return _k\n", "<test>", "exec")

@@ -1,4 +1,5 @@
 """The engine's contract: exact trap pcs, write-back on faults, code invalidation."""
+import marshal
 import re
 
 import pytest
@@ -120,6 +121,40 @@ def test_code_cache_serves_traces_with_the_branch_marks_that_shaped_them(tmp_pat
     again, eng = run_two_passes(CodeCache(tmp_path), CODE)
     assert again[:2] == first[:2] and again[4] == first[4] and again[2] < first[2]
     assert eng.blocks_from_cache == eng.blocks_translated
+
+
+def test_an_engine_after_an_execve_takes_a_fork_hints_traces_a_page_at_a_time(tmp_path):
+    # a child learnt TWO_PASSES (its traces, the branch at CODE + 24 marked) and listed
+    # them in its fork site's hint; the parent makes them as functions of its engine's
+    # globals (the kit), and the engine its next child's execve makes (after=) installs
+    # a page's functions, with their marks, the first time it looks at that page
+    first, learnt = run_two_passes(CodeCache(tmp_path), CODE)
+    learnt.code_cache.flush()
+    names = [(ph, pc, marks) for (ph, pc), variants in learnt.code_cache.codes.items()
+             for marks, _, _ in variants]
+    (tmp_path / "hint-site").write_bytes(marshal.dumps(names))
+    parent_cache = CodeCache(tmp_path)
+    _, parent, _ = machine([BRK], parent_cache)
+    parent_cache.warm("site", parent.globals)
+    assert parent_cache.kit
+    looked_up = []
+    lookup = parent_cache.lookup
+    parent_cache.lookup = lambda *a: looked_up.append(a) or lookup(*a)
+    st, _, tlb = machine(TWO_PASSES, parent_cache)
+    eng = Engine(st, tlb, code_cache=parent_cache, after=parent)
+    assert eng.run() == TRAP_BRK and st.pc == CODE + 56
+    assert (st.x[:5], st.icount) == first[:2]
+    assert looked_up == [] and eng.blocks_from_cache == eng.blocks_translated > 0
+    assert CODE + 24 in eng.likely_taken
+    assert eng.block_runs < first[2]              # nothing to learn: the marked traces ran
+    # other bytes at those addresses: the kit is not theirs
+    other = list(TWO_PASSES)
+    other[0] = movz(0, 100)
+    st, _, tlb = machine(other, parent_cache)
+    eng = Engine(st, tlb, code_cache=parent_cache, after=parent)
+    plain, plain_eng, _ = machine(other)
+    assert eng.run() == plain_eng.run() == TRAP_BRK
+    assert (st.x[:5], st.icount) == (plain.x[:5], plain.icount) and looked_up
 
 
 def test_fetch_fault():
