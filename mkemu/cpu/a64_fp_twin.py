@@ -34,10 +34,13 @@ from __future__ import annotations
 
 import re
 import struct
-import weakref
 
 from . import fpu
 from .block import assigned_registers
+from .tracetext import BACK_EDGE as _BACK_EDGE
+from .tracetext import EXIT_STORES as _EXIT
+from .tracetext import FAULT_MARK as _FAULTABLE
+from .tracetext import exit_start as _exit_start
 
 _DOUBLE = struct.Struct("<d")
 
@@ -67,20 +70,17 @@ class _State:
         self.loads: dict[str, str] = {}                # float local of an LDR Dn -> its address name
 
 
-_STATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _state(b) -> _State:
-    st = _STATES.get(b)
+    st = b.notes.get("fp_twin.state")
     if st is None:
-        st = _STATES[b] = _State()
+        st = b.notes["fp_twin.state"] = _State()
         b.finishers.append(_finish)
     return st
 
 
 def twin(b, n: int) -> str | None:
     """The float local holding Dn here, or None."""
-    st = _STATES.get(b)
+    st = b.notes.get("fp_twin.state")
     if st is None or n not in st.twins:
         return None
     name, index = st.twins[n]
@@ -197,19 +197,16 @@ def _reuse_address(b, addr: str) -> None:
 
 
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
-_EXIT = re.compile(r"^( *)@WB\d+@$")
 _MATERIALISED = re.compile(r"^FD\[0\] = _\w+; v(\d+) = FQ\[0\]$")
 _ICOUNT = re.compile(r"^ *@ICOUNT\d+@$")
-_FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")
 _ESCAPES = ("locals()", "V[", "raise", "yield", "while", "continue")
-_BACK_EDGE = "if not S.pending: continue"
 
 
 def _finish(b) -> None:
     if b.finishers[-1] is not _finish:       # after the other finishers: they index lines
         b.finishers.append(_finish)
         return
-    st = _STATES.pop(b, None)
+    st = b.notes.pop("fp_twin.state", None)
     if st is None:
         return
     if b.loop:
@@ -362,12 +359,3 @@ def _assigns(t: str, name: str) -> bool:
     start, `;` or `:`)?"""
     return re.search(rf"(?:^|;|:)\s*(?:\w+\s*,\s*)*{name}(?:\s*,\s*\w+)*\s*"
                      rf"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)", t) is not None
-
-
-def _exit_start(lines: list[str], i: int, indent: str) -> int:
-    """The first line of the exit whose register stores are at line i (a counted
-    exit's HOT call and the lazy flag stores come before them)."""
-    while i > 0 and lines[i - 1].startswith(indent) and lines[i - 1][len(indent):].startswith(
-            ("HOT(", "S.fk = ")):
-        i -= 1
-    return i

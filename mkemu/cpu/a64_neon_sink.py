@@ -36,13 +36,15 @@ from __future__ import annotations
 
 import re
 
+from .tracetext import BACK_EDGE as _BACK_EDGE
+from .tracetext import EXIT_STORES as _EXIT
+from .tracetext import FAULT_MARK as _FAULTABLE
+from .tracetext import exit_start as _exit_start
 
-_EXIT = re.compile(r"^( *)@WB\d+@$")                 # an exit's register stores (BlockBuilder._exit)
-_FAULTABLE = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
+
 # what leaves the trace or lets other code see the registers, other than an exit placeholder
 # (a `return` is only ever the last line of an exit, after its placeholders)
 _ESCAPES = ("continue", "locals()", "V[", "raise", "yield")
-_BACK_EDGE = "if not S.pending: continue"     # BlockBuilder._goto to the start
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # names a line assigns: `a = `, `a, b = `, `a += `, after a line start, `;` or `:`
 _ASSIGNED = re.compile(r"(?:^|;|:)\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*"
@@ -189,12 +191,3 @@ def _plan(b, name: str, first: int, end: int):
             if _EXIT.match(text) or _FAULTABLE.match(text) or any(e in text for e in _ESCAPES):
                 return None
     return exits, pcs, snap
-
-
-def _exit_start(lines: list[str], i: int, indent: str) -> int:
-    """The index of the first line of the exit whose register stores are at line i
-    (a counted exit's HOT call and the lazy flag stores come before them)."""
-    while i > 0 and lines[i - 1].startswith(indent) and lines[i - 1][len(indent):].startswith(
-            ("HOT(", "S.fk = ")):
-        i -= 1
-    return i
