@@ -27,7 +27,11 @@ The rules are Linux's, with the rootfs as `/`:
 
 Most paths hold no symlink at all: a run of plain names is looked at with one
 openat2 under RESOLVE_NO_SYMLINKS, and only a run that meets a symlink is
-looked at again one name at a time.
+looked at again one name at a time.  A rootfs symlink of the root mount is
+followed in place: its target's names take its place in the names still to
+walk, so `/lib/x/y` with /lib -> usr/lib is one more look, at `/usr/lib/x/y`.
+What the walk learnt of the last name (its mode, or the error that says it
+is not there) comes back in Found, so the caller need not look again.
 """
 from __future__ import annotations
 
@@ -104,6 +108,8 @@ class Found:
     """
     node: Node | None
     path: bytes
+    mode: int | None = None     # a rootfs path's st_mode as the walk saw it (None: not seen)
+    missing: int = 0            # the errno the walk got for a rootfs path's last name
 
 
 def resolve(t, path: bytes, follow: bool = True, no_symlinks: bool = False,
@@ -111,10 +117,13 @@ def resolve(t, path: bytes, follow: bool = True, no_symlinks: bool = False,
     """What an absolute guest path names.  follow: whether a symlink as the last name is
     followed; no_symlinks: any symlink to follow is ELOOP (openat2's RESOLVE_NO_SYMLINKS);
     no_magiclinks: so is any /proc magic link to follow (RESOLVE_NO_MAGICLINKS)."""
-    node, where = _Walk(t, no_symlinks, no_magiclinks).walk(b"", path, b"", follow, True)
+    w = _Walk(t, no_symlinks, no_magiclinks)
+    node, where = w.walk(b"", path, b"", follow, True)
     if node is None and path.endswith((b"/", b"/.", b"/..")):
         where += b"/"
-    return Found(node, where or b"/")
+    if node is not None:
+        return Found(node, where or b"/")
+    return Found(None, where or b"/", w.mode, w.missing)
 
 
 def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = False,
@@ -158,6 +167,8 @@ class _Walk:
         self.no_symlinks = no_symlinks
         self.no_magiclinks = no_magiclinks or no_symlinks
         self.links = 0
+        self.mode: int | None = None  # the last walk's end: the rootfs's st_mode of it,
+        self.missing = 0              # or the errno of its last name (at_end only)
 
     def walk(self, cur: bytes, path: bytes, floor: bytes, follow: bool,
              at_end: bool) -> tuple[Node | None, bytes]:
@@ -172,11 +183,13 @@ class _Walk:
         names = [n for n in path.split(b"/") if n and n != b"."]
         node = _overlay(self.t, cur)
         one_by_one_until = 0          # a run met a symlink: its names singly, up to that link
+        mode = None                   # cur's st_mode, when a look at the rootfs gave cur
         i = 0
         while i < len(names):
             name = names[i]
             if node is not None and not isinstance(node, HostDir):
                 raise _error(errno.ENOTDIR)
+            mode = None
             if name == b"..":
                 if cur != floor and cur:
                     cur = cur[:cur.rindex(b"/")]
@@ -201,6 +214,15 @@ class _Walk:
                     continue
                 j = i + 1                     # not the overlay's: the rootfs's, name by name
             else:
+                if not cur and name in self.root.top_links and \
+                        not (i == len(names) - 1 and not wants_dir and not follow):
+                    target = self.root.top_link(name)     # still a link? (one readlinkat)
+                    if target is not None:
+                        self._count_link(target)
+                        cur, node, names, follow, wants_dir = self._splice(
+                            b"", target, names[i + 1:], follow, wants_dir)
+                        i, one_by_one_until, mode = 0, 0, None
+                        continue
                 j = i + 1 if i < one_by_one_until else _run_end(names, i)
             run = cur + b"/" + b"/".join(names[i:j])
             ends = j == len(names)
@@ -211,6 +233,7 @@ class _Walk:
                     one_by_one_until = j
                     continue
                 if ends and at_end:
+                    self.mode, self.missing = None, e.errno
                     return None, run          # the caller's operation reports it or creates it
                 raise
             if target is None:
@@ -220,14 +243,25 @@ class _Walk:
             elif ends and not wants_dir and not follow:
                 cur = run
             else:
-                node, cur = self._follow(run[:run.rindex(b"/")], target,
-                                         self.root.mount_of(run), at_end and ends)
-                i, one_by_one_until = j, 0
+                mount = self.root.mount_of(run)
+                if floor or mount.guest != b"/":
+                    node, cur = self._follow(run[:run.rindex(b"/")], target, mount,
+                                             at_end and ends)
+                    mode = self.mode
+                    i, one_by_one_until = j, 0
+                    continue
+                self._count_link(target)
+                if j == i + 1 and not cur:
+                    self.root.top_links.add(name)     # look there first next time
+                cur, node, names, follow, wants_dir = self._splice(
+                    run[:run.rindex(b"/")], target, names[j:], follow, wants_dir)
+                i, one_by_one_until, mode = 0, 0, None
                 continue
             node = None
             i = j
         if wants_dir and node is not None and not isinstance(node, HostDir):
             raise _error(errno.ENOTDIR)
+        self.mode, self.missing = (mode if node is None else None), 0
         return node, cur
 
     def _follow_node(self, link_dir: bytes, link: Node, at_end: bool) -> tuple[Node | None, bytes]:
@@ -238,15 +272,33 @@ class _Walk:
             raise _error(errno.ENOTDIR)       # pipe:[N] and friends have nothing below them
         return self._follow(link_dir, target, None, at_end)
 
-    def _follow(self, link_dir: bytes, target: bytes, mount: Mount | None,
-                at_end: bool) -> tuple[Node | None, bytes]:
-        """Continue at a symlink's target; mount is the bind mount the link lives in (None
-        or the root mount: the whole guest tree)."""
+    def _splice(self, link_dir: bytes, target: bytes, rest: list[bytes], follow: bool,
+                wants_dir: bool) -> tuple[bytes, Node | None, list[bytes], bool, bool]:
+        """A root mount's symlink in link_dir, followed in place: its target's names go
+        before the names after it (`rest`), from where the target starts -- what _follow
+        walks, then those names from where it ended.  (cur, node, names, follow,
+        wants_dir) to walk on with."""
+        if not rest:                      # the last name was the link: its target's last
+            follow = True                 # name is followed, and must be a directory when
+            wants_dir = wants_dir or target.endswith((b"/", b"/.")) or target == b"."
+        cur = b"" if target.startswith(b"/") else link_dir    # (the guest's path said so)
+        names = [n for n in target.split(b"/") if n and n != b"."] + rest
+        return cur, _overlay(self.t, cur), names, follow, wants_dir
+
+    def _count_link(self, target: bytes) -> None:
+        """One more symlink followed (ELOOP past MAX_SYMLINKS, or for any under
+        RESOLVE_NO_SYMLINKS); an empty target names nothing."""
         self.links += 1
         if self.no_symlinks or self.links > MAX_SYMLINKS:
             raise _error(errno.ELOOP)
         if not target:
             raise _error(errno.ENOENT)
+
+    def _follow(self, link_dir: bytes, target: bytes, mount: Mount | None,
+                at_end: bool) -> tuple[Node | None, bytes]:
+        """Continue at a symlink's target; mount is the bind mount the link lives in (None
+        or the root mount: the whole guest tree)."""
+        self._count_link(target)
         top = b"" if mount is None or mount.guest == b"/" else mount.guest
         start = top if target.startswith(b"/") else link_dir
         return self.walk(start, target, top, True, at_end)

@@ -81,6 +81,9 @@ class RootFS:
         self.root_fd = self._high_path_fd(self.host_dir)
         self.mounts: list[Mount] = [Mount(b"/", self.host_dir, self.root_fd)]
         self._prefix = self.host_dir.rstrip("/").encode()
+        # names at the top of the tree seen to be symlinks (merged /usr: bin, lib, sbin):
+        # a path walk asks top_link first, so /lib/x costs one look more, not four
+        self.top_links: set[bytes] = set()
 
     def _high_path_fd(self, host_dir: str) -> int:
         fd = os.open(host_dir, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -175,6 +178,18 @@ class RootFS:
             return mode, os.readlink(b"", dir_fd=fd) if stat.S_ISLNK(mode) else None
         finally:
             os.close(fd)
+
+    def top_link(self, name: bytes) -> bytes | None:
+        """The target of the symlink `name` at the top of the root mount, or None when it
+        is no symlink there now (or a bind mount covers it).  One readlinkat on the
+        root's descriptor: a single name, which the host neither follows nor leaves the
+        directory for."""
+        if len(self.mounts) > 1 and self.mount_of(b"/" + name).guest != b"/":
+            return None
+        try:
+            return os.readlink(name, dir_fd=self.root_fd)
+        except OSError:
+            return None
 
     def open_parent(self, path: bytes) -> tuple[int, bytes]:
         """(O_PATH fd of the parent directory, last component) of an absolute guest path."""

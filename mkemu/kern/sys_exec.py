@@ -118,11 +118,14 @@ def _open_program(t, dirfd: int, path: bytes, flags: int) -> tuple[int, str, byt
                 raise _err(errno.ELOOP)
             _check_file(found.node.stat(t, follow))
         else:
-            probe = t.fs.root.open_path(found.path, follow=follow)
-            try:
-                _check_file(os.fstat(probe))
-            finally:
-                os.close(probe)
+            if found.mode is not None:             # the walk looked at it
+                _check_mode(found.mode)
+            else:
+                probe = t.fs.root.open_path(found.path, follow=follow)
+                try:
+                    _check_file(os.fstat(probe))
+                finally:
+                    os.close(probe)
             guest = os.fsdecode(found.path)        # symlinks followed: /proc/self/exe's name
     return t.open_exec(guest), guest, filename, inaccessible
 
@@ -130,7 +133,10 @@ def _open_program(t, dirfd: int, path: bytes, flags: int) -> tuple[int, str, byt
 def _check_file(st) -> None:
     """May this be executed: a regular file with an execute bit (before it is opened: a
     FIFO must not block us)."""
-    mode = st.st_mode if hasattr(st, "st_mode") else st.mode
+    _check_mode(st.st_mode if hasattr(st, "st_mode") else st.mode)
+
+
+def _check_mode(mode: int) -> None:
     if stat.S_ISLNK(mode):
         raise _err(errno.ELOOP)
     if not stat.S_ISREG(mode) or not mode & 0o111:

@@ -109,6 +109,8 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
         if want_statx:                   # as the host's statx: only the fields asked for
             st = dataclasses.replace(st, mask=st.mask & mask)
         return st
+    if found.missing == errno.ENOENT:
+        raise _err(errno.ENOENT)                 # the walk's look at the last name said so
     fd = t.fs.root.open_path(found.path, follow=follow)
     try:
         return _fstat(t, fd, flags, want_statx, mask)
@@ -499,9 +501,13 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
             raise _err(errno.ELOOP)
         return node.open(t, hflags, mode)
     root = t.fs.root
-    if not hflags & O_PATH and not hflags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL:
+    if found.missing == errno.ENOENT and not hflags & O_CREAT and not resolve:
+        raise _err(errno.ENOENT)                 # the walk's look at the last name said so
+    if not hflags & O_PATH and not hflags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL \
+            and not _plain_kind(found.mode):
         # a device node in the rootfs (one unpacked as root can hold /dev/sda) must not be
-        # opened at all, as on a nodev mount: look before opening
+        # opened at all, as on a nodev mount: look before opening (the walk's look at the
+        # last name did, unless it saw no mode)
         try:
             probe = root.open(ap, O_PATH | O_CLOEXEC | (hflags & H_O_NOFOLLOW), 0, resolve)
         except OSError:
@@ -523,6 +529,11 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
     if hflags & os.O_TRUNC:
         t.space.file_shrunk()
     return fd
+
+
+def _plain_kind(mode: int | None) -> bool:
+    """A regular file, directory or symlink: no device or FIFO to keep from opening."""
+    return mode is not None and stat.S_IFMT(mode) in (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK)
 
 
 def _mount_key(t, path: bytes) -> bytes:

@@ -612,7 +612,12 @@ def test_symlinks_meet_bind_mounts(env, tmp_path):
     assert read_path(t, b"/mnt/up") == b"mount secret\n"
     assert openat(t, b"/mnt/abs") == -errno.ENOENT            # the mount has no /proc
     assert read_path(t, b"/mnt/../secret") == b"rootfs secret\n"
-    assert read_path(t, b"/etc/to-mount/../../secret") == b"rootfs secret\n"
+    # `..` after a link to a file is ENOTDIR, as Linux's walk says; after one to the
+    # mount's top it leaves the mount
+    assert openat(t, b"/etc/to-mount/../../secret") == -errno.ENOTDIR
+    os.symlink("/mnt", root / "etc" / "to-top")
+    assert read_path(t, b"/etc/to-top/../secret") == b"rootfs secret\n"
+    assert read_path(t, b"/etc/to-top/../etc/to-top/data") == b"shared\n"
 
 
 def test_proc_mounts_lists_bind_mounts_as_getmntent_reads_them(env, tmp_path):
@@ -664,6 +669,71 @@ def test_walk_rules(env):
             want = -e.errno
         got = guest_stat(t, b"/chain/l%d" % n)
         assert (got if isinstance(got, int) else got[1]) == want, n
+
+
+def test_links_at_the_top_are_looked_at_again_on_every_walk(env, tmp_path):
+    """The walk remembers names at the top that were symlinks (merged /usr's /lib) and
+    reads them again first (RootFS.top_links): whatever replaced one since, or is no
+    link now, is what the next walk sees; links it follows in place stay inside."""
+    t, root, _ = env
+    for d in ("usr/lib", "usr/lib2", "lib-dir"):
+        (root / d).mkdir(parents=True)
+    (root / "usr" / "lib" / "libc").write_text("usr/lib\n")
+    (root / "usr" / "lib2" / "libc").write_text("usr/lib2\n")
+    (root / "lib-dir" / "libc").write_text("a directory\n")
+    os.symlink("usr/lib", root / "lib")
+    assert read_path(t, b"/lib/libc") == b"usr/lib\n"
+    assert b"lib" in t.fs.root.top_links
+    assert read_path(t, b"/lib/../../secret") == b"rootfs secret\n"  # /usr/lib/../..
+    assert openat(t, b"/lib/missing") == -errno.ENOENT
+    assert guest_stat(t, b"/lib/missing") == -errno.ENOENT
+    assert readlink(t, b"/lib") == b"usr/lib"                        # the last name: the link
+    # replaced by another link, then by a directory, between two walks
+    os.unlink(root / "lib")
+    os.symlink("/usr/lib2", root / "lib")
+    assert read_path(t, b"/lib/libc") == b"usr/lib2\n"
+    os.unlink(root / "lib")
+    os.rename(root / "lib-dir", root / "lib")
+    assert read_path(t, b"/lib/libc") == b"a directory\n"
+    assert guest_stat(t, b"/lib")[1] == os.stat(root / "lib").st_ino
+    # and a directory replaced by a link (deeper than the top)
+    (root / "sub" / "deep" / "libc").write_text("deep\n")
+    assert read_path(t, b"/sub/deep/libc") == b"deep\n"
+    os.rename(root / "sub" / "deep", root / "sub" / "deep-was")
+    os.symlink("/usr/lib", root / "sub" / "deep")
+    assert read_path(t, b"/sub/deep/libc") == b"usr/lib\n"
+    # top links that climb: `..` stops at the root, an absolute target is the guest's
+    for name, target in ((b"up1", "/.."), (b"up2", "../.."), (b"up3", "../../../sub/up")):
+        os.symlink(target, root / name.decode())
+        for _ in range(2):                 # the first walk learns the link, the second uses it
+            assert read_path(t, b"/%s/secret" % name) == b"rootfs secret\n", name
+    # RESOLVE_NO_SYMLINKS refuses a remembered link too
+    os.rename(root / "lib", root / "lib-dir")
+    os.symlink("usr/lib", root / "lib")
+    assert read_path(t, b"/lib/libc") == b"usr/lib\n"
+    how = t.put(struct.pack("<QQQ", O_RDONLY, 0, 0x04))
+    assert call(t, "openat2", AT_FDCWD, t.put(b"/lib/libc"), how, 24) == -errno.ELOOP
+    # a bind mount over a remembered name is the mount
+    shared = tmp_path / "over-lib"
+    shared.mkdir()
+    (shared / "libc").write_text("the mount\n")
+    t.reserved_fds.add(t.fs.root.bind(b"/lib", str(shared)))
+    assert read_path(t, b"/lib/libc") == b"the mount\n"
+
+
+def test_a_missing_last_name_is_reported_from_the_walk(env):
+    """open and stat of a name the walk found missing say ENOENT without asking again;
+    O_CREAT still creates it, and a missing directory on the way is still ENOENT."""
+    t, root, _ = env
+    assert openat(t, b"/tmp/nothing") == -errno.ENOENT
+    assert guest_stat(t, b"/tmp/nothing") == -errno.ENOENT
+    assert guest_stat(t, b"/tmp/nothing", AT_SYMLINK_NOFOLLOW) == -errno.ENOENT
+    assert openat(t, b"/tmp/nothing/x", O_WRONLY | O_CREAT, 0o600) == -errno.ENOENT
+    fd = openat(t, b"/tmp/nothing", O_WRONLY | O_CREAT, 0o600)
+    assert fd >= 0 and (root / "tmp" / "nothing").is_file()
+    call(t, "close", fd)
+    assert openat(t, b"/tmp/nothing") >= 0
+    assert openat(t, b"/etc/passwd/x") == -errno.ENOTDIR
 
 
 # ---- name operations ---------------------------------------------------------------------
