@@ -34,6 +34,7 @@ from ..identity import Identity, hostname_from_file
 from ..ipc import protocol as P
 from ..ipc.channel import Channel
 from ..mm.access import GuestAccess
+from ..mm.filebacking import new_epoch
 from ..mm.holdings import Holdings
 from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
@@ -307,7 +308,9 @@ class Task:
         while True:
             if self.threaded:
                 self.space.catch_up()         # a sibling changed the space (DOORBELL)
+            new_epoch()                       # file sizes are read again (mm/filebacking.py)
             trap = self.engine.run()
+            new_epoch()
             if trap == TRAP_SVC:
                 syscalls.dispatch(self)
             elif trap == TRAP_SIGNAL:

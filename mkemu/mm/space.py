@@ -29,6 +29,7 @@ import os
 from dataclasses import dataclass, replace
 
 from .fault import MemFault
+from . import filebacking
 from .filebacking import FileBacking, is_dev_zero
 from .physmem import PAGE_SIZE, FramePool, PhysMem
 
@@ -498,6 +499,7 @@ class AddressSpace:
         """A file may have been truncated: forget the TLB entries of file pages now
         beyond its end, so that their next access faults (SIGBUS) in resolve instead of
         touching the host window there (which would kill the task with a host SIGBUS)."""
+        filebacking.new_epoch()           # sizes read earlier in this call are old
         for vma in self.vmas:
             if vma.file is None:
                 continue
