@@ -49,7 +49,7 @@ def test_shared_and_private_file_mappings_match_qemu(rootfs, guest_binary, tmp_p
     assert _split(mo)[1] == STRICT_LINUX.encode()
 
 
-@pytest.mark.parametrize("how", ["bus", "truncate"])
+@pytest.mark.parametrize("how", ["bus", "truncate", "other"])
 def test_access_beyond_the_end_of_the_file_is_sigbus(rootfs, guest_binary, tmp_path, how):
     (qc, qo, _), (mc, mo, me) = _run_both(rootfs, guest_binary, tmp_path, how)
     assert (mc, mo) == (qc, qo) == (128 + 7, mo)

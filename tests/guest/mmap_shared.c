@@ -9,8 +9,9 @@
  * through another view.
  *
  * With argv[2] the program ends by touching a page beyond the end of its file:
- * "bus" (a mapping longer than the file) or "truncate" (the file shrank under
- * a mapping already used); both must die of SIGBUS after their output. */
+ * "bus" (a mapping longer than the file), "truncate" (the file shrank under
+ * a mapping already used) or "other" (a child process shrank it, and the
+ * parent goes on after waitpid); all must die of SIGBUS after their output. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PG 4096
@@ -205,6 +207,13 @@ static void beyond_end(const char *how) {
         m[PG] = 'f';
         printf("second page before truncate: %c\n", m[PG]);
         ftruncate(fd, PG);
+    } else if (how[0] == 'o') {
+        pid_t pid = fork();
+        if (pid == 0) {
+            ftruncate(fd, PG);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
     }
     unlink(path);
     printf("touching the page beyond the end of the file\n");
