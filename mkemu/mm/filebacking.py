@@ -45,8 +45,9 @@ class FileBacking:
     _size = 0
     _size_epoch = -1          # the epoch _size was read in
 
-    def __init__(self, fd: int, path: str, writable: bool, offset: int, length: int) -> None:
-        st = os.fstat(fd)
+    def __init__(self, fd: int, path: str, writable: bool, offset: int, length: int,
+                 st: os.stat_result | None = None) -> None:
+        st = st or os.fstat(fd)           # (st: fd's file as the caller just saw it)
         self.fd = fd
         self.path = path
         self.inode = st.st_ino
@@ -67,12 +68,13 @@ class FileBacking:
 
     @classmethod
     def of_fd(cls, guest_fd: int, shared: bool, want_write: bool, offset: int, length: int,
-              hold: Callable[[int], int]) -> "FileBacking":
+              hold: Callable[[int], int], st: os.stat_result | None = None) -> "FileBacking":
         """The backing of an mmap of a guest descriptor, checked as Linux checks it.
 
-        hold(fd) returns a duplicate of fd above the guest's fd range."""
+        hold(fd) returns a duplicate of fd above the guest's fd range; st: the fstat of
+        guest_fd if the caller has it."""
         try:
-            st = os.fstat(guest_fd)
+            st = st or os.fstat(guest_fd)
             flags = fcntl.fcntl(guest_fd, fcntl.F_GETFL)
         except OSError:
             flags = os.O_PATH
@@ -90,12 +92,12 @@ class FileBacking:
         fd = hold(guest_fd)
         try:
             try:
-                return cls(fd, path, shared and access == os.O_RDWR, offset, length)
+                return cls(fd, path, shared and access == os.O_RDWR, offset, length, st)
             except PermissionError:
                 if not shared or want_write or access != os.O_RDWR:
                     raise
                 # a write-sealed memfd: a read-only shared map is allowed (and stays so)
-                return cls(fd, path, False, offset, length)
+                return cls(fd, path, False, offset, length, st)
         except BaseException:
             os.close(fd)
             raise
@@ -157,10 +159,12 @@ class FileBacking:
         old.unmap()
 
 
-def is_dev_zero(fd: int) -> bool:
-    """mmap of /dev/zero is anonymous memory (shared or private as asked)."""
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return False
+def is_dev_zero(fd: int, st: os.stat_result | None = None) -> bool:
+    """mmap of /dev/zero is anonymous memory (shared or private as asked).  st: fd's
+    fstat, if the caller has it."""
+    if st is None:
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return False
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == DEV_ZERO

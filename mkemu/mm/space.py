@@ -316,13 +316,19 @@ class AddressSpace:
         shared = kind != MAP_PRIVATE
         flags = flags & ~MAP_TYPE | (MAP_SHARED if shared else MAP_PRIVATE)
         backing = None
-        if anonymous or is_dev_zero(fd):
+        st = None
+        if not anonymous:
+            try:
+                st = os.fstat(fd)         # one look serves the checks below
+            except OSError:
+                st = None
+        if anonymous or st is not None and is_dev_zero(fd, st):
             offset = 0
             if shared:
                 backing = FileBacking.shared_anonymous(length, self._hold_fd)
         else:
             backing = FileBacking.of_fd(fd, shared, bool(prot & PROT_WRITE), offset, length,
-                                        self._hold_fd)
+                                        self._hold_fd, st)
         if fixed:
             self._unmap_range(addr, addr + length)
         self._insert(Vma(addr, addr + length, prot & 7, flags, name or (backing.path if backing else ""),
