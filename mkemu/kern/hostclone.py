@@ -71,7 +71,8 @@ def take_channel(t, chan_fd: int, shares_fds: bool) -> None:
     else:
         t.reserved_fds.discard(old.fileno())
         old.close()
-    t.chan.sock = socket.socket(fileno=chan_fd)    # the same Channel object task_main holds
+    # the same Channel object task_main holds; its kind given: no getsockopt to learn it
+    t.chan.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, chan_fd)
 
 
 def say_hello(t, shares_fds: bool, quiet: bool = False) -> None:

@@ -74,7 +74,7 @@ def new_door(t, mailbox: socket.socket, keep_old: bool) -> None:
         theirs.close()
     high = t.reserve_fd(os.dup(mine.fileno()))
     mine.close()
-    t.door = socket.socket(fileno=high)
+    t.door = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, high)
     t.door.setblocking(False)
     t.introspect_queue = []
     t.introspect_due = t.introspect_rang = False

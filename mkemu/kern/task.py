@@ -161,7 +161,7 @@ class Task:
         high = self.reserve_fd(os.dup(mine.fileno()))
         introspect.new_door(self, mine, keep_old)     # other tasks' questions come there
         mine.close()
-        self.sig.mailbox = socket.socket(fileno=high)
+        self.sig.mailbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM, 0, high)
         self.sig.mailbox.setblocking(False)
         self.sig.arrived.clear()
         return theirs.detach()
@@ -169,7 +169,7 @@ class Task:
     def _move_channel_high(self) -> None:
         old = self.chan.sock
         high = fcntl.fcntl(old.fileno(), fcntl.F_DUPFD_CLOEXEC, RESERVED_FD_BASE)
-        self.chan.sock = socket.socket(fileno=high)
+        self.chan.sock = socket.socket(old.family, old.type, old.proto, high)
         old.close()
         self.reserved_fds.add(high)
 
