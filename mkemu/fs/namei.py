@@ -335,12 +335,13 @@ class Target:
     """A guest path, followed or not, as a host path string that is safe to hand to the
     host: /proc/self/fd/N of an O_PATH descriptor opened inside the root (or an overlay
     node's own host file).  modify: metadata is about to change, which no host device
-    node may see (EPERM)."""
+    node may see (EPERM).  found: the caller's lookup of the same (dirfd, path, follow),
+    which is then not walked again."""
 
     def __init__(self, t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
-                 modify: bool = False):
+                 modify: bool = False, found: Found | None = None):
         self.fd = -1
-        self._open(t, dirfd, path, follow, empty_ok)
+        self._open(t, dirfd, path, follow, empty_ok, found)
         if modify:
             try:
                 check_modifiable(os.stat(self.host))
@@ -348,7 +349,7 @@ class Target:
                 self.__exit__()
                 raise
 
-    def _open(self, t, dirfd, path, follow, empty_ok):
+    def _open(self, t, dirfd, path, follow, empty_ok, found):
         self.node = None
         if not path:
             if not empty_ok:
@@ -359,9 +360,11 @@ class Target:
             else:
                 self.host = f"/proc/self/fd/{guest_fd(t, dirfd)}"
             return
-        found = lookup(t, dirfd, path, follow)
+        found = found or lookup(t, dirfd, path, follow)
         node = self.node = found.node
         if node is None:
+            if found.missing == errno.ENOENT:
+                raise _error(errno.ENOENT)    # the walk's look at the last name said so
             self.fd = t.fs.root.open_path(found.path, follow=follow)
             self.host = f"/proc/self/fd/{self.fd}"
         elif isinstance(node, FdLink):

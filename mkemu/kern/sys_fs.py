@@ -1070,13 +1070,15 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
         return -errno.EINVAL
     path = _path(t, path_addr)
     follow = not flags & AT_SYMLINK_NOFOLLOW
+    found = None
     if path:
-        node = namei.lookup(t, dirfd, path, follow).node
+        found = namei.lookup(t, dirfd, path, follow)
+        node = found.node
         if isinstance(node, TextFile):
             return -errno.EACCES if mode & (os.W_OK | os.X_OK) else 0
         if node is not None and node.is_link and not isinstance(node, FdLink):
             return 0 if follow is False else -errno.ELOOP
-    with namei.Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH)) as tg:
+    with namei.Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH), found=found) as tg:
         if mode and not os.access(tg.host, mode, effective_ids=bool(flags & AT_EACCESS)):
             return -errno.EACCES
     return 0

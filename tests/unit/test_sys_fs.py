@@ -734,6 +734,9 @@ def test_a_missing_last_name_is_reported_from_the_walk(env):
     call(t, "close", fd)
     assert openat(t, b"/tmp/nothing") >= 0
     assert openat(t, b"/etc/passwd/x") == -errno.ENOTDIR
+    for path, want in ((b"/tmp/none", -errno.ENOENT), (b"/tmp/nothing", 0),
+                       (b"/abs-etc/passwd", 0), (b"/abs-etc/none", -errno.ENOENT)):
+        assert call(t, "faccessat", AT_FDCWD, t.put(path), os.R_OK) == want, path
 
 
 # ---- name operations ---------------------------------------------------------------------
