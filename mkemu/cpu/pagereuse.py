@@ -17,12 +17,14 @@ Why this stays exact:
 - the first load's `except` sets `_pgB = None` (its look-up may have failed:
   the name must not keep an earlier trip's page), so the chain's later loads
   then take their slow paths (a TypeError);
-- between the chain's loads there may only be other loads, plain assignments
-  (memgroup's test: no call, subscript or attribute), pure flag
-  computations and side exits (an `if` whose block returns): nothing that
-  stores, so nothing can replace the page's frame (a copy-on-write store
-  resolves a new frame; a load's slow path only fills missing pages).  Any
-  other line, or a line assigning the base, ends the chain;
+- between the chain's loads there may only be other loads, stores, plain
+  assignments (memgroup's test: no call, subscript or attribute), pure flag
+  computations and side exits (an `if` whose block returns).  A load's slow
+  path only fills missing pages; a store's fast path writes the frame the
+  chain reads; a store's slow path may give the page a new frame
+  (copy-on-write: the space drops the TLB's entries), so it sets the open
+  chains' `_pgB = None`.  Any other line (a helper call: atomics, exclusives,
+  SIMD structures), or a line assigning the base, ends the chain;
 - a loop trip runs its lines in order from the top, so the first load has
   set the names again before any later load of its trip reads them.
 """
@@ -71,6 +73,7 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
     for op in b.mem_ops:
         all_ops.setdefault(op.first, []).append(op)
     chains: dict[str, list] = {}     # base -> the chain's ops so far
+    resets: list[tuple[int, list]] = []   # a store's `except` line, the chains open there
     done: list[list] = []
 
     def end(names) -> None:
@@ -87,7 +90,15 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         ln = lines[i]
         ops = all_ops.get(i)
         if ops is not None:
-            if not all(op.load for op in ops):
+            if not any(op.load for op in ops):
+                # a store's fast path writes the frame the chain reads; its slow
+                # path may resolve a new one (copy-on-write): it drops the pages
+                last = max(op.end for op in ops) - 1
+                if chains and lines[last].startswith("except Exception: "):
+                    resets.append((last, list(chains.values())))
+                else:
+                    end_all()
+            elif not all(op.load for op in ops):
                 end_all()
             else:
                 p = starts.get(i)
@@ -131,12 +142,13 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
             for t in _TEMP.findall(ln):
                 used.setdefault(t, set()).add(k)
     extra = " ".join(b.fault_lines + b.head_lines)
-    for chain in done:
-        if len(chain) > 1:
-            _rewrite(lines, chain, used, extra)
+    rewritten = {id(chain) for chain in done if len(chain) > 1 and _rewrite(lines, chain, used, extra)}
+    for at, open_chains in resets:
+        lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
+                             if id(chain) in rewritten)
 
 
-def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> None:
+def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
     first = chain[0]
     base = first.base
     page, here = f"_pg{base}", f"_po{base}"
@@ -147,7 +159,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> None:
         fast = _fast_form(lines[access], op.addr, page, f"{here} + {d:#x}" if d else here)
         if fast is None or not lines[access + 1].startswith("except Exception: "):
             if k == 0:
-                return             # the chain needs its first load's look-up
+                return False       # the chain needs its first load's look-up
             continue
         slow = lines[access + 1]
         if k == 0:
@@ -166,6 +178,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> None:
         new[access + 1] = slow
     for idx, text in new.items():
         lines[idx] = text
+    return True
 
 
 def own(op) -> set[int]:

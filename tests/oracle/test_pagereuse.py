@@ -8,7 +8,9 @@ import random
 
 import pytest
 
-from mkemu.cpu.engine import TRAP_FAULT
+from mkemu.cpu.engine import TRAP_FAULT, Engine
+from mkemu.cpu.state import TRAP_BRK, CpuState
+from mkemu.mm.tlb import SoftTLB
 from tests.oracle.test_memgroup import DATA, DATA_SIZE, _case, _run_stores, _source, add_imm, ldp, ldr, st, touch
 from tests.support.oracle import Case, check
 
@@ -41,7 +43,7 @@ CHAIN = [ldur(1, B, -8), ldr(3, 12, 0), ldr(2, B, 8, 4), add_imm(10, 10, 1), cbz
 # the last load overwrites the base, then loads off the new base
 REBASED = [ldr(1, B, 8), ldr(5, 12, 0), ldr(2, B, 0x20), ldr(6, 12, 8), ldr(B, B, 0x10),
            ldr(7, 12, 16), ldr(3, B, 8), ldr(13, 12, 24), ldr(4, B, 0x18)]
-# a store between: the next load off the base must see it
+# a store between: the next load off the base must see it (the chain goes on)
 STORE_BETWEEN = [ldr(1, B, 8), ldr(5, 12, 0), st(2, B, 0x10), ldr(3, B, 0x10), ldr(6, 12, 8),
                  ldr(4, B, 0x18)]
 
@@ -80,8 +82,9 @@ def test_the_chain_shares_one_page_look_up():
     src = _source(REBASED)
     assert src.count(f"_pgx{B} = RT[") == 2          # the new base starts a new chain
     src = _source(STORE_BETWEEN)
-    # a store ends the chain: the loads after it start another
-    assert src.count(f"_pgx{B} = RT[") == 1 and src.index("str x2") < src.index(f"_pgx{B} = RT[")
+    # a store between keeps the chain; its slow path drops the page
+    assert src.count(f"_pgx{B} = RT[") == 1 and src.index(f"_pgx{B} = RT[") < src.index("str x2")
+    assert f"ST(_a2, 8, x2); _pgx{B} = None" in src
 
 
 @pytest.mark.parametrize("start", [0x100, 0x1000 - 0x30, DATA_SIZE - 0x48])
@@ -110,3 +113,33 @@ def test_a_later_load_faulting_keeps_what_the_earlier_ones_loaded():
     assert trap == TRAP_FAULT and st_.pc == 0x10000 + 24
     assert st_.x[1] == st_.x[2] == st_.x[4] == 0xEEEEEEEEEEEEEEEE
     assert st_.x[3] == 0x1111111111111111 * 4 and st_.x[5] == 0x1111111111111111 * 6
+
+
+def test_a_store_copying_the_page_drops_the_chains_page():
+    """A store's slow path may give the page a new frame (copy-on-write after
+    fork): the space drops the TLB's read entry, and a later load of the chain
+    must read the new frame, not the page it looked up before the store."""
+    code = [ldr(1, B, 0), ldr(5, 12, 0), st(2, B, 8), ldr(3, B, 8), ldr(6, 12, 8), ldr(4, B, 0x10)]
+    assert f"_pgx{B} = None" in _source(code)
+    frames = {}
+    first = memoryview(bytearray(b"\x11" * 4096))
+    tlb = None
+
+    def resolve(vpn, access):
+        if vpn == 0x10:                           # the code page
+            return code_page
+        if access == "w" and vpn not in frames:   # the first write copies the page
+            frames[vpn] = memoryview(bytearray(first))
+            tlb.forget_range(vpn, vpn + 1)
+        return frames.get(vpn, first)
+
+    code_page = memoryview(bytearray(4096))
+    code_page[:4 * len(code) + 4] = b"".join(w.to_bytes(4, "little") for w in code + [0xD4200000])
+    st_ = CpuState()
+    st_.pc = 0x10000
+    st_.x[B], st_.x[12], st_.x[2] = 0x200000, 0x300000, 0x2222222222222222
+    tlb = SoftTLB(resolve)
+    tlb.rt[0x200] = tlb.rt[0x300] = first       # read before: the loads' fast paths run
+    assert Engine(st_, tlb).run() == TRAP_BRK
+    assert st_.x[3] == 0x2222222222222222           # the store, through the new frame
+    assert st_.x[1] == st_.x[4] == 0x1111111111111111
