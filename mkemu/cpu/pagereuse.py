@@ -168,7 +168,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
             fast = (f"try: {here} = {op.addr} & 4095; {page} = RT[{op.addr} >> 12]; "
                     + fast[len("try: "):])
             slow = f"except Exception: {page} = None; " + slow[len("except Exception: "):]
-        elif (op.addr != base and op.body - op.first == 2 and used.get(op.addr, set()) <= own(op)
+        elif (op.addr != base and op.body - op.first == 2 and used.get(op.addr, set()) <= _lines_of(op)
                 and op.addr not in extra):
             # the address is needed only on the slow path
             at = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
@@ -181,5 +181,6 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
     return True
 
 
-def own(op) -> set[int]:
+def _lines_of(op) -> set[int]:
+    """The indices of the lines an access emitted."""
     return set(range(op.first, op.end))
