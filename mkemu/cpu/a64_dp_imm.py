@@ -36,14 +36,19 @@ def emit_addsub_imm(b, insn: int) -> None:
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
     w = not sf
     bits = 64 if sf else 32
-    a = b.rsp(rn, w)
+    if s and not op and imm:
+        # ADDS/CMN #imm has exactly the flags of SUBS/CMP #(2**bits - imm) (imm is
+        # never 0 or 2**(bits-1) here, where C or V would differ): kept as a
+        # compare, a B.EQ after CMN #1 is `a == 0xff..ff`, not a masked sum
+        op, imm = 1, (1 << bits) - imm
     if s:
-        b.set_flags("sub" if op else "add", bits, a, f"{imm:#x}")
+        b.set_flags("sub" if op else "add", bits, b.rsp(rn, w), f"{imm:#x}")
         res = f"{b.flags[2]} - {imm:#x}" if op else f"{b.flags[2]} + {imm:#x}"
         b.wx(rd, res, w)
     elif imm == 0:      # MOV to/from SP: a copy (a W read is already masked)
-        b.wsp(rd, a, w, masked=True)
-    else:
+        b.wsp(rd, b.rsp(rn, w), w, masked=True)
+    else:               # the result's mask makes a W operand's own mask redundant
+        a = b.rsp(rn)
         res = f"{a} - {imm:#x}" if op else f"{a} + {imm:#x}"
         b.wsp(rd, res, w)
 
@@ -58,7 +63,8 @@ def emit_logic_imm(b, insn: int) -> None:
         return b.end_undefined()
     imm = masks[0]
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
-    a = b.rx(rn, not sf)
+    # AND with a 32-bit immediate needs no mask of a W operand
+    a = b.rx(rn) if opc in (0, 3) else b.rx(rn, not sf)
     expr = {0: f"{a} & {imm:#x}", 1: f"{a} | {imm:#x}", 2: f"{a} ^ {imm:#x}",
             3: f"{a} & {imm:#x}"}[opc]
     if opc == 3:   # ANDS
@@ -96,11 +102,12 @@ def emit_bitfield(b, insn: int) -> None:
     masks = decode_bit_masks(n, imms, immr, False, bits)
     if masks is None:
         return b.end_undefined()
-    wmask, tmask = masks
     mask = (1 << bits) - 1
     rn, rd = field(insn, 9, 5), field(insn, 4, 0)
-    src = b.rx(rn, not sf)
     r, s = immr, imms
+    # Only a W LSR (the field reaching bit 31) needs a W source masked: every
+    # other form keeps bits below 32 alone, by its own field mask or its result's
+    src = b.rx(rn, not sf and opc == 2 and s == bits - 1)
     if opc == 2:   # UBFM: LSL, LSR, UBFX, UBFIZ, UXTB, UXTH
         if s == bits - 1:
             expr = f"{src} >> {r}"
@@ -123,12 +130,18 @@ def emit_bitfield(b, insn: int) -> None:
             fm = (1 << width) - 1
             expr = f"((({src} & {fm:#x}) ^ {sb:#x}) - {sb:#x}) << {bits - r}"
         b.wx(rd, expr, w=not sf)
-    else:          # BFM: BFI, BFXIL
-        dst = b.rx(rd, not sf)
-        rot = f"((({src} >> {r}) | ({src} << {bits - r})) & {mask:#x})" if r else src
-        bot = f"(({dst} & {~wmask & mask:#x}) | ({rot} & {wmask:#x}))"
-        expr = f"({dst} & {~tmask & mask:#x}) | ({bot} & {tmask:#x})"
-        b.wx(rd, expr, w=not sf, masked=True)
+    else:          # BFM: BFXIL (src<s:r> to the bottom), BFI (src<s:0> to bit bits - r)
+        dst = b.rx(rd)      # kept bits are below `bits`: no W mask needed
+        if s >= r:
+            width, lsb, low = s - r + 1, 0, f"{src} >> {r}" if r else src
+        else:
+            width, lsb, low = s + 1, bits - r, src
+        field_mask = (1 << width) - 1
+        ins = f"({low}) & {field_mask:#x}"
+        if lsb:
+            ins = f"(({ins}) << {lsb})"
+        keep = mask & ~(field_mask << lsb)
+        b.wx(rd, f"({dst} & {keep:#x}) | {ins}", w=not sf, masked=True)
 
 
 def emit_extract(b, insn: int) -> None:
@@ -138,7 +151,8 @@ def emit_extract(b, insn: int) -> None:
         return b.end_undefined()
     bits = 64 if sf else 32
     rm, rn, rd = field(insn, 20, 16), field(insn, 9, 5), field(insn, 4, 0)
-    hi, lo = b.rx(rn, not sf), b.rx(rm, not sf)
+    # the result's mask drops what a W hi has above bit 31
+    hi, lo = b.rx(rn), b.rx(rm, not sf)
     if lsb == 0:
         b.wx(rd, lo, w=not sf, masked=True)
         return

@@ -79,12 +79,19 @@ def decode(insn: int):
 
 
 # ---- operand helpers -----------------------------------------------------------
-def shifted(b, rm: int, shift: int, amount: int, sf: int) -> str | None:
-    """Expression for Rm shifted (LSL, LSR, ASR, ROR); None if the amount is invalid."""
+def shifted(b, rm: int, shift: int, amount: int, sf: int, wrapped: bool = False) -> str | None:
+    """Expression for Rm shifted (LSL, LSR, ASR, ROR); None if the amount is invalid.
+
+    wrapped: the caller's result is reduced modulo 2**bits and depends only on
+    the operand's low bits (ADD, SUB, AND with an operand in range), so LSL and
+    ASR need no mask of their own and an LSL or unshifted W operand none either."""
     bits = 64 if sf else 32
     if amount >= bits:
         return None
     mask = (1 << bits) - 1
+    if wrapped and shift == 0:
+        r = b.rx(rm)
+        return f"({r} << {amount})" if amount else r
     r = b.rx(rm, not sf)
     if amount == 0:
         return r
@@ -94,7 +101,8 @@ def shifted(b, rm: int, shift: int, amount: int, sf: int) -> str | None:
         return f"({r} >> {amount})"
     if shift == 2:
         sb = 1 << (bits - 1)
-        return f"(((({r} ^ {sb:#x}) - {sb:#x}) >> {amount}) & {mask:#x})"
+        asr = f"((({r} ^ {sb:#x}) - {sb:#x}) >> {amount})"
+        return asr if wrapped else f"({asr} & {mask:#x})"
     return f"((({r} >> {amount}) | ({r} << {bits - amount})) & {mask:#x})"
 
 
@@ -117,12 +125,13 @@ def emit_logic_shifted(b, insn: int) -> None:
     rm, imm6, rn, rd = field(insn, 20, 16), field(insn, 15, 10), field(insn, 9, 5), field(insn, 4, 0)
     bits = 64 if sf else 32
     mask = (1 << bits) - 1
-    op2 = shifted(b, rm, shift, imm6, sf)
+    a = b.rx(rn, not sf)
+    # AND with Rn in range: the shifted operand's bits above `bits` fall away
+    op2 = shifted(b, rm, shift, imm6, sf, wrapped=opc in (0, 3) and not n)
     if op2 is None:
         return b.end_undefined()
     if n:
         op2 = f"({op2} ^ {mask:#x})"
-    a = b.rx(rn, not sf)
     if opc in (0, 3):
         expr = f"{a} & {op2}"
     elif opc == 1:
@@ -156,10 +165,11 @@ def emit_addsub_shifted(b, insn: int) -> None:
     rm, imm6, rn, rd = field(insn, 20, 16), field(insn, 15, 10), field(insn, 9, 5), field(insn, 4, 0)
     if shift == 3:
         return b.end_undefined()
-    operand = shifted(b, rm, shift, imm6, sf)
+    # without flags the result's mask leaves only the operands' low bits to matter
+    operand = shifted(b, rm, shift, imm6, sf, wrapped=not s)
     if operand is None:
         return b.end_undefined()
-    _addsub(b, sf, op, s, b.rx(rn, not sf), operand, rd, rd_sp=False)
+    _addsub(b, sf, op, s, b.rx(rn, not sf and s), operand, rd, rd_sp=False)
 
 
 def emit_addsub_extended(b, insn: int) -> None:
@@ -294,10 +304,10 @@ def emit_dp3(b, insn: int) -> None:
         return b.end_undefined()
     bits = 64 if sf else 32
     w = not sf
-    if op31 == 0:              # MADD / MSUB
-        prod = f"{b.rx(rn, w)} * {b.rx(rm, w)}"
-        acc = b.rx(ra, w)
-        b.wx(rd, f"{acc} - {prod}" if o0 else f"{acc} + {prod}", w)
+    if op31 == 0:              # MADD / MSUB (the result's mask makes W masks redundant)
+        prod = f"{b.rx(rn)} * {b.rx(rm)}"
+        acc = b.rx(ra)
+        b.wx(rd, f"{acc} - {prod}" if o0 else prod if acc == "0" else f"{acc} + {prod}", w)
         return
     if op31 in (1, 5):         # SMADDL / SMSUBL / UMADDL / UMSUBL
         if op31 == 1:

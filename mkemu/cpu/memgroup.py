@@ -30,6 +30,8 @@ import re
 import struct
 from dataclasses import dataclass
 
+from .pagereuse import reuse_pages
+
 _FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _ADDR = re.compile(r"^(_a\d+) = (\w+)(?: ([+-]) (0x[0-9a-f]+))?$")
 _MAX_SPAN = 512          # bytes a run may cover (a load run's pad bytes included)
@@ -237,6 +239,10 @@ def group_memory(b) -> None:
         if not (runs and _joins(runs[-1], op, b.lines)):
             runs.append(_Run(op))
     runs = [r for r in runs if len(r.ops) > 1]
+    in_runs = {id(op) for r in runs for op in r.ops}
+    # the other loads off one base share its page look-up (same lines, rewritten)
+    reuse_pages(b, plain, lambda op: op.load and id(op) not in in_runs and per_pc[op.pc] == 1,
+                _movable)
     if not runs:
         return
     lines = b.lines

@@ -1,0 +1,186 @@
+"""Loads off one base register reuse its page: one TLB look-up for the chain.
+
+A load's fast path costs about 1,200 host instructions, some 900 of them the
+address (base + offset: a new 64-bit int), `>> 12`, the TLB subscript and
+`& 4095`.  C code reads several fields of one struct between other work
+(`ldr x1, [x19, #0x18]` ... `ldr x2, [x19, #0x28]`): memgroup joins only
+adjacent runs with nothing but plain assignments between them.  Here the first
+load of such a chain also keeps the page of its base and the base's offset in
+that page (`_pgB = RT[B >> 12]`, `_poB = B & 4095`); each later load at a
+constant offset d >= 0 from the unchanged base is `U64(_pgB, _poB + d)[0]` (a
+byte load `_pgB[_poB + d]`).  Its address is made only on its slow path.
+
+Why this stays exact:
+- an access past the page end raises (struct.error, IndexError) and an offset
+  is never negative, so the fast path never reads another page than the one
+  holding the address;
+- the first load's `except` sets `_pgB = None` (its look-up may have failed:
+  the name must not keep an earlier trip's page), so the chain's later loads
+  then take their slow paths (a TypeError);
+- between the chain's loads there may only be other loads, stores, plain
+  assignments (memgroup's test: no call, subscript or attribute), pure flag
+  computations and side exits (an `if` whose block returns).  A load's slow
+  path only fills missing pages; a store's fast path writes the frame the
+  chain reads; a store's slow path may give the page a new frame
+  (copy-on-write: the space drops the TLB's entries), so it sets the open
+  chains' `_pgB = None`.  Any other line (a helper call: atomics, exclusives,
+  SIMD structures), or a line assigning the base, ends the chain;
+- a loop trip runs its lines in order from the top, so the first load has
+  set the names again before any later load of its trip reads them.
+"""
+from __future__ import annotations
+
+import re
+
+_CALL = re.compile(r"\w\s*\(")
+_PURE_CALL = re.compile(r"\bNZCV_(?:SUB|ADD|LOGIC)\(")
+_TEMP = re.compile(r"\b_a\d+\b")
+
+
+def _fast_form(line: str, addr: str, page: str, off: str) -> str | None:
+    """The load's `try:` line reading through page/off instead of addr; None
+    if it is not one of BlockBuilder.load's or load_pair's forms."""
+    if not line.startswith("try: ") or " = " not in line:
+        return None
+    view = f"RT[{addr} >> 12]"
+    by_struct = f"({view}, {addr} & 4095)"     # U8..U128, U2L/U2Q
+    by_item = f"{view}[{addr} & 4095]"          # a byte
+    if line.count(by_struct) == 1:
+        new = line.replace(by_struct, f"({page}, {off})")
+    elif line.count(by_item) == 1:
+        new = line.replace(by_item, f"{page}[{off}]")
+    else:
+        return None
+    if re.search(rf"\b{addr}\b", new.split(" = ", 1)[1]):
+        return None
+    return new
+
+
+def _ends_in_return(block: list[str]) -> bool:
+    return bool(block) and block[-1].lstrip().startswith("return ")
+
+
+def reuse_pages(b, plain: list, members_ok, movable) -> None:
+    """Rewrite b.lines in place (same number of lines: a dropped address line
+    becomes `pass`, which BlockBuilder.source removes).
+
+    plain: the MemOps memgroup parsed (base/off filled), in program order;
+    members_ok(op): may op join a chain (a single load not in a memgroup run);
+    movable: memgroup's test of a line that cannot touch memory (its writes, reads)."""
+    lines = b.lines
+    starts = {op.first: op for op in plain}
+    all_ops: dict[int, list] = {}        # `_pc` line -> the accesses of its instruction
+    for op in b.mem_ops:
+        all_ops.setdefault(op.first, []).append(op)
+    chains: dict[str, list] = {}     # base -> the chain's ops so far
+    resets: list[tuple[int, list]] = []   # a store's `except` line, the chains open there
+    done: list[list] = []
+
+    def end(names) -> None:
+        for base in [base for base in chains if base in names]:
+            done.append(chains.pop(base))
+
+    def end_all() -> None:
+        done.extend(chains.values())
+        chains.clear()
+
+    i = 0
+    n = len(lines)
+    while i < n:
+        ln = lines[i]
+        ops = all_ops.get(i)
+        if ops is not None:
+            if not any(op.load for op in ops):
+                # a store's fast path writes the frame the chain reads; its slow
+                # path may resolve a new one (copy-on-write): it drops the pages
+                last = max(op.end for op in ops) - 1
+                if chains and lines[last].startswith("except Exception: "):
+                    resets.append((last, list(chains.values())))
+                else:
+                    end_all()
+            elif not all(op.load for op in ops):
+                end_all()
+            else:
+                p = starts.get(i)
+                if p is not None and members_ok(p):
+                    chain = chains.setdefault(p.base, [])
+                    if not chain or p.off >= chain[0].off:
+                        chain.append(p)
+                end({name for op in ops for name in op.names})
+            i = max(op.end for op in ops)
+            continue
+        if ln.startswith(("#", "@")) or ln.startswith("_pc = "):
+            i += 1
+            continue
+        if ln.startswith("if ") and ln.endswith(":"):
+            j = i + 1
+            while j < n and lines[j].startswith(" "):
+                j += 1
+            cond = ln[3:-1]
+            if _ends_in_return(lines[i + 1:j]) and not _CALL.search(_PURE_CALL.sub("", cond)):
+                i = j
+                continue
+            end_all()
+            i = j
+            continue
+        if ln.startswith(" "):
+            end_all()
+            i += 1
+            continue
+        rw = movable(ln)
+        if rw is None and ln.startswith("nzcv = ") and not _CALL.search(_PURE_CALL.sub("", ln[7:])):
+            rw = ({"nzcv"}, set())
+        if rw is None:
+            end_all()
+        else:
+            end(rw[0])
+        i += 1
+    end_all()
+    used = {}
+    for k, ln in enumerate(lines):
+        if "_a" in ln:
+            for t in _TEMP.findall(ln):
+                used.setdefault(t, set()).add(k)
+    extra = " ".join(b.fault_lines + b.head_lines)
+    rewritten = {id(chain) for chain in done if len(chain) > 1 and _rewrite(lines, chain, used, extra)}
+    for at, open_chains in resets:
+        lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
+                             if id(chain) in rewritten)
+
+
+def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
+    first = chain[0]
+    base = first.base
+    page, here = f"_pg{base}", f"_po{base}"
+    new: dict[int, str] = {}
+    for k, op in enumerate(chain):
+        access = op.body           # the `try:` line
+        d = op.off - first.off     # from the first load's address: never negative
+        fast = _fast_form(lines[access], op.addr, page, f"{here} + {d:#x}" if d else here)
+        if fast is None or not lines[access + 1].startswith("except Exception: "):
+            if k == 0:
+                return False       # the chain needs its first load's look-up
+            continue
+        slow = lines[access + 1]
+        if k == 0:
+            # the page of the first load's own address (a later load at a
+            # larger offset may still cross the page end: it raises, its slow path)
+            fast = (f"try: {here} = {op.addr} & 4095; {page} = RT[{op.addr} >> 12]; "
+                    + fast[len("try: "):])
+            slow = f"except Exception: {page} = None; " + slow[len("except Exception: "):]
+        elif (op.addr != base and op.body - op.first == 2 and used.get(op.addr, set()) <= _lines_of(op)
+                and op.addr not in extra):
+            # the address is needed only on the slow path
+            at = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
+            slow = re.sub(rf"\b{op.addr}\b", f"({at})", slow)
+            new[op.first + 1] = "pass"
+        new[access] = fast
+        new[access + 1] = slow
+    for idx, text in new.items():
+        lines[idx] = text
+    return True
+
+
+def _lines_of(op) -> set[int]:
+    """The indices of the lines an access emitted."""
+    return set(range(op.first, op.end))
