@@ -105,7 +105,7 @@ def _store_locals(X, V, local: dict, names: tuple) -> None:
 class RegionPolicy:
     __slots__ = ("window", "min_entries", "cover", "max_cases", "first", "gap_max")
 
-    def __init__(self, window=4096, min_entries=16, cover=0.9, max_cases=64,
+    def __init__(self, window=4096, min_entries=16, cover=0.9, max_cases=256,
                  first=50_000, gap_max=3_200_000) -> None:
         self.window = window            # dispatches recorded in one sample
         self.min_entries = min_entries  # entries in it that make a trace hot
@@ -398,7 +398,10 @@ class Engine:
         old = {region_of[pc] for pc in cases if pc in region_of}
         pcs = sorted(cases, key=counts.__getitem__, reverse=True)
         pcs += [pc for r in old for pc in r.pcs if pc not in cases]
-        pcs = pcs[:policy.max_cases]
+        if len(pcs) > policy.max_cases:
+            if old:             # cutting it would make cases it has now exits
+                return False
+            pcs = pcs[:policy.max_cases]
         try:
             parts = [self._trace(pc).region_part() for pc in pcs]
         except MemFault:
