@@ -171,6 +171,7 @@ class Engine:
         self.sample_at = self.policy.first if self.policy else -1
         self.sample_gap = self.sample_at
         self._window: list[int] | None = None
+        self._candidate: set[int] | None = None     # the hot traces of the window before
         self.region_of: dict[int, Region] = {}
         self.region_pages: dict[int, list[Region]] = {}
         self.regions_made = 0
@@ -375,13 +376,19 @@ class Engine:
             return runs + 1
         self._window = None
         made = self._make_region(window)
-        self.sample_gap = policy.first if made else min(2 * self.sample_gap, policy.gap_max)
-        self.sample_at = self.block_runs + runs + self.sample_gap
-        return runs + self.sample_gap
+        if made is None:            # a hot set seen once: look again soon
+            gap = 4 * policy.window
+        else:
+            gap = self.sample_gap = policy.first if made else min(2 * self.sample_gap, policy.gap_max)
+        self.sample_at = self.block_runs + runs + gap
+        return runs + gap
 
-    def _make_region(self, window: list[int]) -> bool:
+    def _make_region(self, window: list[int]) -> bool | None:
         """Make the traces the window entered often one region, if they took most
-        of its transitions among themselves (module comment above)."""
+        of its transitions among themselves (module comment above) here and in the
+        window before (a phase that passes, start-up's, is not worth compiling
+        for): None when only this window found them."""
+        candidate, self._candidate = self._candidate, None
         counts = Counter(window)
         policy = self.policy
         blocks = self.blocks
@@ -393,6 +400,9 @@ class Engine:
         inside = sum(1 for a, b in zip(window, window[1:]) if a in cases and b in cases)
         if inside < policy.cover * (len(window) - 1):
             return False
+        if candidate is None or len(cases - candidate) * 8 > len(cases):
+            self._candidate = cases
+            return None
         # a region entered here grows: the new one takes its cases too (it made
         # the transitions among them invisible to the window)
         old = {region_of[pc] for pc in cases if pc in region_of}
