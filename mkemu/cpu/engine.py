@@ -111,7 +111,7 @@ class RegionPolicy:
         self.min_entries = min_entries  # entries in it that make a trace hot
         self.cover = cover              # share of its transitions the hot traces must take
         self.max_cases = max_cases      # traces in one region at most
-        self.first = first              # dispatches before the first window, and after a region
+        self.first = first              # dispatches before the first window
         self.gap_max = gap_max          # the gap doubles after each window that made nothing
 
 
@@ -376,10 +376,10 @@ class Engine:
             return runs + 1
         self._window = None
         made = self._make_region(window)
-        if made is None:            # a hot set seen once: look again soon
-            gap = 4 * policy.window
+        if made is not False:       # a hot set seen once, or a region new: look again soon
+            gap = self.sample_gap = 4 * policy.window
         else:
-            gap = self.sample_gap = policy.first if made else min(2 * self.sample_gap, policy.gap_max)
+            gap = self.sample_gap = min(2 * self.sample_gap, policy.gap_max)
         self.sample_at = self.block_runs + runs + gap
         return runs + gap
 
@@ -400,12 +400,14 @@ class Engine:
         inside = sum(1 for a, b in zip(window, window[1:]) if a in cases and b in cases)
         if inside < policy.cover * (len(window) - 1):
             return False
+        old = {region_of[pc] for pc in cases if pc in region_of}
+        if len(old) == 1 and cases <= set(next(iter(old)).pcs):
+            return False            # made already
         if candidate is None or len(cases - candidate) * 8 > len(cases):
             self._candidate = cases
             return None
         # a region entered here grows: the new one takes its cases too (it made
         # the transitions among them invisible to the window)
-        old = {region_of[pc] for pc in cases if pc in region_of}
         pcs = sorted(cases, key=counts.__getitem__, reverse=True)
         pcs += [pc for r in old for pc in r.pcs if pc not in cases]
         if len(pcs) > policy.max_cases:
