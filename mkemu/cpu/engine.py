@@ -418,13 +418,17 @@ class Engine:
             parts = [self._trace(pc).region_part() for pc in pcs]
         except MemFault:
             return False
-        for r in old:
-            self._drop_region(r, running=False)
         name = f"region_{pcs[0]:x}"
         src = region_source(name, parts)
         if self.dump:
             self.dump(src)
-        exec(compile(src, f"<guest region {pcs[0]:#x}>", "exec"), self.globals)
+        try:
+            code = compile(src, f"<guest region {pcs[0]:#x}>", "exec")
+        except (SyntaxError, RecursionError, MemoryError):
+            return False            # too deep for the compiler (nested blocks): traces do
+        for r in old:
+            self._drop_region(r, running=False)
+        exec(code, self.globals)
         fn = self.globals.pop(name)
         pages = set().union(*(p.pages for p in parts))
         region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs})
