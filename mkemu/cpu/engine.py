@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -103,20 +104,23 @@ def _store_locals(X, V, local: dict, names: tuple) -> None:
 # MKEMU_REGIONS=off makes none; =eager samples from the first dispatch with a tiny
 # window and low bars (tests: every mechanism of regions on short programs).
 class RegionPolicy:
-    __slots__ = ("window", "min_entries", "cover", "max_cases", "first", "gap_max")
+    __slots__ = ("window", "min_entries", "cover", "max_cases", "first", "gap_max", "keep")
 
     def __init__(self, window=4096, min_entries=16, cover=0.9, max_cases=256,
-                 first=50_000, gap_max=3_200_000) -> None:
+                 first=50_000, gap_max=3_200_000, keep=0.95) -> None:
         self.window = window            # dispatches recorded in one sample
         self.min_entries = min_entries  # entries in it that make a trace hot
         self.cover = cover              # share of its transitions the hot traces must take
         self.max_cases = max_cases      # traces in one region at most
         self.first = first              # dispatches before the first window
         self.gap_max = gap_max          # the gap doubles after each window that made nothing
+        # a new region is kept if the next window runs guest instructions (per CPU
+        # second) at least this fast against the window that made it
+        self.keep = keep
 
 
 POLICIES = {"": RegionPolicy(), "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, first=1,
-                                                        gap_max=64)}
+                                                        gap_max=64, keep=0.0)}
 
 
 class Region:
@@ -172,6 +176,9 @@ class Engine:
         self.sample_gap = self.sample_at
         self._window: list[int] | None = None
         self._candidate: set[int] | None = None     # the hot traces of the window before
+        self._window_start = (0, 0.0)                # S.icount and CPU time when it began
+        self._trial: tuple | None = None             # a new region and the rate before it
+        self.no_region: set[int] = set()             # cases whose region made things slower
         self.region_of: dict[int, Region] = {}
         self.region_pages: dict[int, list[Region]] = {}
         self.regions_made = 0
@@ -369,13 +376,25 @@ class Engine:
         window = self._window
         if window is None:
             window = self._window = []
+            self._window_start = (self.state.icount, time.process_time())
         window.append(pc)
         policy = self.policy
         if len(window) < policy.window:
             self.sample_at = self.block_runs + runs + 1     # the next run() call goes on
             return runs + 1
         self._window = None
+        icount, t0 = self._window_start
+        rate = (self.state.icount - icount) / max(time.process_time() - t0, 1e-6)
+        trial, self._trial = self._trial, None
+        if trial is not None and self.region_of.get(trial[0].pcs[0]) is trial[0] \
+                and rate < policy.keep * trial[1]:
+            # the region made the guest slower than the traces it replaced: back
+            # to them, and none of these cases in a region again
+            self._drop_region(trial[0], running=False)
+            self.no_region.update(trial[0].pcs)
         made = self._make_region(window)
+        if made:
+            self._trial = (self.region_of[made], rate)
         if made is not False:       # a hot set seen once, or a region new: look again soon
             gap = self.sample_gap = 4 * policy.window
         else:
@@ -383,18 +402,20 @@ class Engine:
         self.sample_at = self.block_runs + runs + gap
         return runs + gap
 
-    def _make_region(self, window: list[int]) -> bool | None:
+    def _make_region(self, window: list[int]) -> int | bool | None:
         """Make the traces the window entered often one region, if they took most
         of its transitions among themselves (module comment above) here and in the
         window before (a phase that passes, start-up's, is not worth compiling
-        for): None when only this window found them."""
+        for): None when only this window found them, else False, or a pc of the
+        region made."""
         candidate, self._candidate = self._candidate, None
         counts = Counter(window)
         policy = self.policy
         blocks = self.blocks
         region_of = self.region_of
         cases = {pc for pc, n in counts.items()
-                 if n >= policy.min_entries and (type(blocks.get(pc)) is FunctionType or pc in region_of)}
+                 if n >= policy.min_entries and pc not in self.no_region
+                 and (type(blocks.get(pc)) is FunctionType or pc in region_of)}
         if len(cases) < 2:
             return False
         inside = sum(1 for a, b in zip(window, window[1:]) if a in cases and b in cases)
@@ -439,7 +460,7 @@ class Engine:
             self.region_pages.setdefault(page, []).append(region)
             self.mmu.mark_code(page)
         self.regions_made += 1
-        return True
+        return pcs[0]
 
     def _drop_region(self, region: Region, running: bool = True) -> None:
         """Take the region out (its traces are made again as functions of their
