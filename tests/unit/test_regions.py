@@ -267,3 +267,15 @@ f:  ret
     st.x[9] = 1
     assert run(st, eng) == TRAP_BRK
     assert st.icount == 1 + 4 * st.x[1] and st.x[1] in (trips, trips + 1)
+
+
+def test_stop_regions_takes_them_out_and_makes_no_more(tmp_path):
+    # a process with threads (kern/thread.py) runs on traces alone
+    code = asm(FIB.format(n=12), tmp_path)
+    st, eng, _ = machine(code, eager=True)
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144 and eng.regions_made > 0
+    eng.stop_regions()
+    assert not eng.region_of and all(type(fn).__name__ == "function" for fn in eng.blocks.values())
+    made = eng.regions_made
+    st.pc, st.x[0], st.pending = CODE, 0, False
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144 and eng.regions_made == made
