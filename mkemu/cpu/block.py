@@ -52,6 +52,23 @@ _PLACEHOLDER = re.compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
 _COUNTED_EXIT = re.compile(r"^( *)HOT\((0x[0-9a-f]+), (0x[0-9a-f]+)\)\n((?:\1S\.fk = [^\n]*\n)?)"
                            r"\1@WB(\d+)@\n\1@ICOUNT(\d+)@\n\1return (0x[0-9a-f]+)\n", re.M)
 _LAZY_STORE = re.compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")   # _store_flags
+# an exit's return (_exit: the only `return` a body has)
+_RETURN = re.compile(r"^( *)return (.+)$", re.M)
+NAMES_MARK = "@NAMES@"     # region_part: where the region's register names go
+
+
+class RegionPart:
+    """A trace as a case of a region (BlockBuilder.region_part)."""
+    __slots__ = ("start", "lines", "registers", "written", "pages")
+
+    def __init__(self, start: int, lines: list[str], registers: set[str], written: set[str],
+                 pages: set[int]) -> None:
+        self.start = start
+        self.lines = lines            # the case, indented from 0
+        self.registers = registers    # the register locals it touches
+        self.written = written        # those it may assign
+        self.pages = pages            # the guest pages its instructions came from
+
 
 # the operators a constant register expression may be folded through
 _FOLDABLE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult,
@@ -625,7 +642,8 @@ class BlockBuilder:
         self.ended = True
 
     # ---- assembling ----------------------------------------------------
-    def source(self, name: str) -> str:
+    def _finish(self) -> None:
+        """The passes over the whole body (the emitters' finishers, memgroup), once."""
         if self.finishers:
             self.mem_ops = []       # their passes move lines: the records no longer hold
         for finish in self.finishers:
@@ -633,6 +651,61 @@ class BlockBuilder:
         self.finishers = []
         group_memory(self)
         self.lines = [t for t in self.lines if t != "pass"]   # what they dropped
+
+    def region_part(self) -> "RegionPart":
+        """The trace as one case of a region function (cpu/region.py) rather than
+        a function of its own: no register loads or stores (the region keeps every
+        register in its locals from its entry to its exit), and each exit adds its
+        instructions to the local `_ic`, sets `pc` to its target and leaves the
+        case by `break` (the case's body is always inside a `while True:`); a
+        counted side exit still counts itself (HOT).  The fault path stores the
+        region's registers (NAMES_MARK, filled in by the region)."""
+        self._finish()
+        written_all = self._written_before_here()
+        loop_flags = self._loop_flag_stores()
+        entry: list[str] = []
+        if self.nzcv_loaded:
+            entry.append("nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
+        if not self._starts_faultable():
+            entry.append(f"_pc = {self.start:#x}")
+        entry.append("_n = 0")      # always: UNWIND reads it, and another case's may be left
+        if len(loop_flags) > 1:
+            entry.append("_lb = 0")
+        entry += self.head_lines
+
+        def count(k: int) -> str:
+            return f"{k} + _n" if self.loop and k else "_n" if self.loop else f"{k}"
+
+        def expand(m: re.Match) -> str:
+            indent, what, k = m.group(1), m.group(2), int(m.group(3))
+            if what == "WB":
+                return ""
+            if what == "ICOUNT":
+                return f"{indent}_ic += {count(k)}\n"
+            lb = loop_flags.get(self._loop_flags[k])
+            return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
+
+        def counted_exit(m: re.Match) -> str:
+            indent, branch, start, flags, _, n, target = m.groups()
+            return (f"{indent}HOT({branch}, {start})\n{flags}{indent}_ic += {count(int(n))}\n"
+                    f"{indent}pc = {target}\n{indent}break\n")
+
+        body = "".join(f"        {t}\n" for t in self.lines)
+        if "HOT(" in body:
+            body = _COUNTED_EXIT.sub(counted_exit, body)
+        if "@" in body:
+            body = _PLACEHOLDER.sub(expand, body)
+        body = _RETURN.sub(r"\1pc = \2\n\1break", body)
+        text = entry + ["try:", "    while True:", *body.rstrip("\n").split("\n"), "except BaseException:"]
+        text += [t[4:] for t in self.fault_lines]
+        text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK})")
+        text += [t[4:] for t in self._fault_flag_lines(loop_flags)]
+        text.append("    raise")
+        regs = {"sp" if n == 31 else f"x{n}" for n in self.touched_x} | {f"v{n}" for n in self.touched_v}
+        return RegionPart(self.start, text, regs, regs & written_all, set(self.pages))
+
+    def source(self, name: str) -> str:
+        self._finish()
         load = self._needs_load()
         written_all = self._written_before_here()     # the whole body is emitted
         regs = [f"{r} = X[{n}]" for n in sorted(self.touched_x)

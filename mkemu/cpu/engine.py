@@ -13,8 +13,12 @@ memoryview of that page), the slow-path load/store/fetch, and calls back
 """
 from __future__ import annotations
 
+import os
 import struct
+import time
+from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
@@ -22,6 +26,7 @@ from . import flags
 from .block import HOT_EXITS, BlockBuilder
 from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
+from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
@@ -77,7 +82,7 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
         if first <= pc < first + 4 * n:
             done = index + ((pc - first) >> 2)
             break
-    S.icount += done + local.get("_n", 0)
+    S.icount += done + local.get("_n", 0) + local.get("_ic", 0)    # _ic: a region's
     _store_locals(X, V, local, names)
     S.pc = pc
 
@@ -90,6 +95,42 @@ def _store_locals(X, V, local: dict, names: tuple) -> None:
                 V[int(name[1:])] = local[name]
             else:
                 X[31 if name == "sp" else int(name[1:])] = local[name]
+
+
+# Regions (cpu/region.py): every so many dispatches the engine records the pcs of
+# the next `window` ones; if the traces entered at least `min_entries` times in
+# that window took at least `cover` of its transitions among themselves, they
+# become one region (at most `max_cases` of them, the most entered).
+# MKEMU_REGIONS=off makes none; =eager samples from the first dispatch with a tiny
+# window and low bars (tests: every mechanism of regions on short programs).
+class RegionPolicy:
+    __slots__ = ("window", "min_entries", "cover", "max_cases", "first", "gap_max", "keep")
+
+    def __init__(self, window=4096, min_entries=16, cover=0.9, max_cases=256,
+                 first=50_000, gap_max=3_200_000, keep=0.95) -> None:
+        self.window = window            # dispatches recorded in one sample
+        self.min_entries = min_entries  # entries in it that make a trace hot
+        self.cover = cover              # share of its transitions the hot traces must take
+        self.max_cases = max_cases      # traces in one region at most
+        self.first = first              # dispatches before the first window
+        self.gap_max = gap_max          # the gap doubles after each window that made nothing
+        # a new region is kept if the next window runs guest instructions (per CPU
+        # second) at least this fast against the window that made it
+        self.keep = keep
+
+
+POLICIES = {"": RegionPolicy(), "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, first=1,
+                                                        gap_max=64, keep=0.0)}
+
+
+class Region:
+    """A region function installed for the pcs of its cases (see Engine._make_region)."""
+    __slots__ = ("pcs", "pages", "entries")
+
+    def __init__(self, pcs: list[int], pages: set[int], entries: dict[int, Callable]) -> None:
+        self.pcs = pcs
+        self.pages = pages
+        self.entries = entries      # pc -> partial(region function, pc), as in Engine.blocks
 
 
 def _base_globals() -> dict:
@@ -129,6 +170,18 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
+        # Regions: sampling (Engine._sample), and the live regions by case pc and by page
+        self.policy = POLICIES.get(os.environ.get("MKEMU_REGIONS", ""))   # None: off
+        self.sample_at = self.policy.first if self.policy else -1
+        self.sample_gap = self.sample_at
+        self._window: list[int] | None = None
+        self._candidate: set[int] | None = None     # the hot traces of the window before
+        self._window_start = (0, 0.0)                # S.icount and CPU time when it began
+        self._trial: tuple | None = None             # a new region and the rate before it
+        self.no_region: set[int] = set()             # cases whose region made things slower
+        self.region_of: dict[int, Region] = {}
+        self.region_pages: dict[int, list[Region]] = {}
+        self.regions_made = 0
         self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, WD=mmu.wd, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
                             SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit)
@@ -219,6 +272,17 @@ class Engine:
     def _source(self, pc: int) -> tuple[str, set[int], dict[int, bool]]:
         """The Python source of the block (trace) at pc, the pages it read and
         the branch marks that shaped it (BlockBuilder.marks)."""
+        b = self._trace(pc)
+        src = b.source(f"blk_{pc:x}")
+        if self.dump:
+            if not self.blocks_translated:
+                self.dump(LEGEND)
+            self.dump(src)
+        return src, b.pages, b.marks
+
+    def _trace(self, pc: int) -> BlockBuilder:
+        """The trace at pc, emitted (not yet assembled: BlockBuilder.source or
+        region_part)."""
         b = BlockBuilder(pc, self.likely_taken)
         addr = pc
         fetch = self.mmu.fetch
@@ -251,12 +315,7 @@ class Engine:
                 b.close_at(nxt)
                 break
             addr = nxt
-        src = b.source(f"blk_{pc:x}")
-        if self.dump:
-            if not self.blocks_translated:
-                self.dump(LEGEND)
-            self.dump(src)
-        return src, b.pages, b.marks
+        return b
 
     def _disassemble(self, insn: int, addr: int) -> str:
         if self._disasm is None:
@@ -297,12 +356,133 @@ class Engine:
         counting everywhere (counting is a first tier only)."""
         self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
+        region = self.region_of.get(block_start)
+        if region is not None:
+            self._drop_region(region)
 
     # ---- invalidation ---------------------------------------------------------
     def invalidate_page(self, vpn: int) -> None:
         self.page_hashes.pop(vpn, None)
         for pc in self.page_blocks.pop(vpn, ()):
             self.blocks.pop(pc, None)
+        for region in self.region_pages.pop(vpn, ()):
+            self._drop_region(region)
+
+    # ---- regions (cpu/region.py) -------------------------------------------------
+    def _sample(self, pc: int, runs: int) -> int:
+        """The dispatcher reached its sampling point (run's `limit`): record pc in
+        the window; when the window is full, perhaps make a region of it.  Returns
+        the dispatcher's next limit."""
+        window = self._window
+        if window is None:
+            window = self._window = []
+            self._window_start = (self.state.icount, time.process_time())
+        window.append(pc)
+        policy = self.policy
+        if len(window) < policy.window:
+            self.sample_at = self.block_runs + runs + 1     # the next run() call goes on
+            return runs + 1
+        self._window = None
+        icount, t0 = self._window_start
+        rate = (self.state.icount - icount) / max(time.process_time() - t0, 1e-6)
+        trial, self._trial = self._trial, None
+        if trial is not None and self.region_of.get(trial[0].pcs[0]) is trial[0] \
+                and rate < policy.keep * trial[1]:
+            # the region made the guest slower than the traces it replaced: back
+            # to them, and none of these cases in a region again
+            self._drop_region(trial[0], running=False)
+            self.no_region.update(trial[0].pcs)
+        made = self._make_region(window)
+        if made:
+            self._trial = (self.region_of[made], rate)
+        if made is not False:       # a hot set seen once, or a region new: look again soon
+            gap = self.sample_gap = 4 * policy.window
+        else:
+            gap = self.sample_gap = min(2 * self.sample_gap, policy.gap_max)
+        self.sample_at = self.block_runs + runs + gap
+        return runs + gap
+
+    def _make_region(self, window: list[int]) -> int | bool | None:
+        """Make the traces the window entered often one region, if they took most
+        of its transitions among themselves (module comment above) here and in the
+        window before (a phase that passes, start-up's, is not worth compiling
+        for): None when only this window found them, else False, or a pc of the
+        region made."""
+        candidate, self._candidate = self._candidate, None
+        counts = Counter(window)
+        policy = self.policy
+        blocks = self.blocks
+        region_of = self.region_of
+        cases = {pc for pc, n in counts.items()
+                 if n >= policy.min_entries and pc not in self.no_region
+                 and (type(blocks.get(pc)) is FunctionType or pc in region_of)}
+        if len(cases) < 2:
+            return False
+        inside = sum(1 for a, b in zip(window, window[1:]) if a in cases and b in cases)
+        if inside < policy.cover * (len(window) - 1):
+            return False
+        old = {region_of[pc] for pc in cases if pc in region_of}
+        if len(old) == 1 and cases <= set(next(iter(old)).pcs):
+            return False            # made already
+        if candidate is None or len(cases - candidate) * 8 > len(cases):
+            self._candidate = cases
+            return None
+        # a region entered here grows: the new one takes its cases too (it made
+        # the transitions among them invisible to the window)
+        pcs = sorted(cases, key=counts.__getitem__, reverse=True)
+        pcs += [pc for r in old for pc in r.pcs if pc not in cases]
+        if len(pcs) > policy.max_cases:
+            if old:             # cutting it would make cases it has now exits
+                return False
+            pcs = pcs[:policy.max_cases]
+        try:
+            parts = [self._trace(pc).region_part() for pc in pcs]
+        except MemFault:
+            return False
+        name = f"region_{pcs[0]:x}"
+        src = region_source(name, parts)
+        if self.dump:
+            self.dump(src)
+        try:
+            code = compile(src, f"<guest region {pcs[0]:#x}>", "exec")
+        except (SyntaxError, RecursionError, MemoryError):
+            return False            # too deep for the compiler (nested blocks): traces do
+        for r in old:
+            self._drop_region(r, running=False)
+        exec(code, self.globals)
+        fn = self.globals.pop(name)
+        pages = set().union(*(p.pages for p in parts))
+        region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs})
+        for pc, entry in region.entries.items():
+            blocks[pc] = entry
+            self.region_of[pc] = region
+        for page in pages:
+            self.region_pages.setdefault(page, []).append(region)
+            self.mmu.mark_code(page)
+        self.regions_made += 1
+        return pcs[0]
+
+    def stop_regions(self) -> None:
+        """No regions from now on (a process with threads: python3's threading
+        tests ran past their 300 s with them, 92 s without; the cause is not known
+        yet)."""
+        for region in {id(r): r for r in self.region_of.values()}.values():
+            self._drop_region(region)
+        self.policy = None
+        self.sample_at = -1
+        self._window = self._trial = self._candidate = None
+
+    def _drop_region(self, region: Region, running: bool = True) -> None:
+        """Take the region out (its traces are made again as functions of their
+        own when next entered) and make a running region leave at its next case
+        change (S.pending: the task's run loop goes round once more)."""
+        for pc, entry in region.entries.items():
+            if self.region_of.get(pc) is region:
+                del self.region_of[pc]
+            if self.blocks.get(pc) is entry:
+                del self.blocks[pc]
+        if running:
+            self.state.pending = True
 
     # ---- dispatch -----------------------------------------------------------
     def run(self) -> int:
@@ -312,9 +492,12 @@ class Engine:
         blocks = self.blocks
         pc = S.pc
         runs = 0
+        limit = max(self.sample_at - self.block_runs, 1) if self.sample_at >= 0 else -1
         try:
             while True:
                 runs += 1
+                if runs == limit:
+                    limit = self._sample(pc, runs)
                 try:
                     fn = blocks[pc]      # a dict subscript: cheaper than .get's call
                 except KeyError:

@@ -75,6 +75,7 @@ def clone_vm(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
         return host_pid
     brokercall.send(t, P.Forked(tid, host_pid, False))
     t.threaded = True
+    t.engine.stop_regions()               # cpu/region.py: not with threads (yet)
     t.shares_fds = t.shares_fds or bool(flags & CLONE_FILES)
     return tid
 
@@ -94,6 +95,7 @@ def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int,
         t.ppid, t.pid, t.tid = t.pid, tid, tid
         t.is_child = True
     t.threaded = True
+    t.engine.stop_regions()
     t.shares_fds = shared_fds
     say_hello(t, shared_fds)
     t.sig.new_thread(slot)

@@ -1,0 +1,281 @@
+"""Regions (cpu/region.py): hot traces made one function, entered by any of their pcs.
+
+Each program runs twice, with regions off and with the eager policy (a sample of a
+few dispatches from the first one, so regions form within a few hundred
+instructions); the guest must see exactly the same registers, memory and
+instruction count, and the eager run must really have made regions.
+"""
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from mkemu.cpu.engine import POLICIES, Engine
+from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL, CpuState
+from mkemu.mm.tlb import SoftTLB
+from tests.support.oracle import CODE, FlatMemory
+
+STACK = 0x800000
+STACK_SIZE = 0x40000
+
+pytestmark = pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None,
+                                reason="needs aarch64-linux-gnu-as")
+
+
+def asm(text: str, tmp_path) -> bytes:
+    """The .text of `text` assembled (position-independent branches only)."""
+    src, obj, raw = tmp_path / "t.s", tmp_path / "t.o", tmp_path / "t.bin"
+    src.write_text(".text\n" + text + "\n")
+    subprocess.run(["aarch64-linux-gnu-as", "-o", str(obj), str(src)], check=True)
+    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", str(obj), str(raw)],
+                   check=True)
+    return raw.read_bytes()
+
+
+def machine(code: bytes, eager: bool):
+    mem = FlatMemory()
+    mem.map(CODE, 0x2000)
+    mem.write(CODE, code)
+    mem.map(STACK, STACK_SIZE)
+    st = CpuState()
+    st.pc = CODE
+    st.x[31] = STACK + STACK_SIZE
+    tlb = SoftTLB(mem.resolve)
+    eng = Engine(st, tlb)
+    eng.policy = POLICIES["eager"] if eager else None
+    eng.sample_at = 1 if eager else -1
+    return st, eng, mem
+
+
+def run(st, eng) -> int:
+    """Run to a trap other than TRAP_SIGNAL (a dropped region asks for one round more)."""
+    while (trap := eng.run()) == TRAP_SIGNAL:
+        st.pending = False
+    return trap
+
+
+def both(code: bytes):
+    """Run code with regions off and eager: the two final states, which must agree."""
+    seen = []
+    for eager in (False, True):
+        st, eng, mem = machine(code, eager)
+        assert run(st, eng) == TRAP_BRK
+        seen.append((list(st.x), st.pc, st.icount, st.nzcv, mem.read(STACK, STACK_SIZE), eng))
+    off, on = seen
+    assert off[:5] == on[:5]
+    assert off[5].regions_made == 0 and on[5].regions_made > 0
+    return off[0], on[5]
+
+
+FIB = """
+    mov x0, #{n}
+    bl fib
+    brk #0
+fib:
+    cmp x0, #2
+    b.lt 9f
+    stp x29, x30, [sp, #-32]!
+    stp x19, x20, [sp, #16]
+    mov x19, x0
+    sub x0, x0, #1
+    bl fib
+    mov x20, x0
+    sub x0, x19, #2
+    bl fib
+    add x0, x0, x20
+    ldp x19, x20, [sp, #16]
+    ldp x29, x30, [sp], #32
+9:  ret
+"""
+
+
+def test_calls_and_returns_inside_regions(tmp_path):
+    x, eng = both(asm(FIB.format(n=16), tmp_path))
+    assert x[0] == 987
+    # the returns went from case to case inside the region: far fewer dispatches
+    assert eng.block_runs < 2000
+
+
+def test_deep_recursion(tmp_path):
+    # a(n) = n + b(n - 1), b(n) = n + a(n - 1): 3000 frames deep, the returns going
+    # between the two return sites inside a region
+    x, _ = both(asm("""
+    mov x0, #3000
+    bl a
+    brk #0
+a:
+    cbz x0, 9f
+    stp x29, x30, [sp, #-32]!
+    str x0, [sp, #16]
+    sub x0, x0, #1
+    bl b
+    ldr x1, [sp, #16]
+    add x0, x0, x1
+    ldp x29, x30, [sp], #32
+9:  ret
+b:
+    cbz x0, 9f
+    stp x29, x30, [sp, #-32]!
+    str x0, [sp, #16]
+    sub x0, x0, #1
+    bl a
+    ldr x1, [sp, #16]
+    add x0, x0, x1
+    ldp x29, x30, [sp], #32
+9:  ret
+""", tmp_path))
+    assert x[0] == 3000 * 3001 // 2
+
+
+def test_return_address_overwritten_on_the_stack(tmp_path):
+    # at x5 == 50, f replaces its saved link with `other`: RET leaves the region's
+    # usual return site for a pc it may not hold
+    x, _ = both(asm("""
+    mov x5, #100
+loop:
+    bl f
+back:
+    subs x5, x5, #1
+    b.ne loop
+    brk #0
+f:
+    stp x29, x30, [sp, #-16]!
+    add x3, x3, #1
+    cmp x5, #50
+    b.ne 1f
+    adr x6, other
+    str x6, [sp, #8]
+1:  ldp x29, x30, [sp], #16
+    ret
+other:
+    add x7, x7, #1
+    b back
+""", tmp_path))
+    assert (x[3], x[7], x[5]) == (100, 1, 0)
+
+
+def test_a_longjmp_back_to_an_outer_frame(tmp_path):
+    # setjmp/longjmp by hand: `jmpto` restores an sp and a pc saved several calls up
+    x, _ = both(asm("""
+    mov x5, #60
+outer:
+    mov x9, sp
+    adr x10, resume
+    mov x0, #4
+    bl down
+resume:
+    add x7, x7, #1
+    subs x5, x5, #1
+    b.ne outer
+    brk #0
+down:
+    stp x29, x30, [sp, #-16]!
+    subs x0, x0, #1
+    b.eq jmpto
+    bl down
+    ldp x29, x30, [sp], #16
+    ret
+jmpto:
+    mov sp, x9
+    br x10
+""", tmp_path))
+    assert x[7] == 60 and x[31] == STACK + STACK_SIZE
+
+
+def test_an_indirect_branch_whose_target_changes(tmp_path):
+    x, _ = both(asm("""
+    mov x5, #200
+    adr x9, t0
+    adr x10, t1
+    adr x11, t2
+loop:
+    tst x5, #1
+    csel x8, x9, x10, eq
+    cmp x5, #77
+    csel x8, x11, x8, eq
+    br x8
+t0: add x1, x1, #1
+    b next
+t1: add x2, x2, #1
+    b next
+t2: add x3, x3, #1
+next:
+    subs x5, x5, #1
+    b.ne loop
+    brk #0
+""", tmp_path))
+    assert (x[1], x[2], x[3]) == (100, 99, 1)
+
+
+def test_code_written_inside_a_region_is_run_anew(tmp_path):
+    # at x5 == 50 the loop rewrites f's `add x3, x3, #1` as `add x3, x3, #2`; f is
+    # on the next page, so the region's cases on the loop's page stay in the block
+    # map unless the region is dropped whole, and the running region must leave
+    code = asm("""
+    mov x5, #100
+    adr x8, f
+    ldr w7, new
+loop:
+    bl f
+    cmp x5, #50
+    b.ne 1f
+    str w7, [x8]
+1:  subs x5, x5, #1
+    b.ne loop
+    brk #0
+    .balign 4096
+f:  add x3, x3, #1
+    ret
+new:
+    add x3, x3, #2
+""", tmp_path)
+    x, eng = both(code)
+    assert x[3] == 51 * 1 + 49 * 2        # calls at x5 = 100..50, then 49..1
+    assert not eng.region_of or all(eng.blocks.get(pc) is r.entries[pc]
+                                    for pc, r in eng.region_of.items())
+
+
+def test_a_signal_stops_a_running_region_between_traces(tmp_path):
+    # an endless loop of calls; a host signal sets S.pending while a region runs
+    code = asm("""
+    mov x1, #0
+l1: add x1, x1, #1
+    bl f
+    cbz x9, l1
+    brk #0
+f:  ret
+""", tmp_path)
+    st, eng, _ = machine(code, eager=True)
+
+    def stop(signum, frame):
+        st.pending = True
+    old = signal.signal(signal.SIGALRM, stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        assert eng.run() == TRAP_SIGNAL
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert eng.regions_made > 0
+    # stopped at a trace boundary with the state exact: each trip is 4 instructions
+    assert st.pc in (CODE + 4, CODE + 12, CODE + 20)
+    trips = st.x[1]
+    done = {CODE + 4: 1 + 4 * trips, CODE + 20: 1 + 4 * trips - 2, CODE + 12: 1 + 4 * trips - 1}
+    assert st.icount == done[st.pc]
+    st.pending = False
+    st.x[9] = 1
+    assert run(st, eng) == TRAP_BRK
+    assert st.icount == 1 + 4 * st.x[1] and st.x[1] in (trips, trips + 1)
+
+
+def test_stop_regions_takes_them_out_and_makes_no_more(tmp_path):
+    # a process with threads (kern/thread.py) runs on traces alone
+    code = asm(FIB.format(n=12), tmp_path)
+    st, eng, _ = machine(code, eager=True)
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144 and eng.regions_made > 0
+    eng.stop_regions()
+    assert not eng.region_of and all(type(fn).__name__ == "function" for fn in eng.blocks.values())
+    made = eng.regions_made
+    st.pc, st.x[0], st.pending = CODE, 0, False
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144 and eng.regions_made == made
