@@ -663,31 +663,20 @@ class BlockBuilder:
         self._finish()
         written_all = self._written_before_here()
         loop_flags = self._loop_flag_stores()
-        entry: list[str] = []
-        if self.nzcv_loaded:
-            entry.append("nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
-        if not self._starts_faultable():
-            entry.append(f"_pc = {self.start:#x}")
-        entry.append("_n = 0")      # always: UNWIND reads it, and another case's may be left
-        if len(loop_flags) > 1:
-            entry.append("_lb = 0")
-        entry += self.head_lines
-
-        def count(k: int) -> str:
-            return f"{k} + _n" if self.loop and k else "_n" if self.loop else f"{k}"
+        # _n always: UNWIND reads it, and another case's may be left
+        entry = self._entry_lines(loop_flags, always_n=True)
 
         def expand(m: re.Match) -> str:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
             if what == "WB":
                 return ""
             if what == "ICOUNT":
-                return f"{indent}_ic += {count(k)}\n"
-            lb = loop_flags.get(self._loop_flags[k])
-            return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
+                return f"{indent}_ic += {self._done_count(k)}\n"
+            return self._loop_flag_line(indent, k, loop_flags)
 
         def counted_exit(m: re.Match) -> str:
             indent, branch, start, flags, _, n, target = m.groups()
-            return (f"{indent}HOT({branch}, {start})\n{flags}{indent}_ic += {count(int(n))}\n"
+            return (f"{indent}HOT({branch}, {start})\n{flags}{indent}_ic += {self._done_count(int(n))}\n"
                     f"{indent}pc = {target}\n{indent}break\n")
 
         body = "".join(f"        {t}\n" for t in self.lines)
@@ -714,16 +703,7 @@ class BlockBuilder:
         loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
         head += [f"    {r}" for r in regs]
-        if self.nzcv_loaded:
-            # S.nzcv's property, without its call
-            head.append("    nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
-        if not self._starts_faultable():
-            head.append(f"    _pc = {self.start:#x}")
-        if self.loop:
-            head.append("    _n = 0")
-        if len(loop_flags) > 1:
-            head.append("    _lb = 0")
-        head += [f"    {t}" for t in self.head_lines]
+        head += [f"    {t}" for t in self._entry_lines(loop_flags, always_n=False)]
         head.append("    try:")
         body_indent = "        "
         if self.loop:
@@ -740,10 +720,8 @@ class BlockBuilder:
                 return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in regs
                                if name in written)
             if what == "ICOUNT":
-                count = f"{k} + _n" if self.loop and k else "_n" if self.loop else f"{k}"
-                return f"{indent}S.icount += {count}\n"
-            lb = loop_flags.get(self._loop_flags[k])
-            return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
+                return f"{indent}S.icount += {self._done_count(k)}\n"
+            return self._loop_flag_line(indent, k, loop_flags)
 
         def counted_exit(m: re.Match) -> str:
             # taken at most HOT_EXITS times before the trace is dropped
@@ -773,6 +751,30 @@ class BlockBuilder:
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
         return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+
+    def _entry_lines(self, loop_flags: dict, always_n: bool) -> list[str]:
+        """What a trace runs first, after its register loads (source and region_part):
+        NZCV into its local, _pc, the loop's trip counter and flag record, head_lines."""
+        entry = []
+        if self.nzcv_loaded:
+            # S.nzcv's property, without its call
+            entry.append("nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
+        if not self._starts_faultable():
+            entry.append(f"_pc = {self.start:#x}")
+        if self.loop or always_n:
+            entry.append("_n = 0")
+        if len(loop_flags) > 1:
+            entry.append("_lb = 0")
+        return entry + self.head_lines
+
+    def _done_count(self, k: int) -> str:
+        """The instructions an exit after k of them has done (a loop's earlier trips in _n)."""
+        return f"{k} + _n" if self.loop and k else "_n" if self.loop else f"{k}"
+
+    def _loop_flag_line(self, indent: str, k: int, loop_flags: dict) -> str:
+        """A LOOPFLAGS placeholder's line: record which flags a branch back carries."""
+        lb = loop_flags.get(self._loop_flags[k])
+        return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
 
     def _pc_runs(self) -> str:
         """The trace's instructions as a tuple literal of runs of consecutive
