@@ -218,7 +218,6 @@ class _Walk:
                         not (i == len(names) - 1 and not wants_dir and not follow):
                     target = self.root.top_link(name)     # still a link? (one readlinkat)
                     if target is not None:
-                        self._count_link(target)
                         cur, node, names, follow, wants_dir = self._splice(
                             b"", target, names[i + 1:], follow, wants_dir)
                         i, one_by_one_until, mode = 0, 0, None
@@ -250,11 +249,11 @@ class _Walk:
                     mode = self.mode
                     i, one_by_one_until = j, 0
                     continue
-                self._count_link(target)
-                if j == i + 1 and not cur:
-                    self.root.top_links.add(name)     # look there first next time
+                at_top = j == i + 1 and not cur
                 cur, node, names, follow, wants_dir = self._splice(
                     run[:run.rindex(b"/")], target, names[j:], follow, wants_dir)
+                if at_top:
+                    self.root.top_links.add(name)     # look there first next time
                 i, one_by_one_until, mode = 0, 0, None
                 continue
             node = None
@@ -278,6 +277,7 @@ class _Walk:
         before the names after it (`rest`), from where the target starts -- what _follow
         walks, then those names from where it ended.  (cur, node, names, follow,
         wants_dir) to walk on with."""
+        self._count_link(target)
         if not rest:                      # the last name was the link: its target's last
             follow = True                 # name is followed, and must be a directory when
             wants_dir = wants_dir or target.endswith((b"/", b"/.")) or target == b"."

@@ -29,8 +29,7 @@ import os
 from dataclasses import dataclass, replace
 
 from .fault import MemFault
-from . import filebacking
-from .filebacking import FileBacking, is_dev_zero
+from .filebacking import FileBacking, is_dev_zero, new_epoch
 from .physmem import PAGE_SIZE, FramePool, PhysMem
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -505,7 +504,7 @@ class AddressSpace:
         """A file may have been truncated: forget the TLB entries of file pages now
         beyond its end, so that their next access faults (SIGBUS) in resolve instead of
         touching the host window there (which would kill the task with a host SIGBUS)."""
-        filebacking.new_epoch()           # sizes read earlier in this call are old
+        new_epoch()                       # sizes read earlier in this call are old
         for vma in self.vmas:
             if vma.file is None:
                 continue
