@@ -19,6 +19,8 @@ import ctypes
 import errno
 import os
 
+from .hostmap import host_view
+
 PAGE_SIZE = 4096
 SHM_RDONLY = 0o10000
 SYSV_DEV = -1          # the "device" of a segment's alias keys: ("file", SYSV_DEV, shmid, offset)
@@ -39,8 +41,7 @@ class _Attachment:
             err = ctypes.get_errno()
             raise OSError(err, f"host shmat: {os.strerror(err)}")
         self.addr, self.offset, self.length = addr, 0, length
-        view = memoryview((ctypes.c_char * length).from_address(addr)).cast("B")
-        self.view = view if writable else view.toreadonly()
+        self.view = host_view(addr, length, writable)
 
     def unmap(self) -> None:
         if self.view is not None:
