@@ -8,13 +8,14 @@ all read one Identity.  The node name starts as the rootfs's /etc/hostname
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
+
 
 UTS_FIELD = 65             # each utsname field: __NEW_UTS_LEN (64) bytes and a NUL
 MAX_NAME = UTS_FIELD - 1
 
 
-@dataclass
+@record
 class Identity:
     sysname: bytes = b"Linux"
     nodename: bytes = b"mkemu"

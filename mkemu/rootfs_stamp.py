@@ -7,8 +7,9 @@ and whether a tree is built on every start, while the build's machinery
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .record import asdict, field, record
 
 DEFAULT_PACKAGES = [
     "bash", "coreutils", "findutils", "grep", "sed", "gawk", "diffutils", "gzip", "xz-utils",
@@ -61,7 +62,7 @@ def _lock_path(dest: Path) -> Path:
 
 # ---- the stamp ----------------------------------------------------------------------------
 
-@dataclass
+@record
 class BuildInfo:
     """What DIR.stamp records about a finished build."""
     requested: list[str]                          # the package set asked for

@@ -10,7 +10,6 @@ works wherever the checkout and Python are not readable by that user.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sqlite3
@@ -24,6 +23,7 @@ import pytest
 
 from mkemu.fs.metastore import MetaStore, db_path, import_tree
 from mkemu.fs.structs import host_statx
+from mkemu.record import replace
 from tests.support.guestrun import REPO, run_command, run_mkemu, run_qemu
 
 NOBODY = 65534
@@ -102,10 +102,10 @@ def test_a_reused_inode_number_does_not_inherit_the_old_row(tree):
     old = _host(tree / "old")
     store.record(old, uid=7, perm=0o4755)
     # a later file with the same device and inode number: another birth time
-    newer = dataclasses.replace(old, btime_ns=old.btime_ns + 1_000_000_000)
-    seen = store.view(dataclasses.replace(newer))
+    newer = replace(old, btime_ns=old.btime_ns + 1_000_000_000)
+    seen = store.view(replace(newer))
     assert (seen.uid, seen.mode & 0o7777) == (old.uid, old.mode & 0o7777)
-    seen = store.view(dataclasses.replace(old))
+    seen = store.view(replace(old))
     assert (seen.uid, seen.mode & 0o7777) == (7, 0o4755)
     store.close()
 
@@ -114,7 +114,7 @@ def test_no_database_until_something_is_recorded(tree):
     store = MetaStore(str(tree), records_owners=True)
     (tree / "f").write_text("x")
     st = _host(tree / "f")
-    assert store.view(dataclasses.replace(st)).uid == (0 if st.uid == os.getuid() else st.uid)
+    assert store.view(replace(st)).uid == (0 if st.uid == os.getuid() else st.uid)
     store.record(st, uid=None, perm=None)           # nothing to keep
     dfd = os.open(tree, os.O_PATH | os.O_DIRECTORY)
     store.forget(store.doomed(dfd, b"f"))
@@ -137,7 +137,7 @@ def test_rows_follow_the_rootfs_to_another_device_number(tree):
     db.commit()
     db.close()
     again = MetaStore(str(tree))
-    assert again.view(dataclasses.replace(st)).uid == 9
+    assert again.view(replace(st)).uid == 9
     again.close()
 
 

@@ -12,12 +12,13 @@ A feature is listed only when its instructions pass the oracle tests
 against unicorn (tests/oracle): the crypto, dot-product, rounding-doubling,
 complex and FP16 groups of test_neon/test_neon_fp, LSE and RCPC in
 test_ldst, CRC32 in test_integer, and when tests/guest/cpu_features.c gives
-qemu's results.  This module imports nothing: the kernel (auxv) and the
+qemu's results.  This module imports only mkemu/record.py: the kernel (auxv) and the
 /proc overlay read it as well as the CPU.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
+
 
 # Which ID register field a feature sets, from the Arm ARM's register pages.
 # A register is named by its MRS encoding (op0, op1, CRn, CRm, op2).
@@ -35,7 +36,7 @@ ID_AA64MMFR1_EL1 = (3, 0, 0, 7, 1)
 ID_AA64MMFR2_EL1 = (3, 0, 0, 7, 2)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Feature:
     """One AT_HWCAP/AT_HWCAP2 bit and the ID register field value that implies it.
 

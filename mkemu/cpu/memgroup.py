@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+
+from ..record import record
 
 from .pagereuse import reuse_pages
 
@@ -54,7 +55,7 @@ class _Structs(dict):
 HELPERS = {"GU": _Structs("unpack_from"), "GP": _Structs("pack")}
 
 
-@dataclass
+@record
 class MemOp:
     """One load or store emitted by BlockBuilder (load, load_pair, store, store_pair)."""
     pc: int

@@ -38,7 +38,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+
+from ..record import record
 
 from . import devfs, procfs
 from .nodes import LISTED, FdLink, GuestLink, HostDir, Node, Redirect, TextFile, check_modifiable
@@ -98,7 +99,7 @@ def absolute(t, dirfd: int, path: bytes) -> bytes:
     return t.fs.absolute(path, base)
 
 
-@dataclass
+@record
 class Found:
     """What a guest path names: an overlay node, or (node None) a path in the rootfs.
 

@@ -23,8 +23,8 @@ import fcntl
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
 
+from ..record import record
 from .metastore import MetaStore
 
 O_PATH = 0o10000000
@@ -61,7 +61,7 @@ def split_last(path: bytes) -> tuple[bytes, bytes]:
     return parent or b"/", name or b"."
 
 
-@dataclass
+@record
 class Mount:
     guest: bytes      # normalized guest path of the mount point
     host: str         # host directory (real path)

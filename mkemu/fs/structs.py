@@ -11,7 +11,9 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
-from dataclasses import dataclass
+
+from ..record import record
+
 
 # struct stat, asm-generic (aarch64): 128 bytes
 #   dev ino | mode nlink uid gid | rdev __pad1 | size | blksize __pad2 | blocks
@@ -42,7 +44,7 @@ TIMESPEC = struct.Struct("<qq")
 DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Stat:
     dev: int
     ino: int

@@ -76,8 +76,9 @@ from __future__ import annotations
 
 import pickle
 import struct
-from dataclasses import astuple, is_dataclass
 from enum import IntEnum
+
+from ..record import astuple, is_record
 
 
 class MsgType(IntEnum):
@@ -577,11 +578,11 @@ _SCALARS = (int, str, bytes, bool, float, type(None))
 
 
 def _plain(value):
-    """A field's value as it travels (as dataclasses.astuple made it): a dataclass
+    """A field's value as it travels: a record (mkemu/record.py)
     inside becomes the tuple of its fields, containers are rebuilt around their items."""
     if type(value) in _SCALARS:
         return value
-    if is_dataclass(value) and not isinstance(value, type):
+    if is_record(value):
         return astuple(value)
     if isinstance(value, tuple) and hasattr(value, "_fields"):      # a namedtuple
         return type(value)(*[_plain(v) for v in value])

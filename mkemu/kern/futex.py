@@ -36,12 +36,12 @@ import errno
 import os
 import struct
 import time
-from dataclasses import dataclass, field
 
 from ..cpu import hostatomic
 from ..ipc import protocol as P
 from ..ipc.channel import ChannelClosed
 from ..mm.fault import MemFault
+from ..record import field, record
 from . import brokercall, timespec
 from .systable import s32
 
@@ -91,7 +91,7 @@ def wake_op_apply(old: int, encoded: int) -> tuple[int, bool | None]:
 
 
 # ---- the broker's side ---------------------------------------------------------------------
-@dataclass
+@record
 class Waiter:
     rec: object                 # the broker's TaskRecord of the waiting task
     key: tuple
@@ -99,7 +99,7 @@ class Waiter:
     deadline: int | None        # host CLOCK_MONOTONIC ns
 
 
-@dataclass
+@record
 class FutexQueues:
     """Every futex queue of the machine (held by the broker, which serves one message at
     a time: each method is atomic with respect to every other futex operation).

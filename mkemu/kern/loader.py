@@ -7,12 +7,12 @@ import errno
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..mm.access import GuestAccess
 from ..mm.physmem import PAGE_SIZE
 from ..mm.space import (MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC,
                         PROT_READ, PROT_WRITE, STACK_SIZE, STACK_TOP, AddressSpace, page_up)
+from ..record import field, record
 
 EM_AARCH64 = 183
 ET_EXEC, ET_DYN = 2, 3
@@ -36,7 +36,7 @@ class ExecError(Exception):
         self.errno = err
 
 
-@dataclass
+@record
 class Image:
     entry: int = 0               # where the first instruction runs (interpreter's if any)
     prog_entry: int = 0          # the program's own entry (AT_ENTRY)
@@ -62,7 +62,7 @@ PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
 MAX_PHNUM = 65536 // _PHDR.size                 # Linux's limit (binfmt_elf's elf_read_phdrs)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Segment:
     p_type: int
     p_flags: int
@@ -72,7 +72,7 @@ class Segment:
     p_memsz: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Elf:
     """What exec needs of an ELF file: its header's fields and its program headers
     (section headers play no part in loading, as in Linux)."""

@@ -33,13 +33,13 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 
 from ..cachectl import start_collection_if_due
 from ..cpu.codecache import translator_tag
 from ..fs.procfs import PROC_NAMES
 from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
+from ..record import field, record, replace
 from .broker import Broker, die_with_parent, wait_status_to_exit_code
 from .hostpty import HostPty
 from .ipcspace import IpcSpace, broker_alive, sweep as sweep_ipc
@@ -68,7 +68,7 @@ def env_entries(env: Mapping[str, str]) -> list[bytes]:
     return [f"{k}={v}".encode(errors="surrogateescape") for k, v in env.items()]
 
 
-@dataclass
+@record
 class MachineConfig:
     rootfs: str
     strace: bool = False

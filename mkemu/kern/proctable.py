@@ -15,7 +15,9 @@ import errno
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+
+from ..record import field, record
+
 
 FIRST_PID = 1000
 
@@ -48,7 +50,7 @@ def stopped_status(sig: int) -> int:
     return (sig << 8) | 0x7F
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Proc:
     pid: int
     ppid: int

@@ -33,8 +33,8 @@ import os
 import signal
 import struct
 import termios
-from dataclasses import dataclass
 
+from ..record import record as record_class   # record() below makes a siginfo record
 from . import sys_fs
 from .errors import InterruptedSyscall
 from .sigframe import SI_KERNEL, SI_TIMER, SI_USER
@@ -105,7 +105,7 @@ def record(info: bytes) -> bytes:
     return bytes(out)
 
 
-@dataclass(eq=False)
+@record_class(eq=False)
 class GuestSignalFd:
     mask: int
     ident: tuple[int, int]     # the pipe's (st_dev, st_ino)

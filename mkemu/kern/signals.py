@@ -26,11 +26,11 @@ import os
 import signal
 import struct
 import time
-from dataclasses import dataclass, field
 
 from ..ipc import protocol as P
 from ..mm.fault import MemFault
 from ..mm.space import MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
+from ..record import field, record
 from . import brokercall, crash, sigframe
 from .errors import InterruptedSyscall, TaskExit
 from .proctable import CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP
@@ -109,7 +109,7 @@ def bit(sig: int) -> int:
     return 1 << (sig - 1)
 
 
-@dataclass
+@record
 class Action:
     handler: int = SIG_DFL
     flags: int = 0
@@ -117,7 +117,7 @@ class Action:
     mask: int = 0
 
 
-@dataclass
+@record
 class Pending:
     info: bytes                 # the 128-byte siginfo
     fault_address: int = 0      # uc_mcontext.fault_address (synchronous faults)

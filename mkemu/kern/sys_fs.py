@@ -17,7 +17,6 @@ an O_PATH descriptor opened inside the root, through /proc/self/fd/N
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import errno
 import fcntl
 import os
@@ -39,6 +38,7 @@ from ..fs.rootfs import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS
 from ..fs.structs import (IOVEC, STATX_BASIC_STATS, Stat, host_statx, iter_dirents64,
                           pack_dirent64, pack_stat, pack_statx)
 from ..mm.fault import MemFault
+from ..record import replace
 from . import fdkinds, netdev, sys_tty
 from .guestpids import guest_pid_of_host
 from .reserved import RESERVED_FD_BASE
@@ -107,7 +107,7 @@ def _stat(t, dirfd: int, path_addr: int, flags: int, want_statx: bool = False,
     if node is not None:
         st = node.lstat(t) if node.is_link and not follow else node.stat(t, follow)
         if want_statx:                   # as the host's statx: only the fields asked for
-            st = dataclasses.replace(st, mask=st.mask & mask)
+            st = replace(st, mask=st.mask & mask)
         return st
     if found.missing == errno.ENOENT:
         raise _err(errno.ENOENT)                 # the walk's look at the last name said so
@@ -122,7 +122,7 @@ def _fstat(t, fd: int, flags: int, want_statx: bool, mask: int = 0) -> Stat:
     meta = t.fs.root.meta
     if meta.active:                     # the guest's owners, modes and device nodes
         st = meta.stat_fd(fd, flags)
-        return dataclasses.replace(st, mask=st.mask & (mask | STATX_BASIC_STATS)) \
+        return replace(st, mask=st.mask & (mask | STATX_BASIC_STATS)) \
             if want_statx else st
     if want_statx:
         return host_statx(fd, flags, mask)      # stx_mask: what the host says of this request

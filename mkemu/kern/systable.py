@@ -26,7 +26,8 @@ terminated string), "ptr", "buf" (bytes in), "obuf" (bytes out), "size",
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from ..record import record
 
 
 def s32(v: int) -> int:
@@ -47,7 +48,7 @@ IMPLEMENTED = "implemented"
 STATUS_KINDS = (IMPLEMENTED, "partial", "stub")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyscallDef:
     nr: int
     name: str

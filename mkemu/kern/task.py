@@ -22,7 +22,6 @@ import stat
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
@@ -40,6 +39,7 @@ from ..mm.physmem import FramePool, PhysMem
 from ..mm.space import AddressSpace
 from ..mm.tlb import SoftTLB
 from ..mm.fault import MemFault
+from ..record import field, record
 from . import (brokercall, crash, futex, introspect, robust, sigframe, signals, sys_fs, sys_proc,
                sys_timer, sys_tty, syscalls)
 from .errors import TaskExit
@@ -49,7 +49,7 @@ from .runs import runs
 
 
 
-@dataclass
+@record
 class TaskConfig:
     rootfs: str
     strace: bool = False

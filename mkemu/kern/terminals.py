@@ -26,8 +26,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
-from dataclasses import dataclass
 
+from ..record import record
 from .proctable import Proc, ProcTable
 
 # what a job-control check answers besides 0 and -errno: the caller's group
@@ -35,7 +35,7 @@ from .proctable import Proc, ProcTable
 SIGNALLED = 1
 
 
-@dataclass
+@record
 class Terminal:
     rdev: int
     path: str            # the host device, for opening /dev/tty

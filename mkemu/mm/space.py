@@ -26,8 +26,8 @@ import bisect
 import errno
 import fcntl
 import os
-from dataclasses import dataclass, replace
 
+from ..record import record, replace
 from .fault import MemFault
 from .filebacking import FileBacking, is_dev_zero, new_epoch
 from .physmem import PAGE_SIZE, FramePool, PhysMem
@@ -53,7 +53,7 @@ def page_up(x: int) -> int:
     return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
-@dataclass
+@record
 class Vma:
     start: int
     end: int
