@@ -335,13 +335,27 @@ def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
     imp.set_defaults(func=cmd_import_meta)
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The top-level parser and each command's own (which reports its own usage errors)."""
+COMMANDS = ("run", "boot", "rootfs", "cache")
+
+
+def build_parser(only: str | None = None
+                 ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own (which reports its own usage errors).
+
+    only: that command's parser alone, for a command line that names it first.  Its
+    parse, usage and help are the same (a command's parser knows nothing of the
+    others); it saves building the rest (`mkemu run`: argparse's parsers and their
+    gettext look-ups were ~10 ms of start-up)."""
     ap = argparse.ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
                                  allow_abbrev=False)
     ap.add_argument("--version", action=_VersionAction, nargs=0, help="show program's version "
                     "number and exit")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    makers = {"run": _add_run, "boot": _add_boot, "rootfs": _add_rootfs, "cache": add_cache_command}
+    return ap, {name: makers[name](sub) for name in COMMANDS if only in (None, name)}
+
+
+def _add_run(sub) -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one guest program", allow_abbrev=False,
                          description="Run PROGRAM (a path in the rootfs, a name on the guest PATH, "
                                      "or a host file) under mkemu.")
@@ -368,6 +382,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _add_owner_options(run)
     run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
     run.set_defaults(func=cmd_run)
+    return run
+
+
+def _add_boot(sub) -> argparse.ArgumentParser:
     boot = sub.add_parser("boot", help="an interactive login shell inside a rootfs",
                           allow_abbrev=False,
                           description="Start root's login shell of ROOTFS (default: the Debian "
@@ -388,13 +406,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
     _add_owner_options(boot)
     boot.set_defaults(func=cmd_boot)
+    return boot
+
+
+def _add_rootfs(sub) -> argparse.ArgumentParser:
     rootfs = add_rootfs_command(sub)
     _add_import_meta(rootfs)
-    return ap, {"run": run, "boot": boot, "rootfs": rootfs, "cache": add_cache_command(sub)}
+    return rootfs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap, commands = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    ap, commands = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args, unknown = ap.parse_known_args(argv)
     if unknown:          # an option the command does not know: that command's usage, not mkemu's
         commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -258,3 +258,23 @@ def test_the_guest_starts_in_the_hosts_cwd_when_the_guest_sees_it(rootfs, tmp_pa
     assert (bound.returncode, bound.stdout) == (0, b"/tmp\n"), bound.stderr
     outside = mkemu("run", "-L", str(rootfs), "busybox", "pwd", cwd=tmp_path)
     assert (outside.returncode, outside.stdout) == (0, b"/\n"), outside.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--rootfs", "/r", "-E", "A=1", "-U", "B", "--stats", "--", "/bin/true", "-x"],
+    ["run", "-L", "/r", "-0", "zero", "-strace", "prog"],
+    ["boot", "/r", "--bind", "/h:/g"],
+    ["rootfs", "info"],
+    ["cache", "info"],
+])
+def test_a_commands_parser_alone_parses_and_helps_as_in_the_whole_tree(argv):
+    # `mkemu run ...` builds only run's parser (cli.build_parser(only)): the same parse,
+    # the same help and usage as the parser of the whole command tree
+    from mkemu.cli import build_parser, parse_args
+    whole, whole_cmds = build_parser()
+    alone, alone_cmds = build_parser(argv[0])
+    assert list(alone_cmds) == [argv[0]]
+    assert alone_cmds[argv[0]].format_help() == whole_cmds[argv[0]].format_help()
+    assert vars(alone.parse_known_args(argv)[0]) == vars(whole.parse_known_args(argv)[0])
+    assert vars(parse_args(argv)) == vars(whole.parse_known_args(argv)[0]) | (
+        {"program": argv[argv.index("--") + 1:]} if "--" in argv else {})
