@@ -345,3 +345,28 @@ def test_import_meta_keeps_a_root_builds_owners_for_a_user(nobodys_rootfs):
     assert (lines[1][0], lines[1][2], lines[1][3], lines[1][4], lines[1][5]) == \
         ("crw-rw-rw-", "0", "0", "1,", "5")
     assert lines[2] == ["2"]
+
+
+def test_mkemu_run_starts_without_sqlite_and_the_store_still_opens(tmp_path):
+    # sqlite3 is imported with the first connection (fs/metastore.py _sqlite), not by
+    # every start-up; an OSError inside a store method stays an OSError before that
+    code = f"""if True:
+        import errno, os, sys
+        import mkemu.cli
+        from mkemu.fs import metastore
+        assert "sqlite3" not in sys.modules, "imported at start-up"
+        store = metastore.MetaStore({str(tmp_path)!r})
+        @metastore._as_oserror
+        def fails(self):
+            raise OSError(errno.ENOSPC, "full")
+        try:
+            fails(store)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+        assert store._conn() is None and "sqlite3" not in sys.modules   # no store: none
+        assert store._conn(create=True) is not None and "sqlite3" in sys.modules
+        assert os.path.exists(metastore.db_path({str(tmp_path)!r}))
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert r.returncode == 0, r.stderr

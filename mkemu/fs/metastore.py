@@ -44,7 +44,6 @@ import contextlib
 import errno
 import functools
 import os
-import sqlite3
 import stat
 
 from .structs import DT_BLK, DT_CHR, DT_REG, Stat, host_statx, iter_dirents64
@@ -77,6 +76,18 @@ CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value INTEGER);
 # Connections a forked child inherited: its parent's (or, with a shared descriptor table,
 # its sibling thread's) to keep using; never used or closed here.
 _inherited: list[sqlite3.Connection] = []
+
+# sqlite3 is imported with the first connection (~2 ms of every start-up otherwise,
+# while most machines never open a store)
+sqlite3 = None
+
+
+def _sqlite():
+    global sqlite3
+    if sqlite3 is None:
+        import sqlite3 as module
+        sqlite3 = module
+    return sqlite3
 
 
 def db_path(rootfs_dir: str) -> str:
@@ -141,7 +152,9 @@ def _as_oserror(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.Error as e:
+        except Exception as e:
+            if sqlite3 is None or not isinstance(e, sqlite3.Error):
+                raise
             raise OSError(errno.EIO, f"metadata store {self.path}: {e}") from None
     return wrapper
 
@@ -183,7 +196,7 @@ class MetaStore:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         before = _open_fds()
         with _descriptors_above(self.fd_base):
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+            db = _sqlite().connect(self.path, timeout=60, isolation_level=None,
                                  check_same_thread=False)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
