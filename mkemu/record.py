@@ -17,6 +17,8 @@ the same idea for message types.)
 """
 from __future__ import annotations
 
+from types import CodeType, FunctionType
+
 _MISSING = object()
 
 
@@ -63,6 +65,32 @@ def _frozen_delattr(self, name):
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+_TEMPLATES: dict[int, CodeType] = {}
+
+
+def plain_init(qualname: str, names: tuple, defaults: dict):
+    """`def __init__(self, <names>): self.<name> = <name> ...`, a name in defaults
+    defaulting to its value (those come last, as in a def).  Made from one compiled
+    template per field count, renamed (code.replace), not compiled per class: ~2 us
+    against ~70-150 us."""
+    first = len(names) - len(defaults)
+    if any(n not in defaults for n in names[first:]):
+        raise TypeError(f"{qualname}: a field without a default follows one with a default")
+    code = _TEMPLATES.get(len(names))
+    if code is None:
+        params = "".join(f", a{i}" for i in range(len(names)))
+        body = "".join(f"\n    self.n{i} = a{i}" for i in range(len(names))) or "\n    pass"
+        scope: dict = {}
+        exec(f"def __init__(self{params}):{body}", scope)
+        code = _TEMPLATES[len(names)] = scope["__init__"].__code__
+    # the template stores parameter i into attribute name i: co_names in that order
+    init = FunctionType(code.replace(co_varnames=("self", *names), co_names=tuple(names),
+                                     co_qualname=f"{qualname}.__init__"), {})
+    init.__defaults__ = tuple(defaults[n] for n in names[first:]) or None
+    init.__qualname__ = f"{qualname}.__init__"
+    return init
+
+
 def record(cls=None, *, frozen: bool = False, eq: bool = True, slots: bool = False):
     """Make cls a record class (see the module comment); usable with or without options."""
     if cls is None:
@@ -96,10 +124,14 @@ def _make(cls, frozen: bool, eq: bool, slots: bool):
             value = n
         body.append(f"_set(self, {n!r}, {value})" if frozen else f"self.{n} = {value}")
     defaults = {n: own[n] for n in names if n in own}
-    exec(f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass"),
-         scope)
-    init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    if frozen or any(k.startswith("_f_") for k in scope):
+        exec(f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass"),
+             scope)
+        init = scope["__init__"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+    else:                                  # the common shape: no factory, not frozen
+        init = plain_init(cls.__qualname__, tuple(names),
+                          {n: scope[f"_d_{n}"] for n in names if f"_d_{n}" in scope})
     ns = {"__init__": init, "__record_fields__": tuple(names), "__record_defaults__": defaults}
     if "__repr__" not in own:
         ns["__repr__"] = _repr

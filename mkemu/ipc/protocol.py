@@ -78,7 +78,7 @@ import pickle
 import struct
 from enum import IntEnum
 
-from ..record import astuple, is_record
+from ..record import astuple, is_record, plain_init
 
 
 class MsgType(IntEnum):
@@ -145,15 +145,11 @@ def message(cls):
     """A message type, declared like a dataclass: its annotated attributes are its
     fields, in order, a value given there their default.  Instances get __init__,
     and compare and print by their fields.  (@dataclass made three functions per
-    class at import: a tenth of mkemu's start-up for these 46.)"""
+    class at import: a tenth of mkemu's start-up for these 46; record.plain_init
+    makes __init__ without compiling it.)"""
     names = tuple(cls.__dict__.get("__annotations__", {}))
-    defaults = {f"_d_{n}": cls.__dict__[n] for n in names if n in cls.__dict__}
-    params = "".join(f", {n}=_d_{n}" if f"_d_{n}" in defaults else f", {n}" for n in names)
-    body = "".join(f"\n    self.{n} = {n}" for n in names) or "\n    pass"
-    scope = dict(defaults)
-    exec(f"def __init__(self{params}):{body}", scope)
-    cls.__init__ = scope["__init__"]
-    cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = plain_init(cls.__qualname__, names,
+                              {n: cls.__dict__[n] for n in names if n in cls.__dict__})
     cls.FIELDS = names
     cls.__match_args__ = names
     cls.__repr__ = _repr

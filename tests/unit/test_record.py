@@ -90,3 +90,30 @@ def test_replace_astuple_asdict_match():
 def test_a_record_in_a_message_travels_as_its_tuple():
     msg = P.ProcInfoReply({"x": Frozen(1, (2,))})
     assert pickle.loads(P.encode(msg)[2:]) == ({"x": (1, (2,))},)
+
+
+def test_init_made_from_a_template_names_its_parameters():
+    # record.plain_init renames one compiled template: keywords, defaults and errors
+    # must be those of the fields
+    @record
+    class Three:
+        first: int
+        second: str = "s"
+        third: tuple = (1,)
+
+    t = Three(third=(2,), first=1)
+    assert (t.first, t.second, t.third) == (1, "s", (2,))
+    assert vars(Three(1, "x", ())) == {"first": 1, "second": "x", "third": ()}
+    with pytest.raises(TypeError, match="first"):
+        Three()
+    with pytest.raises(TypeError):
+        Three(1, 2, 3, 4)
+    assert Three.__init__.__qualname__.endswith("Three.__init__")
+    m = P.Wait(0, id=7, options=4)
+    assert (m.idtype, m.id, m.options) == (0, 7, 4) and m == P.Wait(0, 7, 4)
+    assert P.Hello(5) == P.Hello(5, False)          # a message's default
+    with pytest.raises(TypeError):
+        @record
+        class Wrong:
+            a: int = 1
+            b: int
