@@ -24,7 +24,7 @@ import functools
 import os
 from types import CodeType
 
-TIER_UP = 64            # runs of a first-tier trace before it is made in full
+TIER_UP = 256           # runs of a first-tier trace before it is made in full
 NEVER = 1 << 62         # MKEMU_TIER=cold: a count no trace reaches
 
 

@@ -320,10 +320,16 @@ def test_a_trace_run_often_is_made_in_full(tmp_path):
 @needs_as
 def test_the_code_cache_keeps_the_full_code_of_hot_traces(tmp_path):
     code = asm(FIB.format(n=12), tmp_path)
-    st, eng, _ = machine(code, 3, CodeCache(tmp_path / "cache"))
+    cache = CodeCache(tmp_path / "cache")
+    st, eng, _ = machine(code, 3, cache)
     assert run(st, eng) == TRAP_BRK and st.x[0] == 144
     hot = {pc for pc in eng.hot if pc in eng.blocks}
-    assert hot and eng.code_cache.flush() is None
+    # a later engine of the same process (an execve) gets the full code too
+    st, eng, _ = machine(code, 3, cache)
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144
+    assert eng.blocks_from_cache == eng.blocks_translated > 0 and not eng.hot
+    assert hot & eng.blocks.keys() and not hot & first_tier_pcs(eng)
+    assert cache.flush() is None
     # a new process: everything from the cache, the hot traces in full at once
     st, eng, _ = machine(code, 3, CodeCache(tmp_path / "cache"))
     assert run(st, eng) == TRAP_BRK and st.x[0] == 144
