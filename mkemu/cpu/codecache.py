@@ -298,7 +298,10 @@ class CodeCache:
         """Keep a trace's code (function_code's) for later engines of this process and
         its children."""
         if self.kept < KEEP_MAX:
-            self.codes.setdefault((ph, pc), []).append((marks, code, extra))
+            kept = self.codes.setdefault((ph, pc), [])
+            # a trace made in full replaces its first-tier code (cpu/tier.py)
+            kept[:] = [k for k in kept if k[0] != marks]
+            kept.append((marks, code, extra))
             self.kept += 1
 
     # ---- fork hints -------------------------------------------------------------

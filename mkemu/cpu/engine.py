@@ -28,6 +28,7 @@ from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
+from .tier import helpers_code, is_first_tier, tier_up_runs
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
@@ -66,6 +67,10 @@ LEGEND = """\
 #   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
 #   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
 #   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
+#   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
+#   translated in full, and the call that drops it for that (cpu/tier.py)
+#   L1 L2 L4 L8 L16 S1 S2 S4 S8 S16 LP4 LP8 SP4 SP8  a first-tier trace's loads,
+#   stores and pairs (the lines of a full trace's access, in a function)
 #   other capitalised names: helpers of the instruction families (their HELPERS)
 """
 
@@ -145,6 +150,7 @@ def _base_globals() -> dict:
         **flags.LAZY_KINDS,
     }
     g.update(block_helpers())
+    exec(helpers_code(), g)         # the first tier's memory accesses (cpu/tier.py)
     return g
 
 
@@ -182,9 +188,16 @@ class Engine:
         self.region_of: dict[int, Region] = {}
         self.region_pages: dict[int, list[Region]] = {}
         self.regions_made = 0
+        # The first tier (cpu/tier.py): traces made without the passes that only
+        # speed them up count their runs in tier_counts; tier_up runs make one hot
+        self.tier_up = tier_up_runs()
+        self.tier_counts: Counter = Counter()
+        self.hot: set[int] = set()          # pcs made in full from now on
+        self.tiered_up = 0
         self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, WD=mmu.wd, LD=mmu.load, ST=mmu.store,
                             RD=mmu.read, WR=mmu.write, S=state,
-                            SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit)
+                            SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit,
+                            TC=self.tier_counts, TN=self.tier_up or 1, TIERUP=self.tier_up_block)
         mmu.code_invalidate = self.invalidate_page
 
     # ---- translation ----------------------------------------------------------
@@ -192,20 +205,24 @@ class Engine:
         """Translate the block at pc (raises MemFault if pc itself cannot be fetched)."""
         page = pc >> 12
         cache = self.code_cache
+        # --dump-blocks shows the full translation
+        tier = 0 if self.dump or pc in self.hot else self.tier_up
         if cache is None or self.dump:
-            src, pages, _ = self._source(pc)
+            src, pages, _ = self._source(pc, tier)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
         fn = self.blocks.get(pc)
         if fn is not None:                   # the page's first look installed it (_adopt)
             return fn
         hit = cache.lookup(pc, ph, self.likely_taken)
+        if hit is not None and not tier and is_first_tier(hit[0]):
+            hit = None                      # hot: made in full, replacing it in the cache
         if hit is not None:
             code, extra = hit
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
                 return self._install(pc, code, {page, *(v for v, _ in extra)})
-        src, pages, marks = self._source(pc)
+        src, pages, marks = self._source(pc, tier)
         code = compile(src, f"<guest block {pc:#x}>", "exec")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
         cache.store(pc, ph, marks, code, extra)
@@ -269,10 +286,13 @@ class Engine:
         self.blocks_translated += 1
         return fn
 
-    def _source(self, pc: int) -> tuple[str, set[int], dict[int, bool]]:
+    def _source(self, pc: int, tier: int = 0) -> tuple[str, set[int], dict[int, bool]]:
         """The Python source of the block (trace) at pc, the pages it read and
-        the branch marks that shaped it (BlockBuilder.marks)."""
-        b = self._trace(pc)
+        the branch marks that shaped it (BlockBuilder.marks); a first-tier trace
+        tiering up after `tier` runs if tier, unless it is a loop."""
+        b = self._trace(pc, tier)
+        if b.loop and tier:             # a loop may run long in one call: in full
+            b = self._trace(pc)
         src = b.source(f"blk_{pc:x}")
         if self.dump:
             if not self.blocks_translated:
@@ -280,10 +300,10 @@ class Engine:
             self.dump(src)
         return src, b.pages, b.marks
 
-    def _trace(self, pc: int) -> BlockBuilder:
+    def _trace(self, pc: int, tier: int = 0) -> BlockBuilder:
         """The trace at pc, emitted (not yet assembled: BlockBuilder.source or
-        region_part)."""
-        b = BlockBuilder(pc, self.likely_taken)
+        region_part); a first-tier one if tier (the runs before it tiers up)."""
+        b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
         fetch = self.mmu.fetch
         while True:
@@ -324,6 +344,15 @@ class Engine:
         for i in self._disasm.disasm(insn.to_bytes(4, "little"), addr):
             return f"{i.mnemonic} {i.op_str}".strip()
         return f".inst {insn:#010x}"
+
+    def tier_up_block(self, pc: int) -> int:
+        """A first-tier trace's TN-th run (instead of running it): from now on
+        the trace at pc is made in full; the dispatcher makes it next."""
+        self.hot.add(pc)
+        self.tiered_up += 1
+        if self.region_of.get(pc) is None:
+            self.blocks.pop(pc, None)
+        return pc
 
     def count_exit(self, branch_pc: int, block_start: int) -> None:
         """A trace left by its side exit at branch_pc (one call, not lines in
