@@ -47,6 +47,7 @@ from bisect import bisect_left
 from pathlib import Path
 from types import CodeType, FunctionType
 
+from ..cachectl import cache_base
 from ..mm.hostmap import HostMapping
 
 try:
@@ -63,19 +64,49 @@ HINT_MAX = 8192             # traces one hint names
 
 @functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
 def translator_tag() -> str:
+    """A hash of the translator's source files (and the Python version).  Reading and
+    hashing them is ~2 ms of every start-up, so the tag is remembered in one file of
+    the cache (code/.translator-tag: a key, the tag), the key a hash of the files'
+    names, sizes and mtimes (as CPython trusts a .pyc by its source's mtime and
+    size); an edited file gets a new mtime, and a mismatch hashes the sources again."""
+    sources = sorted((e.name, e.path) for e in os.scandir(_CPU_DIR) if e.name.endswith(".py"))
+    key = blake2b(digest_size=8)
+    key.update(sys.version.encode())
+    for name, path in sources:
+        st = os.stat(path)
+        key.update(f"{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    key = key.hexdigest()
+    # nothing is read or written in a cache the user turned off
+    memo = None if os.environ.get("MKEMU_NO_CODE_CACHE") else \
+        cache_base() / "code" / ".translator-tag"
+    try:
+        remembered = memo.read_text().split() if memo else ()
+        if len(remembered) == 2 and remembered[0] == key:
+            return remembered[1]
+    except (OSError, UnicodeDecodeError):
+        pass
     h = blake2b(digest_size=8)
     h.update(sys.version.encode())
-    for p in sorted(_CPU_DIR.glob("*.py")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    for name, path in sources:
+        h.update(name.encode())
+        with open(path, "rb") as f:
+            h.update(f.read())
+    tag = h.hexdigest()
+    if memo:
+        try:                            # whole or not at all: a temporary name, renamed
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+            tmp.write_text(f"{key} {tag}")
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return tag
 
 
 def default_dir() -> Path | None:
     if os.environ.get("MKEMU_NO_CODE_CACHE"):
         return None
-    base = Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
-    return base / "code" / translator_tag()
+    return cache_base() / "code" / translator_tag()
 
 
 def function_code(code):
@@ -327,12 +358,13 @@ class CodeCache:
             return
         path = self.dir / f"hint-{site}"
         try:
+            st = os.stat(path)          # one system call on every fork but the hint's first
+            stamp = (st.st_mtime_ns, st.st_size)
+            if self.warmed.get(site) == stamp:
+                return
             with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                stamp = (st.st_mtime_ns, st.st_size)
-                if self.warmed.get(site) == stamp:
-                    return
-                self.warmed[site] = stamp
+                st = os.fstat(f.fileno())   # the file read, should it be replaced meanwhile
+                self.warmed[site] = (st.st_mtime_ns, st.st_size)
                 names = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):
             return

@@ -237,3 +237,37 @@ def test_machines_writing_one_page_at_once_leave_a_whole_file(tmp_path):
     # writers that raced lose each other's new traces at worst, never a whole file
     assert served >= 25
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _tag_in(monkeypatch, tmp_path, cpu_dir):
+    from mkemu.cpu import codecache
+    monkeypatch.setenv("MKEMU_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MKEMU_NO_CODE_CACHE", raising=False)
+    monkeypatch.setattr(codecache, "_CPU_DIR", cpu_dir)
+    return codecache.translator_tag.__wrapped__()
+
+
+def test_the_translator_tag_is_remembered_and_follows_an_edited_source(tmp_path, monkeypatch):
+    import os
+    import shutil
+    from mkemu.cpu import codecache
+    cpu = tmp_path / "cpu"
+    shutil.copytree(codecache._CPU_DIR, cpu, ignore=shutil.ignore_patterns("__pycache__"))
+    tag = _tag_in(monkeypatch, tmp_path, cpu)
+    assert tag == codecache.translator_tag()      # the same hash as the real sources'
+    memo = tmp_path / "cache" / "code" / ".translator-tag"
+    key, remembered = memo.read_text().split()
+    assert remembered == tag
+    memo.write_text(f"{key} {'f' * 16}")           # served from the memo, not hashed again
+    assert _tag_in(monkeypatch, tmp_path, cpu) == "f" * 16
+    src = cpu / "bits.py"                          # an edit: new content, new mtime
+    src.write_text(src.read_text() + "\n# edited\n")
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    edited = _tag_in(monkeypatch, tmp_path, cpu)
+    assert edited not in (tag, "f" * 16)
+    assert memo.read_text().split()[1] == edited
+    monkeypatch.setenv("MKEMU_NO_CODE_CACHE", "1")  # a cache turned off is not written
+    memo.unlink()
+    assert codecache.translator_tag.__wrapped__() == edited
+    assert not memo.exists()
