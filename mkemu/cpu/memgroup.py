@@ -246,11 +246,14 @@ def group_memory(b) -> None:
     if not runs:
         return
     lines = b.lines
-    last_use: dict[str, int] = {}         # address temporary -> the last line naming it
-    for i, ln in enumerate(lines):
-        if "_a" in ln:
-            for t in _TEMP.findall(ln):
+    # the runs' address temporaries -> the last line naming each (a writeback reads it)
+    last_use: dict[str, int] = {}
+    for t in {op.addr for run in runs for op in run.ops if op.addr.startswith("_a")}:
+        word = re.compile(rf"\b{t}\b")      # _a1 is in _a12 too
+        for i in range(len(lines) - 1, -1, -1):
+            if t in lines[i] and word.search(lines[i]):
                 last_use[t] = i
+                break
     out: list[str] = []
     pos = 0
     for run in runs:

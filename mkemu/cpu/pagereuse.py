@@ -68,7 +68,17 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
     members_ok(op): may op join a chain (a single load not in a memgroup run);
     movable: memgroup's test of a line that cannot touch memory (its writes, reads)."""
     lines = b.lines
-    starts = {op.first: op for op in plain}
+    # a chain needs two accesses off one base: only such bases are followed, and
+    # only from the first of their accesses on (translation cost)
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for op in plain:
+        if members_ok(op):
+            (twice if op.base in seen else seen).add(op.base)
+    if not twice:
+        return
+    starts = {op.first: op for op in plain if op.base in twice and members_ok(op)}
+    last_start = max(starts)
     all_ops: dict[int, list] = {}        # `_pc` line -> the accesses of its instruction
     for op in b.mem_ops:
         all_ops.setdefault(op.first, []).append(op)
@@ -84,9 +94,11 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         done.extend(chains.values())
         chains.clear()
 
-    i = 0
+    i = min(starts)
     n = len(lines)
     while i < n:
+        if i > last_start and not chains:
+            break
         ln = lines[i]
         ops = all_ops.get(i)
         if ops is not None:
@@ -102,7 +114,7 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
                 end_all()
             else:
                 p = starts.get(i)
-                if p is not None and members_ok(p):
+                if p is not None:
                     chain = chains.setdefault(p.base, [])
                     if not chain or p.off >= chain[0].off:
                         chain.append(p)
@@ -136,16 +148,24 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
             end(rw[0])
         i += 1
     end_all()
-    used = {}
-    for k, ln in enumerate(lines):
-        if "_a" in ln:
-            for t in _TEMP.findall(ln):
-                used.setdefault(t, set()).add(k)
+    done = [chain for chain in done if len(chain) > 1]
+    if not done:
+        return
+    used = _uses(lines, {op.addr for chain in done for op in chain[1:] if op.addr.startswith("_a")})
     extra = " ".join(b.fault_lines + b.head_lines)
-    rewritten = {id(chain) for chain in done if len(chain) > 1 and _rewrite(lines, chain, used, extra)}
+    rewritten = {id(chain) for chain in done if _rewrite(lines, chain, used, extra)}
     for at, open_chains in resets:
         lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
                              if id(chain) in rewritten)
+
+
+def _uses(lines: list[str], temps: set[str]) -> dict[str, set[int]]:
+    """temporary -> the indices of the lines naming it, for the given temporaries."""
+    used: dict[str, set[int]] = {}
+    for t in temps:
+        word = re.compile(rf"\b{t}\b")     # _a1 is in _a12 too
+        used[t] = {k for k, ln in enumerate(lines) if t in ln and word.search(ln)}
+    return used
 
 
 def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
