@@ -241,7 +241,7 @@ def group_memory(b) -> None:
     runs = [r for r in runs if len(r.ops) > 1]
     in_runs = {id(op) for r in runs for op in r.ops}
     # the other loads off one base share its page look-up (same lines, rewritten)
-    reuse_pages(b, plain, lambda op: op.load and id(op) not in in_runs and per_pc[op.pc] == 1,
+    reuse_pages(b, plain, lambda op: id(op) not in in_runs and per_pc[op.pc] == 1,
                 _movable)
     if not runs:
         return

@@ -65,30 +65,39 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
     becomes `pass`, which BlockBuilder.source removes).
 
     plain: the MemOps memgroup parsed (base/off filled), in program order;
-    members_ok(op): may op join a chain (a single load not in a memgroup run);
+    members_ok(op): may op join a chain (a single access not in a memgroup run);
     movable: memgroup's test of a line that cannot touch memory (its writes, reads)."""
     lines = b.lines
-    # a chain needs two accesses off one base: only such bases are followed, and
-    # only from the first of their accesses on (translation cost)
-    seen: set[str] = set()
-    twice: set[str] = set()
+    # a chain needs two accesses of one kind off one base: only such are followed,
+    # and only from the first of them on (translation cost)
+    seen: set[tuple[str, str]] = set()
+    twice: set[tuple[str, str]] = set()
+    kinds: dict[int, str] = {}
     for op in plain:
-        if members_ok(op):
-            (twice if op.base in seen else seen).add(op.base)
+        kind = _kind(op)
+        if kind is not None and members_ok(op):
+            kinds[id(op)] = kind
+            (twice if (op.base, kind) in seen else seen).add((op.base, kind))
     if not twice:
         return
-    starts = {op.first: op for op in plain if op.base in twice and members_ok(op)}
+    starts = {op.first: op for op in plain if (op.base, kinds.get(id(op))) in twice}
     last_start = max(starts)
     all_ops: dict[int, list] = {}        # `_pc` line -> the accesses of its instruction
     for op in b.mem_ops:
         all_ops.setdefault(op.first, []).append(op)
-    chains: dict[str, list] = {}     # base -> the chain's ops so far
+    chains: dict[tuple[str, str], list] = {}     # (base, kind) -> the chain's ops so far
     resets: list[tuple[int, list]] = []   # a store's `except` line, the chains open there
     done: list[list] = []
 
     def end(names) -> None:
-        for base in [base for base in chains if base in names]:
-            done.append(chains.pop(base))
+        for key in [key for key in chains if key[0] in names]:
+            done.append(chains.pop(key))
+
+    def join(p) -> list:
+        chain = chains.setdefault((p.base, kinds[id(p)]), [])
+        if not chain or _fits(chain[0], p):
+            chain.append(p)
+        return chain
 
     def end_all() -> None:
         done.extend(chains.values())
@@ -103,11 +112,15 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         ops = all_ops.get(i)
         if ops is not None:
             if not any(op.load for op in ops):
-                # a store's fast path writes the frame the chain reads; its slow
-                # path may resolve a new one (copy-on-write): it drops the pages
+                # a store's fast path writes the frame the chains read and write;
+                # its slow path may resolve a new one (copy-on-write) or take in
+                # other threads' unmappings: it drops the pages of the open chains
+                # (not of a chain it starts: its own `except` does)
                 last = max(op.end for op in ops) - 1
+                p = starts.get(i)
+                mine = join(p) if p is not None else None
                 if chains and lines[last].startswith("except Exception: "):
-                    resets.append((last, list(chains.values())))
+                    resets.append((last, [c for c in chains.values() if c is not mine or c[0] is not p]))
                 else:
                     end_all()
             elif not all(op.load for op in ops):
@@ -115,9 +128,7 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
             else:
                 p = starts.get(i)
                 if p is not None:
-                    chain = chains.setdefault(p.base, [])
-                    if not chain or p.off >= chain[0].off:
-                        chain.append(p)
+                    join(p)
                 end({name for op in ops for name in op.names})
             i = max(op.end for op in ops)
             continue
@@ -153,9 +164,10 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         return
     used = _uses(lines, {op.addr for chain in done for op in chain[1:] if op.addr.startswith("_a")})
     extra = " ".join(b.fault_lines + b.head_lines)
-    rewritten = {id(chain) for chain in done if _rewrite(lines, chain, used, extra)}
+    rewritten = {id(chain) for chain in done
+                 if (_rewrite if chain[0].load else _rewrite_stores)(lines, chain, used, extra)}
     for at, open_chains in resets:
-        lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
+        lines[at] += "".join(f"; {_view(chain[0])} = None" for chain in open_chains
                              if id(chain) in rewritten)
 
 
@@ -166,6 +178,34 @@ def _uses(lines: list[str], temps: set[str]) -> dict[str, set[int]]:
         word = re.compile(rf"\b{t}\b")     # _a1 is in _a12 too
         used[t] = {k for k, ln in enumerate(lines) if t in ln and word.search(ln)}
     return used
+
+
+def _kind(op) -> str | None:
+    """The chains op may join: loads ("r"), or stores through the TLB's 8-byte
+    words ("q": STR/STP of X registers), 4-byte words ("l") or bytes ("b")."""
+    if op.load:
+        return "r"
+    if op.size == 1 and len(op.names) == 1:
+        return "b"
+    if op.size in _WORDS and len(op.names) <= 2:
+        return "q" if op.size == 8 else "l"
+    return None
+
+
+_WORDS = {8: ("WQ", 3), 4: ("WL", 2)}     # BlockBuilder.store's word views, index shifts
+
+
+def _fits(first, op) -> bool:
+    """May op follow first in its chain: never below it (so never in the page
+    before), and for word stores a whole number of words from it (an aligned
+    first store makes every later one aligned)."""
+    d = op.off - first.off
+    return d >= 0 and (op.load or op.size == 1 or d % op.size == 0)
+
+
+def _view(first) -> str:
+    """The local holding the chain's page (None: take the slow paths)."""
+    return f"_pg{first.base}" if first.load else f"_w{_kind(first)}{first.base}"
 
 
 def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
@@ -196,6 +236,69 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
             new[op.first + 1] = "pass"
         new[access] = fast
         new[access + 1] = slow
+    for idx, text in new.items():
+        lines[idx] = text
+    return True
+
+
+def _rewrite_stores(lines: list[str], chain: list, used: dict, extra: str) -> bool:
+    """A chain of stores: the first looks the page up (the word view, or the
+    bytes for STRB) and keeps it; the later ones write into it at a constant
+    index from the first one's.  An unaligned first word store keeps None:
+    the later ones take their slow paths."""
+    first = chain[0]
+    base, kind = first.base, _kind(first)
+    view = _view(first)
+    at = f"_i{kind}{base}"          # the first store's index (byte offset for "b")
+    new: dict[int, str] = {}
+    for k, op in enumerate(chain):
+        a, vals, body = op.addr, op.names, op.body
+        d = op.off - first.off
+        slow = lines[op.end - 1]
+        if not slow.startswith("except Exception: "):
+            if k == 0:
+                return False
+            continue
+        if kind == "b":
+            if op.end - body != 2 or lines[body] != f"try: WT[{a} >> 12][{a} & 4095] = {vals[0]}":
+                if k == 0:
+                    return False
+                continue
+            if k == 0:
+                new[body] = f"try: {at} = {a} & 4095; {view} = WT[{a} >> 12]; {view}[{at}] = {vals[0]}"
+            else:
+                new[body] = f"try: {view}[{at} + {d:#x}] = {vals[0]}"
+        else:
+            words, shift = _WORDS[op.size]
+            if len(vals) == 1:
+                word_line = f"    else: {words}[{a} >> 12][({a} & 4095) >> {shift}] = {vals[0]}"
+            else:
+                word_line = (f"    else: _w = {words}[{a} >> 12]; _o = ({a} & 4095) >> {shift}; "
+                             f"_w[_o] = {vals[0]}; _w[_o + 1] = {vals[1]}")
+            align = f"    if {a} & {op.size - 1}: "
+            if (op.end - body != 4 or lines[body] != "try:" or not lines[body + 1].startswith(align)
+                    or lines[body + 2] != word_line):
+                if k == 0:
+                    return False
+                continue
+            j = d >> shift
+            items = "; ".join(f"{view}[{at} + {j + e}] = {v}" if j + e else f"{view}[{at}] = {v}"
+                              for e, v in enumerate(vals))
+            if k == 0:
+                new[body + 1] = f"{align}{view} = None; {lines[body + 1][len(align):]}"
+                new[body + 2] = f"    else: {at} = ({a} & 4095) >> {shift}; {view} = {words}[{a} >> 12]; {items}"
+            else:
+                new[body] = f"try: {items}"
+                new[body + 1] = new[body + 2] = "pass"
+        if k == 0:
+            slow = f"except Exception: {view} = None; " + slow[len("except Exception: "):]
+        elif (a != base and body - op.first == 2 and used.get(a, set()) <= _lines_of(op)
+                and a not in extra):
+            # the address is needed only on the slow path
+            addr = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
+            slow = re.sub(rf"\b{a}\b", f"({addr})", slow)
+            new[op.first + 1] = "pass"
+        new[op.end - 1] = slow
     for idx, text in new.items():
         lines[idx] = text
     return True
