@@ -99,18 +99,30 @@ _NAME = re.compile(r"\b[A-Za-z_]\w*")
 _CALL = re.compile(r"\w\s*\(")
 
 
+_MOVABLE_SEEN: dict[str, tuple[set[str], set[str]] | None] = {}
+
+
 def _movable(line: str) -> tuple[set[str], set[str]] | None:
     """(names assigned, names read) of a line that may run after the run's
     accesses instead of between them: a plain assignment of an expression of
     locals, with no call, subscript or attribute (nothing that can raise or
-    touch memory); None for any other line."""
+    touch memory); None for any other line.  Remembered by the line's text
+    (translation cost: `x29 = sp` is in many traces); callers do not change
+    the sets."""
+    try:
+        return _MOVABLE_SEEN[line]
+    except KeyError:
+        pass
+    if len(_MOVABLE_SEEN) > 50000:
+        _MOVABLE_SEEN.clear()
     m = _MOVABLE.match(line)
     if m is None or _CALL.search(m.group(2)):
-        return None
-    lhs = set(m.group(1).split(", "))
-    if lhs & {"_pc", "_n", "_g", "_o", "_p"}:
-        return None
-    return lhs, set(_NAME.findall(m.group(2)))
+        rw = None
+    else:
+        lhs = set(m.group(1).split(", "))
+        rw = None if lhs & {"_pc", "_n", "_g", "_o", "_p"} else (lhs, set(_NAME.findall(m.group(2))))
+    _MOVABLE_SEEN[line] = rw
+    return rw
 
 
 class _Run:

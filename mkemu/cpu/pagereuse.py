@@ -31,10 +31,10 @@ Why this stays exact:
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 _CALL = re.compile(r"\w\s*\(")
 _PURE_CALL = re.compile(r"\bNZCV_(?:SUB|ADD|LOGIC)\(")
-_TEMP = re.compile(r"\b_a\d+\b")
 
 
 def _fast_form(line: str, addr: str, page: str, off: str) -> str | None:
@@ -132,7 +132,7 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
                 end({name for op in ops for name in op.names})
             i = max(op.end for op in ops)
             continue
-        if ln.startswith(("#", "@")) or ln.startswith("_pc = "):
+        if ln.startswith(("#", "@", "_pc = ")):
             i += 1
             continue
         if ln.startswith("if ") and ln.endswith(":"):
@@ -162,7 +162,7 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
     done = [chain for chain in done if len(chain) > 1]
     if not done:
         return
-    used = _uses(lines, {op.addr for chain in done for op in chain[1:] if op.addr.startswith("_a")})
+    used = _Uses(lines)
     extra = " ".join(b.fault_lines + b.head_lines)
     rewritten = {id(chain) for chain in done
                  if (_rewrite if chain[0].load else _rewrite_stores)(lines, chain, used, extra)}
@@ -171,13 +171,30 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
                              if id(chain) in rewritten)
 
 
-def _uses(lines: list[str], temps: set[str]) -> dict[str, set[int]]:
-    """temporary -> the indices of the lines naming it, for the given temporaries."""
-    used: dict[str, set[int]] = {}
-    for t in temps:
-        word = re.compile(rf"\b{t}\b")     # _a1 is in _a12 too
-        used[t] = {k for k, ln in enumerate(lines) if t in ln and word.search(ln)}
-    return used
+class _Uses:
+    """Is a name named by a line outside a range of lines (one search of the
+    whole text: translation cost)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.text = "\n".join(lines)
+        self.at = [0, *accumulate(len(ln) + 1 for ln in lines)]    # where each line starts
+
+    def only_in(self, name: str, first: int, end: int) -> bool:
+        """Is name named only by lines first..end-1 (a whole word: _a1 is in _a12 too)?"""
+        text, lo, hi = self.text, self.at[first], self.at[end]
+        pos = text.find(name)
+        while pos >= 0:
+            after = pos + len(name)
+            if (not (pos and _word_char(text[pos - 1]))
+                    and not (after < len(text) and _word_char(text[after]))
+                    and not lo <= pos < hi):
+                return False
+            pos = text.find(name, after)
+        return True
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
 
 
 def _kind(op) -> str | None:
@@ -208,7 +225,7 @@ def _view(first) -> str:
     return f"_pg{first.base}" if first.load else f"_w{_kind(first)}{first.base}"
 
 
-def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
+def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
     first = chain[0]
     base = first.base
     page, here = f"_pg{base}", f"_po{base}"
@@ -228,7 +245,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
             fast = (f"try: {here} = {op.addr} & 4095; {page} = RT[{op.addr} >> 12]; "
                     + fast[len("try: "):])
             slow = f"except Exception: {page} = None; " + slow[len("except Exception: "):]
-        elif (op.addr != base and op.body - op.first == 2 and used.get(op.addr, set()) <= _lines_of(op)
+        elif (op.addr != base and op.body - op.first == 2 and used.only_in(op.addr, op.first, op.end)
                 and op.addr not in extra):
             # the address is needed only on the slow path
             at = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
@@ -241,7 +258,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
     return True
 
 
-def _rewrite_stores(lines: list[str], chain: list, used: dict, extra: str) -> bool:
+def _rewrite_stores(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
     """A chain of stores: the first looks the page up (the word view, or the
     bytes for STRB) and keeps it; the later ones write into it at a constant
     index from the first one's.  An unaligned first word store keeps None:
@@ -292,7 +309,7 @@ def _rewrite_stores(lines: list[str], chain: list, used: dict, extra: str) -> bo
                 new[body + 1] = new[body + 2] = "pass"
         if k == 0:
             slow = f"except Exception: {view} = None; " + slow[len("except Exception: "):]
-        elif (a != base and body - op.first == 2 and used.get(a, set()) <= _lines_of(op)
+        elif (a != base and body - op.first == 2 and used.only_in(a, op.first, op.end)
                 and a not in extra):
             # the address is needed only on the slow path
             addr = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
@@ -303,7 +320,3 @@ def _rewrite_stores(lines: list[str], chain: list, used: dict, extra: str) -> bo
         lines[idx] = text
     return True
 
-
-def _lines_of(op) -> set[int]:
-    """The indices of the lines an access emitted."""
-    return set(range(op.first, op.end))
