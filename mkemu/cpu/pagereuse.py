@@ -1,4 +1,4 @@
-"""Loads off one base register reuse its page: one TLB look-up for the chain.
+"""Loads (and stores) off one base register reuse its page: one TLB look-up for the chain.
 
 A load's fast path costs about 1,200 host instructions, some 900 of them the
 address (base + offset: a new 64-bit int), `>> 12`, the TLB subscript and
@@ -27,6 +27,20 @@ Why this stays exact:
   SIMD structures), or a line assigning the base, ends the chain;
 - a loop trip runs its lines in order from the top, so the first load has
   set the names again before any later load of its trip reads them.
+
+Stores chain the same way, one chain per view of the page BlockBuilder.store
+writes through: 8-byte words (STR/STP of X registers, `WQ`), 4-byte words
+(`WL`) or bytes (STRB, `WT`).  The first store keeps the view and the index of
+its address (`_wqB = WQ[B >> 12]`, `_iqB = (B & 4095) >> 3`), a later one at a
+whole number of words j above it is `_wqB[_iqB + j] = v`.  Also exact:
+- an unaligned first word store sets the view to None (its index would not
+  be its address's), so the later ones take their slow paths;
+- a page holding translated code (or a copy-on-write one) is never in the
+  write views: the first store into it takes its slow path, which drops the
+  code or copies the page, and sets the view to None;
+- every store's slow path (it may resolve a page, take in another thread's
+  unmapping, or flush the TLB) sets the views of all open chains, load and
+  store, to None.
 """
 from __future__ import annotations
 
