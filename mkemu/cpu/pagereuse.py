@@ -1,4 +1,4 @@
-"""Loads (and stores) off one base register reuse its page: one TLB look-up for the chain.
+"""Loads off one base register reuse its page: one TLB look-up for the chain.
 
 A load's fast path costs about 1,200 host instructions, some 900 of them the
 address (base + offset: a new 64-bit int), `>> 12`, the TLB subscript and
@@ -28,19 +28,6 @@ Why this stays exact:
 - a loop trip runs its lines in order from the top, so the first load has
   set the names again before any later load of its trip reads them.
 
-Stores chain the same way, one chain per view of the page BlockBuilder.store
-writes through: 8-byte words (STR/STP of X registers, `WQ`), 4-byte words
-(`WL`) or bytes (STRB, `WT`).  The first store keeps the view and the index of
-its address (`_wqB = WQ[B >> 12]`, `_iqB = (B & 4095) >> 3`), a later one at a
-whole number of words j above it is `_wqB[_iqB + j] = v`.  Also exact:
-- an unaligned first word store sets the view to None (its index would not
-  be its address's), so the later ones take their slow paths;
-- a page holding translated code (or a copy-on-write one) is never in the
-  write views: the first store into it takes its slow path, which drops the
-  code or copies the page, and sets the view to None;
-- every store's slow path (it may resolve a page, take in another thread's
-  unmapping, or flush the TLB) sets the views of all open chains, load and
-  store, to None.
 """
 from __future__ import annotations
 
@@ -126,15 +113,11 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         ops = all_ops.get(i)
         if ops is not None:
             if not any(op.load for op in ops):
-                # a store's fast path writes the frame the chains read and write;
-                # its slow path may resolve a new one (copy-on-write) or take in
-                # other threads' unmappings: it drops the pages of the open chains
-                # (not of a chain it starts: its own `except` does)
+                # a store's fast path writes the frame the chain reads; its slow
+                # path may resolve a new one (copy-on-write): it drops the pages
                 last = max(op.end for op in ops) - 1
-                p = starts.get(i)
-                mine = join(p) if p is not None else None
                 if chains and lines[last].startswith("except Exception: "):
-                    resets.append((last, [c for c in chains.values() if c is not mine or c[0] is not p]))
+                    resets.append((last, list(chains.values())))
                 else:
                     end_all()
             elif not all(op.load for op in ops):
@@ -178,10 +161,9 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
         return
     used = _Uses(lines)
     extra = " ".join(b.fault_lines + b.head_lines)
-    rewritten = {id(chain) for chain in done
-                 if (_rewrite if chain[0].load else _rewrite_stores)(lines, chain, used, extra)}
+    rewritten = {id(chain) for chain in done if _rewrite(lines, chain, used, extra)}
     for at, open_chains in resets:
-        lines[at] += "".join(f"; {_view(chain[0])} = None" for chain in open_chains
+        lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
                              if id(chain) in rewritten)
 
 
@@ -212,31 +194,13 @@ def _word_char(c: str) -> bool:
 
 
 def _kind(op) -> str | None:
-    """The chains op may join: loads ("r"), or stores through the TLB's 8-byte
-    words ("q": STR/STP of X registers), 4-byte words ("l") or bytes ("b")."""
-    if op.load:
-        return "r"
-    if op.size == 1 and len(op.names) == 1:
-        return "b"
-    if op.size in _WORDS and len(op.names) <= 2:
-        return "q" if op.size == 8 else "l"
-    return None
-
-
-_WORDS = {8: ("WQ", 3), 4: ("WL", 2)}     # BlockBuilder.store's word views, index shifts
+    """The chains op may join: loads only ("r")."""
+    return "r" if op.load else None
 
 
 def _fits(first, op) -> bool:
-    """May op follow first in its chain: never below it (so never in the page
-    before), and for word stores a whole number of words from it (an aligned
-    first store makes every later one aligned)."""
-    d = op.off - first.off
-    return d >= 0 and (op.load or op.size == 1 or d % op.size == 0)
-
-
-def _view(first) -> str:
-    """The local holding the chain's page (None: take the slow paths)."""
-    return f"_pg{first.base}" if first.load else f"_w{_kind(first)}{first.base}"
+    """May op follow first in its chain: never below it (so never in the page before)."""
+    return op.off >= first.off
 
 
 def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
@@ -270,67 +234,3 @@ def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
     for idx, text in new.items():
         lines[idx] = text
     return True
-
-
-def _rewrite_stores(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
-    """A chain of stores: the first looks the page up (the word view, or the
-    bytes for STRB) and keeps it; the later ones write into it at a constant
-    index from the first one's.  An unaligned first word store keeps None:
-    the later ones take their slow paths."""
-    first = chain[0]
-    base, kind = first.base, _kind(first)
-    view = _view(first)
-    at = f"_i{kind}{base}"          # the first store's index (byte offset for "b")
-    new: dict[int, str] = {}
-    for k, op in enumerate(chain):
-        a, vals, body = op.addr, op.names, op.body
-        d = op.off - first.off
-        slow = lines[op.end - 1]
-        if not slow.startswith("except Exception: "):
-            if k == 0:
-                return False
-            continue
-        if kind == "b":
-            if op.end - body != 2 or lines[body] != f"try: WT[{a} >> 12][{a} & 4095] = {vals[0]}":
-                if k == 0:
-                    return False
-                continue
-            if k == 0:
-                new[body] = f"try: {at} = {a} & 4095; {view} = WT[{a} >> 12]; {view}[{at}] = {vals[0]}"
-            else:
-                new[body] = f"try: {view}[{at} + {d:#x}] = {vals[0]}"
-        else:
-            words, shift = _WORDS[op.size]
-            if len(vals) == 1:
-                word_line = f"    else: {words}[{a} >> 12][({a} & 4095) >> {shift}] = {vals[0]}"
-            else:
-                word_line = (f"    else: _w = {words}[{a} >> 12]; _o = ({a} & 4095) >> {shift}; "
-                             f"_w[_o] = {vals[0]}; _w[_o + 1] = {vals[1]}")
-            align = f"    if {a} & {op.size - 1}: "
-            if (op.end - body != 4 or lines[body] != "try:" or not lines[body + 1].startswith(align)
-                    or lines[body + 2] != word_line):
-                if k == 0:
-                    return False
-                continue
-            j = d >> shift
-            items = "; ".join(f"{view}[{at} + {j + e}] = {v}" if j + e else f"{view}[{at}] = {v}"
-                              for e, v in enumerate(vals))
-            if k == 0:
-                new[body + 1] = f"{align}{view} = None; {lines[body + 1][len(align):]}"
-                new[body + 2] = f"    else: {at} = ({a} & 4095) >> {shift}; {view} = {words}[{a} >> 12]; {items}"
-            else:
-                new[body] = f"try: {items}"
-                new[body + 1] = new[body + 2] = "pass"
-        if k == 0:
-            slow = f"except Exception: {view} = None; " + slow[len("except Exception: "):]
-        elif (a != base and body - op.first == 2 and used.only_in(a, op.first, op.end)
-                and a not in extra):
-            # the address is needed only on the slow path
-            addr = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
-            slow = re.sub(rf"\b{a}\b", f"({addr})", slow)
-            new[op.first + 1] = "pass"
-        new[op.end - 1] = slow
-    for idx, text in new.items():
-        lines[idx] = text
-    return True
-
