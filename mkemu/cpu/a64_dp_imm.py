@@ -113,8 +113,8 @@ def emit_bitfield(b, insn: int) -> None:
             expr = f"{src} >> {r}"
         elif s + 1 == r:
             expr = f"({src} << {bits - r}) & {mask:#x}"
-        elif s >= r:
-            expr = f"({src} >> {r}) & {(1 << (s - r + 1)) - 1:#x}"
+        elif s >= r:     # UBFX; UXTB, UXTH (r = 0) need no shift
+            expr = f"({src} >> {r}) & {(1 << (s - r + 1)) - 1:#x}" if r else f"{src} & {(1 << (s + 1)) - 1:#x}"
         else:      # UBFIZ: field of s+1 bits placed at bits - r
             expr = f"({src} & {(1 << (s + 1)) - 1:#x}) << {bits - r}"
         b.wx(rd, expr, w=not sf, masked=True)
@@ -123,7 +123,11 @@ def emit_bitfield(b, insn: int) -> None:
             width = s - r + 1
             sb = 1 << (width - 1)
             fm = (1 << width) - 1
-            expr = f"((({src} >> {r}) & {fm:#x}) ^ {sb:#x}) - {sb:#x}"
+            part = f"({src} >> {r})" if r else src       # SXTB, SXTH, SXTW: no shift
+            if not r and width == 32 and b.fits32(rn):      # SXTW of a value below 2**32
+                expr = f"({part} ^ {sb:#x}) - {sb:#x}"
+            else:
+                expr = f"(({part} & {fm:#x}) ^ {sb:#x}) - {sb:#x}"
         else:        # SBFIZ: sign-extend src<s:0>, shift left by bits - r
             width = s + 1
             sb = 1 << (width - 1)

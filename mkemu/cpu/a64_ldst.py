@@ -356,10 +356,11 @@ def emit_register_offset(b, insn: int) -> None:
     rm, option, s, rn = field(insn, 20, 16), field(insn, 15, 13), field(insn, 12, 12), field(insn, 9, 5)
     scale = 4 if simd and opc & 2 else size
     amount = scale if s else 0
+    # a W index the builder knows fits 32 bits needs no mask (BlockBuilder.rx)
     if option == 2:        # UXTW
-        off = f"({b.rx(rm)} & 0xFFFFFFFF)" if rm != 31 else "0"
+        off = b.rx(rm, True)
     elif option == 6:      # SXTW
-        off = f"((({b.rx(rm)} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)" if rm != 31 else "0"
+        off = f"(({b.rx(rm, True)} ^ 0x80000000) - 0x80000000)" if rm != 31 else "0"
     elif option == 3:      # LSL / UXTX
         off = b.rx(rm)
     elif option == 7:      # SXTX

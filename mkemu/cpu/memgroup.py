@@ -100,18 +100,30 @@ _NAME = re.compile(r"\b[A-Za-z_]\w*")
 _CALL = re.compile(r"\w\s*\(")
 
 
+_MOVABLE_SEEN: dict[str, tuple[set[str], set[str]] | None] = {}
+
+
 def _movable(line: str) -> tuple[set[str], set[str]] | None:
     """(names assigned, names read) of a line that may run after the run's
     accesses instead of between them: a plain assignment of an expression of
     locals, with no call, subscript or attribute (nothing that can raise or
-    touch memory); None for any other line."""
+    touch memory); None for any other line.  Remembered by the line's text
+    (translation cost: `x29 = sp` is in many traces); callers do not change
+    the sets."""
+    try:
+        return _MOVABLE_SEEN[line]
+    except KeyError:
+        pass
+    if len(_MOVABLE_SEEN) > 50000:
+        _MOVABLE_SEEN.clear()
     m = _MOVABLE.match(line)
     if m is None or _CALL.search(m.group(2)):
-        return None
-    lhs = set(m.group(1).split(", "))
-    if lhs & {"_pc", "_n", "_g", "_o", "_p"}:
-        return None
-    return lhs, set(_NAME.findall(m.group(2)))
+        rw = None
+    else:
+        lhs = set(m.group(1).split(", "))
+        rw = None if lhs & {"_pc", "_n", "_g", "_o", "_p"} else (lhs, set(_NAME.findall(m.group(2))))
+    _MOVABLE_SEEN[line] = rw
+    return rw
 
 
 class _Run:
@@ -242,16 +254,19 @@ def group_memory(b) -> None:
     runs = [r for r in runs if len(r.ops) > 1]
     in_runs = {id(op) for r in runs for op in r.ops}
     # the other loads off one base share its page look-up (same lines, rewritten)
-    reuse_pages(b, plain, lambda op: op.load and id(op) not in in_runs and per_pc[op.pc] == 1,
+    reuse_pages(b, plain, lambda op: id(op) not in in_runs and per_pc[op.pc] == 1,
                 _movable)
     if not runs:
         return
     lines = b.lines
-    last_use: dict[str, int] = {}         # address temporary -> the last line naming it
-    for i, ln in enumerate(lines):
-        if "_a" in ln:
-            for t in _TEMP.findall(ln):
+    # the runs' address temporaries -> the last line naming each (a writeback reads it)
+    last_use: dict[str, int] = {}
+    for t in {op.addr for run in runs for op in run.ops if op.addr.startswith("_a")}:
+        word = re.compile(rf"\b{t}\b")      # _a1 is in _a12 too
+        for i in range(len(lines) - 1, -1, -1):
+            if t in lines[i] and word.search(lines[i]):
                 last_use[t] = i
+                break
     out: list[str] = []
     pos = 0
     for run in runs:

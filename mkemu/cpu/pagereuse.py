@@ -27,14 +27,15 @@ Why this stays exact:
   SIMD structures), or a line assigning the base, ends the chain;
 - a loop trip runs its lines in order from the top, so the first load has
   set the names again before any later load of its trip reads them.
+
 """
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 _CALL = re.compile(r"\w\s*\(")
 _PURE_CALL = re.compile(r"\bNZCV_(?:SUB|ADD|LOGIC)\(")
-_TEMP = re.compile(r"\b_a\d+\b")
 
 
 def _fast_form(line: str, addr: str, page: str, off: str) -> str | None:
@@ -65,28 +66,49 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
     becomes `pass`, which BlockBuilder.source removes).
 
     plain: the MemOps memgroup parsed (base/off filled), in program order;
-    members_ok(op): may op join a chain (a single load not in a memgroup run);
+    members_ok(op): may op join a chain (a single access not in a memgroup run);
     movable: memgroup's test of a line that cannot touch memory (its writes, reads)."""
     lines = b.lines
-    starts = {op.first: op for op in plain}
+    # a chain needs two accesses of one kind off one base: only such are followed,
+    # and only from the first of them on (translation cost)
+    seen: set[tuple[str, str]] = set()
+    twice: set[tuple[str, str]] = set()
+    kinds: dict[int, str] = {}
+    for op in plain:
+        kind = _kind(op)
+        if kind is not None and members_ok(op):
+            kinds[id(op)] = kind
+            (twice if (op.base, kind) in seen else seen).add((op.base, kind))
+    if not twice:
+        return
+    starts = {op.first: op for op in plain if (op.base, kinds.get(id(op))) in twice}
+    last_start = max(starts)
     all_ops: dict[int, list] = {}        # `_pc` line -> the accesses of its instruction
     for op in b.mem_ops:
         all_ops.setdefault(op.first, []).append(op)
-    chains: dict[str, list] = {}     # base -> the chain's ops so far
+    chains: dict[tuple[str, str], list] = {}     # (base, kind) -> the chain's ops so far
     resets: list[tuple[int, list]] = []   # a store's `except` line, the chains open there
     done: list[list] = []
 
     def end(names) -> None:
-        for base in [base for base in chains if base in names]:
-            done.append(chains.pop(base))
+        for key in [key for key in chains if key[0] in names]:
+            done.append(chains.pop(key))
+
+    def join(p) -> list:
+        chain = chains.setdefault((p.base, kinds[id(p)]), [])
+        if not chain or _fits(chain[0], p):
+            chain.append(p)
+        return chain
 
     def end_all() -> None:
         done.extend(chains.values())
         chains.clear()
 
-    i = 0
+    i = min(starts)
     n = len(lines)
     while i < n:
+        if i > last_start and not chains:
+            break
         ln = lines[i]
         ops = all_ops.get(i)
         if ops is not None:
@@ -102,14 +124,12 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
                 end_all()
             else:
                 p = starts.get(i)
-                if p is not None and members_ok(p):
-                    chain = chains.setdefault(p.base, [])
-                    if not chain or p.off >= chain[0].off:
-                        chain.append(p)
+                if p is not None:
+                    join(p)
                 end({name for op in ops for name in op.names})
             i = max(op.end for op in ops)
             continue
-        if ln.startswith(("#", "@")) or ln.startswith("_pc = "):
+        if ln.startswith(("#", "@", "_pc = ")):
             i += 1
             continue
         if ln.startswith("if ") and ln.endswith(":"):
@@ -136,19 +156,54 @@ def reuse_pages(b, plain: list, members_ok, movable) -> None:
             end(rw[0])
         i += 1
     end_all()
-    used = {}
-    for k, ln in enumerate(lines):
-        if "_a" in ln:
-            for t in _TEMP.findall(ln):
-                used.setdefault(t, set()).add(k)
+    done = [chain for chain in done if len(chain) > 1]
+    if not done:
+        return
+    used = _Uses(lines)
     extra = " ".join(b.fault_lines + b.head_lines)
-    rewritten = {id(chain) for chain in done if len(chain) > 1 and _rewrite(lines, chain, used, extra)}
+    rewritten = {id(chain) for chain in done if _rewrite(lines, chain, used, extra)}
     for at, open_chains in resets:
         lines[at] += "".join(f"; _pg{chain[0].base} = None" for chain in open_chains
                              if id(chain) in rewritten)
 
 
-def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
+class _Uses:
+    """Is a name named by a line outside a range of lines (one search of the
+    whole text: translation cost)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.text = "\n".join(lines)
+        self.at = [0, *accumulate(len(ln) + 1 for ln in lines)]    # where each line starts
+
+    def only_in(self, name: str, first: int, end: int) -> bool:
+        """Is name named only by lines first..end-1 (a whole word: _a1 is in _a12 too)?"""
+        text, lo, hi = self.text, self.at[first], self.at[end]
+        pos = text.find(name)
+        while pos >= 0:
+            after = pos + len(name)
+            if (not (pos and _word_char(text[pos - 1]))
+                    and not (after < len(text) and _word_char(text[after]))
+                    and not lo <= pos < hi):
+                return False
+            pos = text.find(name, after)
+        return True
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _kind(op) -> str | None:
+    """The chains op may join: loads only ("r")."""
+    return "r" if op.load else None
+
+
+def _fits(first, op) -> bool:
+    """May op follow first in its chain: never below it (so never in the page before)."""
+    return op.off >= first.off
+
+
+def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
     first = chain[0]
     base = first.base
     page, here = f"_pg{base}", f"_po{base}"
@@ -168,7 +223,7 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
             fast = (f"try: {here} = {op.addr} & 4095; {page} = RT[{op.addr} >> 12]; "
                     + fast[len("try: "):])
             slow = f"except Exception: {page} = None; " + slow[len("except Exception: "):]
-        elif (op.addr != base and op.body - op.first == 2 and used.get(op.addr, set()) <= _lines_of(op)
+        elif (op.addr != base and op.body - op.first == 2 and used.only_in(op.addr, op.first, op.end)
                 and op.addr not in extra):
             # the address is needed only on the slow path
             at = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
@@ -179,8 +234,3 @@ def _rewrite(lines: list[str], chain: list, used: dict, extra: str) -> bool:
     for idx, text in new.items():
         lines[idx] = text
     return True
-
-
-def _lines_of(op) -> set[int]:
-    """The indices of the lines an access emitted."""
-    return set(range(op.first, op.end))

@@ -112,3 +112,31 @@ def test_cmn_immediate_then_every_condition():
         cond = rng.randrange(16)
         tail = [0x54000040 | cond, 0xD2800020, 0xD2800041] if rng.random() < 0.7 else []
         check(Case(code=[adds] + tail, x=st["x"], nzcv=st["nzcv"]))
+
+
+def test_extensions_from_bit_0():
+    """SXTB/SXTH/SXTW and UXTB/UXTH/UBFX #0 (bitfield moves with immr = 0, no
+    shift emitted) of registers holding any 64-bit value, and of W results the
+    builder knows fit in 32 bits (SXTW of one needs no mask)."""
+    def sbfm(sf, rd, rn, imms):
+        return (0x93400000 if sf else 0x13000000) | imms << 10 | rn << 5 | rd
+
+    def ubfm(sf, rd, rn, imms):
+        return (0xD3400000 if sf else 0x53000000) | imms << 10 | rn << 5 | rd
+
+    rng = random.Random(1300)
+    edges = [0, 0x7F, 0x80, 0x7FFF, 0x8000, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
+             0x1_8000_0000, 0xFFFF_FFFF_FFFF_FFFF, 0x8000_0000_7FFF_FFFF]
+    for _ in range(120):
+        st = random_state(rng)
+        for n in range(1, 8):
+            st["x"][n] = rng.choice(edges + [rng.getrandbits(64)])
+        code = [sbfm(1, 8, 1, 31),                       # sxtw x8, w1 (any value)
+                0x11000000 | rng.randrange(4) << 10 | 2 << 5 | 3,   # add w3, w2, #k
+                sbfm(1, 9, 3, 31),                       # sxtw x9, w3 (fits 32 bits)
+                sbfm(rng.getrandbits(1), 10, 4, 7),      # sxtb
+                sbfm(rng.getrandbits(1), 11, 5, 15),     # sxth
+                ubfm(0, 12, 6, 7), ubfm(0, 13, 7, 15),   # uxtb, uxth
+                ubfm(1, 14, 1, 31),                      # ubfx x14, x1, #0, #32
+                ubfm(1, 15, 2, rng.randrange(63))]       # ubfx x15, x2, #0, #w
+        check(Case(code=code, x=st["x"], nzcv=st["nzcv"]))

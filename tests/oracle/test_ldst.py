@@ -525,3 +525,20 @@ def test_fault_state_slow():
     faults = fault_sweep(random.Random(42), 30000, 0x0A000000, 0x08000000)
     record(FAULTS, faults)
     assert faults > 4000
+
+
+def test_regoff_w_index_known_to_fit_32_bits():
+    """UXTW/SXTW indexes written just before by a W instruction (the builder
+    knows they fit 32 bits: no mask is emitted), loads and stores, both signs."""
+    rng = random.Random(1400)
+    for _ in range(150):
+        x, vr, data = state(rng)
+        size, opc = rng.randrange(4), rng.randrange(2)       # STR / LDR (zero-extending)
+        option, s = rng.choice([2, 6]), rng.randrange(2)
+        rn, rt, rm = 1, rng.choice([2, 4]), 3
+        x[rm] = rng.choice([rng.randrange(-300, 300) & M64, random_value(rng)])
+        w = x[rm] & 0xFFFF_FFFF                               # add w3, w3, #0
+        addr = target(rng, 16)
+        x[rn] = (addr - (extend(w, option) << (size if s else 0))) & M64
+        code = [0x11000000 | rm << 5 | rm, enc_regoff(size, 0, opc, rm, option, s, rn, rt)]
+        run(code, x, vr, data)
