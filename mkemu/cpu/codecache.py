@@ -47,7 +47,6 @@ from bisect import bisect_left
 from pathlib import Path
 from types import CodeType, FunctionType
 
-from ..cachectl import cache_base
 from ..mm.hostmap import HostMapping
 
 try:
@@ -60,6 +59,11 @@ TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most th
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
 HINT_MIN = 64               # a child of a site with no hint yet that read fewer leaves none
 HINT_MAX = 8192             # traces one hint names
+
+
+def _cache_base() -> Path:
+    # as cachectl.cache_base (the CPU imports nothing above mm)
+    return Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
 
 
 @functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
@@ -78,7 +82,7 @@ def translator_tag() -> str:
     key = key.hexdigest()
     # nothing is read or written in a cache the user turned off
     memo = None if os.environ.get("MKEMU_NO_CODE_CACHE") else \
-        cache_base() / "code" / ".translator-tag"
+        _cache_base() / "code" / ".translator-tag"
     try:
         remembered = memo.read_text().split() if memo else ()
         if len(remembered) == 2 and remembered[0] == key:
@@ -106,7 +110,7 @@ def translator_tag() -> str:
 def default_dir() -> Path | None:
     if os.environ.get("MKEMU_NO_CODE_CACHE"):
         return None
-    return cache_base() / "code" / translator_tag()
+    return _cache_base() / "code" / translator_tag()
 
 
 def function_code(code):
