@@ -521,7 +521,15 @@ class SignalState:
             addr = space.mmap(space.mmap_base if vma is None else 0, 4096,
                               PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                               name="[sigreturn]")
-            task.mem.write(addr, struct.pack("<II", 0xD2801168, 0xD4000001))
+            vma = None
+        if vma is None or not vma.prot & PROT_EXEC:
+            # made here, or by another thread that may not have filled it yet (two
+            # threads' first handlers at once): each fills it and makes it
+            # executable; the same bytes, and a write that faults found it done
+            try:
+                task.mem.write(addr, struct.pack("<II", 0xD2801168, 0xD4000001))
+            except MemFault:
+                pass
             space.mprotect(addr, 4096, PROT_READ | PROT_EXEC)
         self.trampoline = (space, addr)
         return addr
