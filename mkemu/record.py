@@ -172,21 +172,28 @@ def replace(obj, **changes):
     return type(obj)(**kw)
 
 
-def _plain(value):
+SCALARS = (int, str, bytes, bool, float, type(None))
+
+
+def plain(value):
+    """value with every record inside it a tuple of its fields, containers rebuilt
+    around their items (astuple's walk; ipc/protocol.py sends message fields so)."""
+    if type(value) in SCALARS:
+        return value
     if is_record(value):
-        return tuple(_plain(v) for v in _values(value))
+        return tuple(plain(v) for v in _values(value))
     if isinstance(value, tuple) and hasattr(value, "_fields"):      # a namedtuple
-        return type(value)(*[_plain(v) for v in value])
+        return type(value)(*[plain(v) for v in value])
     if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
+        return type(value)(plain(v) for v in value)
     if isinstance(value, dict):
-        return type(value)((_plain(k), _plain(v)) for k, v in value.items())
+        return type(value)((plain(k), plain(v)) for k, v in value.items())
     return value
 
 
 def astuple(obj) -> tuple:
     """The record's field values, records inside as tuples too (as dataclasses.astuple)."""
-    return _plain(obj)
+    return plain(obj)
 
 
 def asdict(obj) -> dict:

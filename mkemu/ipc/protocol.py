@@ -78,7 +78,7 @@ import pickle
 import struct
 from enum import IntEnum
 
-from ..record import astuple, is_record, plain_init
+from ..record import SCALARS, plain, plain_init
 
 
 class MsgType(IntEnum):
@@ -570,29 +570,10 @@ MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 
 
-_SCALARS = (int, str, bytes, bool, float, type(None))
-
-
-def _plain(value):
-    """A field's value as it travels: a record (mkemu/record.py)
-    inside becomes the tuple of its fields, containers are rebuilt around their items."""
-    if type(value) in _SCALARS:
-        return value
-    if is_record(value):
-        return astuple(value)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):      # a namedtuple
-        return type(value)(*[_plain(v) for v in value])
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return type(value)((_plain(k), _plain(v)) for k, v in value.items())
-    return value
-
-
 def encode(msg) -> bytes:
     values = tuple(getattr(msg, name) for name in msg.FIELDS)
-    if not all(type(v) in _SCALARS for v in values):
-        values = tuple(_plain(v) for v in values)
+    if not all(type(v) in SCALARS for v in values):
+        values = tuple(plain(v) for v in values)
     return _HEADER.pack(msg.TYPE) + pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
 
 
