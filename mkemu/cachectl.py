@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
-import threading
 import time
 from pathlib import Path
+
+from .hostdirs import remove_tree
 
 DEFAULT_LIMIT = 400 << 20
 GC_INTERVAL = 60                  # seconds between collections (a walk of 100,000 files: ~1 s)
@@ -182,13 +182,14 @@ def collect_if_due(root: Path | None = None, limit: int | None = None) -> None:
         os.close(fd)
 
 
-def start_collection_if_due() -> threading.Thread | None:
+def start_collection_if_due() -> "threading.Thread | None":
     """collect_if_due in a thread of this process, when due (else None): a machine's
     supervisor, idle while the machine runs, collects meanwhile and joins the thread at
     the end (done after the machine, a collection of a few thousand files added ~15 ms
     to the run)."""
     if not collection_due():
         return None
+    import threading        # (only then: its import is a cost of every start)
     thread = threading.Thread(target=collect_if_due, name="mkemu-cache-gc", daemon=True)
     thread.start()
     return thread
@@ -223,7 +224,7 @@ def info_lines(root: Path, current: str | None) -> list[str]:
 def clear(root: Path) -> int:
     """Remove the whole code cache; returns the bytes it held."""
     total = sum(f.size for f in cache_files(root))
-    shutil.rmtree(root, ignore_errors=True)
+    remove_tree(str(root))
     return total
 
 

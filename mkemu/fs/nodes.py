@@ -11,11 +11,11 @@ import errno
 import fcntl
 import os
 import re
-import shutil
 import stat
 import time
 import zlib
 
+from ..hostdirs import remove_tree
 from .ostrans import (H_O_DIRECTORY, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_PATH, O__TMPFILE,
                       open_flags_to_guest)
 from .structs import Stat
@@ -400,7 +400,7 @@ class NameListDir(HostDir):
         # down /proc keeps its parents open) is not emptied under its reader
         NameListDir.generation = (NameListDir.generation + 1) % 8
         host = os.path.join(self.host, f"{os.getpid()}.{NameListDir.generation}")
-        shutil.rmtree(host, ignore_errors=True)
+        remove_tree(host)
         os.makedirs(host)
         for name in reversed(names):
             os.close(os.open(os.path.join(host, name), os.O_CREAT | os.O_WRONLY, 0o500))

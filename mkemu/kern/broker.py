@@ -22,7 +22,6 @@ import select
 import selectors
 import signal
 import socket
-import traceback
 
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
@@ -55,6 +54,7 @@ def die_with_parent() -> None:
 def _oops(proc, msg, e: Exception):
     """A handler raised: log it as mkemu's internal error (the request named) and refuse
     the request, which ends the asking task with its own internal error."""
+    import traceback
     text = (f"mkemu: internal error in broker serving {type(msg).__name__} of pid "
             f"{proc.pid}:\n{traceback.format_exc()}")
     try:

@@ -16,7 +16,6 @@ import fcntl
 import os
 import select
 import termios
-import threading
 import tty
 
 _WINSZ = bytes(8)
@@ -31,7 +30,7 @@ class HostPty:
         termios.tcsetattr(self.slave, termios.TCSANOW, self.saved)
         self.copy_size()
         self._stop_r, self._stop_w = os.pipe2(os.O_CLOEXEC)
-        self.thread: threading.Thread | None = None
+        self.thread = None              # the relay thread, once started
 
     def copy_size(self) -> None:
         """The user's window size, onto the pty (its foreground group gets SIGWINCH)."""
@@ -46,6 +45,7 @@ class HostPty:
         fork, which must not copy a running thread)."""
         os.close(self.slave)
         tty.setraw(self.user_in, termios.TCSANOW)
+        import threading        # (here: a run without a terminal does not pay its import)
         self.thread = threading.Thread(target=self._relay, name="mkemu-pty", daemon=True)
         self.thread.start()
 

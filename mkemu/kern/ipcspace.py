@@ -26,13 +26,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import shutil
 import struct
-import tempfile
 
 import posix_ipc
 import sysv_ipc
 
+from ..hostdirs import make_dir, remove_tree, temp_root
 from . import hostipc as H
 
 RECORD_PREFIX = "mkemu-ipc-"
@@ -61,10 +60,9 @@ class IpcSpace:
         """A new machine's namespace (sweeping what dead brokers left first)."""
         sweep()
         pid = os.getpid()
-        record_dir = tempfile.mkdtemp(prefix=f"{RECORD_PREFIX}{pid}-")
-        root = SHM_ROOT if os.path.isdir(SHM_ROOT) else tempfile.gettempdir()
-        shm_dir = tempfile.mkdtemp(prefix=f"mkemu-{pid}-", dir=root)
-        os.chmod(shm_dir, 0o1777)            # as the host's /dev/shm
+        record_dir = make_dir(temp_root(), f"{RECORD_PREFIX}{pid}-")
+        root = SHM_ROOT if os.path.isdir(SHM_ROOT) else temp_root()
+        shm_dir = make_dir(root, f"mkemu-{pid}-", 0o1777)     # as the host's /dev/shm
         return cls(record_dir, shm_dir)
 
     def _note(self, line: str) -> None:
@@ -253,8 +251,8 @@ def clean_record(record_dir: str) -> None:
             pass
     for d in dirs:
         if os.path.basename(d).startswith("mkemu-"):
-            shutil.rmtree(d, ignore_errors=True)
-    shutil.rmtree(record_dir, ignore_errors=True)
+            remove_tree(d)
+    remove_tree(record_dir)
 
 
 def _start_time(pid: int) -> str | None:
@@ -285,7 +283,7 @@ def broker_alive(pid: int, record_dir: str | None = None) -> bool:
 def sweep(broker_pid: int | None = None) -> None:
     """Clean the records (and /dev/shm directories) of brokers that no longer run, or
     of broker_pid alone (its supervisor saw it end)."""
-    tmp = tempfile.gettempdir()
+    tmp = temp_root()
     places = [(tmp, RECORD_PREFIX)]
     if os.path.isdir(SHM_ROOT):
         places.append((SHM_ROOT, "mkemu-"))
@@ -308,4 +306,4 @@ def sweep(broker_pid: int | None = None) -> None:
                     continue    # its objects live in another IPC namespace: not ours to reach
                 clean_record(path)
             else:
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path)

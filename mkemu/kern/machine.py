@@ -23,20 +23,18 @@ continues the guest.
 """
 from __future__ import annotations
 
+import _thread
 import fcntl
 import os
-import shutil
 import signal
-import tempfile
 import termios
-import threading
 import time
-import traceback
 from collections.abc import Mapping
 
 from ..cachectl import start_collection_if_due
 from ..cpu.codecache import translator_tag
 from ..fs.procfs import PROC_NAMES
+from ..hostdirs import make_dir, remove_tree, temp_root
 from ..identity import default_root_as_user, guest_ids
 from ..mm.physmem import PhysMem
 from ..record import field, record, replace
@@ -199,36 +197,34 @@ def _broker_main(cfg: MachineConfig, path: str, argv: list[bytes], mask: set[int
                      f"mkemu: broker-cpu {time.process_time():.3f} s\n".encode())
         return wait_status_to_exit_code(status)
     finally:
-        shutil.rmtree(listing, ignore_errors=True)
+        remove_tree(listing)
         ipc.close()
         for host, _ in scratch:
-            shutil.rmtree(host, ignore_errors=True)
+            remove_tree(host)
 
 
 def _scratch_parent() -> str:
     """Where a machine's own host directories go: /dev/shm (tmpfs: memory, and it lists
     entries in the order they were made, so /proc lists pids ascending), else $TMPDIR."""
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else tempfile.gettempdir()
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else temp_root()
 
 
 def _sweep_listing_dirs() -> None:
     """Remove the directories (/proc listings, --tmpfs) of brokers that died without
     cleaning up (killed with SIGKILL): each is named after its broker's host pid."""
-    for parent in {tempfile.gettempdir(), _scratch_parent()}:
+    for parent in {temp_root(), _scratch_parent()}:
         for name in os.listdir(parent):
             parts = name.split("-")
             if len(parts) < 4 or parts[0] != "mkemu" or parts[1] not in ("proc", "tmpfs") \
                     or not parts[2].isdigit():
                 continue
             if not broker_alive(int(parts[2])):     # (a zombie broker is gone too)
-                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+                remove_tree(os.path.join(parent, name))
 
 
 def scratch_dir(kind: str, mode: int) -> str:
     """A new host directory of this broker's (removed when it ends, swept if it was killed)."""
-    where = tempfile.mkdtemp(prefix=f"mkemu-{kind}-{os.getpid()}-", dir=_scratch_parent())
-    os.chmod(where, mode)
-    return where
+    return make_dir(_scratch_parent(), f"mkemu-{kind}-{os.getpid()}-", mode)
 
 
 def proc_listing_dir() -> str:
@@ -267,6 +263,7 @@ def run_program(cfg: MachineConfig, path: str, argv: list[bytes]) -> int:
             except BaseException as e:          # never let a broker bug hang the caller
                 os.write(2, f"mkemu: broker failed: {e!r}\n".encode())
                 if os.environ.get("MKEMU_DEBUG"):
+                    import traceback
                     os.write(2, traceback.format_exc().encode(errors="replace"))
             finally:
                 os._exit(code)
@@ -318,7 +315,7 @@ def _stop_like(sig: int) -> None:
     old = signal.getsignal(sig)
     signal.signal(sig, signal.SIG_DFL)
     try:
-        signal.pthread_kill(threading.get_ident(), sig)
+        signal.pthread_kill(_thread.get_ident(), sig)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})   # stops here until continued
         signal.pthread_sigmask(signal.SIG_BLOCK, {sig})
     finally:

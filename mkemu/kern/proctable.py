@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import time
 
+from ..hostdirs import remove_tree
 from ..record import field, record
 
 
@@ -299,4 +299,4 @@ def _listing_drop(listing: str, pid: int) -> None:
         os.rmdir(os.path.join(top, "task"))
         os.rmdir(top)
     except OSError:                           # more in it (threads' entries): all of it
-        shutil.rmtree(top, ignore_errors=True)
+        remove_tree(top)

@@ -36,13 +36,11 @@ from __future__ import annotations
 
 import errno
 import os
-import random
-import shutil
 import struct
-import tempfile
 from contextlib import contextmanager
 
 from ..fs import namei
+from ..hostdirs import make_dir, remove_tree, temp_root
 from ..fs.rootfs import O_PATH
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
@@ -180,12 +178,12 @@ def _bind_in(pfd: int, s: bytes, link: bytes | None, do_bind) -> None:
         os.fchdir(here)
         os.close(here)
         if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
 
 
 def _scratch(pfd: int, link: bytes) -> bytes:
     """A private host directory where the relative path `link` leads to directory pfd."""
-    scratch = tempfile.mkdtemp(prefix="mkemu-bind-").encode()
+    scratch = make_dir(temp_root(), "mkemu-bind-").encode()
     try:
         parent, _, entry = link.rpartition(b"/")
         where = os.path.join(scratch, parent) if parent else scratch
@@ -193,7 +191,7 @@ def _scratch(pfd: int, link: bytes) -> bytes:
             os.makedirs(where)
         os.symlink(b"/proc/self/fd/%d" % pfd, os.path.join(where, entry))
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
         raise
     return scratch
 
@@ -203,7 +201,8 @@ def autobind(do_bind) -> None:
     tag = machine_tag()
     for _ in range(4096):
         try:
-            do_bind(_UNIX + b"\0" + tag + b"%05x" % random.getrandbits(20))
+            name = int.from_bytes(os.urandom(3), "little") & 0xFFFFF
+            do_bind(_UNIX + b"\0" + tag + b"%05x" % name)
             return
         except OSError as e:
             if e.errno != errno.EADDRINUSE:

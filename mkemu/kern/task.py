@@ -21,7 +21,6 @@ import socket
 import stat
 import sys
 import time
-import traceback
 
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
@@ -403,6 +402,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         except (ExecError, OSError) as e:
             err = getattr(e, "errno", 0) or 0
             if os.environ.get("MKEMU_DEBUG"):
+                import traceback
                 task.log(traceback.format_exc())
             name = config.program_name or path
             if isinstance(e, ExecError):     # its message names what failed (an interpreter, ...)
@@ -425,6 +425,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         code, sig, core, thread_only = e.code, e.sig, e.core, e.thread
     except BaseException:
         # A bug in mkemu: report it like a crash of the guest (SIGABRT), never hang.
+        import traceback
         msg = "mkemu: internal error in task:\n" + traceback.format_exc()
         try:
             os.write(task.log_fd if task else 2, msg.encode(errors="replace"))
