@@ -69,16 +69,17 @@ BB = "/bin/busybox"
 
 def test_ps_lists_processes_in_pid_order_with_their_names(rootfs):
     # (the children are listed once both have exec'd: before, they show the shell's
-    # command line or busybox's re-exec through /proc/self/exe, as on Linux)
-    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 3 & busybox sleep 3 & "
-                                "until [ \"$(busybox ps -o args | grep -cx 'busybox sleep 3')\" "
+    # command line or busybox's re-exec through /proc/self/exe, as on Linux; the sleeps
+    # outlast the polling loop on a loaded machine, where 3 s may end one before ps runs)
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 30 & busybox sleep 30 & "
+                                "until [ \"$(busybox ps -o args | grep -cx 'busybox sleep 30')\" "
                                 "= 2 ]; do :; done; "
                                 "busybox ps -o pid,comm,args; kill %1 %2"], rootfs=rootfs)
     assert code == 0, err
     rows = [line.split(None, 2) for line in out.decode().splitlines()[1:]]
     pids = [int(r[0]) for r in rows]
     assert pids == sorted(pids) and len(pids) == 4, out
-    assert [r[2] for r in rows[1:3]] == ["busybox sleep 3"] * 2, out
+    assert [r[2] for r in rows[1:3]] == ["busybox sleep 30"] * 2, out
     assert rows[-1][2] == "busybox ps -o pid,comm,args", out
 
 
