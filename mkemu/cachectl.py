@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from pathlib import Path
 
 from .hostdirs import remove_tree
 
@@ -29,12 +28,15 @@ STALE_TMP = 3600                  # a writer's temporary file older than this wa
 _SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def cache_base() -> Path:
-    return Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
+# Paths are strings here (and any path-like is taken): pathlib's import (with urllib.parse
+# and ipaddress) was ~13 M host instructions of every `mkemu run`'s start-up.
+
+def cache_base() -> str:
+    return os.environ.get("MKEMU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "mkemu")
 
 
-def code_root() -> Path:
-    return cache_base() / "code"
+def code_root() -> str:
+    return os.path.join(cache_base(), "code")
 
 
 def parse_size(text: str) -> int:
@@ -67,7 +69,8 @@ class CacheFile:
         self.name, self.version, self.size, self.mtime = name, version, size, mtime
 
     @property
-    def path(self) -> Path:
+    def path(self) -> "Path":
+        from pathlib import Path
         return Path(self.name)
 
     @property
@@ -75,7 +78,7 @@ class CacheFile:
         return self.name.endswith(".tmp")
 
 
-def cache_files(root: Path) -> list[CacheFile]:
+def cache_files(root) -> list[CacheFile]:
     """Every file of every translator version (missing root: none)."""
     found = []
     try:
@@ -106,7 +109,7 @@ def _remove(path: str) -> bool:
         return False
 
 
-def collect(root: Path, limit: int, now: float | None = None) -> tuple[int, int]:
+def collect(root, limit: int, now: float | None = None) -> tuple[int, int]:
     """Evict least recently used files until the cache holds at most LOW_WATER*limit
     (nothing when it is within the limit); drop abandoned temporary files and empty
     version directories.  Returns (files removed, bytes freed)."""
@@ -133,39 +136,39 @@ def collect(root: Path, limit: int, now: float | None = None) -> tuple[int, int]
             total -= f.size
     for version in _dirs(root):
         try:
-            version.rmdir()               # only succeeds when empty
+            os.rmdir(version)             # only succeeds when empty
         except OSError:
             pass
     return removed, freed
 
 
-def _dirs(root: Path) -> list[Path]:
+def _dirs(root) -> list[str]:
     try:
-        return [Path(e.path) for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+        return [e.path for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
     except OSError:
         return []
 
 
-def collection_due(root: Path | None = None) -> bool:
+def collection_due(root=None) -> bool:
     """The last collection of the cache at root is GC_INTERVAL old (or there was none)."""
     root = code_root() if root is None else root
     try:
-        return time.time() - (root / ".last-collection").stat().st_mtime >= GC_INTERVAL
+        return time.time() - os.stat(os.path.join(root, ".last-collection")).st_mtime >= GC_INTERVAL
     except FileNotFoundError:
         return True
     except OSError:
         return False
 
 
-def collect_if_due(root: Path | None = None, limit: int | None = None) -> None:
+def collect_if_due(root=None, limit: int | None = None) -> None:
     """Collect when the last collection is GC_INTERVAL old, unless another process is
     collecting right now.  Never raises."""
     root = code_root() if root is None else root
     if not collection_due(root):
         return
-    stamp = root / ".last-collection"
+    stamp = os.path.join(root, ".last-collection")
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        os.makedirs(root, exist_ok=True)
         fd = os.open(stamp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError:
         return
@@ -203,7 +206,7 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def info_lines(root: Path, current: str | None) -> list[str]:
+def info_lines(root, current: str | None) -> list[str]:
     files = [f for f in cache_files(root) if not f.is_tmp]
     total = sum(f.size for f in files)
     per_version: dict[str, list[CacheFile]] = {}
@@ -221,10 +224,10 @@ def info_lines(root: Path, current: str | None) -> list[str]:
     return lines
 
 
-def clear(root: Path) -> int:
+def clear(root) -> int:
     """Remove the whole code cache; returns the bytes it held."""
     total = sum(f.size for f in cache_files(root))
-    remove_tree(str(root))
+    remove_tree(os.fspath(root))
     return total
 
 

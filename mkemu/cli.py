@@ -13,14 +13,11 @@ import argparse
 import os
 import stat
 import sys
-from pathlib import Path
 
 from .cachectl import add_cache_command
 from .fs.metastore import db_path, import_tree
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
-from .rootfs_cmd import add_rootfs_command
-from .rootfs_stamp import RootfsBuildError, default_rootfs_path
 
 EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
 CPU_MODELS = ("max",)                        # mkemu emulates one CPU: everything it has
@@ -95,6 +92,7 @@ def _rootfs_dir(args) -> str | None:
         if not os.path.isdir(args.rootfs):
             raise UsageError(f"rootfs {args.rootfs}: not a directory")
         return args.rootfs
+    from .rootfs_stamp import default_rootfs_path   # (pathlib: not a cost of --rootfs runs)
     if default_rootfs_path().is_dir():
         return str(default_rootfs_path())
     return None
@@ -209,10 +207,11 @@ def check_meta_store(rootfs: str) -> None:
                          "you (give it to this user as the tree: chown -R)")
 
 
-def _empty_rootfs() -> Path:
+def _empty_rootfs() -> str:
+    from .rootfs_stamp import default_rootfs_path
     p = default_rootfs_path().parent / "empty"
     p.mkdir(parents=True, exist_ok=True)
-    return p
+    return str(p)
 
 
 # ---- commands -----------------------------------------------------------------------
@@ -275,6 +274,7 @@ def cmd_boot(args) -> int:
     if rootfs is None:
         # the default system, built on first use (Debian's packages, configured under mkemu)
         from .rootfs_build import ensure_default_rootfs
+        from .rootfs_stamp import RootfsBuildError
         try:
             rootfs = str(ensure_default_rootfs())
         except RootfsBuildError as e:
@@ -410,6 +410,7 @@ def _add_boot(sub) -> argparse.ArgumentParser:
 
 
 def _add_rootfs(sub) -> argparse.ArgumentParser:
+    from .rootfs_cmd import add_rootfs_command
     rootfs = add_rootfs_command(sub)
     _add_import_meta(rootfs)
     return rootfs
