@@ -7,6 +7,7 @@
  * for BRK (TRAP_BRKPT).  uc_mcontext.fault_address is checked for SIGSEGV only
  * (Linux fills it for SIGBUS too, qemu leaves it 0).  The signal is blocked in
  * its handler and unblocked again after siglongjmp (sigsetjmp saved the mask). */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -103,8 +104,12 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     ro_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    char path[] = "/tmp/sig_faults_XXXXXX";
-    int fd = mkstemp(path);
+    /* a name from the pid, not mkstemp's: tests compare this program's instruction
+     * counts between runs, and glibc draws mkstemp's random name by rejection
+     * sampling (a draw again in ~5% of runs, a few dozen instructions more) */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/sig_faults_%d", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     unlink(path);
     if (fd < 0 || ftruncate(fd, 100) != 0) {
         perror("tmpfile");
