@@ -55,7 +55,16 @@ def _bits_of(d: float) -> int:
     return fpu._Q[0]
 
 
-HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of}
+def _load_double(rt, ld, addr: int) -> float:
+    """load_d's two lines, for a load that found no double view (see _fuse)."""
+    try:
+        return _DOUBLE.unpack_from(rt[addr >> 12], addr & 4095)[0]
+    except Exception:
+        return _float_of(ld(addr, 8))
+
+
+HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of,
+           "LDD": _load_double}
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 SPLIT = "134217729.0"          # 2**27 + 1: Veltkamp's split of a double into 26 + 26 bits
@@ -68,6 +77,7 @@ class _State:
         self.materialised: list[tuple[int, str]] = []  # (register, float local)
         self.conversions: list[tuple[int, str]] = []   # (register, float local) converted in the body
         self.loads: dict[str, str] = {}                # float local of an LDR Dn -> its address name
+        self.fused: dict[str, tuple[str, str]] = {}    # address name -> (double view, index) of its load
 
 
 def _state(b) -> _State:
@@ -151,9 +161,26 @@ def load_d(b, n: int, addr: str) -> None:
 def store_d(b, addr: str, d: str) -> None:
     """STR of a D register whose twin is d: the float through the page's double view
     (one aligned 8-byte copy, single-copy atomic as an int store is); unaligned, its
-    bytes (a page-crossing slice is short and raises: the slow path takes it)."""
+    bytes (a page-crossing slice is short and raises: the slow path takes it).  To
+    the address an LDR D of the trip loaded from (c[j] += ...): through the view and
+    index that load found (_fuse), else as above."""
     _unmask_address(b, addr)
-    _reuse_address(b, addr)
+    loaded = _reuse_address(b, addr)
+    fused = _fuse(b, loaded) if loaded is not None else None
+    if fused is not None:
+        view, index = fused
+        b.lines.pop()                     # `addr = loaded`: only the other path needs it
+        b.line(f"if {view} is not None: {view}[{index}] = {d}")
+        b.line("else:")
+        b.depth += 1
+        b.line(f"{addr} = {loaded}")
+        _store_lines(b, addr, d)
+        b.depth -= 1
+        return
+    _store_lines(b, addr, d)
+
+
+def _store_lines(b, addr: str, d: str) -> None:
     b.line("try:")
     b.depth += 1
     b.line(f"if {addr} & 7: _o = {addr} & 4095; WT[{addr} >> 12][_o:_o + 8] = D8({d})")
@@ -178,12 +205,12 @@ def _unmask_address(b, addr: str) -> None:
             b.lines[-1] = f"{addr} = {inner}"
 
 
-def _reuse_address(b, addr: str) -> None:
+def _reuse_address(b, addr: str) -> str | None:
     """The store's address line `_aK = expr`, just emitted, becomes `_aK = _aJ` when an
     earlier line of the body computed the same expr and nothing since assigned what it
-    reads (a load and a store of one element: c[j] += ...)."""
+    reads (a load and a store of one element: c[j] += ...); returns _aJ."""
     if not addr.startswith("_a") or not b.lines or not b.lines[-1].startswith(f"{addr} = "):
-        return
+        return None
     expr = b.lines[-1][len(addr) + 3:]
     reads = set(_IDENT.findall(expr))
     for i in range(len(b.lines) - 2, -1, -1):
@@ -191,9 +218,38 @@ def _reuse_address(b, addr: str) -> None:
         m = _ADDRESS.match(t)
         if m and m.group(2) == expr:
             b.lines[-1] = f"{addr} = {m.group(1)}"
-            return
+            return m.group(1)
         if "continue" in t or t.lstrip().startswith("while") or any(_assigns(t, r) for r in reads):
-            return
+            return None
+    return None
+
+
+def _fuse(b, addr: str) -> tuple[str, str] | None:
+    """The LDR D from addr earlier in the trip (found by _reuse_address: no loop edge
+    since) loads through the page's double view WD when addr is aligned and the page
+    writable, keeping the view and the index for the store to addr; returns their
+    names.  Else (the page not in WD, unaligned) the view is None and the load takes
+    LDD, the load's usual lines in a call.  A page in WD was readable at the load and
+    stays writable until the store: nothing between (no SVC: it ends a trace) maps,
+    protects or unmaps memory."""
+    st = _state(b)
+    if addr in st.fused:
+        return st.fused[addr]
+    head = re.compile(rf"^try: (_d\d+) = F64\(RT\[{addr} >> 12\], {addr} & 4095\)\[0\]$")
+    for i, t in enumerate(b.lines):
+        m = head.match(t)
+        if m and i + 1 < len(b.lines) and b.lines[i + 1] == f"except Exception: {m.group(1)} = DQ(LD({addr}, 8))":
+            break
+    else:
+        return None
+    d = m.group(1)
+    view, index = b.tmp("w"), b.tmp("i")
+    # the same number of lines: indices into b.lines (twins) stay right
+    b.lines[i] = (f"try: {view} = WD[{addr} >> 12 if not {addr} & 7 else -1]; "
+                  f"{index} = ({addr} & 4095) >> 3; {d} = {view}[{index}]")
+    b.lines[i + 1] = f"except Exception: {view} = None; {d} = LDD(RT, LD, {addr})"
+    st.fused[addr] = (view, index)
+    return view, index
 
 
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
