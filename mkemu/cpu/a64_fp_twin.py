@@ -63,8 +63,36 @@ def _load_double(rt, ld, addr: int) -> float:
         return _float_of(ld(addr, 8))
 
 
+class _Splits(dict):
+    """double -> the Veltkamp constant that tests a factor multiplied by it: x * y is
+    exact (short of underflow and overflow, tested apart) when the significands'
+    bits add up to at most 53, and x == x*C - (x*C - x) with C = 2**s + 1 (2 <= s <= 51)
+    says x has at most 53 - s (Veltkamp's split; Boldo: with underflow too).  So
+    y of b significant bits gives 2**b + 1; 0.0 for a zero or a power of two
+    (any x: the test is skipped); nan (every x fails) for y of 52 or 53 bits, inf
+    and NaN.  Memoised (one subscript when the invariant factor changes; -0.0 and 0.0
+    share an entry, NaN keys are never found)."""
+
+    def __missing__(self, y: float) -> float:
+        q = _bits_of(y)
+        exp, sig = (q >> 52) & 0x7FF, q & ((1 << 52) - 1)
+        if exp == 0x7FF:
+            split = _NAN
+        else:
+            if exp:
+                sig |= 1 << 52
+            bits = sig.bit_length() - ((sig & -sig).bit_length() - 1) if sig else 0
+            split = 0.0 if bits <= 1 else float((1 << bits) + 1) if bits <= 51 else _NAN
+        if len(self) >= 4096:
+            self.clear()
+        self[y] = split
+        return split
+
+
+_NAN = float("nan")
+
 HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of,
-           "LDD": _load_double}
+           "LDD": _load_double, "SPLITS": _Splits()}
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 SPLIT = "134217729.0"          # 2**27 + 1: Veltkamp's split of a double into 26 + 26 bits
@@ -78,6 +106,7 @@ class _State:
         self.conversions: list[tuple[int, str]] = []   # (register, float local) converted in the body
         self.loads: dict[str, str] = {}                # float local of an LDR Dn -> its address name
         self.fused: dict[str, tuple[str, str]] = {}    # address name -> (double view, index) of its load
+        self.products: list[tuple[str, str, str]] = []  # (factor, factor, product_test's text)
 
 
 def _state(b) -> _State:
@@ -145,6 +174,15 @@ def long_test(b, d: str) -> str:
     c = b.tmp("c")
     test = f"(({c} := {d} * {SPLIT}) - ({c} - {d}) != {d})"
     _state(b).longs.setdefault(d, []).append(test)
+    return test
+
+
+def product_test(b, x: str, y: str) -> str:
+    """An expression true when the product of the doubles x and y may be inexact
+    for want of bits (their long_tests; with one of them made before the loop,
+    _hoist makes it a test of the other against what that one leaves)."""
+    test = f"({long_test(b, x)} or {long_test(b, y)})"
+    _state(b).products.append((x, y, test))
     return test
 
 
@@ -275,7 +313,10 @@ def _finish(b) -> None:
 def _hoist(b, st: _State) -> None:
     """A conversion of a register the loop never assigns, or assigns only by
     materialisations (whose float it then copies), is made before the loop, and
-    its long-significand tests with it."""
+    its long-significand tests with it.  A product test (product_test) with one
+    such factor becomes a test of the other against the bits the invariant one
+    leaves (SPLITS)."""
+    hoisted = {}
     for n, d in st.conversions:
         reg = f"v{n}"
         text = f"FQ[0] = {reg} & {M64:#x}; {d} = FD[0]"
@@ -284,10 +325,27 @@ def _hoist(b, st: _State) -> None:
         writers = [i for i, t in enumerate(b.lines) if reg in assigned_registers(t)]
         if any(_MATERIALISED.match(b.lines[i]) is None for i in writers):
             continue
-        tests = st.longs.get(d, [])
+        hoisted[d] = (n, text)
+    splits = set()
+    for x, y, test in st.products:
+        if (x in hoisted) == (y in hoisted):
+            continue
+        inv, other = (x, y) if x in hoisted else (y, x)
+        s, c = f"_s{inv[1:]}", b.tmp("c")
+        short = f"({s} and (({c} := {other} * {s}) - ({c} - {other}) != {other}))"
+        for j, t in enumerate(b.lines):
+            if test in t:
+                b.lines[j] = t.replace(test, short)
+                splits.add(inv)
+    for d, (n, text) in hoisted.items():
+        reg = f"v{n}"
+        writers = [i for i, t in enumerate(b.lines) if reg in assigned_registers(t)]
+        tests = [t for t in st.longs.get(d, []) if any(t in line for line in b.lines)]
         flag = f"_k{d[1:]}"
         b.lines[b.lines.index(text)] = "pass"
         b.head_lines.append(f"FQ[0] = V[{n}] & {M64:#x}; {d} = FD[0]")
+        if d in splits:
+            b.head_lines.append(f"_s{d[1:]} = SPLITS[{d}]")
         if tests:
             b.head_lines.append(f"{flag} = {tests[0]}")
             for j, t in enumerate(b.lines):
@@ -301,6 +359,8 @@ def _hoist(b, st: _State) -> None:
             if tests:
                 c = b.tmp("c")
                 copy += f"; {flag} = (({c} := {d} * {SPLIT}) - ({c} - {d}) != {d})"
+            if d in splits:
+                copy += f"; _s{d[1:]} = SPLITS[{d}]"
             b.lines.insert(i + 1, copy)
 
 

@@ -5,8 +5,10 @@
    delivered mid-loop and faults in its load and its store.  The handlers check
    the interrupted D registers in the frame: the loop's last trip left
    d1 = a[k-1] and d0 = c[k-1] (k = x3 / 8).  Each line is bits and FPSR.
-   The loop again on an unaligned c and on pages it is the first to touch.
+   The loop again on an unaligned c and on pages it is the first to touch, and
+   with an invariant factor of each significand length.
    mkemu-cflags: -O2 */
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -224,6 +226,28 @@ int main(void) {
         for (unsigned i = 0; i < NS; i++) clear_fpsr(0), f = compare_row(a + NS * 3 + i, c + NS * 3 + i, flags, 1),
             printf(" %llx/%llx/%llx", (unsigned long long)flags[0] >> 28, (unsigned long long)flags[1] >> 28, (unsigned long long)f);
         printf("\n");
+    }
+
+    /* an invariant factor of k + 1 significant bits (all ones) times a[j] of j + 1: exact
+       while the two add up to 53 at most (the loop tests a[j] against the bits m leaves),
+       inexact past it (IXC; the sum with c rounded once) */
+    for (int k = 0; k <= 52; k++) {
+        double m = 2.0 - ldexp(1.0, -k);     /* k + 1 one bits (k = 0: 1.0, one bit) */
+        uint64_t d0, d1, f;
+        char ixc[55] = {0};
+        for (int j = 0; j < 54; j++) {            /* IXC of each a[j] (trips 2-4: the loop's trace) */
+            a[0] = 1.0;
+            a[1] = a[2] = a[3] = 2.0 - ldexp(1.0, -j);
+            c[0] = c[1] = c[2] = c[3] = 0;
+            clear_fpsr(0);
+            matmul_row(a, c, 4, m, &d0, &d1, &f);
+            ixc[j] = f & 0x10 ? 'x' : '.';
+        }
+        printf("bits %2d %s", k, ixc);
+        for (int i = 0; i < 64; i++) { a[i] = 2.0 - ldexp(1.0, -(i % 54)); c[i] = ldexp(1.0, -60) * (i + 1); }
+        clear_fpsr(0);
+        matmul_row(a, c, 64, m, &d0, &d1, &f);
+        print_row("", c, 64, f);
     }
 
     /* exact values (IXC stays clear), then FPCR changed mid-loop: FZ, DN, round down */

@@ -6,6 +6,10 @@ each of the loop's three accesses (the frame's D registers are the last trip's:
 the register ints a trip no longer computes are made at its exits and faults)."""
 from __future__ import annotations
 
+import math
+import random
+from fractions import Fraction
+
 from mkemu.cpu.a64_fp_twin import HELPERS
 from tests.support.guestrun import run_mkemu, run_qemu
 
@@ -23,6 +27,36 @@ def test_nan_payloads_and_signs_survive_the_float_paths():
         assert page.cast("Q")[1] == bits
         assert D8(d) == bits.to_bytes(8, "little")
         assert QD(d) == bits and QD(DQ(bits)) == bits
+
+
+def test_split_constants_admit_only_exact_products():
+    """SPLITS[y] (the hoisted factor's Veltkamp constant): a factor x that passes the
+    split test (or any x, for 0.0) has an exact x * y, short of underflow and overflow
+    (tested apart in the trace); and x of exactly the bits y leaves passes."""
+    splits = HELPERS["SPLITS"]
+    rng = random.Random(23)
+
+    def with_bits(n: int) -> float:      # a double of exactly n significant bits
+        sig = (1 << (n - 1)) | (rng.getrandbits(n - 2) << 1 if n > 2 else 0) | (1 if n > 1 else 0)
+        return math.ldexp(sig * rng.choice((1, -1)), rng.randint(-40, 40) - n)
+
+    assert splits[0.0] == 0.0 and splits[-0.0] == 0.0 and splits[0.5] == 0.0 and splits[-8.0] == 0.0
+    assert splits[1.5] == 5.0 and splits[5e-324] == 0.0 and splits[3 * 5e-324] == 5.0
+    for y in (math.inf, -math.inf, math.nan, 0.1, 1 / 3, with_bits(52)):
+        assert math.isnan(splits[y])
+    for _ in range(20000):
+        b = rng.randint(1, 53)
+        y = with_bits(b)
+        s = splits[y]
+        for a in (53 - b, 53 - b + 1, rng.randint(1, 53)):
+            if not 1 <= a <= 53:
+                continue
+            x = with_bits(a)
+            passes = not s or (c := x * s) - (c - x) == x
+            if a <= 53 - b and b <= 51:
+                assert passes, (x, y)
+            if passes:
+                assert Fraction(x) * Fraction(y) == Fraction(x * y), (x, y)
 
 
 def test_float_twins_match_qemu(rootfs, guest_binary):
