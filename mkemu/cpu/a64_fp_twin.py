@@ -227,6 +227,11 @@ def _store_lines(b, addr: str, d: str) -> None:
     b.line(f"except Exception: ST({addr}, 8, QD({d}))")
 
 
+# names generated code calls or subscripts that touch no guest memory (the registers,
+# the float scratch, the double helpers of a64_fp's slow paths); an exit's `return` line
+# may call anything (the trip ends there)
+_CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
+_NO_ACCESS = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "FMADD64", "FMUL64", "FADD64", "FSUB64"})
 _ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
 _IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -269,7 +274,9 @@ def _fuse(b, addr: str) -> tuple[str, str] | None:
     names.  Else (the page not in WD, unaligned) the view is None and the load takes
     LDD, the load's usual lines in a call.  A page in WD was readable at the load and
     stays writable until the store: nothing between (no SVC: it ends a trace) maps,
-    protects or unmaps memory."""
+    protects or unmaps memory, and no other access comes between: a slow path's page
+    look-up may apply a sibling thread's munmap or mprotect (sharedspace.sync), which
+    the store must then see."""
     st = _state(b)
     if addr in st.fused:
         return st.fused[addr]
@@ -280,6 +287,10 @@ def _fuse(b, addr: str) -> tuple[str, str] | None:
             break
     else:
         return None
+    for t in b.lines[i + 2:]:
+        if not t.lstrip().startswith(("return", "#")) and any(
+                name not in _NO_ACCESS for name in _CALLED.findall(t)):
+            return None
     d = m.group(1)
     view, index = b.tmp("w"), b.tmp("i")
     # the same number of lines: indices into b.lines (twins) stay right

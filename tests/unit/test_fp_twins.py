@@ -68,3 +68,22 @@ def test_float_twins_match_qemu(rootfs, guest_binary):
     checks = int(err.decode().split("signal checks ")[1].split()[0])
     assert checks > 0          # mkemu delivered signals at the loop's top (the trace's exit)
     assert out.count(b"fault at k=300") == 1 and out.count(b"segv insn") == 3
+
+
+def test_a_load_and_store_of_one_double_share_the_view_only_with_no_access_between():
+    """c[j] += ...: the STR D writes through the view its LDR D found; with another
+    access between (whose slow path may apply a sibling's munmap or mprotect) the store
+    looks its page up again."""
+    from tests.oracle.test_memgroup import _source, ldr
+
+    def ldr_d(rt, rn, off):
+        return 0xFD400000 | (off // 8) << 10 | rn << 5 | rt
+
+    def str_d(rt, rn, off):
+        return 0xFD000000 | (off // 8) << 10 | rn << 5 | rt
+
+    fmadd = 0x1F410000   # fmadd d0, d0, d1, d0
+    fused = _source([ldr_d(0, 9, 8), fmadd, str_d(0, 9, 8)])
+    assert "= WD[" in fused and fused.count(" is not None: ") == 1
+    apart = _source([ldr_d(0, 9, 8), ldr(3, 12, 0), fmadd, str_d(0, 9, 8)])
+    assert "= WD[" not in apart and " is not None: " not in apart
