@@ -310,7 +310,7 @@ def _twin_fmadd64(b, rd: int, rn: int, rm: int, ra: int, neg_product: bool, neg_
     xs = f"-{x}" if neg_product else x      # float negation flips the sign bit only
     zs = f"-{z}" if neg_acc else z
     b.line(f"{p} = {xs} * {y}; {r} = {p} + {zs}; {mode} = S.fpmode")
-    b.begin_if(f"{twin.long_test(b, x)} or {twin.long_test(b, y)} "
+    b.begin_if(f"{twin.product_test(b, x, y)} "
                f"or {_off_fast_path(mode, r, f'{r} - {p} != {zs} or {r} - {zs} != {p}')} "
                f"or ({p} < {_MIN} and {p} > -{_MIN} and {x} and {y})")
     qx = f"QD({x}) ^ {_SIGN[64]:#x}" if neg_product else f"QD({x})"

@@ -55,7 +55,44 @@ def _bits_of(d: float) -> int:
     return fpu._Q[0]
 
 
-HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of}
+def _load_double(rt, ld, addr: int) -> float:
+    """load_d's two lines, for a load that found no double view (see _fuse)."""
+    try:
+        return _DOUBLE.unpack_from(rt[addr >> 12], addr & 4095)[0]
+    except Exception:
+        return _float_of(ld(addr, 8))
+
+
+class _Splits(dict):
+    """double -> the Veltkamp constant that tests a factor multiplied by it: x * y is
+    exact (short of underflow and overflow, tested apart) when the significands'
+    bits add up to at most 53, and x == x*C - (x*C - x) with C = 2**s + 1 (2 <= s <= 51)
+    says x has at most 53 - s (Veltkamp's split; Boldo: with underflow too).  So
+    y of b significant bits gives 2**b + 1; 0.0 for a zero or a power of two
+    (any x: the test is skipped); nan (every x fails) for y of 52 or 53 bits, inf
+    and NaN.  Memoised (one subscript when the invariant factor changes; -0.0 and 0.0
+    share an entry, NaN keys are never found)."""
+
+    def __missing__(self, y: float) -> float:
+        q = _bits_of(y)
+        exp, sig = (q >> 52) & 0x7FF, q & ((1 << 52) - 1)
+        if exp == 0x7FF:
+            split = _NAN
+        else:
+            if exp:
+                sig |= 1 << 52
+            bits = sig.bit_length() - ((sig & -sig).bit_length() - 1) if sig else 0
+            split = 0.0 if bits <= 1 else float((1 << bits) + 1) if bits <= 51 else _NAN
+        if len(self) >= 4096:
+            self.clear()
+        self[y] = split
+        return split
+
+
+_NAN = float("nan")
+
+HELPERS = {"F64": _DOUBLE.unpack_from, "D8": _DOUBLE.pack, "DQ": _float_of, "QD": _bits_of,
+           "LDD": _load_double, "SPLITS": _Splits()}
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 SPLIT = "134217729.0"          # 2**27 + 1: Veltkamp's split of a double into 26 + 26 bits
@@ -68,6 +105,8 @@ class _State:
         self.materialised: list[tuple[int, str]] = []  # (register, float local)
         self.conversions: list[tuple[int, str]] = []   # (register, float local) converted in the body
         self.loads: dict[str, str] = {}                # float local of an LDR Dn -> its address name
+        self.fused: dict[str, tuple[str, str]] = {}    # address name -> (double view, index) of its load
+        self.products: list[tuple[str, str, str]] = []  # (factor, factor, product_test's text)
 
 
 def _state(b) -> _State:
@@ -138,6 +177,15 @@ def long_test(b, d: str) -> str:
     return test
 
 
+def product_test(b, x: str, y: str) -> str:
+    """An expression true when the product of the doubles x and y may be inexact
+    for want of bits (their long_tests; with one of them made before the loop,
+    _hoist makes it a test of the other against what that one leaves)."""
+    test = f"({long_test(b, x)} or {long_test(b, y)})"
+    _state(b).products.append((x, y, test))
+    return test
+
+
 def load_d(b, n: int, addr: str) -> None:
     """LDR Dn from addr (a name): the double as a float, then Vn."""
     _unmask_address(b, addr)
@@ -151,9 +199,26 @@ def load_d(b, n: int, addr: str) -> None:
 def store_d(b, addr: str, d: str) -> None:
     """STR of a D register whose twin is d: the float through the page's double view
     (one aligned 8-byte copy, single-copy atomic as an int store is); unaligned, its
-    bytes (a page-crossing slice is short and raises: the slow path takes it)."""
+    bytes (a page-crossing slice is short and raises: the slow path takes it).  To
+    the address an LDR D of the trip loaded from (c[j] += ...): through the view and
+    index that load found (_fuse), else as above."""
     _unmask_address(b, addr)
-    _reuse_address(b, addr)
+    loaded = _reuse_address(b, addr)
+    fused = _fuse(b, loaded) if loaded is not None else None
+    if fused is not None:
+        view, index = fused
+        b.lines.pop()                     # `addr = loaded`: only the other path needs it
+        b.line(f"if {view} is not None: {view}[{index}] = {d}")
+        b.line("else:")
+        b.depth += 1
+        b.line(f"{addr} = {loaded}")
+        _store_lines(b, addr, d)
+        b.depth -= 1
+        return
+    _store_lines(b, addr, d)
+
+
+def _store_lines(b, addr: str, d: str) -> None:
     b.line("try:")
     b.depth += 1
     b.line(f"if {addr} & 7: _o = {addr} & 4095; WT[{addr} >> 12][_o:_o + 8] = D8({d})")
@@ -162,6 +227,11 @@ def store_d(b, addr: str, d: str) -> None:
     b.line(f"except Exception: ST({addr}, 8, QD({d}))")
 
 
+# names generated code calls or subscripts that touch no guest memory (the registers,
+# the float scratch, the double helpers of a64_fp's slow paths); an exit's `return` line
+# may call anything (the trip ends there)
+_CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
+_NO_ACCESS = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "FMADD64", "FMUL64", "FADD64", "FSUB64"})
 _ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
 _IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -178,12 +248,12 @@ def _unmask_address(b, addr: str) -> None:
             b.lines[-1] = f"{addr} = {inner}"
 
 
-def _reuse_address(b, addr: str) -> None:
+def _reuse_address(b, addr: str) -> str | None:
     """The store's address line `_aK = expr`, just emitted, becomes `_aK = _aJ` when an
     earlier line of the body computed the same expr and nothing since assigned what it
-    reads (a load and a store of one element: c[j] += ...)."""
+    reads (a load and a store of one element: c[j] += ...); returns _aJ."""
     if not addr.startswith("_a") or not b.lines or not b.lines[-1].startswith(f"{addr} = "):
-        return
+        return None
     expr = b.lines[-1][len(addr) + 3:]
     reads = set(_IDENT.findall(expr))
     for i in range(len(b.lines) - 2, -1, -1):
@@ -191,9 +261,44 @@ def _reuse_address(b, addr: str) -> None:
         m = _ADDRESS.match(t)
         if m and m.group(2) == expr:
             b.lines[-1] = f"{addr} = {m.group(1)}"
-            return
+            return m.group(1)
         if "continue" in t or t.lstrip().startswith("while") or any(_assigns(t, r) for r in reads):
-            return
+            return None
+    return None
+
+
+def _fuse(b, addr: str) -> tuple[str, str] | None:
+    """The LDR D from addr earlier in the trip (found by _reuse_address: no loop edge
+    since) loads through the page's double view WD when addr is aligned and the page
+    writable, keeping the view and the index for the store to addr; returns their
+    names.  Else (the page not in WD, unaligned) the view is None and the load takes
+    LDD, the load's usual lines in a call.  A page in WD was readable at the load and
+    stays writable until the store: nothing between (no SVC: it ends a trace) maps,
+    protects or unmaps memory, and no other access comes between: a slow path's page
+    look-up may apply a sibling thread's munmap or mprotect (sharedspace.sync), which
+    the store must then see."""
+    st = _state(b)
+    if addr in st.fused:
+        return st.fused[addr]
+    head = re.compile(rf"^try: (_d\d+) = F64\(RT\[{addr} >> 12\], {addr} & 4095\)\[0\]$")
+    for i, t in enumerate(b.lines):
+        m = head.match(t)
+        if m and i + 1 < len(b.lines) and b.lines[i + 1] == f"except Exception: {m.group(1)} = DQ(LD({addr}, 8))":
+            break
+    else:
+        return None
+    for t in b.lines[i + 2:]:
+        if not t.lstrip().startswith(("return", "#")) and any(
+                name not in _NO_ACCESS for name in _CALLED.findall(t)):
+            return None
+    d = m.group(1)
+    view, index = b.tmp("w"), b.tmp("i")
+    # the same number of lines: indices into b.lines (twins) stay right
+    b.lines[i] = (f"try: {view} = WD[{addr} >> 12 if not {addr} & 7 else -1]; "
+                  f"{index} = ({addr} & 4095) >> 3; {d} = {view}[{index}]")
+    b.lines[i + 1] = f"except Exception: {view} = None; {d} = LDD(RT, LD, {addr})"
+    st.fused[addr] = (view, index)
+    return view, index
 
 
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
@@ -219,7 +324,10 @@ def _finish(b) -> None:
 def _hoist(b, st: _State) -> None:
     """A conversion of a register the loop never assigns, or assigns only by
     materialisations (whose float it then copies), is made before the loop, and
-    its long-significand tests with it."""
+    its long-significand tests with it.  A product test (product_test) with one
+    such factor becomes a test of the other against the bits the invariant one
+    leaves (SPLITS)."""
+    hoisted = {}
     for n, d in st.conversions:
         reg = f"v{n}"
         text = f"FQ[0] = {reg} & {M64:#x}; {d} = FD[0]"
@@ -228,10 +336,27 @@ def _hoist(b, st: _State) -> None:
         writers = [i for i, t in enumerate(b.lines) if reg in assigned_registers(t)]
         if any(_MATERIALISED.match(b.lines[i]) is None for i in writers):
             continue
-        tests = st.longs.get(d, [])
+        hoisted[d] = (n, text)
+    splits = set()
+    for x, y, test in st.products:
+        if (x in hoisted) == (y in hoisted):
+            continue
+        inv, other = (x, y) if x in hoisted else (y, x)
+        s, c = f"_s{inv[1:]}", b.tmp("c")
+        short = f"({s} and (({c} := {other} * {s}) - ({c} - {other}) != {other}))"
+        for j, t in enumerate(b.lines):
+            if test in t:
+                b.lines[j] = t.replace(test, short)
+                splits.add(inv)
+    for d, (n, text) in hoisted.items():
+        reg = f"v{n}"
+        writers = [i for i, t in enumerate(b.lines) if reg in assigned_registers(t)]
+        tests = [t for t in st.longs.get(d, []) if any(t in line for line in b.lines)]
         flag = f"_k{d[1:]}"
         b.lines[b.lines.index(text)] = "pass"
         b.head_lines.append(f"FQ[0] = V[{n}] & {M64:#x}; {d} = FD[0]")
+        if d in splits:
+            b.head_lines.append(f"_s{d[1:]} = SPLITS[{d}]")
         if tests:
             b.head_lines.append(f"{flag} = {tests[0]}")
             for j, t in enumerate(b.lines):
@@ -245,6 +370,8 @@ def _hoist(b, st: _State) -> None:
             if tests:
                 c = b.tmp("c")
                 copy += f"; {flag} = (({c} := {d} * {SPLIT}) - ({c} - {d}) != {d})"
+            if d in splits:
+                copy += f"; _s{d[1:]} = SPLITS[{d}]"
             b.lines.insert(i + 1, copy)
 
 

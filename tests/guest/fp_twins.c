@@ -5,7 +5,10 @@
    delivered mid-loop and faults in its load and its store.  The handlers check
    the interrupted D registers in the frame: the loop's last trip left
    d1 = a[k-1] and d0 = c[k-1] (k = x3 / 8).  Each line is bits and FPSR.
+   The loop again on an unaligned c and on pages it is the first to touch, and
+   with an invariant factor of each significand length.
    mkemu-cflags: -O2 */
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -181,6 +184,31 @@ int main(void) {
     copy_row(a + 1, c + 64, 63);            /* and at addresses that are not 8-aligned */
     copy_row((double *)((char *)a + 4), (double *)((char *)c + 1028), 32);
     print_row("copy", c, 200, 0);
+
+    /* c[i] += a[i] * m's load and store share the load's double view and index: with c
+       not 8-aligned (element 511 across a page) they take the int paths; with c's pages
+       never touched before the loop (fresh zero pages) the first trip finds no view */
+    {
+        char *pages = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        double *cu = (double *)(pages + 4), *cz = (double *)(pages + 2 * 4096);
+        for (int i = 0; i < 600; i++) {
+            double v = i * 0.25 + (i % 11 == 3 ? 0.1 : 0);
+            a[i] = (i % 7) * 0.5 + (i % 13 == 5 ? 1e-310 : 0);
+            memcpy((char *)cu + 8 * i, &v, 8);
+        }
+        uint64_t d0, d1, f;
+        for (int rep = 0; rep < 3; rep++) {
+            clear_fpsr(0);
+            matmul_row(a, cu, 600, 1.5 + rep, &d0, &d1, &f);
+            print_row("unaligned", cu, 600, f);
+            printf("  d0 %016llx d1 %016llx\n", (unsigned long long)d0, (unsigned long long)d1);
+        }
+        clear_fpsr(0);
+        matmul_row(a, cz, 600, 0.75, &d0, &d1, &f);
+        print_row("fresh", cz, 600, f);
+        printf("  d0 %016llx d1 %016llx\n", (unsigned long long)d0, (unsigned long long)d1);
+        munmap(pages, 4 * 4096);
+    }
     for (int fp = 0; fp < 2; fp++) {
         static uint64_t flags[2 * NS * NS];
         for (unsigned i = 0; i < NS * NS; i++) {
@@ -198,6 +226,28 @@ int main(void) {
         for (unsigned i = 0; i < NS; i++) clear_fpsr(0), f = compare_row(a + NS * 3 + i, c + NS * 3 + i, flags, 1),
             printf(" %llx/%llx/%llx", (unsigned long long)flags[0] >> 28, (unsigned long long)flags[1] >> 28, (unsigned long long)f);
         printf("\n");
+    }
+
+    /* an invariant factor of k + 1 significant bits (all ones) times a[j] of j + 1: exact
+       while the two add up to 53 at most (the loop tests a[j] against the bits m leaves),
+       inexact past it (IXC; the sum with c rounded once) */
+    for (int k = 0; k <= 52; k++) {
+        double m = 2.0 - ldexp(1.0, -k);     /* k + 1 one bits (k = 0: 1.0, one bit) */
+        uint64_t d0, d1, f;
+        char ixc[55] = {0};
+        for (int j = 0; j < 54; j++) {            /* IXC of each a[j] (trips 2-4: the loop's trace) */
+            a[0] = 1.0;
+            a[1] = a[2] = a[3] = 2.0 - ldexp(1.0, -j);
+            c[0] = c[1] = c[2] = c[3] = 0;
+            clear_fpsr(0);
+            matmul_row(a, c, 4, m, &d0, &d1, &f);
+            ixc[j] = f & 0x10 ? 'x' : '.';
+        }
+        printf("bits %2d %s", k, ixc);
+        for (int i = 0; i < 64; i++) { a[i] = 2.0 - ldexp(1.0, -(i % 54)); c[i] = ldexp(1.0, -60) * (i + 1); }
+        clear_fpsr(0);
+        matmul_row(a, c, 64, m, &d0, &d1, &f);
+        print_row("", c, 64, f);
     }
 
     /* exact values (IXC stays clear), then FPCR changed mid-loop: FZ, DN, round down */

@@ -6,6 +6,10 @@ each of the loop's three accesses (the frame's D registers are the last trip's:
 the register ints a trip no longer computes are made at its exits and faults)."""
 from __future__ import annotations
 
+import math
+import random
+from fractions import Fraction
+
 from mkemu.cpu.a64_fp_twin import HELPERS
 from tests.support.guestrun import run_mkemu, run_qemu
 
@@ -25,6 +29,36 @@ def test_nan_payloads_and_signs_survive_the_float_paths():
         assert QD(d) == bits and QD(DQ(bits)) == bits
 
 
+def test_split_constants_admit_only_exact_products():
+    """SPLITS[y] (the hoisted factor's Veltkamp constant): a factor x that passes the
+    split test (or any x, for 0.0) has an exact x * y, short of underflow and overflow
+    (tested apart in the trace); and x of exactly the bits y leaves passes."""
+    splits = HELPERS["SPLITS"]
+    rng = random.Random(23)
+
+    def with_bits(n: int) -> float:      # a double of exactly n significant bits
+        sig = (1 << (n - 1)) | (rng.getrandbits(n - 2) << 1 if n > 2 else 0) | (1 if n > 1 else 0)
+        return math.ldexp(sig * rng.choice((1, -1)), rng.randint(-40, 40) - n)
+
+    assert splits[0.0] == 0.0 and splits[-0.0] == 0.0 and splits[0.5] == 0.0 and splits[-8.0] == 0.0
+    assert splits[1.5] == 5.0 and splits[5e-324] == 0.0 and splits[3 * 5e-324] == 5.0
+    for y in (math.inf, -math.inf, math.nan, 0.1, 1 / 3, with_bits(52)):
+        assert math.isnan(splits[y])
+    for _ in range(20000):
+        b = rng.randint(1, 53)
+        y = with_bits(b)
+        s = splits[y]
+        for a in (53 - b, 53 - b + 1, rng.randint(1, 53)):
+            if not 1 <= a <= 53:
+                continue
+            x = with_bits(a)
+            passes = not s or (c := x * s) - (c - x) == x
+            if a <= 53 - b and b <= 51:
+                assert passes, (x, y)
+            if passes:
+                assert Fraction(x) * Fraction(y) == Fraction(x * y), (x, y)
+
+
 def test_float_twins_match_qemu(rootfs, guest_binary):
     prog = guest_binary("fp_twins")
     code, out, err = run_mkemu([str(prog)], rootfs=rootfs, timeout=300)
@@ -34,3 +68,22 @@ def test_float_twins_match_qemu(rootfs, guest_binary):
     checks = int(err.decode().split("signal checks ")[1].split()[0])
     assert checks > 0          # mkemu delivered signals at the loop's top (the trace's exit)
     assert out.count(b"fault at k=300") == 1 and out.count(b"segv insn") == 3
+
+
+def test_a_load_and_store_of_one_double_share_the_view_only_with_no_access_between():
+    """c[j] += ...: the STR D writes through the view its LDR D found; with another
+    access between (whose slow path may apply a sibling's munmap or mprotect) the store
+    looks its page up again."""
+    from tests.oracle.test_memgroup import _source, ldr
+
+    def ldr_d(rt, rn, off):
+        return 0xFD400000 | (off // 8) << 10 | rn << 5 | rt
+
+    def str_d(rt, rn, off):
+        return 0xFD000000 | (off // 8) << 10 | rn << 5 | rt
+
+    fmadd = 0x1F410000   # fmadd d0, d0, d1, d0
+    fused = _source([ldr_d(0, 9, 8), fmadd, str_d(0, 9, 8)])
+    assert "= WD[" in fused and fused.count(" is not None: ") == 1
+    apart = _source([ldr_d(0, 9, 8), ldr(3, 12, 0), fmadd, str_d(0, 9, 8)])
+    assert "= WD[" not in apart and " is not None: " not in apart
