@@ -44,7 +44,6 @@ import sys
 import time
 from array import array
 from bisect import bisect_left
-from pathlib import Path
 from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
@@ -54,16 +53,25 @@ try:
 except ImportError:
     from hashlib import blake2b
 
-_CPU_DIR = Path(__file__).resolve().parent
+_CPU_DIR = os.path.dirname(os.path.realpath(__file__))
 TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
 HINT_MIN = 64               # a child of a site with no hint yet that read fewer leaves none
 HINT_MAX = 8192             # traces one hint names
 
 
-def _cache_base() -> Path:
+# Paths are strings (any path-like is taken): pathlib's import (with urllib.parse and
+# ipaddress) was ~13 M host instructions of every `mkemu run`'s start-up.
+
+def _cache_base() -> str:
     # as cachectl.cache_base (the CPU imports nothing above mm)
-    return Path(os.environ.get("MKEMU_CACHE") or Path.home() / ".cache" / "mkemu")
+    return os.environ.get("MKEMU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                         "mkemu")
+
+
+def _tmp_name(path: str) -> str:
+    """Where a file is written before it is renamed to path (its suffix replaced)."""
+    return f"{os.path.splitext(path)[0]}.{os.getpid()}.tmp"
 
 
 @functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
@@ -82,9 +90,13 @@ def translator_tag() -> str:
     key = key.hexdigest()
     # nothing is read or written in a cache the user turned off
     memo = None if os.environ.get("MKEMU_NO_CODE_CACHE") else \
-        _cache_base() / "code" / ".translator-tag"
+        os.path.join(_cache_base(), "code", ".translator-tag")
     try:
-        remembered = memo.read_text().split() if memo else ()
+        if memo:
+            with open(memo) as f:
+                remembered = f.read().split()
+        else:
+            remembered = ()
         if len(remembered) == 2 and remembered[0] == key:
             return remembered[1]
     except (OSError, UnicodeDecodeError):
@@ -98,19 +110,20 @@ def translator_tag() -> str:
     tag = h.hexdigest()
     if memo:
         try:                            # whole or not at all: a temporary name, renamed
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-            tmp.write_text(f"{key} {tag}")
+            os.makedirs(os.path.dirname(memo), exist_ok=True)
+            tmp = f"{memo}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                f.write(f"{key} {tag}")
             os.replace(tmp, memo)
         except OSError:
             pass
     return tag
 
 
-def default_dir() -> Path | None:
+def default_dir() -> str | None:
     if os.environ.get("MKEMU_NO_CODE_CACHE"):
         return None
-    return _cache_base() / "code" / translator_tag()
+    return os.path.join(_cache_base(), "code", translator_tag())
 
 
 def function_code(code):
@@ -227,7 +240,7 @@ def _map_page(fd: int) -> _Page:
 _DAMAGED = (EOFError, ValueError, TypeError, AttributeError, IndexError, struct.error)
 
 
-def _load_page(path: Path) -> _Page:
+def _load_page(path: str) -> _Page:
     """The page file at path (an empty page when missing or damaged)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -259,8 +272,8 @@ def _pick(variants, likely_taken: set[int]):
 
 
 class CodeCache:
-    def __init__(self, directory: Path | None) -> None:
-        self.dir = directory
+    def __init__(self, directory) -> None:
+        self.dir = None if directory is None else os.fspath(directory)
         self.pages: dict[str, _Page] = {}
         self.dirty: set[str] = set()
         self.used_old: set[str] = set()     # loaded files whose mtime is older than TOUCH_AGE
@@ -283,7 +296,7 @@ class CodeCache:
         if page is None:
             page = _Page()
             if self.dir is not None:
-                page = _load_page(self.dir / ph)
+                page = _load_page(os.path.join(self.dir, ph))
                 if page.view is not None and time.time() - page.mtime > TOUCH_AGE:
                     self.used_old.add(ph)
             self.pages[ph] = page
@@ -360,7 +373,7 @@ class CodeCache:
         their functions too (the kit an engine takes a page at a time, Engine._adopt)."""
         if self.dir is None or self.kept >= KEEP_MAX:
             return
-        path = self.dir / f"hint-{site}"
+        path = os.path.join(self.dir, f"hint-{site}")
         try:
             st = os.stat(path)          # one system call on every fork but the hint's first
             stamp = (st.st_mtime_ns, st.st_size)
@@ -436,8 +449,8 @@ class CodeCache:
         if not new or len(self.hint_base) >= HINT_MAX:
             return                          # nothing to add: the parent re-reads nothing
         names = self.hint_base + new
-        path = self.dir / f"hint-{self.hint_site}"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        path = os.path.join(self.dir, f"hint-{self.hint_site}")
+        tmp = _tmp_name(path)
         try:
             with open(tmp, "wb") as f:
                 f.write(marshal.dumps(names[:HINT_MAX]))
@@ -461,7 +474,7 @@ class CodeCache:
             return
         for ph in self.used_old - self.dirty:
             try:
-                os.utime(self.dir / ph)
+                os.utime(os.path.join(self.dir, ph))
             except OSError:
                 pass                        # evicted meanwhile
         self.used_old.clear()
@@ -471,11 +484,11 @@ class CodeCache:
 
     def _write_pages(self) -> None:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            os.makedirs(self.dir, exist_ok=True)
         except OSError:
             return
         for ph in self.dirty:
-            path = self.dir / ph
+            path = os.path.join(self.dir, ph)
             mine = self.pages[ph]
             try:
                 merged = _load_page(path).entries()
@@ -483,7 +496,7 @@ class CodeCache:
                 merged = {}                 # a damaged file is replaced by this run's traces
             for pc, variants in mine.new.items():
                 merged.setdefault(pc, {}).update(variants)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp = _tmp_name(path)
             try:
                 with open(tmp, "wb") as f:
                     _write_page(f, merged)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import ctypes
 import math
 import struct
-from fractions import Fraction
 
 IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 0x80
 FZ16, FZ, DN = 1 << 19, 1 << 24, 1 << 25
@@ -119,7 +118,7 @@ def _rmode(fpcr: int) -> int:
     return (fpcr >> 22) & 3
 
 
-def round_exact(q: Fraction, esize: int, fpcr: int, st, rmode: int | None = None) -> int:
+def round_exact(q: "Fraction", esize: int, fpcr: int, st, rmode: int | None = None) -> int:
     """FPRoundBase: the nonzero exact value q rounded to esize bits by the
     rounding mode (FPCR's unless given), with output flush-to-zero and the
     UFC, OFC and IXC flags."""
@@ -202,6 +201,7 @@ def _addsub(a: int, b: int, esize: int, fpcr: int, st, negate_b: bool) -> int:
         return a if math.isinf(x) else b
     if x == 0 and y == 0 and not (a ^ b) & _SIGN[esize]:
         return a
+    from fractions import Fraction     # (here: not a cost of every start-up)
     q = Fraction(x) + Fraction(y)
     if q == 0:
         return _zero_sum(fpcr, esize)
@@ -229,6 +229,7 @@ def fmul(a, b, esize, fpcr=0, st=None):
         return sign | _inf(esize)
     if x == 0 or y == 0:
         return sign
+    from fractions import Fraction     # (here: not a cost of every start-up)
     return round_exact(Fraction(x) * Fraction(y), esize, fpcr, st)
 
 
@@ -247,6 +248,7 @@ def fdiv(a, b, esize, fpcr=0, st=None):
         return sign | _inf(esize)
     if x == 0 or math.isinf(y):
         return sign
+    from fractions import Fraction     # (here: not a cost of every start-up)
     return round_exact(Fraction(x) / Fraction(y), esize, fpcr, st)
 
 
@@ -331,6 +333,7 @@ def fmadd(a, b, c, esize, fpcr=0, st=None):
     p_neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
     if (x == 0 or y == 0) and z == 0 and p_neg == (math.copysign(1, z) < 0):
         return c                                   # zeros of one sign: that zero
+    from fractions import Fraction     # (here: not a cost of every start-up)
     exact = Fraction(x) * Fraction(y) + Fraction(z)
     if exact == 0:
         return _zero_sum(fpcr, esize)
@@ -351,6 +354,7 @@ def fsqrt(a, esize, fpcr=0, st=None):
     # sqrt(q) from an integer square root with 60 more bits than any format
     # keeps: the true root lies strictly between r and r + 1 when r*r != m,
     # and r + 1/2 then rounds the same way in every mode
+    from fractions import Fraction     # (here: not a cost of every start-up)
     q = Fraction(x)
     k = 120 - (q.numerator.bit_length() - q.denominator.bit_length())
     k += k & 1
@@ -449,7 +453,7 @@ def _round_real(x: float, rmode: int) -> int:
 
 def _round_away(x) -> int:
     """Nearest integer, ties away from zero (x a float or a Fraction)."""
-    if abs(x) % 1 == Fraction(1, 2):
+    if abs(x) % 1 == 0.5:            # (exact for a float and a Fraction alike)
         n = math.floor(abs(x)) + 1
         return -n if x < 0 else n
     return round(x)
@@ -485,6 +489,7 @@ def to_fixed(a, esize, intbits, unsigned, fbits, rmode, st=None) -> int:
         if unsigned:
             return mask if x > 0 else 0
         return (1 << (intbits - 1)) - 1 if x > 0 else (1 << (intbits - 1))
+    from fractions import Fraction     # (here: not a cost of every start-up)
     v = Fraction(x) * (1 << fbits) if fbits else x     # exact: x * 2^fbits may overflow a float
     r = _round_away(v) if rmode == 4 else _round_real(v, rmode)
     if unsigned:
@@ -511,6 +516,7 @@ def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
             if x != v:
                 _flag(st, IXC)
             return from_float(x, esize)
+    from fractions import Fraction     # (here: not a cost of every start-up)
     q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
     if q == 0:
         return 0
@@ -541,6 +547,7 @@ def fconvert(a, from_esize, to_esize, fpcr=0, st=None, odd=False):
         return sign
     if math.isinf(x):
         return sign | _inf(to_esize)
+    from fractions import Fraction     # (here: not a cost of every start-up)
     return round_exact(Fraction(x), to_esize, fpcr, st, 5 if odd else None)
 
 
@@ -664,6 +671,7 @@ def _step(a, b, esize, fpcr, st, inf_zero: float, addend: float, halve: bool):
     if math.isinf(x) or math.isinf(y):
         neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
         return _SIGN[esize] * neg | _inf(esize)
+    from fractions import Fraction     # (here: not a cost of every start-up)
     exact = Fraction(addend) + Fraction(x) * Fraction(y)
     if halve:
         exact /= 2
