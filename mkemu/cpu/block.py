@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
@@ -791,7 +792,7 @@ class BlockBuilder:
     def _loop_header(self) -> str:
         """The loop statement of a trace that branches back to its start.  When
         every branch back ends a trip of the same length, the trip counter is the
-        loop's own: `for _n in range(0, BIG, trip)` gives _n the instructions of
+        loop's own: `for _n in TRIPS[trip]` (range(0, 2**62, trip)) gives _n the instructions of
         the finished trips at the top of each, as `_n += trip` before `continue`
         did, for less (a third of a pure ALU loop's overhead per trip).  The
         `_n += trip` then moves after the `continue`, onto the path that leaves
@@ -800,12 +801,13 @@ class BlockBuilder:
         edges = [i for i in range(1, len(lines)) if lines[i].endswith(BACK_EDGE)
                  and lines[i - 1].lstrip().startswith("_n += ")]
         trips = {lines[i - 1].lstrip()[len("_n += "):] for i in edges}
-        if (len(trips) != 1 or len(edges) != sum(ln.lstrip() == BACK_EDGE for ln in lines)
-                or not next(iter(trips)).isdigit()):
+        trip = next(iter(trips)) if len(trips) == 1 else ""
+        if (not trip.isdigit() or not 0 < int(trip) < len(TRIPS)
+                or len(edges) != sum(ln.lstrip() == BACK_EDGE for ln in lines)):
             return "while True:"
         for i in edges:
             lines[i - 1], lines[i] = lines[i], lines[i - 1]
-        return f"for _n in range(0, 0x4000000000000000, {next(iter(trips))}):"
+        return f"for _n in TRIPS[{trip}]:"
 
     def _entry_lines(self, loop_flags: dict, always_n: bool) -> list[str]:
         """What a trace runs first, after its register loads (source and region_part):
