@@ -140,3 +140,34 @@ def test_extensions_from_bit_0():
                 ubfm(1, 14, 1, 31),                      # ubfx x14, x1, #0, #32
                 ubfm(1, 15, 2, rng.randrange(63))]       # ubfx x15, x2, #0, #w
         check(Case(code=code, x=st["x"], nzcv=st["nzcv"]))
+
+
+@pytest.mark.parametrize("sf", [0, 1])
+def test_signed_conditions_at_sign_edges(sf):
+    """GE/LT/GT/LE after CMP (register, immediate) and CMN #imm (kept as a compare
+    with a negative immediate): the builder compares the unsigned values and
+    corrects by the two sign bits, or by the immediate's known sign.  B.cond and
+    CSET on values around 0 and the sign bit, in 32 and 64 bits."""
+    rng = random.Random(1400 + sf)
+    bits = 64 if sf else 32
+    sb = 1 << (bits - 1)
+    edges = [0, 1, 2, sb - 2, sb - 1, sb, sb + 1, 2 * sb - 2, 2 * sb - 1]
+    for _ in range(300):
+        st = random_state(rng)
+        st["x"][1] = rng.choice(edges + [rng.getrandbits(bits)])
+        st["x"][2] = rng.choice(edges + [st["x"][1], rng.getrandbits(bits)])
+        cond = rng.choice([10, 11, 12, 13])          # GE LT GT LE
+        imm = rng.choice([0, 1, 2, 0xFFF, rng.randrange(4096)])
+        st["x"][1] = rng.choice([st["x"][1], imm, (imm + 1) % (2 * sb), (imm - 1) % (2 * sb),
+                                 (2 * sb - imm) % (2 * sb), (2 * sb - imm - 1) % (2 * sb)])
+        cmp = rng.choice([
+            (sf << 31) | 0x6B00001F | (2 << 16) | (1 << 5),      # cmp x1, x2
+            (sf << 31) | 0x6B00001F | (1 << 16) | (2 << 5),      # cmp x2, x1
+            (sf << 31) | 0x7100001F | (imm << 10) | (1 << 5),    # cmp x1, #imm
+            (sf << 31) | 0x3100001F | (imm << 10) | (1 << 5),    # cmn x1, #imm
+        ])
+        if rng.random() < 0.5:
+            tail = [0x54000040 | cond, 0xD2800020, 0xD2800041]   # b.cond +8; movz x0/x1
+        else:
+            tail = [0x1A9F07E3 | ((cond ^ 1) << 12)]             # cset w3, cond
+        check(Case(code=[cmp] + tail, x=st["x"], nzcv=st["nzcv"]))
