@@ -7,52 +7,23 @@ instruction count, and the eager run must really have made regions.
 """
 import shutil
 import signal
-import subprocess
 
 import pytest
 
-from mkemu.cpu.engine import POLICIES, Engine
-from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL, CpuState
-from mkemu.mm.tlb import SoftTLB
-from tests.support.oracle import CODE, FlatMemory
-
-STACK = 0x800000
-STACK_SIZE = 0x40000
+from mkemu.cpu.engine import POLICIES
+from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL
+from tests.support.asmrun import FIB, STACK, STACK_SIZE, asm, flat_machine, run
+from tests.support.oracle import CODE
 
 pytestmark = pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None,
                                 reason="needs aarch64-linux-gnu-as")
 
 
-def asm(text: str, tmp_path) -> bytes:
-    """The .text of `text` assembled (position-independent branches only)."""
-    src, obj, raw = tmp_path / "t.s", tmp_path / "t.o", tmp_path / "t.bin"
-    src.write_text(".text\n" + text + "\n")
-    subprocess.run(["aarch64-linux-gnu-as", "-o", str(obj), str(src)], check=True)
-    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", str(obj), str(raw)],
-                   check=True)
-    return raw.read_bytes()
-
-
 def machine(code: bytes, eager: bool):
-    mem = FlatMemory()
-    mem.map(CODE, 0x2000)
-    mem.write(CODE, code)
-    mem.map(STACK, STACK_SIZE)
-    st = CpuState()
-    st.pc = CODE
-    st.x[31] = STACK + STACK_SIZE
-    tlb = SoftTLB(mem.resolve)
-    eng = Engine(st, tlb)
-    eng.policy = POLICIES["eager"] if eager else None
-    eng.sample_at = 1 if eager else -1
+    st, eng, mem = flat_machine(code)
+    if eager:
+        eng.policy, eng.sample_at = POLICIES["eager"], 1
     return st, eng, mem
-
-
-def run(st, eng) -> int:
-    """Run to a trap other than TRAP_SIGNAL (a dropped region asks for one round more)."""
-    while (trap := eng.run()) == TRAP_SIGNAL:
-        st.pending = False
-    return trap
 
 
 def both(code: bytes):
@@ -66,28 +37,6 @@ def both(code: bytes):
     assert off[:5] == on[:5]
     assert off[5].regions_made == 0 and on[5].regions_made > 0
     return off[0], on[5]
-
-
-FIB = """
-    mov x0, #{n}
-    bl fib
-    brk #0
-fib:
-    cmp x0, #2
-    b.lt 9f
-    stp x29, x30, [sp, #-32]!
-    stp x19, x20, [sp, #16]
-    mov x19, x0
-    sub x0, x0, #1
-    bl fib
-    mov x20, x0
-    sub x0, x19, #2
-    bl fib
-    add x0, x0, x20
-    ldp x19, x20, [sp, #16]
-    ldp x29, x30, [sp], #32
-9:  ret
-"""
 
 
 def test_calls_and_returns_inside_regions(tmp_path):

@@ -12,57 +12,30 @@ code written by another thread) run under `mkemu run` both ways.
 import re
 import shutil
 import signal
-import subprocess
 
 import pytest
 
 from mkemu.cpu.codecache import CodeCache
-from mkemu.cpu.engine import TRAP_FAULT, Engine
-from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL, TRAP_SVC, CpuState
+from mkemu.cpu.engine import TRAP_FAULT
+from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL, TRAP_SVC
 from mkemu.cpu.tier import NEVER, is_first_tier, tier_up_runs
-from mkemu.mm.tlb import SoftTLB
+from tests.support.asmrun import FIB, STACK, STACK_SIZE, asm, flat_machine, run
 from tests.support.guestrun import run_mkemu
-from tests.support.oracle import CODE, FlatMemory
+from tests.support.oracle import CODE
 
-STACK = 0x800000
-STACK_SIZE = 0x40000
 UNMAPPED = 0x40_0000
 
 needs_as = pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None,
                               reason="needs aarch64-linux-gnu-as")
 
 
-def asm(text: str, tmp_path) -> bytes:
-    src, obj, raw = tmp_path / "t.s", tmp_path / "t.o", tmp_path / "t.bin"
-    src.write_text(".text\n" + text + "\n")
-    subprocess.run(["aarch64-linux-gnu-as", "-o", str(obj), str(src)], check=True)
-    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", str(obj), str(raw)],
-                   check=True)
-    return raw.read_bytes()
-
-
 def machine(code: bytes, tier: int, cache=None):
     """A machine running code from CODE with a stack; tier: the runs before a
     first-tier trace tiers up (0: every trace in full)."""
-    mem = FlatMemory()
-    mem.map(CODE, 0x2000)
-    mem.write(CODE, code)
-    mem.map(STACK, STACK_SIZE)
-    st = CpuState()
-    st.pc = CODE
-    st.x[31] = STACK + STACK_SIZE
-    tlb = SoftTLB(mem.resolve)
-    eng = Engine(st, tlb, code_cache=cache)
-    eng.policy, eng.sample_at = None, -1          # no regions: traces alone
+    st, eng, mem = flat_machine(code, cache)     # no regions: traces alone
     eng.tier_up = tier
     eng.globals["TN"] = tier or 1
     return st, eng, mem
-
-
-def run(st, eng) -> int:
-    while (trap := eng.run()) == TRAP_SIGNAL:
-        st.pending = False
-    return trap
 
 
 def first_tier_pcs(eng) -> set[int]:
@@ -89,27 +62,6 @@ def test_tier_setting():
     assert tier_up_runs("") > 1 and tier_up_runs("off") == 0 and tier_up_runs("0") == 0
     assert tier_up_runs("cold") == NEVER and tier_up_runs("7") == 7
 
-
-FIB = """
-    mov x0, #{n}
-    bl fib
-    brk #0
-fib:
-    cmp x0, #2
-    b.lt 9f
-    stp x29, x30, [sp, #-32]!
-    stp x19, x20, [sp, #16]
-    mov x19, x0
-    sub x0, x0, #1
-    bl fib
-    mov x20, x0
-    sub x0, x19, #2
-    bl fib
-    add x0, x0, x20
-    ldp x19, x20, [sp, #16]
-    ldp x29, x30, [sp], #32
-9:  ret
-"""
 
 # every size of load and store, pairs of W and X, Q registers, unaligned words
 ACCESSES = """
