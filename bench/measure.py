@@ -23,7 +23,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 
-from tests.support.guestrun import GUEST_ENV, kill_tree
+from tests.support.guestrun import QEMU_GUEST_ENV, kill_tree
 
 from .report import Result
 from .workloads import DERIVED, ROOTFS, WORKLOADS, BenchError, build, input_file, scaling
@@ -80,7 +80,7 @@ class Runner:
         self.qemu_cmd = ["qemu-aarch64", "-L", str(self.rootfs), str(host_prog), *w.argv(size)]
 
     def qemu(self) -> tuple[float, bytes, bytes, int]:
-        r = timed(self.qemu_cmd, self.timeout, env=dict(GUEST_ENV), stdin=self.stdin)
+        r = timed(self.qemu_cmd, self.timeout, env=dict(QEMU_GUEST_ENV), stdin=self.stdin)
         if r[3] != 0:
             raise BenchError(f"qemu exit {r[3]}: {first_error_line(r[2])}")
         return r
