@@ -23,10 +23,19 @@ import tempfile
 import time
 from contextlib import ExitStack
 
-from tests.support.guestrun import QEMU_GUEST_ENV, kill_tree
+from tests.support.guestrun import GUEST_ENV, kill_tree
 
 from .report import Result
 from .workloads import DERIVED, ROOTFS, WORKLOADS, BenchError, build, input_file, scaling
+
+# qemu's guest gets one more: qemu -L resolves an absolute symlink on the host, so the
+# guest python's sitecustomize.py (-> /etc/python3.11/sitecustomize.py) is the host's
+# file, with another mtime.  Its python then found the rootfs's prebuilt .pyc stale and
+# rewrote it, and the next mkemu run (which resolves the link inside the rootfs) found
+# it stale again and compiled the source: session 23's py-start-cold run with 30% more
+# guest instructions.  qemu's python must not write into the shared rootfs.  (The tests
+# compare environments with qemu's, so they do not add it.)
+QEMU_GUEST_ENV = {**GUEST_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def timed(cmd: list[str], timeout: float, env=None, stdin=None) -> tuple[float, bytes, bytes, int]:

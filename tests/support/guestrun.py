@@ -33,14 +33,6 @@ from mkemu.kern.machine import default_guest_env
 # so that outputs compare.
 GUEST_ENV = default_guest_env()
 
-# qemu's guest gets one more: qemu -L resolves an absolute symlink on the host, so the
-# guest python's sitecustomize.py (-> /etc/python3.11/sitecustomize.py) is the host's
-# file there, with another mtime.  Its python then finds the rootfs's prebuilt .pyc
-# stale and rewrites it, and the next mkemu run (which resolves the link inside the
-# rootfs) finds it stale again and compiles the source: ~30% more guest instructions in
-# a python3 start-up.  qemu's python must not write into the shared rootfs.
-QEMU_GUEST_ENV = {**GUEST_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
-
 DEFAULT_TIMEOUT = 120.0
 REPO = Path(__file__).resolve().parents[2]
 
@@ -185,5 +177,5 @@ def run_qemu(args, rootfs: Path | str | None = None, stdin: bytes = b"",
     if rootfs is not None:
         cmd += ["-L", str(rootfs)]
     cmd += [*map(str, extra), *map(str, args)]
-    return run_command(cmd, stdin, timeout, {**QEMU_GUEST_ENV, **(guest_env or {})}, _no_core_dumps,
+    return run_command(cmd, stdin, timeout, {**GUEST_ENV, **(guest_env or {})}, _no_core_dumps,
                        signal_as_status=True, cwd=cwd)
