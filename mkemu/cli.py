@@ -338,6 +338,40 @@ def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
 COMMANDS = ("run", "boot", "rootfs", "cache")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's, told the width so that it does not import shutil to ask: add_argument
+    makes a formatter for every argument (to check its metavar), and argparse's first
+    one imported shutil and through it bz2, lzma and fnmatch (~8 M host instructions of
+    every `mkemu run`) for help that is never printed."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = _terminal_columns() - 2         # (argparse's own margin)
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size's columns: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help uses _HelpFormatter; add_subparsers makes the
+    commands' parsers of this class too."""
+
+    def __init__(self, *args, formatter_class=_HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def build_parser(only: str | None = None
                  ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser and each command's own (which reports its own usage errors).
@@ -346,8 +380,8 @@ def build_parser(only: str | None = None
     parse, usage and help are the same (a command's parser knows nothing of the
     others); it saves building the rest (`mkemu run`: argparse's parsers and their
     gettext look-ups were ~10 ms of start-up)."""
-    ap = argparse.ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
-                                 allow_abbrev=False)
+    ap = _ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
+                        allow_abbrev=False)
     ap.add_argument("--version", action=_VersionAction, nargs=0, help="show program's version "
                     "number and exit")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import re
 import stat
 import time
 import zlib
 
 from ..hostdirs import remove_tree
+from ..lazyre import lazy_compile
 from .ostrans import (H_O_DIRECTORY, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_PATH, O__TMPFILE,
                       open_flags_to_guest)
 from .structs import Stat
@@ -262,7 +262,7 @@ def _check_guest_fd(t, fd: int) -> None:
         raise OSError(errno.ENOENT, "no such file") from None   # a closed fd: no entry
 
 
-_LOCK_OWNER = re.compile(rb"^(lock:.*\b(?:READ|WRITE|UNLCK)\s+)(-?\d+)(\s)")
+_LOCK_OWNER = lazy_compile(rb"^(lock:.*\b(?:READ|WRITE|UNLCK)\s+)(-?\d+)(\s)")
 
 
 class FdInfo(TextFile):

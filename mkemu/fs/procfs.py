@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
+from ..lazyre import lazy_compile
 from .nodes import (FdInfo, FdLink, GuestLink, HostDir, NameListDir, Node, Redirect, RemoteFdLink,
                     RemoteLink, RemoteText, Symlink, TextFile, WritableText)
 
-_PID = re.compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
-_FD = re.compile(rb"^/fd/(\d+)$")
-_FDINFO = re.compile(rb"^/fdinfo/(\d+)$")
-_THROUGH = re.compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
-_TASK = re.compile(rb"^/task/(\d+)(/.*)?$")
+_PID = lazy_compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
+_FD = lazy_compile(rb"^/fd/(\d+)$")
+_FDINFO = lazy_compile(rb"^/fdinfo/(\d+)$")
+_THROUGH = lazy_compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
+_TASK = lazy_compile(rb"^/task/(\d+)(/.*)?$")
 
 
 def _uuid4() -> str:

@@ -34,6 +34,7 @@ import struct
 import time
 
 from ..ipc import protocol as P
+from ..lazyre import lazy_compile
 from . import brokercall, guestpids, sigframe, signalfd, sys_fs, timespec
 from .signals import HOST_SIGNALS, NSIG, UNBLOCKABLE
 from .sys_fs import _fd, _new_fd
@@ -268,7 +269,7 @@ def sys_signalfd4(t, fd, mask_ptr, size, flags):
 # ---- pidfd ---------------------------------------------------------------------------------
 PIDFD_NONBLOCK, PIDFD_THREAD = O_NONBLOCK, 0o200
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
-_FDINFO_PID = re.compile(rb"^Pid:\s*(-?\d+)", re.M)
+_FDINFO_PID = lazy_compile(rb"^Pid:\s*(-?\d+)", re.M)
 # (st_dev, st_ino) of a pidfd -> its guest pid, to know it once the task is reaped: the pipe
 # of a process that had ended, or a host pidfd where the host gives each pid an inode of
 # its own (pidfs, Linux 6.9); None where two pids share one (an older host's anon inode)
