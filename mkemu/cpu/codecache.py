@@ -37,6 +37,7 @@ lookup per block and a relearning of the branches (Engine._adopt).
 from __future__ import annotations
 
 import functools
+import gc
 import marshal
 import os
 import struct
@@ -47,6 +48,8 @@ from bisect import bisect_left
 from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
+from . import startkit
+from .startkit import StartKit
 
 try:
     from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
@@ -290,6 +293,7 @@ class CodeCache:
         # [(pc, function, extra)] that follow onto other pages, the branches marked)
         self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
         self.kit_globals: dict | None = None
+        self.start: StartKit | None = None  # the machine's first program's (startkit.py)
 
     def _page(self, ph: str) -> _Page:
         page = self.pages.get(ph)
@@ -341,6 +345,8 @@ class CodeCache:
         self._remember(ph, pc, marks, code, extra)
         if self.hint_site is not None and len(self.made) < HINT_MAX:
             self.made.append((ph, pc, marks))
+        if self.start is not None:
+            self.start.note((ph, pc, marks), code, extra)
 
     def _remember(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
         """Keep a trace's code (function_code's) for later engines of this process and
@@ -366,6 +372,41 @@ class CodeCache:
         self.hint_base = self.hinted.get(site, [])
         self.used_old = set()               # the parent's to touch and write: not every child's
         self.dirty = set()
+        self.start = None                   # the first process writes its kit, not its children
+
+    # ---- the start kit (startkit.py) ------------------------------------------------
+    def start_kit(self, rootfs: str, program: str, fn_globals: dict) -> None:
+        """At a machine's start, its program loaded: make the traces its last run
+        used as the kit the engine adopts (a page at a time), and list from now on
+        what this run adds to them."""
+        if self.dir is None:
+            return
+        # No collection while the kit loads (python3's: 19,000 traces, 56 MB; the
+        # collector made unmarshalling it 4x slower), and what it made is frozen: it
+        # lives as long as the process, and scanning it again in every full
+        # collection would cost more than loading it saved.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            kit, entries = startkit.load(os.path.join(self.dir, startkit.site(rootfs, program)),
+                                         HINT_MIN, TOUCH_AGE)
+            if entries:
+                source: dict[tuple[str, int], list] = {}
+                for ph, pc, marks, extra, code in entries:
+                    source.setdefault((ph, pc), []).append((marks, code, extra))
+                    self._remember(ph, pc, marks, code, extra)
+                self._make_kit(kit.base, fn_globals, source)
+                gc.freeze()
+        finally:
+            if collecting:
+                gc.enable()
+        self.start = kit
+
+    def end_start(self) -> None:
+        """The first image is over (an execve, the exit): write its kit if it grew."""
+        if self.start is not None:
+            self.start.write()
+            self.start = None
 
     def warm(self, site: str, fn_globals: dict | None = None) -> None:
         """Before a fork from site: make the code its last children had to make, so the
@@ -407,14 +448,16 @@ class CodeCache:
         if fn_globals is not None:
             self._make_kit(names, fn_globals)
 
-    def _make_kit(self, names: list, fn_globals: dict) -> None:
+    def _make_kit(self, names: list, fn_globals: dict, source: dict | None = None) -> None:
         """The kit of a hint's traces: per page, the variant of each trace whose marks
         agree with every branch the hint's traces mark taken (what the last child had
-        learnt), as a function of fn_globals."""
+        learnt), as a function of fn_globals.  Their code from source ((page hash, pc)
+        -> [(marks, code, extra)]), by default the code kept (self.codes)."""
+        source = self.codes if source is None else source
         hot = {branch for _, _, marks in names for branch, marked in marks if marked}
         kit: dict[tuple[str, int], tuple[dict, list, set]] = {}
         for ph, pc in {(ph, pc) for ph, pc, _ in names}:
-            for marks, code, extra in self.codes.get((ph, pc), ()):
+            for marks, code, extra in source.get((ph, pc), ()):
                 if code.co_name == "<module>" or \
                         not all((branch in hot) == marked for branch, marked in marks):
                     continue
@@ -481,6 +524,7 @@ class CodeCache:
         if self.dirty:
             self._write_pages()
         self._write_hint()              # after the pages: it names their traces
+        self.end_start()
 
     def _write_pages(self) -> None:
         try:

@@ -280,6 +280,7 @@ class Task:
         except BaseException:
             new_space.close()
             raise
+        self.code_cache.end_start()         # the machine's first image, if it was, is over
         self.tlb.retire()                   # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
@@ -399,6 +400,8 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
             task.sig.actions[s].handler = signals.SIG_IGN
         try:
             task.execve(path, argv, envp)
+            if not config.dump_blocks:      # (every block is translated anew to be shown)
+                task.code_cache.start_kit(config.rootfs, task.exe_path, task.engine.globals)
         except (ExecError, OSError) as e:
             err = getattr(e, "errno", 0) or 0
             if os.environ.get("MKEMU_DEBUG"):

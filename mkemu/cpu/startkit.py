@@ -1,0 +1,99 @@
+"""The start kit: the traces a machine's first program ran last time, code and all, in
+one file of the code cache.
+
+A `mkemu run` starts its program in a fresh process, which found each trace by a
+look-up in the page files (CodeCache.lookup: open and map the page file, find the
+variant, unmarshal it): ~22 us a trace, 8.5 ms of a static hello's 378 and ~0.35 s
+of `python3 -c pass`'s 15,800.  The kit file (`kit-<site>`, the site named by the
+rootfs and the program's path) holds those traces' code in one marshalled list,
+read in one go before the program runs and made functions as a fork hint's kit is
+(CodeCache._make_kit), which the engine adopts a page at a time.
+
+Nothing in it is trusted beyond the page files: each trace is keyed by the hash of
+the page it starts on, and the engine adopts a page's traces only when the page it
+mapped has that hash (a rebuilt program at the same path finds nothing of its old
+kit and runs as without one).  A run that had to read or translate traces beyond
+its kit (GROW_SHARE of it, or HINT_MIN for a first kit) writes the kit again with
+them added, whole, to a temporary name renamed into place; only the machine's first
+process writes, and only for its first image (a fork child or a later execve has
+the fork hints, CodeCache.warm).
+"""
+from __future__ import annotations
+
+import marshal
+import os
+import time
+from types import CodeType
+
+START_KIT_MAX = 40000       # traces one kit holds (python3 -c pass: ~15,800, ~45 MB)
+GROW_SHARE = 16             # rewritten when the run added at least 1/16 of the kit's size
+
+
+def site(rootfs: str, program: str) -> str:
+    """The kit file's name for program (a guest path) started in rootfs."""
+    from .codecache import CodeCache
+    return "kit-" + CodeCache.fork_site(f"start\0{rootfs}\0{program}", 0)
+
+
+class StartKit:
+    """A machine's first program's kit as loaded, and what its run added."""
+
+    def __init__(self, path: str, min_new: int) -> None:
+        self.path = path
+        self.min_new = min_new
+        self.base: list[tuple] = []         # (page hash, pc, marks) loaded, in file order
+        self.codes: dict[tuple, tuple] = {}     # name -> (code, extra): loaded or made
+        self.made: list[tuple] = []         # names the run read or translated itself
+
+    def note(self, name: tuple, code, extra) -> None:
+        """A trace the run had to read from a page file or translate (the newest code
+        of a name is kept: a trace made in full replaces its first-tier code)."""
+        self.made.append(name)
+        self.codes[name] = (code, extra)
+
+    def write(self) -> None:
+        """Write the kit again if the run added enough to it (see the module comment)."""
+        known = set(self.base)
+        new = [n for n in dict.fromkeys(self.made) if n not in known]
+        if len(new) < max(self.min_new, len(self.base) // GROW_SHARE):
+            return
+        names = (self.base + new)[:START_KIT_MAX]
+        entries = [(ph, pc, marks, self.codes[(ph, pc, marks)][1], self.codes[(ph, pc, marks)][0])
+                   for ph, pc, marks in names]
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(marshal.dumps(entries))
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        self.base, self.made = names, []
+
+
+def load(path: str, min_new: int, touch_age: float) -> tuple[StartKit, list]:
+    """The kit at path (empty when missing or damaged) and its entries
+    [(page hash, pc, marks, extra, code)]."""
+    kit = StartKit(path, min_new)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            entries = marshal.loads(f.read())
+        if time.time() - st.st_mtime > touch_age:
+            os.utime(path)                  # in use: not the least recently used (cachectl)
+    except (OSError, EOFError, ValueError, TypeError):
+        return kit, []
+    if not isinstance(entries, list):
+        return kit, []
+    good = []
+    for entry in entries:
+        if not (isinstance(entry, tuple) and len(entry) == 5 and isinstance(entry[4], CodeType)):
+            return kit, []                  # a damaged or foreign file: as none
+        ph, pc, marks, extra, code = entry
+        name = (ph, pc, marks)
+        kit.base.append(name)
+        kit.codes[name] = (code, extra)
+        good.append(entry)
+    return kit, good
