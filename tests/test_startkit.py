@@ -47,6 +47,13 @@ def test_another_program_at_the_same_path_runs_as_itself(rootfs, guest_binary, t
     code, out, err = run_mkemu([str(prog), "7"], rootfs=rootfs, env=env)
     qcode, qout, _ = run_qemu([str(prog), "7"], rootfs=rootfs)
     assert (code, out) == (qcode, qout) == (7, qout), err
+    # the kit is now what that run ran: nothing of hello's pages that exitcode never ran
+    fresh = {"MKEMU_CACHE": str(tmp_path / "fresh")}
+    assert run_mkemu([str(prog), "7"], rootfs=rootfs, env=fresh)[0] == 7
+    (kit,) = _cache_files(tmp_path / "cache", "kit-")
+    (alone,) = _cache_files(tmp_path / "fresh", "kit-")
+    pages = {e[0] for e in marshal.loads(kit.read_bytes())}
+    assert pages and pages <= {e[0] for e in marshal.loads(alone.read_bytes())}
 
 
 def test_a_damaged_kit_is_none_and_is_written_again(rootfs, guest_binary, tmp_path):

@@ -257,6 +257,19 @@ def _load_page(path: str) -> _Page:
         os.close(fd)
 
 
+class _KitPages(dict):
+    """CodeCache.kit: (page hash, vpn) -> that page's kit; remembers in taken which
+    pages an engine asked for (the first pages it ran: a start kit keeps those)."""
+
+    def __init__(self, taken: set) -> None:
+        super().__init__()
+        self.taken = taken
+
+    def get(self, key, default=None):
+        self.taken.add(key)
+        return super().get(key, default)
+
+
 def _pick(variants, likely_taken: set[int]):
     """The (marks, code, extra) of variants that follows the most branches and no
     branch marked in likely_taken contradicts; None if every one is contradicted."""
@@ -294,6 +307,7 @@ class CodeCache:
         self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
         self.kit_globals: dict | None = None
         self.start: StartKit | None = None  # the machine's first program's (startkit.py)
+        self.kit_taken: set[tuple[str, int]] = set()    # kit pages an engine asked for
 
     def _page(self, ph: str) -> _Page:
         page = self.pages.get(ph)
@@ -403,9 +417,9 @@ class CodeCache:
         self.start = kit
 
     def end_start(self) -> None:
-        """The first image is over (an execve, the exit): write its kit if it grew."""
+        """The first image is over (an execve, the exit): write its kit if it changed."""
         if self.start is not None:
-            self.start.write()
+            self.start.write(self.kit_taken)
             self.start = None
 
     def warm(self, site: str, fn_globals: dict | None = None) -> None:
@@ -469,8 +483,9 @@ class CodeCache:
                     ready[pc] = fn
                 marked.update(branch for branch, m in marks if m)
                 break
-        self.kit = {key: (ready, checked, frozenset(marked))
-                    for key, (ready, checked, marked) in kit.items()}
+        self.kit = _KitPages(self.kit_taken)
+        self.kit.update({key: (ready, checked, frozenset(marked))
+                         for key, (ready, checked, marked) in kit.items()})
         self.kit_globals = fn_globals
 
     def _warm_one(self, ph: str, pc: int, marks: tuple) -> bool:

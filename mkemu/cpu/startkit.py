@@ -12,11 +12,13 @@ read in one go before the program runs and made functions as a fork hint's kit i
 Nothing in it is trusted beyond the page files: each trace is keyed by the hash of
 the page it starts on, and the engine adopts a page's traces only when the page it
 mapped has that hash (a rebuilt program at the same path finds nothing of its old
-kit and runs as without one).  A run that had to read or translate traces beyond
-its kit (GROW_SHARE of it, or HINT_MIN for a first kit) writes the kit again with
-them added, whole, to a temporary name renamed into place; only the machine's first
-process writes, and only for its first image (a fork child or a later execve has
-the fork hints, CodeCache.warm).
+kit and runs as without one).  A run whose traces differ from its kit's (it had to
+read or translate traces beyond it, or left kit pages unrun: together GROW_SHARE of
+it, or HINT_MIN for a first kit) writes the kit again as what it ran, whole, to a
+temporary name renamed into place.  So a program started with changing arguments
+(busybox's applets, python3's scripts) keeps the kit of its latest run rather than
+the union of all.  Only the machine's first process writes, and only for its first
+image (a fork child or a later execve has the fork hints, CodeCache.warm).
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ import os
 import time
 from types import CodeType
 
-START_KIT_MAX = 40000       # traces one kit holds (python3 -c pass: ~15,800, ~45 MB)
-GROW_SHARE = 16             # rewritten when the run added at least 1/16 of the kit's size
+START_KIT_MAX = 20000       # traces one kit holds (python3 -c pass: ~19,000, 56 MB)
+GROW_SHARE = 16             # rewritten when the run added or left 1/16 of the kit's size
 
 
 def site(rootfs: str, program: str) -> str:
@@ -51,13 +53,16 @@ class StartKit:
         self.made.append(name)
         self.codes[name] = (code, extra)
 
-    def write(self) -> None:
-        """Write the kit again if the run added enough to it (see the module comment)."""
+    def write(self, taken: set) -> None:
+        """Write the kit again if the run changed it enough: what it ran of the kit
+        (the traces on the kit pages an engine took, in their order), then what it
+        had to read or make beyond it (see the module comment)."""
         known = set(self.base)
+        kept = [n for n in self.base if (n[0], n[1] >> 12) in taken]
         new = [n for n in dict.fromkeys(self.made) if n not in known]
-        if len(new) < max(self.min_new, len(self.base) // GROW_SHARE):
+        if len(new) + len(self.base) - len(kept) < max(self.min_new, len(self.base) // GROW_SHARE):
             return
-        names = (self.base + new)[:START_KIT_MAX]
+        names = (kept + new)[:START_KIT_MAX]
         entries = [(ph, pc, marks, self.codes[(ph, pc, marks)][1], self.codes[(ph, pc, marks)][0])
                    for ph, pc, marks in names]
         tmp = f"{self.path}.{os.getpid()}.tmp"
