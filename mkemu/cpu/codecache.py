@@ -402,8 +402,8 @@ class CodeCache:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            kit, entries = startkit.load(os.path.join(self.dir, startkit.site(rootfs, program)),
-                                         HINT_MIN, TOUCH_AGE)
+            site = self.fork_site(f"start\0{rootfs}\0{program}", 0)    # (a name like a hint's)
+            kit, entries = startkit.load(os.path.join(self.dir, f"kit-{site}"), HINT_MIN, TOUCH_AGE)
             if entries:
                 source: dict[tuple[str, int], list] = {}
                 for ph, pc, marks, extra, code in entries:

@@ -31,12 +31,6 @@ START_KIT_MAX = 20000       # traces one kit holds (python3 -c pass: ~19,000, 56
 GROW_SHARE = 16             # rewritten when the run added or left 1/16 of the kit's size
 
 
-def site(rootfs: str, program: str) -> str:
-    """The kit file's name for program (a guest path) started in rootfs."""
-    from .codecache import CodeCache
-    return "kit-" + CodeCache.fork_site(f"start\0{rootfs}\0{program}", 0)
-
-
 class StartKit:
     """A machine's first program's kit as loaded, and what its run added."""
 

@@ -1,8 +1,8 @@
 """A message channel over one end of a SOCK_SEQPACKET Unix socket pair."""
 from __future__ import annotations
 
-import socket
 
+from . import hostsock
 from . import protocol
 
 MAX_MESSAGE = 1 << 16
@@ -18,13 +18,13 @@ class RequestRefused(RuntimeError):
 
 
 class Channel:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: hostsock.socket) -> None:
         self.sock = sock
         self.fds: list[int] = []       # descriptors that came with the last message received
 
     @classmethod
     def pair(cls) -> tuple["Channel", "Channel"]:
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        a, b = hostsock.socketpair(hostsock.AF_UNIX, hostsock.SOCK_SEQPACKET)
         return cls(a), cls(b)
 
     def fileno(self) -> int:
@@ -34,7 +34,7 @@ class Channel:
         """Send msg, with descriptors passed over SCM_RIGHTS when fds is given."""
         try:
             if fds:
-                socket.send_fds(self.sock, [protocol.encode(msg)], list(fds))
+                hostsock.send_fds(self.sock, [protocol.encode(msg)], list(fds))
             else:
                 self.sock.sendall(protocol.encode(msg))
         except (BrokenPipeError, ConnectionResetError) as e:
@@ -44,7 +44,7 @@ class Channel:
         """The next message; descriptors that came with it are in self.fds (the
         receiver's to close), none otherwise."""
         try:
-            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
+            data, fds, _, _ = hostsock.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
         except ConnectionResetError as e:
             raise ChannelClosed(str(e)) from None
         self.fds = fds

@@ -20,9 +20,9 @@ import os
 import resource
 import select
 import selectors
-import signal
-import socket
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
+from ..ipc import hostsock
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings
@@ -484,7 +484,7 @@ class Broker:
         if proc.chan.fds:                                # its signal mailbox comes last
             if proc.mailbox is not None:
                 proc.mailbox.close()
-            proc.mailbox = socket.socket(fileno=proc.chan.fds.pop())
+            proc.mailbox = hostsock.socket(fileno=proc.chan.fds.pop())
             proc.mailbox.setblocking(False)
             if proc.door is not None:
                 proc.door.close()

@@ -7,7 +7,7 @@ descriptor (the original stderr), never into the guest's own fds.
 from __future__ import annotations
 
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..mm.fault import MemFault
 
@@ -53,7 +53,8 @@ def _backtrace(task, limit: int = 16) -> list[str]:
 
 def report(task, sig: int, reason: str) -> None:
     cpu = task.cpu
-    name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+    import signal as named              # (its enums: only here, where a name is printed)
+    name = named.Signals(sig).name if sig in named.Signals._value2member_map_ else str(sig)
     lines = [f"mkemu: guest pid {task.pid} ({task.exe_path}) killed by {name}: {reason}",
              f"  pc {cpu.pc:#018x}  sp {cpu.x[31]:#018x}  nzcv {cpu.nzcv >> 28:04b}"]
     if sig in (signal.SIGSEGV, signal.SIGBUS):

@@ -15,10 +15,10 @@ from __future__ import annotations
 import _signal              # pthread_sigmask without enum conversion (fork is hot)
 import ctypes
 import os
-import signal
-import socket
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import time
 
+from ..ipc import hostsock
 from ..ipc import protocol as P
 from ..mm.fault import MemFault
 
@@ -72,7 +72,7 @@ def take_channel(t, chan_fd: int, shares_fds: bool) -> None:
         t.reserved_fds.discard(old.fileno())
         old.close()
     # the same Channel object task_main holds; its kind given: no getsockopt to learn it
-    t.chan.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, chan_fd)
+    t.chan.sock = hostsock.socket(hostsock.AF_UNIX, hostsock.SOCK_SEQPACKET, 0, chan_fd)
 
 
 def say_hello(t, shares_fds: bool, quiet: bool = False) -> None:

@@ -32,10 +32,10 @@ import fcntl
 import marshal
 import os
 import select
-import signal
-import socket
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import time
 
+from ..ipc import hostsock
 from ..fs import procfs
 from ..ipc import protocol as P
 from ..mm.fault import MemFault
@@ -56,7 +56,7 @@ class Deferred(Exception):
 
 
 # ---- the target's door -------------------------------------------------------------------
-def new_door(t, mailbox: socket.socket, keep_old: bool) -> None:
+def new_door(t, mailbox: hostsock.socket, keep_old: bool) -> None:
     """Make this task's door and hand its other end to the broker on the signal mailbox
     (read by the broker at Hello).  keep_old: the old door is a sibling thread's (a shared
     descriptor table); else it is a copy the fork left here, and goes."""
@@ -67,39 +67,39 @@ def new_door(t, mailbox: socket.socket, keep_old: bool) -> None:
         else:
             t.reserved_fds.discard(old.fileno())
             old.close()
-    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    mine, theirs = hostsock.socketpair(hostsock.AF_UNIX, hostsock.SOCK_SEQPACKET)
     try:
-        socket.send_fds(mailbox, [DOOR_TAG], [theirs.fileno()])
+        hostsock.send_fds(mailbox, [DOOR_TAG], [theirs.fileno()])
     finally:
         theirs.close()
     high = t.reserve_fd(os.dup(mine.fileno()))
     mine.close()
-    t.door = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, high)
+    t.door = hostsock.socket(hostsock.AF_UNIX, hostsock.SOCK_SEQPACKET, 0, high)
     t.door.setblocking(False)
     t.introspect_queue = []
     t.introspect_due = t.introspect_rang = False
 
 
-def take_door(mailbox: socket.socket) -> socket.socket | None:
+def take_door(mailbox: hostsock.socket) -> hostsock.socket | None:
     """The broker's end of a task's door, sent over its mailbox before Hello (None: a task
     that has none, as in unit tests)."""
     try:
-        data, fds, _, _ = socket.recv_fds(mailbox, len(DOOR_TAG), 1)
+        data, fds, _, _ = hostsock.recv_fds(mailbox, len(DOOR_TAG), 1)
     except (BlockingIOError, OSError):
         return None
     if data != DOOR_TAG or len(fds) != 1:
         for fd in fds:
             os.close(fd)
         return None
-    door = socket.socket(fileno=fds[0])
+    door = hostsock.socket(fileno=fds[0])
     door.setblocking(False)
     return door
 
 
-def pass_on(door: socket.socket, request: bytes, answer_fd: int) -> bool:
+def pass_on(door: hostsock.socket, request: bytes, answer_fd: int) -> bool:
     """The broker's part: the request and the asker's socket into the target's door."""
     try:
-        socket.send_fds(door, [request], [answer_fd])
+        hostsock.send_fds(door, [request], [answer_fd])
         return True
     except OSError:
         return False
@@ -177,12 +177,12 @@ def serve(t, frame=None) -> None:
         t.introspecting = False
 
 
-def _take(door: socket.socket) -> list[tuple[bytes, int]]:
+def _take(door: hostsock.socket) -> list[tuple[bytes, int]]:
     """The requests waiting in the door, each with its answer socket."""
     taken = []
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(door, MAX_REQUEST, 1)
+            data, fds, _, _ = hostsock.recv_fds(door, MAX_REQUEST, 1)
         except OSError:                       # BlockingIOError: none left
             return taken
         if not data and not fds:
@@ -213,10 +213,10 @@ def _answer(t, data: bytes, fd: int, no_broker: bool = False) -> bool:
         reply = (-errno.EIO, repr(e))
     finally:
         t.broker_busy = False
-    out = socket.socket(fileno=fd)
+    out = hostsock.socket(fileno=fd)
     try:
         out.settimeout(ASK_TIMEOUT)
-        socket.send_fds(out, [b"F" if passed is not None else b"-"],
+        hostsock.send_fds(out, [b"F" if passed is not None else b"-"],
                         [passed] if passed is not None else [])
         out.sendall(marshal.dumps(reply))
     except OSError:
@@ -368,7 +368,7 @@ def _take_writes(t) -> None:
 def ask(t, tid: int, op: str, args=None):
     """(0, value, passed fd or None) from task tid, or (-errno, None, None).  -ESRCH: no
     such process or a zombie; -EAGAIN: a stopped one, or no answer within ASK_TIMEOUT."""
-    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pair = hostsock.socketpair(hostsock.AF_UNIX, hostsock.SOCK_STREAM)
     mine, theirs = (_high(t, s) for s in pair)
     try:
         request = marshal.dumps((op, args, (t.euid, t.egid, tid)))
@@ -383,7 +383,7 @@ def ask(t, tid: int, op: str, args=None):
         _drop(t, mine)
 
 
-def _drop(t, s: socket.socket) -> None:
+def _drop(t, s: hostsock.socket) -> None:
     if s.fileno() >= 0:
         t.reserved_fds.discard(s.fileno())
         s.close()
@@ -396,11 +396,11 @@ def _fd_high(fd: int) -> int:
     return high
 
 
-def _high(t, s: socket.socket) -> socket.socket:
-    return socket.socket(fileno=t.reserve_fd(s.detach()))
+def _high(t, s: hostsock.socket) -> hostsock.socket:
+    return hostsock.socket(fileno=t.reserve_fd(s.detach()))
 
 
-def _wait_readable(sock: socket.socket, deadline: float) -> bool:
+def _wait_readable(sock: hostsock.socket, deadline: float) -> bool:
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     while True:
@@ -411,11 +411,11 @@ def _wait_readable(sock: socket.socket, deadline: float) -> bool:
             return True
 
 
-def _read_answer(sock: socket.socket):
+def _read_answer(sock: hostsock.socket):
     deadline = time.monotonic() + ASK_TIMEOUT
     if not _wait_readable(sock, deadline):
         return -errno.EAGAIN, None, None
-    head, fds, _, _ = socket.recv_fds(sock, 1, 1)
+    head, fds, _, _ = hostsock.recv_fds(sock, 1, 1)
     if not head:
         return -errno.ESRCH, None, None         # it ended before answering
     passed = _fd_high(fds[0]) if fds else None

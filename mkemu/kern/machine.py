@@ -26,7 +26,7 @@ from __future__ import annotations
 import _thread
 import fcntl
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import termios
 import time
 from collections.abc import Mapping

@@ -30,7 +30,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import termios
 

@@ -23,7 +23,7 @@ if the SVC had not run yet, so sigreturn runs the call again.
 from __future__ import annotations
 
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import time
 

@@ -29,7 +29,7 @@ import ctypes
 import errno
 import os
 import re
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import time
 

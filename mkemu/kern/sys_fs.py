@@ -21,11 +21,11 @@ import errno
 import fcntl
 import os
 import select
-import socket
 import stat
 import struct
 from contextlib import nullcontext
 
+from ..ipc import hostsock
 from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
@@ -178,7 +178,7 @@ def _socket_timeout(fd: int, events: int) -> int | None:
     """A socket's SO_RCVTIMEO (reading) or SO_SNDTIMEO (writing) in ms; None for no limit
     or not a socket.  Asked only before a blocking wait."""
     try:
-        sec, usec = socket_timeval(fd, socket.SO_RCVTIMEO if events == _IN else socket.SO_SNDTIMEO)
+        sec, usec = socket_timeval(fd, hostsock.SO_RCVTIMEO if events == _IN else hostsock.SO_SNDTIMEO)
     except OSError:
         return None
     return sec * 1000 + -(-usec // 1000) or None
@@ -188,7 +188,7 @@ def socket_timeval(fd: int, opt: int) -> tuple[int, int]:
     """(seconds, microseconds) of a socket's SO_RCVTIMEO or SO_SNDTIMEO ((0, 0): none);
     OSError (ENOTSOCK) for a descriptor that is no socket."""
     out, size = ctypes.create_string_buffer(16), ctypes.c_uint32(16)
-    if _libc.getsockopt(fd, socket.SOL_SOCKET, opt, out, ctypes.byref(size)) != 0:
+    if _libc.getsockopt(fd, hostsock.SOL_SOCKET, opt, out, ctypes.byref(size)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return struct.unpack("<qq", out.raw)

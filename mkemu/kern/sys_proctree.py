@@ -8,7 +8,7 @@ that acts cancels it with EINTR (kern/brokercall.py).
 from __future__ import annotations
 
 import errno
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 
 from ..ipc import protocol as P

@@ -6,7 +6,7 @@ kern/sigframe.py; rt_sigreturn here reads that frame back.
 from __future__ import annotations
 
 import errno
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import time
 

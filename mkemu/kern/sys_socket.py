@@ -36,7 +36,7 @@ import fcntl
 import math
 import os
 import select
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import time
 

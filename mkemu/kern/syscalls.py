@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..mm.fault import MemFault
 from . import (  # noqa: F401  (each registers its handlers)

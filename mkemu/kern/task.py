@@ -16,12 +16,12 @@ from __future__ import annotations
 import fcntl
 import os
 import resource
-import signal
-import socket
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import stat
 import sys
 import time
 
+from ..ipc import hostsock
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.features import HWCAP, HWCAP2
@@ -156,11 +156,11 @@ class Task:
             else:
                 self.reserved_fds.discard(self.sig.mailbox.fileno())
                 self.sig.mailbox.close()
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        mine, theirs = hostsock.socketpair(hostsock.AF_UNIX, hostsock.SOCK_DGRAM)
         high = self.reserve_fd(os.dup(mine.fileno()))
         introspect.new_door(self, mine, keep_old)     # other tasks' questions come there
         mine.close()
-        self.sig.mailbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM, 0, high)
+        self.sig.mailbox = hostsock.socket(hostsock.AF_UNIX, hostsock.SOCK_DGRAM, 0, high)
         self.sig.mailbox.setblocking(False)
         self.sig.arrived.clear()
         return theirs.detach()
@@ -168,7 +168,7 @@ class Task:
     def _move_channel_high(self) -> None:
         old = self.chan.sock
         high = fcntl.fcntl(old.fileno(), fcntl.F_DUPFD_CLOEXEC, RESERVED_FD_BASE)
-        self.chan.sock = socket.socket(old.family, old.type, old.proto, high)
+        self.chan.sock = hostsock.socket(old.family, old.type, old.proto, high)
         old.close()
         self.reserved_fds.add(high)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..record import record
 from .proctable import Proc, ProcTable

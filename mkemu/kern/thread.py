@@ -20,7 +20,7 @@ clear overwritten by the parent's late store.
 from __future__ import annotations
 
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..ipc import protocol as P
 from ..mm.physmem import FramePool

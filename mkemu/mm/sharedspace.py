@@ -24,7 +24,7 @@ taken under the lock, `make_private` in the child): the child is one thread.
 from __future__ import annotations
 
 import os
-import signal
+import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from .fault import MemFault
 from .filebacking import FileBacking
