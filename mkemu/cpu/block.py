@@ -691,8 +691,9 @@ class BlockBuilder:
         self._finish()
         written_all = self._written_before_here()
         loop_flags = self._loop_flag_stores()
-        # _n always: UNWIND reads it, and another case's may be left
-        entry = self._entry_lines(loop_flags, always_n=True)
+        # _n only in a loop: a case that is none tells UNWIND not to read it (another
+        # case's may be left), which saves `_n = 0` at each entry
+        entry = self._entry_lines(loop_flags, always_n=False)
 
         def expand(m: re.Match) -> str:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
@@ -715,7 +716,8 @@ class BlockBuilder:
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)
         text = entry + ["try:", "    while True:", *body.rstrip("\n").split("\n"), "except BaseException:"]
         text += [t[4:] for t in self.fault_lines]
-        text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK})")
+        text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK}"
+                    f"{'' if self.loop else ', False'})")
         text += [t[4:] for t in self._fault_flag_lines(loop_flags)]
         text.append("    raise")
         regs = {"sp" if n == 31 else f"x{n}" for n in self.touched_x} | {f"v{n}" for n in self.touched_v}

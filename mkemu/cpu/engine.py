@@ -75,10 +75,12 @@ LEGEND = """\
 """
 
 
-def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
+def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) -> None:
     """A trace's fault path (BlockBuilder.source): count the instructions done
     before the faulting one at `_pc` (runs: (first pc, its index, length) of
-    the trace's runs of consecutive instructions), store the registers `names`
+    the trace's runs of consecutive instructions) and a loop's finished trips
+    (`_n`; not `loop`: a region's case that is no loop, where another case's
+    `_n` may be left), store the registers `names`
     that the trace had assigned (a local not yet assigned is absent from
     `local`) and set S.pc.  Cold, so a call rather than lines in every trace."""
     pc = local["_pc"]
@@ -87,7 +89,7 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
         if first <= pc < first + 4 * n:
             done = index + ((pc - first) >> 2)
             break
-    S.icount += done + local.get("_n", 0) + local.get("_ic", 0)    # _ic: a region's
+    S.icount += done + (local.get("_n", 0) if loop else 0) + local.get("_ic", 0)    # _ic: a region's
     _store_locals(X, V, local, names)
     S.pc = pc
 
@@ -130,12 +132,14 @@ POLICIES = {"": RegionPolicy(), "eager": RegionPolicy(window=24, min_entries=2, 
 
 class Region:
     """A region function installed for the pcs of its cases (see Engine._make_region)."""
-    __slots__ = ("pcs", "pages", "entries")
+    __slots__ = ("pcs", "pages", "entries", "weight")
 
-    def __init__(self, pcs: list[int], pages: set[int], entries: dict[int, Callable]) -> None:
+    def __init__(self, pcs: list[int], pages: set[int], entries: dict[int, Callable],
+                 weight: dict[int, int]) -> None:
         self.pcs = pcs
         self.pages = pages
         self.entries = entries      # pc -> partial(region function, pc), as in Engine.blocks
+        self.weight = weight        # pc -> its entries in the window that made the region
 
 
 def _base_globals() -> dict:
@@ -468,8 +472,15 @@ class Engine:
             parts = [self._trace(pc).region_part() for pc in pcs]
         except MemFault:
             return False
+        # how often each case is entered orders the search (a grown region's cases
+        # keep their weights: their transitions no longer reach the window)
+        weight = dict(counts)
+        for r in old:
+            for pc, n in r.weight.items():
+                weight[pc] = max(weight.get(pc, 0), n)
+        weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
-        src = region_source(name, parts)
+        src = region_source(name, parts, weight)
         if self.dump:
             self.dump(src)
         try:
@@ -481,7 +492,7 @@ class Engine:
         exec(code, self.globals)
         fn = self.globals.pop(name)
         pages = set().union(*(p.pages for p in parts))
-        region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs})
+        region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs}, weight)
         for pc, entry in region.entries.items():
             blocks[pc] = entry
             self.region_of[pc] = region
