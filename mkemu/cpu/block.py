@@ -685,7 +685,8 @@ class BlockBuilder:
         a function of its own: no register loads or stores (the region keeps every
         register in its locals from its entry to its exit), and each exit adds its
         instructions to the local `_ic`, sets `pc` to its target and leaves the
-        case by `break` (the case's body is always inside a `while True:`); a
+        case by `break` (the case's body is always inside a loop statement:
+        `while True:`, or a loop's own, see _loop_header); a
         counted side exit still counts itself (HOT).  The fault path stores the
         region's registers (NAMES_MARK, filled in by the region)."""
         self._finish()
@@ -708,13 +709,18 @@ class BlockBuilder:
             return (f"{indent}HOT({branch}, {start})\n{flags}{indent}_ic += {self._done_count(int(n))}\n"
                     f"{indent}pc = {target}\n{indent}break\n")
 
+        # a loop case counts its trips in its loop statement as a trace does
+        # (_loop_header; it moves each `_n += trip` after its back edge)
+        header = self._loop_header() if self.loop else "while True:"
+        if header.startswith("for "):
+            entry.remove("_n = 0")          # the loop statement sets it first
         body = "".join(f"        {t}\n" for t in self.lines)
         if "HOT(" in body:
             body = _COUNTED_EXIT.sub(counted_exit, body)
         if "@" in body:
             body = _PLACEHOLDER.sub(expand, body)
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)
-        text = entry + ["try:", "    while True:", *body.rstrip("\n").split("\n"), "except BaseException:"]
+        text = entry + ["try:", f"    {header}", *body.rstrip("\n").split("\n"), "except BaseException:"]
         text += [t[4:] for t in self.fault_lines]
         text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK}"
                     f"{'' if self.loop else ', False'})")

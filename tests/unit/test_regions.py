@@ -324,3 +324,30 @@ def test_the_search_reaches_every_case_and_puts_the_heavy_ones_near_the_top():
     # without weights every case still gets its turn
     src, seen = _walk_region(starts, {}, path)
     assert seen == path and _depth(src, hot) >= 6
+
+
+def test_a_loop_case_counts_its_trips_in_its_loop_statement(tmp_path):
+    # `1:` runs 5 trips of 3 instructions at each entry; as a case of a region it
+    # counts them in `for _n in TRIPS[3]` as a trace does, and the count is exact
+    code = asm("""
+    mov x5, #300
+outer:
+    mov x1, #5
+1:  add x2, x2, x1
+    subs x1, x1, #1
+    b.ne 1b
+    bl f
+    subs x5, x5, #1
+    b.ne outer
+    brk #0
+f:  add x3, x3, #1
+    ret
+""", tmp_path)
+    x, eng = both(code)
+    assert (x[2], x[3]) == (300 * 15, 300)
+    st, eng, _ = machine(code, eager=True)
+    shown = []
+    eng.dump = shown.append
+    assert run(st, eng) == TRAP_BRK
+    regions = [s for s in shown if s.startswith("def region_")]
+    assert regions and any("for _n in TRIPS[3]:" in s for s in regions)
