@@ -28,9 +28,9 @@ staying in locals.  A return (RET) or an indirect branch whose target is a case
 stays inside too.  The engine enters it through each case's pc
 (functools.partial(region, pc)), builds regions from a sample of the pcs the
 dispatcher enters (Engine._sample: two windows in a row must find the same hot
-traces; a region entered in a window grows by the traces it left for), keeps a
-new region only if the next window runs guest instructions no slower per CPU
-second, and drops a region whole when any of its pages is written or one of its
+traces; a region entered in a window grows by the traces it left for), drops a
+new region if two windows after it run guest instructions slower per CPU second
+than the one before it (one window's CPU time is too noisy), and drops a region whole when any of its pages is written or one of its
 traces is to be retranslated (a hot side exit); it sets S.pending then, so a
 running region leaves at its next case change.  Not in processes with threads
 (Engine.stop_regions).

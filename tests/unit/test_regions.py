@@ -351,3 +351,34 @@ f:  add x3, x3, #1
     assert run(st, eng) == TRAP_BRK
     regions = [s for s in shown if s.startswith("def region_")]
     assert regions and any("for _n in TRIPS[3]:" in s for s in regions)
+
+
+
+@pytest.mark.parametrize("speeds, kept", [((500, 1000), True), ((500, 500), False), ((1000,), True),
+                                          (("grown", 500), False)])
+def test_a_region_is_dropped_only_when_two_windows_find_it_slower(tmp_path, monkeypatch, speeds, kept):
+    # the keep rule alone: a region on trial against 1000 instructions a CPU
+    # second before it, then windows of the given speeds (or one in which the
+    # region grows: the grown one goes on with the trial's rate and look)
+    from types import SimpleNamespace
+    import mkemu.cpu.engine as engine_module
+    st, eng, _ = machine(asm(FIB.format(n=12), tmp_path), eager=True)
+    assert run(st, eng) == TRAP_BRK and eng.regions_made == 1
+    region = next(iter(eng.region_of.values()))
+    eng.policy = engine_module.RegionPolicy(window=4, keep=0.95)
+    eng._trial, eng._window = (region, 1000.0, 0), None
+    grow = []
+    monkeypatch.setattr(eng, "_make_region", lambda window: region.pcs[0] if grow else False)
+    for speed in speeds:
+        grow[:] = [1] if speed == "grown" else []
+        times = iter([0.0, 1.0])
+        monkeypatch.setattr(engine_module, "time", SimpleNamespace(process_time=lambda: next(times)))
+        st.icount = 0
+        for i in range(4):
+            if i == 3:
+                st.icount = 500 if speed == "grown" else speed
+            eng._sample(CODE, 1)
+        if speed == "grown":
+            assert eng._trial == (region, 1000.0, 1)
+    assert (eng.region_of.get(region.pcs[0]) is region) is kept
+    assert bool(eng.no_region) is not kept
