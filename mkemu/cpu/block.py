@@ -685,14 +685,16 @@ class BlockBuilder:
         a function of its own: no register loads or stores (the region keeps every
         register in its locals from its entry to its exit), and each exit adds its
         instructions to the local `_ic`, sets `pc` to its target and leaves the
-        case by `break` (the case's body is always inside a `while True:`); a
+        case by `break` (the case's body is always inside a loop statement:
+        `while True:`, or a loop's own, see _loop_header); a
         counted side exit still counts itself (HOT).  The fault path stores the
         region's registers (NAMES_MARK, filled in by the region)."""
         self._finish()
         written_all = self._written_before_here()
         loop_flags = self._loop_flag_stores()
-        # _n always: UNWIND reads it, and another case's may be left
-        entry = self._entry_lines(loop_flags, always_n=True)
+        # _n only in a loop: a case that is none tells UNWIND not to read it (another
+        # case's may be left), which saves `_n = 0` at each entry
+        entry = self._entry_lines(loop_flags, always_n=False)
 
         def expand(m: re.Match) -> str:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
@@ -707,15 +709,21 @@ class BlockBuilder:
             return (f"{indent}HOT({branch}, {start})\n{flags}{indent}_ic += {self._done_count(int(n))}\n"
                     f"{indent}pc = {target}\n{indent}break\n")
 
+        # a loop case counts its trips in its loop statement as a trace does
+        # (_loop_header; it moves each `_n += trip` after its back edge)
+        header = self._loop_header() if self.loop else "while True:"
+        if header.startswith("for "):
+            entry.remove("_n = 0")          # the loop statement sets it first
         body = "".join(f"        {t}\n" for t in self.lines)
         if "HOT(" in body:
             body = _COUNTED_EXIT.sub(counted_exit, body)
         if "@" in body:
             body = _PLACEHOLDER.sub(expand, body)
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)
-        text = entry + ["try:", "    while True:", *body.rstrip("\n").split("\n"), "except BaseException:"]
+        text = entry + ["try:", f"    {header}", *body.rstrip("\n").split("\n"), "except BaseException:"]
         text += [t[4:] for t in self.fault_lines]
-        text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK})")
+        text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK}"
+                    f"{'' if self.loop else ', False'})")
         text += [t[4:] for t in self._fault_flag_lines(loop_flags)]
         text.append("    raise")
         regs = {"sp" if n == 31 else f"x{n}" for n in self.touched_x} | {f"v{n}" for n in self.touched_v}

@@ -75,10 +75,12 @@ LEGEND = """\
 """
 
 
-def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
+def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) -> None:
     """A trace's fault path (BlockBuilder.source): count the instructions done
     before the faulting one at `_pc` (runs: (first pc, its index, length) of
-    the trace's runs of consecutive instructions), store the registers `names`
+    the trace's runs of consecutive instructions) and a loop's finished trips
+    (`_n`; not `loop`: a region's case that is no loop, where another case's
+    `_n` may be left), store the registers `names`
     that the trace had assigned (a local not yet assigned is absent from
     `local`) and set S.pc.  Cold, so a call rather than lines in every trace."""
     pc = local["_pc"]
@@ -87,7 +89,7 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple) -> None:
         if first <= pc < first + 4 * n:
             done = index + ((pc - first) >> 2)
             break
-    S.icount += done + local.get("_n", 0) + local.get("_ic", 0)    # _ic: a region's
+    S.icount += done + (local.get("_n", 0) if loop else 0) + local.get("_ic", 0)    # _ic: a region's
     _store_locals(X, V, local, names)
     S.pc = pc
 
@@ -130,12 +132,14 @@ POLICIES = {"": RegionPolicy(), "eager": RegionPolicy(window=24, min_entries=2, 
 
 class Region:
     """A region function installed for the pcs of its cases (see Engine._make_region)."""
-    __slots__ = ("pcs", "pages", "entries")
+    __slots__ = ("pcs", "pages", "entries", "weight")
 
-    def __init__(self, pcs: list[int], pages: set[int], entries: dict[int, Callable]) -> None:
+    def __init__(self, pcs: list[int], pages: set[int], entries: dict[int, Callable],
+                 weight: dict[int, int]) -> None:
         self.pcs = pcs
         self.pages = pages
         self.entries = entries      # pc -> partial(region function, pc), as in Engine.blocks
+        self.weight = weight        # pc -> its entries in the window that made the region
 
 
 def _base_globals() -> dict:
@@ -183,7 +187,7 @@ class Engine:
         self._window: list[int] | None = None
         self._candidate: set[int] | None = None     # the hot traces of the window before
         self._window_start = (0, 0.0)                # S.icount and CPU time when it began
-        self._trial: tuple | None = None             # a new region and the rate before it
+        self._trial: tuple | None = None             # a new region, the rate before it, looks failed
         self.no_region: set[int] = set()             # cases whose region made things slower
         self.region_of: dict[int, Region] = {}
         self.region_pages: dict[int, list[Region]] = {}
@@ -415,16 +419,28 @@ class Engine:
         icount, t0 = self._window_start
         rate = (self.state.icount - icount) / max(time.process_time() - t0, 1e-6)
         trial, self._trial = self._trial, None
+        again = False
         if trial is not None and self.region_of.get(trial[0].pcs[0]) is trial[0] \
                 and rate < policy.keep * trial[1]:
-            # the region made the guest slower than the traces it replaced: back
-            # to them, and none of these cases in a region again
-            self._drop_region(trial[0], running=False)
-            self.no_region.update(trial[0].pcs)
+            if trial[2]:
+                # the region made the guest slower than the traces it replaced, in
+                # two windows: back to them, and none of these cases in a region again
+                self._drop_region(trial[0], running=False)
+                self.no_region.update(trial[0].pcs)
+            else:
+                # one window is a few ms of CPU time, noisy on a loaded host (the
+                # rate before fib 30's first region: 6.0 to 9.9 M/s in 9 runs), and
+                # a good region lost stays lost (fib 30 without its regions: 2.0 ->
+                # 3.0 s): look once more before deciding, against the same rate
+                self._trial = (trial[0], trial[1], 1)
+                again = True
         made = self._make_region(window)
         if made:
-            self._trial = (self.region_of[made], rate)
-        if made is not False:       # a hot set seen once, or a region new: look again soon
+            # (a region grown in the window that found it slow keeps that trial's
+            # rate and look)
+            self._trial = (self.region_of[made], trial[1], 1) if again else \
+                (self.region_of[made], rate, 0)
+        if made is not False or again:   # a hot set seen once, or a region new: look again soon
             gap = self.sample_gap = 4 * policy.window
         else:
             gap = self.sample_gap = min(2 * self.sample_gap, policy.gap_max)
@@ -468,8 +484,15 @@ class Engine:
             parts = [self._trace(pc).region_part() for pc in pcs]
         except MemFault:
             return False
+        # how often each case is entered orders the search (a grown region's cases
+        # keep their weights: their transitions no longer reach the window)
+        weight = dict(counts)
+        for r in old:
+            for pc, n in r.weight.items():
+                weight[pc] = max(weight.get(pc, 0), n)
+        weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
-        src = region_source(name, parts)
+        src = region_source(name, parts, weight)
         if self.dump:
             self.dump(src)
         try:
@@ -481,7 +504,7 @@ class Engine:
         exec(code, self.globals)
         fn = self.globals.pop(name)
         pages = set().union(*(p.pages for p in parts))
-        region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs})
+        region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs}, weight)
         for pc, entry in region.entries.items():
             blocks[pc] = entry
             self.region_of[pc] = region

@@ -5,12 +5,15 @@ few dispatches from the first one, so regions form within a few hundred
 instructions); the guest must see exactly the same registers, memory and
 instruction count, and the eager run must really have made regions.
 """
+import random
 import shutil
 import signal
 
 import pytest
 
-from mkemu.cpu.engine import POLICIES
+from mkemu.cpu.block import RegionPart
+from mkemu.cpu.engine import POLICIES, TRAP_FAULT
+from mkemu.cpu.region import region_source
 from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL
 from tests.support.asmrun import FIB, STACK, STACK_SIZE, asm, flat_machine, run
 from tests.support.oracle import CODE
@@ -228,3 +231,154 @@ def test_stop_regions_takes_them_out_and_makes_no_more(tmp_path):
     made = eng.regions_made
     st.pc, st.x[0], st.pending = CODE, 0, False
     assert run(st, eng) == TRAP_BRK and st.x[0] == 144 and eng.regions_made == made
+
+
+def test_a_fault_in_a_case_after_a_loop_case_counts_exactly(tmp_path):
+    # `1:` is a loop case (its trips counted in _n); f is a case without a loop, entered
+    # right after it, that sets no _n of its own: its fault must not count the loop
+    # case's trips again (UNWIND is told the case is no loop)
+    code = asm("""
+    mov x5, #200
+    adr x8, f
+outer:
+    mov x1, #7
+1:  subs x1, x1, #1
+    b.ne 1b
+    bl f
+    sub x5, x5, #1
+    cmp x5, #20
+    b.ne 2f
+    mov x8, #0x10
+2:  cbnz x5, outer
+    brk #0
+f:
+    ldr x2, [x8]
+    add x3, x3, x2
+    ret
+""", tmp_path)
+    seen = []
+    for eager in (False, True):
+        st, eng, _ = machine(code, eager)
+        assert run(st, eng) == TRAP_FAULT
+        seen.append((list(st.x), st.pc, st.icount, st.fault_addr, eng.regions_made))
+    (x_off, pc_off, n_off, a_off, _), (x_on, pc_on, n_on, a_on, made) = seen
+    assert made > 0 and a_off == a_on == 0x10
+    assert (x_off, pc_off, n_off) == (x_on, pc_on, n_on)
+    assert x_on[5] == 20 and pc_on == CODE + 4 * 12
+
+
+class _State:
+    __slots__ = ("pending", "icount")
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.icount = 0
+
+
+def _walk_region(starts: list[int], weight: dict[int, int], path: list[int]):
+    """A region of cases that each record their pc and go on to the next pc of
+    `path` (ending at a pc that is no case): the source and what it visited."""
+    seen: list[int] = []
+    going = iter(path[1:])
+    parts = [RegionPart(pc, ["SEEN.append(pc)", "_ic += 1", "pc = NEXT(going, 0x10)"],
+                        {"x0"}, set(), {pc >> 12}) for pc in starts]
+    src = region_source("region_t", parts, weight)
+    g = {"SEEN": seen, "NEXT": next, "going": going}
+    exec(compile(src, "<t>", "exec"), g)
+    st = _State()
+    assert g["region_t"](path[0], st, [0] * 32, [0] * 32) == 0x10
+    assert st.icount == len(seen)
+    return src, seen
+
+
+def _depth(src: str, pc: int) -> int:
+    """The tests a dispatch to pc makes (the `pc <` above its line, and the `pc ==` before it)."""
+    lines = src.split("\n")
+    i = next(k for k, t in enumerate(lines) if t.strip().endswith(f"pc == {pc:#x}:"))
+    tests, ind = 1, len(lines[i]) - len(lines[i].lstrip())
+    for t in reversed(lines[:i]):
+        s = t.lstrip()
+        n = len(t) - len(s)
+        if n == ind and s.startswith(("elif pc ==", "if pc ==")):
+            tests += 1              # an earlier case of the leaf
+        elif n < ind and s.startswith("else:"):
+            ind = n + 1             # in the else of the `if pc <` at n: it counts too
+        elif n < ind and s.startswith("if pc <"):
+            tests += 1
+            ind = n
+    return tests
+
+
+def test_the_search_reaches_every_case_and_puts_the_heavy_ones_near_the_top():
+    rng = random.Random(11)
+    starts = sorted(rng.sample(range(0x400000, 0x480000, 4), 200))
+    hot = starts[137]
+    weight = {pc: 1 for pc in starts}
+    weight[hot] = 4000
+    path = [rng.choice(starts) for _ in range(2000)]
+    src, seen = _walk_region(starts, weight, path)
+    assert seen == path
+    # a search by count would make ~7 tests to reach any case; weighted, the one
+    # case that has most of the entries is reached in at most 3
+    assert _depth(src, hot) <= 3
+    # without weights every case still gets its turn
+    src, seen = _walk_region(starts, {}, path)
+    assert seen == path and _depth(src, hot) >= 6
+
+
+def test_a_loop_case_counts_its_trips_in_its_loop_statement(tmp_path):
+    # `1:` runs 5 trips of 3 instructions at each entry; as a case of a region it
+    # counts them in `for _n in TRIPS[3]` as a trace does, and the count is exact
+    code = asm("""
+    mov x5, #300
+outer:
+    mov x1, #5
+1:  add x2, x2, x1
+    subs x1, x1, #1
+    b.ne 1b
+    bl f
+    subs x5, x5, #1
+    b.ne outer
+    brk #0
+f:  add x3, x3, #1
+    ret
+""", tmp_path)
+    x, eng = both(code)
+    assert (x[2], x[3]) == (300 * 15, 300)
+    st, eng, _ = machine(code, eager=True)
+    shown = []
+    eng.dump = shown.append
+    assert run(st, eng) == TRAP_BRK
+    regions = [s for s in shown if s.startswith("def region_")]
+    assert regions and any("for _n in TRIPS[3]:" in s for s in regions)
+
+
+
+@pytest.mark.parametrize("speeds, kept", [((500, 1000), True), ((500, 500), False), ((1000,), True),
+                                          (("grown", 500), False)])
+def test_a_region_is_dropped_only_when_two_windows_find_it_slower(tmp_path, monkeypatch, speeds, kept):
+    # the keep rule alone: a region on trial against 1000 instructions a CPU
+    # second before it, then windows of the given speeds (or one in which the
+    # region grows: the grown one goes on with the trial's rate and look)
+    from types import SimpleNamespace
+    import mkemu.cpu.engine as engine_module
+    st, eng, _ = machine(asm(FIB.format(n=12), tmp_path), eager=True)
+    assert run(st, eng) == TRAP_BRK and eng.regions_made == 1
+    region = next(iter(eng.region_of.values()))
+    eng.policy = engine_module.RegionPolicy(window=4, keep=0.95)
+    eng._trial, eng._window = (region, 1000.0, 0), None
+    grow = []
+    monkeypatch.setattr(eng, "_make_region", lambda window: region.pcs[0] if grow else False)
+    for speed in speeds:
+        grow[:] = [1] if speed == "grown" else []
+        times = iter([0.0, 1.0])
+        monkeypatch.setattr(engine_module, "time", SimpleNamespace(process_time=lambda: next(times)))
+        st.icount = 0
+        for i in range(4):
+            if i == 3:
+                st.icount = 500 if speed == "grown" else speed
+            eng._sample(CODE, 1)
+        if speed == "grown":
+            assert eng._trial == (region, 1000.0, 1)
+    assert (eng.region_of.get(region.pcs[0]) is region) is kept
+    assert bool(eng.no_region) is not kept
