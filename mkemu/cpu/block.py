@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_compile
 from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
@@ -42,19 +43,19 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 # an assignment to register locals: "x3 = ", "sp += ", "x1, x2 = "  (each pattern
 # starts with the name's first letter, not a lookbehind, so the scan skips to the
 # candidates: 2-3x faster, same matches)
-_REG = re.compile(r"[xsv](?<![\w.][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?![\w\[])")
-_ASSIGN = re.compile(r"[xsv](?<![\w.\[][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
+_REG = lazy_compile(r"[xsv](?<![\w.][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?![\w\[])")
+_ASSIGN = lazy_compile(r"[xsv](?<![\w.\[][xsv])(?:(?<=x)\d+|(?<=s)p|(?<=v)\d+)(?:\s*,\s*(?:x\d+|sp|v\d+))*\s*"
                      r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
 # a placeholder line of the body, filled in by BlockBuilder.source
-_PLACEHOLDER = re.compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
+_PLACEHOLDER = lazy_compile(r"^( *)@(WB|ICOUNT|LOOPFLAGS)(\d+)@\n", re.M)
 # a counted side exit (end_cond_branch, _exit): HOT(branch, start), the flags,
 # the registers' placeholder, the count's and the return of a constant target
-_COUNTED_EXIT = re.compile(r"^( *)HOT\((0x[0-9a-f]+), (0x[0-9a-f]+)\)\n((?:\1S\.fk = [^\n]*\n)?)"
+_COUNTED_EXIT = lazy_compile(r"^( *)HOT\((0x[0-9a-f]+), (0x[0-9a-f]+)\)\n((?:\1S\.fk = [^\n]*\n)?)"
                            r"\1@WB(\d+)@\n\1@ICOUNT(\d+)@\n\1return (0x[0-9a-f]+)\n", re.M)
-_LAZY_STORE = re.compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")   # _store_flags
+_LAZY_STORE = lazy_compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")   # _store_flags
 # an exit's return (_exit: the only `return` a body has)
-_RETURN = re.compile(r"^( *)return (.+)$", re.M)
+_RETURN = lazy_compile(r"^( *)return (.+)$", re.M)
 NAMES_MARK = "@NAMES@"     # region_part: where the region's register names go
 
 
@@ -75,7 +76,7 @@ class RegionPart:
 # operators + - * & | ^ << >> ~ and parentheses, nothing else (no names, calls,
 # division or power), checked by one regex instead of ast.parse + a walk +
 # compile (1.7 s of a cold python3 start's 48 s of translation)
-_FOLDABLE = re.compile(r"(?:\s*(?:0x[0-9a-fA-F]+|[1-9][0-9]*|0|<<|>>|[-+*&|^~()]))*\s*")
+_FOLDABLE = lazy_compile(r"(?:\s*(?:0x[0-9a-fA-F]+|[1-9][0-9]*|0|<<|>>|[-+*&|^~()]))*\s*")
 _folded: dict[str, int | None] = {}
 
 

@@ -4,10 +4,10 @@ the loop's back edge.  One place, so a change to BlockBuilder's text is made her
 for every pass."""
 from __future__ import annotations
 
-import re
+from ..lazyre import lazy_compile
 
-EXIT_STORES = re.compile(r"^( *)@WB\d+@$")         # an exit's register stores (BlockBuilder._exit)
-FAULT_MARK = re.compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
+EXIT_STORES = lazy_compile(r"^( *)@WB\d+@$")         # an exit's register stores (BlockBuilder._exit)
+FAULT_MARK = lazy_compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
 BACK_EDGE = "if not S.pending: continue"          # BlockBuilder._goto to the start
 
 
