@@ -36,6 +36,7 @@ import re
 import struct
 
 from . import fpu
+from .a64_fp_mode import hoist_mode
 from .a64_fp_pages import cache_pages
 from .block import assigned_registers
 from .tracetext import BACK_EDGE as _BACK_EDGE
@@ -322,6 +323,7 @@ def _finish(b) -> None:
             _keep(b, st, n, d)
     if b.loop:
         cache_pages(b)
+        hoist_mode(b)
 
 
 def _hoist(b, st: _State) -> None:
