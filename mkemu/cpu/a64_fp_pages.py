@@ -8,13 +8,15 @@ such load keeps, in trace locals, the start of the page it last read and that
 page's double view, and a trip costs one subtraction, one mask and one
 subscript while the address stays in that page:
 
-    if (_kK := _aJ - _loK) & -4089:     # another page, or not 8-aligned
-        <the load's usual lines>, then keep the page if the address is aligned
-    else: _dN = _vK[_kK >> 3]
+    if _onK and not (_kK := _aJ - _loK) & -4089: _dN = _vK[_kK >> 3]
+    else: <the load's usual lines>, then keep the page if the address is aligned
 
 (-4089 is ~0xFF8: the mask is zero exactly for an aligned offset 0..4088.)  A load
 whose double store goes through its view (a64_fp_twin._fuse: c[j] += ...) keeps
-that view, a page of WD, so the store still writes through it.
+that view, a page of WD, so the store still writes through it.  A load that
+changes pages more than once every 64 instructions (a column walk: one page a
+trip) stops keeping them for the rest of the trace's run (`_onK`): the fills
+would cost more than the look-ups they save.
 
 Cached views stand for TLB entries, so they live only while the TLB cannot
 change: a slow path (LD, ST, LDD) may refill or flush it, or apply another
@@ -86,23 +88,34 @@ def cache_pages(b) -> None:
     reset = " = ".join(pages) + f" = {NOPAGE}"
     for i in stores:
         lines[i] += f"; {reset}"
+    head = []
     for (i, kind, m), lo in reversed(list(zip(loads, pages))):
-        k = b.tmp("k")
+        k, on, c = b.tmp("k"), b.tmp("on"), b.tmp("c")
+        head.append(f"{on} = True; {c} = 0")
+        # a load that moves to another page every few trips (a column walk) stops
+        # keeping pages for the rest of this run: more than one fill a 64 instructions
+        count = [f"{c} += 1", f"if {c} > 16 and {c} << 6 > _n: {on} = False"]
         if kind == "load":
             d, a = m.group(1), m.group(2)
             v = b.tmp("v")
-            new = [f"if ({k} := {a} - {lo}) & -4089:",
+            new = [f"if {on} and not ({k} := {a} - {lo}) & -4089: {d} = {v}[{k} >> 3]",
+                   "else:",
                    f"    try: {d} = F64(RT[{a} >> 12], {a} & 4095)[0]",
                    f"    except Exception: {d} = DQ(LD({a}, 8)); {reset}",
                    "    else:",
-                   f"        if not {a} & 7: {lo} = {a} & -4096; {v} = WD.get({a} >> 12) or RT[{a} >> 12].cast('d')",
-                   f"else: {d} = {v}[{k} >> 3]"]
+                   f"        if {on} and not {a} & 7:",
+                   f"            {lo} = {a} & -4096; {v} = WD.get({a} >> 12) or RT[{a} >> 12].cast('d')",
+                   *(f"            {t}" for t in count)]
         else:
             w, a, idx, d = m.groups()
-            new = [f"if ({k} := {a} - {lo}) & -4089:",
-                   f"    try: {w} = WD[{a} >> 12 if not {a} & 7 else -1]; {idx} = ({a} & 4095) >> 3; "
-                   f"{d} = {w}[{idx}]; {lo} = {a} & -4096",
+            new = [f"if {on} and not ({k} := {a} - {lo}) & -4089: {idx} = {k} >> 3; {d} = {w}[{idx}]",
+                   "else:",
+                   f"    try: {w} = WD[{a} >> 12 if not {a} & 7 else -1]; {idx} = ({a} & 4095) >> 3; {d} = {w}[{idx}]",
                    f"    except Exception: {w} = None; {d} = LDD(RT, LD, {a}); {reset}",
-                   f"else: {idx} = {k} >> 3; {d} = {w}[{idx}]"]
+                   "    else:",
+                   f"        if {on}:",
+                   f"            {lo} = {a} & -4096",
+                   *(f"            {t}" for t in count)]
         lines[i:i + 2] = new
+    b.head_lines.extend(head)
     b.head_lines.append(reset)
