@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import re
 
+from .block import assigned_registers
 from .tracetext import BACK_EDGE
 
 NOPAGE = "-0x100000000000000000000"     # far below any address: every test misses
+FAR = "0x100000000000000000000"         # a base's offset from NOPAGE: as far
 
 # calls that never touch the TLB: registers, the float scratch and conversions, the
 # FP helpers (a64_fp.HELPERS but LDD), page tables read directly, the side-exit counter
@@ -49,7 +51,17 @@ _CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 _LOAD = re.compile(r"^try: (_d\d+) = F64\(RT\[(\w+) >> 12\], \2 & 4095\)\[0\]$")
 _FUSED = re.compile(r"^try: (_w\d+) = WD\[(\w+) >> 12 if not \2 & 7 else -1\]; "
                     r"(_i\d+) = \(\2 & 4095\) >> 3; (_d\d+) = \1\[\3\]$")
+_BASE_PLUS = re.compile(r"^(_a\d+) = (x\d+|sp) \+ (.+)$")
 _STORE_SLOW = re.compile(r"^ *except Exception: ST\(\w+, 8, QD\(\w+\)\)$")
+
+
+def _store_reuse(lines: list[str], j: int, a: str, m: re.Match) -> bool:
+    """Is line j the fused store's `_aX = a` (a64_fp_twin.store_d), run only when the
+    load's view is None, so only in a trip whose load took its full path?"""
+    if m.re is not _FUSED or j < 2 or re.fullmatch(rf"\s*_a\d+ = {a}", lines[j]) is None:
+        return False
+    return lines[j - 1].strip() == "else:" and \
+        lines[j - 2].strip().startswith(f"if {m.group(1)} is not None: ")
 
 
 def cache_pages(b) -> None:
@@ -85,37 +97,71 @@ def cache_pages(b) -> None:
         if any(name not in SAFE for name in _CALLED.findall(t)):
             return                           # a call that may reach the TLB
     pages = [b.tmp("lo") for _ in loads]
+    # a load from `_aJ = xB + idx` whose _aJ nothing else reads keeps xB - page start
+    # too (`_bK`, kept up after each line assigning xB): a trip adds idx to it, where
+    # base + idx - start costs two operations on the address's 48-bit ints
+    bases: dict[int, tuple[str, str, str]] = {}      # load index -> (base, idx, _bK)
+    for n, (i, _, m) in enumerate(loads):
+        a = m.group(2)
+        am = _BASE_PLUS.match(lines[i - 1]) if i and a.startswith("_a") else None
+        if am is None or am.group(1) != a:
+            continue
+        word = re.compile(rf"(?<![\w.]){a}(?!\w)")
+        if any(word.search(t) and not _store_reuse(lines, j, a, m) for j, t in enumerate(lines)
+               if j not in (i - 1, i, i + 1)):
+            continue                                 # (a store reusing the address)
+        base = am.group(2)
+        writers = [j for j, t in enumerate(lines) if base in assigned_registers(t)]
+        if any(lines[j].rstrip().endswith(":") for j in writers):
+            continue
+        bases[n] = (base, am.group(3), b.tmp("b"))
     reset = " = ".join(pages) + f" = {NOPAGE}"
+    if bases:
+        reset += "; " + " = ".join(bk for _, _, bk in bases.values()) + f" = {FAR}"
     for i in stores:
         lines[i] += f"; {reset}"
+    for n, (base, _, bk) in bases.items():
+        for j, t in enumerate(lines):
+            if base in assigned_registers(t):
+                lines[j] = f"{t}; {bk} = {base} - {pages[n]}"
     head = []
-    for (i, kind, m), lo in reversed(list(zip(loads, pages))):
+    for n in reversed(range(len(loads))):
+        (i, kind, m), lo = loads[n], pages[n]
         k, on, c = b.tmp("k"), b.tmp("on"), b.tmp("c")
         head.append(f"{on} = True; {c} = 0")
         # a load that moves to another page every few trips (a column walk) stops
         # keeping pages for the rest of this run: more than one fill a 64 instructions
         count = [f"{c} += 1", f"if {c} > 16 and {c} << 6 > _n: {on} = False"]
+        first, address = i, []
+        if n in bases:
+            base, idx, bk = bases[n]
+            test = f"({k} := ({idx}) + {bk})"
+            first, address = i - 1, [f"    {lines[i - 1]}"]
+            fill = f"{lo} = {m.group(2)} & -4096; {bk} = {base} - {lo}"
+        else:
+            test = f"({k} := {m.group(2)} - {lo})"
+            fill = f"{lo} = {m.group(2)} & -4096"
         if kind == "load":
             d, a = m.group(1), m.group(2)
             v = b.tmp("v")
-            new = [f"if {on} and not ({k} := {a} - {lo}) & -4089: {d} = {v}[{k} >> 3]",
-                   "else:",
+            new = [f"if {on} and not {test} & -4089: {d} = {v}[{k} >> 3]",
+                   "else:", *address,
                    f"    try: {d} = F64(RT[{a} >> 12], {a} & 4095)[0]",
                    f"    except Exception: {d} = DQ(LD({a}, 8)); {reset}",
                    "    else:",
                    f"        if {on} and not {a} & 7:",
-                   f"            {lo} = {a} & -4096; {v} = WD.get({a} >> 12) or RT[{a} >> 12].cast('d')",
+                   f"            {fill}; {v} = WD.get({a} >> 12) or RT[{a} >> 12].cast('d')",
                    *(f"            {t}" for t in count)]
         else:
             w, a, idx, d = m.groups()
-            new = [f"if {on} and not ({k} := {a} - {lo}) & -4089: {idx} = {k} >> 3; {d} = {w}[{idx}]",
-                   "else:",
+            new = [f"if {on} and not {test} & -4089: {idx} = {k} >> 3; {d} = {w}[{idx}]",
+                   "else:", *address,
                    f"    try: {w} = WD[{a} >> 12 if not {a} & 7 else -1]; {idx} = ({a} & 4095) >> 3; {d} = {w}[{idx}]",
                    f"    except Exception: {w} = None; {d} = LDD(RT, LD, {a}); {reset}",
                    "    else:",
                    f"        if {on}:",
-                   f"            {lo} = {a} & -4096",
+                   f"            {fill}",
                    *(f"            {t}" for t in count)]
-        lines[i:i + 2] = new
+        lines[first:i + 2] = new
     b.head_lines.extend(head)
     b.head_lines.append(reset)

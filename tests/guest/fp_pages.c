@@ -86,6 +86,17 @@ static uint64_t msr_row(const double *a, double *c, long n, double m) {
     return f;
 }
 
+/* bench/matmul.c's loop nest: one trace holds the j loop and the k loop's step, whose
+   base registers (the rows of b and c) change between the j loops */
+__attribute__((noinline, optimize("no-tree-vectorize")))
+static void matmul(const double *a, const double *b, double *c, int n) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            double aik = a[i * n + k];
+            for (int j = 0; j < n; j++) c[i * n + j] += aik * b[k * n + j];
+        }
+}
+
 static void set_fpcr(uint64_t v) { __asm__ volatile("msr fpcr, %0" ::"r"(v)); }
 static void set_fpsr(uint64_t v) { __asm__ volatile("msr fpsr, %0" ::"r"(v)); }
 
@@ -161,7 +172,7 @@ static void cow_fixed(double *p, const char *name) {
 }
 
 int main(void) {
-    static double a[2048], b[2048], c[2048];
+    static double a[8192], b[8192], c[8192];
     uint64_t f;
     double r;
 
@@ -245,6 +256,22 @@ int main(void) {
     set_fpsr(0);
     f = fma_row(table + 3, c, 1100, 0.5);
     line("rodata fma", c, 1100, f, 0);
+
+    /* matrix products: rows that cross pages (n = 75: 600 bytes a row), short values
+       (exact) and long ones (inexact: IXC, the fused rounding) */
+    for (int k = 0; k < 2; k++) {
+        volatile int vn = 75;
+        int n = vn;
+        for (int i = 0; i < n * n; i++) {
+            a[i] = (i % 11) * 0.5 + (k ? 0.1 * (i % 3) : 0);
+            b[i] = (i % 7) * 0.25;
+            c[i] = k ? (i % 11) / 3.0 : 0;
+        }
+        set_fpsr(0);
+        matmul(a, b, c, n);
+        __asm__ volatile("mrs %0, fpsr" : "=r"(f));
+        line(k ? "matmul long" : "matmul short", c, n * n, f, 0);
+    }
 
     /* random doubles under each FPCR: rounding modes, FZ, DN, AH-free defaults */
     static const uint64_t fpcrs[] = {0, 1u << 22, 2u << 22, 3u << 22, 1u << 24, 1u << 25, (1u << 24) | (1u << 25)};
