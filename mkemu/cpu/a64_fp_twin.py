@@ -36,6 +36,8 @@ import re
 import struct
 
 from . import fpu
+from .a64_fp_mode import hoist_mode
+from .a64_fp_pages import cache_pages
 from .block import assigned_registers
 from .tracetext import BACK_EDGE as _BACK_EDGE
 from .tracetext import EXIT_STORES as _EXIT
@@ -319,6 +321,9 @@ def _finish(b) -> None:
     for n, d in st.materialised:
         if not _sink(b, n, d):
             _keep(b, st, n, d)
+    if b.loop:
+        cache_pages(b)
+        hoist_mode(b)
 
 
 def _hoist(b, st: _State) -> None:
