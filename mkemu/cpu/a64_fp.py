@@ -8,9 +8,9 @@ to and from integers and fixed point.  Arithmetic is in fpu.py; bit moves
 from __future__ import annotations
 
 import math
-import re
 import struct
 
+from ..lazyre import lazy_compile
 from . import a64_fp_twin as twin, fpu
 from .bits import field
 
@@ -320,7 +320,7 @@ def _twin_fmadd64(b, rd: int, rn: int, rm: int, ra: int, neg_product: bool, neg_
     twin.materialise(b, rd, r)
 
 
-_RAW = re.compile(r"^\((v\d+) & 0xffffffffffffffff\)$")   # a plain register's masked read
+_RAW = lazy_compile(r"^\((v\d+) & 0xffffffffffffffff\)$")   # a plain register's masked read
 
 
 def emit_fcmp(b, insn: int) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_compile
 from .a64_fp_pages import SAFE
 from .tracetext import BACK_EDGE
 
 _FP_SLOW = "0x80000000"
-_READ = re.compile(r"; (_f\d+) = S\.fpmode$")
-_CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
+_READ = lazy_compile(r"; (_f\d+) = S\.fpmode$")
+_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 # calls that leave FPSR and FPCR alone: registers, scratch, conversions, memory
 _PURE = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "F64", "D8", "SPLITS", "RT", "WD", "WT",
                    "HOT", "LD", "ST", "LDD"})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_compile
 from .block import assigned_registers
 from .tracetext import BACK_EDGE
 
@@ -47,12 +48,12 @@ SAFE = frozenset({
     "FRINT_N", "FRSQRTS",
 })
 
-_CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
-_LOAD = re.compile(r"^try: (_d\d+) = F64\(RT\[(\w+) >> 12\], \2 & 4095\)\[0\]$")
-_FUSED = re.compile(r"^try: (_w\d+) = WD\[(\w+) >> 12 if not \2 & 7 else -1\]; "
+_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
+_LOAD = lazy_compile(r"^try: (_d\d+) = F64\(RT\[(\w+) >> 12\], \2 & 4095\)\[0\]$")
+_FUSED = lazy_compile(r"^try: (_w\d+) = WD\[(\w+) >> 12 if not \2 & 7 else -1\]; "
                     r"(_i\d+) = \(\2 & 4095\) >> 3; (_d\d+) = \1\[\3\]$")
-_BASE_PLUS = re.compile(r"^(_a\d+) = (x\d+|sp) \+ (.+)$")
-_STORE_SLOW = re.compile(r"^ *except Exception: ST\(\w+, 8, QD\(\w+\)\)$")
+_BASE_PLUS = lazy_compile(r"^(_a\d+) = (x\d+|sp) \+ (.+)$")
+_STORE_SLOW = lazy_compile(r"^ *except Exception: ST\(\w+, 8, QD\(\w+\)\)$")
 
 
 def _store_reuse(lines: list[str], j: int, a: str, m: re.Match) -> bool:

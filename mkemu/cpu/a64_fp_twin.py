@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 import struct
 
+from ..lazyre import lazy_compile
 from . import fpu
 from .a64_fp_mode import hoist_mode
 from .a64_fp_pages import cache_pages
@@ -232,10 +233,10 @@ def _store_lines(b, addr: str, d: str) -> None:
 # names generated code calls or subscripts that touch no guest memory (the registers,
 # the float scratch, the double helpers of a64_fp's slow paths); an exit's `return` line
 # may call anything (the trip ends there)
-_CALLED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
+_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 _NO_ACCESS = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "FMADD64", "FMUL64", "FADD64", "FSUB64"})
-_ADDRESS = re.compile(r"^(_a\d+) = (.+)$")
-_IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_ADDRESS = lazy_compile(r"^(_a\d+) = (.+)$")
+_IDENT = lazy_compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 def _unmask_address(b, addr: str) -> None:
@@ -304,8 +305,8 @@ def _fuse(b, addr: str) -> tuple[str, str] | None:
 
 
 # ---- the finisher: materialisations out of the trip, conversions before the loop ----------
-_MATERIALISED = re.compile(r"^FD\[0\] = _\w+; v(\d+) = FQ\[0\]$")
-_ICOUNT = re.compile(r"^ *@ICOUNT\d+@$")
+_MATERIALISED = lazy_compile(r"^FD\[0\] = _\w+; v(\d+) = FQ\[0\]$")
+_ICOUNT = lazy_compile(r"^ *@ICOUNT\d+@$")
 _ESCAPES = ("locals()", "V[", "raise", "yield", "while", "continue")
 
 

@@ -10,8 +10,8 @@ translated block; the runtime side is lanes.py.
 """
 from __future__ import annotations
 
-import re
 
+from ..lazyre import lazy_compile
 from .a64_neon_topbits import clear_top
 
 Q_MASK = (1 << 128) - 1
@@ -85,8 +85,8 @@ def swar_add(b, x: str, y: str, e: int, nbits: int, sub: bool = False) -> str:
     return swar
 
 
-_VREG = re.compile(r"v\d+")
-_VLOW = re.compile(r"\(v\d+ & 0xffffffffffffffff\)")
+_VREG = lazy_compile(r"v\d+")
+_VLOW = lazy_compile(r"\(v\d+ & 0xffffffffffffffff\)")
 
 
 def _within(expr: str, nbits: int) -> bool:

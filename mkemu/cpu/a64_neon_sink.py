@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_compile
 from .tracetext import BACK_EDGE as _BACK_EDGE
 from .tracetext import EXIT_STORES as _EXIT
 from .tracetext import FAULT_MARK as _FAULTABLE
@@ -45,9 +46,9 @@ from .tracetext import exit_start as _exit_start
 # what leaves the trace or lets other code see the registers, other than an exit placeholder
 # (a `return` is only ever the last line of an exit, after its placeholders)
 _ESCAPES = ("continue", "locals()", "V[", "raise", "yield")
-_NAME = re.compile(r"[A-Za-z_]\w*")
+_NAME = lazy_compile(r"[A-Za-z_]\w*")
 # names a line assigns: `a = `, `a, b = `, `a += `, after a line start, `;` or `:`
-_ASSIGNED = re.compile(r"(?:^|;|:)\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*"
+_ASSIGNED = lazy_compile(r"(?:^|;|:)\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*"
                        r"(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)")
 
 

@@ -29,12 +29,13 @@ from __future__ import annotations
 import re
 import struct
 
+from ..lazyre import lazy_compile
 from ..record import record
 
 from .pagereuse import reuse_pages
 
 _FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
-_ADDR = re.compile(r"^(_a\d+) = (\w+)(?: ([+-]) (0x[0-9a-f]+))?$")
+_ADDR = lazy_compile(r"^(_a\d+) = (\w+)(?: ([+-]) (0x[0-9a-f]+))?$")
 _MAX_SPAN = 512          # bytes a run may cover (a load run's pad bytes included)
 
 
@@ -95,9 +96,9 @@ def _parse(b, op: MemOp) -> bool:
     return True
 
 
-_MOVABLE = re.compile(r"^(\w+(?:, \w+)*) = ([^.\[\]]*)$")
-_NAME = re.compile(r"\b[A-Za-z_]\w*")
-_CALL = re.compile(r"\w\s*\(")
+_MOVABLE = lazy_compile(r"^(\w+(?:, \w+)*) = ([^.\[\]]*)$")
+_NAME = lazy_compile(r"\b[A-Za-z_]\w*")
+_CALL = lazy_compile(r"\w\s*\(")
 
 
 _MOVABLE_SEEN: dict[str, tuple[set[str], set[str]] | None] = {}
@@ -234,7 +235,7 @@ def _fast_path(run: list[MemOp], used_later: set[str]) -> list[str]:
     return out
 
 
-_TEMP = re.compile(r"\b_a\d+\b")
+_TEMP = lazy_compile(r"\b_a\d+\b")
 
 
 def group_memory(b) -> None:

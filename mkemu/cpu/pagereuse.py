@@ -34,8 +34,10 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
-_CALL = re.compile(r"\w\s*\(")
-_PURE_CALL = re.compile(r"\bNZCV_(?:SUB|ADD|LOGIC)\(")
+from ..lazyre import lazy_compile
+
+_CALL = lazy_compile(r"\w\s*\(")
+_PURE_CALL = lazy_compile(r"\bNZCV_(?:SUB|ADD|LOGIC)\(")
 
 
 def _fast_form(line: str, addr: str, page: str, off: str) -> str | None:
