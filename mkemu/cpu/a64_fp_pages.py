@@ -59,7 +59,7 @@ _STORE_SLOW = lazy_compile(r"^ *except Exception: ST\(\w+, 8, QD\(\w+\)\)$")
 def _store_reuse(lines: list[str], j: int, a: str, m: re.Match) -> bool:
     """Is line j the fused store's `_aX = a` (a64_fp_twin.store_d), run only when the
     load's view is None, so only in a trip whose load took its full path?"""
-    if m.re is not _FUSED or j < 2 or re.fullmatch(rf"\s*_a\d+ = {a}", lines[j]) is None:
+    if m.re.pattern != _FUSED.pattern or j < 2 or re.fullmatch(rf"\s*_a\d+ = {a}", lines[j]) is None:
         return False
     return lines[j - 1].strip() == "else:" and \
         lines[j - 2].strip().startswith(f"if {m.group(1)} is not None: ")
