@@ -95,6 +95,7 @@ def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int,
         t.ppid, t.pid, t.tid = t.pid, tid, tid
         t.is_child = True
     t.threaded = True
+    t.code_cache.start = None           # the start kit is the first thread's to write
     t.engine.stop_regions()
     t.shares_fds = shared_fds
     say_hello(t, shared_fds)
