@@ -15,10 +15,10 @@ import re
 from ..lazyre import lazy_compile
 from .a64_fp_pages import SAFE
 from .tracetext import BACK_EDGE
+from .tracetext import CALLED as _CALLED
 
 _FP_SLOW = "0x80000000"
 _READ = lazy_compile(r"; (_f\d+) = S\.fpmode$")
-_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 # calls that leave FPSR and FPCR alone: registers, scratch, conversions, memory
 _PURE = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "F64", "D8", "SPLITS", "RT", "WD", "WT",
                    "HOT", "LD", "ST", "LDD"})

@@ -33,6 +33,7 @@ import re
 from ..lazyre import lazy_compile
 from .block import assigned_registers
 from .tracetext import BACK_EDGE
+from .tracetext import CALLED as _CALLED
 
 NOPAGE = "-0x100000000000000000000"     # far below any address: every test misses
 FAR = "0x100000000000000000000"         # a base's offset from NOPAGE: as far
@@ -48,7 +49,6 @@ SAFE = frozenset({
     "FRINT_N", "FRSQRTS",
 })
 
-_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 _LOAD = lazy_compile(r"^try: (_d\d+) = F64\(RT\[(\w+) >> 12\], \2 & 4095\)\[0\]$")
 _FUSED = lazy_compile(r"^try: (_w\d+) = WD\[(\w+) >> 12 if not \2 & 7 else -1\]; "
                     r"(_i\d+) = \(\2 & 4095\) >> 3; (_d\d+) = \1\[\3\]$")

@@ -41,6 +41,7 @@ from .a64_fp_mode import hoist_mode
 from .a64_fp_pages import cache_pages
 from .block import assigned_registers
 from .tracetext import BACK_EDGE as _BACK_EDGE
+from .tracetext import CALLED as _CALLED
 from .tracetext import EXIT_STORES as _EXIT
 from .tracetext import FAULT_MARK as _FAULTABLE
 from .tracetext import exit_start as _exit_start
@@ -233,7 +234,6 @@ def _store_lines(b, addr: str, d: str) -> None:
 # names generated code calls or subscripts that touch no guest memory (the registers,
 # the float scratch, the double helpers of a64_fp's slow paths); an exit's `return` line
 # may call anything (the trip ends there)
-_CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 _NO_ACCESS = frozenset({"X", "V", "FD", "FQ", "DQ", "QD", "FMADD64", "FMUL64", "FADD64", "FSUB64"})
 _ADDRESS = lazy_compile(r"^(_a\d+) = (.+)$")
 _IDENT = lazy_compile(r"(?<![\w.])[A-Za-z_]\w*")
