@@ -49,7 +49,6 @@ from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
 from . import startkit
-from .startkit import StartKit
 
 try:
     from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
@@ -75,6 +74,22 @@ def _cache_base() -> str:
 def _tmp_name(path: str) -> str:
     """Where a file is written before it is renamed to path (its suffix replaced)."""
     return f"{os.path.splitext(path)[0]}.{os.getpid()}.tmp"
+
+
+def _write_marshalled(path: str, value) -> None:
+    """path holds marshal.dumps(value) from now on: written whole to a temporary name
+    and renamed, so readers find the old file or the new one; a write that fails
+    leaves path as it was (and drops its temporary file)."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(marshal.dumps(value))
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 @functools.cache    # once a process: it names the code loaded at its start (forks inherit it)
@@ -306,7 +321,7 @@ class CodeCache:
         # [(pc, function, extra)] that follow onto other pages, the branches marked)
         self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
         self.kit_globals: dict | None = None
-        self.start: StartKit | None = None  # the machine's first program's (startkit.py)
+        self.start: startkit.StartKit | None = None  # the machine's first program's (startkit.py)
         self.kit_taken: set[tuple[str, int]] = set()    # kit pages an engine asked for
 
     def _page(self, ph: str) -> _Page:
@@ -419,7 +434,9 @@ class CodeCache:
     def end_start(self) -> None:
         """The first image is over (an execve, the exit): write its kit if it changed."""
         if self.start is not None:
-            self.start.write(self.kit_taken)
+            entries = self.start.rewrite(self.kit_taken)
+            if entries is not None:
+                _write_marshalled(self.start.path, entries)
             self.start = None
 
     def warm(self, site: str, fn_globals: dict | None = None) -> None:
@@ -507,14 +524,7 @@ class CodeCache:
         if not new or len(self.hint_base) >= HINT_MAX:
             return                          # nothing to add: the parent re-reads nothing
         names = self.hint_base + new
-        path = os.path.join(self.dir, f"hint-{self.hint_site}")
-        tmp = _tmp_name(path)
-        try:
-            with open(tmp, "wb") as f:
-                f.write(marshal.dumps(names[:HINT_MAX]))
-            os.replace(tmp, path)
-        except (OSError, ValueError):
-            pass
+        _write_marshalled(os.path.join(self.dir, f"hint-{self.hint_site}"), names[:HINT_MAX])
         self.made = []
 
     def store(self, pc: int, ph: str, marks: dict[int, bool], code, extra=()) -> None:

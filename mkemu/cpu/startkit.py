@@ -47,29 +47,21 @@ class StartKit:
         self.made.append(name)
         self.codes[name] = (code, extra)
 
-    def write(self, taken: set) -> None:
-        """Write the kit again if the run changed it enough: what it ran of the kit
-        (the traces on the kit pages an engine took, in their order), then what it
-        had to read or make beyond it (see the module comment)."""
+    def rewrite(self, taken: set) -> list | None:
+        """The kit's entries to write again if the run changed it enough (else None):
+        what it ran of the kit (the traces on the kit pages an engine took, in their
+        order), then what it had to read or make beyond it (see the module comment)."""
         known = set(self.base)
         kept = [n for n in self.base if (n[0], n[1] >> 12) in taken]
         new = [n for n in dict.fromkeys(self.made) if n not in known]
         if len(new) + len(self.base) - len(kept) < max(self.min_new, len(self.base) // GROW_SHARE):
-            return
-        names = (kept + new)[:START_KIT_MAX]
-        entries = [(ph, pc, marks, self.codes[(ph, pc, marks)][1], self.codes[(ph, pc, marks)][0])
-                   for ph, pc, marks in names]
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(marshal.dumps(entries))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        self.base, self.made = names, []
+            return None
+        self.base, self.made = (kept + new)[:START_KIT_MAX], []
+        entries = []
+        for name in self.base:
+            code, extra = self.codes[name]
+            entries.append((*name, extra, code))
+        return entries
 
 
 def load(path: str, min_new: int, touch_age: float) -> tuple[StartKit, list]:
