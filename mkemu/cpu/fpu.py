@@ -36,6 +36,9 @@ import ctypes
 import math
 import struct
 
+# fractions.Fraction is imported by the exact paths that use it, not here: its import
+# (with decimal) was a cost of every start-up, and most runs never reach them.
+
 IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 0x80
 FZ16, FZ, DN = 1 << 19, 1 << 24, 1 << 25
 FP_SLOW = 1 << 31          # in a `fpcr` argument: take the general path (see above)
@@ -201,7 +204,7 @@ def _addsub(a: int, b: int, esize: int, fpcr: int, st, negate_b: bool) -> int:
         return a if math.isinf(x) else b
     if x == 0 and y == 0 and not (a ^ b) & _SIGN[esize]:
         return a
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     q = Fraction(x) + Fraction(y)
     if q == 0:
         return _zero_sum(fpcr, esize)
@@ -229,7 +232,7 @@ def fmul(a, b, esize, fpcr=0, st=None):
         return sign | _inf(esize)
     if x == 0 or y == 0:
         return sign
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     return round_exact(Fraction(x) * Fraction(y), esize, fpcr, st)
 
 
@@ -248,7 +251,7 @@ def fdiv(a, b, esize, fpcr=0, st=None):
         return sign | _inf(esize)
     if x == 0 or math.isinf(y):
         return sign
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     return round_exact(Fraction(x) / Fraction(y), esize, fpcr, st)
 
 
@@ -333,7 +336,7 @@ def fmadd(a, b, c, esize, fpcr=0, st=None):
     p_neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
     if (x == 0 or y == 0) and z == 0 and p_neg == (math.copysign(1, z) < 0):
         return c                                   # zeros of one sign: that zero
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     exact = Fraction(x) * Fraction(y) + Fraction(z)
     if exact == 0:
         return _zero_sum(fpcr, esize)
@@ -354,7 +357,7 @@ def fsqrt(a, esize, fpcr=0, st=None):
     # sqrt(q) from an integer square root with 60 more bits than any format
     # keeps: the true root lies strictly between r and r + 1 when r*r != m,
     # and r + 1/2 then rounds the same way in every mode
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     q = Fraction(x)
     k = 120 - (q.numerator.bit_length() - q.denominator.bit_length())
     k += k & 1
@@ -489,7 +492,7 @@ def to_fixed(a, esize, intbits, unsigned, fbits, rmode, st=None) -> int:
         if unsigned:
             return mask if x > 0 else 0
         return (1 << (intbits - 1)) - 1 if x > 0 else (1 << (intbits - 1))
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     v = Fraction(x) * (1 << fbits) if fbits else x     # exact: x * 2^fbits may overflow a float
     r = _round_away(v) if rmode == 4 else _round_real(v, rmode)
     if unsigned:
@@ -516,7 +519,7 @@ def from_fixed(v, intbits, unsigned, fbits, esize, fpcr=0, st=None):
             if x != v:
                 _flag(st, IXC)
             return from_float(x, esize)
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     q = Fraction(v, 1 << fbits) if fbits else Fraction(v)
     if q == 0:
         return 0
@@ -547,7 +550,7 @@ def fconvert(a, from_esize, to_esize, fpcr=0, st=None, odd=False):
         return sign
     if math.isinf(x):
         return sign | _inf(to_esize)
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     return round_exact(Fraction(x), to_esize, fpcr, st, 5 if odd else None)
 
 
@@ -671,7 +674,7 @@ def _step(a, b, esize, fpcr, st, inf_zero: float, addend: float, halve: bool):
     if math.isinf(x) or math.isinf(y):
         neg = (math.copysign(1, x) < 0) != (math.copysign(1, y) < 0)
         return _SIGN[esize] * neg | _inf(esize)
-    from fractions import Fraction     # (here: not a cost of every start-up)
+    from fractions import Fraction
     exact = Fraction(addend) + Fraction(x) * Fraction(y)
     if halve:
         exact /= 2
