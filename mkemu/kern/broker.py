@@ -420,12 +420,23 @@ class Broker:
         info = info or sigframe.siginfo_kill(sig, sigframe.SI_USER)
         target = self._thread_for(proc, sig)
         if target is None:             # every thread blocks it: pending for the process
+            entry = (sig, info)
             if sig >= 32 or all(s != sig for s, _ in proc.shared_pending):
-                proc.shared_pending.append((sig, info))
+                proc.shared_pending.append(entry)
                 proc.ctl.set_shared_pending(proc.ctl.shared_pending() | 1 << (sig - 1))
-            if sig == signal.SIGCONT:
-                self.cont(proc)
-            return
+                # A thread may have unblocked it (sigtimedwait) after the masks were
+                # read and looked at the pending bits before they were set: it would
+                # sleep on a signal nobody sends it.  The bits are set first now, so
+                # reading the masks again finds that thread.
+                target = self._thread_for(proc, sig)
+                if target is not None:
+                    proc.shared_pending.remove(entry)
+                    proc.ctl.set_shared_pending(
+                        sum({1 << (s - 1) for s, _ in proc.shared_pending}))
+            if target is None:
+                if sig == signal.SIGCONT:
+                    self.cont(proc)
+                return
         _mail(target, info)
         if sig == signal.SIGCONT:
             self.cont(proc)
