@@ -257,11 +257,13 @@ class Engine:
         ready, checked, hot = kit
         blocks = self.blocks
         self.likely_taken |= hot
-        fresh = ready.keys() - blocks.keys()
-        if fresh:
-            blocks.update({pc: ready[pc] for pc in fresh})
+        # (not `ready.keys() - blocks.keys()`: that walks all of blocks, for every
+        # page: 0.37 s of a warm python3 start's ~8)
+        fresh = [pc for pc in ready if pc not in blocks]
+        for pc in fresh:
+            blocks[pc] = ready[pc]
         pcs = self.page_blocks.setdefault(vpn, set())
-        pcs |= fresh
+        pcs.update(fresh)
         n = len(fresh)
         for pc, fn, extra in checked:
             if pc not in blocks and \
