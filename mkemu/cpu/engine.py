@@ -94,14 +94,21 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) 
     S.pc = pc
 
 
+# a register local's name -> (is a V register, its number): parsing the name for each
+# register of each side exit cost about as much as the locals() dict it reads
+_SLOT = {**{f"x{n}": (False, n) for n in range(31)}, "sp": (False, 31),
+         **{f"v{n}": (True, n) for n in range(32)}}
+
+
 def _store_locals(X, V, local: dict, names: tuple) -> None:
     """X/V[n] = the trace's local of each register name assigned in `local`."""
     for name in names:
         if name in local:
-            if name[0] == "v":
-                V[int(name[1:])] = local[name]
+            is_v, n = _SLOT[name]
+            if is_v:
+                V[n] = local[name]
             else:
-                X[31 if name == "sp" else int(name[1:])] = local[name]
+                X[n] = local[name]
 
 
 # Regions (cpu/region.py): every so many dispatches the engine records the pcs of

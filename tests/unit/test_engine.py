@@ -61,6 +61,28 @@ def test_side_exit_keeps_registers_assigned_later_in_the_trace():
     assert st.pc == CODE + 16 and st.x[7] == 0x77 and st.x[8] == 2
 
 
+SUB_SP_16 = 0xD10043FF           # sub sp, sp, #0x10
+FMOV_D1_X2 = 0x9E670041          # fmov d1, x2
+
+
+@pytest.mark.parametrize("exit_by", ["side exit", "fault"])
+def test_a_trace_leaving_early_writes_back_sp_x30_and_v_registers(exit_by):
+    # the side exit (cbz x0 taken: a counted exit, engine.side_exit) and the fault
+    # path (dc zva on unmapped memory, engine._unwind) store the registers the trace
+    # assigned by their local names: sp is X[31], x30 X[30], v1 V[1]
+    if exit_by == "side exit":
+        cbz_x0_12 = 0xB4000000 | (3 << 5)
+        words = [SUB_SP_16, movz(30, 5), FMOV_D1_X2, cbz_x0_12, movz(7, 3), movz(8, 4), BRK]
+        trap, pc = TRAP_BRK, CODE + 24
+    else:
+        words = [SUB_SP_16, movz(30, 5), FMOV_D1_X2, movz(3, 0x40), 0xD50B7423, BRK]
+        trap, pc = TRAP_FAULT, CODE + 16
+    st, eng, _ = machine(words)
+    st.x[31], st.x[2], st.x[7] = 0x1000, 0x1234, 0x77
+    assert eng.run() == trap and st.pc == pc
+    assert (st.x[31], st.x[30], st.v[1], st.x[7]) == (0xFF0, 5, 0x1234, 0x77)
+
+
 def test_trace_closing_at_its_own_start_counts_each_trip_once():
     # the trace at X follows `b Y` back to Y and falls through into X again:
     # movz x0, #3; b X; Y: subs x0, x0, #1; b.eq end; X: add x1, x1, #1; b Y; end: brk
