@@ -28,7 +28,7 @@ from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
-from .tier import helpers_code, is_first_tier, tier_up_runs
+from .tier import RunCounts, helpers_code, is_first_tier, tier_up_runs, warm_seed
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
@@ -201,8 +201,8 @@ class Engine:
         self.regions_made = 0
         # The first tier (cpu/tier.py): traces made without the passes that only
         # speed them up count their runs in tier_counts; tier_up runs make one hot
+        self.tier_counts = RunCounts()
         self.tier_up = tier_up_runs()
-        self.tier_counts: Counter = Counter()
         self.hot: set[int] = set()          # pcs made in full from now on
         self.tiered_up = 0
         self.globals.update(RT=mmu.rt, WT=mmu.wt, WQ=mmu.wq, WL=mmu.wl, WD=mmu.wd, LD=mmu.load, ST=mmu.store,
@@ -210,6 +210,17 @@ class Engine:
                             SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit,
                             TC=self.tier_counts, TN=self.tier_up or 1, TIERUP=self.tier_up_block)
         mmu.code_invalidate = self.invalidate_page
+
+    @property
+    def tier_up(self) -> int:
+        """Runs before a first-tier trace made here is made in full (0: none is made
+        in the first tier); one served by the code cache takes WARM_RUNS (tier.py)."""
+        return self._tier_up
+
+    @tier_up.setter
+    def tier_up(self, runs: int) -> None:
+        self._tier_up = runs
+        self.tier_counts.seed = warm_seed(runs)
 
     # ---- translation ----------------------------------------------------------
     def translate(self, pc: int) -> Callable:
@@ -219,6 +230,8 @@ class Engine:
         # --dump-blocks shows the full translation
         tier = 0 if self.dump or pc in self.hot else self.tier_up
         if cache is None or self.dump:
+            if tier:
+                self.tier_counts.setdefault(pc, 0)  # made here: TN runs, not WARM_RUNS
             src, pages, _ = self._source(pc, tier)
             return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
         ph = self._page_hash(page, pc)
@@ -233,6 +246,8 @@ class Engine:
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
                 self.blocks_from_cache += 1
                 return self._install(pc, code, {page, *(v for v, _ in extra)})
+        if tier:
+            self.tier_counts.setdefault(pc, 0)
         src, pages, marks = self._source(pc, tier)
         code = compile(src, f"<guest block {pc:#x}>", "exec")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]

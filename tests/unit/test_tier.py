@@ -18,7 +18,7 @@ import pytest
 from mkemu.cpu.codecache import CodeCache
 from mkemu.cpu.engine import TRAP_FAULT
 from mkemu.cpu.state import TRAP_BRK, TRAP_SIGNAL, TRAP_SVC
-from mkemu.cpu.tier import NEVER, is_first_tier, tier_up_runs
+from mkemu.cpu.tier import NEVER, WARM_RUNS, is_first_tier, tier_up_runs
 from tests.support.asmrun import FIB, STACK, STACK_SIZE, asm, flat_machine, run
 from tests.support.guestrun import run_mkemu
 from tests.support.oracle import CODE
@@ -289,6 +289,29 @@ def test_the_code_cache_keeps_the_full_code_of_hot_traces(tmp_path):
     again = hot & eng.blocks.keys()
     assert again and all(not is_first_tier(eng.blocks[pc].__code__) for pc in again)
     assert CODE in first_tier_pcs(eng)
+
+
+@needs_as
+def test_a_first_tier_trace_the_code_cache_serves_is_made_in_full_after_warm_runs(tmp_path):
+    # fib(12)'s traces run a few hundred times: fewer than 1000, so the run that makes
+    # them keeps them in the first tier; a later process gets that code from the cache
+    # and makes each in full after its WARM_RUNS-th run (not `cold`, which never does)
+    code = asm(FIB.format(n=12), tmp_path)
+    st, eng, _ = machine(code, 1000, CodeCache(tmp_path / "cache"))
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 144
+    assert eng.tiered_up == 0 and eng.blocks_from_cache == 0
+    assert max(eng.tier_counts.values()) > 2 * WARM_RUNS
+    made, first = eng.tier_counts, (list(st.x), st.icount, st.nzcv)
+    eng.code_cache.flush()
+    st, eng, _ = machine(code, 1000, CodeCache(tmp_path / "cache"))
+    assert run(st, eng) == TRAP_BRK and (st.x, st.icount, st.nzcv) == first
+    assert eng.blocks_from_cache > 0 and eng.hot == {pc for pc, n in made.items() if n >= WARM_RUNS}
+    assert eng.tiered_up == len(eng.hot)
+    assert all(not is_first_tier(eng.blocks[pc].__code__) for pc in eng.hot if pc in eng.blocks)
+    st, eng, _ = machine(code, NEVER, CodeCache(tmp_path / "cold"))
+    assert run(st, eng) == TRAP_BRK and eng.code_cache.flush() is None
+    st, eng, _ = machine(code, NEVER, CodeCache(tmp_path / "cold"))
+    assert run(st, eng) == TRAP_BRK and eng.blocks_from_cache > 0 and eng.tiered_up == 0
 
 
 # ---- real programs under `mkemu run` -------------------------------------------------
