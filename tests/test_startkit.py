@@ -68,3 +68,20 @@ def test_a_damaged_kit_is_none_and_is_written_again(rootfs, guest_binary, tmp_pa
         c2, out2, err2 = run_mkemu([prog], rootfs=rootfs, env=env)
         assert (c2, out2) == (c1, out1), err2
         assert len(marshal.loads(kit.read_bytes())) == traces      # the run's own, again
+
+
+def test_a_trace_its_kit_keeps_in_the_first_tier_is_served_in_full_once_made(rootfs, guest_binary,
+                                                                              tmp_path):
+    # warm_calls' step() runs 200 times: the run that makes it keeps it in the first
+    # tier; a run served from the kit makes it in full after WARM_RUNS runs (cpu/tier.py),
+    # and the runs after that take the full code from the page file, though the kit
+    # still has the first-tier code (CodeCache.lookup's full)
+    env = {"MKEMU_CACHE": str(tmp_path)}
+    prog = str(guest_binary("warm_calls"))
+    qcode, qout, _ = run_qemu([prog], rootfs=rootfs)
+    made = []
+    for _ in range(4):
+        code, out, err = run_mkemu([prog], rootfs=rootfs, extra=["--stats"], env=env)
+        assert (code, out) == (qcode, qout) == (0, qout), err
+        made.append(_stat(err, "blocks") - _stat(err, "blocks-from-cache"))
+    assert made[0] > 100 and made[1] >= 2 and made[2] == made[3] == 0, made

@@ -49,6 +49,7 @@ from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
 from . import startkit
+from .tier import is_first_tier
 
 try:
     from _blake2 import blake2b     # hashlib's blake2b; importing hashlib loads OpenSSL (~2.5 ms)
@@ -285,11 +286,20 @@ class _KitPages(dict):
         return super().get(key, default)
 
 
-def _pick(variants, likely_taken: set[int]):
+def _first_tier(code) -> bool:
+    """Is code (a code object, or a page file's marshalled code: a view of the
+    mapping, where `in` would compare a byte string with each byte) first-tier code?"""
+    return is_first_tier(code) if type(code) is CodeType else b"TIERUP" in bytes(code)
+
+
+def _pick(variants, likely_taken: set[int], full: bool = False):
     """The (marks, code, extra) of variants that follows the most branches and no
-    branch marked in likely_taken contradicts; None if every one is contradicted."""
+    branch marked in likely_taken contradicts; None if every one is contradicted.
+    full: of the variants that are no first-tier code."""
     best, most = None, -1
     for variant in variants:
+        if full and _first_tier(variant[1]):
+            continue
         follows = 0
         for branch, marked in variant[0]:
             if marked:
@@ -335,7 +345,7 @@ class CodeCache:
             self.pages[ph] = page
         return page
 
-    def lookup(self, pc: int, ph: str, likely_taken: set[int]):
+    def lookup(self, pc: int, ph: str, likely_taken: set[int], full: bool = False):
         """(code, [(other vpn, its page hash), ...]) or None: a variant of the
         trace at pc that no branch of likely_taken contradicts (one that did not
         follow a marked branch).  code is the block's function's (function_code)
@@ -348,12 +358,14 @@ class CodeCache:
         `python3 -c pass`).  Only the shape of traces depends on marks.
 
         A block that follows branches onto other pages is valid only while
-        those pages still hold the same bytes: the caller checks them.
+        those pages still hold the same bytes: the caller checks them.  full:
+        only code made in full (a hot pc's: the first-tier code a start kit keeps
+        in codes would hide the full code its page file has, made again each run).
         """
-        best = _pick(self.codes.get((ph, pc), ()), likely_taken)
+        best = _pick(self.codes.get((ph, pc), ()), likely_taken, full)
         if best is None:
             try:
-                best = _pick(self._page(ph).variants(pc), likely_taken)
+                best = _pick(self._page(ph).variants(pc), likely_taken, full)
                 if best is not None:
                     marks, code_bytes, extra = best
                     best = marks, function_code(marshal.loads(code_bytes)), extra

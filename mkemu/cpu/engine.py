@@ -28,7 +28,7 @@ from .codecache import CodeCache, page_hash
 from .decode import decode, block_helpers
 from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
-from .tier import RunCounts, helpers_code, is_first_tier, tier_up_runs, warm_seed
+from .tier import RunCounts, helpers_code, tier_up_runs, warm_seed
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
@@ -238,9 +238,9 @@ class Engine:
         fn = self.blocks.get(pc)
         if fn is not None:                   # the page's first look installed it (_adopt)
             return fn
-        hit = cache.lookup(pc, ph, self.likely_taken)
-        if hit is not None and not tier and is_first_tier(hit[0]):
-            hit = None                      # hot: made in full, replacing it in the cache
+        # a hot pc (or MKEMU_TIER=off): full code, else made in full, replacing the
+        # first-tier code in the cache
+        hit = cache.lookup(pc, ph, self.likely_taken, full=not tier)
         if hit is not None:
             code, extra = hit
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):

@@ -162,7 +162,7 @@ def test_an_engine_after_an_execve_takes_a_fork_hints_traces_a_page_at_a_time(tm
     assert parent_cache.kit
     looked_up = []
     lookup = parent_cache.lookup
-    parent_cache.lookup = lambda *a: looked_up.append(a) or lookup(*a)
+    parent_cache.lookup = lambda *a, **k: looked_up.append(a) or lookup(*a, **k)
     st, _, tlb = machine(TWO_PASSES, parent_cache)
     eng = Engine(st, tlb, code_cache=parent_cache, after=parent)
     assert eng.run() == TRAP_BRK and st.pc == CODE + 56
