@@ -431,8 +431,7 @@ class Broker:
                 target = self._thread_for(proc, sig)
                 if target is not None:
                     proc.shared_pending.remove(entry)
-                    proc.ctl.set_shared_pending(
-                        sum({1 << (s - 1) for s, _ in proc.shared_pending}))
+                    _publish_shared_pending(proc)
             if target is None:
                 if sig == signal.SIGCONT:
                     self.cont(proc)
@@ -461,7 +460,7 @@ class Broker:
         taken = [(s, i) for s, i in group.shared_pending if msg.mask >> (s - 1) & 1]
         group.shared_pending = [e for e in group.shared_pending if e not in taken]
         if group.ctl is not None:
-            group.ctl.set_shared_pending(sum({1 << (s - 1) for s, _ in group.shared_pending}))
+            _publish_shared_pending(group)
         return P.SignalsReply([i for _, i in taken])
 
     def _release_vfork_parent(self, child: Proc) -> None:
@@ -802,6 +801,12 @@ def _kill(proc: Proc, sig: int) -> None:
         signal.pidfd_send_signal(proc.pidfd, CARRIER if sig in (32, 33) else sig)
     except OSError:                 # it is exiting, or was reaped a moment ago
         pass
+
+
+def _publish_shared_pending(group) -> None:
+    """The bits of the signals in group's shared pending set, where its threads look
+    before they ask for them (SignalState.claim_shared)."""
+    group.ctl.set_shared_pending(sum({1 << (s - 1) for s, _ in group.shared_pending}))
 
 
 def wait_status_to_exit_code(status: int) -> int:
