@@ -444,7 +444,7 @@ class CodeCache:
                     else:
                         variants.append((marks, code, extra))
                     self._remember(ph, pc, marks, code, extra)
-                self._make_kit(kit.base, fn_globals, source, source)
+                self._make_kit(kit.base, fn_globals, source, keys=source)
                 gc.freeze()
         finally:
             if collecting:
