@@ -226,7 +226,11 @@ class Task:
 
     def end_thread(self) -> None:
         """This thread's part of leaving (exit, or a group exit): the futex wake of
-        CLONE_CHILD_CLEARTID and robust mutexes marked as their owner dead."""
+        CLONE_CHILD_CLEARTID and robust mutexes marked as their owner dead.  First the
+        thread tells the broker it blocks every signal: a process-directed signal sent
+        after a pthread_join has returned must go to a thread that stays (Linux skips an
+        exiting thread), not to this one, whose exit the broker may not have seen yet."""
+        self.sig.publish_blocked((1 << signals.NSIG) - 1)
         robust.release_all(self)
         if self.clear_child_tid:
             addr, self.clear_child_tid = self.clear_child_tid, 0
