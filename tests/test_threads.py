@@ -126,6 +126,14 @@ BEHAVIOUR = [
         "exit(3) in a worker: process exited 3",
         "SIGTERM to a worker: process killed by TERM",
         "main pthread_exit, then worker _exit(5): process exited 5")),
+    ("sigwaits", yes_lines(
+        *(line for call in ("sigsuspend", "ppoll", "pselect", "epoll_pwait")
+                     for line in (
+            f"{call}, sent before (pending: yes): EINTR: yes, handled in the caller: yes, "
+            "mask back: yes, alarm: no",
+            f"{call}, sent while it sleeps: EINTR: yes, handled in the caller: yes, "
+            "mask back: yes, alarm: no")),
+        "sigwaits ok")),
     ("jit", yes_lines(
         "rwx page, rewritten by another thread: 20 of 20 rounds ran the new code",
         "W^X page, rewritten by another thread: 20 of 20 rounds ran the new code")),

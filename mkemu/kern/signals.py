@@ -386,6 +386,10 @@ class SignalState:
     def pending_mask(self) -> int:
         return sum(bit(s) for s in list(self.pending))
 
+    def shared_pending_mask(self) -> int:
+        """The process-directed signals waiting while every thread blocks them."""
+        return self._mask_cell[0].shared_pending() if self._mask_cell is not None else 0
+
     def next_signal(self, among: int) -> int | None:
         """The signal Linux would dequeue first of those pending in the mask `among`."""
         sigs = [s for s in list(self.pending) if among & bit(s)]
@@ -449,11 +453,15 @@ class SignalState:
             self._restart_call(task.cpu, x0)
         self.restore_mask()
 
-    def wait_mask(self, new: int) -> None:
-        """The mask a sigsuspend-like wait (sigsuspend, ppoll, pselect) runs with; the old
-        one comes back with the handler's sigreturn (the frame's uc_sigmask) or, when
-        no handler runs, from restore_mask."""
+    def wait_mask(self, task, new: int) -> None:
+        """The mask a sigsuspend-like wait (sigsuspend, ppoll, pselect, epoll_pwait) runs
+        with; the old one comes back with the handler's sigreturn (the frame's
+        uc_sigmask) or, when no handler runs, from restore_mask.  A process-directed
+        signal it lets in that waited while every thread blocked it is taken now, so
+        the call sees it pending and does not sleep."""
         self.saved_mask, self.blocked = self.blocked, new & ~UNBLOCKABLE
+        if self.claim_due:
+            self.claim_shared(task)
 
     def restore_mask(self) -> None:
         if self.saved_mask is not None:

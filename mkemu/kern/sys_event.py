@@ -153,7 +153,7 @@ def _pwait(t, epfd, events, maxevents, deadline, sigmask, sigsetsize) -> int:
     nmax = min(maxevents, _BATCH)
     epfd = _fd(t, epfd)
     if mask is not None:
-        t.sig.wait_mask(mask)
+        t.sig.wait_mask(t, mask)
     # from here a signal only becomes pending: events taken must reach the guest
     t.in_syscall = False
     try:

@@ -24,7 +24,7 @@ def _swap_mask(t, mask_addr: int) -> bool:
     signal it unblocks is already pending (the call ends at once with EINTR)."""
     if not mask_addr:
         return False
-    t.sig.wait_mask(read_sigset(t, mask_addr))
+    t.sig.wait_mask(t, read_sigset(t, mask_addr))
     return t.sig.interrupting()
 
 

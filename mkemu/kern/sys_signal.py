@@ -79,7 +79,7 @@ def sys_rt_sigprocmask(t, how, set_ptr, oset_ptr, size):
 def sys_rt_sigpending(t, set_ptr, size):
     if size > 8:
         return -errno.EINVAL
-    bits = t.sig.pending_mask() & t.sig.blocked
+    bits = (t.sig.pending_mask() | t.sig.shared_pending_mask()) & t.sig.blocked
     t.mem.write(set_ptr, struct.pack("<Q", bits)[:size])
     return 0
 
@@ -152,7 +152,7 @@ def sys_rt_sigsuspend(t, mask_ptr, size):
     if size != 8:
         return -errno.EINVAL
     s = t.sig
-    s.wait_mask(read_sigset(t, mask_ptr))
+    s.wait_mask(t, read_sigset(t, mask_ptr))
     s.sleep(t, s.interrupting)
     return -errno.EINTR
 
