@@ -22,16 +22,14 @@ from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
-from . import flags
-from .block import HOT_EXITS, BlockBuilder
+from . import familyhelpers, flags
 from .codecache import CodeCache, page_hash
-from .decode import decode, block_helpers
-from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 from .tier import RunCounts, helpers_code, tier_up_runs, warm_seed
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
+HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
 _QQ = struct.Struct("<QQ")
 
 
@@ -160,7 +158,7 @@ def _base_globals() -> dict:
         "UNWIND": _unwind,
         **flags.LAZY_KINDS,
     }
-    g.update(block_helpers())
+    g.update(familyhelpers.ALWAYS)  # (the rest when code needs them: familyhelpers.py)
     exec(helpers_code(), g)         # the first tier's memory accesses (cpu/tier.py)
     return g
 
@@ -302,6 +300,7 @@ class Engine:
             self.blocks_from_cache += n
 
     def _install(self, pc: int, code, pages) -> Callable:
+        familyhelpers.ensure(code, self.globals)
         if code.co_name != "<module>":       # the function's own code (codecache.function_code)
             fn = FunctionType(code, self.globals)
         else:
@@ -331,6 +330,10 @@ class Engine:
     def _trace(self, pc: int, tier: int = 0) -> BlockBuilder:
         """The trace at pc, emitted (not yet assembled: BlockBuilder.source or
         region_part); a first-tier one if tier (the runs before it tiers up)."""
+        # the translator: imported at the first trace made here (familyhelpers.py)
+        from .block import BlockBuilder
+        from .decode import decode
+        familyhelpers.load(self.globals)
         b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
         fetch = self.mmu.fetch
@@ -516,6 +519,7 @@ class Engine:
                 weight[pc] = max(weight.get(pc, 0), n)
         weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
+        from .region import region_source
         src = region_source(name, parts, weight)
         if self.dump:
             self.dump(src)
