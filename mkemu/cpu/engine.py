@@ -22,10 +22,10 @@ from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
-from . import familyhelpers, flags
+from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, page_hash
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
-from .tier import RunCounts, helpers_code, tier_up_runs, warm_seed
+from .tier import RunCounts, tier_up_runs, warm_seed
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
@@ -147,7 +147,7 @@ class Region:
         self.weight = weight        # pc -> its entries in the window that made the region
 
 
-def _base_globals() -> dict:
+def _base_globals(cache_dir: str | None = None) -> dict:
     g = {
         "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
         "U32": struct.Struct("<I").unpack_from, "U64": struct.Struct("<Q").unpack_from,
@@ -159,7 +159,8 @@ def _base_globals() -> dict:
         **flags.LAZY_KINDS,
     }
     g.update(familyhelpers.ALWAYS)  # (the rest when code needs them: familyhelpers.py)
-    exec(helpers_code(), g)         # the first tier's memory accesses (cpu/tier.py)
+    # the first tier's memory accesses (cpu/tier.py), kept in the code cache (tiercode.py)
+    exec(tiercode.first_tier_code(cache_dir), g)
     return g
 
 
@@ -179,7 +180,8 @@ class Engine:
         self._disasm = None
         # after: the engine this one replaces (execve).  Its globals dict goes on, so
         # functions made against it (CodeCache.kit, made before a fork) serve this one.
-        self.globals = after.globals if after is not None else _base_globals()
+        self.globals = after.globals if after is not None else \
+            _base_globals(code_cache.dir if code_cache is not None else None)
         # Branch direction: side exits count themselves in exit_counts; the
         # HOT_EXITS-th time one is taken, hot_branch marks that branch likely
         # taken and drops the trace, which is retranslated to follow it
