@@ -150,6 +150,8 @@ def test_a_warm_cache_run_of_a_static_hello_imports_no_translator(rootfs, guest_
     assert out == b"hello\n" and stats["blocks-from-cache"] == stats["blocks"]
     assert sorted(m for m in TRANSLATOR if m in warm) == []
     assert "argparse" not in warm and "mkemu.cpu.familyhelpers" in warm
+    # glibc's start reads /proc/self/exe: procfs.split_self reads the path without re
+    assert "re" not in warm and "enum" not in warm
 
 
 def test_a_warm_run_whose_kit_names_fp_helpers_gets_them(rootfs, guest_binary, tmp_path):
@@ -161,3 +163,24 @@ def test_a_warm_run_whose_kit_names_fp_helpers_gets_them(rootfs, guest_binary, t
         out, warm, stats = _importtime_run(prog, rootfs, tmp_path)
         assert out == cold and b"harmonic(1000)=7.485470860550" in out
     assert stats["blocks-from-cache"] == stats["blocks"] and "mkemu.cpu.decode" in warm
+
+
+PROC_PATHS = [b"/proc/self", b"/proc/self/exe", b"/proc/thread-self/task/7/comm", b"/proc/42",
+              b"/proc/42/", b"/proc/43/maps", b"/proc/7/fd/3", b"/proc/41/exe", b"/proc/",
+              b"/proc//exe", b"/proc/self2/exe", b"/proc/4x2/exe", b"/procs/self", b"/proc",
+              b"/proc/self\n", b"/proc/self/a\nb", b"/proc/42\n", b"/proc/\xd9\xa4/exe",
+              b"/proc/0042/stat", b"/proc/self//x", b"/sys/self"]
+
+
+@pytest.mark.parametrize("path", PROC_PATHS)
+def test_split_self_reads_a_path_as_the_pid_pattern_does(path):
+    from mkemu.fs import procfs
+
+    class Task:
+        pid, tid = 42, 7
+
+    m = re.match(rb"^/proc/(self|thread-self|\d+)(/.*)?$", path)
+    want = None
+    if m and (m.group(1) in (b"self", b"thread-self") or int(m.group(1)) in (42, 7)):
+        want = m.group(2) or b""
+    assert procfs.split_self(Task, path) == want
