@@ -9,15 +9,15 @@ that lies inside the rootfs (or a --bind directory), else at `/`.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import stat
 import sys
+from types import SimpleNamespace
 
-from .cachectl import add_cache_command
 from .fs.metastore import db_path, import_tree
 from .fs.rootfs import O_PATH, RootFS
 from .kern.machine import MachineConfig, default_guest_env, env_entries, run_program
+from .runargs import parse_run
 
 EXECVP_DEFAULT_PATH = "/bin:/usr/bin"       # what execvp searches when PATH is unset
 CPU_MODELS = ("max",)                        # mkemu emulates one CPU: everything it has
@@ -46,23 +46,6 @@ def _is_script(path: str) -> bool:
             return f.read(2) == b"#!"
     except OSError:
         return False
-
-
-class _VersionAction(argparse.Action):
-    """--version: the package's version, looked up only when asked (the lookup costs
-    every start-up ~20 ms)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        sys.stdout.write(f"mkemu {_version()}\n")      # (as argparse's "version" action)
-        parser.exit()
-
-
-def _version() -> str:
-    from importlib import metadata      # (only here: its import costs start-up ~10 ms)
-    try:
-        return metadata.version("mkemu")
-    except metadata.PackageNotFoundError:
-        return "(not installed: run scripts/setup.sh)"
 
 
 # ---- the guest's environment --------------------------------------------------------
@@ -313,147 +296,21 @@ def cmd_import_meta(args) -> int:
     return 0
 
 
-def _add_owner_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root-as-user", dest="root_as_user", action="store_true", default=None,
-                        help="the guest is root; chown, chmod and mknod are recorded in the "
-                             "rootfs's metadata store (default for a host user who is not root)")
-    parser.add_argument("--no-root-as-user", dest="root_as_user", action="store_false",
-                        help="the guest has the host user's ids; ownership is the host's")
+def build_parser(only: str | None = None):
+    """cliargs.build_parser: argparse's parsers of the commands (or of `only`, if it is one)."""
+    from . import cliargs       # (argparse: only for what parse_run does not read)
+    return cliargs.build_parser({"run": cmd_run, "boot": cmd_boot, "import-meta": cmd_import_meta},
+                                only)
 
 
-def _add_import_meta(rootfs_parser: argparse.ArgumentParser) -> None:
-    # `mkemu rootfs` is rootfs_cmd's command; import-meta is one more action of it
-    actions = next(a for a in rootfs_parser._actions if isinstance(a, argparse._SubParsersAction))
-    imp = actions.add_parser("import-meta", help="record a tree's ownership, modes and device "
-                                                 "nodes in its metadata store",
-                             description="Record the host's owners and modes of every file in DIR, "
-                                         "and its device nodes (each replaced by a plain file), in "
-                                         "its metadata store (DIR.meta/ beside it), so the guest "
-                                         "sees them when the tree is "
-                                         "later used by a user who is not root.")
-    imp.add_argument("dir", metavar="DIR")
-    imp.set_defaults(func=cmd_import_meta)
-
-
-COMMANDS = ("run", "boot", "rootfs", "cache")
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's, told the width so that it does not import shutil to ask: add_argument
-    makes a formatter for every argument (to check its metavar), and argparse's first
-    one imported shutil and through it bz2, lzma and fnmatch (~8 M host instructions of
-    every `mkemu run`) for help that is never printed."""
-
-    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
-        if width is None:
-            width = _terminal_columns() - 2         # (argparse's own margin)
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _terminal_columns() -> int:
-    """shutil.get_terminal_size's columns: $COLUMNS, else stdout's terminal, else 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns if columns > 0 else 80
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose help uses _HelpFormatter; add_subparsers makes the
-    commands' parsers of this class too."""
-
-    def __init__(self, *args, formatter_class=_HelpFormatter, **kwargs):
-        super().__init__(*args, formatter_class=formatter_class, **kwargs)
-
-
-def build_parser(only: str | None = None
-                 ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The top-level parser and each command's own (which reports its own usage errors).
-
-    only: that command's parser alone, for a command line that names it first.  Its
-    parse, usage and help are the same (a command's parser knows nothing of the
-    others); it saves building the rest (`mkemu run`: argparse's parsers and their
-    gettext look-ups were ~10 ms of start-up)."""
-    ap = _ArgumentParser(prog="mkemu", description="Run AArch64 Linux programs on this host.",
-                        allow_abbrev=False)
-    ap.add_argument("--version", action=_VersionAction, nargs=0, help="show program's version "
-                    "number and exit")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    makers = {"run": _add_run, "boot": _add_boot, "rootfs": _add_rootfs, "cache": add_cache_command}
-    return ap, {name: makers[name](sub) for name in COMMANDS if only in (None, name)}
-
-
-def _add_run(sub) -> argparse.ArgumentParser:
-    run = sub.add_parser("run", help="run one guest program", allow_abbrev=False,
-                         description="Run PROGRAM (a path in the rootfs, a name on the guest PATH, "
-                                     "or a host file) under mkemu.")
-    run.add_argument("--rootfs", "-L", metavar="DIR", help="host directory that is the guest's /")
-    run.add_argument("--env", "-E", dest="env_changes", action="append", metavar="NAME=VALUE",
-                     type=lambda s: ("set", s), help="set a guest environment variable")
-    run.add_argument("--unset-env", "-U", dest="env_changes", action="append", metavar="NAME",
-                     type=lambda s: ("unset", s), help="remove a guest environment variable")
-    run.add_argument("--inherit-env", action="store_true",
-                     help="start from the host's environment (as qemu-aarch64 does), "
-                          "not mkemu's default (PATH, HOME=/root, TERM)")
-    run.add_argument("--argv0", "-0", metavar="ARGV0", help="argv[0] for the program (default: PROGRAM)")
-    run.add_argument("--cpu", "-cpu", metavar="MODEL", default="max",
-                     help="CPU model; only 'max' (everything mkemu implements)")
-    run.add_argument("--strace", "-strace", action="store_true", help="trace system calls to stderr")
-    run.add_argument("--stats", action="store_true", help="print instruction and block counts, MIPS")
-    run.add_argument("--dump-blocks", action="store_true", help="print every translated block")
-    run.add_argument("--inject-crash", metavar="SYSCALL",
-                     help="fault isolation: make the task's Python code fail at this syscall")
-    run.add_argument("--tmpfs", action="append", metavar="GUESTDIR",
-                     help="an empty directory at GUESTDIR for this run, gone after it")
-    run.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
-                     help="show a host directory inside the guest (at GUESTDIR, default the same path)")
-    _add_owner_options(run)
-    run.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM ARGS...")
-    run.set_defaults(func=cmd_run)
-    return run
-
-
-def _add_boot(sub) -> argparse.ArgumentParser:
-    boot = sub.add_parser("boot", help="an interactive login shell inside a rootfs",
-                          allow_abbrev=False,
-                          description="Start root's login shell of ROOTFS (default: the Debian "
-                                      "system `mkemu rootfs build` makes, built on first use) "
-                                      "on a terminal of mkemu's own: "
-                                      "job control, window size, and mkemu exits with the "
-                                      "shell's status.")
-    boot.add_argument("rootfs", nargs="?", metavar="ROOTFS", help="host directory that is the guest's /")
-    boot.add_argument("--env", "-E", dest="env_changes", action="append", metavar="NAME=VALUE",
-                      type=lambda s: ("set", s), help="set a guest environment variable")
-    boot.add_argument("--unset-env", "-U", dest="env_changes", action="append", metavar="NAME",
-                      type=lambda s: ("unset", s), help="remove a guest environment variable")
-    boot.add_argument("--tmpfs", action="append", metavar="GUESTDIR",
-                     help="an empty directory at GUESTDIR for this run, gone after it")
-    boot.add_argument("--bind", action="append", metavar="HOSTDIR[:GUESTDIR]",
-                      help="show a host directory inside the guest")
-    boot.add_argument("--strace", action="store_true", help="trace system calls to stderr")
-    boot.add_argument("--stats", action="store_true", help="print instruction counts at exit")
-    _add_owner_options(boot)
-    boot.set_defaults(func=cmd_boot)
-    return boot
-
-
-def _add_rootfs(sub) -> argparse.ArgumentParser:
-    from .rootfs_cmd import add_rootfs_command
-    rootfs = add_rootfs_command(sub)
-    _add_import_meta(rootfs)
-    return rootfs
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None):
     if argv is None:
         argv = sys.argv[1:]
-    ap, commands = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+    if argv and argv[0] == "run":
+        values = parse_run(argv[1:])        # a plain `run` line: the same, without argparse
+        if values is not None:
+            return SimpleNamespace(version=None, command="run", func=cmd_run, **values)
+    ap, commands = build_parser(argv[0] if argv else None)
     args, unknown = ap.parse_known_args(argv)
     if unknown:          # an option the command does not know: that command's usage, not mkemu's
         commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -462,7 +319,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_command(args) -> int:
     try:
         return args.func(args)
     except UsageError as e:

@@ -11,6 +11,7 @@ import time
 
 from .bits import field, sign_extend
 from .features import ID_REGISTERS   # Linux traps and emulates these for EL0 (HWCAP_CPUID)
+from .trips import TRIPS
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -18,12 +19,7 @@ CNTFRQ = 1_000_000_000      # the counter ticks in nanoseconds
 DCZID = 4                   # DC ZVA block = 4 << 4 = 64 bytes, allowed
 CTR_EL0 = 0x8444C004        # 64-byte lines, no IDC/DIC: programs do their own maintenance
 
-# A loop's trip counter (BlockBuilder._loop_header: `for _n in TRIPS[trip]`), one range
-# per trip length, made once: a loop's entry makes only the iterator (a range() with a
-# 2**62 stop built at each entry cost ~1,800 host instructions, the iterator ~400)
-TRIPS = tuple(range(0, 1 << 62, k) if k else range(0) for k in range(129))
-
-HELPERS = {"MONO_NS": time.monotonic_ns, "TRIPS": TRIPS}
+HELPERS = {"MONO_NS": time.monotonic_ns, "TRIPS": TRIPS}   # (trips.py: loop trip counters)
 
 
 def decode(insn: int):

@@ -7,55 +7,13 @@ shifts, CRC32, multiply-add and high multiplies).
 """
 from __future__ import annotations
 
+from . import dp_helpers
 from .bits import field
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
-# ---- runtime helpers called by generated code -------------------------------------
-# each byte value with its bits reversed: RBIT is the bytes in the other order,
-# each translated (three C calls, not a string of 64 digits)
-_RBIT8 = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
-
-
-def _rev32_64(x: int) -> int:
-    lo, hi = x & 0xFFFF_FFFF, x >> 32
-    return int.from_bytes(lo.to_bytes(4, "little"), "big") | \
-        (int.from_bytes(hi.to_bytes(4, "little"), "big") << 32)
-
-
-def _crc_table(poly: int) -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC32 = _crc_table(0xEDB88320)
-_CRC32C = _crc_table(0x82F63B78)
-
-
-def _crc(acc: int, value: int, nbytes: int, castagnoli: bool) -> int:
-    table = _CRC32C if castagnoli else _CRC32
-    crc = acc & 0xFFFF_FFFF
-    for i in range(nbytes):
-        crc = table[(crc ^ (value >> (8 * i))) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def _sdiv(a: int, b: int, bits: int) -> int:
-    top = 1 << (bits - 1)
-    sa, sb = (a ^ top) - top, (b ^ top) - top
-    if sb == 0:
-        return 0
-    q = abs(sa) // abs(sb)
-    return (-q if (sa < 0) != (sb < 0) else q) & ((1 << bits) - 1)
-
-
-HELPERS = {"RBIT8": _RBIT8, "REV32_64": _rev32_64, "CRC": _crc, "SDIV": _sdiv}
+HELPERS = dp_helpers.HELPERS    # (the run-time half of this family: dp_helpers.py)
 
 
 def decode(insn: int):

@@ -108,9 +108,6 @@ _UNPACK = {1: "U8", 2: "U16", 4: "U32", 8: "U64", 16: "U128"}
 _WORDS = {4: ("WL", 2), 8: ("WQ", 3)}      # store size -> the TLB's word views, index shift
 
 
-HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
-
-
 # ---- where NZCV is ------------------------------------------------------------
 # FlagState: None (as on entry to the block: S holds it), IN_LOCAL (the local
 # `nzcv` holds the word), or BlockBuilder.flags' symbolic (kind, bits, a, b),

@@ -48,7 +48,7 @@ from bisect import bisect_left
 from types import CodeType, FunctionType
 
 from ..mm.hostmap import HostMapping
-from . import startkit
+from . import familyhelpers, startkit
 from .tier import is_first_tier
 
 try:
@@ -526,6 +526,7 @@ class CodeCache:
                     page = kit.get(page_key)
                     if page is None:
                         page = kit[page_key] = ({}, [], set())
+                    familyhelpers.ensure(code, fn_globals)
                     fn = FunctionType(code, fn_globals)
                     if extra:
                         page[1].append((pc, fn, extra))

@@ -22,16 +22,14 @@ from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
-from . import flags
-from .block import HOT_EXITS, BlockBuilder
+from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, page_hash
-from .decode import decode, block_helpers
-from .region import region_source
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
-from .tier import RunCounts, helpers_code, tier_up_runs, warm_seed
+from .tier import RunCounts, tier_up_runs, warm_seed
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
+HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
 _QQ = struct.Struct("<QQ")
 
 
@@ -149,7 +147,7 @@ class Region:
         self.weight = weight        # pc -> its entries in the window that made the region
 
 
-def _base_globals() -> dict:
+def _base_globals(cache_dir: str | None = None) -> dict:
     g = {
         "U8": struct.Struct("<B").unpack_from, "U16": struct.Struct("<H").unpack_from,
         "U32": struct.Struct("<I").unpack_from, "U64": struct.Struct("<Q").unpack_from,
@@ -160,8 +158,9 @@ def _base_globals() -> dict:
         "UNWIND": _unwind,
         **flags.LAZY_KINDS,
     }
-    g.update(block_helpers())
-    exec(helpers_code(), g)         # the first tier's memory accesses (cpu/tier.py)
+    g.update(familyhelpers.ALWAYS)  # (the rest when code needs them: familyhelpers.py)
+    # the first tier's memory accesses (cpu/tier.py), kept in the code cache (tiercode.py)
+    exec(tiercode.first_tier_code(cache_dir), g)
     return g
 
 
@@ -181,7 +180,8 @@ class Engine:
         self._disasm = None
         # after: the engine this one replaces (execve).  Its globals dict goes on, so
         # functions made against it (CodeCache.kit, made before a fork) serve this one.
-        self.globals = after.globals if after is not None else _base_globals()
+        self.globals = after.globals if after is not None else \
+            _base_globals(code_cache.dir if code_cache is not None else None)
         # Branch direction: side exits count themselves in exit_counts; the
         # HOT_EXITS-th time one is taken, hot_branch marks that branch likely
         # taken and drops the trace, which is retranslated to follow it
@@ -302,6 +302,7 @@ class Engine:
             self.blocks_from_cache += n
 
     def _install(self, pc: int, code, pages) -> Callable:
+        familyhelpers.ensure(code, self.globals)
         if code.co_name != "<module>":       # the function's own code (codecache.function_code)
             fn = FunctionType(code, self.globals)
         else:
@@ -331,6 +332,10 @@ class Engine:
     def _trace(self, pc: int, tier: int = 0) -> BlockBuilder:
         """The trace at pc, emitted (not yet assembled: BlockBuilder.source or
         region_part); a first-tier one if tier (the runs before it tiers up)."""
+        # the translator: imported at the first trace made here (familyhelpers.py)
+        from .block import BlockBuilder
+        from .decode import decode
+        familyhelpers.load(self.globals)
         b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
         fetch = self.mmu.fetch
@@ -516,6 +521,7 @@ class Engine:
                 weight[pc] = max(weight.get(pc, 0), n)
         weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
+        from .region import region_source
         src = region_source(name, parts, weight)
         if self.dump:
             self.dump(src)

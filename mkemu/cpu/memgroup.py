@@ -27,7 +27,6 @@ atomicity is promised by, and only the stack is private enough to do without.
 from __future__ import annotations
 
 import re
-import struct
 
 from ..lazyre import lazy_compile
 from ..record import record
@@ -37,23 +36,6 @@ from .pagereuse import reuse_pages
 _FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _ADDR = lazy_compile(r"^(_a\d+) = (\w+)(?: ([+-]) (0x[0-9a-f]+))?$")
 _MAX_SPAN = 512          # bytes a run may cover (a load run's pad bytes included)
-
-
-class _Structs(dict):
-    """format -> a bound method of its struct.Struct, made on first use (a
-    trace loaded from the code cache names formats no translation made here)."""
-
-    def __init__(self, method: str) -> None:
-        super().__init__()
-        self.method = method
-
-    def __missing__(self, fmt: str):
-        fn = getattr(struct.Struct(fmt), self.method)
-        self[fmt] = fn
-        return fn
-
-
-HELPERS = {"GU": _Structs("unpack_from"), "GP": _Structs("pack")}
 
 
 @record

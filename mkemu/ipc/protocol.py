@@ -74,7 +74,7 @@ FutexWait); a waiter a signal interrupts sends Cancel.
 """
 from __future__ import annotations
 
-import pickle
+import _pickle as pickle    # (pickle's own dumps/loads: importing pickle imports re, ~4 ms)
 import struct
 
 from ..record import SCALARS, plain, plain_init
@@ -576,7 +576,7 @@ def encode(msg) -> bytes:
     values = tuple(getattr(msg, name) for name in msg.FIELDS)
     if not all(type(v) in SCALARS for v in values):
         values = tuple(plain(v) for v in values)
-    return _HEADER.pack(msg.TYPE) + pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(msg.TYPE) + pickle.dumps(values, protocol=-1)
 
 
 def decode(data: bytes):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import re
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import struct
 import time
@@ -269,7 +268,7 @@ def sys_signalfd4(t, fd, mask_ptr, size, flags):
 # ---- pidfd ---------------------------------------------------------------------------------
 PIDFD_NONBLOCK, PIDFD_THREAD = O_NONBLOCK, 0o200
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
-_FDINFO_PID = lazy_compile(rb"^Pid:\s*(-?\d+)", re.M)
+_FDINFO_PID = lazy_compile(rb"(?m)^Pid:\s*(-?\d+)")     # ((?m): re.M without importing re)
 # (st_dev, st_ino) of a pidfd -> its guest pid, to know it once the task is reaped: the pipe
 # of a process that had ended, or a host pidfd where the host gives each pid an inode of
 # its own (pidfs, Linux 6.9); None where two pids share one (an older host's anon inode)
