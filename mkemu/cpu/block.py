@@ -355,17 +355,19 @@ class BlockBuilder:
             self.line(f"try: _o = {addr} & 4095; "
                       f"WT[{addr} >> 12][_o:_o + 16] = ({value}).to_bytes(16, 'little')")
         else:
-            slice_store = (f"_o = {addr} & 4095; "
-                           f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')")
+            slice_store = f"WT[{addr} >> 12][_o:_o + {size}] = ({value}).to_bytes({size}, 'little')"
             if size in _WORDS:
+                # the alignment is tested on the offset in the page, a small int
+                # (the address is a 64-bit one: `addr & 7` costs twice as much)
                 words, shift = _WORDS[size]
                 self.line("try:")
                 self.depth += 1
-                self.line(f"if {addr} & {size - 1}: {slice_store}")
-                self.line(f"else: {words}[{addr} >> 12][({addr} & 4095) >> {shift}] = {value}")
+                self.line(f"_o = {addr} & 4095")
+                self.line(f"if _o & {size - 1}: {slice_store}")
+                self.line(f"else: {words}[{addr} >> 12][_o >> {shift}] = {value}")
                 self.depth -= 1
             else:
-                self.line(f"try: {slice_store}")
+                self.line(f"try: _o = {addr} & 4095; {slice_store}")
         self.line(f"except Exception: ST({addr}, {size}, {value})")
         self._record(body, False, addr, (value,), size)
 
@@ -398,9 +400,10 @@ class BlockBuilder:
         body = len(self.lines)
         self.line("try:")
         self.depth += 1
-        self.line(f"if {addr} & {size - 1}: _o = {addr} & 4095; "
+        self.line(f"_o = {addr} & 4095")        # tested for alignment: see store
+        self.line(f"if _o & {size - 1}: "
                   f"WT[{addr} >> 12][_o:_o + {2 * size}] = ({both}).to_bytes({2 * size}, 'little')")
-        self.line(f"else: _w = {words}[{addr} >> 12]; _o = ({addr} & 4095) >> {shift}; "
+        self.line(f"else: _w = {words}[{addr} >> 12]; _o >>= {shift}; "
                   f"_w[_o] = {value1}; _w[_o + 1] = {value2}")
         self.depth -= 1
         self.line(f"except Exception: ST({addr}, {size}, {value1}); "
