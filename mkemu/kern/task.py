@@ -369,7 +369,9 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
-                f"mkemu: cpu {time.process_time():.3f} s"]     # this process's user+system
+                f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
+                # its host minor page faults (a fork child's from the fork: copy-on-write)
+                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}"]
 
 
 def _boot_identity(root: RootFS) -> Identity:
