@@ -111,6 +111,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
         _become_child(t, child_pid, chan_fd, holdings, reply.runs, flags, newsp, tls, ctid)
         if t.code_cache.start is not None:
             inherited.append(t.code_cache.start)      # not freed: see inherited
+        t.inherited = inherited                   # nor the old image at its execve
         t.code_cache.forked_child(site)
         return 0
     t.reserved_fds.discard(chan_fd)

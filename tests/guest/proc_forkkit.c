@@ -4,8 +4,9 @@
    descriptor it checks; vfork + execve; execve of a missing file (ENOENT) and
    of a file that is no program (ENOEXEC), each reported by the exit status.
    Prints one line per kind and the sum of the functions' results, so a wrong
-   trace anywhere shows.  argv: N (rounds), DIR (for two scratch files), and
-   "exit-only" for children that only exit; argv[0] must be a path execve finds. */
+   trace anywhere shows.  argv: N (rounds), DIR (for two scratch files),
+   "exit-only" for children that only exit or "exec-only" for children that only
+   exec, and MB for the parent to write first; argv[0] must be a path execve finds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,6 +56,14 @@ int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 8;
     const char *dir = argc > 2 ? argv[2] : "/tmp";     /* scratch files go here */
     int exit_only = argc > 3 && strcmp(argv[3], "exit-only") == 0;
+    int exec_only = argc > 3 && strcmp(argv[3], "exec-only") == 0;
+    long touch_mb = argc > 4 ? atol(argv[4]) : 0;  /* pages the parent writes and reads first */
+    char *touched = touch_mb ? malloc(touch_mb << 20) : NULL;
+    for (long off = 0; off < (touch_mb << 20); off += 4096)
+        touched[off] = (char)(off >> 12);
+    volatile long seen = 0;             /* (read after fork's copy-on-write marks, as well) */
+    for (long off = 0; off < (touch_mb << 20); off += 4096)
+        seen += touched[off];
     printf("sum %ld\n", many_traces(1));
     fflush(stdout);
     char path[512];                                 /* a descriptor the exec'd children read */
@@ -71,12 +80,15 @@ int main(int argc, char **argv) {
     long bad_exit = 0, bad_exec = 0, bad_vfork = 0, bad_enoent = 0, bad_enoexec = 0;
     char kbuf[24], fdbuf[24], envbuf[40];
     for (long i = 0; i < n; i++) {
-        pid_t c = fork();
-        if (c < 0) { perror("fork"); return 1; }
-        if (c == 0) _exit((int)(i & 63));
-        bad_exit += status_of(c) != (i & 63);
-        if (exit_only)
-            continue;
+        pid_t c;
+        if (!exec_only) {
+            c = fork();
+            if (c < 0) { perror("fork"); return 1; }
+            if (c == 0) _exit((int)(i & 63));
+            bad_exit += status_of(c) != (i & 63);
+            if (exit_only)
+                continue;
+        }
 
         snprintf(kbuf, sizeof kbuf, "%ld", i + 1);
         snprintf(fdbuf, sizeof fdbuf, "%d", kit);
@@ -86,6 +98,8 @@ int main(int argc, char **argv) {
         c = fork();
         if (c == 0) { execve(argv[0], args, env); _exit(100 + errno); }
         bad_exec += status_of(c) != ((i + 1) & 63);
+        if (exec_only)
+            continue;
 
         c = vfork();
         if (c == 0) { execve(argv[0], args, env); _exit(100 + errno); }
@@ -103,5 +117,6 @@ int main(int argc, char **argv) {
            "ENOEXEC %ld bad\n", n, bad_exit, bad_exec, bad_vfork, bad_enoent, bad_enoexec);
     printf("sum %ld\n", many_traces(2));
     unlink(noprog);
+    free(touched);
     return bad_exit || bad_exec || bad_vfork || bad_enoent || bad_enoexec;
 }
