@@ -92,6 +92,9 @@ class Task:
         os.close(mailbox)
         self.pid, self.tid, self.ppid = hello.pid, hello.tid, hello.ppid
         self.is_child = False             # a forked process (not the machine's first)
+        # a fork child until its first execve: where the image it drops then goes,
+        # unfreed, as it is the parent's objects (kern/fork.py `inherited`)
+        self.inherited: list | None = None
         self.frames = FramePool(phys, self._request_frames, holdings)
         self.cpu = CpuState()
         self.space, self.tlb, self.mem = self._new_address_space()
@@ -271,6 +274,7 @@ class Task:
         On an error nothing of the old image has changed.
         """
         old_space = self.space
+        inherited = self.inherited if not self.threaded else None
         if self.threaded:
             self.exec_alone()
             self.sig.unshare()
@@ -285,11 +289,20 @@ class Task:
             new_space.close()
             raise
         self.code_cache.end_start()         # the machine's first image, if it was, is over
-        self.tlb.retire()                   # the old engine is dropped: no code to invalidate
+        old_engine = self.engine
+        self.inherited = None
+        if inherited is not None and self.tlb in old_space.tlbs:
+            # The parent's TLB and engine: clearing the TLB would free each of its
+            # page views (~1,100 copy-on-write faults under a python3 parent).  Kept
+            # whole and unreachable instead, out of the space's shootdowns.
+            old_space.tlbs.remove(self.tlb)
+            inherited.append((self.tlb, old_engine))
+        else:
+            self.tlb.retire()               # the old engine is dropped: no code to invalidate
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
-        self.engine = Engine(self.cpu, new_tlb, dump=self.engine.dump, code_cache=self.code_cache,
-                             after=self.engine)
+        self.engine = Engine(self.cpu, new_tlb, dump=old_engine.dump, code_cache=self.code_cache,
+                             after=old_engine)
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
@@ -369,7 +382,9 @@ class Task:
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
-                f"mkemu: cpu {time.process_time():.3f} s"]     # this process's user+system
+                f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
+                # its host minor page faults (a fork child's from the fork: copy-on-write)
+                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}"]
 
 
 def _boot_identity(root: RootFS) -> Identity:
