@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from types import FunctionType
-from typing import TYPE_CHECKING
 
 from ..mm.fault import MemFault
 from . import familyhelpers, flags, tiercode
@@ -28,7 +27,8 @@ from .codecache import CodeCache, page_hash
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 from .tier import RunCounts, tier_up_runs, warm_seed
 
-if TYPE_CHECKING:     # the translator is imported at the first trace made (familyhelpers.py)
+TYPE_CHECKING = False   # (not typing's: a warm run imports no typing)
+if TYPE_CHECKING:       # the translator is imported at the first trace made (familyhelpers.py)
     from .block import BlockBuilder
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
