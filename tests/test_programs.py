@@ -321,6 +321,19 @@ def test_ps_lists_the_shell_and_its_children(full_rootfs):
     assert any(pp == me and c == "ps" for _, pp, c in table), table
 
 
+
+def test_ps_elapsed_times_and_vmstat(full_rootfs):
+    # every process's start time (its own /proc/self/stat too, which ps reads for
+    # itself) is this machine's, not the host's boot; vmstat reads /proc/vmstat
+    code, out, err = guest(full_rootfs, "/bin/bash", "-c",
+                           "sleep 30 & ps -e -o etimes=,comm=; kill $!; wait; vmstat")
+    assert code == 0, err.decode(errors="replace")[-2000:]
+    lines = out.decode().splitlines()
+    rows = [r.split() for r in lines if r.split()[0].isdigit() and len(r.split()) == 2]
+    assert {c for _, c in rows} >= {"bash", "sleep", "ps"}, lines
+    assert all(int(e) < 120 for e, _ in rows), lines
+    assert lines[-2].split()[:4] == ["r", "b", "swpd", "free"], lines
+
 PARALLEL_MAKEFILE = """\
 all: a.txt b.txt c.txt
 \tcat a.txt b.txt c.txt

@@ -81,6 +81,7 @@ GLOBAL_TEXT = {
     b"/proc/uptime": _host_text("/proc/uptime"),
     b"/proc/loadavg": _host_text("/proc/loadavg"),
     b"/proc/stat": _host_text("/proc/stat"),
+    b"/proc/vmstat": _host_text("/proc/vmstat"),
     b"/proc/version": lambda t: t.identity.proc_version(),
     b"/proc/mounts": mounts,
     b"/proc/filesystems": lambda t: FILESYSTEMS,
@@ -226,8 +227,8 @@ def _stat(t) -> str:
     info = ask(t.pid) if ask else None
     if info is None:
         return _stat_line(t.pid, _comm(t), "R", t.ppid, t.pid, t.pid, 0)
-    return _stat_line(t.pid, _comm(t), "R", t.ppid, info["pgid"], info["sid"], 0,
-                      info.get("tty_nr", 0), info.get("tpgid", -1))
+    return _stat_line(t.pid, _comm(t), "R", t.ppid, info["pgid"], info["sid"],
+                      int(info["started"] * 100), info.get("tty_nr", 0), info.get("tpgid", -1))
 
 
 def _cmdline(t) -> bytes:
