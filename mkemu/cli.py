@@ -232,7 +232,8 @@ def cmd_run(args) -> int:
 
 def login_account(fs: RootFS, rootfs: str) -> tuple[str, str]:
     """(home, shell) of root in the rootfs's /etc/passwd, each checked to exist there;
-    else /root (or /) and the first of /bin/bash, /bin/sh that does."""
+    else /root (or /) and the first of /bin/bash, /bin/sh, /bin/busybox that does (a
+    rootfs of busybox alone, as setup.sh makes, has no link to its shell)."""
     home, shell = "/root", ""
     try:
         with open(os.path.join(rootfs, "etc", "passwd"), errors="replace") as f:
@@ -245,11 +246,12 @@ def login_account(fs: RootFS, rootfs: str) -> tuple[str, str]:
         pass
     if not _guest_dir_exists(fs, home):
         home = "/"
-    for candidate in (shell, "/bin/bash", "/bin/sh"):
+    for candidate in (shell, "/bin/bash", "/bin/sh", "/bin/busybox"):
         st = _guest_file(fs, candidate) if candidate else None
         if st is not None and stat.S_ISREG(st.st_mode):
             return home, candidate
-    raise UsageError(f"boot: rootfs {rootfs} has no shell (no /bin/bash or /bin/sh)", 127)
+    raise UsageError(f"boot: rootfs {rootfs} has no shell (no /bin/bash, /bin/sh or "
+                     "/bin/busybox)", 127)
 
 
 def cmd_boot(args) -> int:
@@ -278,7 +280,9 @@ def cmd_boot(args) -> int:
     cfg = MachineConfig(rootfs=rootfs, env=env_entries(env), binds=binds, cwd=home,
                         tmpfs=tmpfs, program_name=shell, stats=args.stats, strace=args.strace,
                         pty=True, root_as_user=args.root_as_user)
-    login = "-" + os.path.basename(shell)          # argv[0] "-bash": a login shell
+    # argv[0] "-bash": a login shell (busybox picks its applet by that name: "-sh")
+    name = os.path.basename(shell)
+    login = "-" + ("sh" if name == "busybox" else name)
     sys.stdout.flush()
     sys.stderr.flush()
     return run_program(cfg, shell, [login.encode(errors="surrogateescape")])

@@ -58,6 +58,14 @@ def test_boot_of_a_rootfs_without_a_shell_is_one_line(tmp_path):
     assert one_line(r.stderr) and b"has no shell" in r.stderr
 
 
+def test_boot_of_a_busybox_only_rootfs_runs_its_shell(rootfs):
+    # the busybox test rootfs (as setup.sh makes it) has /bin/busybox and no /bin/sh
+    r = subprocess.run([sys.executable, "-m", "mkemu", "boot", str(rootfs)], capture_output=True,
+                       input=b'echo "$0 in $PWD"; echo $SHELL; ls /bin; exit 3\n', timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == b"-sh in /root\n/bin/busybox\nbusybox\n", r.stderr
+
 def test_a_program_missing_from_the_rootfs_but_on_the_host_says_both(rootfs):
     # /bin/sh is the host's dash, and the busybox test rootfs has no /bin/sh: the line
     # must say the rootfs lacks it, not only that the host's file is not AArch64
