@@ -81,8 +81,9 @@ LAZY_HANDLERS = tuple(f"mkemu.kern.{m}" for m in (
     "sys_procvm", "sys_proctree", "sys_sched", "sys_signal", "sys_socket", "sys_sysvipc",
     "sys_time", "sys_xattr", "hostclone", "thread", "signalfd", "sockaddr"))
 # nor what a machine uses only when its guest does: SysV/POSIX IPC objects are the host
-# calls themselves (kern/hostipc.py), removed the same way at the machine's end
-NOT_AT_START = (*LAZY_HANDLERS, "posix_ipc", "sysv_ipc")
+# calls themselves (kern/hostipc.py), removed the same way at the machine's end; nor
+# selectors (the broker waits with ipc/poller.py)
+NOT_AT_START = (*LAZY_HANDLERS, "posix_ipc", "sysv_ipc", "selectors")
 
 
 def test_importing_the_cli_imports_nothing_a_run_may_never_call():
