@@ -19,10 +19,10 @@ import errno
 import os
 import resource
 import select
-import selectors
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..ipc import hostsock
+from ..ipc import poller as selectors     # (the part of the selectors module it uses)
 from ..ipc import protocol as P
 from ..ipc.channel import Channel, ChannelClosed
 from ..mm.holdings import Holdings

@@ -10,31 +10,13 @@ import os
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 
 from ..mm.fault import MemFault
-from . import (  # noqa: F401  (each registers its handlers)
-    fork,
-    sys_event,
-    sys_exec,
-    sys_fs,
-    sys_inotify,
-    sys_mm,
-    sys_mqueue,
-    sys_poll,
-    sys_privileged,
-    sys_proc,
-    sys_procvm,
-    sys_proctree,
-    sys_sched,
-    sys_signal,
-    sys_socket,
-    sys_sysvipc,
-    sys_time,
-    sys_timer,
-    sys_xattr,
-)
+# the handlers nearly every program calls (a static hello: brk, mmap, openat, write, exit);
+# every other module registering handlers is imported at its first call (kern/sysmodules.py)
+from . import sys_fs, sys_mm, sys_proc, sys_timer  # noqa: F401  (each registers its handlers)
 from . import fdkinds
 from .errors import InterruptedSyscall, TaskExit
 from .sigframe import SI_USER, siginfo_kill
-from .systable import SYSCALLS, syscall_name
+from .systable import handler_row, syscall_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 # the calls whose EPIPE (a pipe or socket with no reader) comes with a SIGPIPE in Linux
@@ -77,7 +59,7 @@ def dispatch(task) -> None:
     nr = x[8]
     entry = _ENTRIES.get(nr)
     if entry is None:
-        row = SYSCALLS.get(nr)
+        row = handler_row(nr)
         if row is None:
             if nr not in task.enosys_logged:
                 task.enosys_logged.add(nr)

@@ -41,6 +41,7 @@ def s64(v: int) -> int:
     v &= 0xFFFF_FFFF_FFFF_FFFF
     return v - (1 << 64) if v >> 63 else v
 
+from .sysmodules import COMPANIONS, HANDLER_MODULES, module_of
 from .sysnums import SYSCALL_NAMES, SYSCALL_NUMBERS
 
 
@@ -76,6 +77,30 @@ def syscall(name: str, *args: str, status: str = IMPLEMENTED):
     return register
 
 
+def handler_row(nr: int) -> SyscallDef | None:
+    """Syscall nr's row, its handler's module imported at the first ask (kern/sysmodules.py);
+    None when mkemu has no handler for it."""
+    row = SYSCALLS.get(nr)
+    if row is None and nr in SYSCALL_NAMES:
+        module = module_of(SYSCALL_NAMES[nr])
+        if module is not None:
+            _load(module)
+            row = SYSCALLS.get(nr)
+    return row
+
+
+def _load(module: str) -> None:
+    for name in (module, *COMPANIONS.get(module, ())):
+        __import__(f"mkemu.kern.{name}")          # registers its handlers
+
+
+def load_all() -> dict[int, SyscallDef]:
+    """Every handler registered (what a task imports only as its calls come): SYSCALLS."""
+    for module in HANDLER_MODULES:
+        _load(module)
+    return SYSCALLS
+
+
 def syscall_name(nr: int) -> str:
     return SYSCALL_NAMES.get(nr, f"syscall_{nr}")
 
@@ -87,8 +112,7 @@ def status_kind(status: str) -> str:
 def coverage_markdown() -> str:
     """docs/SYSCALLS.md: every aarch64 syscall number and how much of it mkemu does."""
     import importlib
-    importlib.import_module("mkemu.kern.syscalls")        # registers every handler
-    table = importlib.import_module("mkemu.kern.systable").SYSCALLS   # (also when run as __main__)
+    table = importlib.import_module("mkemu.kern.systable").load_all()   # (also when run as __main__)
     kinds = [status_kind(row.status) for row in table.values()]
     counts = ", ".join(f"{kinds.count(k)} {k}" for k in STATUS_KINDS)
     rows = ["# aarch64 syscalls in mkemu", "",

@@ -83,7 +83,9 @@ def test_wait4_is_entered_uninterruptible_until_its_sleep(monkeypatch):
     from types import SimpleNamespace
 
     from mkemu.kern import syscalls
-    from mkemu.kern.systable import SYSCALLS
+    from mkemu.kern.systable import load_all
+
+    SYSCALLS = load_all()
 
     nr = next(n for n, row in SYSCALLS.items() if row.name == "wait4")
     seen = []
