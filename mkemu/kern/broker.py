@@ -450,8 +450,13 @@ class Broker:
         if proc.ctl is None or not proc.members:
             return hosts[0] if hosts else proc
         bit = 1 << (sig - 1)
+        ctl = proc.ctl
         for th in hosts:
-            if th.slot >= 0 and not proc.ctl.blocked(th.slot) & bit:
+            # A thread that left frees its slot before the broker sees its host process
+            # end, and a new thread may take the slot at once: its mask there is not the
+            # leaver's, and a signal sent to the leaver would be lost.
+            if th.slot >= 0 and ctl.slot_holder(th.slot) == th.host_pid \
+                    and not ctl.blocked(th.slot) & bit:
                 return th
         return None if sig not in (signal.SIGKILL, signal.SIGSTOP) else hosts[0]
 

@@ -277,6 +277,11 @@ class MmControl:
         w, i = self.words, self._slot_word(slot, 0)
         w[i + 1], w[i + 2], w[i] = seen, blocked, host_pid
 
+    def slot_holder(self, slot: int) -> int:
+        """The host pid that holds a slot (0: free, RESERVED_SLOT: a thread not yet
+        started)."""
+        return self.words[self._slot_word(slot, 0)]
+
     def free_slot(self, slot: int) -> None:
         self.words[self._slot_word(slot, 0)] = 0
 

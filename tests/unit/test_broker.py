@@ -153,3 +153,31 @@ def test_a_goodbye_with_descriptors_closed_is_reported_before_the_host_process_e
                     pass
         broker.close()
         os.close(fd)
+
+
+def test_a_process_signal_skips_a_thread_whose_slot_a_new_thread_took():
+    # A thread that left freed its slot before its host process ended (the broker still
+    # lists it); a new thread took that slot and lets SIGUSR2 in there.  The signal must
+    # go to the new thread: sent to the one that left, it would be lost.
+    from mkemu.kern.proctable import Proc
+    from mkemu.mm.sharedmm import MmControl, RESERVED_SLOT
+    ctl = MmControl()
+    try:
+        usr2 = 1 << (signal.SIGUSR2 - 1)
+        everything = (1 << 64) - 1
+        main = Proc(1000, 1, None, host_pid=501, pidfd=7, tid=1000, ctl=ctl, slot=0)
+        left = Proc(1000, 1, None, host_pid=502, pidfd=8, tid=1001, group=main, slot=1)
+        new = Proc(1000, 1, None, host_pid=503, pidfd=9, tid=1002, group=main, slot=1)
+        main.members = [main, left, new]
+        ctl.set_slot(0, 501, 0, blocked=usr2)
+        ctl.set_slot(1, 503, 0, blocked=everything & ~usr2)
+        assert Broker._thread_for(None, main, signal.SIGUSR2) is new
+        # not started yet (its slot reserved): nobody takes it, it waits for the process
+        ctl.set_slot(1, RESERVED_SLOT, 0, blocked=0)
+        assert Broker._thread_for(None, main, signal.SIGUSR2) is None
+        # the main thread letting it in takes it first
+        ctl.set_blocked(0, 0)
+        assert Broker._thread_for(None, main, signal.SIGUSR2) is main
+    finally:
+        ctl.close()
+        os.close(ctl.fd)
