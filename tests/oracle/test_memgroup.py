@@ -125,12 +125,12 @@ def test_runs_become_one_struct_call():
     # the mechanism itself: if the pass stops applying, the oracle cases above
     # still pass, so look at the code
     src = _source(LOADS + STORES + EPILOGUE)
-    assert src.count("GU['") == 2 and src.count("GP['") == 4
+    assert src.count("GU['") == 2 and src.count("GI['") == 4
     assert "GU['<QQ4xIQII4xHB'](" in src
     # a prologue: the pre-index store and the stores off the new SP, with the
     # movs between them after
     src = _source(PROLOGUE)
-    assert src.count("GP['") == 1 and "GP['<QQQQQQQ']" in src
+    assert src.count("GI['") == 1 and "GI['<QQQQQQQ']" in src
     assert _source(INTERLEAVED).count("GU['") == 1
 
 
@@ -164,7 +164,7 @@ def test_a_store_run_faulting_midway_writes_only_the_stores_before_it():
     sp = DATA + DATA_SIZE - 44
     trap, st_, mem = _run_stores(code, sp)
     assert trap == TRAP_FAULT and st_.pc == CODE + 4
-    assert "GP['" in _source(code)          # the run is grouped
+    assert "GI['" in _source(code)          # the run is grouped
     assert mem.read(sp + 16, 16) == st_.x[1].to_bytes(8, "little") + st_.x[2].to_bytes(8, "little")
     assert mem.read(sp, 8) == b"\xee" * 8     # after the faulting store: not done
 
