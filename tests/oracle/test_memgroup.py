@@ -14,6 +14,13 @@ from tests.support.oracle import CODE, DATA, DATA_SIZE, Case, FlatMemory, check
 SP = 31
 
 
+@pytest.fixture(autouse=True)
+def _full_translation(monkeypatch):
+    # a trace run once is first-tier code (cpu/tier.py), made without memgroup's
+    # pass: every case here runs the full translation, or none of it tests a run
+    monkeypatch.setenv("MKEMU_TIER", "off")
+
+
 def ldp(rt, rt2, rn, off, w=False, mode=2, load=True):
     """LDP/STP, signed offset (mode 2), post-index (1) or pre-index (3)."""
     size = 4 if w else 8
