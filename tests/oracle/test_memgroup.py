@@ -3,6 +3,7 @@ against unicorn: at every position of the run in the page, across a page end,
 running off the end of the mapping (a fault at the exact instruction, with the
 accesses before it done and none after), with a base a load overwrites."""
 import random
+import shutil
 
 import pytest
 
@@ -183,3 +184,50 @@ def test_a_load_run_faulting_midway_keeps_the_registers_after_it():
     assert trap == TRAP_FAULT and st_.pc == CODE + 4
     assert st_.x[1] == st_.x[2] == 0xEEEEEEEEEEEEEEEE
     assert st_.x[3] == 0x1111111111111111 * 4 and st_.x[5] == 0x1111111111111111 * 6
+
+
+# a recursion whose frames are stored as runs (a pre-index pair, pairs of X and W
+# registers, a halfword, a gap) and read back as bytes and words: 40 frames of 96
+# bytes from each starting SP, so frames cross page ends at many offsets of a run
+RECURSION = """
+    mov x0, #40
+    bl f
+    b 2f
+f:
+    stp x29, x30, [sp, #-96]!
+    mov x29, sp
+    stp x19, x20, [sp, #16]
+    add x19, x0, x0, lsl #32
+    eor x20, x19, x21
+    stp w19, w20, [sp, #32]
+    str x21, [sp, #40]
+    str w0, [sp, #48]
+    strh w20, [sp, #52]
+    str x19, [sp, #56]
+    stp x20, x0, [sp, #64]
+    cbz x0, 1f
+    sub x0, x0, #1
+    bl f
+1:  ldrb w1, [sp, #33]
+    add x0, x0, x1
+    ldrh w1, [sp, #53]
+    add x0, x0, x1
+    ldr x1, [sp, #60]
+    eor x0, x1, x0, ror #7
+    ldp x19, x20, [sp, #16]
+    ldp x29, x30, [sp], #96
+    ret
+2:
+"""
+
+
+@pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None, reason="needs aarch64-linux-gnu-as")
+@pytest.mark.parametrize("top", [0x1F00, 0x1F10, 0x2F40, 0x3000, DATA_SIZE - 0x30])
+def test_a_recursion_storing_frames_across_pages_like_unicorn(top, tmp_path):
+    from tests.support.asmrun import asm
+    raw = asm(RECURSION, tmp_path)
+    code = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, len(raw), 4)]
+    rng = random.Random(top)
+    x = {n: rng.getrandbits(64) for n in range(31)}
+    x[SP] = DATA + top
+    check(Case(code=code, x=x, data=rng.randbytes(DATA_SIZE)))
