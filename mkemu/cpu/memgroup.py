@@ -212,7 +212,9 @@ def _fast_path(run: list[MemOp], used_later: set[str]) -> list[str]:
         fmt = "<" + "".join(_FMT[s] for _, s, _ in st)
         vals = ", ".join(v for _, _, v in st)
         start = f"_o + {a}" if a else "_o"
-        body.append(f"_p[{start}:{start} + {n}] = GP['{fmt}']({vals})")
+        # pack_into writes the page in place: no bytes object and no slice (two STPs
+        # of a frame: ~330 -> ~230 ns); past the page's end it raises, writing nothing
+        body.append(f"GI['{fmt}'](_p, {start}, {vals})")
     out += ["    " + ln for ln in body]
     return out
 

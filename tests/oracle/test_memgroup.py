@@ -3,6 +3,7 @@ against unicorn: at every position of the run in the page, across a page end,
 running off the end of the mapping (a fault at the exact instruction, with the
 accesses before it done and none after), with a base a load overwrites."""
 import random
+import shutil
 
 import pytest
 
@@ -12,6 +13,13 @@ from mkemu.mm.tlb import SoftTLB
 from tests.support.oracle import CODE, DATA, DATA_SIZE, Case, FlatMemory, check
 
 SP = 31
+
+
+@pytest.fixture(autouse=True)
+def _full_translation(monkeypatch):
+    # a trace run once is first-tier code (cpu/tier.py), made without memgroup's
+    # pass: every case here runs the full translation, or none of it tests a run
+    monkeypatch.setenv("MKEMU_TIER", "off")
 
 
 def ldp(rt, rt2, rn, off, w=False, mode=2, load=True):
@@ -125,12 +133,12 @@ def test_runs_become_one_struct_call():
     # the mechanism itself: if the pass stops applying, the oracle cases above
     # still pass, so look at the code
     src = _source(LOADS + STORES + EPILOGUE)
-    assert src.count("GU['") == 2 and src.count("GP['") == 4
+    assert src.count("GU['") == 2 and src.count("GI['") == 4
     assert "GU['<QQ4xIQII4xHB'](" in src
     # a prologue: the pre-index store and the stores off the new SP, with the
     # movs between them after
     src = _source(PROLOGUE)
-    assert src.count("GP['") == 1 and "GP['<QQQQQQQ']" in src
+    assert src.count("GI['") == 1 and "GI['<QQQQQQQ']" in src
     assert _source(INTERLEAVED).count("GU['") == 1
 
 
@@ -164,7 +172,7 @@ def test_a_store_run_faulting_midway_writes_only_the_stores_before_it():
     sp = DATA + DATA_SIZE - 44
     trap, st_, mem = _run_stores(code, sp)
     assert trap == TRAP_FAULT and st_.pc == CODE + 4
-    assert "GP['" in _source(code)          # the run is grouped
+    assert "GI['" in _source(code)          # the run is grouped
     assert mem.read(sp + 16, 16) == st_.x[1].to_bytes(8, "little") + st_.x[2].to_bytes(8, "little")
     assert mem.read(sp, 8) == b"\xee" * 8     # after the faulting store: not done
 
@@ -176,3 +184,50 @@ def test_a_load_run_faulting_midway_keeps_the_registers_after_it():
     assert trap == TRAP_FAULT and st_.pc == CODE + 4
     assert st_.x[1] == st_.x[2] == 0xEEEEEEEEEEEEEEEE
     assert st_.x[3] == 0x1111111111111111 * 4 and st_.x[5] == 0x1111111111111111 * 6
+
+
+# a recursion whose frames are stored as runs (a pre-index pair, pairs of X and W
+# registers, a halfword, a gap) and read back as bytes and words: 40 frames of 96
+# bytes from each starting SP, so frames cross page ends at many offsets of a run
+RECURSION = """
+    mov x0, #40
+    bl f
+    b 2f
+f:
+    stp x29, x30, [sp, #-96]!
+    mov x29, sp
+    stp x19, x20, [sp, #16]
+    add x19, x0, x0, lsl #32
+    eor x20, x19, x21
+    stp w19, w20, [sp, #32]
+    str x21, [sp, #40]
+    str w0, [sp, #48]
+    strh w20, [sp, #52]
+    str x19, [sp, #56]
+    stp x20, x0, [sp, #64]
+    cbz x0, 1f
+    sub x0, x0, #1
+    bl f
+1:  ldrb w1, [sp, #33]
+    add x0, x0, x1
+    ldrh w1, [sp, #53]
+    add x0, x0, x1
+    ldr x1, [sp, #60]
+    eor x0, x1, x0, ror #7
+    ldp x19, x20, [sp, #16]
+    ldp x29, x30, [sp], #96
+    ret
+2:
+"""
+
+
+@pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None, reason="needs aarch64-linux-gnu-as")
+@pytest.mark.parametrize("top", [0x1F00, 0x1F10, 0x2F40, 0x3000, DATA_SIZE - 0x30])
+def test_a_recursion_storing_frames_across_pages_like_unicorn(top, tmp_path):
+    from tests.support.asmrun import asm
+    raw = asm(RECURSION, tmp_path)
+    code = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, len(raw), 4)]
+    rng = random.Random(top)
+    x = {n: rng.getrandbits(64) for n in range(31)}
+    x[SP] = DATA + top
+    check(Case(code=code, x=x, data=rng.randbytes(DATA_SIZE)))
