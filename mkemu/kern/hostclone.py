@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _signal              # pthread_sigmask without enum conversion (fork is hot)
 import ctypes
+import gc
 import os
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import time
@@ -88,6 +89,7 @@ def say_hello(t, shares_fds: bool, quiet: bool = False) -> None:
         t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
     os.close(mailbox)
     t.pdeathsig = 0
+    t.gc_frozen = gc.get_freeze_count()
     t.started = time.monotonic()
     t.cpu.icount = 0
     t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0

@@ -14,6 +14,7 @@ the guest can neither see nor close them.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import resource
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
@@ -130,6 +131,7 @@ class Task:
         self.host_exit_work = False
         self.started = time.monotonic()
         self.profiler = None                # MKEMU_PROFILE's cProfile (a fork's child clears it)
+        self.gc_frozen = 0                  # --stats: gc's permanent generation at the start
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
         """An empty address space with its TLB and accessor (a new task, or execve's image)."""
@@ -384,7 +386,10 @@ class Task:
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
                 f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
                 # its host minor page faults (a fork child's from the fork: copy-on-write)
-                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}"]
+                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}",
+                # objects the collector never scans when this process began (a fork
+                # child's: all its parent had)
+                f"mkemu: gc-frozen {self.gc_frozen}"]
 
 
 def _boot_identity(root: RootFS) -> Identity:
@@ -433,6 +438,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
         task.announce()
+        task.gc_frozen = gc.get_freeze_count()
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
             import cProfile
