@@ -496,9 +496,24 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
 
 
 def _close_all_but(keep: int) -> None:
-    """Close every descriptor of this process but `keep` (two close_range calls)."""
-    os.closerange(0, keep)
-    os.closerange(keep + 1, (1 << 31) - 1)
+    """Close every descriptor of this process but `keep`: those /proc/self/fd lists (a
+    close_range walks every slot of the table, ~16,400 here: ~0.25 ms on a child's
+    exit, which its parent's wait waits for; the listing and ~20 closes take ~60 us)."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        names = None
+    if names is None:
+        os.closerange(0, keep)
+        os.closerange(keep + 1, (1 << 31) - 1)
+        return
+    for name in names:
+        fd = int(name)
+        if fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass                      # the listing's own descriptor, closed already
 
 
 def _raise_fd_limit() -> None:
