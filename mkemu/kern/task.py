@@ -438,7 +438,8 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
         task.announce()
-        task.gc_frozen = gc.get_freeze_count()
+        if config.stats:
+            task.gc_frozen = gc.get_freeze_count()
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
             import cProfile
