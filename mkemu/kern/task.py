@@ -131,7 +131,9 @@ class Task:
         self.host_exit_work = False
         self.started = time.monotonic()
         self.profiler = None                # MKEMU_PROFILE's cProfile (a fork's child clears it)
-        self.gc_frozen = 0                  # --stats: gc's permanent generation at the start
+        # MKEMU_GC_STATS: --stats says how many objects the collector never scans as the
+        # process begins (a fork child's: all its parent had); -1: not asked
+        self.gc_frozen = -1
 
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
         """An empty address space with its TLB and accessor (a new task, or execve's image)."""
@@ -386,10 +388,8 @@ class Task:
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
                 f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
                 # its host minor page faults (a fork child's from the fork: copy-on-write)
-                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}",
-                # objects the collector never scans when this process began (a fork
-                # child's: all its parent had)
-                f"mkemu: gc-frozen {self.gc_frozen}"]
+                f"mkemu: host-faults {resource.getrusage(resource.RUSAGE_SELF).ru_minflt}"] + \
+            ([f"mkemu: gc-frozen {self.gc_frozen}"] if self.gc_frozen >= 0 else [])
 
 
 def _boot_identity(root: RootFS) -> Identity:
@@ -438,7 +438,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
         task.announce()
-        if config.stats:
+        if "MKEMU_GC_STATS" in os.environ:
             task.gc_frozen = gc.get_freeze_count()
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
