@@ -62,3 +62,18 @@ def test_fork_children_with_a_big_kit(guest_binary, glibc_rootfs, tmp_path):
     # the median child of each run
     assert faults["kit"][ROUNDS // 2] < faults["no cache"][ROUNDS // 2] + 500, faults
     assert faults["32"][ROUNDS // 2] < faults["0"][ROUNDS // 2] + 550, faults
+
+
+def test_a_fork_child_never_collects_what_its_parent_made(guest_binary, rootfs):
+    # kern/fork.py freezes the collector in each child: every object the parent had is in
+    # the permanent generation, so no collection of the child writes to (and copies) the
+    # parent's pages.  --stats' gc-frozen (with MKEMU_GC_STATS) is that count as a process
+    # begins: a child's must exceed what its parent had frozen itself (start-up and kit),
+    # by the objects the parent made since.
+    code, out, err = run_mkemu([guest_binary("proc_chld_kinds")], rootfs=rootfs, extra=["--stats"],
+                               env={"MKEMU_GC_STATS": "1"})
+    assert code == 0, err.decode()[-2000:]
+    parent = [int(n) for n in re.findall(rb"^mkemu: gc-frozen (\d+)$", err, re.M)]
+    children = [int(n) for n in re.findall(rb"^mkemu\[\d+\]: gc-frozen (\d+)$", err, re.M)]
+    assert len(parent) == 1 and len(children) >= 40, err.decode()[-2000:]
+    assert min(children) > parent[0], (parent, sorted(children)[:5])

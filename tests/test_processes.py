@@ -102,3 +102,27 @@ def test_waitpid_keeps_a_child_a_sigchld_handler_races_with(rootfs, guest_binary
     # broker has answered, the child is reaped and waitpid must return it, not EINTR
     code, out, err = run_mkemu([guest_binary("proc_wait_sigchld"), "60"], rootfs=rootfs)
     assert (code, out) == (0, b"rounds 60, lost 0, wrong status 0\n"), err.decode(errors="replace")
+
+
+# Linux's answers (qemu-user differs on two: it runs an SA_NOCLDSTOP handler for a stop,
+# and its /proc listing is the rootfs's directory)
+_CHLD_KINDS = """\
+default: waited 1, exit 3, pending after 0
+default blocked: waited 1, exit 4, pending after 1, sigtimedwait 17 pid ok 1 code 1 status 4
+handler: waited 1, exit 5, runs 1, pid ok 1
+nocldstop: stopped 1 by 19, runs 0
+nocldstop: waited 1, exit 6, runs 1
+killed: waited 1, signaled 1 by 15; zombie /proc entry 1 listed 1; reaped entry 0 listed 0
+reaped while waiting: waited 1, exit 8, entry 0 listed 0
+ignored: waitpid -1 errno ECHILD 1, entry 0
+races: 40 rounds, wrong 0, pending after 0
+"""
+
+
+def test_sigchld_by_disposition_while_the_parent_sleeps_in_waitpid(rootfs, guest_binary):
+    # The broker sends no SIGCHLD to a one-thread parent whose waitpid said SIGCHLD is
+    # SIG_DFL and unblocked (it would be discarded): a blocked one must still be pending
+    # after the wait, a handler must still run, SIG_IGN still reaps, SA_NOCLDSTOP still
+    # skips stops; and a reaped child's /proc entry is gone by the time waitpid returns.
+    code, out, err = run_mkemu([guest_binary("proc_chld_kinds")], rootfs=rootfs)
+    assert (code, out.decode()) == (0, _CHLD_KINDS), err.decode(errors="replace")[-3000:]

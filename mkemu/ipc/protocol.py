@@ -385,11 +385,14 @@ class ProcUpdate:
 
 @message
 class Wait:
-    """wait4/waitid: idtype P_ALL 0, P_PID 1, P_PGID 2; options as waitid's."""
+    """wait4/waitid: idtype P_ALL 0, P_PID 1, P_PGID 2; options as waitid's.  quiet: the
+    caller is one thread whose SIGCHLD is SIG_DFL and unblocked, so while it waits a
+    SIGCHLD would be discarded as it is generated: the broker sends none."""
     TYPE = MsgType.WAIT
     idtype: int
     id: int
     options: int
+    quiet: bool = False
 
 
 @message

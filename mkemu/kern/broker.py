@@ -357,7 +357,8 @@ class Broker:
         """Something a wait may report happened to a child of parent: answer its pending
         Wait if it now can be, and send SIGCHLD (with si_code, the child's pid and
         status, as waitid would report them)."""
-        if sigchld and parent.hosts():      # first: it is pending when the wait returns
+        if sigchld and parent.hosts() and not self._waits_quietly(parent):
+            # first: it is pending when the wait returns
             self.send(parent, signal.SIGCHLD,
                       sigframe.siginfo_chld(code, child.pid, 0, si_status(code, status)))
         for tid, (waiter, msg) in list(self.waiting.items()):
@@ -366,6 +367,13 @@ class Broker:
                 if reply is not None:
                     del self.waiting[tid]
                     _tell(waiter, reply)
+
+    def _waits_quietly(self, parent: Proc) -> bool:
+        """parent (one thread) sleeps in a Wait that said its SIGCHLD is discarded now."""
+        if parent.members:
+            return False
+        pending = self.waiting.get(parent.tid)
+        return pending is not None and pending[1].quiet
 
     # ---- job control ------------------------------------------------------------------
     def stop(self, proc: Proc, sig: int) -> None:

@@ -16,6 +16,7 @@ from ..fs.namei import guest_fd
 from . import brokercall, sys_event
 from .proctable import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
                         si_status)
+from .signals import SIG_DFL
 from .systable import s32, syscall
 
 __WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
@@ -29,10 +30,20 @@ _SIGINFO_CHLD = struct.Struct("<iii4xiIi")     # signo, errno, code, pid, uid, s
 
 
 def _wait(t, idtype: int, id_: int, options: int) -> P.WaitReply | None:
-    msg = P.Wait(idtype, id_, options)
     if options & WNOHANG:
-        return brokercall.call(t, msg, P.WaitReply)
-    return brokercall.wait(t, msg, P.WaitReply, P.Cancel(), P.CancelReply)
+        return brokercall.call(t, P.Wait(idtype, id_, options), P.WaitReply)
+    return brokercall.wait(t, P.Wait(idtype, id_, options, _chld_discarded(t)), P.WaitReply,
+                           P.Cancel(), P.CancelReply)
+
+
+def _chld_discarded(t) -> bool:
+    """Whether a SIGCHLD generated while this caller sleeps in the wait would be thrown
+    away at once (Linux's sig_ignored: SIG_DFL's action for SIGCHLD is to ignore it, and
+    only an unblocked signal is ignored).  Nothing can change that meanwhile in a
+    process of one thread: its handler runs after the wait returns."""
+    sig = t.sig
+    return not t.threaded and sig.actions[signal.SIGCHLD].handler == SIG_DFL and \
+        not sig.blocked >> (signal.SIGCHLD - 1) & 1
 
 
 @syscall("wait4", "int", "ptr", "flags", "ptr",
