@@ -208,7 +208,6 @@ def _fast_path(run: list[MemOp], used_later: set[str]) -> list[str]:
     body.append(f"_p = WT[{g} >> 12]")
     for st in stretches:
         a = st[0][0] - lo
-        n = sum(s for _, s, _ in st)
         fmt = "<" + "".join(_FMT[s] for _, s, _ in st)
         vals = ", ".join(v for _, _, v in st)
         start = f"_o + {a}" if a else "_o"
