@@ -167,4 +167,4 @@ HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "
            # for BlockBuilder.load_pair: two elements in one struct call
            "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
            # memgroup.py: a run of loads or stores as one struct call
-           "GU": _Structs("unpack_from"), "GP": _Structs("pack"), "GI": _Structs("pack_into")}
+           "GU": _Structs("unpack_from"), "GI": _Structs("pack_into")}

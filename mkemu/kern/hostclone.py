@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import _signal              # pthread_sigmask without enum conversion (fork is hot)
 import ctypes
-import gc
 import os
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
 import time
@@ -89,8 +88,7 @@ def say_hello(t, shares_fds: bool, quiet: bool = False) -> None:
         t.chan.call(P.Hello(os.getpid()), P.Welcome, fds=(mailbox,))
     os.close(mailbox)
     t.pdeathsig = 0
-    if "MKEMU_GC_STATS" in os.environ:    # (a walk of the whole list: ~1-3 ms, so only asked)
-        t.gc_frozen = gc.get_freeze_count()
+    t.count_gc_frozen()
     t.started = time.monotonic()
     t.cpu.icount = 0
     t.engine.blocks_translated = t.engine.blocks_from_cache = t.engine.block_runs = 0

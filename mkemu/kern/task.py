@@ -135,6 +135,12 @@ class Task:
         # process begins (a fork child's: all its parent had); -1: not asked
         self.gc_frozen = -1
 
+    def count_gc_frozen(self) -> None:
+        """gc_frozen as this process begins, when MKEMU_GC_STATS asks (the count walks
+        the collector's whole permanent generation: ~1-3 ms, so only when asked)."""
+        if "MKEMU_GC_STATS" in os.environ:
+            self.gc_frozen = gc.get_freeze_count()
+
     def _new_address_space(self) -> tuple[AddressSpace, SoftTLB, GuestAccess]:
         """An empty address space with its TLB and accessor (a new task, or execve's image)."""
         space = AddressSpace(self.phys, self.frames)
@@ -438,8 +444,7 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 task.log(f"{name}: cannot execute: {os.strerror(err) if err else e}")
             raise TaskExit(126 if err not in (2,) else 127)
         task.announce()
-        if "MKEMU_GC_STATS" in os.environ:
-            task.gc_frozen = gc.get_freeze_count()
+        task.count_gc_frozen()
         profile_to = os.environ.get("MKEMU_PROFILE")
         if profile_to:                      # developer aid: cProfile of the task's run loop
             import cProfile
@@ -503,8 +508,6 @@ def _close_all_but(keep: int) -> None:
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
-        names = None
-    if names is None:
         os.closerange(0, keep)
         os.closerange(keep + 1, (1 << 31) - 1)
         return
