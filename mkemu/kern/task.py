@@ -26,6 +26,7 @@ from ..ipc import hostsock
 from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.features import HWCAP, HWCAP2
+from ..cpu.lineprof import LineProfile
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
@@ -428,9 +429,13 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         introspect.install(task)
         for s in config.ignored_signals:    # as execve keeps SIG_IGN (nohup, `cmd &` in a script)
             task.sig.actions[s].handler = signals.SIG_IGN
+        lineprof_to = os.environ.get("MKEMU_LINEPROF")
+        if lineprof_to:                     # developer aid: cpu/lineprof.py
+            lineprof, profiled_pid = LineProfile(), os.getpid()
+            task.engine.dump = lineprof.keep_source
         try:
             task.execve(path, argv, envp)
-            if not config.dump_blocks:      # (every block is translated anew to be shown)
+            if not config.dump_blocks and not lineprof_to:  # (every block translated anew)
                 task.code_cache.start_kit(config.rootfs, task.exe_path, task.engine.globals)
         except (ExecError, OSError) as e:
             err = getattr(e, "errno", 0) or 0
@@ -446,7 +451,13 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
         task.announce()
         task.count_gc_frozen()
         profile_to = os.environ.get("MKEMU_PROFILE")
-        if profile_to:                      # developer aid: cProfile of the task's run loop
+        if lineprof_to:
+            try:
+                lineprof.runcall(task.run)
+            finally:
+                if os.getpid() == profiled_pid:     # (not a fork child)
+                    lineprof.write(lineprof_to.replace("%p", str(os.getpid())))
+        elif profile_to:                    # developer aid: cProfile of the task's run loop
             import cProfile
             prof = task.profiler = cProfile.Profile()
             try:
