@@ -774,12 +774,14 @@ class BlockBuilder:
             # (Engine.side_exit), so a call rather than lines compiled
             indent, branch, start, flags, k, n, target = m.groups()
             written = written_all if self.loop else self._exit_written[int(k)]
-            names = "".join(f"'{name}', " for _, _, name in regs if name in written)
+            # the names as one string constant (engine._store_locals splits it):
+            # a tuple of one constant per name cost the compiler more
+            names = "'" + " ".join(name for _, _, name in regs if name in written) + "'"
             lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last arguments
             if lazy is not None:
-                flags, names = "", f"{names}), ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)}"
+                flags, names = "", f"{names}, ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)})"
             return (f"{flags}{indent}return SIDE(locals(), {branch}, {start}, {target}, {n}, "
-                    f"({names}))\n")
+                    f"{names})\n")
 
         body = ""
         if self.lines:
@@ -791,9 +793,9 @@ class BlockBuilder:
         # the fault path is cold: one helper call counts the instructions done
         # before the faulting one (by its pc), stores the registers assigned so
         # far (those not loaded on entry only if already assigned) and sets S.pc
-        names = ", ".join(f"'{name}'" for _, _, name in self._stores(written_all))
+        names = " ".join(name for _, _, name in self._stores(written_all))
         tail = ["    except BaseException:", *self.fault_lines,
-                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, ({names}{',' if names else ''}))"]
+                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
         return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"

@@ -77,7 +77,7 @@ LEGEND = """\
 """
 
 
-def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) -> None:
+def _unwind(S, X, V, local: dict, runs: tuple, names: str | tuple, loop: bool = True) -> None:
     """A trace's fault path (BlockBuilder.source): count the instructions done
     before the faulting one at `_pc` (runs: (first pc, its index, length) of
     the trace's runs of consecutive instructions) and a loop's finished trips
@@ -102,8 +102,12 @@ _SLOT = {**{f"x{n}": (False, n) for n in range(31)}, "sp": (False, 31),
          **{f"v{n}": (True, n) for n in range(32)}}
 
 
-def _store_locals(X, V, local: dict, names: tuple) -> None:
-    """X/V[n] = the trace's local of each register name assigned in `local`."""
+def _store_locals(X, V, local: dict, names: str | tuple) -> None:
+    """X/V[n] = the trace's local of each register name assigned in `local`.
+    names: a trace's one string of them ('x0 x19 sp': one constant for the
+    compiler, not one per name: BlockBuilder.source), or a region's tuple."""
+    if type(names) is str:
+        names = names.split()
     for name in names:
         if name in local:
             is_v, n = _SLOT[name]
@@ -400,7 +404,7 @@ class Engine:
             self.hot_branch(branch_pc, block_start)
 
     def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
-                  ninsn: int, names: tuple, lazy_flags: tuple | None = None) -> int:
+                  ninsn: int, names: str, lazy_flags: tuple | None = None) -> int:
         """A trace leaves by a counted side exit (BlockBuilder.source): count
         it, store the registers `names` from its locals and the lazy flags
         (S.fk, S.fa, S.fb) if given, count its instructions; the pc to go on
