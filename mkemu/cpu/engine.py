@@ -346,10 +346,20 @@ class Engine:
         familyhelpers.load(self.globals)
         b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
-        fetch = self.mmu.fetch
+        # the instruction words of the trace's current page: one page lookup
+        # (and one cast) per guest page, not a fetch call per instruction
+        page_view = self.mmu.page_view
+        words = None
+        vpn = -1
         while True:
             try:
-                insn = fetch(addr)
+                if addr & 3:
+                    insn = self.mmu.fetch(addr)     # raises its alignment fault
+                else:
+                    if addr >> 12 != vpn:
+                        words = page_view(addr >> 12, "x", addr).cast("I")
+                        vpn = addr >> 12
+                    insn = words[(addr & 4095) >> 2]
             except MemFault:
                 if b.ninsn == 0:
                     raise
