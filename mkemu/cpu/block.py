@@ -80,9 +80,20 @@ _FOLDABLE = lazy_compile(r"(?:\s*(?:0x[0-9a-fA-F]+|[1-9][0-9]*|0|<<|>>|[-+*&|^~(
 _folded: dict[str, int | None] = {}
 
 
-def assigned_registers(text: str) -> list[str]:
-    """The register locals (x3, sp, v0...) a line of generated code assigns."""
-    return [name for m in _ASSIGN.finditer(text) for name in _REG.findall(m.group(0))]
+_assigned: dict[str, tuple[str, ...]] = {}
+
+
+def assigned_registers(text: str) -> tuple[str, ...]:
+    """The register locals (x3, sp, v0...) a line of generated code assigns.
+    Memoised by line: the emitters and the passes ask again and again about the
+    same few thousand lines (`x0 = _t3`, a load's `try:` line...)."""
+    names = _assigned.get(text)
+    if names is None:
+        names = tuple(name for m in _ASSIGN.finditer(text) for name in _REG.findall(m.group(0)))
+        if len(_assigned) >= 65536:
+            _assigned.clear()
+        _assigned[text] = names
+    return names
 
 
 def _const_value(expr: str) -> int | None:
