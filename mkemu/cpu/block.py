@@ -142,6 +142,30 @@ def _store_flags(state: FlagState) -> str:
     return f"S.fk = {lazy_kind(kind, bits)}; S.fa = {a}; S.fb = {b}"
 
 
+RUN_MIN = 3     # consecutive registers a first-tier exit stores as one slice assignment
+
+
+def _run_stores(indent: str, stores: list[tuple[str, int, str]]) -> str:
+    """The lines of an exit storing `stores` ((file, index, local), sorted by file
+    and index): each run of RUN_MIN or more consecutive registers of one file one
+    slice assignment (`X[19:22] = x19, x20, x21`, of the same length: the list
+    keeps its 32 items), the others one each.  Less text to compile for a
+    first-tier trace (cpu/tier.py), most of which run a few times."""
+    out = []
+    i = 0
+    while i < len(stores):
+        f, n, _ = stores[i]
+        j = i + 1
+        while j < len(stores) and stores[j][0] == f and stores[j][1] == n + (j - i):
+            j += 1
+        if j - i >= RUN_MIN:
+            out.append(f"{indent}{f}[{n}:{n + j - i}] = {', '.join(s[2] for s in stores[i:j])}\n")
+        else:
+            out.extend(f"{indent}{s[0]}[{s[1]}] = {s[2]}\n" for s in stores[i:j])
+        i = j
+    return "".join(out)
+
+
 def _pc_in(pcs: list[int]) -> str:
     if len(pcs) == 1:
         return f"_pc == {pcs[0]:#x}"
@@ -774,8 +798,10 @@ class BlockBuilder:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
             if what == "WB":
                 written = written_all if self.loop else self._exit_written[k]
-                return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in regs
-                               if name in written)
+                stores = [r for r in regs if r[2] in written]
+                if tier_up:
+                    return _run_stores(indent, stores)
+                return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in stores)
             if what == "ICOUNT":
                 return f"{indent}S.icount += {self._done_count(k)}\n"
             return self._loop_flag_line(indent, k, loop_flags)
