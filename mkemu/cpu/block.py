@@ -142,28 +142,48 @@ def _store_flags(state: FlagState) -> str:
     return f"S.fk = {lazy_kind(kind, bits)}; S.fa = {a}; S.fb = {b}"
 
 
-RUN_MIN = 3     # consecutive registers a first-tier exit stores as one slice assignment
+RUN_MIN = 3     # consecutive registers a first-tier trace loads or stores in one line
+
+
+def _register_runs(regs: list[tuple[str, int, str]]) -> list[list[tuple[str, int, str]]]:
+    """regs ((file, index, local), sorted by file and index) cut into runs of
+    consecutive registers of one file."""
+    runs: list[list[tuple[str, int, str]]] = []
+    for r in regs:
+        if runs and runs[-1][-1][0] == r[0] and runs[-1][-1][1] + 1 == r[1]:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return runs
 
 
 def _run_stores(indent: str, stores: list[tuple[str, int, str]]) -> str:
-    """The lines of an exit storing `stores` ((file, index, local), sorted by file
-    and index): each run of RUN_MIN or more consecutive registers of one file one
-    slice assignment (`X[19:22] = x19, x20, x21`, of the same length: the list
-    keeps its 32 items), the others one each.  Less text to compile for a
-    first-tier trace (cpu/tier.py), most of which run a few times."""
+    """The lines of a first-tier exit storing `stores` (see _register_runs): each
+    run of RUN_MIN or more one slice assignment (`X[19:22] = x19, x20, x21`, of
+    the same length: the list keeps its 32 items), the others one each.  Less
+    text to compile for a first-tier trace (cpu/tier.py), most of which run a
+    few times."""
     out = []
-    i = 0
-    while i < len(stores):
-        f, n, _ = stores[i]
-        j = i + 1
-        while j < len(stores) and stores[j][0] == f and stores[j][1] == n + (j - i):
-            j += 1
-        if j - i >= RUN_MIN:
-            out.append(f"{indent}{f}[{n}:{n + j - i}] = {', '.join(s[2] for s in stores[i:j])}\n")
+    for run in _register_runs(stores):
+        if len(run) >= RUN_MIN:
+            f, n, _ = run[0]
+            out.append(f"{indent}{f}[{n}:{n + len(run)}] = {', '.join(r[2] for r in run)}\n")
         else:
-            out.extend(f"{indent}{s[0]}[{s[1]}] = {s[2]}\n" for s in stores[i:j])
-        i = j
+            out.extend(f"{indent}{f}[{n}] = {name}\n" for f, n, name in run)
     return "".join(out)
+
+
+def _run_loads(loads: list[tuple[str, int, str]]) -> list[str]:
+    """A first-tier trace's register loads as lines, as _run_stores: a run of
+    RUN_MIN or more is one (`x19, x20, x21 = X[19:22]`)."""
+    out = []
+    for run in _register_runs(loads):
+        if len(run) >= RUN_MIN:
+            f, n, _ = run[0]
+            out.append(f"{', '.join(r[2] for r in run)} = {f}[{n}:{n + len(run)}]")
+        else:
+            out.extend(f"{name} = {f}[{n}]" for f, n, name in run)
+    return out
 
 
 def _pc_in(pcs: list[int]) -> str:
@@ -775,9 +795,12 @@ class BlockBuilder:
         self._finish(group=not tier_up)
         load = self._needs_load() if not tier_up else None
         written_all = self._written_before_here()     # the whole body is emitted
-        regs = [f"{'sp' if n == 31 else f'x{n}'} = X[{n}]" for n in sorted(self.touched_x)
-                if load is None or ("sp" if n == 31 else f"x{n}") in load]
-        regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v) if load is None or f"v{n}" in load]
+        loads = [("X", n, "sp" if n == 31 else f"x{n}") for n in sorted(self.touched_x)]
+        loads += [("V", n, f"v{n}") for n in sorted(self.touched_v)]
+        if load is not None:
+            loads = [r for r in loads if r[2] in load]
+        # (a first-tier trace loads every touched register: runs of them as slices)
+        regs = _run_loads(loads) if tier_up else [f"{name} = {f}[{n}]" for f, n, name in loads]
         loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
         if tier_up:

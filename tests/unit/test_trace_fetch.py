@@ -156,12 +156,15 @@ def test_exits_storing_register_runs_agree_with_unicorn(program, tier_setting, t
         check(Case(code=words, x=dict(x), v={n: (n + 1) * 0x0101_0101 for n in range(32)}))
 
 
-def test_first_tier_exit_stores_runs_as_slices():
+def test_first_tier_loads_and_stores_runs_as_slices():
     # the text the first tier makes: runs of 3+ are one slice assignment each
-    from mkemu.cpu.block import _run_stores
+    from mkemu.cpu.block import _run_loads, _run_stores
     stores = [("X", n, f"x{n}") for n in (1, 2, 4, 19, 20, 21, 22, 24, 25, 31)]
     stores[-1] = ("X", 31, "sp")
     stores += [("V", n, f"v{n}") for n in (0, 1, 2, 5)]
     assert _run_stores("  ", stores) == (
         "  X[1] = x1\n  X[2] = x2\n  X[4] = x4\n  X[19:23] = x19, x20, x21, x22\n"
         "  X[24] = x24\n  X[25] = x25\n  X[31] = sp\n  V[0:3] = v0, v1, v2\n  V[5] = v5\n")
+    assert _run_loads(stores) == [
+        "x1 = X[1]", "x2 = X[2]", "x4 = X[4]", "x19, x20, x21, x22 = X[19:23]", "x24 = X[24]",
+        "x25 = X[25]", "sp = X[31]", "v0, v1, v2 = V[0:3]", "v5 = V[5]"]
