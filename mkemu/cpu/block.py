@@ -834,14 +834,17 @@ class BlockBuilder:
             # (Engine.side_exit), so a call rather than lines compiled
             indent, branch, start, flags, k, n, target = m.groups()
             written = written_all if self.loop else self._exit_written[int(k)]
-            # the names as one string constant (engine._store_locals splits it):
-            # a tuple of one constant per name cost the compiler more
-            names = "'" + " ".join(name for _, _, name in regs if name in written) + "'"
-            lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last arguments
+            # the pcs, the count and the names as one string constant (split by
+            # Engine.side_exit): four int constants and a tuple of one string
+            # constant per name cost the compiler more
+            exit = " ".join([branch[2:], start[2:], target[2:], n,
+                             *(name for _, _, name in regs if name in written)])
+            lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last argument
             if lazy is not None:
-                flags, names = "", f"{names}, ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)})"
-            return (f"{flags}{indent}return SIDE(locals(), {branch}, {start}, {target}, {n}, "
-                    f"{names})\n")
+                flags, exit = "", f"{exit}', ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)})"
+            else:
+                exit += "'"
+            return f"{flags}{indent}return SIDE(locals(), '{exit})\n"
 
         body = ""
         if self.lines:

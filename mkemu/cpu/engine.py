@@ -413,20 +413,22 @@ class Engine:
         if n >= HOT_EXITS:
             self.hot_branch(branch_pc, block_start)
 
-    def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
-                  ninsn: int, names: str, lazy_flags: tuple | None = None) -> int:
+    def side_exit(self, local: dict, exit: str, lazy_flags: tuple | None = None) -> int:
         """A trace leaves by a counted side exit (BlockBuilder.source): count
-        it, store the registers `names` from its locals and the lazy flags
-        (S.fk, S.fa, S.fb) if given, count its instructions; the pc to go on
-        at.  Cold: taken HOT_EXITS times at most before the trace is
-        retranslated to follow it."""
-        self.count_exit(branch_pc, block_start)
+        it, store the registers from its locals and the lazy flags (S.fk,
+        S.fa, S.fb) if given, count its instructions; the pc to go on at.
+        exit: one string constant, 'BRANCH START TARGET N NAMES...' (the pcs
+        in hex, N the instructions done, the registers assigned so far), less
+        for compile() than four int constants and the names.  Cold: taken
+        HOT_EXITS times at most before the trace is retranslated to follow it."""
+        branch, start, target, n, *names = exit.split()
+        self.count_exit(int(branch, 16), int(start, 16))
         _store_locals(local["X"], local["V"], local, names)
         S = self.state
         if lazy_flags is not None:
             S.fk, S.fa, S.fb = lazy_flags
-        S.icount += ninsn + local.get("_n", 0)
-        return target
+        S.icount += int(n) + local.get("_n", 0)
+        return int(target, 16)
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
