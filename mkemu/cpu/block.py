@@ -186,6 +186,34 @@ def _run_loads(loads: list[tuple[str, int, str]]) -> list[str]:
     return out
 
 
+_NESTED_MARK = lazy_compile(r"^ {12,}_pc = ", re.M)
+_BODY_MARK = lazy_compile(r"^(?:    |        )_pc = 0x([0-9a-f]+)\n", re.M)
+
+
+def _pc_by_line(text: str, start: int) -> str:
+    """A first-tier trace (straight-line text: no loop, cpu/tier.py) without
+    its `_pc = PC` lines (~8% of its text): its fault path's first line finds
+    the faulting instruction's pc by the line the exception left the function
+    at (`_pc = FAULTPC('LINE PC ...')`, engine._fault_pc: the pc of the last
+    such line above it).  Not when a mark is inside an `if` (the last mark
+    above a line need not be the last one run): the text as it is."""
+    if _NESTED_MARK.search(text):
+        return text
+    marks = [f"0 {start:x}"]
+    out = []
+    line = 1        # the number of the next line kept
+    pos = 0
+    for m in _BODY_MARK.finditer(text):
+        chunk = text[pos:m.start()]
+        out.append(chunk)
+        line += chunk.count("\n")
+        marks.append(f"{line} {m.group(1)}")
+        pos = m.end()
+    out.append(text[pos:])
+    body, handler, rest = "".join(out).rpartition("\n    except BaseException:\n")
+    return f"{body}{handler}        _pc = FAULTPC('{' '.join(marks)}')\n{rest}"
+
+
 def _pc_in(pcs: list[int]) -> str:
     if len(pcs) == 1:
         return f"_pc == {pcs[0]:#x}"
@@ -861,7 +889,8 @@ class BlockBuilder:
                 f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
-        return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+        text = "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+        return _pc_by_line(text, self.start) if tier_up and not self.loop else text
 
     def _loop_header(self) -> str:
         """The loop statement of a trace that branches back to its start.  When

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -69,6 +70,7 @@ LEGEND = """\
 #   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
 #   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
 #   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
+#   FAULTPC  a first-tier trace's faulting pc, by the line it left at (no `_pc =` lines)
 #   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
 #   translated in full, and the call that drops it for that (cpu/tier.py)
 #   L1 L2 L4 L8 L16 S1 S2 S4 S8 S16 LP4 LP8 SP4 SP8  a first-tier trace's loads,
@@ -94,6 +96,22 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: str | tuple, loop: bool = 
     S.icount += done + (local.get("_n", 0) if loop else 0) + local.get("_ic", 0)    # _ic: a region's
     _store_locals(X, V, local, names)
     S.pc = pc
+
+
+def _fault_pc(marks: str) -> int:
+    """A first-tier trace's fault path (block._pc_by_line): the pc of the
+    faulting instruction, by the line of the trace the exception being handled
+    left it at; marks: 'LINE PC LINE PC...', each instruction that may fault
+    from its first line on (hex pcs, lines ascending; first line 0: the
+    trace's start)."""
+    line = sys.exc_info()[2].tb_lineno
+    words = marks.split()
+    pc = words[1]
+    for i in range(2, len(words), 2):
+        if int(words[i]) > line:
+            break
+        pc = words[i + 1]
+    return int(pc, 16)
 
 
 # a register local's name -> (is a V register, its number): parsing the name for each
@@ -163,7 +181,7 @@ def _base_globals(cache_dir: str | None = None) -> dict:
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
-        "UNWIND": _unwind,
+        "UNWIND": _unwind, "FAULTPC": _fault_pc,
         **flags.LAZY_KINDS,
     }
     g.update(familyhelpers.ALWAYS)  # (the rest when code needs them: familyhelpers.py)

@@ -168,3 +168,25 @@ def test_first_tier_loads_and_stores_runs_as_slices():
     assert _run_loads(stores) == [
         "x1 = X[1]", "x2 = X[2]", "x4 = X[4]", "x19, x20, x21, x22 = X[19:23]", "x24 = X[24]",
         "x25 = X[25]", "sp = X[31]", "v0, v1, v2 = V[0:3]", "v5 = V[5]"]
+
+
+@pytest.mark.parametrize("tier_name", TIERS)
+@pytest.mark.parametrize("at", range(6))
+def test_a_fault_at_each_instruction_reports_its_pc(tier_name, at):
+    # a first-tier trace has no `_pc =` lines: its fault path finds the pc by the
+    # line the exception left at (engine._fault_pc); the full one sets _pc
+    words = [movz(10 + i, i + 1) if i != at else LDR_X6_X3 for i in range(6)] + [BRK]
+    st, eng = machine({CODE + 4 * i: w for i, w in enumerate(words)}, 1, TIERS[tier_name])
+    st.x[3], st.x[6] = 0x7000_0000, 0x66
+    assert eng.run() == TRAP_FAULT
+    assert st.pc == CODE + 4 * at and st.icount == at and st.x[6] == 0x66
+    assert st.x[10:16] == [i + 1 if i < at else 0 for i in range(6)]
+
+
+def test_first_tier_text_finds_the_pc_by_line():
+    words = [movz(10, 1), LDR_X6_X3, movz(11, 2), LDR_X6_X3, BRK]
+    st, eng = machine({CODE + 4 * i: w for i, w in enumerate(words)}, 1, tier.NEVER)
+    first, _, _ = eng._source(CODE, tier.NEVER)
+    full, _, _ = eng._source(CODE, 0)
+    assert "_pc = 0x" not in first and "FAULTPC(" in first
+    assert "_pc = 0x" in full and "FAULTPC(" not in full
