@@ -166,6 +166,11 @@ def _access(b, insn: int, base_expr: str, writeback: str | None, rn: int,
         return          # PRFM / PRFUM: a hint (every prfop, allocated or not)
     nbytes, load, sext = kind
     b.mark_faultable()
+    if writeback is None and not simd and b.tier_up:
+        # a first-tier access is one call of its helper (L8(a), S4(a, v)) that
+        # reads the address once: the expression itself, not a temporary, is
+        # its argument (one line less to compile)
+        return _transfer(b, simd, rt, b.fold(base_expr), nbytes, load, sext)
     addr = _addr(b, base_expr)
     if writeback is None:
         return _transfer(b, simd, rt, addr, nbytes, load, sext)

@@ -80,9 +80,20 @@ _FOLDABLE = lazy_compile(r"(?:\s*(?:0x[0-9a-fA-F]+|[1-9][0-9]*|0|<<|>>|[-+*&|^~(
 _folded: dict[str, int | None] = {}
 
 
-def assigned_registers(text: str) -> list[str]:
-    """The register locals (x3, sp, v0...) a line of generated code assigns."""
-    return [name for m in _ASSIGN.finditer(text) for name in _REG.findall(m.group(0))]
+_assigned: dict[str, tuple[str, ...]] = {}
+
+
+def assigned_registers(text: str) -> tuple[str, ...]:
+    """The register locals (x3, sp, v0...) a line of generated code assigns.
+    Memoised by line: the emitters and the passes ask again and again about the
+    same few thousand lines (`x0 = _t3`, a load's `try:` line...)."""
+    names = _assigned.get(text)
+    if names is None:
+        names = tuple(name for m in _ASSIGN.finditer(text) for name in _REG.findall(m.group(0)))
+        if len(_assigned) >= 65536:
+            _assigned.clear()
+        _assigned[text] = names
+    return names
 
 
 def _const_value(expr: str) -> int | None:
@@ -129,6 +140,78 @@ def _store_flags(state: FlagState) -> str:
         return (f"S.fk, S.fa, S.fb = ({lazy_kind(kind, bits)}, {a}, {b}) if {test} "
                 f"else (None, 0, 0); S.nzcv_raw = {imm:#x}")
     return f"S.fk = {lazy_kind(kind, bits)}; S.fa = {a}; S.fb = {b}"
+
+
+RUN_MIN = 3     # consecutive registers a first-tier trace loads or stores in one line
+
+
+def _register_runs(regs: list[tuple[str, int, str]]) -> list[list[tuple[str, int, str]]]:
+    """regs ((file, index, local), sorted by file and index) cut into runs of
+    consecutive registers of one file."""
+    runs: list[list[tuple[str, int, str]]] = []
+    for r in regs:
+        if runs and runs[-1][-1][0] == r[0] and runs[-1][-1][1] + 1 == r[1]:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return runs
+
+
+def _run_stores(indent: str, stores: list[tuple[str, int, str]]) -> str:
+    """The lines of a first-tier exit storing `stores` (see _register_runs): each
+    run of RUN_MIN or more one slice assignment (`X[19:22] = x19, x20, x21`, of
+    the same length: the list keeps its 32 items), the others one each.  Less
+    text to compile for a first-tier trace (cpu/tier.py), most of which run a
+    few times."""
+    out = []
+    for run in _register_runs(stores):
+        if len(run) >= RUN_MIN:
+            f, n, _ = run[0]
+            out.append(f"{indent}{f}[{n}:{n + len(run)}] = {', '.join(r[2] for r in run)}\n")
+        else:
+            out.extend(f"{indent}{f}[{n}] = {name}\n" for f, n, name in run)
+    return "".join(out)
+
+
+def _run_loads(loads: list[tuple[str, int, str]]) -> list[str]:
+    """A first-tier trace's register loads as lines, as _run_stores: a run of
+    RUN_MIN or more is one (`x19, x20, x21 = X[19:22]`)."""
+    out = []
+    for run in _register_runs(loads):
+        if len(run) >= RUN_MIN:
+            f, n, _ = run[0]
+            out.append(f"{', '.join(r[2] for r in run)} = {f}[{n}:{n + len(run)}]")
+        else:
+            out.extend(f"{name} = {f}[{n}]" for f, n, name in run)
+    return out
+
+
+_NESTED_MARK = lazy_compile(r"^ {12,}_pc = ", re.M)
+_BODY_MARK = lazy_compile(r"^(?:    |        )_pc = 0x([0-9a-f]+)\n", re.M)
+
+
+def _pc_by_line(text: str, start: int) -> str:
+    """A first-tier trace (straight-line text: no loop, cpu/tier.py) without
+    its `_pc = PC` lines (~8% of its text): its fault path's first line finds
+    the faulting instruction's pc by the line the exception left the function
+    at (`_pc = FAULTPC('LINE PC ...')`, engine._fault_pc: the pc of the last
+    such line above it).  Not when a mark is inside an `if` (the last mark
+    above a line need not be the last one run): the text as it is."""
+    if _NESTED_MARK.search(text):
+        return text
+    marks = [f"0 {start:x}"]
+    out = []
+    line = 1        # the number of the next line kept
+    pos = 0
+    for m in _BODY_MARK.finditer(text):
+        chunk = text[pos:m.start()]
+        out.append(chunk)
+        line += chunk.count("\n")
+        marks.append(f"{line} {m.group(1)}")
+        pos = m.end()
+    out.append(text[pos:])
+    body, handler, rest = "".join(out).rpartition("\n    except BaseException:\n")
+    return f"{body}{handler}        _pc = FAULTPC('{' '.join(marks)}')\n{rest}"
 
 
 def _pc_in(pcs: list[int]) -> str:
@@ -740,9 +823,12 @@ class BlockBuilder:
         self._finish(group=not tier_up)
         load = self._needs_load() if not tier_up else None
         written_all = self._written_before_here()     # the whole body is emitted
-        regs = [f"{'sp' if n == 31 else f'x{n}'} = X[{n}]" for n in sorted(self.touched_x)
-                if load is None or ("sp" if n == 31 else f"x{n}") in load]
-        regs += [f"v{n} = V[{n}]" for n in sorted(self.touched_v) if load is None or f"v{n}" in load]
+        loads = [("X", n, "sp" if n == 31 else f"x{n}") for n in sorted(self.touched_x)]
+        loads += [("V", n, f"v{n}") for n in sorted(self.touched_v)]
+        if load is not None:
+            loads = [r for r in loads if r[2] in load]
+        # (a first-tier trace loads every touched register: runs of them as slices)
+        regs = _run_loads(loads) if tier_up else [f"{name} = {f}[{n}]" for f, n, name in loads]
         loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
         if tier_up:
@@ -763,8 +849,10 @@ class BlockBuilder:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
             if what == "WB":
                 written = written_all if self.loop else self._exit_written[k]
-                return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in regs
-                               if name in written)
+                stores = [r for r in regs if r[2] in written]
+                if tier_up:
+                    return _run_stores(indent, stores)
+                return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in stores)
             if what == "ICOUNT":
                 return f"{indent}S.icount += {self._done_count(k)}\n"
             return self._loop_flag_line(indent, k, loop_flags)
@@ -774,12 +862,17 @@ class BlockBuilder:
             # (Engine.side_exit), so a call rather than lines compiled
             indent, branch, start, flags, k, n, target = m.groups()
             written = written_all if self.loop else self._exit_written[int(k)]
-            names = "".join(f"'{name}', " for _, _, name in regs if name in written)
-            lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last arguments
+            # the pcs, the count and the names as one string constant (split by
+            # Engine.side_exit): four int constants and a tuple of one string
+            # constant per name cost the compiler more
+            exit = " ".join([branch[2:], start[2:], target[2:], n,
+                             *(name for _, _, name in regs if name in written)])
+            lazy = _LAZY_STORE.fullmatch(flags)      # lazy flags: SIDE's last argument
             if lazy is not None:
-                flags, names = "", f"{names}), ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)}"
-            return (f"{flags}{indent}return SIDE(locals(), {branch}, {start}, {target}, {n}, "
-                    f"({names}))\n")
+                flags, exit = "", f"{exit}', ({lazy.group(1)}, {lazy.group(2)}, {lazy.group(3)})"
+            else:
+                exit += "'"
+            return f"{flags}{indent}return SIDE(locals(), '{exit})\n"
 
         body = ""
         if self.lines:
@@ -791,12 +884,13 @@ class BlockBuilder:
         # the fault path is cold: one helper call counts the instructions done
         # before the faulting one (by its pc), stores the registers assigned so
         # far (those not loaded on entry only if already assigned) and sets S.pc
-        names = ", ".join(f"'{name}'" for _, _, name in self._stores(written_all))
+        names = " ".join(name for _, _, name in self._stores(written_all))
         tail = ["    except BaseException:", *self.fault_lines,
-                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, ({names}{',' if names else ''}))"]
+                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
-        return "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+        text = "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
+        return _pc_by_line(text, self.start) if tier_up and not self.loop else text
 
     def _loop_header(self) -> str:
         """The loop statement of a trace that branches back to its start.  When

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -69,6 +70,7 @@ LEGEND = """\
 #   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
 #   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
 #   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
+#   FAULTPC  a first-tier trace's faulting pc, by the line it left at (no `_pc =` lines)
 #   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
 #   translated in full, and the call that drops it for that (cpu/tier.py)
 #   L1 L2 L4 L8 L16 S1 S2 S4 S8 S16 LP4 LP8 SP4 SP8  a first-tier trace's loads,
@@ -77,7 +79,7 @@ LEGEND = """\
 """
 
 
-def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) -> None:
+def _unwind(S, X, V, local: dict, runs: tuple, names: str | tuple, loop: bool = True) -> None:
     """A trace's fault path (BlockBuilder.source): count the instructions done
     before the faulting one at `_pc` (runs: (first pc, its index, length) of
     the trace's runs of consecutive instructions) and a loop's finished trips
@@ -96,14 +98,34 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: tuple, loop: bool = True) 
     S.pc = pc
 
 
+def _fault_pc(marks: str) -> int:
+    """A first-tier trace's fault path (block._pc_by_line): the pc of the
+    faulting instruction, by the line of the trace the exception being handled
+    left it at; marks: 'LINE PC LINE PC...', each instruction that may fault
+    from its first line on (hex pcs, lines ascending; first line 0: the
+    trace's start)."""
+    line = sys.exc_info()[2].tb_lineno
+    words = marks.split()
+    pc = words[1]
+    for i in range(2, len(words), 2):
+        if int(words[i]) > line:
+            break
+        pc = words[i + 1]
+    return int(pc, 16)
+
+
 # a register local's name -> (is a V register, its number): parsing the name for each
 # register of each side exit cost about as much as the locals() dict it reads
 _SLOT = {**{f"x{n}": (False, n) for n in range(31)}, "sp": (False, 31),
          **{f"v{n}": (True, n) for n in range(32)}}
 
 
-def _store_locals(X, V, local: dict, names: tuple) -> None:
-    """X/V[n] = the trace's local of each register name assigned in `local`."""
+def _store_locals(X, V, local: dict, names: str | tuple) -> None:
+    """X/V[n] = the trace's local of each register name assigned in `local`.
+    names: a trace's one string of them ('x0 x19 sp': one constant for the
+    compiler, not one per name: BlockBuilder.source), or a region's tuple."""
+    if type(names) is str:
+        names = names.split()
     for name in names:
         if name in local:
             is_v, n = _SLOT[name]
@@ -159,7 +181,7 @@ def _base_globals(cache_dir: str | None = None) -> dict:
         "P128": _p128,
         "NZCV_ADD": flags.nzcv_add, "NZCV_SUB": flags.nzcv_sub,
         "NZCV_LOGIC": flags.nzcv_logic, "ADC": flags.add_with_carry,
-        "UNWIND": _unwind,
+        "UNWIND": _unwind, "FAULTPC": _fault_pc,
         **flags.LAZY_KINDS,
     }
     g.update(familyhelpers.ALWAYS)  # (the rest when code needs them: familyhelpers.py)
@@ -342,10 +364,20 @@ class Engine:
         familyhelpers.load(self.globals)
         b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
-        fetch = self.mmu.fetch
+        # the instruction words of the trace's current page: one page lookup
+        # (and one cast) per guest page, not a fetch call per instruction
+        page_view = self.mmu.page_view
+        words = None
+        vpn = -1
         while True:
             try:
-                insn = fetch(addr)
+                if addr & 3:
+                    insn = self.mmu.fetch(addr)     # raises its alignment fault
+                else:
+                    if addr >> 12 != vpn:
+                        words = page_view(addr >> 12, "x", addr).cast("I")
+                        vpn = addr >> 12
+                    insn = words[(addr & 4095) >> 2]
             except MemFault:
                 if b.ninsn == 0:
                     raise
@@ -399,20 +431,22 @@ class Engine:
         if n >= HOT_EXITS:
             self.hot_branch(branch_pc, block_start)
 
-    def side_exit(self, local: dict, branch_pc: int, block_start: int, target: int,
-                  ninsn: int, names: tuple, lazy_flags: tuple | None = None) -> int:
+    def side_exit(self, local: dict, exit: str, lazy_flags: tuple | None = None) -> int:
         """A trace leaves by a counted side exit (BlockBuilder.source): count
-        it, store the registers `names` from its locals and the lazy flags
-        (S.fk, S.fa, S.fb) if given, count its instructions; the pc to go on
-        at.  Cold: taken HOT_EXITS times at most before the trace is
-        retranslated to follow it."""
-        self.count_exit(branch_pc, block_start)
+        it, store the registers from its locals and the lazy flags (S.fk,
+        S.fa, S.fb) if given, count its instructions; the pc to go on at.
+        exit: one string constant, 'BRANCH START TARGET N NAMES...' (the pcs
+        in hex, N the instructions done, the registers assigned so far), less
+        for compile() than four int constants and the names.  Cold: taken
+        HOT_EXITS times at most before the trace is retranslated to follow it."""
+        branch, start, target, n, *names = exit.split()
+        self.count_exit(int(branch, 16), int(start, 16))
         _store_locals(local["X"], local["V"], local, names)
         S = self.state
         if lazy_flags is not None:
             S.fk, S.fa, S.fb = lazy_flags
-        S.icount += ninsn + local.get("_n", 0)
-        return target
+        S.icount += int(n) + local.get("_n", 0)
+        return int(target, 16)
 
     def hot_branch(self, branch_pc: int, block_start: int) -> None:
         """A trace's side exit at branch_pc is hot: later traces follow the taken
