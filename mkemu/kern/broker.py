@@ -583,8 +583,12 @@ class Broker:
 
     def on_forked(self, proc: Proc, msg: P.Forked):
         child = self.table.by_tid(msg.pid)
-        if child is None or child.ppid != proc.pid and child.group is not proc.grp:
-            return P.ErrorReply(msg.TYPE, f"{msg.pid} is not a child being forked")
+        if child is None or not child.alive or \
+                child.ppid != proc.pid and child.group is not proc.grp:
+            # a thread that said Hello and ended before its creator said Forked (its
+            # record is gone, or a zombie's): nothing to watch.  No ErrorReply: Forked
+            # has none, and the creator would take it as the reply to its next request
+            return P.VforkDone() if msg.wait else None
         if msg.host_pid < 0:                     # the host fork failed
             if child.group is not None:
                 self._thread_gone(child)
