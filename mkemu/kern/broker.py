@@ -444,11 +444,11 @@ class Broker:
                 if sig == signal.SIGCONT:
                     self.cont(proc)
                 return
-        _mail(target, info)
         if sig == signal.SIGCONT:
+            _mail(target, info)
             self.cont(proc)
         else:
-            _kill(target, sig)
+            _signal_thread(target, sig, info)
 
     def _thread_for(self, proc: Proc, sig: int) -> Proc | None:
         """The thread a process-directed signal goes to: the first (the main thread
@@ -515,6 +515,9 @@ class Broker:
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
+        held, proc.held = proc.held, []
+        for sig, info in held:           # sent before it could take a siginfo
+            _signal_thread(proc, sig, info)
         return None if msg.quiet else P.Welcome(proc.pid, proc.tid, proc.grp.ppid)
 
     def on_get_ppid(self, proc: Proc, msg: P.GetPpid):
@@ -708,9 +711,9 @@ class Broker:
             return P.KillReply(0, False)
         if msg.sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
             self.send(th.grp, msg.sig, msg.info or None)   # these act on the whole group
-        elif th.pidfd >= 0:
-            _mail(th, msg.info or sigframe.siginfo_kill(msg.sig, sigframe.SI_TKILL))
-            _kill(th, msg.sig)
+        elif th.alive:
+            _signal_thread(th, msg.sig,
+                           msg.info or sigframe.siginfo_kill(msg.sig, sigframe.SI_TKILL))
         return P.KillReply(0, False)
 
     def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
@@ -800,6 +803,16 @@ def _signal_hosts(proc: Proc, sig: int, but: Proc | None = None) -> None:
 def _exit_status(msg: P.ExitGroup) -> int:
     """The wait status an ExitGroup says the process ends with."""
     return (msg.code & 0xFF) << 8 if not msg.signal else msg.signal | (0x80 if msg.core else 0)
+
+
+def _signal_thread(th: Proc, sig: int, info: bytes) -> None:
+    """Mail sig's siginfo to one thread and send it the host signal; held until it says
+    Hello when it has no mailbox yet (a real-time signal without its record is lost)."""
+    if th.mailbox is None and th.alive and not th.chan_closed:
+        th.held.append((sig, info))
+        return
+    _mail(th, info)
+    _kill(th, sig)
 
 
 def _mail(proc: Proc, info: bytes) -> None:
