@@ -89,9 +89,10 @@ class Proc:
     ctl: object = None                 # the shared space's MmControl (threads' blocked masks)
     slot: int = -1                     # this thread's slot in it
     shared_pending: list = field(default_factory=list)   # (sig, siginfo) every thread blocked
-    # (sig, siginfo) sent to a thread before it said Hello (no mailbox yet): sent on
-    # when it does
+    # (sig, siginfo, process-directed) sent to a thread before it said Hello (no mailbox
+    # yet): sent on when it does
     held: list = field(default_factory=list)
+    leaving: bool = False              # a thread that said Leaving: no signal goes to it
 
     @property
     def grp(self) -> "Proc":

@@ -244,6 +244,7 @@ class Task:
         after a pthread_join has returned must go to a thread that stays (Linux skips an
         exiting thread), not to this one, whose exit the broker may not have seen yet."""
         self.sig.publish_blocked((1 << signals.NSIG) - 1)
+        self.hand_back_signals()
         robust.release_all(self)
         if self.clear_child_tid:
             addr, self.clear_child_tid = self.clear_child_tid, 0
@@ -252,6 +253,17 @@ class Task:
                 futex.wake_word(self, addr)
             except (MemFault, OSError):
                 pass
+
+    def hand_back_signals(self) -> None:
+        """A leaving thread's process-directed signals go back to the process, as Linux
+        keeps them in the process's queue for any thread: the broker routes none to this
+        one from Leaving's reply on, so after it every one sent here is in hand (a host
+        signal and its mailed record arrive before the broker serves the next request).
+        One round trip per thread exit."""
+        brokercall.call(self, P.Leaving(), P.Value)
+        infos = self.sig.hand_back()
+        if infos:
+            brokercall.send(self, P.ReturnSignals(infos))
 
     def controlling_terminal(self) -> str | None:
         """The host device of this process's controlling terminal (for /dev/tty)."""
