@@ -117,6 +117,7 @@ class Task:
         self.exe_path = ""
         self.comm = b""                     # the process name (16 bytes with NUL), set by execve
         self.pdeathsig = 0                  # prctl(PR_SET_PDEATHSIG): the broker sends it
+        self.dumpable = 1                   # prctl(PR_SET_DUMPABLE); execve sets it again
         self.uid = self.euid = self.suid = config.uid
         self.gid = self.egid = self.sgid = config.gid
         self.clear_child_tid = 0
@@ -334,6 +335,7 @@ class Task:
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
+        self.dumpable = 1                   # (Linux: unless the new image is setuid)
         self.robust_list = (0, 0)
         self.threaded = False
         self.sig.exec_reset()
