@@ -229,6 +229,9 @@ class SignalState:
                 self.claim_due = True          # the task loop takes them (claim_shared)
 
     claim_due = False
+    # introspect.install: answers other processes' questions (/proc/PID/...) when CARRIER
+    # rings while this task sleeps with the host signals blocked (sleep)
+    on_carrier = None
 
     def claim_shared(self, task, mask: int | None = None) -> None:
         """Take from the broker the process-directed signals that waited while every
@@ -368,6 +371,8 @@ class SignalState:
                 info = signal.sigtimedwait(HOST_SIGNALS, 0)
                 if info is None:
                     break
+                if info.si_signo == CARRIER and self.on_carrier is not None:
+                    self.on_carrier()
                 self._host_signal(info.si_signo)
             infos = []
             for sig in list(self.pending):
@@ -595,6 +600,8 @@ class SignalState:
                     info = signal.sigtimedwait(HOST_SIGNALS, min(left, 1 << 50) / 1e9)   # (a chunk)
                     if info is None:
                         continue
+                if info.si_signo == CARRIER and self.on_carrier is not None:
+                    self.on_carrier()     # (a ring of the door: its handler cannot run)
                 self.host_signal(info.si_signo)
                 task.cpu.pending = True
             return True
