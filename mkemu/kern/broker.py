@@ -660,6 +660,7 @@ class Broker:
                 th.pidfd = -1
             self._thread_gone(th)
         group.members.clear()
+        group.leaving = False                    # (a first thread that left: the caller is it now)
         if proc is not group:                    # the caller becomes the process's thread
             self.sel.unregister(proc.chan.sock)
             self.sel.unregister(proc.pidfd)
