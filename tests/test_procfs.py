@@ -180,3 +180,17 @@ def test_a_killed_machine_tmpfs_is_swept_by_the_next(rootfs):
         assert not os.path.exists(left)
     finally:
         shutil.rmtree(left, ignore_errors=True)
+
+
+def test_stat_statm_status_fields_like_linux(rootfs, guest_binary):
+    # the fields of /proc/self/stat, statm and status (names, order, shape; the masks
+    # of a blocked, an ignored and a caught signal), a thread's task/TID/stat, the
+    # task listing's order, another process asleep in sigsuspend answering for its
+    # status, and PR_GET/SET_DUMPABLE: as the same source shows them natively
+    hc, ho, he = run_command([str(host_binary("proc_fields"))])
+    assert hc == 0, he.decode(errors="replace")
+    mc, mo, me = run_mkemu([guest_binary("proc_fields")], rootfs=rootfs)
+    assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
+    assert "stat: num_threads 1, exit_signal 17\n" in mo.decode()
+    assert "status: SigBlk: 16 hex 0000000000000200\n" in mo.decode()
+    assert "sleeping child: State:\tS (sleeping), has SigCgt: yes\n" in mo.decode()

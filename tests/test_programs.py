@@ -334,6 +334,40 @@ def test_ps_elapsed_times_and_vmstat(full_rootfs):
     assert all(int(e) < 120 for e, _ in rows), lines
     assert lines[-2].split()[:4] == ["r", "b", "swpd", "free"], lines
 
+def test_ps_columns_from_stat_statm_status(full_rootfs):
+    # procps ps's columns that read the fuller /proc/PID/stat, statm and status: thread
+    # count, sizes, state, CPU time; a shell asleep in wait is S
+    code, out, err = guest(full_rootfs, "/bin/bash", "-c",
+                           "sleep 30 & ps -o pid=,nlwp=,vsz=,rss=,stat=,time=,comm=; "
+                           "kill $!; wait")
+    assert code == 0, err.decode(errors="replace")[-2000:]
+    rows = {r.split()[-1]: r.split() for r in out.decode().splitlines()}
+    assert {"bash", "sleep", "ps"} <= set(rows), out
+    for name, (pid, nlwp, vsz, rss, stat, time, comm) in rows.items():
+        assert nlwp == "1" and int(vsz) > 0 and int(rss) > 0, rows
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", time), rows
+    assert rows["sleep"][4] == "S" and rows["ps"][4] == "R", rows
+
+
+def test_top_batch_lists_the_machine(full_rootfs):
+    # procps top -b -n1 (the full rootfs has no terminfo of its own: the host's is bound)
+    if not Path("/lib/terminfo/x/xterm").exists():
+        pytest.skip("the host has no /lib/terminfo (ncurses-base)")
+    code, out, err = run_mkemu(["/bin/bash", "-c", "sleep 30 & top -b -n1; kill $!; wait"],
+                               rootfs=full_rootfs, timeout=120,
+                               extra=("--bind", "/lib/terminfo:/home", "-E", "TERMINFO=/home"),
+                               guest_env={"TERM": "xterm"})
+    assert code == 0, err.decode(errors="replace")[-2000:]
+    lines = out.decode().splitlines()
+    assert lines[0].startswith("top - "), lines
+    assert re.match(r"Tasks: +3 total", lines[1]), lines
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["PID", "USER"])
+    procs = {r.split()[-1]: r.split() for r in lines[head + 1:] if r.strip()}
+    assert {"bash", "sleep", "top"} <= set(procs), lines
+    assert procs["sleep"][7] == "S" and procs["top"][7] == "R", lines
+    assert all(int(p[4]) > 0 for p in procs.values()), lines     # VIRT
+
+
 PARALLEL_MAKEFILE = """\
 all: a.txt b.txt c.txt
 \tcat a.txt b.txt c.txt

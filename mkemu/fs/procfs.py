@@ -121,13 +121,38 @@ def _escaped(name: str) -> str:
 
 
 def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
-               starttime: int, tty_nr: int = 0, tpgid: int = -1) -> str:
-    """/proc/PID/stat: the fields ps reads; the times and counters mkemu keeps no
+               starttime: int, tty_nr: int = 0, tpgid: int = -1, utime: int = 0,
+               stime: int = 0, threads: int = 1, vsize: int = 0, rss: int = 0,
+               sigs: tuple[int, int, int, int] = (0, 0, 0, 0)) -> str:
+    """/proc/PID/stat, its 52 fields: times in clock ticks (100 Hz), vsize in bytes,
+    rss in pages, sigs (pending, blocked, ignored, caught); the counters mkemu keeps no
     account of are 0."""
     fields = [pid, f"({comm})", state, ppid, pgid, sid, tty_nr, tpgid, 0x400000,
-              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, starttime, 0, 0, 2**64 - 1]
+              0, 0, 0, 0, utime, stime, 0, 0, 20, 0, threads, 0, starttime, vsize, rss,
+              2**64 - 1, 0, 0, 0, 0, 0, *sigs, 0, 0, 0, 17]
     fields += [0] * (52 - len(fields))
     return " ".join(str(f) for f in fields) + "\n"
+
+
+def _sig_masks(t) -> tuple[int, int, int, int]:
+    """(pending, blocked, ignored, caught) of a task, as stat and status show them."""
+    sig = getattr(t, "sig", None)
+    if sig is None:
+        return 0, 0, 0, 0
+    ignored = caught = 0
+    for n, act in enumerate(sig.actions[1:65], 1):
+        if act.handler == 1:                     # SIG_IGN
+            ignored |= 1 << (n - 1)
+        elif act.handler != 0:
+            caught |= 1 << (n - 1)
+    return sig.pending_mask(), sig.blocked, ignored, caught
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """This task process's user and system CPU time in clock ticks (translation and the
+    emulated calls included: the guest's time is the host process's)."""
+    times = os.times()
+    return int(times.user * 100), int(times.system * 100)
 
 
 def _threads(t) -> list[int]:
@@ -139,30 +164,85 @@ def _threads(t) -> list[int]:
 
 
 def _task_dir(t, path: bytes, pid: int) -> Node | None:
-    """/proc/PID/task: the broker keeps one directory per thread in its listing."""
+    """/proc/PID/task: the broker keeps one directory per thread in its listing; listed
+    ascending, as Linux lists it."""
     listing = getattr(getattr(t, "config", None), "proc_listing", None)
-    return HostDir(path, os.path.join(listing, str(pid), "task")) if listing else None
+    if not listing:
+        return None
+    tasks = os.path.join(listing, str(pid), "task")
+    return NameListDir(path, os.path.join(listing, "self", "task"),
+                       lambda t: sorted(int(n) for n in os.listdir(tasks) if n.isdigit()),
+                       0o555)
+
+
+def _state(t) -> str:
+    # a process another one asks about is asleep in a call (or about to run): S
+    return "R" if getattr(t, "introspecting", False) is False else "S"
 
 
 def _status(t) -> str:
+    """/proc/PID/status: Linux's keys in Linux's order (those an aarch64 kernel shows;
+    what mkemu keeps no account of is 0)."""
     uid = (t.uid, t.euid, t.suid, t.euid)
     gid = (t.gid, t.egid, t.sgid, t.egid)
-    # a process another one asks about is asleep in a call (or about to run): S
-    state = "R (running)" if getattr(t, "introspecting", False) is False else "S (sleeping)"
-    size, rss = _vm_kb(t)
+    state = "R (running)" if _state(t) == "R" else "S (sleeping)"
+    vm = _vm_kb(t)
+    pending, blocked, ignored, caught = _sig_masks(t)
+    sig = getattr(t, "sig", None)
+    shared = sig.shared_pending_mask() if sig is not None else 0
+    ncpu = len(os.sched_getaffinity(0))
+    kb = lambda key, v: f"{key}:\t{v:8d} kB\n"
     return (f"Name:\t{_escaped(_comm(t))}\nUmask:\t{t.fs.umask:04o}\nState:\t{state}\n"
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{t.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
-            f"FDSize:\t64\nGroups:\t\nVmSize:\t{size:8d} kB\nVmRSS:\t{rss:8d} kB\n"
-            f"Threads:\t{len(_threads(t))}\nSigQ:\t0/63000\n")
+            f"FDSize:\t64\nGroups:\t\nNStgid:\t{t.pid}\nNSpid:\t{t.tid}\n"
+            + kb("VmPeak", vm["size"]) + kb("VmSize", vm["size"]) + kb("VmLck", 0)
+            + kb("VmPin", 0) + kb("VmHWM", vm["rss"]) + kb("VmRSS", vm["rss"])
+            + kb("RssAnon", vm["rss"]) + kb("RssFile", 0) + kb("RssShmem", 0)
+            + kb("VmData", vm["data"]) + kb("VmStk", vm["stack"]) + kb("VmExe", vm["exe"])
+            + kb("VmLib", vm["lib"]) + kb("VmPTE", 0) + kb("VmSwap", 0)
+            + f"CoreDumping:\t0\nThreads:\t{len(_threads(t))}\nSigQ:\t0/63000\n"
+            f"SigPnd:\t{pending:016x}\nShdPnd:\t{shared:016x}\nSigBlk:\t{blocked:016x}\n"
+            f"SigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n"
+            f"CapInh:\t{0:016x}\nCapPrm:\t{0:016x}\nCapEff:\t{0:016x}\n"
+            f"CapBnd:\t{(1 << 41) - 1:016x}\nCapAmb:\t{0:016x}\nNoNewPrivs:\t0\n"
+            f"Seccomp:\t0\nSeccomp_filters:\t0\n"
+            f"Cpus_allowed:\t{(1 << ncpu) - 1:x}\nCpus_allowed_list:\t0-{ncpu - 1}\n"
+            f"Mems_allowed:\t1\nMems_allowed_list:\t0\n"
+            f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n")
 
 
-def _vm_kb(t) -> tuple[int, int]:
+def _vm_kb(t) -> dict[str, int]:
+    """The sizes status and statm show, in kB: size (every mapping), rss (the pages
+    present), data (private writable), stack, exe (the program's executable mappings),
+    lib (other executable file mappings)."""
+    vm = dict.fromkeys(("size", "rss", "data", "stack", "exe", "lib"), 0)
     space = getattr(t, "space", None)
     if space is None:
-        return 0, 0
-    return (sum(v.end - v.start for v in space.vmas) >> 10, space.resident_pages() * 4)
+        return vm
+    exe = getattr(t, "exe_path", "")
+    exe = exe.decode(errors="surrogateescape") if isinstance(exe, bytes) else exe
+    for v in space.vmas:
+        n = (v.end - v.start) >> 10
+        vm["size"] += n
+        if v.name == "[stack]":
+            vm["stack"] += n
+        elif v.prot & 4:                          # PROT_EXEC
+            if v.name and exe and v.name == exe:
+                vm["exe"] += n
+            elif v.file is not None:
+                vm["lib"] += n
+        elif v.prot & 2 and not v.shared:          # PROT_WRITE, private
+            vm["data"] += n
+    vm["rss"] = space.resident_pages() * 4
+    return vm
+
+
+def _statm(t) -> str:
+    """/proc/PID/statm, in pages: size resident shared text lib(0) data dt(0)."""
+    vm = _vm_kb(t)
+    return f"{vm['size'] // 4} {vm['rss'] // 4} 0 {vm['exe'] // 4} 0 {(vm['data'] + vm['stack']) // 4} 0\n"
 
 
 def _environ(t) -> bytes:
@@ -221,14 +301,22 @@ def mountinfo(t) -> str:
     return "\n".join(out) + "\n"
 
 
-def _stat(t) -> str:
+def _stat(t, shown: int | None = None) -> str:
+    """/proc/PID/stat of this task (shown: the first field, a /proc/PID/task/TID/stat's
+    tid; else the pid)."""
     # the group and session are the broker's (setpgid, setsid); without one, the pid
     ask = getattr(t, "proc_info", None)
     info = ask(t.pid) if ask else None
+    vm = _vm_kb(t)
+    utime, stime = _cpu_ticks()
+    more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
+                rss=vm["rss"] // 4, sigs=_sig_masks(t))
+    tid = t.pid if shown is None else shown
     if info is None:
-        return _stat_line(t.pid, _comm(t), "R", t.ppid, t.pid, t.pid, 0)
-    return _stat_line(t.pid, _comm(t), "R", t.ppid, info["pgid"], info["sid"],
-                      int(info["started"] * 100), info.get("tty_nr", 0), info.get("tpgid", -1))
+        return _stat_line(tid, _comm(t), _state(t), t.ppid, t.pid, t.pid, 0, **more)
+    return _stat_line(tid, _comm(t), _state(t), t.ppid, info["pgid"], info["sid"],
+                      int(info["started"] * 100), info.get("tty_nr", 0), info.get("tpgid", -1),
+                      **more)
 
 
 def _cmdline(t) -> bytes:
@@ -246,6 +334,7 @@ SELF_TEXT = {
     b"/smaps_rollup": _smaps_rollup,
     b"/status": _status,
     b"/stat": _stat,
+    b"/statm": _statm,
     b"/cmdline": _cmdline,
     b"/environ": _environ,
     b"/comm": lambda t: t.comm + b"\n",
@@ -320,10 +409,17 @@ def _other_status(info: dict) -> str:
             f"Threads:\t{len(info.get('threads', [1]))}\n")
 
 
+def _other_stat(i: dict, tid: int | None = None) -> str:
+    """/proc/PID/stat of another process (its task/TID/stat: tid first) from what the
+    broker knows: no memory sizes or signal masks (its task has those: status)."""
+    utime, stime = i.get("cpu", (0, 0))
+    return _stat_line(tid or i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"], i["sid"],
+                      int(i["started"] * 100), i.get("tty_nr", 0), i.get("tpgid", -1),
+                      utime=utime, stime=stime, threads=len(i.get("threads", [1])))
+
+
 OTHER_TEXT = {
-    b"/stat": lambda i: _stat_line(i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"],
-                                   i["sid"], int(i["started"] * 100), i.get("tty_nr", 0),
-                                   i.get("tpgid", -1)),
+    b"/stat": _other_stat,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",
 }
@@ -349,6 +445,8 @@ def _other(t, path: bytes) -> Node | None:
         rest = task.group(2) or b""
         if rest == b"/comm" and tid != info["pid"]:
             return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
+        if rest == b"/stat":
+            return TextFile(path, lambda t: _other_stat(info, tid))
     return _other_node(t, path, info, tid, rest)
 
 
@@ -480,6 +578,8 @@ def lookup(t, path: bytes) -> Node | None:
         if tid != t.tid and m.group(2) == b"/comm":
             return WritableText(path, lambda t: t.proc_info(tid)["comm"] + "\n",
                                 _sibling_comm(tid))
+        if m.group(2) == b"/stat":            # the thread's: its tid first
+            return TextFile(path, lambda t: _stat(t, tid))
         return lookup(t, b"/proc/%d%s" % (t.pid, m.group(2) or b""))
     make = SELF_TEXT.get(rest)
     if make is not None:

@@ -56,6 +56,10 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 | Tty            | op, rdev, arg, path           | TtyReply(value, path)       |
 | TgKill         | tgid, tid, sig, info          | KillReply(result, me_too)   |
 | TakeSignals    | mask                          | SignalsReply(infos)         |
+| Leaving        |                               | Value(0): no signal is sent |
+|                |                               | to this thread from now     |
+| ReturnSignals  | infos                         | (no reply; sent to the      |
+|                |                               | process again)              |
 | ExecAlone      |                               | Value(0) when the group's   |
 |                |                               | other threads are gone      |
 | Ipc            | op, kind, key, flags, arg     | Value(id, key, 0 or -errno) |
@@ -129,6 +133,8 @@ class MsgType:
     SIGNALS_REPLY = 44
     FRAME_RETURN = 45
     INTROSPECT = 46
+    LEAVING = 47
+    RETURN_SIGNALS = 48
     IPC = 80
 
 
@@ -224,6 +230,22 @@ class TakeSignals:
     while every thread blocked them (Linux's shared pending set).  SignalsReply."""
     TYPE = MsgType.TAKE_SIGNALS
     mask: int
+
+
+@message
+class Leaving:
+    """A thread exits while its process goes on: the broker routes no signal to it from
+    the reply (Value(0)) on, so the process-directed ones it got before are all in
+    hand, and come back with ReturnSignals."""
+    TYPE = MsgType.LEAVING
+
+
+@message
+class ReturnSignals:
+    """A leaving thread's process-directed signals it did not take (siginfo records):
+    the broker sends them to the process again, for another thread.  No reply."""
+    TYPE = MsgType.RETURN_SIGNALS
+    infos: list
 
 
 @message
@@ -570,7 +592,8 @@ MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, GetPpid, PpidReply, FrameR
                                       CancelReply, Kill, KillReply, SetPgid, GetPgid, GetSid,
                                       SetSid, Value, ProcList, ProcListReply, ProcInfo,
                                       ProcInfoReply, Stop, Tty, TtyReply, TgKill, ExecAlone,
-                                      TakeSignals, SignalsReply, FrameReturn, Introspect)}
+                                      TakeSignals, SignalsReply, FrameReturn, Introspect,
+                                      Leaving, ReturnSignals)}
 MESSAGES[Ipc.TYPE] = Ipc
 _HEADER = struct.Struct("<H")
 

@@ -90,6 +90,8 @@ class Broker:
             P.MsgType.TG_KILL: self.on_tg_kill,
             P.MsgType.EXEC_ALONE: self.on_exec_alone,
             P.MsgType.TAKE_SIGNALS: self.on_take_signals,
+            P.MsgType.LEAVING: self.on_leaving,
+            P.MsgType.RETURN_SIGNALS: self.on_return_signals,
             P.MsgType.SET_PGID: lambda p, m: P.Value(self.table.setpgid(p.grp, m.pid, m.pgid)),
             P.MsgType.GET_PGID: lambda p, m: P.Value(self.table.getpgid(p.grp, m.pid)),
             P.MsgType.GET_SID: lambda p, m: P.Value(self.table.getsid(p.grp, m.pid)),
@@ -285,6 +287,10 @@ class Broker:
         if th is not group:
             th.alive = False
             self.table.thread_gone(th)
+        held, th.held = th.held, []
+        for sig, info, shared in held:     # it never said Hello: another thread takes them
+            if shared and group.members:
+                self.send(group, sig, info)
 
     def _ended(self, proc: Proc, status: int, notify: bool = True,
                host_gone: bool = True) -> None:
@@ -444,11 +450,11 @@ class Broker:
                 if sig == signal.SIGCONT:
                     self.cont(proc)
                 return
-        _mail(target, info)
         if sig == signal.SIGCONT:
+            _mail(target, info, shared=True)
             self.cont(proc)
         else:
-            _kill(target, sig)
+            _signal_thread(target, sig, info, shared=True)
 
     def _thread_for(self, proc: Proc, sig: int) -> Proc | None:
         """The thread a process-directed signal goes to: the first (the main thread
@@ -463,7 +469,7 @@ class Broker:
             # A thread that left frees its slot before the broker sees its host process
             # end, and a new thread may take the slot at once: its mask there is not the
             # leaver's, and a signal sent to the leaver would be lost.
-            if th.slot >= 0 and ctl.slot_holder(th.slot) == th.host_pid \
+            if th.slot >= 0 and not th.leaving and ctl.slot_holder(th.slot) == th.host_pid \
                     and not ctl.blocked(th.slot) & bit:
                 return th
         return None if sig not in (signal.SIGKILL, signal.SIGSTOP) else hosts[0]
@@ -475,6 +481,19 @@ class Broker:
         if group.ctl is not None:
             _publish_shared_pending(group)
         return P.SignalsReply([i for _, i in taken])
+
+    def on_leaving(self, proc: Proc, msg: P.Leaving):
+        proc.leaving = True
+        return P.Value(0)
+
+    def on_return_signals(self, proc: Proc, msg: P.ReturnSignals):
+        """A leaving thread's process-directed signals: to the process again (it no
+        longer counts as a thread that lets them in: Leaving)."""
+        for info in msg.infos:
+            sig = int.from_bytes(info[:4], "little")
+            if 0 < sig <= 64:
+                self.send(proc.grp, sig, info)
+        return None
 
     def _release_vfork_parent(self, child: Proc) -> None:
         parent, child.vfork_parent = child.vfork_parent, None
@@ -515,6 +534,9 @@ class Broker:
         if proc.chan.fds and proc.holdings is None:      # the first task's frame holdings
             proc.holdings = Holdings(proc.chan.fds.pop(), self.nframes)
         self._watch(proc, msg.host_pid)
+        held, proc.held = proc.held, []
+        for sig, info, shared in held:   # sent before it could take a siginfo
+            _signal_thread(proc, sig, info, shared)
         return None if msg.quiet else P.Welcome(proc.pid, proc.tid, proc.grp.ppid)
 
     def on_get_ppid(self, proc: Proc, msg: P.GetPpid):
@@ -583,8 +605,12 @@ class Broker:
 
     def on_forked(self, proc: Proc, msg: P.Forked):
         child = self.table.by_tid(msg.pid)
-        if child is None or child.ppid != proc.pid and child.group is not proc.grp:
-            return P.ErrorReply(msg.TYPE, f"{msg.pid} is not a child being forked")
+        if child is None or not child.alive or \
+                child.ppid != proc.pid and child.group is not proc.grp:
+            # a thread that said Hello and ended before its creator said Forked (its
+            # record is gone, or a zombie's): nothing to watch.  No ErrorReply: Forked
+            # has none, and the creator would take it as the reply to its next request
+            return P.VforkDone() if msg.wait else None
         if msg.host_pid < 0:                     # the host fork failed
             if child.group is not None:
                 self._thread_gone(child)
@@ -634,6 +660,7 @@ class Broker:
                 th.pidfd = -1
             self._thread_gone(th)
         group.members.clear()
+        group.leaving = False                    # (a first thread that left: the caller is it now)
         if proc is not group:                    # the caller becomes the process's thread
             self.sel.unregister(proc.chan.sock)
             self.sel.unregister(proc.pidfd)
@@ -704,9 +731,9 @@ class Broker:
             return P.KillReply(0, False)
         if msg.sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
             self.send(th.grp, msg.sig, msg.info or None)   # these act on the whole group
-        elif th.pidfd >= 0:
-            _mail(th, msg.info or sigframe.siginfo_kill(msg.sig, sigframe.SI_TKILL))
-            _kill(th, msg.sig)
+        elif th.alive:
+            _signal_thread(th, msg.sig,
+                           msg.info or sigframe.siginfo_kill(msg.sig, sigframe.SI_TKILL))
         return P.KillReply(0, False)
 
     def on_proc_info(self, proc: Proc, msg: P.ProcInfo):
@@ -798,11 +825,23 @@ def _exit_status(msg: P.ExitGroup) -> int:
     return (msg.code & 0xFF) << 8 if not msg.signal else msg.signal | (0x80 if msg.core else 0)
 
 
-def _mail(proc: Proc, info: bytes) -> None:
-    """Put a siginfo in proc's signal mailbox; if it is full the signal goes without."""
+def _signal_thread(th: Proc, sig: int, info: bytes, shared: bool = False) -> None:
+    """Mail sig's siginfo to one thread and send it the host signal; held until it says
+    Hello when it has no mailbox yet (a real-time signal without its record is lost).
+    shared: a process-directed signal (the thread hands it back if it exits first)."""
+    if th.mailbox is None and th.alive and not th.chan_closed:
+        th.held.append((sig, info, shared))
+        return
+    _mail(th, info, shared)
+    _kill(th, sig)
+
+
+def _mail(proc: Proc, info: bytes, shared: bool = False) -> None:
+    """Put a siginfo in proc's signal mailbox (a process-directed signal's one byte
+    longer: SignalState._mailed); if it is full the signal goes without."""
     if proc.mailbox is not None:
         try:
-            proc.mailbox.send(info)
+            proc.mailbox.send(info + b"\1" if shared else info)
         except OSError:
             pass
 

@@ -19,9 +19,8 @@ sleeping in a broker wait (waitpid, a futex) answers what needs no broker call
 (Task.broker_call_allowed raises Deferred for the rest, which is queued); the
 broker asks a thread of the process that is not in such a wait when it can.  A stopped process cannot run: the
 broker answers -EAGAIN for it at once; a zombie is -ESRCH.  A target that
-blocks every host signal (sigwaitinfo, sigsuspend) answers only when it
-wakes, so the asker's bounded wait runs out: /proc shows what the broker
-knows (stat, cmdline, comm, exe) and the rest as for a zombie.
+sleeps in sigsuspend or sigtimedwait (SignalState.sleep: the host signals
+blocked, taken with sigwaitinfo) answers when sigwaitinfo returns CARRIER.
 
 Nothing here runs on a hot path: the run loop tests one attribute per trap.
 """
@@ -33,6 +32,7 @@ import marshal
 import os
 import select
 import _signal as signal     # (the C module: the signal module's enums cost every start-up)
+import sys
 import time
 
 from ..ipc import hostsock
@@ -115,6 +115,8 @@ def install(t) -> None:
             previous(signum, frame)
 
     signal.signal(CARRIER, on_carrier)
+    # a task asleep in sigsuspend or sigtimedwait takes CARRIER with sigwaitinfo
+    t.sig.on_carrier = lambda: serve(t, sys._getframe())
 
 
 # ---- the target answers -------------------------------------------------------------------

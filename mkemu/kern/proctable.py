@@ -89,6 +89,10 @@ class Proc:
     ctl: object = None                 # the shared space's MmControl (threads' blocked masks)
     slot: int = -1                     # this thread's slot in it
     shared_pending: list = field(default_factory=list)   # (sig, siginfo) every thread blocked
+    # (sig, siginfo, process-directed) sent to a thread before it said Hello (no mailbox
+    # yet): sent on when it does
+    held: list = field(default_factory=list)
+    leaving: bool = False              # a thread that said Leaving: no signal goes to it
 
     @property
     def grp(self) -> "Proc":
@@ -277,7 +281,25 @@ class ProcTable:
         return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": th.comm,
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
                 "host_pid": p.host_pid, "started": p.started,
-                "threads": [m.tid for m in p.members] or [p.pid]}
+                "threads": [m.tid for m in p.members] or [p.pid],
+                "cpu": _cpu_ticks([m.host_pid for m in p.members] or [p.host_pid])}
+
+
+def _cpu_ticks(host_pids) -> tuple[int, int]:
+    """(utime, stime) in clock ticks of a guest process: its task processes' on the host
+    (each thread's), as the host's /proc/PID/stat counts them."""
+    utime = stime = 0
+    for host_pid in host_pids:
+        if host_pid is None:
+            continue
+        try:
+            with open(f"/proc/{host_pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue                          # gone meanwhile
+        utime += int(fields[11])
+        stime += int(fields[12])
+    return utime, stime
 
 
 # The /proc listing's entry of a process: PID/task/PID (its first thread).  Three mkdir

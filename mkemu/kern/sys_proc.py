@@ -280,8 +280,8 @@ def sys_setpriority(t, which, who, prio):
 
 
 @syscall("prctl", "int", "hex", "hex", "hex", "hex",
-         status="partial: PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG "
-                "only; every other option is EINVAL")
+         status="partial: PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, "
+                "PR_SET_DUMPABLE and PR_GET_DUMPABLE only; every other option is EINVAL")
 def sys_prctl(t, option, a2, a3, a4, a5):
     if option == 1:         # PR_SET_PDEATHSIG: the broker sends it when the parent ends
         if not 0 <= a2 <= 64:
@@ -305,6 +305,13 @@ def sys_prctl(t, option, a2, a3, a4, a5):
     if option == 16:        # PR_GET_NAME: the name NUL-padded to 16 bytes
         t.mem.write(a2, t.comm[:15].ljust(16, b"\0"))
         return 0
+    if option == 4:         # PR_SET_DUMPABLE: 0 or 1 (SUID_DUMP_USER)
+        if a2 not in (0, 1):
+            return -errno.EINVAL
+        t.dumpable = a2
+        return 0
+    if option == 3:         # PR_GET_DUMPABLE: the value (execve makes it 1 again)
+        return getattr(t, "dumpable", 1)
     return -errno.EINVAL
 
 

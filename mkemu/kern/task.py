@@ -118,6 +118,7 @@ class Task:
         self.exe_path = ""
         self.comm = b""                     # the process name (16 bytes with NUL), set by execve
         self.pdeathsig = 0                  # prctl(PR_SET_PDEATHSIG): the broker sends it
+        self.dumpable = 1                   # prctl(PR_SET_DUMPABLE); execve sets it again
         self.uid = self.euid = self.suid = config.uid
         self.gid = self.egid = self.sgid = config.gid
         self.clear_child_tid = 0
@@ -245,6 +246,7 @@ class Task:
         after a pthread_join has returned must go to a thread that stays (Linux skips an
         exiting thread), not to this one, whose exit the broker may not have seen yet."""
         self.sig.publish_blocked((1 << signals.NSIG) - 1)
+        self.hand_back_signals()
         robust.release_all(self)
         if self.clear_child_tid:
             addr, self.clear_child_tid = self.clear_child_tid, 0
@@ -253,6 +255,17 @@ class Task:
                 futex.wake_word(self, addr)
             except (MemFault, OSError):
                 pass
+
+    def hand_back_signals(self) -> None:
+        """A leaving thread's process-directed signals go back to the process, as Linux
+        keeps them in the process's queue for any thread: the broker routes none to this
+        one from Leaving's reply on, so after it every one sent here is in hand (a host
+        signal and its mailed record arrive before the broker serves the next request).
+        One round trip per thread exit."""
+        brokercall.call(self, P.Leaving(), P.Value)
+        infos = self.sig.hand_back()
+        if infos:
+            brokercall.send(self, P.ReturnSignals(infos))
 
     def controlling_terminal(self) -> str | None:
         """The host device of this process's controlling terminal (for /dev/tty)."""
@@ -323,6 +336,7 @@ class Task:
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
         self.comm = named.rsplit(b"/", 1)[-1][:15]       # kbasename, TASK_COMM_LEN - 1
         self.clear_child_tid = 0            # the old image's thread bookkeeping is gone
+        self.dumpable = 1                   # (Linux: unless the new image is setuid)
         self.robust_list = (0, 0)
         self.threaded = False
         self.sig.exec_reset()
