@@ -67,6 +67,7 @@ FULL_PACKAGES = [
     "libexpat1", "zlib1g", "libssl3",
     "sqlite3", "libsqlite3-0", "libreadline8",
     "procps", "libproc2-0", "libncursesw6", "libsystemd0",
+    "ncurses-base",     # /usr/share/terminfo: top, watch, clear, tput find their terminal
     "libcap2", "libgcrypt20", "libgpg-error0", "liblz4-1", "liblzma5", "libzstd1",
 ]
 
@@ -118,8 +119,16 @@ def _complete(target: Path, name: str) -> bool:
         return False
 
 
+# packages of "Architecture: all" (data, no code): downloaded without ":arm64"
+ARCH_ALL = {"ncurses-base"}
+
+
+def _apt_name(pkg: str) -> str:
+    return pkg if pkg in ARCH_ALL else f"{pkg}:arm64"
+
+
 def _cached_deb(debs: Path, pkg: str) -> Path | None:
-    found = sorted(debs.glob(f"{pkg}_*_arm64.deb"))
+    found = sorted(debs.glob(f"{pkg}_*_{'all' if pkg in ARCH_ALL else 'arm64'}.deb"))
     return found[-1] if found else None
 
 
@@ -138,12 +147,12 @@ def _download(pkgs: list[str]) -> list[Path]:
                               f"it downloads {' '.join(missing)} (arm64) from Debian's archive")
         with tempfile.TemporaryDirectory(dir=debs) as tmp:
             # apt-get warns when root downloads "unsandboxed": harmless, so not printed
-            r = subprocess.run(["apt-get", "download", "-q", *(f"{p}:arm64" for p in missing)],
+            r = subprocess.run(["apt-get", "download", "-q", *map(_apt_name, missing)],
                                cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True, text=True)
             got = {p: _cached_deb(Path(tmp), p) for p in missing}
             if r.returncode != 0 or None in got.values():
                 raise RootfsError(
-                    f"`apt-get download {' '.join(p + ':arm64' for p in missing)}` failed; the "
+                    f"`apt-get download {' '.join(map(_apt_name, missing))}` failed; the "
                     "host needs `dpkg --add-architecture arm64 && apt-get update` (.ci/run does it):\n"
                     + r.stderr.strip())
             for deb in got.values():
