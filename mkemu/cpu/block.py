@@ -157,32 +157,20 @@ def _register_runs(regs: list[tuple[str, int, str]]) -> list[list[tuple[str, int
     return runs
 
 
-def _run_stores(indent: str, stores: list[tuple[str, int, str]]) -> str:
-    """The lines of a first-tier exit storing `stores` (see _register_runs): each
-    run of RUN_MIN or more one slice assignment (`X[19:22] = x19, x20, x21`, of
-    the same length: the list keeps its 32 items), the others one each.  Less
-    text to compile for a first-tier trace (cpu/tier.py), most of which run a
-    few times."""
+def _run_assignments(regs: list[tuple[str, int, str]], store: bool) -> list[str]:
+    """A first-tier trace's register stores (store) or loads as lines (see
+    _register_runs): each run of RUN_MIN or more one slice assignment
+    (`X[19:22] = x19, x20, x21`, of the same length: the list keeps its 32
+    items; `x19, x20, x21 = X[19:22]`), the others one each.  Less text to
+    compile for a first-tier trace (cpu/tier.py), most of which run a few times."""
     out = []
-    for run in _register_runs(stores):
+    for run in _register_runs(regs):
         if len(run) >= RUN_MIN:
             f, n, _ = run[0]
-            out.append(f"{indent}{f}[{n}:{n + len(run)}] = {', '.join(r[2] for r in run)}\n")
+            pairs = [(f"{f}[{n}:{n + len(run)}]", ", ".join(r[2] for r in run))]
         else:
-            out.extend(f"{indent}{f}[{n}] = {name}\n" for f, n, name in run)
-    return "".join(out)
-
-
-def _run_loads(loads: list[tuple[str, int, str]]) -> list[str]:
-    """A first-tier trace's register loads as lines, as _run_stores: a run of
-    RUN_MIN or more is one (`x19, x20, x21 = X[19:22]`)."""
-    out = []
-    for run in _register_runs(loads):
-        if len(run) >= RUN_MIN:
-            f, n, _ = run[0]
-            out.append(f"{', '.join(r[2] for r in run)} = {f}[{n}:{n + len(run)}]")
-        else:
-            out.extend(f"{name} = {f}[{n}]" for f, n, name in run)
+            pairs = [(f"{f}[{n}]", name) for f, n, name in run]
+        out.extend(f"{slot} = {name}" if store else f"{name} = {slot}" for slot, name in pairs)
     return out
 
 
@@ -828,7 +816,7 @@ class BlockBuilder:
         if load is not None:
             loads = [r for r in loads if r[2] in load]
         # (a first-tier trace loads every touched register: runs of them as slices)
-        regs = _run_loads(loads) if tier_up else [f"{name} = {f}[{n}]" for f, n, name in loads]
+        regs = _run_assignments(loads, False) if tier_up else [f"{name} = {f}[{n}]" for f, n, name in loads]
         loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
         if tier_up:
@@ -851,7 +839,7 @@ class BlockBuilder:
                 written = written_all if self.loop else self._exit_written[k]
                 stores = [r for r in regs if r[2] in written]
                 if tier_up:
-                    return _run_stores(indent, stores)
+                    return "".join(f"{indent}{line}\n" for line in _run_assignments(stores, True))
                 return "".join(f"{indent}{f}[{n}] = {name}\n" for f, n, name in stores)
             if what == "ICOUNT":
                 return f"{indent}S.icount += {self._done_count(k)}\n"

@@ -324,9 +324,9 @@ class SignalState:
         records = self._mailed(sig)
         if sig == CARRIER:
             for carried in (32, 33):
-                for record in self.arrived.pop(carried, []):
-                    self.raise_signal(carried, record[:sigframe.SIGINFO_SIZE],
-                                      len(record) > sigframe.SIGINFO_SIZE)
+                for mail in self.arrived.pop(carried, []):
+                    self.raise_signal(carried, mail[:sigframe.SIGINFO_SIZE],
+                                      len(mail) > sigframe.SIGINFO_SIZE)
         timer = next((k for k, (signo, _) in self.posix_timers.items() if signo == sig), None)
         if not records and timer is not None:
             # a POSIX timer's (the host's siginfo is out of reach: si_overrun is 0)
@@ -334,9 +334,9 @@ class SignalState:
         if sig >= SIGRTMIN:
             # one per record: Python runs its handler once for several host signals of
             # a number, and every real-time signal a task gets was mailed with its info
-            for record in records:
-                self.raise_signal(sig, record[:sigframe.SIGINFO_SIZE],
-                                  len(record) > sigframe.SIGINFO_SIZE)
+            for mail in records:
+                self.raise_signal(sig, mail[:sigframe.SIGINFO_SIZE],
+                                  len(mail) > sigframe.SIGINFO_SIZE)
             return
         shared = False
         if records:
@@ -353,11 +353,11 @@ class SignalState:
         if self.mailbox is not None:
             while True:
                 try:
-                    record = self.mailbox.recv(sigframe.SIGINFO_SIZE + 1)
+                    mail = self.mailbox.recv(sigframe.SIGINFO_SIZE + 1)
                 except (BlockingIOError, OSError):
                     break
-                signo = int.from_bytes(record[:4], "little")
-                self.arrived.setdefault(signo, []).append(record)
+                signo = int.from_bytes(mail[:4], "little")
+                self.arrived.setdefault(signo, []).append(mail)
         return self.arrived.pop(sig, [])
 
     def hand_back(self) -> list[bytes]:

@@ -10,7 +10,7 @@ import pytest
 from mkemu.cpu import tier
 from mkemu.cpu.codecache import CodeCache
 from mkemu.cpu.engine import TRAP_FAULT, Engine
-from mkemu.cpu.state import TRAP_BRK, TRAP_FETCH, CpuState
+from mkemu.cpu.state import TRAP_FETCH, CpuState
 from mkemu.mm.tlb import SoftTLB
 from tests.support.asmrun import asm
 from tests.support.oracle import CODE, DATA, Case, FlatMemory, check
@@ -158,14 +158,14 @@ def test_exits_storing_register_runs_agree_with_unicorn(program, tier_setting, t
 
 def test_first_tier_loads_and_stores_runs_as_slices():
     # the text the first tier makes: runs of 3+ are one slice assignment each
-    from mkemu.cpu.block import _run_loads, _run_stores
+    from mkemu.cpu.block import _run_assignments
     stores = [("X", n, f"x{n}") for n in (1, 2, 4, 19, 20, 21, 22, 24, 25, 31)]
     stores[-1] = ("X", 31, "sp")
     stores += [("V", n, f"v{n}") for n in (0, 1, 2, 5)]
-    assert _run_stores("  ", stores) == (
-        "  X[1] = x1\n  X[2] = x2\n  X[4] = x4\n  X[19:23] = x19, x20, x21, x22\n"
-        "  X[24] = x24\n  X[25] = x25\n  X[31] = sp\n  V[0:3] = v0, v1, v2\n  V[5] = v5\n")
-    assert _run_loads(stores) == [
+    assert _run_assignments(stores, True) == [
+        "X[1] = x1", "X[2] = x2", "X[4] = x4", "X[19:23] = x19, x20, x21, x22",
+        "X[24] = x24", "X[25] = x25", "X[31] = sp", "V[0:3] = v0, v1, v2", "V[5] = v5"]
+    assert _run_assignments(stores, False) == [
         "x1 = X[1]", "x2 = X[2]", "x4 = X[4]", "x19, x20, x21, x22 = X[19:23]", "x24 = X[24]",
         "x25 = X[25]", "sp = X[31]", "v0, v1, v2 = V[0:3]", "v5 = V[5]"]
 
