@@ -25,8 +25,7 @@ _REGISTER_MOVE = lazy_compile(r"^(X|V)\[\d+\] = |^\w+ = (X|V)\[\d+\]$|^S\.")
 # (kind, test on the stripped line): the first that matches names the line's work
 _KINDS = (
     ("case search", lambda s: s.startswith(("if pc ", "elif pc ", "while pc "))),
-    ("load", lambda s: "RT[" in s or " LD(" in s or "(_pgR" in s or "= RQ[" in s
-     or "= RL[" in s or "= RH[" in s),
+    ("load", lambda s: "RT[" in s or " LD(" in s or "(_pgR" in s),
     ("store", lambda s: "WT[" in s or " ST(" in s or "pack_into" in s or "WQ[" in s
      or "WL[" in s or "WD[" in s or s.startswith(("_p = ", "_o = ", "_g = "))),
     ("flags", lambda s: "S.fk" in s or "nzcv" in s or s.startswith(("_fa", "_fb", "_fr"))),

@@ -198,7 +198,7 @@ class SignalState:
         # the broker's siginfo for the host signals it sends (Task.open_signal_mailbox):
         # records read but not used yet, by signal number
         self.mailbox = None
-        self.arrived: dict[int, list[bytes]] = {}
+        self.arrived: dict[int, list[tuple[bytes, bool]]] = {}
         # timer_create's timers: id -> (signal, sigev_value), for their SI_TIMER siginfo
         self.posix_timers: dict[int, tuple[int, int]] = {}
 
@@ -324,32 +324,30 @@ class SignalState:
         records = self._mailed(sig)
         if sig == CARRIER:
             for carried in (32, 33):
-                for mail in self.arrived.pop(carried, []):
-                    self.raise_signal(carried, mail[:sigframe.SIGINFO_SIZE],
-                                      len(mail) > sigframe.SIGINFO_SIZE)
+                for info, shared in self.arrived.pop(carried, []):
+                    self.raise_signal(carried, info, shared)
         timer = next((k for k, (signo, _) in self.posix_timers.items() if signo == sig), None)
         if not records and timer is not None:
             # a POSIX timer's (the host's siginfo is out of reach: si_overrun is 0)
-            records = [sigframe.siginfo_timer(sig, timer, self.posix_timers[timer][1])]
+            records = [(sigframe.siginfo_timer(sig, timer, self.posix_timers[timer][1]), False)]
         if sig >= SIGRTMIN:
             # one per record: Python runs its handler once for several host signals of
             # a number, and every real-time signal a task gets was mailed with its info
-            for mail in records:
-                self.raise_signal(sig, mail[:sigframe.SIGINFO_SIZE],
-                                  len(mail) > sigframe.SIGINFO_SIZE)
+            for info, shared in records:
+                self.raise_signal(sig, info, shared)
             return
         shared = False
         if records:
             # one host signal for several sends: the first counts
-            info, shared = records[0][:sigframe.SIGINFO_SIZE], len(records[0]) > sigframe.SIGINFO_SIZE
+            info, shared = records[0]
         else:
             code = sigframe.SI_KERNEL if sig in self.timers_armed else sigframe.SI_USER
             info = sigframe.siginfo_kill(sig, code)
         self.raise_signal(sig, info, shared)
 
-    def _mailed(self, sig: int) -> list[bytes]:
-        """The siginfo records the broker mailed for sig (taken).  A record one byte longer
-        than a siginfo is a process-directed signal's (broker._mail)."""
+    def _mailed(self, sig: int) -> list[tuple[bytes, bool]]:
+        """The siginfo records the broker mailed for sig (taken), each with whether it is a
+        process-directed signal's (a record one byte longer than a siginfo: broker._mail)."""
         if self.mailbox is not None:
             while True:
                 try:
@@ -357,7 +355,8 @@ class SignalState:
                 except (BlockingIOError, OSError):
                     break
                 signo = int.from_bytes(mail[:4], "little")
-                self.arrived.setdefault(signo, []).append(mail)
+                self.arrived.setdefault(signo, []).append(
+                    (mail[:sigframe.SIGINFO_SIZE], len(mail) > sigframe.SIGINFO_SIZE))
         return self.arrived.pop(sig, [])
 
     def hand_back(self) -> list[bytes]:

@@ -311,7 +311,7 @@ def sys_prctl(t, option, a2, a3, a4, a5):
         t.dumpable = a2
         return 0
     if option == 3:         # PR_GET_DUMPABLE: the value (execve makes it 1 again)
-        return getattr(t, "dumpable", 1)
+        return t.dumpable
     return -errno.EINVAL
 
 
