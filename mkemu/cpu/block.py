@@ -174,32 +174,52 @@ def _run_assignments(regs: list[tuple[str, int, str]], store: bool) -> list[str]
     return out
 
 
-_NESTED_MARK = lazy_compile(r"^ {12,}_pc = ", re.M)
-_BODY_MARK = lazy_compile(r"^(?:    |        )_pc = 0x([0-9a-f]+)\n", re.M)
+_MARK_LINE = lazy_compile(r"( *)_pc = 0x([0-9a-f]+)")
+LINE_MARK = "@LINE@"        # region_part: the region's line number of the case's first line
 
 
-def _pc_by_line(text: str, start: int) -> str:
-    """A first-tier trace (straight-line text: no loop, cpu/tier.py) without
-    its `_pc = PC` lines (~8% of its text): its fault path's first line finds
-    the faulting instruction's pc by the line the exception left the function
-    at (`_pc = FAULTPC('LINE PC ...')`, engine._fault_pc: the pc of the last
-    such line above it).  Not when a mark is inside an `if` (the last mark
-    above a line need not be the last one run): the text as it is."""
-    if _NESTED_MARK.search(text):
-        return text
+def _pc_by_line(lines: list[str], start: int, first: int) -> tuple[list[str], str]:
+    """A trace's text without its `_pc = PC` lines (~8% of it, and a store run
+    for every memory access), and the marks its fault path finds the faulting
+    instruction's pc by: 'LINE PC LINE PC...' (hex pcs, lines ascending; the
+    first, 0, is the trace's start), each instruction that may fault from the
+    line after its mark on (engine._fault_pc: the pc of the last mark above
+    the line the exception left the trace at).  A faulting line always has its
+    own instruction's mark as the nearest one above it, also in a loop's body
+    (a trip runs it top down) and in a grouped access's slow path (memgroup),
+    so the text order stands for the order run.  lines: the trace's text,
+    lines[0] being line `first`.  A mark that is the last statement of its
+    block stays (the block would be empty), as does its entry in the marks."""
     marks = [f"0 {start:x}"]
-    out = []
-    line = 1        # the number of the next line kept
-    pos = 0
-    for m in _BODY_MARK.finditer(text):
-        chunk = text[pos:m.start()]
-        out.append(chunk)
-        line += chunk.count("\n")
-        marks.append(f"{line} {m.group(1)}")
-        pos = m.end()
-    out.append(text[pos:])
-    body, handler, rest = "".join(out).rpartition("\n    except BaseException:\n")
-    return f"{body}{handler}        _pc = FAULTPC('{' '.join(marks)}')\n{rest}"
+    out: list[str] = []
+    for i, ln in enumerate(lines):
+        m = _MARK_LINE.fullmatch(ln)
+        if m is None:
+            out.append(ln)
+            continue
+        if marks[-1].rpartition(" ")[2] != m.group(2):
+            marks.append(f"{first + len(out)} {m.group(2)}")
+        if not _block_goes_on(lines, i + 1, len(m.group(1))):
+            out.append(ln)
+    return out, " ".join(marks)
+
+
+def _block_goes_on(lines: list[str], i: int, indent: int) -> bool:
+    """Is there a statement from lines[i] on at least `indent` deep before the
+    block ends?"""
+    for ln in lines[i:]:
+        body = ln.lstrip()
+        if body and not body.startswith("#"):
+            return len(ln) - len(body) >= indent
+    return False
+
+
+def _with_fault_pc(lines: list[str], handler: int, marks: str, base: str = "") -> None:
+    """Put `_pc = FAULTPC(...)` first in the fault path whose `except` line is
+    lines[handler] (base: the line number the marks count from, for a region's
+    case; none for a trace, whose marks are its own line numbers)."""
+    ind = lines[handler][:len(lines[handler]) - len(lines[handler].lstrip())]
+    lines.insert(handler + 1, f"{ind}    _pc = FAULTPC('{marks}'{', ' + base if base else ''})")
 
 
 def _pc_in(pcs: list[int]) -> str:
@@ -792,7 +812,10 @@ class BlockBuilder:
         if "@" in body:
             body = _PLACEHOLDER.sub(expand, body)
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)
-        text = entry + ["try:", f"    {header}", *body.rstrip("\n").split("\n"), "except BaseException:"]
+        text, marks = _pc_by_line(entry + ["try:", f"    {header}", *body.rstrip("\n").split("\n")],
+                                  self.start, 0)
+        text.append("except BaseException:")
+        _with_fault_pc(text, len(text) - 1, marks, LINE_MARK)
         text += [t[4:] for t in self.fault_lines]
         text.append(f"    UNWIND(S, X, V, locals(), {self._pc_runs()}, {NAMES_MARK}"
                     f"{'' if self.loop else ', False'})")
@@ -877,8 +900,9 @@ class BlockBuilder:
                 f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
-        text = "\n".join(head) + "\n" + body + "\n".join(tail) + "\n"
-        return _pc_by_line(text, self.start) if tier_up and not self.loop else text
+        lines, marks = _pc_by_line(("\n".join(head) + "\n" + body).split("\n"), self.start, 1)
+        _with_fault_pc(tail, 0, marks)
+        return "\n".join(lines) + "\n".join(tail) + "\n"
 
     def _loop_header(self) -> str:
         """The loop statement of a trace that branches back to its start.  When

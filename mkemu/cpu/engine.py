@@ -70,7 +70,7 @@ LEGEND = """\
 #   SXC  side exit counts    HOT  count a side exit (retranslating its trace to
 #   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
 #   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
-#   FAULTPC  a first-tier trace's faulting pc, by the line it left at (no `_pc =` lines)
+#   FAULTPC  a trace's faulting pc, by the line it left at (no `_pc =` lines)
 #   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
 #   translated in full, and the call that drops it for that (cpu/tier.py)
 #   L1 L2 L4 L8 L16 S1 S2 S4 S8 S16 LP4 LP8 SP4 SP8  a first-tier trace's loads,
@@ -98,13 +98,13 @@ def _unwind(S, X, V, local: dict, runs: tuple, names: str | tuple, loop: bool = 
     S.pc = pc
 
 
-def _fault_pc(marks: str) -> int:
-    """A first-tier trace's fault path (block._pc_by_line): the pc of the
-    faulting instruction, by the line of the trace the exception being handled
-    left it at; marks: 'LINE PC LINE PC...', each instruction that may fault
-    from its first line on (hex pcs, lines ascending; first line 0: the
-    trace's start)."""
-    line = sys.exc_info()[2].tb_lineno
+def _fault_pc(marks: str, base: int = 0) -> int:
+    """A trace's fault path (block._pc_by_line): the pc of the faulting
+    instruction, by the line of the trace the exception being handled left it
+    at; marks: 'LINE PC LINE PC...', each instruction that may fault from its
+    first line on (hex pcs, lines ascending; first line 0: the trace's start),
+    counted from line `base` (a region's case: its first line)."""
+    line = sys.exc_info()[2].tb_lineno - base
     words = marks.split()
     pc = words[1]
     for i in range(2, len(words), 2):

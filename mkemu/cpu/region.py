@@ -37,7 +37,7 @@ running region leaves at its next case change.  Not in processes with threads
 """
 from __future__ import annotations
 
-from .block import NAMES_MARK, RegionPart
+from .block import LINE_MARK, NAMES_MARK, RegionPart
 
 LEAF = 4          # cases compared one by one at the bottom of the search
 DEEP = 16         # the search splits by weight down to this depth
@@ -88,7 +88,9 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
             leaf = sorted(cases, key=lambda p: -weight.get(p.start, 1))
             for i, part in enumerate(leaf):
                 out.append(f"{ind}{'elif' if i else 'if'} pc == {part.start:#x}:")
-                out.extend(f"{ind}    {t}".replace(NAMES_MARK, names) for t in part.lines)
+                first = str(len(out) + 1)        # the line number of the case's first line
+                out.extend(f"{ind}    {t}".replace(NAMES_MARK, names).replace(LINE_MARK, first)
+                           for t in part.lines)
             out.append(f"{ind}else:")
             out.append(f"{ind}    break")
             return
