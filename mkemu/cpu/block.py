@@ -174,11 +174,11 @@ def _run_assignments(regs: list[tuple[str, int, str]], store: bool) -> list[str]
     return out
 
 
-_MARK_LINE = lazy_compile(r"( *)_pc = 0x([0-9a-f]+)")
+_MARK_LINE = lazy_compile(r"^( *)_pc = 0x([0-9a-f]+)\n", re.M)
 LINE_MARK = "@LINE@"        # region_part: the region's line number of the case's first line
 
 
-def _pc_by_line(lines: list[str], start: int, first: int) -> tuple[list[str], str]:
+def _pc_by_line(text: str, start: int, first: int) -> tuple[str, str]:
     """A trace's text without its `_pc = PC` lines (~8% of it, and a store run
     for every memory access), and the marks its fault path finds the faulting
     instruction's pc by: 'LINE PC LINE PC...' (hex pcs, lines ascending; the
@@ -187,30 +187,36 @@ def _pc_by_line(lines: list[str], start: int, first: int) -> tuple[list[str], st
     the line the exception left the trace at).  A faulting line always has its
     own instruction's mark as the nearest one above it, also in a loop's body
     (a trip runs it top down) and in a grouped access's slow path (memgroup),
-    so the text order stands for the order run.  lines: the trace's text,
-    lines[0] being line `first`.  A mark that is the last statement of its
-    block stays (the block would be empty), as does its entry in the marks."""
+    so the text order stands for the order run.  text: the trace's, its first
+    line being line `first`.  A mark that is the last statement of its block
+    stays (the block would be empty), as does its entry in the marks."""
     marks = [f"0 {start:x}"]
-    out: list[str] = []
-    for i, ln in enumerate(lines):
-        m = _MARK_LINE.fullmatch(ln)
-        if m is None:
-            out.append(ln)
-            continue
-        if marks[-1].rpartition(" ")[2] != m.group(2):
-            marks.append(f"{first + len(out)} {m.group(2)}")
-        if not _block_goes_on(lines, i + 1, len(m.group(1))):
-            out.append(ln)
-    return out, " ".join(marks)
+    last = f"{start:x}"
+    out = []
+    line = first        # the number of the next line kept
+    pos = 0
+    for m in _MARK_LINE.finditer(text):
+        chunk = text[pos:m.start()]
+        out.append(chunk)
+        line += chunk.count("\n")
+        if m.group(2) != last:
+            last = m.group(2)
+            marks.append(f"{line} {last}")
+        pos = m.end() if _block_goes_on(text, m.end(), len(m.group(1))) else m.start()
+    out.append(text[pos:])
+    return "".join(out), " ".join(marks)
 
 
-def _block_goes_on(lines: list[str], i: int, indent: int) -> bool:
-    """Is there a statement from lines[i] on at least `indent` deep before the
+def _block_goes_on(text: str, pos: int, indent: int) -> bool:
+    """Is there a statement from text[pos] on at least `indent` deep before the
     block ends?"""
-    for ln in lines[i:]:
-        body = ln.lstrip()
-        if body and not body.startswith("#"):
-            return len(ln) - len(body) >= indent
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        body = text[pos:end].lstrip()
+        if body and body[0] != "#":
+            return end - pos - len(body) >= indent
+        pos = end + 1
     return False
 
 
@@ -812,8 +818,8 @@ class BlockBuilder:
         if "@" in body:
             body = _PLACEHOLDER.sub(expand, body)
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)
-        text, marks = _pc_by_line(entry + ["try:", f"    {header}", *body.rstrip("\n").split("\n")],
-                                  self.start, 0)
+        text, marks = _pc_by_line("\n".join(entry + ["try:", f"    {header}", ""]) + body, self.start, 0)
+        text = text.rstrip("\n").split("\n")
         text.append("except BaseException:")
         _with_fault_pc(text, len(text) - 1, marks, LINE_MARK)
         text += [t[4:] for t in self.fault_lines]
@@ -900,9 +906,9 @@ class BlockBuilder:
                 f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
         tail.append("        raise")
-        lines, marks = _pc_by_line(("\n".join(head) + "\n" + body).split("\n"), self.start, 1)
+        text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
         _with_fault_pc(tail, 0, marks)
-        return "\n".join(lines) + "\n".join(tail) + "\n"
+        return text + "\n".join(tail) + "\n"
 
     def _loop_header(self) -> str:
         """The loop statement of a trace that branches back to its start.  When
