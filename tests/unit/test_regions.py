@@ -305,6 +305,37 @@ f:
     assert x_on[5] == 20 and pc_on == CODE + 4 * 13
 
 
+@pytest.mark.parametrize("min_wide", [2, 8])
+def test_a_loop_over_many_short_traces_gets_a_region_by_the_wide_bar(tmp_path, min_wide):
+    # a loop calling 20 small functions: ~41 traces a trip, each entered ~6 times in
+    # a window of 256, under min_entries; those entered min_wide times take nearly
+    # all transitions, so the second bar makes them a region (min_wide 8: none)
+    from mkemu.cpu.engine import RegionPolicy
+    calls = "\n".join(f"    bl f{i}" for i in range(20))
+    funcs = "\n".join(f"f{i}:\n    add x3, x3, #{i + 1}\n    eor x4, x4, x3, lsl #{i % 7}\n    ret"
+                      for i in range(20))
+    code = asm(f"""
+    mov x5, #150
+loop:
+{calls}
+    subs x5, x5, #1
+    b.ne loop
+    brk #0
+{funcs}
+""", tmp_path)
+    seen = []
+    for policy in (None, RegionPolicy(window=256, min_entries=8, cover=0.9, min_wide=min_wide,
+                                      cover_wide=0.97, first=1, gap_max=64, keep=0.0)):
+        st, eng, mem = flat_machine(code)
+        if policy is not None:
+            eng.policy, eng.sample_at = policy, 1
+        assert run(st, eng) == TRAP_BRK
+        seen.append((list(st.x), st.pc, st.icount, st.nzcv, eng.regions_made))
+    (off, on) = seen
+    assert off[:4] == on[:4] and off[0][3] == 150 * 210
+    assert off[4] == 0 and (on[4] > 0) is (min_wide == 2)
+
+
 class _State:
     __slots__ = ("pending", "icount")
 
