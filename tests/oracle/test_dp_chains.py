@@ -241,3 +241,24 @@ def test_signed_loads_and_sxtw_indexes():
             code = [ld]
         code.append(0x8B000004)                         # add x4, x0, x0 (reads the result)
         check(Case(code=code, x=st["x"], nzcv=st["nzcv"], data=bytes(data)))
+
+
+@pytest.mark.parametrize("s", [0, 1])
+def test_add_sub_of_signed_extended_registers(s):
+    """ADD/SUB/ADDS/SUBS/CMP/CMN (extended register) with SXTB/SXTH/SXTW (the
+    index's sign bit chooses the field or the field less 2**size), shifted by
+    0-4, in W and X, of registers whose field is at its sign edges."""
+    rng = random.Random(1700 + s)
+    for _ in range(300):
+        st = random_state(rng)
+        sf, op = rng.getrandbits(1), rng.getrandbits(1)
+        option = rng.choice([4, 5, 6])                     # SXTB, SXTH, SXTW
+        size = 8 << (option & 3)
+        edge = 1 << (size - 1)
+        st["x"][2] = (rng.choice([edge, edge - 1, 0, (1 << size) - 1, rng.getrandbits(size)])
+                      | (rng.getrandbits(64 - size) << size if rng.random() < 0.5 else 0))
+        rd = 31 if s and rng.random() < 0.3 else 3
+        word = (sf << 31 | op << 30 | s << 29 | 0x0B200000 | 2 << 16 | option << 13
+                | rng.randrange(5) << 10 | 1 << 5 | rd)
+        tail = [0x54000040 | rng.randrange(14), 0xD2800020, 0xD2800041] if s else []
+        check(Case(code=[word] + tail, x=st["x"], nzcv=st["nzcv"]))
