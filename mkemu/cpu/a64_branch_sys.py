@@ -70,7 +70,10 @@ def emit_tbz(b, insn: int) -> None:
     nz = (insn >> 24) & 1
     target = b.pc + (sign_extend(field(insn, 18, 5), 14) << 2)
     reg = b.rx(field(insn, 4, 0))
-    test = f"({reg} >> {bit}) & 1" if nz else f"not (({reg} >> {bit}) & 1)"
+    # one operation, not a shift and a mask: the register's bit 63 is its top
+    # bit, any other is tested against its own constant
+    bit_set = f"{reg} >> 63" if bit == 63 else f"{reg} & {1 << bit:#x}"
+    test = f"({bit_set})" if nz else f"not ({bit_set})"
     b.end_cond_branch(test, target)
 
 
@@ -140,10 +143,12 @@ def _dc_zva(b, rt: int) -> None:
     base = b.tmp("za")
     b.mark_faultable()
     b.line(f"{base} = {b.rx(rt)} & 0xFFFFFFFFFFFFFFC0")
-    for off in range(0, 64, 16):
-        a = b.tmp("za")
-        b.line(f"{a} = {base} + {off}")
-        b.store(a, "0", 16)
+    # the aligned block never crosses a page: one copy of 64 zero bytes (memset's
+    # loop, four 16-byte stores before); the slow path stores it as those four
+    # (the first faults if the page cannot be written)
+    b.line(f"try: _o = {base} & 4095; WT[{base} >> 12][_o:_o + 64] = ZERO64")
+    b.line("except Exception: " + "; ".join(
+        f"ST({base}{f' + {off}' if off else ''}, 16, 0)" for off in range(0, 64, 16)))
 
 
 def _mrs(b, key: tuple, rt: int) -> None:

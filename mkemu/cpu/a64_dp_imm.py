@@ -119,21 +119,7 @@ def emit_bitfield(b, insn: int) -> None:
             expr = f"({src} & {(1 << (s + 1)) - 1:#x}) << {bits - r}"
         b.wx(rd, expr, w=not sf, masked=True)
     elif opc == 0:  # SBFM: ASR, SBFX, SBFIZ, SXTB, SXTH, SXTW
-        if s >= r:   # SBFX / ASR / SXT*: sign-extend the field src<s:r>
-            width = s - r + 1
-            sb = 1 << (width - 1)
-            fm = (1 << width) - 1
-            part = f"({src} >> {r})" if r else src       # SXTB, SXTH, SXTW: no shift
-            if not r and width == 32 and b.fits32(rn):      # SXTW of a value below 2**32
-                expr = f"({part} ^ {sb:#x}) - {sb:#x}"
-            else:
-                expr = f"(({part} & {fm:#x}) ^ {sb:#x}) - {sb:#x}"
-        else:        # SBFIZ: sign-extend src<s:0>, shift left by bits - r
-            width = s + 1
-            sb = 1 << (width - 1)
-            fm = (1 << width) - 1
-            expr = f"((({src} & {fm:#x}) ^ {sb:#x}) - {sb:#x}) << {bits - r}"
-        b.wx(rd, expr, w=not sf)
+        b.wx(rd, _sbfm(b, rn, r, s, bits), w=not sf, masked=True)
     else:          # BFM: BFXIL (src<s:r> to the bottom), BFI (src<s:0> to bit bits - r)
         dst = b.rx(rd)      # kept bits are below `bits`: no W mask needed
         if s >= r:
@@ -146,6 +132,45 @@ def emit_bitfield(b, insn: int) -> None:
             ins = f"(({ins}) << {lsb})"
         keep = mask & ~(field_mask << lsb)
         b.wx(rd, f"({dst} & {keep:#x}) | {ins}", w=not sf, masked=True)
+
+
+def _sbfm(b, rn: int, r: int, s: int, bits: int) -> str:
+    """SBFM's result (ASR, SBFX, SBFIZ, SXTB, SXTH, SXTW), already in range.
+
+    The sign-extended field is a test of its sign bit in the source choosing
+    between the field with the bits above it set and the field alone: the
+    usual (non-negative) value costs a test and the field's own shift and
+    mask, not `((f ^ sb) - sb) & mask` (two more operations, and a 64-bit
+    intermediate for a negative value).  Bit s of a W source is bit s of its
+    X local, so the test needs no W mask."""
+    mask = (1 << bits) - 1
+    if rn == 31 or f"x{rn}" in b.consts:      # a known source: the value itself
+        v = b.consts.get(f"x{rn}", 0) & mask
+        if s >= r:
+            width = s - r + 1
+            f = (v >> r) & ((1 << width) - 1)
+            res = f - ((f >> (width - 1)) << width)
+        else:
+            width = s + 1
+            f = v & ((1 << width) - 1)
+            res = (f - ((f >> s) << width)) << (bits - r)
+        return f"{res & mask:#x}"
+    src = b.rx(rn)
+    if s >= r:       # SBFX / ASR / SXT*: sign-extend the field src<s:r>
+        width = s - r + 1
+        fm = (1 << width) - 1
+        if s == bits - 1 and (bits == 64 or b.fits32(rn)):
+            part = f"{src} >> {r}" if r else src      # ASR of a value in range: no field mask
+        else:
+            part = f"({src} >> {r}) & {fm:#x}" if r else f"{src} & {fm:#x}"
+        hi = mask & ~fm
+    else:            # SBFIZ: sign-extend src<s:0>, shift left by bits - r
+        width = s + 1
+        part = f"({src} & {(1 << width) - 1:#x}) << {bits - r}"
+        hi = mask & ~((1 << (width + bits - r)) - 1)
+    if not hi:       # the field is the whole register (ASR #0)
+        return part
+    return f"(({part}) | {hi:#x} if {src} & {1 << s:#x} else {part})"
 
 
 def emit_extract(b, insn: int) -> None:

@@ -69,9 +69,10 @@ def extended(b, rm: int, option: int, amount: int, sf: int) -> str:
     # the low `size` bits of Rm (rx(.., w=True) drops the mask of a value known to fit)
     low = b.rx(rm, True) if size == 32 else b.rx(rm) if size == 64 else \
         f"({b.rx(rm)} & {(1 << size) - 1:#x})"
-    if option & 4 and size < 64:   # signed extend
-        sb = 1 << (size - 1)
-        e = f"(({low} ^ {sb:#x}) - {sb:#x})"
+    if option & 4 and size < 64 and rm != 31:   # signed extend
+        # Rm's sign bit chooses: the usual non-negative value is the field alone
+        # (a test, not `(low ^ sb) - sb`), a negative one the field less 2**size
+        e = f"({low} - {1 << size:#x} if {b.rx(rm)} & {1 << (size - 1):#x} else {low})"
     else:
         e = low
     return f"({e} << {amount})" if amount else e

@@ -111,8 +111,11 @@ def _set_loaded(b, simd: bool, rt: int, t: str, nbytes: int, sext: int) -> None:
     if simd:
         b.wv(rt, t)              # B/H/S/D/Q: the rest of the register becomes zero
     elif sext:
+        # the sign bit chooses: the usual non-negative value is a test and a
+        # copy, not `((t ^ sb) - sb) & mask` (and no 64-bit intermediate)
         sb = 1 << (nbytes * 8 - 1)
-        b.wx(rt, f"({t} ^ {sb:#x}) - {sb:#x}", w=(sext == 32))
+        hi = ((1 << sext) - 1) & ~((sb << 1) - 1)
+        b.wx(rt, f"{t} | {hi:#x} if {t} & {sb:#x} else {t}", w=(sext == 32), masked=True)
     else:
         b.wx(rt, t, masked=True)
 
@@ -221,7 +224,14 @@ def emit_register_offset(b, insn: int) -> None:
     if option == 2:        # UXTW
         off = b.rx(rm, True)
     elif option == 6:      # SXTW
-        off = f"(({b.rx(rm, True)} ^ 0x80000000) - 0x80000000)" if rm != 31 else "0"
+        if rm != 31:
+            # the index's sign bit chooses between base + index and that less
+            # 2**32 (scaled): no `(w ^ sb) - sb` on the usual non-negative index
+            w, x = b.rx(rm, True), b.rx(rm)
+            plus = f"{b.rsp(rn)} + ({w} << {amount})" if amount else f"{b.rsp(rn)} + {w}"
+            return _access(b, insn, f"{plus} - {1 << (32 + amount):#x} if {x} & 0x80000000 "
+                                    f"else {plus}", None, rn)
+        off = "0"
     elif option == 3:      # LSL / UXTX
         off = b.rx(rm)
     elif option == 7:      # SXTX

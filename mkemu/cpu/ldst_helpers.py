@@ -167,4 +167,6 @@ HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "
            # for BlockBuilder.load_pair: two elements in one struct call
            "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
            # memgroup.py: a run of loads or stores as one struct call
-           "GU": _Structs("unpack_from"), "GI": _Structs("pack_into")}
+           "GU": _Structs("unpack_from"), "GI": _Structs("pack_into"),
+           # DC ZVA (a64_branch_sys): the 64 zero bytes of its block, one slice copy
+           "ZERO64": bytes(64)}

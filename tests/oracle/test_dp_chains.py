@@ -171,3 +171,94 @@ def test_signed_conditions_at_sign_edges(sf):
         else:
             tail = [0x1A9F07E3 | ((cond ^ 1) << 12)]             # cset w3, cond
         check(Case(code=[cmp] + tail, x=st["x"], nzcv=st["nzcv"]))
+
+
+@pytest.mark.parametrize("sf", [0, 1])
+def test_signed_bitfields_of_any_narrow_and_known_sources(sf):
+    """Every SBFM form (ASR, SBFX, SBFIZ, SXTB/SXTH/SXTW) is a test of the field's
+    sign bit choosing the field with the bits above it set, or the field alone;
+    of a register holding any value (its bits above a W field must not leak into
+    the test), of a W result the builder knows fits 32 bits, and of a MOVZ/MOVN
+    constant (computed at translation time).  Sign edges of every field width."""
+    bits = 64 if sf else 32
+    rng = random.Random(1500 + sf)
+
+    def sbfm(rd, rn, immr, imms):
+        return (0x93400000 if sf else 0x13000000) | immr << 16 | imms << 10 | rn << 5 | rd
+
+    for _ in range(250):
+        st = random_state(rng)
+        r = rng.randrange(bits)
+        pick = rng.randrange(5)
+        s = [bits - 1, r + rng.randrange(bits - r), max(r - 1, 0), rng.randrange(r) if r else 0,
+             rng.choice([7, 15, 31 if bits == 64 else 15])][pick]
+        if pick == 4:
+            r = 0
+        edge = 1 << s
+        for n in (1, 2):
+            st["x"][n] = rng.choice([edge, edge - 1, edge | rng.getrandbits(64), rng.getrandbits(64),
+                                     (edge - 1) | (rng.getrandbits(32) << 32), 0, (1 << 64) - 1])
+            st["x"][n] &= (1 << 64) - 1
+        k = rng.randrange(4)
+        imm16 = rng.choice([0x8000, 0x7FFF, 0xFFFF, 0x80, rng.getrandbits(16)])
+        known = rng.choice([0xD2800003, 0x92800003, 0x52800003]) | imm16 << 5 | rng.randrange(2 if sf else 1) << 21
+        code = [sbfm(8, 1, r, s),                          # any value
+                0x11000000 | k << 10 | 2 << 5 | 4,         # add w4, w2, #k (fits 32 bits)
+                sbfm(9, 4, r, s),
+                known,                                     # movz/movn x3 (a constant)
+                sbfm(10, 3, r, s),
+                sbfm(11, 31, r, s)]                        # of XZR
+        check(Case(code=code, x=st["x"], nzcv=st["nzcv"]))
+
+
+def test_signed_loads_and_sxtw_indexes():
+    """LDRSB/LDRSH/LDRSW into W and X (the loaded value's sign bit chooses), and
+    register-offset addresses with a SXTW index, scaled or not, of a register
+    holding any value and of a W result known to fit 32 bits, negative or not."""
+    from tests.support.oracle import DATA, DATA_SIZE
+    rng = random.Random(1600)
+    for _ in range(300):
+        st = random_state(rng)
+        data = bytearray(rng.randbytes(DATA_SIZE))
+        size = rng.randrange(3)                         # b, h, w
+        opc = rng.choice([2, 3]) if size < 2 else 2     # to X (2) or to W (3)
+        s = rng.randrange(2)
+        idx = rng.choice([rng.randrange(-200, 200), rng.randrange(-200, 200) + (rng.getrandbits(32) << 32),
+                          rng.choice([0x4000_0000, 0x7FFF_FFF0, 0x8000_0000, 0xC000_0000]) + rng.randrange(16)])
+        addr = DATA + DATA_SIZE // 2 + rng.randrange(-64, 64) * 8
+        for off in range(0, 1 << size, 1):
+            data[addr - DATA + off] = rng.choice([0x80, 0x7F, 0xFF, 0x00, rng.getrandbits(8)])
+        narrow = rng.random() < 0.5
+        w = (idx & 0xFFFF_FFFF)
+        sidx = w - (1 << 32) if w >> 31 else w
+        st["x"][1] = (addr - (sidx << (size if s else 0))) & ((1 << 64) - 1)
+        ld = 0x38200800 | size << 30 | opc << 22 | 2 << 16 | 6 << 13 | s << 12 | 1 << 5 | 0   # ldrs* x0, [x1, w2, sxtw]
+        if narrow:
+            st["x"][3] = (w - 1) & 0xFFFF_FFFF | (rng.getrandbits(32) << 32)
+            code = [0x11000462, ld]                     # add w2, w3, #1; then the load
+        else:
+            st["x"][2] = idx & ((1 << 64) - 1)
+            code = [ld]
+        code.append(0x8B000004)                         # add x4, x0, x0 (reads the result)
+        check(Case(code=code, x=st["x"], nzcv=st["nzcv"], data=bytes(data)))
+
+
+@pytest.mark.parametrize("s", [0, 1])
+def test_add_sub_of_signed_extended_registers(s):
+    """ADD/SUB/ADDS/SUBS/CMP/CMN (extended register) with SXTB/SXTH/SXTW (the
+    index's sign bit chooses the field or the field less 2**size), shifted by
+    0-4, in W and X, of registers whose field is at its sign edges."""
+    rng = random.Random(1700 + s)
+    for _ in range(300):
+        st = random_state(rng)
+        sf, op = rng.getrandbits(1), rng.getrandbits(1)
+        option = rng.choice([4, 5, 6])                     # SXTB, SXTH, SXTW
+        size = 8 << (option & 3)
+        edge = 1 << (size - 1)
+        st["x"][2] = (rng.choice([edge, edge - 1, 0, (1 << size) - 1, rng.getrandbits(size)])
+                      | (rng.getrandbits(64 - size) << size if rng.random() < 0.5 else 0))
+        rd = 31 if s and rng.random() < 0.3 else 3
+        word = (sf << 31 | op << 30 | s << 29 | 0x0B200000 | 2 << 16 | option << 13
+                | rng.randrange(5) << 10 | 1 << 5 | rd)
+        tail = [0x54000040 | rng.randrange(14), 0xD2800020, 0xD2800041] if s else []
+        check(Case(code=[word] + tail, x=st["x"], nzcv=st["nzcv"]))
