@@ -360,7 +360,10 @@ def _hoist(b, st: _State) -> None:
         tests = [t for t in st.longs.get(d, []) if any(t in line for line in b.lines)]
         flag = f"_k{d[1:]}"
         b.lines[b.lines.index(text)] = "pass"
-        b.head_lines.append(f"FQ[0] = V[{n}] & {M64:#x}; {d} = FD[0]")
+        # the register's local, not V[n]: a region's case enters with its registers
+        # in locals (V holds them as they were at the region's entry); a loop
+        # trace has loaded every register it touches by here
+        b.head_lines.append(text)
         if d in splits:
             b.head_lines.append(f"_s{d[1:]} = SPLITS[{d}]")
         if tests:

@@ -8,6 +8,7 @@ instruction count, and the eager run must really have made regions.
 import random
 import shutil
 import signal
+import struct
 
 import pytest
 
@@ -334,6 +335,41 @@ loop:
     (off, on) = seen
     assert off[:4] == on[:4] and off[0][3] == 150 * 210
     assert off[4] == 0 and (on[4] > 0) is (min_wide == 2)
+
+
+def test_a_loop_case_takes_a_float_from_the_case_before(tmp_path):
+    # the loop's accumulator d4 is set by the trace before it (scvtf); the loop
+    # keeps its float twin in a local from its head (a64_fp_twin's hoist), which
+    # must read the region's local v4, not V[4] (the value at the region's entry)
+    code = asm("""
+    mov x5, #600
+    fmov d1, #1.5
+    mov x2, sp
+    sub x2, x2, #128
+    mov x3, #0
+0:  str d1, [x2, x3]
+    add x3, x3, #8
+    cmp x3, #64
+    b.ne 0b
+outer:
+    bl set_d4
+    mov x3, #0
+1:  ldr d0, [x2, x3]
+    fadd d4, d4, d0
+    add x3, x3, #8
+    cmp x3, #64
+    b.ne 1b
+    fmov x6, d4
+    add x7, x7, x6
+    subs x5, x5, #1
+    b.ne outer
+    brk #0
+set_d4:
+    scvtf d4, x5
+    ret
+""", tmp_path)
+    x, _ = both(code)
+    assert x[7] == sum(int.from_bytes(struct.pack("<d", n + 8 * 1.5), "little") for n in range(1, 601)) & (2**64 - 1)
 
 
 class _State:
