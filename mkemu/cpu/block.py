@@ -4,13 +4,13 @@ A guest basic block becomes one Python function `blk(S, X, V)`:
 
     def blk(S, X, V):
         x0 = X[0]; x1 = X[1]          # the registers the block may read before writing
-        _pc = START
         try:
             <one group of lines per guest instruction>
             X[0] = x0; ...            # at each exit, the registers assigned above it
             S.icount += N
             return NEXT_PC            # or -TRAP with S.pc set
         except BaseException:
+            _pc = FAULTPC('LINE PC ...')     # the faulting instruction, by line
             <write back, NZCV, S.pc = _pc>   # as at the faulting instruction
             raise
 
@@ -932,13 +932,12 @@ class BlockBuilder:
 
     def _entry_lines(self, loop_flags: dict, always_n: bool) -> list[str]:
         """What a trace runs first, after its register loads (source and region_part):
-        NZCV into its local, _pc, the loop's trip counter and flag record, head_lines."""
+        NZCV into its local, the loop's trip counter and flag record, head_lines.
+        (No `_pc = START`: the fault path's marks begin with the start, _pc_by_line.)"""
         entry = []
         if self.nzcv_loaded:
             # S.nzcv's property, without its call
             entry.append("nzcv = S.nzcv_raw if S.fk is None else S.fk(S.fa, S.fb)")
-        if not self._starts_faultable():
-            entry.append(f"_pc = {self.start:#x}")
         if self.loop or always_n:
             entry.append("_n = 0")
         if len(loop_flags) > 1:
@@ -965,11 +964,6 @@ class BlockBuilder:
             else:
                 runs.append([pc, i, 1])
         return "(" + "".join(f"({pc:#x}, {i}, {n}), " for pc, i, n in runs) + ")"
-
-    def _starts_faultable(self) -> bool:
-        """Does the body begin by setting _pc to the start (so the head need not)?"""
-        first = next((ln for ln in self.lines if not ln.startswith("#")), "")
-        return first == f"_pc = {self.start:#x}"
 
     def _loop_flag_stores(self) -> dict[FlagState, int]:
         """The flags a loop's later trips can start with, numbered from 1 (0 is

@@ -54,8 +54,8 @@ LEGEND = """\
 # mkemu translated blocks: each is `def blk_<pc>(S, X, V)` with the guest pc and
 # disassembly as comments; it returns the next pc, or -TRAP with S.pc set.
 #   S  CpuState       X  its X registers (X[31] is SP)  V  its V registers (128-bit ints)
-#   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the instruction
-#   that may fault    _n  instructions of a loop's finished trips
+#   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the faulting
+#   instruction (set by the fault path)    _n  instructions of a loop's finished trips
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   WQ WL  the writable pages as 8- / 4-byte words (aligned stores of that size)
 #   WD  the writable pages as doubles (an aligned STR Dt of a float twin, a64_fp_twin)
@@ -164,8 +164,9 @@ class RegionPolicy:
         self.keep = keep
 
 
-POLICIES = {"": RegionPolicy(), "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, min_wide=2, cover_wide=0.5, first=1,
-                                                        gap_max=64, keep=0.0)}
+POLICIES = {"": RegionPolicy(),
+            "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, min_wide=2, cover_wide=0.5,
+                                  first=1, gap_max=64, keep=0.0)}
 
 
 class Region:
