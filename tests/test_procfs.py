@@ -194,3 +194,15 @@ def test_stat_statm_status_fields_like_linux(rootfs, guest_binary):
     assert "stat: num_threads 1, exit_signal 17\n" in mo.decode()
     assert "status: SigBlk: 16 hex 0000000000000200\n" in mo.decode()
     assert "sleeping child: State:\tS (sleeping), has SigCgt: yes\n" in mo.decode()
+
+
+def test_cpu_time_counts_every_thread_and_peaks_stay(rootfs, guest_binary):
+    # each guest thread is a host process: times(), getrusage(RUSAGE_SELF),
+    # CLOCK_PROCESS_CPUTIME_ID and /proc/self/stat sum the process's threads (a second
+    # thread's 0.3 s of spinning shows in them, not in RUSAGE_THREAD), and VmPeak and
+    # VmHWM keep an unmapped 8 MiB mapping's size and pages: as natively
+    hc, ho, he = run_command([str(host_binary("proc_group_cpu"))])
+    assert hc == 0, he.decode(errors="replace")
+    assert "no" not in ho.decode(), ho.decode()
+    mc, mo, me = run_mkemu([guest_binary("proc_group_cpu")], rootfs=rootfs, timeout=120)
+    assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]

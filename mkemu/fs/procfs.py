@@ -197,8 +197,8 @@ def _status(t) -> str:
             f"Uid:\t{uid[0]}\t{uid[1]}\t{uid[2]}\t{uid[3]}\n"
             f"Gid:\t{gid[0]}\t{gid[1]}\t{gid[2]}\t{gid[3]}\n"
             f"FDSize:\t64\nGroups:\t\nNStgid:\t{t.pid}\nNSpid:\t{t.tid}\n"
-            + kb("VmPeak", vm["size"]) + kb("VmSize", vm["size"]) + kb("VmLck", 0)
-            + kb("VmPin", 0) + kb("VmHWM", vm["rss"]) + kb("VmRSS", vm["rss"])
+            + kb("VmPeak", vm["peak"]) + kb("VmSize", vm["size"]) + kb("VmLck", 0)
+            + kb("VmPin", 0) + kb("VmHWM", vm["hwm"]) + kb("VmRSS", vm["rss"])
             + kb("RssAnon", vm["rss"]) + kb("RssFile", 0) + kb("RssShmem", 0)
             + kb("VmData", vm["data"]) + kb("VmStk", vm["stack"]) + kb("VmExe", vm["exe"])
             + kb("VmLib", vm["lib"]) + kb("VmPTE", 0) + kb("VmSwap", 0)
@@ -216,8 +216,8 @@ def _status(t) -> str:
 def _vm_kb(t) -> dict[str, int]:
     """The sizes status and statm show, in kB: size (every mapping), rss (the pages
     present), data (private writable), stack, exe (the program's executable mappings),
-    lib (other executable file mappings)."""
-    vm = dict.fromkeys(("size", "rss", "data", "stack", "exe", "lib"), 0)
+    lib (other executable file mappings), peak and hwm (the most size and rss had)."""
+    vm = dict.fromkeys(("size", "rss", "data", "stack", "exe", "lib", "peak", "hwm"), 0)
     space = getattr(t, "space", None)
     if space is None:
         return vm
@@ -236,6 +236,8 @@ def _vm_kb(t) -> dict[str, int]:
         elif v.prot & 2 and not v.shared:          # PROT_WRITE, private
             vm["data"] += n
     vm["rss"] = space.resident_pages() * 4
+    vm["peak"] = max(vm["size"], space.peak_bytes >> 10)
+    vm["hwm"] = max(vm["rss"], space.peak_pages * 4)
     return vm
 
 
@@ -309,6 +311,8 @@ def _stat(t, shown: int | None = None) -> str:
     info = ask(t.pid) if ask else None
     vm = _vm_kb(t)
     utime, stime = _cpu_ticks()
+    if info is not None and getattr(t, "threaded", False):
+        utime, stime = info["cpu"]          # every thread's host process (the broker's sum)
     more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
                 rss=vm["rss"] // 4, sigs=_sig_masks(t))
     tid = t.pid if shown is None else shown

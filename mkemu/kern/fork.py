@@ -108,6 +108,7 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
             t.fs.unshare()
             t.space.make_private(snapshot)
             t.threaded = t.shares_fds = False
+            t.space.peak_bytes = t.space.peak_pages = 0   # (Linux: a child's marks start at its fork)
     if host_pid == 0:
         _become_child(t, child_pid, chan_fd, holdings, reply.runs, flags, newsp, tls, ctid)
         if t.code_cache.start is not None:

@@ -282,6 +282,8 @@ class ProcTable:
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
                 "host_pid": p.host_pid, "started": p.started,
                 "threads": [m.tid for m in p.members] or [p.pid],
+                "host_pids": [m.host_pid for m in p.members if m.host_pid is not None]
+                or [p.host_pid],
                 "cpu": _cpu_ticks([m.host_pid for m in p.members] or [p.host_pid])}
 
 

@@ -9,7 +9,7 @@ import time
 
 from ..identity import MAX_NAME
 from ..ipc import protocol as P
-from . import brokercall, futex
+from . import brokercall, futex, groupcpu
 from .errors import TaskExit
 from .systable import syscall
 
@@ -320,15 +320,27 @@ def sys_personality(t, persona):
     return 0
 
 
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+
+
 @syscall("getrusage", "int", "ptr",
-         status="partial: who is ignored (always the task's own host process, translation included)")
+         status="partial: the times are the host processes' (translation included); "
+                "the other counts the calling thread's host process's, for SELF too")
 def sys_getrusage(t, who, buf):
-    ru = resource.getrusage(resource.RUSAGE_SELF)
+    if who not in (RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD):
+        return -errno.EINVAL
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN if who == RUSAGE_CHILDREN
+                            else resource.RUSAGE_SELF)
+    user, system = ru.ru_utime, ru.ru_stime
+    if who == RUSAGE_SELF and t.threaded:
+        # every thread's (the broker's sum, in clock ticks), but never less than this one's
+        group_user, group_system = groupcpu.cpu_seconds(t)
+        user, system = max(user, group_user), max(system, group_system)
 
     def tv(sec: float) -> tuple[int, int]:
         return int(sec), int((sec - int(sec)) * 1e6)
 
-    fields = [*tv(ru.ru_utime), *tv(ru.ru_stime), ru.ru_maxrss, 0, 0, 0, ru.ru_minflt, ru.ru_majflt,
+    fields = [*tv(user), *tv(system), ru.ru_maxrss, 0, 0, 0, ru.ru_minflt, ru.ru_majflt,
               0, 0, 0, 0, 0, 0, ru.ru_nvcsw, ru.ru_nivcsw]
     t.mem.write(buf, struct.pack("<18q", *fields))
     return 0

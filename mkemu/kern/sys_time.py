@@ -7,7 +7,7 @@ import _signal as signal     # (the C module: the signal module's enums cost eve
 import struct
 import time
 
-from . import timespec
+from . import groupcpu, timespec
 from .errors import InterruptedSyscall
 from .systable import syscall
 
@@ -26,7 +26,10 @@ def _clock(clk: int) -> int:
 
 @syscall("clock_gettime", "clock", "ptr")
 def sys_clock_gettime(t, clk, ts):
-    ns = time.clock_gettime_ns(_clock(clk))
+    if clk == 2 and t.threaded:         # CLOCK_PROCESS_CPUTIME_ID: every thread's host process
+        ns = groupcpu.cpu_ns(t)
+    else:
+        ns = time.clock_gettime_ns(_clock(clk))
     t.mem.write(ts, _TS.pack(ns // 1_000_000_000, ns % 1_000_000_000))
     return 0
 
@@ -95,7 +98,8 @@ def sys_times(t, buf):
     tm = os.times()
     hz = 100
     if buf:
-        t.mem.write(buf, struct.pack("<4q", int(tm.user * hz), int(tm.system * hz),
+        user, system = groupcpu.cpu_seconds(t)          # all the process's threads
+        t.mem.write(buf, struct.pack("<4q", int(user * hz), int(system * hz),
                                      int(tm.children_user * hz), int(tm.children_system * hz)))
     return int(tm.elapsed * hz)
 

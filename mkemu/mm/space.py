@@ -87,6 +87,10 @@ class AddressSpace:
         self.starts: list[int] = []
         self.pt: dict[int, int] = {}
         self.cow: set[int] = set()    # vpns whose frame may be shared: copy before writing
+        # VmPeak and VmHWM (/proc/PID/status): the mappings' size and the pages present
+        # only fall when pages go, so their high-water marks are taken then (note_peaks)
+        self.peak_bytes = 0
+        self.peak_pages = 0
         self.tlbs: list = []          # SoftTLBs to shoot down on changes
         self.brk_start = self.brk_cur = 0
         self.mmap_base = MMAP_BASE
@@ -240,7 +244,14 @@ class AddressSpace:
         for tlb in self.tlbs:
             tlb.flush_range(start >> 12, end >> 12)
 
+    def note_peaks(self) -> None:
+        """Take the high-water marks of the mappings' size and the pages present (before
+        either falls)."""
+        self.peak_pages = max(self.peak_pages, len(self.pt))
+        self.peak_bytes = max(self.peak_bytes, sum(v.end - v.start for v in self.vmas))
+
     def _unmap_range(self, start: int, end: int) -> None:
+        self.note_peaks()
         gone = self._remove(self._range(start, end))
         present = self._pages_present(start, end)
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
@@ -496,6 +507,7 @@ class AddressSpace:
         as zeros, or as the file's current bytes)."""
         end = page_up(addr + length)
         present = self._pages_present(addr, end)
+        self.note_peaks()
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
         self.cow.difference_update(present)
         self._shootdown(addr, end)
@@ -545,3 +557,4 @@ class AddressSpace:
         """Drop every mapping (exit or execve)."""
         if self.vmas:
             self._unmap_range(self.vmas[0].start, self.vmas[-1].end)
+        self.peak_bytes = self.peak_pages = 0       # a new program's marks start afresh

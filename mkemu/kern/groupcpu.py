@@ -1,0 +1,48 @@
+"""The CPU time of a guest process, all its threads'.
+
+Each guest thread is a host process of its own (kern/thread.py), so the host's
+per-process counters (os.times, RUSAGE_SELF, CLOCK_PROCESS_CPUTIME_ID) count the
+calling thread alone.  A threaded process's time is the sum over its threads'
+host processes, which the broker lists (ProcTable.info's host_pids).  Left out:
+the time of threads that have exited (Linux keeps it in the process's total).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+CPUCLOCK_SCHED = 2          # a process CPU clock id: ((~pid) << 3) | CPUCLOCK_SCHED
+
+
+def host_pids(t) -> list[int]:
+    """The host processes of t's thread group (this one alone when it has no threads)."""
+    if not getattr(t, "threaded", False):
+        return [os.getpid()]
+    info = t.proc_info(t.pid)
+    return (info or {}).get("host_pids") or [os.getpid()]
+
+
+def cpu_ns(t) -> int:
+    """CLOCK_PROCESS_CPUTIME_ID of t's process: its threads' host CPU clocks summed."""
+    pids = host_pids(t)
+    if pids == [os.getpid()]:
+        return time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
+    total = 0
+    for pid in pids:
+        try:
+            total += time.clock_gettime_ns(((~pid) << 3) | CPUCLOCK_SCHED)
+        except OSError:
+            pass                            # exited meanwhile
+    return total
+
+
+def cpu_seconds(t) -> tuple[float, float]:
+    """(user, system) seconds of t's process: its threads' summed (the broker reads
+    their hosts' /proc/PID/stat, in clock ticks) when it has threads."""
+    if getattr(t, "threaded", False):
+        info = t.proc_info(t.pid)
+        if info is not None:
+            utime, stime = info["cpu"]
+            return utime / 100, stime / 100
+    tm = os.times()
+    return tm.user, tm.system
