@@ -199,7 +199,8 @@ def test_stat_statm_status_fields_like_linux(rootfs, guest_binary):
 def test_cpu_time_counts_every_thread_and_peaks_stay(rootfs, guest_binary):
     # each guest thread is a host process: times(), getrusage(RUSAGE_SELF),
     # CLOCK_PROCESS_CPUTIME_ID and /proc/self/stat sum the process's threads (a second
-    # thread's 0.3 s of spinning shows in them, not in RUSAGE_THREAD), and VmPeak and
+    # thread's 0.3 s of spinning shows in them, not in RUSAGE_THREAD, and stays there
+    # after the thread is joined), and VmPeak and
     # VmHWM keep an unmapped 8 MiB mapping's size and pages: as natively
     hc, ho, he = run_command([str(host_binary("proc_group_cpu"))])
     assert hc == 0, he.decode(errors="replace")

@@ -211,7 +211,7 @@ class Broker:
                 self._ended(proc, signal.SIGKILL, notify=False)
 
     def _reap(self, proc: Proc) -> None:
-        _, wstatus = os.waitpid(proc.host_pid, 0)
+        _, wstatus, usage = os.wait4(proc.host_pid, 0)
         self.sel.unregister(proc.pidfd)
         os.close(proc.pidfd)
         proc.pidfd = -1
@@ -234,7 +234,10 @@ class Broker:
             self._ended(proc, guest)
             return
         # one thread of a group: the group ends with its last thread; an exit_group, a
-        # fatal signal or a death without a goodbye takes the other threads down
+        # fatal signal or a death without a goodbye takes the other threads down.  Its
+        # CPU time stays the process's (kern/groupcpu.py)
+        user, system = group.gone_cpu
+        group.gone_cpu = (user + usage.ru_utime, system + usage.ru_stime)
         self._thread_gone(proc)
         if not (proc.exit is not None and proc.exit.thread):
             self._group_ends(group, guest)

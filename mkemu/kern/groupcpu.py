@@ -3,8 +3,8 @@
 Each guest thread is a host process of its own (kern/thread.py), so the host's
 per-process counters (os.times, RUSAGE_SELF, CLOCK_PROCESS_CPUTIME_ID) count the
 calling thread alone.  A threaded process's time is the sum over its threads'
-host processes, which the broker lists (ProcTable.info's host_pids).  Left out:
-the time of threads that have exited (Linux keeps it in the process's total).
+host processes, which the broker lists (ProcTable.info's host_pids), and the
+time of its threads that have ended (the broker's rusage of each when it reaped it).
 """
 from __future__ import annotations
 
@@ -14,20 +14,14 @@ import time
 CPUCLOCK_SCHED = 2          # a process CPU clock id: ((~pid) << 3) | CPUCLOCK_SCHED
 
 
-def host_pids(t) -> list[int]:
-    """The host processes of t's thread group (this one alone when it has no threads)."""
-    if not getattr(t, "threaded", False):
-        return [os.getpid()]
-    info = t.proc_info(t.pid)
-    return (info or {}).get("host_pids") or [os.getpid()]
-
-
 def cpu_ns(t) -> int:
-    """CLOCK_PROCESS_CPUTIME_ID of t's process: its threads' host CPU clocks summed."""
-    pids = host_pids(t)
-    if pids == [os.getpid()]:
+    """CLOCK_PROCESS_CPUTIME_ID of t's process: its threads' host CPU clocks summed,
+    and its ended threads' time."""
+    if not getattr(t, "threaded", False):
         return time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
-    total = 0
+    info = t.proc_info(t.pid) or {}
+    pids = info.get("host_pids") or [os.getpid()]
+    total = int(sum(info.get("gone_cpu", (0.0, 0.0))) * 1e9)
     for pid in pids:
         try:
             total += time.clock_gettime_ns(((~pid) << 3) | CPUCLOCK_SCHED)

@@ -72,6 +72,7 @@ class Proc:
     vfork_parent: "Proc | None" = None   # waiting for this child to exec or end
     chan_closed: bool = False
     pdeathsig: int = 0                 # sent to it when its parent ends (PR_SET_PDEATHSIG)
+    gone_cpu: tuple = (0.0, 0.0)       # (user, system) s of its threads that have ended
     stopped: int = 0                   # the signal that stopped it (job control), 0: running
     # a stop or continue its parent has not collected with WUNTRACED/WCONTINUED:
     # (wait status, si_code), or None
@@ -284,13 +285,15 @@ class ProcTable:
                 "threads": [m.tid for m in p.members] or [p.pid],
                 "host_pids": [m.host_pid for m in p.members if m.host_pid is not None]
                 or [p.host_pid],
-                "cpu": _cpu_ticks([m.host_pid for m in p.members] or [p.host_pid])}
+                "cpu": _cpu_ticks([m.host_pid for m in p.members] or [p.host_pid], p.gone_cpu),
+                "gone_cpu": p.gone_cpu}
 
 
-def _cpu_ticks(host_pids) -> tuple[int, int]:
+def _cpu_ticks(host_pids, gone=(0.0, 0.0)) -> tuple[int, int]:
     """(utime, stime) in clock ticks of a guest process: its task processes' on the host
-    (each thread's), as the host's /proc/PID/stat counts them."""
-    utime = stime = 0
+    (each thread's), as the host's /proc/PID/stat counts them, and gone (seconds) of
+    its threads that have ended."""
+    utime, stime = int(gone[0] * 100), int(gone[1] * 100)
     for host_pid in host_pids:
         if host_pid is None:
             continue
