@@ -196,11 +196,12 @@ def test_stat_statm_status_fields_like_linux(rootfs, guest_binary):
     assert "sleeping child: State:\tS (sleeping), has SigCgt: yes\n" in mo.decode()
 
 
-def test_cpu_time_counts_every_thread_and_peaks_stay(rootfs, guest_binary):
+def test_cpu_times_of_threads_and_children_and_peaks_like_linux(rootfs, guest_binary):
     # each guest thread is a host process: times(), getrusage(RUSAGE_SELF),
     # CLOCK_PROCESS_CPUTIME_ID and /proc/self/stat sum the process's threads (a second
     # thread's 0.3 s of spinning shows in them, not in RUSAGE_THREAD, and stays there
-    # after the thread is joined), and VmPeak and
+    # after the thread is joined); a child's 0.3 s shows in wait4's rusage, then in
+    # RUSAGE_CHILDREN and times()'s cutime; and VmPeak and
     # VmHWM keep an unmapped 8 MiB mapping's size and pages: as natively
     hc, ho, he = run_command([str(host_binary("proc_group_cpu"))])
     assert hc == 0, he.decode(errors="replace")

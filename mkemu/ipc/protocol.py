@@ -42,8 +42,9 @@ FutexWaitReply sent before the cancel arrives first).  See kern/futex.py.
 |                |                               | the child execs or ends     |
 | ProcUpdate     | comm, cmdline, exe, execed,   | (no reply)                  |
 |                | pdeathsig, chld               |                             |
-| Wait           | idtype, id, options           | WaitReply(pid, status, code)|
-|                |                               | now, or when a child ends   |
+| Wait           | idtype, id, options           | WaitReply(pid, status, code,|
+|                |                               | cpu) now, or when a child   |
+|                |                               | ends                        |
 | Cancel         |                               | CancelReply(queued)         |
 | Kill           | pid, sig, info                | KillReply(result, me_too)   |
 | SetPgid        | pid, pgid                     | Value(0 or -errno)          |
@@ -419,11 +420,13 @@ class Wait:
 
 @message
 class WaitReply:
-    """pid > 0: that child's wait status and si_code; 0: none yet (WNOHANG); -errno."""
+    """pid > 0: that child's wait status and si_code, and its CPU time (user, system
+    seconds) if it ended; 0: none yet (WNOHANG); -errno."""
     TYPE = MsgType.WAIT_REPLY
     pid: int
     status: int
     code: int
+    cpu: tuple = (0.0, 0.0)
 
 
 @message

@@ -36,8 +36,8 @@ from .sigfd import read_signals
 from .terminals import Terminals
 from .proctable import (CHLD_AUTOREAP, CHLD_IGNORED, CHLD_NOCLDSTOP, CLD_CONTINUED,
                         CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, CONTINUED_STATUS,
-                        FIRST_PID, P_PGID, WNOHANG, WNOWAIT, Proc, ProcTable, si_status,
-                        stopped_status)
+                        FIRST_PID, P_PGID, WNOHANG, WNOWAIT, Proc, ProcTable, cpu_ticks,
+                        si_status, stopped_status)
 
 PR_SET_PDEATHSIG = 1
 
@@ -230,14 +230,14 @@ class Broker:
         else:
             guest = signal.SIGABRT                # it vanished without a word: a crash
         group = proc.grp
+        # a thread's CPU time stays the process's (kern/groupcpu.py)
+        user, system = group.gone_cpu
+        group.gone_cpu = (user + usage.ru_utime, system + usage.ru_stime)
         if not group.members:
             self._ended(proc, guest)
             return
         # one thread of a group: the group ends with its last thread; an exit_group, a
-        # fatal signal or a death without a goodbye takes the other threads down.  Its
-        # CPU time stays the process's (kern/groupcpu.py)
-        user, system = group.gone_cpu
-        group.gone_cpu = (user + usage.ru_utime, system + usage.ru_stime)
+        # fatal signal or a death without a goodbye takes the other threads down
         self._thread_gone(proc)
         if not (proc.exit is not None and proc.exit.thread):
             self._group_ends(group, guest)
@@ -304,6 +304,13 @@ class Broker:
         self._release_own(proc)
         proc.alive = False
         proc.stopped, proc.change = 0, None
+        # its CPU time, for the parent that waits for it: its reaped host processes',
+        # and the one still going away (read now: its last moments are not counted)
+        user, system = proc.gone_cpu
+        if not host_gone and proc.host_pid is not None:
+            ticks = cpu_ticks([proc.host_pid])
+            user, system = user + ticks[0] / 100, system + ticks[1] / 100
+        proc.end_cpu = (user, system)
         if host_gone:
             self._release_memory(proc)
         else:
@@ -686,9 +693,14 @@ class Broker:
         if not any_child:
             return P.WaitReply(-errno.ECHILD, 0, 0)
         if child is not None and ended:
+            # its CPU time and its waited-for children's (wait4's rusage; the parent's
+            # RUSAGE_CHILDREN gains them when it reaps)
+            cpu = (child.end_cpu[0] + child.children_cpu[0], child.end_cpu[1] + child.children_cpu[1])
             if not msg.options & WNOWAIT:
                 self.table.reap(child)
-            return P.WaitReply(child.pid, child.status, child.code)
+                mine = parent.grp.children_cpu
+                parent.grp.children_cpu = (mine[0] + cpu[0], mine[1] + cpu[1])
+            return P.WaitReply(child.pid, child.status, child.code, cpu)
         if child is not None:
             (status, code), pid = child.change, child.pid
             if not msg.options & WNOWAIT:

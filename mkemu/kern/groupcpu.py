@@ -5,11 +5,17 @@ per-process counters (os.times, RUSAGE_SELF, CLOCK_PROCESS_CPUTIME_ID) count the
 calling thread alone.  A threaded process's time is the sum over its threads'
 host processes, which the broker lists (ProcTable.info's host_pids), and the
 time of its threads that have ended (the broker's rusage of each when it reaped it).
+Its children's time (RUSAGE_CHILDREN, times()'s cutime) is the broker's too: guest
+children are not the host children of a task, and it adds an ended child's when
+its parent waits for it (also what wait4's rusage shows).
 """
 from __future__ import annotations
 
 import os
+import struct
 import time
+
+_RUSAGE = struct.Struct("<18q")     # struct rusage: two timevals, then 14 longs
 
 CPUCLOCK_SCHED = 2          # a process CPU clock id: ((~pid) << 3) | CPUCLOCK_SCHED
 
@@ -40,3 +46,15 @@ def cpu_seconds(t) -> tuple[float, float]:
             return utime / 100, stime / 100
     tm = os.times()
     return tm.user, tm.system
+
+
+def children_seconds(t) -> tuple[float, float]:
+    """(user, system) seconds of the children t's process waited for (and theirs)."""
+    info = t.proc_info(t.pid)
+    return (info or {}).get("children_cpu", (0.0, 0.0))
+
+
+def rusage(user: float, system: float, counts=(0,) * 14) -> bytes:
+    """A struct rusage of those times (seconds) and counts (ru_maxrss ... ru_nivcsw)."""
+    return _RUSAGE.pack(int(user), int(user % 1 * 1e6), int(system), int(system % 1 * 1e6),
+                        *counts)

@@ -73,6 +73,8 @@ class Proc:
     chan_closed: bool = False
     pdeathsig: int = 0                 # sent to it when its parent ends (PR_SET_PDEATHSIG)
     gone_cpu: tuple = (0.0, 0.0)       # (user, system) s of its threads that have ended
+    end_cpu: tuple = (0.0, 0.0)        # ... of the whole process, once it ended
+    children_cpu: tuple = (0.0, 0.0)   # ... of its children it waited for (and theirs)
     stopped: int = 0                   # the signal that stopped it (job control), 0: running
     # a stop or continue its parent has not collected with WUNTRACED/WCONTINUED:
     # (wait status, si_code), or None
@@ -285,11 +287,11 @@ class ProcTable:
                 "threads": [m.tid for m in p.members] or [p.pid],
                 "host_pids": [m.host_pid for m in p.members if m.host_pid is not None]
                 or [p.host_pid],
-                "cpu": _cpu_ticks([m.host_pid for m in p.members] or [p.host_pid], p.gone_cpu),
-                "gone_cpu": p.gone_cpu}
+                "cpu": cpu_ticks([m.host_pid for m in p.members] or [p.host_pid], p.gone_cpu),
+                "gone_cpu": p.gone_cpu, "children_cpu": p.children_cpu}
 
 
-def _cpu_ticks(host_pids, gone=(0.0, 0.0)) -> tuple[int, int]:
+def cpu_ticks(host_pids, gone=(0.0, 0.0)) -> tuple[int, int]:
     """(utime, stime) in clock ticks of a guest process: its task processes' on the host
     (each thread's), as the host's /proc/PID/stat counts them, and gone (seconds) of
     its threads that have ended."""

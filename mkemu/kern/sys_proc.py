@@ -11,7 +11,7 @@ from ..identity import MAX_NAME
 from ..ipc import protocol as P
 from . import brokercall, futex, groupcpu
 from .errors import TaskExit
-from .systable import syscall
+from .systable import s32, syscall
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -324,23 +324,22 @@ RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 
 
 @syscall("getrusage", "int", "ptr",
-         status="partial: the times are the host processes' (translation included); "
-                "the other counts the calling thread's host process's, for SELF too")
+         status="partial: the times are the host processes' (translation included); the "
+                "other counts are the calling thread's host process's (none for CHILDREN)")
 def sys_getrusage(t, who, buf):
-    if who not in (RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD):
+    who = s32(who)
+    if who == RUSAGE_CHILDREN:
+        t.mem.write(buf, groupcpu.rusage(*groupcpu.children_seconds(t)))
+        return 0
+    if who not in (RUSAGE_SELF, RUSAGE_THREAD):
         return -errno.EINVAL
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN if who == RUSAGE_CHILDREN
-                            else resource.RUSAGE_SELF)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     user, system = ru.ru_utime, ru.ru_stime
     if who == RUSAGE_SELF and t.threaded:
         # every thread's (the broker's sum, in clock ticks), but never less than this one's
         group_user, group_system = groupcpu.cpu_seconds(t)
         user, system = max(user, group_user), max(system, group_system)
-
-    def tv(sec: float) -> tuple[int, int]:
-        return int(sec), int((sec - int(sec)) * 1e6)
-
-    fields = [*tv(user), *tv(system), ru.ru_maxrss, 0, 0, 0, ru.ru_minflt, ru.ru_majflt,
-              0, 0, 0, 0, 0, 0, ru.ru_nvcsw, ru.ru_nivcsw]
-    t.mem.write(buf, struct.pack("<18q", *fields))
+    t.mem.write(buf, groupcpu.rusage(user, system, (ru.ru_maxrss, 0, 0, 0, ru.ru_minflt,
+                                                    ru.ru_majflt, 0, 0, 0, 0, 0, 0,
+                                                    ru.ru_nvcsw, ru.ru_nivcsw)))
     return 0

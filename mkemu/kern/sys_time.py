@@ -99,8 +99,9 @@ def sys_times(t, buf):
     hz = 100
     if buf:
         user, system = groupcpu.cpu_seconds(t)          # all the process's threads
+        child_user, child_system = groupcpu.children_seconds(t)
         t.mem.write(buf, struct.pack("<4q", int(user * hz), int(system * hz),
-                                     int(tm.children_user * hz), int(tm.children_system * hz)))
+                                     int(child_user * hz), int(child_system * hz)))
     return int(tm.elapsed * hz)
 
 
