@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import uuid
 
 import pytest
@@ -208,3 +209,33 @@ def test_cpu_times_of_threads_and_children_and_peaks_like_linux(rootfs, guest_bi
     assert "no" not in ho.decode(), ho.decode()
     mc, mo, me = run_mkemu([guest_binary("proc_group_cpu")], rootfs=rootfs, timeout=120)
     assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
+
+
+def test_host_proc_files_kept_open_are_live(rootfs, guest_binary):
+    # /proc/stat and /proc/uptime read again from their start (lseek 0, pread 0) show
+    # the host's counters now, as vmstat, top and free -s expect: as natively
+    hc, ho, he = run_command([str(host_binary("proc_live"))])
+    assert hc == 0, he.decode(errors="replace")
+    assert "no" not in ho.decode(), ho.decode()
+    mc, mo, me = run_mkemu([guest_binary("proc_live")], rootfs=rootfs, timeout=120)
+    assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
+
+
+def test_host_proc_files_cannot_be_changed(rootfs):
+    # the guest's /proc/stat is the host's own file, opened directly: chmod, chown and
+    # touch, by path, through a descriptor's /proc/self/fd link, or on the descriptor,
+    # are refused and leave it as it was (root on the host could change its mode)
+    before = os.stat("/proc/stat")
+    try:
+        code, out, err = run_mkemu([BB, "sh", "-c",
+                                    "exec 3</proc/stat; for f in /proc/stat /proc/self/fd/3; do "
+                                    "chmod 600 $f || echo no chmod; chown 1:1 $f || echo no chown; "
+                                    "touch -c -d 2001-01-01 $f || echo no touch; done; head -c 3 <&3"],
+                                   rootfs=rootfs)
+        after = os.stat("/proc/stat")
+    finally:
+        os.chmod("/proc/stat", stat.S_IMODE(before.st_mode))
+        os.chown("/proc/stat", before.st_uid, before.st_gid)
+        os.utime("/proc/stat", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
+    assert out.decode().split("\n") == ["no chmod", "no chown", "no touch"] * 2 + ["cpu"], err

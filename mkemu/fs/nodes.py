@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
 import stat
 import time
@@ -61,9 +62,17 @@ def device_allowed(st: os.stat_result) -> bool:
 
 def check_modifiable(st: os.stat_result) -> None:
     """Metadata changes never reach a host device node (the overlay's /dev/null is the host's,
-    and the guest may hold it as stdin): EPERM, as for a file the guest does not own."""
+    and the guest may hold it as stdin) nor a host /proc file (HostProcText: the host lets
+    root chmod its /proc/stat): EPERM, as for a file the guest does not own."""
     if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
         raise OSError(errno.EPERM, "host device")
+    if st.st_dev == _host_proc_dev():
+        raise OSError(errno.EPERM, "host /proc file")
+
+
+@functools.cache
+def _host_proc_dev() -> int:
+    return os.stat("/proc").st_dev
 
 
 def fix_cloexec(fd: int, hflags: int) -> int:
@@ -170,6 +179,26 @@ class TextFile(Node):
 
     def stat(self, t, follow=True):
         return synth_stat(self.path, stat.S_IFREG | 0o444, 0, t)
+
+
+class HostProcText(TextFile):
+    """A host /proc file shown as it is (/proc/stat, meminfo, uptime...), opened
+    directly: like any proc file it is made again when read from its start, so a
+    reader that keeps it open and seeks back (vmstat, top, free -s) sees it change."""
+
+    def __init__(self, path: bytes, host: str) -> None:
+        super().__init__(path, None)
+        # (not `host`: namei.Target would hand that path to calls that change metadata)
+        self.host_file = host
+
+    def open(self, t, hflags, mode):
+        if hflags & O_CREAT and hflags & O_EXCL:
+            raise OSError(errno.EEXIST, "file exists")
+        if hflags & H_O_DIRECTORY:
+            raise OSError(errno.ENOTDIR, "not a directory")
+        if hflags & O_ACCMODE != os.O_RDONLY and not hflags & O_PATH:
+            raise OSError(errno.EACCES, "read-only file")
+        return fix_cloexec(os.open(self.host_file, os.O_RDONLY), hflags)
 
 
 class WritableText(TextFile):

@@ -15,8 +15,8 @@ import os
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
 from ..lazyre import lazy_compile
-from .nodes import (FdInfo, FdLink, GuestLink, HostDir, NameListDir, Node, Redirect, RemoteFdLink,
-                    RemoteLink, RemoteText, Symlink, TextFile, WritableText)
+from .nodes import (FdInfo, FdLink, GuestLink, HostDir, HostProcText, NameListDir, Node, Redirect,
+                    RemoteFdLink, RemoteLink, RemoteText, Symlink, TextFile, WritableText)
 
 _PID = lazy_compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = lazy_compile(rb"^/fd/(\d+)$")
@@ -41,13 +41,6 @@ def cpuinfo(t=None) -> str:
         f"processor\t: {n}\nBogoMIPS\t: 50.00\nFeatures\t: {feats}\n"
         f"CPU implementer\t: {IMPLEMENTER:#x}\nCPU architecture: 8\nCPU variant\t: {VARIANT:#x}\n"
         f"CPU part\t: {PART:#05x}\nCPU revision\t: {REVISION}\n\n" for n in range(os.cpu_count() or 1))
-
-
-def _host_text(name: str):
-    def make(t) -> bytes:
-        with open(name, "rb") as f:
-            return f.read()
-    return make
 
 
 def _uts_text(field: str):
@@ -75,13 +68,13 @@ def mounts(t) -> str:
 
 FILESYSTEMS = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\n\text4\n"
 
+# the host's own, read live (nodes.HostProcText)
+GLOBAL_HOST = {p: p.decode() for p in (b"/proc/meminfo", b"/proc/uptime", b"/proc/loadavg",
+                                       b"/proc/stat", b"/proc/vmstat",
+                                       b"/proc/sys/kernel/random/boot_id")}
+
 GLOBAL_TEXT = {
     b"/proc/cpuinfo": cpuinfo,
-    b"/proc/meminfo": _host_text("/proc/meminfo"),
-    b"/proc/uptime": _host_text("/proc/uptime"),
-    b"/proc/loadavg": _host_text("/proc/loadavg"),
-    b"/proc/stat": _host_text("/proc/stat"),
-    b"/proc/vmstat": _host_text("/proc/vmstat"),
     b"/proc/version": lambda t: t.identity.proc_version(),
     b"/proc/mounts": mounts,
     b"/proc/filesystems": lambda t: FILESYSTEMS,
@@ -94,7 +87,6 @@ GLOBAL_TEXT = {
     b"/proc/sys/kernel/ngroups_max": lambda t: "65536\n",
     b"/proc/sys/vm/overcommit_memory": lambda t: "0\n",
     b"/proc/sys/kernel/threads-max": lambda t: "127393\n",
-    b"/proc/sys/kernel/random/boot_id": _host_text("/proc/sys/kernel/random/boot_id"),
     b"/proc/sys/kernel/random/uuid": lambda t: _uuid4() + "\n",
     b"/proc/sys/kernel/random/entropy_avail": lambda t: "256\n",
     b"/proc/sys/kernel/random/poolsize": lambda t: "256\n",
@@ -105,8 +97,8 @@ GLOBAL_TEXT = {
 # The directories above those files (/proc/sys, /proc/sys/kernel, ...): a path walk
 # passes through them.  Listed, they show the host's directory of the same name.
 # the names directly under /proc (besides pids, self, thread-self, sys)
-PROC_NAMES = sorted({p.split(b"/")[2].decode() for p in GLOBAL_TEXT} - {"sys"})
-GLOBAL_DIRS = {p[:i] for p in GLOBAL_TEXT for i in range(len(b"/proc/"), len(p))
+PROC_NAMES = sorted({p.split(b"/")[2].decode() for p in (*GLOBAL_TEXT, *GLOBAL_HOST)} - {"sys"})
+GLOBAL_DIRS = {p[:i] for p in (*GLOBAL_TEXT, *GLOBAL_HOST) for i in range(len(b"/proc/"), len(p))
                if p[i:i + 1] == b"/"}
 
 
@@ -529,7 +521,8 @@ def _global_dir(t, path: bytes) -> Node:
     if listing is None:
         return HostDir(path, os.fsdecode(path))
     names = sorted({p[len(path) + 1:].split(b"/")[0].decode()
-                    for p in (*GLOBAL_TEXT, *GLOBAL_DIRS) if p.startswith(path + b"/")})
+                    for p in (*GLOBAL_TEXT, *GLOBAL_HOST, *GLOBAL_DIRS)
+                    if p.startswith(path + b"/")})
     return NameListDir(path, os.path.join(listing, "self", "sys"), lambda t: names, 0o555)
 
 
@@ -560,6 +553,9 @@ def lookup(t, path: bytes) -> Node | None:
     make = GLOBAL_TEXT.get(path)
     if make is not None:
         return TextFile(path, make)
+    host = GLOBAL_HOST.get(path)
+    if host is not None:
+        return HostProcText(path, host)
     if path in GLOBAL_DIRS:
         return _global_dir(t, path)
     rest = split_self(t, path)
