@@ -13,7 +13,7 @@ import os
 
 from ..fs import namei
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import check_modifiable
+from ..fs.nodes import FdLink, check_modifiable
 from ..mm.fault import MemFault
 from .sys_fs import _path
 from .systable import syscall
@@ -71,30 +71,41 @@ def _remove(t, where, follow: bool, name_addr: int) -> int:
     return 0
 
 
-def _at_path(t, path_addr: int, follow: bool, modify: bool, act) -> int:
-    with namei.Target(t, namei.AT_FDCWD, _path(t, path_addr), follow, modify=modify) as tg:
+def _at_path(t, path_addr: int, follow: bool, modify: bool, act, own: int) -> int:
+    """act(host path) on what the guest path names; own: the answer for a file of
+    mkemu's own /proc or /dev (no host file behind it), which keeps no attributes."""
+    path = _path(t, path_addr)
+    found = namei.lookup(t, namei.AT_FDCWD, path, follow)
+    node = found.node
+    if node is not None and (not follow if isinstance(node, FdLink) else not hasattr(node, "host")):
+        # (`ls -l /proc/self/fd` asks each link's security.selinux: Linux's proc
+        # files have no attributes, EOPNOTSUPP, where Target would say ELOOP)
+        return own
+    with namei.Target(t, namei.AT_FDCWD, path, follow, modify=modify, found=found) as tg:
         # the O_PATH descriptor is the file itself (a symlink when not followed):
         # going through its /proc/self/fd link reaches exactly that inode
         return act(tg.host)
 
 
 def _path_calls(name: str, follow: bool) -> None:
+    no = -errno.EOPNOTSUPP
+
     @syscall(f"{name}getxattr", "path", "str", "obuf", "size")
     def get(t, path, attr, buf, size):
-        return _at_path(t, path, follow, False, lambda h: _get(t, h, True, attr, buf, size))
+        return _at_path(t, path, follow, False, lambda h: _get(t, h, True, attr, buf, size), no)
 
     @syscall(f"{name}listxattr", "path", "obuf", "size")
     def listx(t, path, buf, size):
-        return _at_path(t, path, follow, False, lambda h: _list(t, h, True, buf, size))
+        return _at_path(t, path, follow, False, lambda h: _list(t, h, True, buf, size), 0)
 
     @syscall(f"{name}setxattr", "path", "str", "buf", "size", "flags")
     def setx(t, path, attr, value, size, flags):
         return _at_path(t, path, follow, True,
-                        lambda h: _set(t, h, True, attr, value, size, flags))
+                        lambda h: _set(t, h, True, attr, value, size, flags), no)
 
     @syscall(f"{name}removexattr", "path", "str")
     def remove(t, path, attr):
-        return _at_path(t, path, follow, True, lambda h: _remove(t, h, True, attr))
+        return _at_path(t, path, follow, True, lambda h: _remove(t, h, True, attr), no)
 
 
 _path_calls("", True)
