@@ -204,20 +204,22 @@ def test_cpu_times_of_threads_and_children_and_peaks_like_linux(rootfs, guest_bi
     # after the thread is joined); a child's 0.3 s shows in wait4's rusage, then in
     # RUSAGE_CHILDREN and times()'s cutime; and VmPeak and
     # VmHWM keep an unmapped 8 MiB mapping's size and pages: as natively
-    hc, ho, he = run_command([str(host_binary("proc_group_cpu"))])
-    assert hc == 0, he.decode(errors="replace")
-    assert "no" not in ho.decode(), ho.decode()
-    mc, mo, me = run_mkemu([guest_binary("proc_group_cpu")], rootfs=rootfs, timeout=120)
-    assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
+    _all_yes_as_natively("proc_group_cpu", rootfs, guest_binary)
 
 
 def test_host_proc_files_kept_open_are_live(rootfs, guest_binary):
     # /proc/stat and /proc/uptime read again from their start (lseek 0, pread 0) show
     # the host's counters now, as vmstat, top and free -s expect: as natively
-    hc, ho, he = run_command([str(host_binary("proc_live"))])
+    _all_yes_as_natively("proc_live", rootfs, guest_binary)
+
+
+def _all_yes_as_natively(name: str, rootfs, guest_binary) -> None:
+    """tests/guest/NAME.c prints comparisons: natively every one is "yes", and mkemu
+    prints the same lines."""
+    hc, ho, he = run_command([str(host_binary(name))])
     assert hc == 0, he.decode(errors="replace")
     assert "no" not in ho.decode(), ho.decode()
-    mc, mo, me = run_mkemu([guest_binary("proc_live")], rootfs=rootfs, timeout=120)
+    mc, mo, me = run_mkemu([guest_binary(name)], rootfs=rootfs, timeout=120)
     assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
 
 

@@ -161,13 +161,18 @@ class TextFile(Node):
     def __init__(self, path: bytes, make) -> None:
         self.path, self.make = path, make
 
-    def open(self, t, hflags, mode):
+    @staticmethod
+    def check_read_only(hflags: int) -> None:
+        """An open of a read-only file: EEXIST, ENOTDIR or EACCES where the flags ask more."""
         if hflags & O_CREAT and hflags & O_EXCL:
             raise OSError(errno.EEXIST, "file exists")
         if hflags & H_O_DIRECTORY:
             raise OSError(errno.ENOTDIR, "not a directory")
         if hflags & O_ACCMODE != os.O_RDONLY and not hflags & O_PATH:
             raise OSError(errno.EACCES, "read-only file")
+
+    def open(self, t, hflags, mode):
+        self.check_read_only(hflags)
         data = self.make(t)             # before the memfd takes a descriptor number
         if isinstance(data, str):
             data = data.encode()
@@ -192,12 +197,7 @@ class HostProcText(TextFile):
         self.host_file = host
 
     def open(self, t, hflags, mode):
-        if hflags & O_CREAT and hflags & O_EXCL:
-            raise OSError(errno.EEXIST, "file exists")
-        if hflags & H_O_DIRECTORY:
-            raise OSError(errno.ENOTDIR, "not a directory")
-        if hflags & O_ACCMODE != os.O_RDONLY and not hflags & O_PATH:
-            raise OSError(errno.EACCES, "read-only file")
+        self.check_read_only(hflags)
         return fix_cloexec(os.open(self.host_file, os.O_RDONLY), hflags)
 
 
