@@ -332,6 +332,13 @@ class Parent:
         os.close(self.fd)
 
 
+def has_host_file(node: Node, follow: bool) -> bool:
+    """Does overlay node `node` (followed or not) stand for a host file, which Target
+    can hand to the host?  A descriptor's /proc link when followed, a node with its
+    own `host` file; not a file mkemu makes (TextFile) nor a link not followed."""
+    return follow if isinstance(node, FdLink) else hasattr(node, "host")
+
+
 class Target:
     """A guest path, followed or not, as a host path string that is safe to hand to the
     host: /proc/self/fd/N of an O_PATH descriptor opened inside the root (or an overlay
@@ -370,10 +377,10 @@ class Target:
             self.host = f"/proc/self/fd/{self.fd}"
         elif isinstance(node, FdLink):
             node._check(t)
-            if not follow:
+            if not has_host_file(node, follow):
                 raise _error(errno.ELOOP)
             self.host = f"/proc/self/fd/{node.fd}"
-        elif hasattr(node, "host"):
+        elif has_host_file(node, follow):
             self.host = node.host
         else:
             raise _error(errno.EACCES if isinstance(node, TextFile) else errno.ELOOP)

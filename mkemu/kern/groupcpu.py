@@ -36,11 +36,12 @@ def cpu_ns(t) -> int:
     return total
 
 
-def cpu_seconds(t) -> tuple[float, float]:
+def cpu_seconds(t, info: dict | None = None) -> tuple[float, float]:
     """(user, system) seconds of t's process: its threads' summed (the broker reads
-    their hosts' /proc/PID/stat, in clock ticks) when it has threads."""
+    their hosts' /proc/PID/stat, in clock ticks) when it has threads.  info: the
+    broker's answer for t's process, if the caller has it."""
     if getattr(t, "threaded", False):
-        info = t.proc_info(t.pid)
+        info = info or t.proc_info(t.pid)
         if info is not None:
             utime, stime = info["cpu"]
             return utime / 100, stime / 100
@@ -48,10 +49,17 @@ def cpu_seconds(t) -> tuple[float, float]:
     return tm.user, tm.system
 
 
-def children_seconds(t) -> tuple[float, float]:
+def children_seconds(t, info: dict | None = None) -> tuple[float, float]:
     """(user, system) seconds of the children t's process waited for (and theirs)."""
-    info = t.proc_info(t.pid)
+    info = info or t.proc_info(t.pid)
     return (info or {}).get("children_cpu", (0.0, 0.0))
+
+
+def times(t) -> tuple[float, float, float, float]:
+    """times(2)'s four (seconds): the process's user and system time and its children's,
+    from one question to the broker."""
+    info = t.proc_info(t.pid)
+    return (*cpu_seconds(t, info), *children_seconds(t, info))
 
 
 def rusage(user: float, system: float, counts=(0,) * 14) -> bytes:

@@ -335,7 +335,7 @@ def sys_getrusage(t, who, buf):
         return -errno.EINVAL
     ru = resource.getrusage(resource.RUSAGE_SELF)
     user, system = ru.ru_utime, ru.ru_stime
-    if who == RUSAGE_SELF and t.threaded:
+    if who == RUSAGE_SELF:
         # every thread's (the broker's sum, in clock ticks), but never less than this one's
         group_user, group_system = groupcpu.cpu_seconds(t)
         user, system = max(user, group_user), max(system, group_system)

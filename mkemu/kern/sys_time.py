@@ -13,6 +13,7 @@ from .systable import syscall
 
 _TS = timespec.TIMESPEC
 # Linux clock ids the guest may name (same numbers on every architecture)
+CLOCK_PROCESS_CPUTIME_ID = 2
 _CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
            3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6,
            7: time.CLOCK_BOOTTIME, 8: 8, 9: 9, 11: 11}
@@ -26,8 +27,8 @@ def _clock(clk: int) -> int:
 
 @syscall("clock_gettime", "clock", "ptr")
 def sys_clock_gettime(t, clk, ts):
-    if clk == 2 and t.threaded:         # CLOCK_PROCESS_CPUTIME_ID: every thread's host process
-        ns = groupcpu.cpu_ns(t)
+    if clk == CLOCK_PROCESS_CPUTIME_ID:
+        ns = groupcpu.cpu_ns(t)         # every thread's host process (one without threads: its own)
     else:
         ns = time.clock_gettime_ns(_clock(clk))
     t.mem.write(ts, _TS.pack(ns // 1_000_000_000, ns % 1_000_000_000))
@@ -95,14 +96,11 @@ def sys_clock_nanosleep(t, clk, flags, req, rem):
 
 @syscall("times", "ptr")
 def sys_times(t, buf):
-    tm = os.times()
     hz = 100
     if buf:
-        user, system = groupcpu.cpu_seconds(t)          # all the process's threads
-        child_user, child_system = groupcpu.children_seconds(t)
-        t.mem.write(buf, struct.pack("<4q", int(user * hz), int(system * hz),
-                                     int(child_user * hz), int(child_system * hz)))
-    return int(tm.elapsed * hz)
+        # all the process's threads, and its children's (kern/groupcpu.py)
+        t.mem.write(buf, struct.pack("<4q", *(int(s * hz) for s in groupcpu.times(t))))
+    return int(os.times().elapsed * hz)
 
 
 # ---- interval timers ------------------------------------------------------------

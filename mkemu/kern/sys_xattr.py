@@ -13,7 +13,7 @@ import os
 
 from ..fs import namei
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import FdLink, check_modifiable
+from ..fs.nodes import check_modifiable
 from ..mm.fault import MemFault
 from .sys_fs import _path
 from .systable import syscall
@@ -77,7 +77,7 @@ def _at_path(t, path_addr: int, follow: bool, modify: bool, act, own: int) -> in
     path = _path(t, path_addr)
     found = namei.lookup(t, namei.AT_FDCWD, path, follow)
     node = found.node
-    if node is not None and (not follow if isinstance(node, FdLink) else not hasattr(node, "host")):
+    if node is not None and not namei.has_host_file(node, follow):
         # (`ls -l /proc/self/fd` asks each link's security.selinux: Linux's proc
         # files have no attributes, EOPNOTSUPP, where Target would say ELOOP)
         return own
