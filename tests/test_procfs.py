@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.guestbin import host_binary
 from tests.support.guestrun import run_command, run_mkemu
+from tests.support.scratch import rootfs_tmpdir
 
 MARK = {"PEEK_MARK": "peek 42"}
 
@@ -211,6 +212,28 @@ def test_host_proc_files_kept_open_are_live(rootfs, guest_binary):
     # /proc/stat and /proc/uptime read again from their start (lseek 0, pread 0) show
     # the host's counters now, as vmstat, top and free -s expect: as natively
     _all_yes_as_natively("proc_live", rootfs, guest_binary)
+
+
+def test_maps_names_files_by_their_guest_paths(glibc_rootfs, guest_binary):
+    # /proc/self/maps names a file mapping by the path the guest opens it by (it gave
+    # the host's path of the rootfs file), with its device; a deleted file, a memfd
+    # and a heap grown by brk read as Linux shows them: as natively, static and
+    # dynamic, each run from inside the rootfs
+    native = run_command([str(host_binary("proc_maps_names"))])
+    assert native[0] == 0 and "no" not in native[1].decode(), native
+    with rootfs_tmpdir(glibc_rootfs, "maps") as (host_dir, guest_dir):
+        for kind in ("static", "dynamic"):
+            shutil.copy(guest_binary("proc_maps_names", kind), host_dir / kind)
+            code, out, err = run_mkemu([f"{guest_dir}/{kind}"], rootfs=glibc_rootfs)
+            assert (code, out) == native[:2], err.decode(errors="replace")[-3000:]
+
+
+def test_maps_names_a_host_program_as_its_exe_link(rootfs, guest_binary):
+    # a program loaded from a host file outside the rootfs: its mapping has the name
+    # /proc/self/exe gives, not the name of another host path
+    code, out, err = run_mkemu([guest_binary("proc_maps_names")], rootfs=rootfs)
+    assert code == 0, err
+    assert "the code's mapping is named by /proc/self/exe: yes" in out.decode()
 
 
 def _all_yes_as_natively(name: str, rootfs, guest_binary) -> None:

@@ -28,6 +28,7 @@ from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.lineprof import LineProfile
 from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
+from ..fs import namei
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
 from ..identity import Identity, hostname_from_file
@@ -148,9 +149,30 @@ class Task:
         space = AddressSpace(self.phys, self.frames)
         space.reserved_fd = self.reserved_fds.add
         space.file_fd_base = RESERVED_FD_BASE
+        space.name_of_fd = self._mapped_file_name
         tlb = SoftTLB(space.resolve, space.alias_key)
         space.tlbs.append(tlb)
         return space, tlb, GuestAccess(tlb)
+
+    def _mapped_file_name(self, fd: int) -> str:
+        """How /proc/PID/maps names a mapping of guest descriptor fd, as Linux does: the
+        file's path as the guest sees it (" (deleted)" after an unlink), a memfd's
+        "/memfd:NAME (deleted)", the first program's name when it came from a host file
+        outside the rootfs (mkemu run PATH); another file the guest cannot reach goes
+        unnamed."""
+        path = namei.guest_path_of_fd(self, fd)
+        if path is not None:
+            return os.fsdecode(path)
+        try:
+            host = os.readlink(f"/proc/self/fd/{fd}")
+            if host.startswith("/memfd:"):
+                return host
+            if self.config.host_program and os.path.samestat(os.fstat(fd),
+                                                             os.stat(self.config.host_program)):
+                return self.first_path          # a program from the host: as /proc/self/exe
+        except OSError:
+            pass
+        return ""
 
     # ---- descriptors ----------------------------------------------------------
     def reserve_fd(self, fd: int) -> int:

@@ -45,7 +45,7 @@ class FileBacking:
     _size = 0
     _size_epoch = -1          # the epoch _size was read in
 
-    def __init__(self, fd: int, path: str, writable: bool, offset: int, length: int,
+    def __init__(self, fd: int, path: str | None, writable: bool, offset: int, length: int,
                  st: os.stat_result | None = None) -> None:
         st = st or os.fstat(fd)           # (st: fd's file as the caller just saw it)
         self.fd = fd
@@ -57,7 +57,7 @@ class FileBacking:
         self.window = HostMapping(fd, offset, length, writable)
 
     @classmethod
-    def attach(cls, fd: int, path: str, writable: bool, offset: int, length: int, dev: int,
+    def attach(cls, fd: int, path: str | None, writable: bool, offset: int, length: int, dev: int,
                inode: int) -> "FileBacking":
         """A sibling thread's backing: its descriptor (in the shared descriptor table) and
         window as published, mapped into this process."""
@@ -72,7 +72,8 @@ class FileBacking:
         """The backing of an mmap of a guest descriptor, checked as Linux checks it.
 
         hold(fd) returns a duplicate of fd above the guest's fd range; st: the fstat of
-        guest_fd if the caller has it."""
+        guest_fd if the caller has it.  Its path is None: /proc/PID/maps asks the
+        file's name of the held descriptor when read (AddressSpace.name_of_fd)."""
         try:
             st = st or os.fstat(guest_fd)
             flags = fcntl.fcntl(guest_fd, fcntl.F_GETFL)
@@ -85,19 +86,15 @@ class FileBacking:
             raise OSError(errno.EACCES, "mmap beyond the descriptor's access mode")
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.ENODEV, "mmap of a file that is not regular")
-        try:
-            path = os.readlink(f"/proc/self/fd/{guest_fd}")
-        except OSError:
-            path = ""
         fd = hold(guest_fd)
         try:
             try:
-                return cls(fd, path, shared and access == os.O_RDWR, offset, length, st)
+                return cls(fd, None, shared and access == os.O_RDWR, offset, length, st)
             except PermissionError:
                 if not shared or want_write or access != os.O_RDWR:
                     raise
                 # a write-sealed memfd: a read-only shared map is allowed (and stays so)
-                return cls(fd, path, False, offset, length, st)
+                return cls(fd, None, False, offset, length, st)
         except BaseException:
             os.close(fd)
             raise

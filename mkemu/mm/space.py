@@ -96,6 +96,11 @@ class AddressSpace:
         self.mmap_base = MMAP_BASE
         self.reserved_fd = lambda fd: None   # called with each fd a file mapping holds
         self.file_fd_base = 1024             # file mappings hold host fds from here up
+        # the name /proc/PID/maps gives a mapping of a file held open as fd: the guest's
+        # path of the file, asked when the guest reads it (a file unlinked since is
+        # "PATH (deleted)"); set by the task (the host's path would tell the guest where
+        # its rootfs is)
+        self.name_of_fd = lambda fd: ""
 
     # ---- lookup -------------------------------------------------------------------
     def find(self, addr: int) -> Vma | None:
@@ -341,7 +346,7 @@ class AddressSpace:
                                         self._hold_fd, st)
         if fixed:
             self._unmap_range(addr, addr + length)
-        self._insert(Vma(addr, addr + length, prot & 7, flags, name or (backing.path if backing else ""),
+        self._insert(Vma(addr, addr + length, prot & 7, flags, name or (backing and backing.path or ""),
                          backing, offset))
         return addr
 
@@ -441,10 +446,23 @@ class AddressSpace:
                 return self.brk_cur
             self.mmap(old_top, new_top - old_top, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, name="[heap]")
+            self._grow_heap(old_top)
         elif new_top < old_top:
             self._unmap_range(new_top, old_top)
         self.brk_cur = new
         return new
+
+    def _grow_heap(self, top: int) -> None:
+        """The heap's new part starting at top joins the heap below it into one VMA,
+        as Linux extends the brk mapping (/proc/PID/maps shows one [heap])."""
+        i = bisect.bisect_left(self.starts, top)
+        if i == 0 or i >= len(self.vmas):
+            return
+        below, grown = self.vmas[i - 1], self.vmas[i]
+        if below.end == top and below.name == grown.name and below.file is None \
+                and below.prot == grown.prot and below.flags == grown.flags:
+            self.vmas[i - 1] = replace(below, end=grown.end)
+            self._remove([i])
 
     def mremap(self, old: int, old_size: int, new_size: int, flags: int, new_addr: int = 0) -> int:
         if old & (PAGE_SIZE - 1) or new_size == 0 or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED):
@@ -537,9 +555,12 @@ class AddressSpace:
         for v in self.vmas:
             perms = ("r" if v.prot & PROT_READ else "-") + ("w" if v.prot & PROT_WRITE else "-") \
                 + ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.shared else "p")
+            dev = v.file.dev if v.file and v.file.dev >= 0 else 0     # (SysV: no device)
             ino = v.file.inode if v.file else 0
-            line = f"{v.start:08x}-{v.end:08x} {perms} {v.offset if v.file else 0:08x} 00:00 {ino}"
-            out.append(f"{line:<73}{v.name}".rstrip() if v.name else line)
+            line = f"{v.start:08x}-{v.end:08x} {perms} {v.offset if v.file else 0:08x} " \
+                f"{os.major(dev):02x}:{os.minor(dev):02x} {ino}"
+            name = v.name or (self.name_of_fd(v.file.fd) if v.file and v.file.path is None else "")
+            out.append(f"{line:<73}{name}".rstrip() if name else line)
         return "\n".join(out) + "\n"
 
     def resident_pages(self) -> int:
