@@ -228,6 +228,21 @@ def test_maps_names_files_by_their_guest_paths(glibc_rootfs, guest_binary):
             assert (code, out) == native[:2], err.decode(errors="replace")[-3000:]
 
 
+def test_exe_link_and_maxrss_are_the_guest_s(rootfs, guest_binary, tmp_path):
+    # run through a symlink, /proc/self/exe names the program's own file (it named the
+    # link: VmExe was 0 and Python's prefix search saw the link); ru_maxrss is the
+    # guest's peak of pages present, VmHWM (it was the emulator's host process's,
+    # ~240 MB): as natively, run through a symlink too
+    os.symlink(host_binary("proc_exe_rss"), tmp_path / "link")
+    native = run_command([str(tmp_path / "link")])
+    assert native[0] == 0 and "no" not in native[1].decode(), native
+    with rootfs_tmpdir(rootfs, "exe") as (host_dir, guest_dir):
+        shutil.copy(guest_binary("proc_exe_rss"), host_dir / "prog")
+        os.symlink("prog", host_dir / "link")
+        code, out, err = run_mkemu([f"{guest_dir}/link"], rootfs=rootfs)
+    assert (code, out) == native[:2], err.decode(errors="replace")[-3000:]
+
+
 def test_maps_names_a_host_program_as_its_exe_link(rootfs, guest_binary):
     # a program loaded from a host file outside the rootfs: its mapping has the name
     # /proc/self/exe gives, not the name of another host path

@@ -221,7 +221,7 @@ def _vm_kb(t) -> dict[str, int]:
         if v.name == "[stack]":
             vm["stack"] += n
         elif v.prot & 4:                          # PROT_EXEC
-            if v.name and exe and v.name == exe:
+            if exe and v.file is not None and space.vma_name(v) == exe:
                 vm["exe"] += n
             elif v.file is not None:
                 vm["lib"] += n
@@ -229,7 +229,7 @@ def _vm_kb(t) -> dict[str, int]:
             vm["data"] += n
     vm["rss"] = space.resident_pages() * 4
     vm["peak"] = max(vm["size"], space.peak_bytes >> 10)
-    vm["hwm"] = max(vm["rss"], space.peak_pages * 4)
+    vm["hwm"] = space.peak_resident_pages() * 4
     return vm
 
 

@@ -108,7 +108,6 @@ def _fork(t, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -> int:
             t.fs.unshare()
             t.space.make_private(snapshot)
             t.threaded = t.shares_fds = False
-            t.space.peak_bytes = t.space.peak_pages = 0   # (Linux: a child's marks start at its fork)
     if host_pid == 0:
         _become_child(t, child_pid, chan_fd, holdings, reply.runs, flags, newsp, tls, ctid)
         if t.code_cache.start is not None:
@@ -151,6 +150,9 @@ def _become_child(t, pid: int, chan_fd: int, holdings: Holdings, runs, flags: in
     t.sig.pending.clear()
     t.sig.posix_timers.clear()            # the host's fork gave the child none
     t.is_child = True
+    # a new process's high-water marks start at its fork (Linux: the pages it has then)
+    t.space.peak_bytes = t.space.peak_pages = 0
+    t.maxrss_carried = 0
     child_registers(t, pid, flags, newsp, tls, ctid)
 
 

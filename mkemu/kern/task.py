@@ -117,6 +117,9 @@ class Task:
             self.reserved_fds.add(fd)
         self.identity = _boot_identity(self.fs.root)
         self.exe_path = ""
+        # the most pages present under the images before this one's execve (Linux keeps
+        # the peak across exec: ru_maxrss, not VmHWM)
+        self.maxrss_carried = 0
         self.comm = b""                     # the process name (16 bytes with NUL), set by execve
         self.pdeathsig = 0                  # prctl(PR_SET_PDEATHSIG): the broker sends it
         self.dumpable = 1                   # prctl(PR_SET_DUMPABLE); execve sets it again
@@ -345,6 +348,7 @@ class Task:
             inherited.append((self.tlb, old_engine))
         else:
             self.tlb.retire()               # the old engine is dropped: no code to invalidate
+        self.maxrss_carried = max(self.maxrss_carried, old_space.peak_resident_pages())
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
         self.engine = Engine(self.cpu, new_tlb, dump=old_engine.dump, code_cache=self.code_cache,
@@ -352,7 +356,7 @@ class Task:
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
-        self.exe_path = img.path
+        self.exe_path = _image_path(new_space, img)
         self.argv = img.argv
         self.env_range = img.env_range
         named = img.path.encode(errors="surrogateescape") if comm_from_file else img.execfn
@@ -574,3 +578,12 @@ def _raise_fd_limit() -> None:
         want = min(want, hard)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def _image_path(space: AddressSpace, img) -> str:
+    """/proc/self/exe: the guest's path of the file the program was loaded from (where
+    a symlink leads: /usr/bin/python3 runs /usr/bin/python3.11, and Python finds its
+    prefix from it), else the path it was found by."""
+    vma = space.find(img.phdr)
+    name = space.vma_name(vma) if vma is not None and vma.file is not None else ""
+    return name or img.path

@@ -559,12 +559,21 @@ class AddressSpace:
             ino = v.file.inode if v.file else 0
             line = f"{v.start:08x}-{v.end:08x} {perms} {v.offset if v.file else 0:08x} " \
                 f"{os.major(dev):02x}:{os.minor(dev):02x} {ino}"
-            name = v.name or (self.name_of_fd(v.file.fd) if v.file and v.file.path is None else "")
+            name = self.vma_name(v)
             out.append(f"{line:<73}{name}".rstrip() if name else line)
         return "\n".join(out) + "\n"
 
+    def vma_name(self, v: Vma) -> str:
+        """What /proc/PID/maps names the mapping v: its own name ([heap], a SysV
+        segment's...) or the guest's path of its file now."""
+        return v.name or (self.name_of_fd(v.file.fd) if v.file and v.file.path is None else "")
+
     def resident_pages(self) -> int:
         return len(self.pt)
+
+    def peak_resident_pages(self) -> int:
+        """The most pages present at once since the program started (VmHWM, ru_maxrss)."""
+        return max(self.peak_pages, len(self.pt))
 
     def unmap_windows(self) -> None:
         """The process ends: unmap every host window of a mapping now, since a window
