@@ -126,3 +126,14 @@ def test_sigchld_by_disposition_while_the_parent_sleeps_in_waitpid(rootfs, guest
     # skips stops; and a reaped child's /proc entry is gone by the time waitpid returns.
     code, out, err = run_mkemu([guest_binary("proc_chld_kinds")], rootfs=rootfs)
     assert (code, out.decode()) == (0, _CHLD_KINDS), err.decode(errors="replace")[-3000:]
+
+
+def test_nice_values_like_linux(rootfs, guest_binary):
+    # getpriority and setpriority were stubs (always 0; nothing kept): now a guest
+    # thread's nice value is its host process's, inherited by fork and threads,
+    # reniced by pid and group, shown in /proc/self/stat, with Linux's errors and
+    # its rules for a process that dropped root: as natively
+    native = run_command([str(host_binary("nice_values"))])
+    assert native[0] == 0 and "no" not in native[1].decode(), native
+    code, out, err = run_mkemu([guest_binary("nice_values")], rootfs=rootfs)
+    assert (code, out.decode()) == (0, native[1].decode()), err.decode(errors="replace")[-3000:]

@@ -115,15 +115,23 @@ def _escaped(name: str) -> str:
 def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
                starttime: int, tty_nr: int = 0, tpgid: int = -1, utime: int = 0,
                stime: int = 0, threads: int = 1, vsize: int = 0, rss: int = 0,
-               sigs: tuple[int, int, int, int] = (0, 0, 0, 0)) -> str:
+               sigs: tuple[int, int, int, int] = (0, 0, 0, 0), nice: int = 0) -> str:
     """/proc/PID/stat, its 52 fields: times in clock ticks (100 Hz), vsize in bytes,
     rss in pages, sigs (pending, blocked, ignored, caught); the counters mkemu keeps no
     account of are 0."""
     fields = [pid, f"({comm})", state, ppid, pgid, sid, tty_nr, tpgid, 0x400000,
-              0, 0, 0, 0, utime, stime, 0, 0, 20, 0, threads, 0, starttime, vsize, rss,
+              0, 0, 0, 0, utime, stime, 0, 0, 20 + nice, nice, threads, 0, starttime, vsize, rss,
               2**64 - 1, 0, 0, 0, 0, 0, *sigs, 0, 0, 0, 17]
     fields += [0] * (52 - len(fields))
     return " ".join(str(f) for f in fields) + "\n"
+
+
+def _nice(host_pid: int | None) -> int:
+    """A guest thread's nice value: its host process's (kern/nice.py); 0: this one."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, host_pid or 0)
+    except (OSError, TypeError):
+        return 0
 
 
 def _sig_masks(t) -> tuple[int, int, int, int]:
@@ -306,7 +314,7 @@ def _stat(t, shown: int | None = None) -> str:
     if info is not None and getattr(t, "threaded", False):
         utime, stime = info["cpu"]          # every thread's host process (the broker's sum)
     more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
-                rss=vm["rss"] // 4, sigs=_sig_masks(t))
+                rss=vm["rss"] // 4, sigs=_sig_masks(t), nice=_nice(0))
     tid = t.pid if shown is None else shown
     if info is None:
         return _stat_line(tid, _comm(t), _state(t), t.ppid, t.pid, t.pid, 0, **more)
@@ -411,7 +419,8 @@ def _other_stat(i: dict, tid: int | None = None) -> str:
     utime, stime = i.get("cpu", (0, 0))
     return _stat_line(tid or i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"], i["sid"],
                       int(i["started"] * 100), i.get("tty_nr", 0), i.get("tpgid", -1),
-                      utime=utime, stime=stime, threads=len(i.get("threads", [1])))
+                      utime=utime, stime=stime, threads=len(i.get("threads", [1])),
+                      nice=_nice(i.get("tid_host_pid") or i.get("host_pid")))
 
 
 OTHER_TEXT = {

@@ -283,7 +283,7 @@ class ProcTable:
         p = th.grp
         return {"pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": th.comm,
                 "cmdline": p.cmdline, "exe": p.exe, "state": "Z" if p.zombie else "T" if p.stopped else "S",
-                "host_pid": p.host_pid, "started": p.started,
+                "host_pid": p.host_pid, "tid_host_pid": th.host_pid, "started": p.started,
                 "threads": [m.tid for m in p.members] or [p.pid],
                 "host_pids": [m.host_pid for m in p.members if m.host_pid is not None]
                 or [p.host_pid],

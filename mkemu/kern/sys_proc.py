@@ -9,7 +9,7 @@ import time
 
 from ..identity import MAX_NAME
 from ..ipc import protocol as P
-from . import brokercall, futex, groupcpu
+from . import brokercall, futex, groupcpu, nice
 from .errors import TaskExit
 from .systable import s32, syscall
 
@@ -269,13 +269,25 @@ def sys_setrlimit(t, res, new):
 
 
 # ---- scheduling and odds ----------------------------------------------------------
-@syscall("getpriority", "int", "int", status="stub: always nice 0")
+@syscall("getpriority", "int", "int",
+         status="partial: the host processes' nice values (kern/nice.py); PRIO_USER "
+                "reaches the caller's own process only")
 def sys_getpriority(t, which, who):
-    return 20          # the kernel returns 20 - nice
+    try:
+        return 20 - nice.get(t, s32(which), s32(who))   # the kernel returns 20 - nice
+    except nice.NiceError as e:
+        return -e.errno
 
 
-@syscall("setpriority", "int", "int", "int", status="stub: does nothing, returns 0")
+@syscall("setpriority", "int", "int", "int",
+         status="partial: the host processes' nice values (kern/nice.py); PRIO_USER "
+                "reaches the caller's own process only; a guest that is not root changes "
+                "only its own threads")
 def sys_setpriority(t, which, who, prio):
+    try:
+        nice.set(t, s32(which), s32(who), s32(prio))
+    except nice.NiceError as e:
+        return -e.errno
     return 0
 
 
