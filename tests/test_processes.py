@@ -3,6 +3,7 @@ copy-on-write and MAP_SHARED memory across fork -- C fixtures compared with
 qemu-aarch64, and the frames a machine hands out coming back."""
 from __future__ import annotations
 
+import os
 import re
 
 from tests.support.guestbin import host_binary
@@ -137,3 +138,14 @@ def test_nice_values_like_linux(rootfs, guest_binary):
     assert native[0] == 0 and "no" not in native[1].decode(), native
     code, out, err = run_mkemu([guest_binary("nice_values")], rootfs=rootfs)
     assert (code, out.decode()) == (0, native[1].decode()), err.decode(errors="replace")[-3000:]
+
+
+def test_no_guest_goes_below_the_machine_s_nice_value(full_rootfs):
+    # a guest thread's nice value is its host process's: guest root lowering it would
+    # take host CPU from the host's other work, so (as in a container without
+    # CAP_SYS_NICE) the machine's own value is the floor; raising still works
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    code, out, err = run_mkemu(["/bin/bash", "-c", "nice -n -5 nice; nice -n 2 nice"],
+                               rootfs=full_rootfs)
+    assert code == 0 and out.split() == [str(base).encode(), str(min(base + 2, 19)).encode()], err
+    assert b"cannot set niceness: Permission denied" in err

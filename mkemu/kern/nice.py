@@ -9,8 +9,9 @@ the host pids the broker lists (ProcInfo).
 Permission follows the guest's identity, not the host's: a guest process that is not
 root may change only its own threads, and may not lower their nice value (Linux:
 EPERM without a matching uid, EACCES without CAP_SYS_NICE; the broker keeps no uids,
-so a non-root guest cannot renice its other processes).  A host that will not lower
-a value (mkemu not run as root) answers EACCES as well.
+so a non-root guest cannot renice its other processes).  No guest, root included,
+goes below the nice value mkemu started with (FLOOR): the host's scheduler is the
+host's to share, as a container without CAP_SYS_NICE sees it (EACCES).
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from . import brokercall
 
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 NICE_MIN, NICE_MAX = -20, 19
+# the machine's own nice value: this module is imported as the first task starts
+# (sys_proc), before any guest code runs, and fork children and threads inherit it
+FLOOR = os.getpriority(os.PRIO_PROCESS, 0)
 
 
 class NiceError(Exception):
@@ -79,7 +83,7 @@ def set(t, which: int, who: int, value: int) -> None:
     for pid, own in _targets(t, which, who):
         if not root and not own:
             raise NiceError(errno.EPERM)
-        if not root and value < _nice_of(pid):
+        if value < FLOOR or not root and value < _nice_of(pid):
             raise NiceError(errno.EACCES)
         try:
             os.setpriority(os.PRIO_PROCESS, pid, value)
