@@ -279,3 +279,11 @@ def test_host_proc_files_cannot_be_changed(rootfs):
         os.utime("/proc/stat", ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
     assert out.decode().split("\n") == ["no chmod", "no chown", "no touch"] * 2 + ["cpu"], err
+
+
+def test_cgroup_file_of_self_and_others(rootfs):
+    # /proc/PID/cgroup (missing: container checks and runtimes read it): one cgroup v2
+    # hierarchy with the machine at its root, for this process and another
+    code, out, err = run_mkemu([BB, "sh", "-c", "cat /proc/self/cgroup; sleep 1 & cat /proc/$!/cgroup"],
+                               rootfs=rootfs)
+    assert (code, out) == (0, b"0::/\n0::/\n"), err

@@ -348,6 +348,9 @@ SELF_TEXT = {
     b"/oom_score_adj": lambda t: f"{getattr(t, 'oom_score_adj', 0)}\n",
     b"/oom_score": lambda t: "0\n",
     b"/loginuid": lambda t: "4294967295\n",
+    # one cgroup v2 hierarchy, the machine at its root (container checks, systemd,
+    # runtimes sizing themselves read it; Linux has it for every process)
+    b"/cgroup": lambda t: "0::/\n",
 }
 
 
