@@ -28,10 +28,8 @@ NICE_MIN, NICE_MAX = -20, 19
 FLOOR = os.getpriority(os.PRIO_PROCESS, 0)
 
 
-class NiceError(Exception):
-    def __init__(self, err: int) -> None:
-        super().__init__(err)
-        self.errno = err
+def _error(err: int) -> OSError:
+    return OSError(err, os.strerror(err))      # the syscall's result: -err
 
 
 def _targets(t, which: int, who: int) -> list[tuple[int, bool]]:
@@ -42,7 +40,7 @@ def _targets(t, which: int, who: int) -> list[tuple[int, bool]]:
             return [(os.getpid(), True)]
         info = t.proc_info(who)
         if info is None or info.get("state") == "Z":
-            raise NiceError(errno.ESRCH)
+            raise _error(errno.ESRCH)
         return [(info["tid_host_pid"], info["pid"] == t.pid)]
     if which == PRIO_PGRP:
         own = t.proc_info(t.pid)
@@ -53,42 +51,37 @@ def _targets(t, which: int, who: int) -> list[tuple[int, bool]]:
             if info is not None and info["pgid"] == group and info.get("state") != "Z":
                 found += [(h, pid == t.pid) for h in info["host_pids"]]
         if not found:
-            raise NiceError(errno.ESRCH)
+            raise _error(errno.ESRCH)
         return found
     if which == PRIO_USER:
         # (the broker keeps no uids: the caller's own process stands for its user's)
         if who not in (0, t.uid):
-            raise NiceError(errno.ESRCH)
+            raise _error(errno.ESRCH)
         info = t.proc_info(t.pid) or {}
         return [(h, True) for h in info.get("host_pids") or [os.getpid()]]
-    raise NiceError(errno.EINVAL)
+    raise _error(errno.EINVAL)
 
 
 def _nice_of(host_pid: int) -> int:
-    try:
-        return os.getpriority(os.PRIO_PROCESS, host_pid)
-    except ProcessLookupError:
-        raise NiceError(errno.ESRCH) from None
+    return os.getpriority(os.PRIO_PROCESS, host_pid)     # (gone meanwhile: ESRCH)
 
 
-def get(t, which: int, who: int) -> int:
-    """getpriority: the lowest nice value among the targets."""
+def lowest(t, which: int, who: int) -> int:
+    """getpriority: the lowest nice value among the targets (raises OSError)."""
     return min(_nice_of(pid) for pid, _ in _targets(t, which, who))
 
 
-def set(t, which: int, who: int, value: int) -> None:
-    """setpriority: every target's nice value to value (clamped to -20..19)."""
+def assign(t, which: int, who: int, value: int) -> None:
+    """setpriority: every target's nice value to value, clamped to -20..19 (raises
+    OSError)."""
     value = max(NICE_MIN, min(NICE_MAX, value))
     root = t.euid == 0
     for pid, own in _targets(t, which, who):
         if not root and not own:
-            raise NiceError(errno.EPERM)
+            raise _error(errno.EPERM)
         if value < FLOOR or not root and value < _nice_of(pid):
-            raise NiceError(errno.EACCES)
+            raise _error(errno.EACCES)
         try:
             os.setpriority(os.PRIO_PROCESS, pid, value)
-        except ProcessLookupError:
-            raise NiceError(errno.ESRCH) from None
         except PermissionError:
-            raise NiceError(errno.EACCES) from None
-
+            raise _error(errno.EACCES) from None      # the host will not lower it

@@ -273,10 +273,7 @@ def sys_setrlimit(t, res, new):
          status="partial: the host processes' nice values (kern/nice.py); PRIO_USER "
                 "reaches the caller's own process only")
 def sys_getpriority(t, which, who):
-    try:
-        return 20 - nice.get(t, s32(which), s32(who))   # the kernel returns 20 - nice
-    except nice.NiceError as e:
-        return -e.errno
+    return 20 - nice.lowest(t, s32(which), s32(who))    # the kernel returns 20 - nice
 
 
 @syscall("setpriority", "int", "int", "int",
@@ -284,10 +281,7 @@ def sys_getpriority(t, which, who):
                 "reaches the caller's own process only; a guest that is not root changes "
                 "only its own threads")
 def sys_setpriority(t, which, who, prio):
-    try:
-        nice.set(t, s32(which), s32(who), s32(prio))
-    except nice.NiceError as e:
-        return -e.errno
+    nice.assign(t, s32(which), s32(who), s32(prio))
     return 0
 
 
