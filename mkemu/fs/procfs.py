@@ -199,7 +199,7 @@ def _status(t) -> str:
             f"FDSize:\t64\nGroups:\t\nNStgid:\t{t.pid}\nNSpid:\t{t.tid}\n"
             + kb("VmPeak", vm["peak"]) + kb("VmSize", vm["size"]) + kb("VmLck", 0)
             + kb("VmPin", 0) + kb("VmHWM", vm["hwm"]) + kb("VmRSS", vm["rss"])
-            + kb("RssAnon", vm["rss"]) + kb("RssFile", 0) + kb("RssShmem", 0)
+            + kb("RssAnon", vm["rss"] - vm["file"]) + kb("RssFile", vm["file"]) + kb("RssShmem", 0)
             + kb("VmData", vm["data"]) + kb("VmStk", vm["stack"]) + kb("VmExe", vm["exe"])
             + kb("VmLib", vm["lib"]) + kb("VmPTE", 0) + kb("VmSwap", 0)
             + f"CoreDumping:\t0\nThreads:\t{len(_threads(t))}\nSigQ:\t0/63000\n"
@@ -215,9 +215,10 @@ def _status(t) -> str:
 
 def _vm_kb(t) -> dict[str, int]:
     """The sizes status and statm show, in kB: size (every mapping), rss (the pages
-    present), data (private writable), stack, exe (the program's executable mappings),
+    present), file (those of them that are file pages mapped in), data (private
+    writable), stack, exe (the program's executable mappings),
     lib (other executable file mappings), peak and hwm (the most size and rss had)."""
-    vm = dict.fromkeys(("size", "rss", "data", "stack", "exe", "lib", "peak", "hwm"), 0)
+    vm = dict.fromkeys(("size", "rss", "file", "data", "stack", "exe", "lib", "peak", "hwm"), 0)
     space = getattr(t, "space", None)
     if space is None:
         return vm
@@ -236,6 +237,7 @@ def _vm_kb(t) -> dict[str, int]:
         elif v.prot & 2 and not v.shared:          # PROT_WRITE, private
             vm["data"] += n
     vm["rss"] = space.resident_pages() * 4
+    vm["file"] = len(space.file_pages) * 4
     vm["peak"] = max(vm["size"], space.peak_bytes >> 10)
     vm["hwm"] = space.peak_resident_pages() * 4
     return vm
@@ -244,7 +246,8 @@ def _vm_kb(t) -> dict[str, int]:
 def _statm(t) -> str:
     """/proc/PID/statm, in pages: size resident shared text lib(0) data dt(0)."""
     vm = _vm_kb(t)
-    return f"{vm['size'] // 4} {vm['rss'] // 4} 0 {vm['exe'] // 4} 0 {(vm['data'] + vm['stack']) // 4} 0\n"
+    return f"{vm['size'] // 4} {vm['rss'] // 4} {vm['file'] // 4} {vm['exe'] // 4} 0 " \
+        f"{(vm['data'] + vm['stack']) // 4} 0\n"
 
 
 def _environ(t) -> bytes:

@@ -87,6 +87,9 @@ class AddressSpace:
         self.starts: list[int] = []
         self.pt: dict[int, int] = {}
         self.cow: set[int] = set()    # vpns whose frame may be shared: copy before writing
+        # pages of file mappings this process has read through (their file's, not in pt:
+        # RssFile, counted as Linux counts a file page mapped in)
+        self.file_pages: set[int] = set()
         # VmPeak and VmHWM (/proc/PID/status): the mappings' size and the pages present
         # only fall when pages go, so their high-water marks are taken then (note_peaks)
         self.peak_bytes = 0
@@ -139,6 +142,7 @@ class AddressSpace:
             raise MemFault(addr, access, "bus")
         page = backing.page(offset)
         if access != "w" or vma.shared:
+            self.file_pages.add(vpn)
             return page
         # MAP_PRIVATE: until now the page was the file's; its first write copies it
         return self._private_copy(vpn, vma.prot, page)
@@ -156,6 +160,7 @@ class AddressSpace:
 
     def _private_copy(self, vpn: int, prot: int, page: memoryview) -> memoryview:
         """vpn's first write: a new frame of its own holding page's bytes."""
+        self.file_pages.discard(vpn)            # the file's page is no longer what it maps
         copy = self._new_frame(vpn, prot)
         copy[:] = page
         self._shootdown(vpn << 12, (vpn + 1) << 12)          # readers must see the copy too
@@ -244,6 +249,14 @@ class AddressSpace:
             return [v for v in range(start >> 12, end >> 12) if v in self.pt]
         return [v for v in self.pt if start >> 12 <= v < end >> 12]
 
+    def _drop_file_pages(self, start: int, end: int) -> None:
+        """The file pages of [start, end) are no longer mapped in (RssFile)."""
+        pages, first, last = self.file_pages, start >> 12, end >> 12
+        if last - first <= len(pages):
+            pages.difference_update(range(first, last))
+        else:
+            pages.difference_update([v for v in pages if first <= v < last])
+
     def _shootdown(self, start: int, end: int) -> None:
         """Every TLB forgets the pages of [start, end)."""
         for tlb in self.tlbs:
@@ -252,12 +265,13 @@ class AddressSpace:
     def note_peaks(self) -> None:
         """Take the high-water marks of the mappings' size and the pages present (before
         either falls)."""
-        self.peak_pages = max(self.peak_pages, len(self.pt))
+        self.peak_pages = max(self.peak_pages, self.resident_pages())
         self.peak_bytes = max(self.peak_bytes, sum(v.end - v.start for v in self.vmas))
 
     def _unmap_range(self, start: int, end: int) -> None:
         self.note_peaks()
         gone = self._remove(self._range(start, end))
+        self._drop_file_pages(start, end)
         present = self._pages_present(start, end)
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
         self.cow.difference_update(present)
@@ -526,6 +540,7 @@ class AddressSpace:
         end = page_up(addr + length)
         present = self._pages_present(addr, end)
         self.note_peaks()
+        self._drop_file_pages(addr, end)
         self.frames.release([self.pt.pop(v) >> 3 for v in present])
         self.cow.difference_update(present)
         self._shootdown(addr, end)
@@ -569,11 +584,12 @@ class AddressSpace:
         return v.name or (self.name_of_fd(v.file.fd) if v.file and v.file.path is None else "")
 
     def resident_pages(self) -> int:
-        return len(self.pt)
+        """Pages present: its own frames (RssAnon) and file pages mapped in (RssFile)."""
+        return len(self.pt) + len(self.file_pages)
 
     def peak_resident_pages(self) -> int:
         """The most pages present at once since the program started (VmHWM, ru_maxrss)."""
-        return max(self.peak_pages, len(self.pt))
+        return max(self.peak_pages, self.resident_pages())
 
     def unmap_windows(self) -> None:
         """The process ends: unmap every host window of a mapping now, since a window
