@@ -266,11 +266,13 @@ def _smaps_rollup(t) -> str:
     if not vmas:
         return ""
     rss = t.space.resident_pages() * 4
+    file = len(t.space.file_pages) * 4        # read through a mapping: clean
+    anon = rss - file                         # its own frames: written, or zero-filled
     head = f"{vmas[0].start:08x}-{vmas[-1].end:08x} ---p 00000000 00:00 0"
-    fields = [("Rss", rss), ("Pss", rss), ("Pss_Dirty", rss), ("Pss_Anon", rss),
-              ("Pss_File", 0), ("Pss_Shmem", 0), ("Shared_Clean", 0), ("Shared_Dirty", 0),
-              ("Private_Clean", 0), ("Private_Dirty", rss), ("Referenced", rss),
-              ("Anonymous", rss), ("KSM", 0), ("LazyFree", 0), ("AnonHugePages", 0),
+    fields = [("Rss", rss), ("Pss", rss), ("Pss_Dirty", anon), ("Pss_Anon", anon),
+              ("Pss_File", file), ("Pss_Shmem", 0), ("Shared_Clean", 0), ("Shared_Dirty", 0),
+              ("Private_Clean", file), ("Private_Dirty", anon), ("Referenced", rss),
+              ("Anonymous", anon), ("KSM", 0), ("LazyFree", 0), ("AnonHugePages", 0),
               ("ShmemPmdMapped", 0), ("FilePmdMapped", 0), ("Shared_Hugetlb", 0),
               ("Private_Hugetlb", 0), ("Swap", 0), ("SwapPss", 0), ("Locked", 0)]
     return f"{head:<73}[rollup]\n" + "".join(f"{(k + ':'):<16}{v:8d} kB\n" for k, v in fields)
