@@ -232,7 +232,8 @@ def test_exe_link_and_maxrss_are_the_guest_s(rootfs, guest_binary, tmp_path):
     # run through a symlink, /proc/self/exe names the program's own file (it named the
     # link: VmExe was 0 and Python's prefix search saw the link); ru_maxrss is the
     # guest's peak of pages present, VmHWM (it was the emulator's host process's,
-    # ~240 MB): as natively, run through a symlink too
+    # ~240 MB), and a waited-for child's is in wait4's and RUSAGE_CHILDREN's (they
+    # were 0): as natively, run through a symlink too
     os.symlink(host_binary("proc_exe_rss"), tmp_path / "link")
     native = run_command([str(tmp_path / "link")])
     assert native[0] == 0 and "no" not in native[1].decode(), native

@@ -275,6 +275,7 @@ class ExitGroup:
     core: bool
     thread: bool = False
     closed: bool = False
+    maxrss: int = 0          # the process's peak of pages present, kB (ru_maxrss)
 
 
 @message
@@ -427,6 +428,7 @@ class WaitReply:
     status: int
     code: int
     cpu: tuple = (0.0, 0.0)
+    maxrss: int = 0          # kB: its peak, or a waited-for descendant's if larger
 
 
 @message

@@ -574,6 +574,7 @@ class Broker:
 
     def on_exit_group(self, proc: Proc, msg: P.ExitGroup):
         proc.exit = msg
+        proc.grp.end_maxrss = max(proc.grp.end_maxrss, msg.maxrss)
         if proc.grp.members and not msg.thread:
             # the other threads end now, not when this one is reaped
             self._group_ends(proc.grp, _exit_status(msg), sender=proc)
@@ -696,11 +697,13 @@ class Broker:
             # its CPU time and its waited-for children's (wait4's rusage; the parent's
             # RUSAGE_CHILDREN gains them when it reaps)
             cpu = (child.end_cpu[0] + child.children_cpu[0], child.end_cpu[1] + child.children_cpu[1])
+            maxrss = max(child.end_maxrss, child.children_maxrss)
             if not msg.options & WNOWAIT:
                 self.table.reap(child)
                 mine = parent.grp.children_cpu
                 parent.grp.children_cpu = (mine[0] + cpu[0], mine[1] + cpu[1])
-            return P.WaitReply(child.pid, child.status, child.code, cpu)
+                parent.grp.children_maxrss = max(parent.grp.children_maxrss, maxrss)
+            return P.WaitReply(child.pid, child.status, child.code, cpu, maxrss)
         if child is not None:
             (status, code), pid = child.change, child.pid
             if not msg.options & WNOWAIT:

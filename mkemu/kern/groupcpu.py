@@ -55,6 +55,13 @@ def children_seconds(t, info: dict | None = None) -> tuple[float, float]:
     return (info or {}).get("children_cpu", (0.0, 0.0))
 
 
+def children_rusage(t) -> bytes:
+    """RUSAGE_CHILDREN: the times of the children t's process waited for (and theirs)
+    and the largest peak among them, from one question to the broker."""
+    info = t.proc_info(t.pid) or {}
+    return rusage(*children_seconds(t, info), info.get("children_maxrss", 0))
+
+
 def times(t) -> tuple[float, float, float, float]:
     """times(2)'s four (seconds): the process's user and system time and its children's,
     from one question to the broker."""
@@ -62,7 +69,8 @@ def times(t) -> tuple[float, float, float, float]:
     return (*cpu_seconds(t, info), *children_seconds(t, info))
 
 
-def rusage(user: float, system: float, counts=(0,) * 14) -> bytes:
-    """A struct rusage of those times (seconds) and counts (ru_maxrss ... ru_nivcsw)."""
+def rusage(user: float, system: float, maxrss: int = 0, counts=(0,) * 13) -> bytes:
+    """A struct rusage of those times (seconds), ru_maxrss (kB) and the other counts
+    (ru_ixrss ... ru_nivcsw)."""
     return _RUSAGE.pack(int(user), int(user % 1 * 1e6), int(system), int(system % 1 * 1e6),
-                        *counts)
+                        maxrss, *counts)

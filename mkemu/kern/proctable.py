@@ -75,6 +75,8 @@ class Proc:
     gone_cpu: tuple = (0.0, 0.0)       # (user, system) s of its threads that have ended
     end_cpu: tuple = (0.0, 0.0)        # ... of the whole process, once it ended
     children_cpu: tuple = (0.0, 0.0)   # ... of its children it waited for (and theirs)
+    end_maxrss: int = 0                # its peak of pages present (kB), as it ended
+    children_maxrss: int = 0           # the largest of its waited-for descendants'
     stopped: int = 0                   # the signal that stopped it (job control), 0: running
     # a stop or continue its parent has not collected with WUNTRACED/WCONTINUED:
     # (wait status, si_code), or None
@@ -288,7 +290,8 @@ class ProcTable:
                 "host_pids": [m.host_pid for m in p.members if m.host_pid is not None]
                 or [p.host_pid],
                 "cpu": cpu_ticks([m.host_pid for m in p.members] or [p.host_pid], p.gone_cpu),
-                "gone_cpu": p.gone_cpu, "children_cpu": p.children_cpu}
+                "gone_cpu": p.gone_cpu, "children_cpu": p.children_cpu,
+                "children_maxrss": p.children_maxrss}
 
 
 def cpu_ticks(host_pids, gone=(0.0, 0.0)) -> tuple[int, int]:

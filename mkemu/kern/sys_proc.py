@@ -331,12 +331,13 @@ RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 
 @syscall("getrusage", "int", "ptr",
          status="partial: the times are the host processes' (translation included); "
-                "ru_maxrss is the guest's peak pages present; the other counts are the "
-                "calling thread's host process's (none for CHILDREN)")
+                "ru_maxrss is the guest's peak pages present (CHILDREN: the largest "
+                "waited-for descendant's); the other counts are the calling thread's host "
+                "process's (none for CHILDREN)")
 def sys_getrusage(t, who, buf):
     who = s32(who)
     if who == RUSAGE_CHILDREN:
-        t.mem.write(buf, groupcpu.rusage(*groupcpu.children_seconds(t)))
+        t.mem.write(buf, groupcpu.children_rusage(t))
         return 0
     if who not in (RUSAGE_SELF, RUSAGE_THREAD):
         return -errno.EINVAL
@@ -346,10 +347,8 @@ def sys_getrusage(t, who, buf):
         # every thread's (the broker's sum, in clock ticks), but never less than this one's
         group_user, group_system = groupcpu.cpu_seconds(t)
         user, system = max(user, group_user), max(system, group_system)
-    # ru_maxrss: the guest's most pages present, in kB (as Linux: under this image or
-    # the ones it replaced), not the host process's
-    maxrss = max(t.maxrss_carried, t.space.peak_resident_pages()) * 4
-    t.mem.write(buf, groupcpu.rusage(user, system, (maxrss, 0, 0, 0, ru.ru_minflt,
-                                                    ru.ru_majflt, 0, 0, 0, 0, 0, 0,
-                                                    ru.ru_nvcsw, ru.ru_nivcsw)))
+    # ru_maxrss: the guest's, not the host process's
+    t.mem.write(buf, groupcpu.rusage(user, system, t.peak_rss_kb(),
+                                     (0, 0, 0, ru.ru_minflt, ru.ru_majflt, 0, 0, 0, 0, 0, 0,
+                                      ru.ru_nvcsw, ru.ru_nivcsw)))
     return 0

@@ -47,7 +47,7 @@ def _chld_discarded(t) -> bool:
 
 
 @syscall("wait4", "int", "ptr", "flags", "ptr",
-         status="partial: rusage has the child's user and system times alone")
+         status="partial: rusage has the child's user and system times and ru_maxrss alone")
 def sys_wait4(t, pid, wstatus, options, rusage):
     pid = s32(pid)
     if options & ~_WAIT4_OPTIONS:
@@ -67,12 +67,12 @@ def sys_wait4(t, pid, wstatus, options, rusage):
         if wstatus:
             t.mem.write_u32(wstatus, reply.status)
         if rusage:
-            t.mem.write(rusage, groupcpu.rusage(*reply.cpu))
+            t.mem.write(rusage, groupcpu.rusage(*reply.cpu, reply.maxrss))
     return reply.pid
 
 
 @syscall("waitid", "int", "int", "ptr", "flags", "ptr",
-         status="partial: rusage has the child's user and system times alone")
+         status="partial: rusage has the child's user and system times and ru_maxrss alone")
 def sys_waitid(t, idtype, id_, infop, options, rusage):
     id_ = s32(id_)
     if options & ~_WAITID_OPTIONS or not options & (WEXITED | WUNTRACED | WCONTINUED):
@@ -104,7 +104,8 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
             info = bytes(_SIGINFO_CHLD.size)         # WNOHANG, none ready: Linux zeroes it
         t.mem.write(infop, info)
     if rusage:
-        t.mem.write(rusage, groupcpu.rusage(*reply.cpu) if reply.pid else bytes(RUSAGE_SIZE))
+        t.mem.write(rusage, groupcpu.rusage(*reply.cpu, reply.maxrss) if reply.pid
+                    else bytes(RUSAGE_SIZE))
     return 0
 
 

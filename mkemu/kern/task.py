@@ -157,6 +157,11 @@ class Task:
         space.tlbs.append(tlb)
         return space, tlb, GuestAccess(tlb)
 
+    def peak_rss_kb(self) -> int:
+        """ru_maxrss: the process's most pages present, in kB, under this image or the
+        ones it replaced (Linux carries the peak across execve)."""
+        return max(self.maxrss_carried, self.space.peak_resident_pages()) * 4
+
     def _mapped_file_name(self, fd: int) -> str:
         """How /proc/PID/maps names a mapping of guest descriptor fd, as Linux does: the
         file's path as the guest sees it (" (deleted)" after an unlink), a memfd's
@@ -540,7 +545,8 @@ def task_main(chan: Channel, phys: PhysMem, config: TaskConfig, path: str,
                 _close_all_but(chan.sock.fileno())
             except Exception:
                 closed = False            # the end is then reported when the host's is
-        chan.send(P.ExitGroup(code, sig, core, thread_only, closed))
+        chan.send(P.ExitGroup(code, sig, core, thread_only, closed,
+                              task.peak_rss_kb() if task is not None else 0))
         if task is not None and task.threaded:
             task.space.leave()
             if task.shares_fds:           # the table outlives this process: close its own

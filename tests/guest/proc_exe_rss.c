@@ -3,8 +3,9 @@
  * there ru_maxrss is the process's peak of pages present, in kB: small at first
  * (Linux carries the peak across execve, so it is the child's: what a forked
  * python3 has would fill it), up by 32 MiB once 32 MiB are touched, kept after they
- * are unmapped, and equal to /proc/self/status's VmHWM.  Prints only comparisons,
- * for the native run's output to be the same. */
+ * are unmapped, and equal to /proc/self/status's VmHWM; the parent's wait4 and
+ * RUSAGE_CHILDREN show that peak.  Prints only comparisons, for the native run's
+ * output to be the same. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdio.h>
@@ -69,7 +70,12 @@ int main(int argc, char **argv)
         _exit(127);
     }
     int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    struct rusage child, children;
+    if (pid < 0 || wait4(pid, &status, 0, &child) != pid)
         return 1;
+    getrusage(RUSAGE_CHILDREN, &children);
+    printf("wait4's ru_maxrss is the child's peak: %s\n",
+           child.ru_maxrss >= 32 * 1024 && child.ru_maxrss < 48 * 1024 ? "yes" : "no");
+    printf("RUSAGE_CHILDREN's is the same: %s\n", children.ru_maxrss == child.ru_maxrss ? "yes" : "no");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
