@@ -127,10 +127,13 @@ def _stat_line(pid: int, comm: str, state: str, ppid: int, pgid: int, sid: int,
 
 
 def _nice(host_pid: int | None) -> int:
-    """A guest thread's nice value: its host process's (kern/nice.py); 0: this one."""
+    """A guest thread's nice value: its host process's (kern/nice.py; host_pid 0: this
+    one); a thread with no host process (yet, or any more) shows 0."""
+    if host_pid is None:
+        return 0
     try:
-        return os.getpriority(os.PRIO_PROCESS, host_pid or 0)
-    except (OSError, TypeError):
+        return os.getpriority(os.PRIO_PROCESS, host_pid)
+    except OSError:
         return 0
 
 

@@ -43,8 +43,7 @@ def _targets(t, which: int, who: int) -> list[tuple[int, bool]]:
             raise _error(errno.ESRCH)
         return [(info["tid_host_pid"], info["pid"] == t.pid)]
     if which == PRIO_PGRP:
-        own = t.proc_info(t.pid)
-        group = who or (own or {}).get("pgid", t.pid)
+        group = who or (t.proc_info(t.pid) or {}).get("pgid", t.pid)
         found = []
         for pid in brokercall.call(t, P.ProcList(), P.ProcListReply).pids:
             info = t.proc_info(pid)

@@ -71,6 +71,15 @@ class Vma:
         return bool(self.flags & MAP_SHARED)
 
 
+def _pages_in(pages, start: int, end: int) -> list[int]:
+    """The vpns of [start, end) that the collection `pages` (a page table, a set) holds:
+    the range looked up in it, or it filtered, whichever is shorter."""
+    first, last = start >> 12, end >> 12
+    if last - first <= len(pages):
+        return [v for v in range(first, last) if v in pages]
+    return [v for v in pages if first <= v < last]
+
+
 def _allows(prot: int, access: str) -> bool:
     if access == "w":
         return bool(prot & PROT_WRITE)
@@ -244,18 +253,11 @@ class AddressSpace:
         return list(range(lo, hi))
 
     def _pages_present(self, start: int, end: int) -> list[int]:
-        n = (end - start) >> 12
-        if n <= len(self.pt):
-            return [v for v in range(start >> 12, end >> 12) if v in self.pt]
-        return [v for v in self.pt if start >> 12 <= v < end >> 12]
+        return _pages_in(self.pt, start, end)
 
     def _drop_file_pages(self, start: int, end: int) -> None:
         """The file pages of [start, end) are no longer mapped in (RssFile)."""
-        pages, first, last = self.file_pages, start >> 12, end >> 12
-        if last - first <= len(pages):
-            pages.difference_update(range(first, last))
-        else:
-            pages.difference_update([v for v in pages if first <= v < last])
+        self.file_pages.difference_update(_pages_in(self.file_pages, start, end))
 
     def _shootdown(self, start: int, end: int) -> None:
         """Every TLB forgets the pages of [start, end)."""
