@@ -224,7 +224,8 @@ class Engine:
         # ... and a marked branch's fall-through exit counts too, to settle it by
         # which side got hot in fewer guest instructions (cpu/branchmarks.py)
         self.exit_began: dict[int, int] = {}    # exit key -> S.icount at its first count
-        self.fall_span: dict[int, int] = {}     # branch -> S.icount its fall-through took
+        self.fall_span: dict[int, int] = {}     # branch -> instructions a HOT_EXITS of its
+        #                                           fall-through exits took
         self.marks_learned = 0
         # Regions: sampling (Engine._sample), and the live regions by case pc and by page
         self.policy = POLICIES.get(os.environ.get("MKEMU_REGIONS", ""))   # None: off
@@ -443,7 +444,8 @@ class Engine:
         self.exit_counts[branch_pc] = n
         if n == 1:
             self.exit_began[branch_pc] = self.state.icount
-        if n >= (HOT_EXITS if branchmarks.kind(branch_pc) != branchmarks.FALL else branchmarks.FALL_EXITS):
+        if n >= (HOT_EXITS if branchmarks.kind(branch_pc) != branchmarks.FALL
+                 else branchmarks.FALL_EXITS):
             self.hot_branch(branch_pc, block_start)
 
     def side_exit(self, local: dict, exit: str, lazy_flags: tuple | None = None) -> int:

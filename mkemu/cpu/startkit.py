@@ -32,8 +32,9 @@ START_KIT_MAX = 20000       # traces one kit holds (python3 -c pass: ~19,000, 56
 GROW_SHARE = 16             # rewritten when the run added or left 1/16 of the kit's size
 # ... or learnt this many branch marks (cpu/branchmarks.py): else the next run starts
 # with the kit's marks and learns them again, 32 side exits and a look-up each
-# (python3 -c pass: ~600 a run, ~0.4 s)
-LEARNT_MIN = 16
+# (python3 -c pass: ~600 a run, ~0.4 s).  A warm run still learns some (python3:
+# ~40, some in traces no kit keeps), and writing its 42 MB kit each time costs more
+LEARNT_MIN = 64
 
 
 class StartKit:
