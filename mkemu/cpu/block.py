@@ -32,7 +32,6 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_compile
-from . import branchmarks
 from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
@@ -726,30 +725,22 @@ class BlockBuilder:
         likely-taken)."""
         target &= M64
         flags = self.flags
-        taken, counted = False, None
-        if self._can_follow(target):
-            taken, counted = branchmarks.shape(self.pc, self.likely_taken, self.marks)
-            if counted is not None and branchmarks.kind(counted) and self.tier_up:
-                # settling a marked branch pays two translations: only in traces
-                # run enough to be made in full (in every trace, a cold python3
-                # start took 18% longer; this way, 8%)
-                counted = None
-        if taken:
+        followable = self._can_follow(target)
+        if followable:
+            self.marks[self.pc] = self.pc in self.likely_taken
+        if followable and self.marks[self.pc]:
             # the taken side is the hot one: follow it, leave for the fall-through
             self.begin_if(f"not {cond}")
-            fall = (self.pc + 4) & M64
-            if counted is not None and fall != self.start:    # (else a loop's back edge)
-                self.line(f"HOT({counted:#x}, {self.start:#x})")
-            self._goto(fall)
+            self._goto((self.pc + 4) & M64)
             self.end_if()
             self.flags = flags
             self.follow = target
             self.linear = False
             return
         self.begin_if(cond)
-        if counted is not None:
+        if followable:
             # count this side exit; a hot one has its trace retranslated to follow it
-            self.line(f"HOT({counted:#x}, {self.start:#x})")
+            self.line(f"HOT({self.pc:#x}, {self.start:#x})")
         self._goto(target)
         self.end_if()
         self.flags = flags

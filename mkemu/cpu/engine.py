@@ -23,7 +23,7 @@ from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
-from . import branchmarks, familyhelpers, flags, tiercode
+from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, page_hash
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 from .tier import RunCounts, tier_up_runs, warm_seed
@@ -221,12 +221,6 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
-        # ... and a marked branch's fall-through exit counts too, to settle it by
-        # which side got hot in fewer guest instructions (cpu/branchmarks.py)
-        self.exit_began: dict[int, int] = {}    # exit key -> S.icount at its first count
-        self.fall_span: dict[int, int] = {}     # branch -> instructions a HOT_EXITS of its
-        #                                           fall-through exits took
-        self.marks_learned = 0
         # Regions: sampling (Engine._sample), and the live regions by case pc and by page
         self.policy = POLICIES.get(os.environ.get("MKEMU_REGIONS", ""))   # None: off
         self.sample_at = self.policy.first if self.policy else -1
@@ -442,10 +436,7 @@ class Engine:
         every trace: an exit counts only until it is hot)."""
         n = self.exit_counts.get(branch_pc, 0) + 1
         self.exit_counts[branch_pc] = n
-        if n == 1:
-            self.exit_began[branch_pc] = self.state.icount
-        if n >= (HOT_EXITS if branchmarks.kind(branch_pc) != branchmarks.FALL
-                 else branchmarks.FALL_EXITS):
+        if n >= HOT_EXITS:
             self.hot_branch(branch_pc, block_start)
 
     def side_exit(self, local: dict, exit: str, lazy_flags: tuple | None = None) -> int:
@@ -470,29 +461,8 @@ class Engine:
         side, and this one is retranslated when next entered.  A trace made
         before the branch was marked (the branch is in several traces) still
         counts it: it is dropped too, so a marked branch's side exit stops
-        counting everywhere (counting is a first tier only).  The exits that
-        count a marked branch's other side settle it (cpu/branchmarks.py): the
-        key is then branch_pc + FALL or AGAIN."""
-        likely = self.likely_taken
-        before = len(likely)
-        span = self.state.icount - self.exit_began.get(branch_pc, self.state.icount)
-        kind = branchmarks.kind(branch_pc)
-        branch = branch_pc - kind
-        if kind == 0:
-            likely.add(branch)
-        elif branch + branchmarks.FALL not in likely and branch + branchmarks.TAKEN not in likely:
-            if kind == branchmarks.FALL:
-                # time the taken side now, in the same phase of the program (the
-                # mark may be from another: python3's start-up marks branches of
-                # its eval loop that a script's loop then takes otherwise)
-                self.fall_span[branch] = span * HOT_EXITS // branchmarks.FALL_EXITS
-                likely.add(branch + branchmarks.AGAIN)
-            else:
-                likely.add(branchmarks.settle(branch, self.fall_span.get(branch), span))
-        if len(likely) > before:
-            self.marks_learned += 1
-            if self.code_cache is not None and self.code_cache.start is not None:
-                self.code_cache.start.learned += 1      # for the next run's start kit
+        counting everywhere (counting is a first tier only)."""
+        self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
         region = self.region_of.get(block_start)
         if region is not None:

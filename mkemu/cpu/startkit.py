@@ -14,8 +14,7 @@ the page it starts on, and the engine adopts a page's traces only when the page 
 mapped has that hash (a rebuilt program at the same path finds nothing of its old
 kit and runs as without one).  A run whose traces differ from its kit's (it had to
 read or translate traces beyond it, or left kit pages unrun: together GROW_SHARE of
-it, or HINT_MIN for a first kit; or it learnt LEARNT_MIN branch marks, whose
-traces it read or made) writes the kit again as what it ran, whole, to a
+it, or HINT_MIN for a first kit) writes the kit again as what it ran, whole, to a
 temporary name renamed into place.  So a program started with changing arguments
 (busybox's applets, python3's scripts) keeps the kit of its latest run rather than
 the union of all.  Only the machine's first process writes, and only for its first
@@ -30,11 +29,6 @@ from types import CodeType
 
 START_KIT_MAX = 20000       # traces one kit holds (python3 -c pass: ~19,000, 56 MB)
 GROW_SHARE = 16             # rewritten when the run added or left 1/16 of the kit's size
-# ... or learnt this many branch marks (cpu/branchmarks.py): else the next run starts
-# with the kit's marks and learns them again, 32 side exits and a look-up each
-# (python3 -c pass: ~600 a run, ~0.4 s).  A warm run still learns some (python3:
-# ~40, some in traces no kit keeps), and writing its 42 MB kit each time costs more
-LEARNT_MIN = 64
 
 
 class StartKit:
@@ -46,7 +40,6 @@ class StartKit:
         self.base: list[tuple] = []         # (page hash, pc, marks) loaded, in file order
         self.codes: dict[tuple, tuple] = {}     # name -> (code, extra): loaded or made
         self.made: list[tuple] = []         # names the run read or translated itself
-        self.learned = 0                    # branch marks its engine learnt
 
     def note(self, name: tuple, code, extra) -> None:
         """A trace the run had to read from a page file or translate (the newest code
@@ -61,15 +54,9 @@ class StartKit:
         known = set(self.base)
         kept = [n for n in self.base if (n[0], n[1] >> 12) in taken]
         new = [n for n in dict.fromkeys(self.made) if n not in known]
-        if len(new) + len(self.base) - len(kept) < max(self.min_new, len(self.base) // GROW_SHARE) \
-                and (self.learned < LEARNT_MIN or not new):
+        if len(new) + len(self.base) - len(kept) < max(self.min_new, len(self.base) // GROW_SHARE):
             return None
-        # not the variants the marks now contradict (superseded by what the run learnt;
-        # CodeCache._make_kit would leave them out): they filled python3's kit
-        names = kept + new
-        hot = {branch for _, _, marks in names for branch, marked in marks if marked}
-        names = [n for n in names if all((branch in hot) == marked for branch, marked in n[2])]
-        self.base, self.made, self.learned = names[:START_KIT_MAX], [], 0
+        self.base, self.made = (kept + new)[:START_KIT_MAX], []
         entries = []
         for name in self.base:
             code, extra = self.codes[name]

@@ -437,7 +437,6 @@ class Task:
         return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
-                f"mkemu: branch-marks {self.engine.marks_learned}",   # learnt in this run
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
                 f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
                 # its host minor page faults (a fork child's from the fork: copy-on-write)

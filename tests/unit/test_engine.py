@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from mkemu.cpu import branchmarks
 from mkemu.cpu.codecache import CodeCache
 from mkemu.cpu.decode import block_helpers
 from mkemu.cpu.engine import TRAP_FAULT, Engine
@@ -290,53 +289,3 @@ def test_dump_starts_with_a_legend_of_every_short_name_the_code_uses():
                if name not in helpers and not name.startswith("__")
                and not re.search(rf"(?<![\w.]){name}(?!\w)", legend)]
     assert unnamed == []
-
-
-# for i from 0 to 8000: bl F, where F is `cbz x4, T; add x3, x3, #1; ret;
-# T: add x1, x1, #1; ret` with x4 = i & (3 if i < 128 else 63): the branch at
-# CODE + 56 is taken every fourth trip of the first 128, every 64th after
-PHASED = [movz(0, 8000), movz(1, 0), movz(2, 0), 0x94000005, 0x91000442, 0xEB00005F,
-          0x54FFFFA1, BRK, 0xD347FC45, 0xF10000BF, 0xD2800066, 0xD28007E7, 0x9A8700C6,
-          0x8A060044, 0xB4000064, 0x91000463, 0xD65F03C0, 0x91000421, 0xD65F03C0]
-# the same around cbnz x4, T with x4 = i & 15 (at CODE + 36): taken 15 trips in 16
-MOSTLY_TAKEN = [movz(0, 8000), movz(1, 0), movz(2, 0), 0x94000005, 0x91000442, 0xEB00005F,
-                0x54FFFFA1, BRK, 0x92400C44, 0xB5000064, 0x91000463, 0xD65F03C0,
-                0x91000421, 0xD65F03C0]
-
-
-def test_a_marked_branch_whose_fall_through_turns_usual_is_settled_to_follow_it():
-    st, eng, _ = machine(PHASED)
-    assert eng.run() == TRAP_BRK
-    assert (st.x[1], st.x[2], st.x[3]) == (155, 8000, 7845)
-    # taken 32 times: marked; then its fall-through exit got hot (128 trips), so the
-    # taken side was timed again (AGAIN: 2,048 trips) and the fall-through won
-    branch = CODE + 56
-    assert {branch, branch + branchmarks.AGAIN, branch + branchmarks.FALL} <= eng.likely_taken
-    assert branch + branchmarks.TAKEN not in eng.likely_taken
-    # a trip after the first 128 leaves the trace from the loop (which goes on into F)
-    # once for F's ret: twice while the trace followed the taken side (~23,800 runs)
-    assert eng.block_runs < 2.5 * 8000
-
-
-def test_the_code_cache_brings_a_settled_branch_to_the_next_run(tmp_path):
-    st, eng, _ = machine(PHASED, CodeCache(tmp_path))
-    assert eng.run() == TRAP_BRK
-    eng.code_cache.flush()
-    first = (st.x[:5], st.icount, eng.block_runs)
-    st, eng, _ = machine(PHASED, CodeCache(tmp_path))
-    assert eng.run() == TRAP_BRK
-    assert (st.x[:5], st.icount) == first[:2]
-    # the variants that settled the branch are served (they follow the most marks),
-    # so this run starts with the marks that took the first run 192 exits to learn
-    assert CODE + 56 + branchmarks.FALL in eng.likely_taken
-    assert eng.exit_counts.get(CODE + 56 + branchmarks.FALL, 0) == 0
-    assert eng.blocks_from_cache > 0 and eng.block_runs <= first[2]
-
-
-def test_a_marked_branch_taken_more_often_than_not_stays_marked():
-    st, eng, _ = machine(MOSTLY_TAKEN)
-    assert eng.run() == TRAP_BRK
-    assert (st.x[1], st.x[2], st.x[3]) == (7500, 8000, 500)
-    branch = CODE + 36
-    assert {branch, branch + branchmarks.TAKEN} <= eng.likely_taken
-    assert branch + branchmarks.FALL not in eng.likely_taken
