@@ -137,6 +137,16 @@ def _nice(host_pid: int | None) -> int:
         return 0
 
 
+def _thread_nice(t, tid: int) -> int:
+    """The nice value of thread tid of t's process (each thread has its own, as in
+    Linux; /proc/PID/stat shows the first thread's, whichever thread reads it)."""
+    if tid == getattr(t, "tid", tid):
+        return _nice(0)
+    ask = getattr(t, "proc_info", None)
+    info = ask(tid) if ask else None
+    return _nice(info.get("tid_host_pid") if info else None)
+
+
 def _sig_masks(t) -> tuple[int, int, int, int]:
     """(pending, blocked, ignored, caught) of a task, as stat and status show them."""
     sig = getattr(t, "sig", None)
@@ -322,8 +332,9 @@ def _stat(t, shown: int | None = None) -> str:
     if info is not None and getattr(t, "threaded", False):
         utime, stime = info["cpu"]          # every thread's host process (the broker's sum)
     more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
-                rss=vm["rss"] // 4, sigs=_sig_masks(t), nice=_nice(0))
+                rss=vm["rss"] // 4, sigs=_sig_masks(t))
     tid = t.pid if shown is None else shown
+    more["nice"] = _thread_nice(t, tid)
     if info is None:
         return _stat_line(tid, _comm(t), _state(t), t.ppid, t.pid, t.pid, 0, **more)
     return _stat_line(tid, _comm(t), _state(t), t.ppid, info["pgid"], info["sid"],
@@ -424,14 +435,15 @@ def _other_status(info: dict) -> str:
             f"Threads:\t{len(info.get('threads', [1]))}\n")
 
 
-def _other_stat(i: dict, tid: int | None = None) -> str:
-    """/proc/PID/stat of another process (its task/TID/stat: tid first) from what the
-    broker knows: no memory sizes or signal masks (its task has those: status)."""
+def _other_stat(i: dict, tid: int | None = None, thread: dict | None = None) -> str:
+    """/proc/PID/stat of another process (its task/TID/stat: tid first, with the nice
+    value of that thread, whose broker info is thread) from what the broker knows: no
+    memory sizes or signal masks (its task has those: status)."""
     utime, stime = i.get("cpu", (0, 0))
     return _stat_line(tid or i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"], i["sid"],
                       int(i["started"] * 100), i.get("tty_nr", 0), i.get("tpgid", -1),
                       utime=utime, stime=stime, threads=len(i.get("threads", [1])),
-                      nice=_nice(i.get("tid_host_pid") or i.get("host_pid")))
+                      nice=_nice((thread or i).get("tid_host_pid") or i.get("host_pid")))
 
 
 OTHER_TEXT = {
@@ -462,7 +474,7 @@ def _other(t, path: bytes) -> Node | None:
         if rest == b"/comm" and tid != info["pid"]:
             return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
         if rest == b"/stat":
-            return TextFile(path, lambda t: _other_stat(info, tid))
+            return TextFile(path, lambda t: _other_stat(info, tid, t.proc_info(tid)))
     return _other_node(t, path, info, tid, rest)
 
 

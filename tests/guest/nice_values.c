@@ -1,9 +1,10 @@
 /* Nice values: setpriority sticks and getpriority reads it back, /proc/self/stat
- * shows it, a fork child and a thread inherit it, a parent renices its child by
+ * shows it (a thread's task stat its own), a fork child and a thread inherit it, a parent renices its child by
  * pid and by process group, bad arguments fail as in Linux, and a process that
  * drops root may raise its value but not lower it, nor touch another user's
  * process.  Values are taken relative to the one the program starts with.  Prints
  * only comparisons, for the native run's output to be the same. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,10 +16,10 @@
 
 static const char *yes(int ok) { return ok ? "yes" : "no"; }
 
-static int stat_nice(void)
+static int stat_nice_at(const char *path)
 {
     char buf[1024], *p;
-    FILE *f = fopen("/proc/self/stat", "r");
+    FILE *f = fopen(path, "r");
     int n = 0, nice = -100;
     if (!f || !fgets(buf, sizeof buf, f))
         return nice;
@@ -30,7 +31,25 @@ static int stat_nice(void)
     return nice;
 }
 
+static int stat_nice(void) { return stat_nice_at("/proc/self/stat"); }
+
 static int thread_nice;
+
+/* a thread that sets its own nice value, then reads its own and its process's stat */
+static int sibling_set[2], sibling_go[2];
+static int sibling_tid, sibling_own_stat, sibling_process_stat;
+
+static void *sibling(void *arg)
+{
+    char c;
+    sibling_tid = gettid();
+    setpriority(PRIO_PROCESS, sibling_tid, *(int *)arg);
+    sibling_own_stat = stat_nice_at("/proc/thread-self/stat");
+    sibling_process_stat = stat_nice();
+    if (write(sibling_set[1], "x", 1) != 1 || read(sibling_go[0], &c, 1) != 1)
+        return NULL;
+    return NULL;
+}
 
 static void *in_thread(void *arg)
 {
@@ -82,6 +101,24 @@ int main(void)
     pthread_create(&th, NULL, in_thread, NULL);
     pthread_join(th, NULL);
     printf("a new thread inherits it: %s\n", yes(thread_nice == base + 3));
+
+    /* a thread's own value shows in its task's stat; /proc/PID/stat is the process's
+     * first thread's, whichever thread reads it */
+    int value = base + 5;
+    char c, path[64];
+    if (pipe(sibling_set) != 0 || pipe(sibling_go) != 0)
+        return 1;
+    pthread_create(&th, NULL, sibling, &value);
+    if (read(sibling_set[0], &c, 1) != 1)
+        return 1;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", sibling_tid);
+    printf("a thread's task stat shows its own: %s\n",
+           yes(stat_nice_at(path) == base + 5 && sibling_own_stat == base + 5));
+    printf("the process's stat shows the first thread's: %s\n",
+           yes(stat_nice() == base + 3 && sibling_process_stat == base + 3));
+    if (write(sibling_go[1], "x", 1) != 1)
+        return 1;
+    pthread_join(th, NULL);
 
     int fds[2];
     pid_t child = waiting_child(fds);
