@@ -24,7 +24,7 @@ from types import FunctionType
 
 from ..mm.fault import MemFault
 from . import familyhelpers, flags, tiercode
-from .codecache import CodeCache, page_hash
+from .codecache import CodeCache, function_code, page_hash
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 from .tier import RunCounts, tier_up_runs, warm_seed
 
@@ -335,13 +335,22 @@ class Engine:
             self.blocks_translated += n
             self.blocks_from_cache += n
 
+    def _function(self, code, name: str) -> Callable:
+        """The function a block's or region's module code defines as name.  Made from
+        the function's own code when the module does nothing else, not by running
+        the module: a new key in the globals dict (even one popped at once) resets its
+        keys version, and then every LOAD_GLOBAL that CPython specialised, in every
+        trace, misses until it specialises again (~50 runs); a cold python3 start
+        did that 19,700 times."""
+        code = function_code(code)
+        if code.co_name != "<module>":
+            return FunctionType(code, self.globals)
+        exec(code, self.globals)
+        return self.globals.pop(name)
+
     def _install(self, pc: int, code, pages) -> Callable:
         familyhelpers.ensure(code, self.globals)
-        if code.co_name != "<module>":       # the function's own code (codecache.function_code)
-            fn = FunctionType(code, self.globals)
-        else:
-            exec(code, self.globals)
-            fn = self.globals.pop(f"blk_{pc:x}")
+        fn = self._function(code, f"blk_{pc:x}")
         self.blocks[pc] = fn
         for page in pages:
             self.page_blocks.setdefault(page, set()).add(pc)
@@ -578,8 +587,7 @@ class Engine:
             return False            # too deep for the compiler (nested blocks): traces do
         for r in old:
             self._drop_region(r, running=False)
-        exec(code, self.globals)
-        fn = self.globals.pop(name)
+        fn = self._function(code, name)
         pages = set().union(*(p.pages for p in parts))
         region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs}, weight)
         for pc, entry in region.entries.items():
