@@ -578,7 +578,7 @@ class Engine:
         weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
         from .region import region_source
-        src = region_source(name, parts, weight)
+        src = region_source(name, parts, weight, bindable=self.globals)
         if self.dump:
             self.dump(src)
         try:
@@ -588,6 +588,9 @@ class Engine:
         for r in old:
             self._drop_region(r, running=False)
         fn = self._function(code, name)
+        # the globals it takes as parameters (region_source's bindable), as they are
+        # now: an engine never rebinds its globals, only fills the objects they name
+        fn.__defaults__ = tuple(self.globals[n] for n in fn.__code__.co_varnames[4:fn.__code__.co_argcount])
         pages = set().union(*(p.pages for p in parts))
         region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs}, weight)
         for pc, entry in region.entries.items():
