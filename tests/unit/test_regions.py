@@ -453,3 +453,24 @@ def test_a_region_is_dropped_only_when_two_windows_find_it_slower(tmp_path, monk
             assert eng._trial == (region, 1000.0, 1)
     assert (eng.region_of.get(region.pcs[0]) is region) is kept
     assert bool(eng.no_region) is not kept
+
+
+def test_a_region_reads_the_engine_globals_it_uses_as_locals_and_adds_none(tmp_path, monkeypatch):
+    # its memory helpers are parameters bound to the engine's objects (LOAD_FAST in
+    # its loop); blocks and regions are made without running their modules in the
+    # engine's globals (a key added there, even popped at once, would undo CPython's
+    # LOAD_GLOBAL caches in every trace)
+    from mkemu.cpu import engine as engine_module
+    st, eng, mem = machine(asm(FIB.format(n=16), tmp_path), eager=True)
+    ran = []
+    monkeypatch.setattr(engine_module, "exec", lambda *a: ran.append(a), raising=False)
+    assert run(st, eng) == TRAP_BRK and st.x[0] == 987
+    assert ran == [] and eng.blocks_translated > 0
+    regions = {id(r): r for r in eng.region_of.values()}
+    assert regions
+    for region in regions.values():
+        fn = next(iter(region.entries.values())).func
+        code = fn.__code__
+        bound = dict(zip(code.co_varnames[4:code.co_argcount], fn.__defaults__))
+        assert bound["RT"] is eng.globals["RT"] and bound["WQ"] is eng.globals["WQ"]
+        assert "S" not in bound and not {"RT", "WQ", "U2Q"} & set(code.co_names)
