@@ -78,7 +78,7 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     weight: how often each case's pc was entered (the search puts the heavy ones
     near its top; a case without a weight counts 1).  bindable: global names (the
     engine's) that the function takes as parameters after V when its cases use
-    them; the engine gives them their values as defaults (Engine._bind), so the
+    them; the engine gives them their values as defaults (Engine._make_region), so the
     region's hot loop reads RT, U64, WQ... as locals (a LOAD_FAST, ~3 ns less than
     a LOAD_GLOBAL, twice in most loads and stores)."""
     weight = weight or {}

@@ -331,10 +331,9 @@ def _stat(t, shown: int | None = None) -> str:
     utime, stime = _cpu_ticks()
     if info is not None and getattr(t, "threaded", False):
         utime, stime = info["cpu"]          # every thread's host process (the broker's sum)
-    more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
-                rss=vm["rss"] // 4, sigs=_sig_masks(t))
     tid = t.pid if shown is None else shown
-    more["nice"] = _thread_nice(t, tid)
+    more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
+                rss=vm["rss"] // 4, sigs=_sig_masks(t), nice=_thread_nice(t, tid))
     if info is None:
         return _stat_line(tid, _comm(t), _state(t), t.ppid, t.pid, t.pid, 0, **more)
     return _stat_line(tid, _comm(t), _state(t), t.ppid, info["pgid"], info["sid"],
