@@ -36,7 +36,7 @@ from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
-from .tracetext import BACK_EDGE
+from .tracetext import BACK_EDGE, FAULT_DOC
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -226,6 +226,26 @@ def _with_fault_pc(lines: list[str], handler: int, marks: str, base: str = "") -
     case; none for a trace, whose marks are its own line numbers)."""
     ind = lines[handler][:len(lines[handler]) - len(lines[handler].lstrip())]
     lines.insert(handler + 1, f"{ind}    _pc = FAULTPC('{marks}'{', ' + base if base else ''})")
+
+
+# A first-tier trace has no fault path of its own: a try/except and its handler's
+# lines were a quarter of the compile time of the traces a cold python3 start
+# makes, most of which run a few times and never fault.  A string constant holds
+# what the handler would have run, and the dispatcher unwinds the trace's frame
+# from the exception's traceback (engine.unwind_first_tier).  One constant for the
+# compiler (assigned, not a docstring: python -OO drops those).
+FAULT_DOC_MARK = "@FAULTDOC@"
+
+
+def fault_doc(marks: str, runs: str, names: str, before: list[str], after: list[str]) -> str:
+    """A first-tier trace's fault path as a string literal: FAULT_DOC, then lines: the marks
+    (_pc_by_line), the pc runs (_pc_runs), the registers to store, then the
+    handler lines run before the store (fault_lines) and after it (the flags),
+    each set dedented to the left margin and ended by a line '.'."""
+    parts = [marks, runs, names]
+    for lines in (before, after):
+        parts += [line[8:] for line in lines] + ["."]
+    return repr(FAULT_DOC + "\n".join(parts))
 
 
 def _pc_in(pcs: list[int]) -> str:
@@ -848,13 +868,15 @@ class BlockBuilder:
         regs = _run_assignments(loads, False) if tier_up else [f"{name} = {f}[{n}]" for f, n, name in loads]
         loop_flags = self._loop_flag_stores()
         head = [f"def {name}(S, X, V):"]
-        if tier_up:
+        if tier_up:     # no try: its fault path is a constant (fault_doc)
+            head.append(f"    _fault = {FAULT_DOC_MARK}")
             head += [f"    TC[{self.start:#x}] = _tc = TC[{self.start:#x}] + 1",
                      f"    if _tc >= TN: return TIERUP({self.start:#x})"]
         head += [f"    {r}" for r in regs]
         head += [f"    {t}" for t in self._entry_lines(loop_flags, always_n=False)]
-        head.append("    try:")
-        body_indent = "        "
+        if not tier_up:
+            head.append("    try:")
+        body_indent = "    " if tier_up else "        "
         if self.loop:
             head.append(f"        {self._loop_header()}")
             body_indent = "            "
@@ -902,6 +924,11 @@ class BlockBuilder:
         # before the faulting one (by its pc), stores the registers assigned so
         # far (those not loaded on entry only if already assigned) and sets S.pc
         names = " ".join(name for _, _, name in self._stores(written_all))
+        if tier_up:
+            text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
+            doc = fault_doc(marks, self._pc_runs(text=True), names, self.fault_lines,
+                            self._fault_flag_lines(loop_flags))
+            return text.replace(FAULT_DOC_MARK, doc, 1)
         tail = ["    except BaseException:", *self.fault_lines,
                 f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
         tail += self._fault_flag_lines(loop_flags)
@@ -953,16 +980,19 @@ class BlockBuilder:
         lb = loop_flags.get(self._loop_flags[k])
         return f"{indent}_lb = {lb}\n" if len(loop_flags) > 1 and lb else ""
 
-    def _pc_runs(self) -> str:
+    def _pc_runs(self, text: bool = False) -> str:
         """The trace's instructions as a tuple literal of runs of consecutive
         addresses, (first pc, its index in the trace, length): what UNWIND
-        counts the instructions done by."""
+        counts the instructions done by (text: as 'PC INDEX LENGTH ...', hex pcs,
+        for fault_doc)."""
         runs: list[list[int]] = []
         for pc, i in self.pc_index.items():
             if runs and pc == runs[-1][0] + 4 * runs[-1][2] and i == runs[-1][1] + runs[-1][2]:
                 runs[-1][2] += 1
             else:
                 runs.append([pc, i, 1])
+        if text:
+            return " ".join(f"{pc:x} {i} {n}" for pc, i, n in runs)
         return "(" + "".join(f"({pc:#x}, {i}, {n}), " for pc, i, n in runs) + ")"
 
     def _loop_flag_stores(self) -> dict[FlagState, int]:

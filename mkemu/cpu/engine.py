@@ -27,6 +27,7 @@ from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, function_code, page_hash
 from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
 from .tier import RunCounts, tier_up_runs, warm_seed
+from .tracetext import FAULT_DOC
 
 TYPE_CHECKING = False   # (not typing's: a warm run imports no typing)
 if TYPE_CHECKING:       # the translator is imported at the first trace made (familyhelpers.py)
@@ -73,6 +74,8 @@ LEGEND = """\
 #   FAULTPC  a trace's faulting pc, by the line it left at (no `_pc =` lines)
 #   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
 #   translated in full, and the call that drops it for that (cpu/tier.py)
+#   _fault  a first-tier trace's fault path, as data: it has no except clause
+#   (block.fault_doc; the dispatcher runs it: unwind_first_tier)
 #   L1 L2 L4 L8 L16 S1 S2 S4 S8 S16 LP4 LP8 SP4 SP8  a first-tier trace's loads,
 #   stores and pairs (the lines of a full trace's access, in a function)
 #   other capitalised names: helpers of the instruction families (their HELPERS)
@@ -104,7 +107,10 @@ def _fault_pc(marks: str, base: int = 0) -> int:
     at; marks: 'LINE PC LINE PC...', each instruction that may fault from its
     first line on (hex pcs, lines ascending; first line 0: the trace's start),
     counted from line `base` (a region's case: its first line)."""
-    line = sys.exc_info()[2].tb_lineno - base
+    return _pc_at_line(marks, sys.exc_info()[2].tb_lineno - base)
+
+
+def _pc_at_line(marks: str, line: int) -> int:
     words = marks.split()
     pc = words[1]
     for i in range(2, len(words), 2):
@@ -112,6 +118,34 @@ def _fault_pc(marks: str, base: int = 0) -> int:
             break
         pc = words[i + 1]
     return int(pc, 16)
+
+
+def unwind_first_tier(S, X, V, error: BaseException, globals_: dict) -> None:
+    """The fault path of a first-tier trace the exception left (it has none of its
+    own: block.fault_doc), run from the trace's frame as the exception left it,
+    as its handler would have: the same registers stored, S.icount, S.pc and
+    NZCV.  Nothing if the exception did not come through such a trace (the frame
+    the dispatcher called is the traceback's second)."""
+    tb = error.__traceback__
+    tb = tb.tb_next if tb is not None else None
+    if tb is None:
+        return
+    doc = next((c for c in tb.tb_frame.f_code.co_consts
+                if type(c) is str and c.startswith(FAULT_DOC)), None)
+    if doc is None:
+        return
+    marks, runs, names, *rest = doc[len(FAULT_DOC):].split("\n")
+    local = tb.tb_frame.f_locals        # its fast locals, kept by the frame
+    local["_pc"] = _pc_at_line(marks, tb.tb_lineno)
+    cut = rest.index(".")
+    before, after = "\n".join(rest[:cut]), "\n".join(rest[cut + 1:-1])
+    if before:
+        exec(before, globals_, local)
+    words = runs.split()
+    _unwind(S, X, V, local, tuple((int(words[i], 16), int(words[i + 1]), int(words[i + 2]))
+                                  for i in range(0, len(words), 3)), names)
+    if after:
+        exec(after, globals_, local)
 
 
 # a register local's name -> (is a V register, its number): parsing the name for each
@@ -657,9 +691,14 @@ class Engine:
                     return TRAP_SIGNAL
         except MemFault as e:
             # the block wrote back its registers and set S.pc to the faulting insn
+            # (a first-tier trace's fault path runs here)
+            unwind_first_tier(S, X, V, e, self.globals)
             S.fault_addr = e.addr & 0xFFFF_FFFF_FFFF_FFFF
             S.fault_write = e.access == "w"
             S.fault_kind = e.kind
             return TRAP_FAULT
+        except BaseException as e:
+            unwind_first_tier(S, X, V, e, self.globals)
+            raise
         finally:
             self.block_runs += runs

@@ -9,6 +9,7 @@ from ..lazyre import lazy_compile
 EXIT_STORES = lazy_compile(r"^( *)@WB\d+@$")         # an exit's register stores (BlockBuilder._exit)
 FAULT_MARK = lazy_compile(r"^ *_pc = (0x[0-9a-f]+)$")   # mark_faultable
 BACK_EDGE = "if not S.pending: continue"          # BlockBuilder._goto to the start
+FAULT_DOC = "FAULT\n"     # starts a first-tier trace's fault path (block.fault_doc)
 # the names of the helpers and tables (upper case) a line calls or subscripts
 CALLED = lazy_compile(r"(?<![\w.])([A-Z][A-Z0-9_]*)\s*[\[(]")
 
