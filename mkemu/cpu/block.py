@@ -14,6 +14,9 @@ A guest basic block becomes one Python function `blk(S, X, V)`:
             <write back, NZCV, S.pc = _pc>   # as at the faulting instruction
             raise
 
+(A first-tier trace, cpu/tier.py, has no try: its fault path is a string
+constant, `_fault = 'FAULT...'`, that the dispatcher runs: fault_doc.)
+
 Instruction semantics (the a64_*.py family files) never build that frame; they
 call the methods below: rx/wx for registers, load/store for memory, set_flags /
 cond for NZCV, and one of the end_* methods for the last instruction.
