@@ -23,14 +23,21 @@ from tests.support.guestrun import (children, mkemu_command, run_command, run_mk
 pytestmark = pytest.mark.xdist_group("host-ipc-objects")
 
 
-def _records_of_dead_brokers() -> list[str]:
-    """IPC records (/tmp/mkemu-ipc-<pid>-*) and /dev/shm directories of brokers that no
-    longer run: what nobody cleaned.  A record written in another IPC namespace (a
-    machine run under unshare) names objects no machine here can reach, so a sweep
-    here leaves it, and so does this count."""
+def _records() -> set[str]:
+    """The IPC records (/tmp/mkemu-ipc-<pid>-*) and /dev/shm directories there are now."""
+    return set(glob.glob("/tmp/mkemu-ipc-*") + glob.glob("/dev/shm/mkemu-*"))
+
+
+def _records_of_dead_brokers(older: set[str] = frozenset()) -> list[str]:
+    """IPC records and /dev/shm directories of brokers that no longer run: what nobody
+    cleaned; those in `older` left out (they were there before the test: an earlier
+    test's machine may still be ending, or its supervisor was killed with it, and
+    the next machine's start sweeps it, not this test's).  A record written in another
+    IPC namespace (another xdist worker, a machine run under unshare) names objects no
+    machine here can reach, so a sweep here leaves it, and so does this count."""
     left = []
     here = ipcspace._ipc_namespace()
-    for path in glob.glob("/tmp/mkemu-ipc-*") + glob.glob("/dev/shm/mkemu-*"):
+    for path in sorted(_records() - older):
         pid = os.path.basename(path).split("-")[2 if "/tmp/" in path else 1]
         if not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
             continue
@@ -44,27 +51,16 @@ def _gone(broker: str) -> bool:
     return broker.isdigit() and not os.path.exists(f"/proc/{broker}")
 
 
-def _no_keys_objects(broker: int | None = None):
+def _no_keys_objects(older: set[str]):
     """Nothing ipc_keys makes is left by a machine that has ended: no queue or /dev/shm
     file.  A machine still running (another pytest run on this host runs ipc_keys too:
-    xdist_group only orders this run's workers) owns what it made.
-
-    The record of `broker` (this test's machine) must be gone now.  Another worker's
-    machine may end at any moment: between its broker's end and its supervisor's sweep
-    its record is a dead broker's for a few milliseconds (and one killed with its
-    supervisor waits for the next machine's start), so those get a grace period."""
+    xdist_group only orders this run's workers) owns what it made.  No record of a
+    machine started since `older` was taken (_records) is left either."""
     assert not [f for f in glob.glob("/dev/shm/mkemu-*/mkemu-keys-shm")
                 if _gone(f.split("/")[3].split("-")[1])]
     assert not {q for q in leaks.posix_queues()
                 if q.endswith("mkemu-keys-q") and _gone(q.split("-")[1])}
-    if broker is not None:
-        assert not [r for r in _records_of_dead_brokers()
-                    if os.path.basename(r).split("-")[2 if r.startswith("/tmp/") else 1]
-                    == str(broker)]
-    deadline = time.monotonic() + 20
-    while _records_of_dead_brokers() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _records_of_dead_brokers()
+    assert not _records_of_dead_brokers(older)
 
 
 def test_sysv_across_fork_like_qemu(rootfs, guest_binary):
@@ -111,7 +107,7 @@ def test_glibc_shm_open_and_sem_open_across_fork(kind, glibc_rootfs, guest_binar
 def test_two_machines_with_one_key_do_not_meet(rootfs, guest_binary):
     # both make everything with IPC_EXCL/O_EXCL under one key and one set of names,
     # and each waits until the other has made its own before reading back
-    before = leaks.sysv_objects()
+    before, older = leaks.sysv_objects(), _records()
     prog = guest_binary("ipc_keys")
     tag = uuid.uuid4().hex[:8]
     host_tmp = rootfs / "tmp"
@@ -139,7 +135,7 @@ def test_two_machines_with_one_key_do_not_meet(rootfs, guest_binary):
                                 f"mq {value}\nfile {value}\n"), err.decode(errors="replace")
     # a normal end removed what the guests left
     assert leaks.sysv_objects() == before
-    _no_keys_objects()
+    _no_keys_objects(older)
 
 
 def _wait_gone(pids: list[int], timeout: float = 30) -> None:
@@ -153,7 +149,7 @@ def _wait_gone(pids: list[int], timeout: float = 30) -> None:
 
 @pytest.mark.parametrize("cleanup", ["next machine", "sweep"])
 def test_killed_machine_is_cleaned_up(cleanup, rootfs, guest_binary):
-    before = leaks.sysv_objects()
+    before, older = leaks.sysv_objects(), _records()
     prog = guest_binary("ipc_keys")
     sup = subprocess.Popen(mkemu_command([prog, "0x4d4b0002", "7", "/tmp/x", "/tmp/x", "hold"],
                                          rootfs), stdout=subprocess.PIPE,
@@ -187,7 +183,7 @@ def test_killed_machine_is_cleaned_up(cleanup, rootfs, guest_binary):
     assert leaks.sysv_objects() == before
     ipcs = subprocess.run(["ipcs"], capture_output=True, text=True).stdout
     assert "0x4d4b0002" not in ipcs
-    _no_keys_objects(broker)
+    _no_keys_objects(older)
 
 
 def test_segments_shared_by_threads_and_fork_like_qemu(rootfs, guest_binary):
