@@ -85,3 +85,23 @@ def test_a_trace_its_kit_keeps_in_the_first_tier_is_served_in_full_once_made(roo
         assert (code, out) == (qcode, qout) == (0, qout), err
         made.append(_stat(err, "blocks") - _stat(err, "blocks-from-cache"))
     assert made[0] > 100 and made[1] >= 2 and made[2] == made[3] == 0, made
+
+
+def test_a_kit_whose_first_tier_traces_were_made_in_full_is_written_again(rootfs, guest_binary,
+                                                                          tmp_path):
+    # warm_many's 160 traces run 200 times each: the first run keeps them in the first
+    # tier; the second, served from the kit, makes them in full after WARM_RUNS runs
+    # and, as that is more than a rewrite needs, writes the kit again with their full
+    # code; the third makes none of them again (before, every run made them again)
+    env = {"MKEMU_CACHE": str(tmp_path)}
+    prog = str(guest_binary("warm_many"))
+    qcode, qout, _ = run_qemu([prog], rootfs=rootfs)
+    tiered, kits = [], []
+    for _ in range(3):
+        code, out, err = run_mkemu([prog], rootfs=rootfs, extra=["--stats"], env=env)
+        assert (code, out) == (qcode, qout) == (0, qout), err
+        tiered.append(_stat(err, "tiered-up"))
+        kits.append({p: p.stat().st_mtime_ns for p in _cache_files(tmp_path, "kit-")})
+    assert tiered[1] >= 160 and tiered[2] == 0, tiered
+    # one kit: written by the first run, again by the second, left by the third
+    assert len(kits[0]) == 1 and kits[1] != kits[0] and kits[2] == kits[1]

@@ -437,6 +437,7 @@ class Task:
         return [f"mkemu: instructions {n}", f"mkemu: blocks {self.engine.blocks_translated}",
                 f"mkemu: blocks-from-cache {self.engine.blocks_from_cache}",
                 f"mkemu: block-runs {self.engine.block_runs}",
+                f"mkemu: tiered-up {self.engine.tiered_up}",      # first-tier traces made in full
                 f"mkemu: wall {wall:.3f} s", f"mkemu: mips {n / wall / 1e6 if wall else 0:.2f}",
                 f"mkemu: cpu {time.process_time():.3f} s",     # this process's user+system
                 # its host minor page faults (a fork child's from the fork: copy-on-write)
