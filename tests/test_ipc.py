@@ -28,7 +28,7 @@ def _records() -> set[str]:
     return set(glob.glob("/tmp/mkemu-ipc-*") + glob.glob("/dev/shm/mkemu-*"))
 
 
-def _records_of_dead_brokers(older: set[str] = frozenset()) -> list[str]:
+def _records_of_dead_brokers(older: set[str]) -> list[str]:
     """IPC records and /dev/shm directories of brokers that no longer run: what nobody
     cleaned; those in `older` left out (they were there before the test: an earlier
     test's machine may still be ending, or its supervisor was killed with it, and

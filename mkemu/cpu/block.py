@@ -927,16 +927,14 @@ class BlockBuilder:
         # before the faulting one (by its pc), stores the registers assigned so
         # far (those not loaded on entry only if already assigned) and sets S.pc
         names = " ".join(name for _, _, name in self._stores(written_all))
+        flag_lines = self._fault_flag_lines(loop_flags)
+        text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
         if tier_up:
-            text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
-            doc = fault_doc(marks, self._pc_runs(text=True), names, self.fault_lines,
-                            self._fault_flag_lines(loop_flags))
+            doc = fault_doc(marks, self._pc_runs(text=True), names, self.fault_lines, flag_lines)
             return text.replace(FAULT_DOC_MARK, doc, 1)
         tail = ["    except BaseException:", *self.fault_lines,
-                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')"]
-        tail += self._fault_flag_lines(loop_flags)
-        tail.append("        raise")
-        text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
+                f"        UNWIND(S, X, V, locals(), {self._pc_runs()}, '{names}')",
+                *flag_lines, "        raise"]
         _with_fault_pc(tail, 0, marks)
         return text + "\n".join(tail) + "\n"
 
