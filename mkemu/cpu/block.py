@@ -260,8 +260,7 @@ def _pc_in(pcs: list[int]) -> str:
 class BlockBuilder:
     MAX_INSNS = 64
 
-    def __init__(self, start: int, likely_taken: set[int], tier_up: int = 0,
-                 settled: set[int] | frozenset[int] = frozenset(), settle_quiet: dict | None = None) -> None:
+    def __init__(self, start: int, likely_taken: set[int], tier_up: int = 0) -> None:
         self.start = start
         # a first-tier trace (cpu/tier.py) if non-zero: the runs before it is made
         # in full.  Its memory accesses are calls of the tier's helpers (the same
@@ -295,19 +294,13 @@ class BlockBuilder:
         self._written_so_far: set[str] = set()
         self._scanned_lines = 0
         self._exit_written: list[frozenset[str]] = []
-        # Branch direction (see Engine.count_exit): the conditional branches
-        # marked likely-taken, whose taken side a trace follows, and those settled
-        # on their fall-through; the side exit of a branch that is neither is
-        # counted.  `marks` records, for each branch of this trace that could
-        # follow its taken side, True (marked), None (settled) or False: the
-        # trace's shape and its counting depend on exactly these (the code cache
-        # key).  settle_quiet: the engine's side-exit counts, when the trace is
-        # made in full after its first-tier runs: a branch that never left one
-        # then is settled (its pc goes into `settled`, which is the engine's).
+        # Branch direction (see Engine.hot_branch): the conditional branches
+        # marked likely-taken, whose taken side a trace follows (a marked
+        # branch's side exit is no longer counted).  `marks` records, for each
+        # branch of this trace that could follow its taken side, whether it was
+        # marked: the trace's shape depends on exactly these (the code cache key).
         self.likely_taken = likely_taken
-        self.settled = settled
-        self.settle_quiet = settle_quiet
-        self.marks: dict[int, bool | None] = {}
+        self.marks: dict[int, bool] = {}
         # NZCV at each faultable instruction (the FlagState there: the fault
         # path leaves it in S) and at each branch back to the start of a loop
         self._fault_flags: dict[int, FlagState] = {}
@@ -757,16 +750,7 @@ class BlockBuilder:
         flags = self.flags
         followable = self._can_follow(target)
         if followable:
-            pc = self.pc
-            if pc in self.likely_taken:
-                self.marks[pc] = True
-            elif pc in self.settled:
-                self.marks[pc] = None
-            elif self.settle_quiet is not None and pc not in self.settle_quiet:
-                self.settled.add(pc)
-                self.marks[pc] = None
-            else:
-                self.marks[pc] = False
+            self.marks[self.pc] = self.pc in self.likely_taken
         if followable and self.marks[self.pc]:
             # the taken side is the hot one: follow it, leave for the fall-through
             self.begin_if(f"not {cond}")
@@ -777,8 +761,8 @@ class BlockBuilder:
             self.linear = False
             return
         self.begin_if(cond)
-        if followable and self.marks[self.pc] is False:
-            # count this side exit (Engine.count_exit: the branch is marked or settled)
+        if followable:
+            # count this side exit; a hot one has its trace retranslated to follow it
             self.line(f"HOT({self.pc:#x}, {self.start:#x})")
         self._goto(target)
         self.end_if()
@@ -916,10 +900,8 @@ class BlockBuilder:
             return self._loop_flag_line(indent, k, loop_flags)
 
         def counted_exit(m: re.Match) -> str:
-            # a first-tier trace's: one call (Engine.side_exit) rather than lines
-            # compiled, in a trace that most often runs a few times (a full trace
-            # keeps its HOT line before its own exit: the exit of a branch
-            # settled while it runs is taken on, HOT then a cheap call)
+            # taken at most HOT_EXITS times before the trace is dropped
+            # (Engine.side_exit), so a call rather than lines compiled
             indent, branch, start, flags, k, n, target = m.groups()
             written = written_all if self.loop else self._exit_written[int(k)]
             # the pcs, the count and the names as one string constant (split by
@@ -937,7 +919,7 @@ class BlockBuilder:
         body = ""
         if self.lines:
             body = body_indent + ("\n" + body_indent).join(self.lines) + "\n"
-            if tier_up and "HOT(" in body:
+            if "HOT(" in body:
                 body = _COUNTED_EXIT.sub(counted_exit, body)
             if "@" in body:
                 body = _PLACEHOLDER.sub(expand, body)

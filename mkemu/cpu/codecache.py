@@ -292,10 +292,9 @@ def _first_tier(code) -> bool:
     return is_first_tier(code) if type(code) is CodeType else b"TIERUP" in bytes(code)
 
 
-def _pick(variants, likely_taken: set[int], full: bool = False, settled=frozenset()):
+def _pick(variants, likely_taken: set[int], full: bool = False):
     """The (marks, code, extra) of variants that follows the most branches and no
-    branch marked in likely_taken or settled contradicts (it followed a settled
-    branch or did not follow a marked one); None if every one is contradicted.
+    branch marked in likely_taken contradicts; None if every one is contradicted.
     full: of the variants that are no first-tier code."""
     best, most = None, -1
     for variant in variants:
@@ -304,8 +303,6 @@ def _pick(variants, likely_taken: set[int], full: bool = False, settled=frozense
         follows = 0
         for branch, marked in variant[0]:
             if marked:
-                if branch in settled:
-                    break
                 follows += 1
             elif branch in likely_taken:
                 break
@@ -331,9 +328,8 @@ class CodeCache:
         self.warmed: dict[str, tuple[int, int]] = {}     # hint site -> (mtime_ns, size) loaded
         # a hint's traces as functions of kit_globals (the forking engine's, which the
         # engine after an execve keeps), per page: (page hash, vpn) -> ({pc: function},
-        # [(pc, function, extra)] that follow onto other pages, the branches marked,
-        # the branches settled)
-        self.kit: dict[tuple[str, int], tuple[dict, list, frozenset, frozenset]] = {}
+        # [(pc, function, extra)] that follow onto other pages, the branches marked)
+        self.kit: dict[tuple[str, int], tuple[dict, list, frozenset]] = {}
         self.kit_globals: dict | None = None
         self.start: startkit.StartKit | None = None  # the machine's first program's (startkit.py)
         self.kit_taken: set[tuple[str, int]] = set()    # kit pages an engine asked for
@@ -349,8 +345,7 @@ class CodeCache:
             self.pages[ph] = page
         return page
 
-    def lookup(self, pc: int, ph: str, likely_taken: set[int], full: bool = False,
-               settled: set[int] | None = None):
+    def lookup(self, pc: int, ph: str, likely_taken: set[int], full: bool = False):
         """(code, [(other vpn, its page hash), ...]) or None: a variant of the
         trace at pc that no branch of likely_taken contradicts (one that did not
         follow a marked branch).  code is the block's function's (function_code)
@@ -360,20 +355,17 @@ class CodeCache:
         in likely_taken: the run that made it found them hot, and this one would
         find them hot again, after HOT_EXITS counted side exits each and a trace
         dropped and looked up again (76,000 side exits and 2,400 lookups of
-        `python3 -c pass`).  Likewise the branches it settled (a mark None: the
-        run that made it found them mostly not taken) go into settled.  Only the
-        shape of traces, and which side exits count, depend on marks.
+        `python3 -c pass`).  Only the shape of traces depends on marks.
 
         A block that follows branches onto other pages is valid only while
         those pages still hold the same bytes: the caller checks them.  full:
         only code made in full (a hot pc's: the first-tier code a start kit keeps
         in codes would hide the full code its page file has, made again each run).
         """
-        settled = set() if settled is None else settled
-        best = _pick(self.codes.get((ph, pc), ()), likely_taken, full, settled)
+        best = _pick(self.codes.get((ph, pc), ()), likely_taken, full)
         if best is None:
             try:
-                best = _pick(self._page(ph).variants(pc), likely_taken, full, settled)
+                best = _pick(self._page(ph).variants(pc), likely_taken, full)
                 if best is not None:
                     marks, code_bytes, extra = best
                     best = marks, function_code(marshal.loads(code_bytes)), extra
@@ -386,8 +378,6 @@ class CodeCache:
         for branch, marked in marks:
             if marked:
                 likely_taken.add(branch)
-            elif marked is None:
-                settled.add(branch)
         return code, extra
 
     def _keep(self, ph: str, pc: int, marks: tuple, code, extra) -> None:
@@ -513,9 +503,7 @@ class CodeCache:
                   keys=None) -> None:
         """The kit of a hint's traces: per page, the variant of each trace whose marks
         agree with every branch the hint's traces mark taken (what the last child had
-        learnt), the newest of those (a trace the run made in full after its first
-        tier settled some branch comes after its first-tier code), as a function of
-        fn_globals.  Their code from source ((page hash, pc)
+        learnt), as a function of fn_globals.  Their code from source ((page hash, pc)
         -> [(marks, code, extra)]), by default the code kept (self.codes); keys: the
         (page hash, pc) of names, when the caller has them at hand.  (Written as plain
         loops: python3's start kit is 19,000 traces, and the generator and set-default
@@ -526,18 +514,18 @@ class CodeCache:
             keys = {(ph, pc) for ph, pc, _ in names}
         kit: dict[tuple[str, int], tuple[dict, list, set]] = {}
         for key in keys:
-            for marks, code, extra in reversed(source.get(key, ())):
+            for marks, code, extra in source.get(key, ()):
                 if code.co_name == "<module>":
                     continue
                 for branch, marked in marks:
-                    if (branch in hot) != bool(marked):
+                    if (branch in hot) != marked:
                         break
                 else:
                     pc = key[1]
                     page_key = (key[0], pc >> 12)
                     page = kit.get(page_key)
                     if page is None:
-                        page = kit[page_key] = ({}, [], set(), set())
+                        page = kit[page_key] = ({}, [], set())
                     familyhelpers.ensure(code, fn_globals)
                     fn = FunctionType(code, fn_globals)
                     if extra:
@@ -547,12 +535,10 @@ class CodeCache:
                     for branch, marked in marks:
                         if marked:
                             page[2].add(branch)
-                        elif marked is None:
-                            page[3].add(branch)
                     break
         self.kit = _KitPages(self.kit_taken)
-        self.kit.update({key: (ready, checked, frozenset(marked), frozenset(settled))
-                         for key, (ready, checked, marked, settled) in kit.items()})
+        self.kit.update({key: (ready, checked, frozenset(marked))
+                         for key, (ready, checked, marked) in kit.items()})
         self.kit_globals = fn_globals
 
     def _warm_one(self, ph: str, pc: int, marks: tuple) -> bool:

@@ -35,8 +35,7 @@ if TYPE_CHECKING:       # the translator is imported at the first trace made (fa
 
 TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
-HOT_EXITS = 32       # side exits taken before a branch is marked or settled (count_exit)
-TIER_UP_DECIDES = 16    # runs since a branch's first exit that let a trace's tier-up decide it
+HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
 _QQ = struct.Struct("<QQ")
 
 
@@ -256,11 +255,6 @@ class Engine:
         # taken and drops the trace, which is retranslated to follow it
         self.exit_counts: dict[int, int] = {}
         self.likely_taken: set[int] = set()
-        # ... unless it was taken in fewer than half the runs of its first-tier
-        # trace: then it is settled, and its side exit no longer counts
-        self.settled: set[int] = set()
-        self.exit_base: dict[int, tuple[int, int]] = {}     # branch -> (trace, its runs) at its first exit
-        self.undecided: dict[int, list[int]] = {}           # first-tier trace -> those branches
         # Regions: sampling (Engine._sample), and the live regions by case pc and by page
         self.policy = POLICIES.get(os.environ.get("MKEMU_REGIONS", ""))   # None: off
         self.sample_at = self.policy.first if self.policy else -1
@@ -314,7 +308,7 @@ class Engine:
             return fn
         # a hot pc (or MKEMU_TIER=off): full code, else made in full, replacing the
         # first-tier code in the cache
-        hit = cache.lookup(pc, ph, self.likely_taken, full=not tier, settled=self.settled)
+        hit = cache.lookup(pc, ph, self.likely_taken, full=not tier)
         if hit is not None:
             code, extra = hit
             if all(self._page_hash(v, v << 12, missing="") == h for v, h in extra):
@@ -350,10 +344,9 @@ class Engine:
         kit = cache.kit.get((ph, vpn))
         if kit is None or cache.kit_globals is not self.globals:
             return
-        ready, checked, hot, settled = kit
+        ready, checked, hot = kit
         blocks = self.blocks
         self.likely_taken |= hot
-        self.settled |= settled
         # (not `ready.keys() - blocks.keys()`: that walks all of blocks, for every
         # page: 0.37 s of a warm python3 start's ~8)
         fresh = [pc for pc in ready if pc not in blocks]
@@ -420,10 +413,7 @@ class Engine:
         from .block import BlockBuilder
         from .decode import decode
         familyhelpers.load(self.globals)
-        # a trace made in full after its first-tier runs (a hot pc) settles the branches
-        # that never left it then
-        quiet = self.exit_counts if not tier and pc in self.hot and not self.dump else None
-        b = BlockBuilder(pc, self.likely_taken, tier, self.settled, quiet)
+        b = BlockBuilder(pc, self.likely_taken, tier)
         addr = pc
         # the instruction words of the trace's current page: one page lookup
         # (and one cast) per guest page, not a fetch call per instruction
@@ -480,58 +470,17 @@ class Engine:
         the trace at pc is made in full; the dispatcher makes it next."""
         self.hot.add(pc)
         self.tiered_up += 1
-        self._decide_at_tier_up(pc)
         if self.region_of.get(pc) is None:
             self.blocks.pop(pc, None)
         return pc
 
     def count_exit(self, branch_pc: int, block_start: int) -> None:
-        """A trace left by its side exit at branch_pc, a branch neither marked nor
-        settled when the trace was made (one call, not lines in every trace).
-
-        The HOT_EXITS-th exit marks the branch (hot_branch), unless its first
-        exit left a first-tier trace and that trace (still counting its runs in
-        TC) ran more than twice as often since: then the branch is settled on its
-        fall-through.  A branch taken from time to time in code that runs often
-        was marked by a count alone, and then its fall-through left the trace
-        in most runs: 52% of a python3 start's 1.86 M dispatches.  A first-tier
-        trace's tier-up decides its branches that have not reached HOT_EXITS
-        (_decide_at_tier_up), and its full code settles those that never left it."""
+        """A trace left by its side exit at branch_pc (one call, not lines in
+        every trace: an exit counts only until it is hot)."""
         n = self.exit_counts.get(branch_pc, 0) + 1
         self.exit_counts[branch_pc] = n
-        if n == 1:
-            runs = self.tier_counts.get(block_start)
-            if runs is not None and block_start not in self.hot:
-                self.exit_base[branch_pc] = (block_start, runs)
-                self.undecided.setdefault(block_start, []).append(branch_pc)
-        elif n >= HOT_EXITS and branch_pc not in self.settled:
-            if n == HOT_EXITS and self._runs_since_first_exit(branch_pc) > 2 * n:
-                self.settled.add(branch_pc)
-            else:
-                self.hot_branch(branch_pc, block_start)
-
-    def _runs_since_first_exit(self, branch_pc: int, trace: int | None = None) -> int:
-        """Runs of the first-tier trace the branch first left, from that run on
-        (0 if unknown: it left a trace made in full, or trace, if given, is
-        another)."""
-        base = self.exit_base.pop(branch_pc, None)
-        if base is None or trace is not None and base[0] != trace:
-            return 0
-        start, runs = base
-        return self.tier_counts.get(start, runs) - runs + 1
-
-    def _decide_at_tier_up(self, pc: int) -> None:
-        """The first-tier trace at pc ran its last run: mark or settle the branches
-        it was the first to leave by, by how often they left it since (not when
-        those runs are too few to tell: later exits count on)."""
-        for branch in self.undecided.pop(pc, ()):
-            runs = self._runs_since_first_exit(branch, pc)
-            if runs < TIER_UP_DECIDES or branch in self.settled or branch in self.likely_taken:
-                continue
-            if 2 * self.exit_counts[branch] >= runs:
-                self.likely_taken.add(branch)
-            else:
-                self.settled.add(branch)
+        if n >= HOT_EXITS:
+            self.hot_branch(branch_pc, block_start)
 
     def side_exit(self, local: dict, exit: str, lazy_flags: tuple | None = None) -> int:
         """A trace leaves by a counted side exit (BlockBuilder.source): count
@@ -555,7 +504,7 @@ class Engine:
         side, and this one is retranslated when next entered.  A trace made
         before the branch was marked (the branch is in several traces) still
         counts it: it is dropped too, so a marked branch's side exit stops
-        counting everywhere."""
+        counting everywhere (counting is a first tier only)."""
         self.likely_taken.add(branch_pc)
         self.blocks.pop(block_start, None)
         region = self.region_of.get(block_start)

@@ -107,34 +107,6 @@ def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch():
     assert eng.block_runs < 2 * 200 + 32 + 10
 
 
-def calls_with_a_branch(branch_cond: int, calls: int = 2000):
-    # L: bl F; subs x0, x0, #1; b.ne L; brk;  F: tst x0, #7; b.COND R; add x1, x1, #1;
-    # R: ret.  b.eq R is taken in 1 call of 8, b.ne R in 7 of 8.
-    code = [movz(0, calls), movz(1, 0), 0x94000004, 0xF1000400, 0x54FFFFC1, BRK,
-            0xF240081F, 0x54000040 | branch_cond, 0x91000421, 0xD65F03C0]
-    st, eng, _ = machine(code)
-    assert eng.run() == TRAP_BRK
-    taken = sum(1 for n in range(calls, 0, -1) if (n % 8 == 0) == (branch_cond == 0))
-    assert st.x[0] == 0 and st.x[1] == calls - taken
-    assert st.icount == 2 + 6 * calls + (calls - taken)
-    return eng
-
-
-def test_a_branch_taken_in_few_runs_of_its_trace_is_settled_not_followed():
-    # before: the 32nd side exit marked b.eq taken, and then the fall-through left
-    # the trace in 7 calls of 8 (a python3 start: half its dispatches were such exits)
-    eng = calls_with_a_branch(0)
-    assert CODE + 28 in eng.settled and CODE + 28 not in eng.likely_taken
-    # the trace at F counts no exits of it once made in full: 2000 calls took b.eq
-    # 250 times; counting stopped at the trace's tier-up (the 256th call)
-    assert eng.exit_counts[CODE + 28] <= 256 // 8 + 1
-
-
-def test_a_branch_taken_in_most_runs_of_its_trace_is_followed():
-    eng = calls_with_a_branch(1)
-    assert CODE + 28 in eng.likely_taken and CODE + 28 not in eng.settled
-
-
 # H: bl F; R: subs x0, x0, #1; b.eq END; cmp x0, #1000; b.ne J (always taken: hot);
 # add x2, x2, #1; J: add x1, x1, #1; b H; END: cbnz x4, FIN; movz x4, #1;
 # movz x0, #3; b R; FIN: brk; F: add x3, x3, #1; ret.  The trace at END is first
