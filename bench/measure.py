@@ -38,13 +38,13 @@ from .workloads import DERIVED, ROOTFS, WORKLOADS, BenchError, build, input_file
 QEMU_GUEST_ENV = {**GUEST_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def timed(cmd: list[str], timeout: float, env=None, stdin=None) -> tuple[float, bytes, bytes, int]:
+def timed(cmd: list[str], timeout: float, env=None, stdin=None, cwd=None) -> tuple[float, bytes, bytes, int]:
     """(wall seconds, stdout, stderr, exit status) of one run, killed on timeout."""
     with ExitStack() as stack:
         fin = stack.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, env=env)
+                                stderr=subprocess.PIPE, start_new_session=True, env=env, cwd=cwd)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
