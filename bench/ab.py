@@ -96,6 +96,8 @@ def main() -> int:
     specs = [t.partition("=") for t in args.trees]
     if any(not name or not sep or not spec for name, sep, spec in specs) or len(specs) < 2:
         ap.error("give two or more trees as NAME=REV or NAME=DIR")
+    if len({name for name, _, _ in specs}) < len(specs):
+        ap.error("give each tree a name of its own")
     unknown = [w for w in args.only if w not in WORKLOADS]
     if unknown:
         ap.error(f"unknown workload(s): {', '.join(unknown)}")
