@@ -48,10 +48,8 @@ def tree_dir(spec: str, stack: ExitStack) -> Path:
 
 def run_once(runner: Runner, tree: Path, cache: Path, timeout: float) -> tuple[float, int, bytes]:
     """(task CPU seconds, block runs, stdout) of one mkemu run from tree."""
-    cmd = [sys.executable, "-m", "mkemu", "run", "--stats", "--rootfs", str(runner.rootfs),
-           "--", runner.guest_prog, *runner.w.argv(runner.size)]
     env = dict(os.environ, PYTHONPATH=str(tree), MKEMU_CACHE=str(cache))
-    _, out, err, status = timed(cmd, timeout, env=env, stdin=runner.stdin, cwd=tree)
+    _, out, err, status = timed(runner.mkemu_cmd, timeout, env=env, stdin=runner.stdin, cwd=tree)
     if status != 0:
         raise BenchError(f"{tree}: exit {status}")
     stats = parse_stats(err)
@@ -77,9 +75,8 @@ def compare(name: str, size: str, trees: dict[str, Path], warm: int, rounds: int
             outputs.add(out)
     if len(outputs) != 1:
         raise BenchError(f"{name}: the trees' outputs differ")
-    first = statistics.median(cpu[order[0]])
-    cells = [f"{statistics.median(cpu[t]):.2f} ({runs[t]:,}) {statistics.median(cpu[t]) / first:.3f}"
-             for t in order]
+    median = {t: statistics.median(cpu[t]) for t in order}
+    cells = [f"{median[t]:.2f} ({runs[t]:,}) {median[t] / median[order[0]]:.3f}" for t in order]
     return f"| {name} | {size} | " + " | ".join(cells) + " |"
 
 

@@ -87,6 +87,9 @@ class Runner:
             host_prog = build(w.source or name)
             self.guest_prog = str(host_prog)
         self.qemu_cmd = ["qemu-aarch64", "-L", str(self.rootfs), str(host_prog), *w.argv(size)]
+        # (the mkemu that `python -m mkemu` imports: this one's, or bench/ab.py's tree's)
+        self.mkemu_cmd = [sys.executable, "-m", "mkemu", "run", "--stats", "--rootfs",
+                          str(self.rootfs), "--", self.guest_prog, *w.argv(size)]
 
     def qemu(self) -> tuple[float, bytes, bytes, int]:
         r = timed(self.qemu_cmd, self.timeout, env=dict(QEMU_GUEST_ENV), stdin=self.stdin)
@@ -96,14 +99,12 @@ class Runner:
 
     def mkemu(self, expected: bytes | None, source: str = "qemu"):
         """One mkemu run; its output must be `expected` (None: any output, an exit status 0)."""
-        cmd = [sys.executable, "-m", "mkemu", "run", "--stats", "--rootfs", str(self.rootfs),
-               "--", self.guest_prog, *self.w.argv(self.size)]
         with ExitStack() as stack:
             env = None
             if self.w.cold:
                 env = dict(os.environ, MKEMU_CACHE=stack.enter_context(
                     tempfile.TemporaryDirectory(prefix="mkemu-bench-cold-")))
-            r = timed(cmd, self.timeout, env=env, stdin=self.stdin)
+            r = timed(self.mkemu_cmd, self.timeout, env=env, stdin=self.stdin)
         if r[3] != 0:
             raise BenchError(f"mkemu exit {r[3]}: {first_error_line(r[2])}")
         if expected is not None and r[1] != expected:
