@@ -122,6 +122,7 @@ BEHAVIOUR = [
         "to worker 0, which blocks it: left pending: yes",
         "worker 0 saw it pending: yes, handled there once unblocked: yes",
         "kill() while only one thread takes it: handled there: yes",
+        "kill() after a sibling started just before ended, 16 rounds: handled there: yes",
         "kill() while all block it: taken by sigtimedwait: yes",
         "exit(3) in a worker: process exited 3",
         "SIGTERM to a worker: process killed by TERM",

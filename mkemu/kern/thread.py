@@ -88,7 +88,7 @@ def _become_thread(t, tid: int, chan_fd: int, slot: int, flags: int, newsp: int,
     # the parent's free frames stay the parent's; frames are the space's (one holdings)
     t.frames = t.space.frames = FramePool(t.phys, t.frames.refill, t.frames.holdings)
     t.frames.gate = t.space
-    t.space.join(os.getpid(), slot)
+    t.space.join(os.getpid(), slot, t.sig.blocked)
     if flags & CLONE_THREAD:
         t.tid = tid
     else:

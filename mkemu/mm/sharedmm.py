@@ -260,10 +260,13 @@ class MmControl:
 
     # ---- thread slots -------------------------------------------------------------------
     def take_slot(self, host_pid: int) -> int:
-        """A free slot for a thread (under the lock); -1 if there is none."""
+        """A free slot for a thread (under the lock), or the one host_pid holds already;
+        -1 if there is none.  A slot reserved for a thread not yet started is not free:
+        two threads in one slot would each free it as they end, the second time under
+        a newer thread that took it in between."""
         for i in range(MAX_THREADS):
             pid = self.words[self._slot_word(i, 0)]
-            if pid == 0 or pid == host_pid:
+            if pid == 0 or pid == host_pid != RESERVED_SLOT:
                 self.set_slot(i, host_pid, self.gen)
                 return i
         return -1

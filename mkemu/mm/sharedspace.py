@@ -101,11 +101,13 @@ class SharedAddressSpace(AddressSpace):
             tlb.code_written = self._code_written if shared else None
             tlb.foreign_code.clear()
 
-    def join(self, host_pid: int, slot: int) -> None:
-        """In a new thread's process: take the slot the parent reserved for it."""
+    def join(self, host_pid: int, slot: int, blocked: int) -> None:
+        """In a new thread's process: take the slot the parent reserved for it, with the
+        blocked mask the thread inherits (never a moment with none: the broker would
+        route a process-directed signal to a thread that blocks it)."""
         self.slot = slot
         self.frames.limbo = []
-        self.ctl.set_slot(slot, host_pid, self.seen_gen)
+        self.ctl.set_slot(slot, host_pid, self.seen_gen, blocked)
         self.ctl.own_lock(lambda fd: _hold(self, fd))
 
     def leave(self) -> None:

@@ -4,6 +4,8 @@
  *    the target, it stays pending there (sigpending) and nobody else takes it;
  *  - process-directed (kill) while every thread but one blocks it: that one
  *    runs the handler; while all block it, a thread in sigtimedwait takes it;
+ *    the one that lets it in still takes it after a thread started just before
+ *    it has ended (each thread has its own slot for its mask in mkemu);
  *  - in forked children: exit(3) in a worker ends the whole process (exit_group)
  *    with status 3; a worker killed by a default-fatal signal kills the whole
  *    process; the main thread's pthread_exit leaves the process running until
@@ -102,6 +104,11 @@ static void *waits_usr2(void *arg)
     return (void *)(long)(r == SIGUSR2 && si.si_code == SI_USER && si.si_pid == getpid());
 }
 
+static void *ends_at_once(void *arg)
+{
+    return NULL;
+}
+
 static void *exits_3(void *arg)
 {
     exit(3);
@@ -184,6 +191,22 @@ int main(void)
     pthread_join(t[2], NULL);
     printf("kill() while only one thread takes it: handled there: %s\n",
            yes(handled_by == tids[2]));
+    /* two threads started back to back; the first is gone before the kill (in rounds:
+     * whether mkemu's second thread starts before the first has is up to the host) */
+    int every = 1;
+    for (int round = 0; round < 16; round++) {
+        handled_by = 0;
+        spawn(&t[0], ends_at_once, NULL);
+        spawn(&t[2], unblocks_usr2, NULL);
+        pthread_join(t[0], NULL);
+        usleep(20000);
+        pthread_barrier_wait(&ready);
+        kill(getpid(), SIGUSR2);
+        pthread_join(t[2], NULL);
+        every &= handled_by == tids[2];
+    }
+    printf("kill() after a sibling started just before ended, 16 rounds: handled there: %s\n",
+           yes(every));
     void *waited;
     spawn(&t[2], waits_usr2, NULL);
     pthread_barrier_wait(&ready);
