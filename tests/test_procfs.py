@@ -85,6 +85,34 @@ def test_ps_lists_processes_in_pid_order_with_their_names(rootfs):
     assert rows[-1][2] == "busybox ps -o pid,comm,args", out
 
 
+def test_another_process_stat_has_its_memory_sizes(rootfs):
+    # /proc/PID/stat of another process had vsize and rss 0 (the broker, which serves
+    # it, does not hold the process's memory): ps showed VSZ and RSS 0 for every process
+    # but itself.  Its task now gives them: the sizes its /proc/PID/status shows (the
+    # sleep's, read twice around status: it is asleep, nothing changes), and ps's
+    code, out, err = run_mkemu([BB, "sh", "-c", "busybox sleep 30 & p=$!; "
+                                "until [ \"$(tr '\\0' ' ' < /proc/$p/cmdline)\" = "
+                                "'busybox sleep 30 ' ]; do :; done; busybox usleep 200000; "
+                                "cut -d' ' -f23,24 /proc/$p/stat; "
+                                "grep -E '^(VmSize|VmRSS):' /proc/$p/status; "
+                                "cut -d' ' -f23,24 /proc/$p/stat; "
+                                "busybox ps -o pid,vsz,rss | grep \"^ *$p \"; kill $p"],
+                               rootfs=rootfs)
+    assert code == 0, err
+    lines = out.decode().splitlines()
+    assert len(lines) == 5, out
+    vsize, rss = map(int, lines[0].split())
+    assert lines[3] == lines[0], out
+    size_kb = int(lines[1].split()[1])
+    rss_kb = int(lines[2].split()[1])
+    assert size_kb > 1000 and rss_kb > 0, out
+    assert (vsize, rss * 4) == (size_kb * 1024, rss_kb), out
+    _, vsz, ps_rss = lines[4].split()
+    assert ps_rss == str(rss_kb), out
+    # (busybox shows 10,000 kB and more in MiB, one decimal, rounded down)
+    assert vsz in (str(size_kb), f"{size_kb // 1024}.{size_kb * 10 // 1024 % 10}m"), out
+
+
 def test_global_proc_files(rootfs):
     code, out, err = run_mkemu([BB, "sh", "-c", "cat /proc/uptime /proc/loadavg "
                                 "/proc/sys/kernel/ostype /proc/sys/kernel/random/boot_id "

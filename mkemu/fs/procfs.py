@@ -434,19 +434,33 @@ def _other_status(info: dict) -> str:
             f"Threads:\t{len(info.get('threads', [1]))}\n")
 
 
-def _other_stat(i: dict, tid: int | None = None, thread: dict | None = None) -> str:
+def stat_memory(t) -> tuple[int, int, tuple[int, int, int, int]]:
+    """What another process's /proc/PID/stat asks of this task (kern/introspect.py): the
+    vsize in bytes, the rss in pages, the signal masks."""
+    vm = _vm_kb(t)
+    return vm["size"] << 10, vm["rss"] // 4, _sig_masks(t)
+
+
+def _other_stat(t, i: dict, tid: int | None = None, thread: dict | None = None) -> str:
     """/proc/PID/stat of another process (its task/TID/stat: tid first, with the nice
-    value of that thread, whose broker info is thread) from what the broker knows: no
-    memory sizes or signal masks (its task has those: status)."""
+    value of that thread, whose broker info is thread): what the broker knows, and the
+    memory sizes and signal masks its task gives (ps's VSZ and RSS); a zombie, a stopped
+    process or one that cannot answer in time shows 0 there."""
     utime, stime = i.get("cpu", (0, 0))
+    vsize = rss = 0
+    sigs = (0, 0, 0, 0)
+    if i["state"] not in "ZT":
+        err, value, _ = t.introspect(tid or i["pid"], "stat_memory")
+        if err == 0:
+            vsize, rss, sigs = value
     return _stat_line(tid or i["pid"], i["comm"], i["state"], i["ppid"], i["pgid"], i["sid"],
                       int(i["started"] * 100), i.get("tty_nr", 0), i.get("tpgid", -1),
                       utime=utime, stime=stime, threads=len(i.get("threads", [1])),
+                      vsize=vsize, rss=rss, sigs=tuple(sigs),
                       nice=_nice((thread or i).get("tid_host_pid") or i.get("host_pid")))
 
 
 OTHER_TEXT = {
-    b"/stat": _other_stat,
     b"/cmdline": lambda info: b"" if info["state"] == "Z" else info["cmdline"],
     b"/comm": lambda info: info["comm"] + "\n",
 }
@@ -473,7 +487,7 @@ def _other(t, path: bytes) -> Node | None:
         if rest == b"/comm" and tid != info["pid"]:
             return TextFile(path, lambda t: t.proc_info(tid)["comm"] + "\n")
         if rest == b"/stat":
-            return TextFile(path, lambda t: _other_stat(info, tid, t.proc_info(tid)))
+            return TextFile(path, lambda t: _other_stat(t, info, tid, t.proc_info(tid)))
     return _other_node(t, path, info, tid, rest)
 
 
@@ -483,6 +497,8 @@ def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | Non
         return _pid_dir(t, path, info["pid"])
     if rest == b"/task":
         return _task_dir(t, path, info["pid"])
+    if rest == b"/stat":
+        return TextFile(path, lambda t, info=info: _other_stat(t, info))
     make = OTHER_TEXT.get(rest)
     if make is not None:
         return TextFile(path, lambda t, make=make, info=info: make(info))

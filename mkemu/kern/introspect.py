@@ -280,6 +280,8 @@ def _do(t, op: str, args, who):
         if args not in guest_fds(t):
             raise OSError(errno.ENOENT, "no such file")
         return args, args
+    if op == "stat_memory":
+        return procfs.stat_memory(t), None
     if op == "set_comm":
         t.comm = bytes(args)[:15]
         t.announce_comm()
