@@ -290,6 +290,12 @@ def _all_yes_as_natively(name: str, rootfs, guest_binary) -> None:
     assert (mc, mo.decode()) == (hc, ho.decode()), me.decode(errors="replace")[-3000:]
 
 
+def test_namespace_links_as_natively(rootfs, guest_binary):
+    # /proc/PID/ns was missing (lsns, nsenter, container checks read it): mkemu makes no
+    # namespace, so each link is the host namespace the guest runs in
+    _all_yes_as_natively("proc_ns", rootfs, guest_binary)
+
+
 def test_host_proc_files_cannot_be_changed(rootfs):
     # the guest's /proc/stat is the host's own file, opened directly: chmod, chown and
     # touch, by path, through a descriptor's /proc/self/fd link, or on the descriptor,

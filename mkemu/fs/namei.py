@@ -138,7 +138,7 @@ def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = 
 def is_magic_link(node: Node | None) -> bool:
     """A /proc link that jumps to an object rather than naming a path (fd/N, cwd, root,
     exe), or a path through one; /proc/self and /dev/fd are ordinary symlinks."""
-    return isinstance(node, (FdLink, GuestLink, Redirect))
+    return node is not None and node.is_object_link or isinstance(node, (GuestLink, Redirect))
 
 
 def _overlay(t, path: bytes) -> Node | None:
@@ -206,7 +206,8 @@ class _Walk:
             if nxt.startswith((b"/dev/", b"/proc/")):
                 found = _overlay(self.t, nxt)
                 if found is not None:
-                    takes_fd = isinstance(found, FdLink) and last   # opened as the descriptor
+                    # opened as the descriptor (the namespace)
+                    takes_fd = found.is_object_link and last
                     if found.is_link and not takes_fd and (not last or follow or found.always):
                         node, cur = self._follow_node(cur, found, at_end and i == len(names) - 1)
                     else:
@@ -268,7 +269,7 @@ class _Walk:
         if self.no_magiclinks and is_magic_link(link):
             raise _error(errno.ELOOP)
         target = link.readlink(self.t)
-        if isinstance(link, FdLink) and not target.startswith(b"/"):
+        if link.is_object_link and not target.startswith(b"/"):
             raise _error(errno.ENOTDIR)       # pipe:[N] and friends have nothing below them
         return self._follow(link_dir, target, None, at_end)
 
@@ -336,7 +337,7 @@ def has_host_file(node: Node, follow: bool) -> bool:
     """Does overlay node `node` (followed or not) stand for a host file, which Target
     can hand to the host?  A descriptor's /proc link when followed, a node with its
     own `host` file; not a file mkemu makes (TextFile) nor a link not followed."""
-    return follow if isinstance(node, FdLink) else hasattr(node, "host")
+    return follow if node.is_object_link else hasattr(node, "host")
 
 
 class Target:

@@ -84,6 +84,9 @@ def fix_cloexec(fd: int, hflags: int) -> int:
 
 class Node:
     is_link = False
+    # a magic link that stands for an object (FdLink, NsLink): named as the last name
+    # and followed, it is opened and stat'ed as that object, not walked through
+    is_object_link = False
     always = False         # Redirect: followed even under O_NOFOLLOW / AT_SYMLINK_NOFOLLOW
     path = b""
 
@@ -234,6 +237,26 @@ class Symlink(Node):
         return synth_stat(self.path, stat.S_IFLNK | 0o777, len(self.target), t)
 
 
+class NsLink(Symlink):
+    """/proc/PID/ns/NAME: a magic link to a namespace.  mkemu makes none: every guest
+    process is in the host namespaces mkemu runs in, so the link is the host's
+    (TYPE:[INODE]), and followed it is the host's nsfs file (stat compares two
+    processes' namespaces by its inode; opened, it is a descriptor of it)."""
+    is_object_link = True
+
+    def __init__(self, path: bytes, name: str) -> None:
+        self.path, self.host = path, f"/proc/self/ns/{name}"
+        self.target = os.fsencode(os.readlink(self.host))
+
+    def open(self, t, hflags, mode):
+        if hflags & (O_CREAT | O__TMPFILE) or hflags & O_ACCMODE:
+            raise OSError(errno.EACCES, "permission denied")
+        return fix_cloexec(os.open(self.host, hflags), hflags)
+
+    def stat(self, t, follow=True):
+        return Stat.from_os(os.stat(self.host)) if follow else self.lstat(t)
+
+
 class Redirect(Symlink):
     """A path that continues through a magic link (/proc/self/cwd/x, /proc/self/root/etc):
     always followed, even where the last component would not be."""
@@ -242,6 +265,7 @@ class Redirect(Symlink):
 
 class FdLink(Symlink):
     """/proc/self/fd/N: a magic link to the guest's descriptor N."""
+    is_object_link = True
 
     def __init__(self, path: bytes, fd: int) -> None:
         self.path, self.fd = path, fd

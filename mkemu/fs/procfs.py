@@ -15,12 +15,14 @@ import os
 
 from ..cpu.features import IMPLEMENTER, PART, REVISION, VARIANT, feature_names
 from ..lazyre import lazy_compile
-from .nodes import (FdInfo, FdLink, GuestLink, HostDir, HostProcText, NameListDir, Node, Redirect,
-                    RemoteFdLink, RemoteLink, RemoteText, Symlink, TextFile, WritableText)
+from .nodes import (FdInfo, FdLink, GuestLink, HostDir, HostProcText, NameListDir, Node, NsLink,
+                    Redirect, RemoteFdLink, RemoteLink, RemoteText, Symlink, TextFile,
+                    WritableText)
 
 _PID = lazy_compile(rb"^/proc/(self|thread-self|\d+)(/.*)?$")
 _FD = lazy_compile(rb"^/fd/(\d+)$")
 _FDINFO = lazy_compile(rb"^/fdinfo/(\d+)$")
+_NS = lazy_compile(rb"^/ns/([a-z_]+)$")
 _THROUGH = lazy_compile(rb"^/(cwd|root|fd/\d+)(/.+)$")
 _TASK = lazy_compile(rb"^/task/(\d+)(/.*)?$")
 
@@ -508,6 +510,8 @@ def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | Non
         return Symlink(path, b"/") if not zombie else None
     if rest == b"/cwd":
         return RemoteLink(path, tid, rest)
+    if rest.startswith(b"/ns") and not zombie:
+        return _ns_node(t, path, rest)
     if rest in SELF_TEXT or _FDINFO.match(rest):
         fallback = (lambda t, info=info: _other_status(info)) if rest == b"/status" else \
             (lambda t: b"")
@@ -529,7 +533,8 @@ def _other_node(t, path: bytes, info: dict, tid: int, rest: bytes) -> Node | Non
     return None
 
 
-PID_NAMES = sorted({n[1:].decode() for n in (*SELF_TEXT, *SELF_LINKS)} | {"fd", "fdinfo", "task"})
+PID_NAMES = sorted({n[1:].decode() for n in (*SELF_TEXT, *SELF_LINKS)} |
+                   {"fd", "fdinfo", "ns", "task"})
 
 
 def _pid_dir(t, path: bytes, pid: int) -> Node:
@@ -539,6 +544,21 @@ def _pid_dir(t, path: bytes, pid: int) -> Node:
         return HostDir(path, "/proc/self")
     return NameListDir(path, os.path.join(listing, "self", "pid"),
                        lambda t: PID_NAMES, 0o555)
+
+
+def _ns_node(t, path: bytes, rest: bytes) -> Node | None:
+    """/proc/PID/ns and its links (NsLink): the host's namespaces, the same for every
+    guest process."""
+    if rest == b"/ns":
+        listing = getattr(getattr(t, "config", None), "proc_listing", None)
+        if listing is None:
+            return HostDir(path, "/proc/self/ns")
+        return NameListDir(path, os.path.join(listing, "self", "ns"),
+                           lambda t: os.listdir("/proc/self/ns"), 0o511)
+    m = _NS.match(rest)
+    if m and os.fsdecode(m.group(1)) in os.listdir("/proc/self/ns"):
+        return NsLink(path, os.fsdecode(m.group(1)))
+    return None
 
 
 def _remote_fds(t, tid: int) -> list[int]:
@@ -635,6 +655,8 @@ def lookup(t, path: bytes) -> Node | None:
     link = SELF_LINKS.get(rest)
     if link is not None:
         return GuestLink(path, link)
+    if rest.startswith(b"/ns"):
+        return _ns_node(t, path, rest)
     if rest in (b"/fd", b"/fdinfo"):
         return HostDir(path, "/proc/self" + os.fsdecode(rest))
     m = _FD.match(rest)

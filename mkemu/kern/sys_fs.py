@@ -29,7 +29,7 @@ from ..ipc import hostsock
 from ..fs import devfs, namei
 from ..fs.namei import AT_FDCWD, guest_path_of_fd
 from ..fs.namei import guest_fd as _fd
-from ..fs.nodes import LISTED, FdLink, TextFile, check_modifiable, device_allowed, synth_stat
+from ..fs.nodes import LISTED, TextFile, check_modifiable, device_allowed, synth_stat
 from ..fs.ostrans import (G_O_DIRECT, H_O_NOFOLLOW, H_O_PATH_KEEP, O__TMPFILE, O_CLOEXEC,
                           O_CREAT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_PATH, open_flags_to_guest,
                           open_flags_to_host)
@@ -495,9 +495,9 @@ def _open(t, dirfd: int, path: bytes, hflags: int, mode: int, resolve: int = 0) 
             and namei.is_magic_link(node) and not (hflags & O_PATH and hflags & H_O_NOFOLLOW):
         raise _err(errno.ELOOP)                  # a magic link as the last name, opened
     if node is not None:
-        if node.is_link and not isinstance(node, FdLink):
+        if node.is_link and not node.is_object_link:
             raise _err(errno.ELOOP)              # a symlink named with O_NOFOLLOW
-        if isinstance(node, FdLink) and hflags & H_O_NOFOLLOW and not hflags & O_PATH:
+        if node.is_object_link and hflags & H_O_NOFOLLOW and not hflags & O_PATH:
             raise _err(errno.ELOOP)
         return node.open(t, hflags, mode)
     root = t.fs.root
@@ -1076,7 +1076,7 @@ def sys_faccessat2(t, dirfd, path_addr, mode, flags):
         node = found.node
         if isinstance(node, TextFile):
             return -errno.EACCES if mode & (os.W_OK | os.X_OK) else 0
-        if node is not None and node.is_link and not isinstance(node, FdLink):
+        if node is not None and node.is_link and not node.is_object_link:
             return 0 if follow is False else -errno.ELOOP
     with namei.Target(t, dirfd, path, follow, bool(flags & AT_EMPTY_PATH), found=found) as tg:
         if mode and not os.access(tg.host, mode, effective_ids=bool(flags & AT_EACCESS)):
@@ -1417,7 +1417,7 @@ def sys_statfs(t, path_addr, buf):
     node = namei.lookup(t, AT_FDCWD, path).node
     # /proc's own nodes are procfs's (its listing and its files are no host file of procfs)
     host = "/proc" if node is not None and (node.path + b"/").startswith(b"/proc/") \
-        and not isinstance(node, FdLink) else None
+        and not node.is_object_link else None
     with namei.Target(t, AT_FDCWD, path) if host is None else nullcontext() as tg:
         if tg is not None and tg.fd >= 0:
             data = _fstatfs(tg.fd)
