@@ -280,6 +280,13 @@ def test_maps_names_a_host_program_as_its_exe_link(rootfs, guest_binary):
     assert "the code's mapping is named by /proc/self/exe: yes" in out.decode()
 
 
+def test_cpu_time_clocks_of_processes_and_threads_as_natively(rootfs, guest_binary):
+    # clock_getcpuclockid was ESRCH even for the caller's own pid, and the clock
+    # pthread_getcpuclockid gives was EINVAL in clock_gettime: a CPU-time clock id
+    # names a process or thread, whose task processes' host clocks it sums
+    _all_yes_as_natively("proc_cpuclocks", rootfs, guest_binary)
+
+
 def _all_yes_as_natively(name: str, rootfs, guest_binary) -> None:
     """tests/guest/NAME.c prints comparisons: natively every one is "yes", and mkemu
     prints the same lines."""

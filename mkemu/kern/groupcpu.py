@@ -17,7 +17,11 @@ import time
 
 _RUSAGE = struct.Struct("<18q")     # struct rusage: two timevals, then 14 longs
 
-CPUCLOCK_SCHED = 2          # a process CPU clock id: ((~pid) << 3) | CPUCLOCK_SCHED
+# Linux's CPU-time clock ids: ((~pid) << 3) | CPUCLOCK_PERTHREAD for one thread | the
+# kind: user and system time (PROF), user time (VIRT), time run (SCHED, what
+# CLOCK_PROCESS_CPUTIME_ID is)
+CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
+CPUCLOCK_PERTHREAD = 4
 
 
 def cpu_ns(t) -> int:
@@ -26,11 +30,16 @@ def cpu_ns(t) -> int:
     if not getattr(t, "threaded", False):
         return time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
     info = t.proc_info(t.pid) or {}
-    pids = info.get("host_pids") or [os.getpid()]
-    total = int(sum(info.get("gone_cpu", (0.0, 0.0))) * 1e9)
-    for pid in pids:
+    return clock_ns(info.get("host_pids") or [os.getpid()], info.get("gone_cpu", (0.0, 0.0)))
+
+
+def clock_ns(host_pids, gone: tuple[float, float], kind: int = CPUCLOCK_SCHED) -> int:
+    """A guest process's CPU clock of a kind: the host's of each of its threads' task
+    processes, summed, and gone, the (user, system) seconds of its ended threads."""
+    total = int((gone[0] if kind == CPUCLOCK_VIRT else gone[0] + gone[1]) * 1e9)
+    for pid in host_pids:
         try:
-            total += time.clock_gettime_ns(((~pid) << 3) | CPUCLOCK_SCHED)
+            total += time.clock_gettime_ns(((~pid) << 3) | kind)
         except OSError:
             pass                            # exited meanwhile
     return total

@@ -9,7 +9,7 @@ import time
 
 from . import groupcpu, timespec
 from .errors import InterruptedSyscall
-from .systable import syscall
+from .systable import s32, syscall
 
 _TS = timespec.TIMESPEC
 # Linux clock ids the guest may name (same numbers on every architecture)
@@ -25,10 +25,37 @@ def _clock(clk: int) -> int:
     return _CLOCKS[clk]
 
 
+def _cpu_clock_ns(t, clk: int) -> int:
+    """The time of a CPU-time clock id (clock_getcpuclockid, pthread_getcpuclockid:
+    groupcpu's encoding).  A process's is its threads' summed (the broker knows their
+    task processes); a thread's, its task process's.  EINVAL for a pid or tid that
+    names no live process or thread, and for another process's thread (as Linux;
+    glibc's clock_getcpuclockid then says ESRCH)."""
+    pid, kind = ~(clk >> 3), clk & 3
+    if kind > groupcpu.CPUCLOCK_SCHED:
+        raise OSError(errno.EINVAL, "bad clock id")
+    if clk & groupcpu.CPUCLOCK_PERTHREAD:
+        if pid in (0, t.tid):           # this thread: the task's own (guest code's) thread
+            return time.clock_gettime_ns(((~0) << 3) | groupcpu.CPUCLOCK_PERTHREAD | kind)
+        info = t.proc_info(pid) if getattr(t, "threaded", False) else None
+        if info is None or info["pid"] != t.pid or info["tid_host_pid"] is None:
+            raise OSError(errno.EINVAL, "no such thread here")
+        return groupcpu.clock_ns([info["tid_host_pid"]], (0.0, 0.0), kind)
+    if pid in (0, t.pid) and not getattr(t, "threaded", False):
+        return time.clock_gettime_ns(((~0) << 3) | kind)
+    info = t.proc_info(t.pid if pid == 0 else pid)
+    if info is None or info["pid"] != (pid or t.pid) or info["state"] == "Z":
+        raise OSError(errno.EINVAL, "no such process")
+    return groupcpu.clock_ns(info["host_pids"], info["gone_cpu"], kind)
+
+
 @syscall("clock_gettime", "clock", "ptr")
 def sys_clock_gettime(t, clk, ts):
+    clk = s32(clk)
     if clk == CLOCK_PROCESS_CPUTIME_ID:
         ns = groupcpu.cpu_ns(t)         # every thread's host process (one without threads: its own)
+    elif clk < 0:
+        ns = _cpu_clock_ns(t, clk)
     else:
         ns = time.clock_gettime_ns(_clock(clk))
     t.mem.write(ts, _TS.pack(ns // 1_000_000_000, ns % 1_000_000_000))
@@ -37,6 +64,10 @@ def sys_clock_gettime(t, clk, ts):
 
 @syscall("clock_getres", "clock", "ptr")
 def sys_clock_getres(t, clk, ts):
+    clk = s32(clk)
+    if clk < 0:
+        _cpu_clock_ns(t, clk)           # (a clock that exists: glibc's clock_getcpuclockid asks)
+        clk = CLOCK_PROCESS_CPUTIME_ID
     res = time.clock_getres(_clock(clk))
     if ts:
         t.mem.write(ts, _TS.pack(int(res), int(round((res - int(res)) * 1e9))))
