@@ -93,6 +93,7 @@ def test_system_registers():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)          # (300 s ran out once on a loaded machine)
 def test_big_integer_sweep():
     _sweep(DP_IMM + DP_REG, 3000, seed=1234)
 

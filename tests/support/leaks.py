@@ -128,7 +128,24 @@ def posix_queues() -> set[str]:
                                capture_output=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return set()
-    return set(r.stdout.decode().split()) if r.returncode == 0 else set()
+    # (a name is any bytes but "/": a fuzzed mq_open's need not be UTF-8)
+    return set(os.fsdecode(r.stdout).splitlines()) if r.returncode == 0 else set()
+
+
+def remove_posix_queues(names) -> None:
+    """Unlink POSIX message queues of this IPC namespace by name (a guest's mq_open
+    makes host queues, and like Linux's they outlive the process that made them)."""
+    names = sorted(names)
+    if not names:
+        return
+    with tempfile.TemporaryDirectory() as where:
+        try:
+            subprocess.run(["unshare", "-m", "sh", "-c",
+                            'mount -t mqueue none "$0" && cd "$0" && rm -f -- "$@"',
+                            where, *(os.fsencode(n) for n in names)],
+                           capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 def sysv_objects() -> set[str]:
