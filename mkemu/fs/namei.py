@@ -137,8 +137,8 @@ def lookup(t, dirfd: int, path: bytes, follow: bool = True, no_symlinks: bool = 
 
 def is_magic_link(node: Node | None) -> bool:
     """A /proc link that jumps to an object rather than naming a path (fd/N, cwd, root,
-    exe), or a path through one; /proc/self and /dev/fd are ordinary symlinks."""
-    return node is not None and node.is_object_link or isinstance(node, (GuestLink, Redirect))
+    exe, ns/NAME), or a path through one; /proc/self and /dev/fd are ordinary symlinks."""
+    return isinstance(node, (GuestLink, Redirect)) or (node is not None and node.is_object_link)
 
 
 def _overlay(t, path: bytes) -> Node | None:
@@ -206,9 +206,9 @@ class _Walk:
             if nxt.startswith((b"/dev/", b"/proc/")):
                 found = _overlay(self.t, nxt)
                 if found is not None:
-                    # opened as the descriptor (the namespace)
-                    takes_fd = found.is_object_link and last
-                    if found.is_link and not takes_fd and (not last or follow or found.always):
+                    # the last name an object link (fd/N, ns/NAME): it is that object
+                    as_object = found.is_object_link and last
+                    if found.is_link and not as_object and (not last or follow or found.always):
                         node, cur = self._follow_node(cur, found, at_end and i == len(names) - 1)
                     else:
                         cur, node = nxt, found
@@ -335,8 +335,9 @@ class Parent:
 
 def has_host_file(node: Node, follow: bool) -> bool:
     """Does overlay node `node` (followed or not) stand for a host file, which Target
-    can hand to the host?  A descriptor's /proc link when followed, a node with its
-    own `host` file; not a file mkemu makes (TextFile) nor a link not followed."""
+    can hand to the host?  An object link (a descriptor's, a namespace's) when
+    followed, a node with its own `host` file; not a file mkemu makes (TextFile) nor
+    a link not followed."""
     return follow if node.is_object_link else hasattr(node, "host")
 
 

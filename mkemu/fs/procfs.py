@@ -451,7 +451,7 @@ def _other_stat(t, i: dict, tid: int | None = None, thread: dict | None = None) 
     utime, stime = i.get("cpu", (0, 0))
     vsize = rss = 0
     sigs = (0, 0, 0, 0)
-    if i["state"] not in "ZT":
+    if i["state"] not in ("Z", "T"):        # (a stopped one cannot answer)
         err, value, _ = t.introspect(tid or i["pid"], "stat_memory")
         if err == 0:
             vsize, rss, sigs = value
