@@ -24,13 +24,14 @@ CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
 CPUCLOCK_PERTHREAD = 4
 
 
-def cpu_ns(t) -> int:
-    """CLOCK_PROCESS_CPUTIME_ID of t's process: its threads' host CPU clocks summed,
-    and its ended threads' time."""
+def cpu_ns(t, kind: int = CPUCLOCK_SCHED) -> int:
+    """CLOCK_PROCESS_CPUTIME_ID (or the CPU clock of another kind) of t's process: its
+    threads' host CPU clocks summed, and its ended threads' time."""
     if not getattr(t, "threaded", False):
-        return time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
+        return time.clock_gettime_ns(((~0) << 3) | kind)     # (pid 0: this process)
     info = t.proc_info(t.pid) or {}
-    return clock_ns(info.get("host_pids") or [os.getpid()], info.get("gone_cpu", (0.0, 0.0)))
+    return clock_ns(info.get("host_pids") or [os.getpid()], info.get("gone_cpu", (0.0, 0.0)),
+                    kind)
 
 
 def clock_ns(host_pids, gone: tuple[float, float], kind: int = CPUCLOCK_SCHED) -> int:
@@ -38,6 +39,8 @@ def clock_ns(host_pids, gone: tuple[float, float], kind: int = CPUCLOCK_SCHED) -
     processes, summed, and gone, the (user, system) seconds of its ended threads."""
     total = int((gone[0] if kind == CPUCLOCK_VIRT else gone[0] + gone[1]) * 1e9)
     for pid in host_pids:
+        if pid is None:
+            continue                        # a thread whose host process is not known yet
         try:
             total += time.clock_gettime_ns(((~pid) << 3) | kind)
         except OSError:

@@ -41,10 +41,10 @@ def _cpu_clock_ns(t, clk: int) -> int:
         if info is None or info["pid"] != t.pid or info["tid_host_pid"] is None:
             raise OSError(errno.EINVAL, "no such thread here")
         return groupcpu.clock_ns([info["tid_host_pid"]], (0.0, 0.0), kind)
-    if pid in (0, t.pid) and not getattr(t, "threaded", False):
-        return time.clock_gettime_ns(((~0) << 3) | kind)
-    info = t.proc_info(t.pid if pid == 0 else pid)
-    if info is None or info["pid"] != (pid or t.pid) or info["state"] == "Z":
+    if pid in (0, t.pid):
+        return groupcpu.cpu_ns(t, kind)
+    info = t.proc_info(pid)
+    if info is None or info["pid"] != pid or info["state"] == "Z":
         raise OSError(errno.EINVAL, "no such process")
     return groupcpu.clock_ns(info["host_pids"], info["gone_cpu"], kind)
 
