@@ -329,13 +329,13 @@ def _stat(t, shown: int | None = None) -> str:
     # the group and session are the broker's (setpgid, setsid); without one, the pid
     ask = getattr(t, "proc_info", None)
     info = ask(t.pid) if ask else None
-    vm = _vm_kb(t)
+    vsize, rss, sigs = stat_memory(t)
     utime, stime = _cpu_ticks()
     if info is not None and getattr(t, "threaded", False):
         utime, stime = info["cpu"]          # every thread's host process (the broker's sum)
     tid = t.pid if shown is None else shown
-    more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vm["size"] << 10,
-                rss=vm["rss"] // 4, sigs=_sig_masks(t), nice=_thread_nice(t, tid))
+    more = dict(utime=utime, stime=stime, threads=len(_threads(t)), vsize=vsize, rss=rss,
+                sigs=sigs, nice=_thread_nice(t, tid))
     if info is None:
         return _stat_line(tid, _comm(t), _state(t), t.ppid, t.pid, t.pid, 0, **more)
     return _stat_line(tid, _comm(t), _state(t), t.ppid, info["pgid"], info["sid"],
@@ -437,8 +437,9 @@ def _other_status(info: dict) -> str:
 
 
 def stat_memory(t) -> tuple[int, int, tuple[int, int, int, int]]:
-    """What another process's /proc/PID/stat asks of this task (kern/introspect.py): the
-    vsize in bytes, the rss in pages, the signal masks."""
+    """The fields of /proc/PID/stat only the task knows: the vsize in bytes, the rss in
+    pages, the signal masks (its own stat's, and what another process's asks of it
+    through kern/introspect.py)."""
     vm = _vm_kb(t)
     return vm["size"] << 10, vm["rss"] // 4, _sig_masks(t)
 
