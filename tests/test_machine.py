@@ -162,6 +162,14 @@ def test_strace_names_syscalls_and_arguments(rootfs):
     assert b"exit_group(0) = ?" in err
 
 
+def test_strace_shows_the_path_an_execve_ran(rootfs):
+    # the path is read before the call: after it, the new image is in that memory
+    code, out, err = run_mkemu(["/bin/busybox", "sh", "-c", "exec /bin/busybox echo hi"],
+                               rootfs=rootfs, extra=["--strace"])
+    assert code == 0 and out == b"hi\n"
+    assert b"execve('/bin/busybox', " in err and b") = 0" in err.split(b"execve(", 1)[1].split(b"\n")[0]
+
+
 def test_advertised_cpu_features_work_like_qemu(rootfs, guest_binary):
     # every AT_HWCAP feature mkemu advertises runs and gives qemu's result; none is missing
     prog = guest_binary("cpu_features")

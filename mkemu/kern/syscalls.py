@@ -91,12 +91,14 @@ def dispatch(task) -> None:
             return
         if broker_wait:
             task.in_syscall = False     # brokercall.wait makes its sleep interruptible
+    # an exec replaces the memory its path and vectors are in: shown before the call
+    shown = _shown(task, row, args) if config.strace and row.name in _NEW_IMAGE else None
     try:
         ret = handler(task, *args)
     except BaseException as e:
         task.in_syscall = False         # first: a host signal now must not replace e
         if config.strace and isinstance(e, TaskExit):
-            _trace(task, nr, row, args, None)       # exit never returns: "= ?"
+            _trace(task, nr, row, args, None, shown)    # exit never returns: "= ?"
         if not isinstance(e, (InterruptedSyscall, OSError, MemFault)):
             if not isinstance(e, TaskExit):
                 # a bug of mkemu (bad input is -errno, never an exception): the task's
@@ -118,7 +120,7 @@ def dispatch(task) -> None:
             # (SA_RESTART, or no handler) with x0 as it came (kern/signals.py)
             sig.note_interrupted(row.name, args, x0)
     if config.strace:
-        _trace(task, nr, row, args, ret)
+        _trace(task, nr, row, args, ret, shown)
     x[0] = ret & M64
 
 
@@ -150,10 +152,18 @@ def _fmt_arg(task, kind: str, value: int) -> str:
     return f"{value:#x}"
 
 
-def _trace(task, nr: int, row, args, ret: int) -> None:
-    name = row.name if row else syscall_name(nr)
+_NEW_IMAGE = frozenset(("execve", "execveat"))
+
+
+def _shown(task, row, args) -> str:
     kinds = row.args if row else ("hex",) * len(args)
-    shown = ", ".join(_fmt_arg(task, k, a) for k, a in zip(kinds, args))
+    return ", ".join(_fmt_arg(task, k, a) for k, a in zip(kinds, args))
+
+
+def _trace(task, nr: int, row, args, ret: int, shown: str | None = None) -> None:
+    name = row.name if row else syscall_name(nr)
+    if shown is None:
+        shown = _shown(task, row, args)
     if ret is None:
         res = "?"
     elif -4096 < ret < 0:
