@@ -293,6 +293,28 @@ def test_python3_socketpair_tcp_echo_and_a_unix_path(full_rootfs):
         shutil.rmtree(host, ignore_errors=True)
 
 
+PY_NAMES = r'''
+import socket
+for family in (socket.AF_INET, socket.AF_INET6):
+    print(sorted({a[4][0] for a in socket.getaddrinfo("localhost", 80, family, socket.SOCK_STREAM)}))
+print(socket.gethostbyname("localhost"), socket.gethostbyaddr("127.0.0.1")[0])
+'''
+
+
+def test_python3_looks_up_localhost_like_qemu(full_rootfs):
+    # glibc reads the rootfs's /etc/hosts (and nsswitch defaults): no DNS is asked
+    code, out, err = run_mkemu(["/usr/bin/python3", "-c", PY_NAMES], rootfs=full_rootfs, timeout=300)
+    qcode, qout, _ = run_qemu([str(full_rootfs / "usr/bin/python3"), "-c", PY_NAMES],
+                              rootfs=full_rootfs, timeout=300)
+    assert (code, out) == (qcode, qout), _err(err)
+    assert out == b"['127.0.0.1']\n['::1']\n127.0.0.1 localhost\n"
+    # and the machine's own name, which is the rootfs's /etc/hostname
+    code, out, err = run_mkemu(["/usr/bin/python3", "-c",
+                                "import socket; n = socket.gethostname(); print(n, socket.gethostbyname(n))"],
+                               rootfs=full_rootfs, timeout=300)
+    assert (code, out) == (0, b"mkemu-guest 127.0.1.1\n"), _err(err)
+
+
 # ---- the name translation itself --------------------------------------------------------------
 class _Root:
     def __init__(self, host: str) -> None:
