@@ -247,6 +247,13 @@ def write_dpkg_database(root: Path, packages: list[Unpacked], arch: str = "arm64
 
 # ---- what a booted Debian system has that no package ships --------------------------------
 
+def hosts_text(hostname: str) -> str:
+    """/etc/hosts of a system named hostname: localhost, and its own name (Debian's
+    127.0.1.1), so that glibc resolves both without asking DNS."""
+    return (f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n"
+            "::1\t\tlocalhost ip6-localhost ip6-loopback\n")
+
+
 def add_basics(root: Path, hostname: str = "mkemu") -> list[str]:
     """The directories and files every system has, where the packages left them out.
     Returns what was added (for the log)."""
@@ -271,8 +278,7 @@ def add_basics(root: Path, hostname: str = "mkemu") -> list[str]:
             added.append(f"/etc/{name} (from base-passwd's {name}.master)")
     files = {
         "etc/hostname": f"{hostname}\n",
-        "etc/hosts": f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n"
-                     "::1\t\tlocalhost ip6-localhost ip6-loopback\n",
+        "etc/hosts": hosts_text(hostname),
         "etc/fstab": "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n",    # debootstrap's words
     }
     for path, text in files.items():

@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mkemu.system.unpack import hosts_text
+
 # Bump when the layout below changes: caches with an older stamp are rebuilt.
 LAYOUT = "3"
 
@@ -37,10 +39,6 @@ PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
           "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
 GROUP = "root:x:0:\nnogroup:x:65534:\n"
 HOSTNAME = "mkemu-guest\n"
-# as `mkemu rootfs build` writes it (system/unpack.add_basics): without it glibc asks
-# DNS for "localhost" and fails
-HOSTS = ("127.0.0.1\tlocalhost\n127.0.1.1\tmkemu-guest\n"
-         "::1\t\tlocalhost ip6-localhost ip6-loopback\n")
 
 # The "full" tree: Debian 12 (bookworm) arm64 packages and their run-time
 # dependency closure.  `apt-get download` resolves no dependencies, so the
@@ -193,7 +191,8 @@ def _build(name: str) -> Path:
             (staging / "etc" / "passwd").write_text(PASSWD)
             (staging / "etc" / "group").write_text(GROUP)
             (staging / "etc" / "hostname").write_text(HOSTNAME)
-            (staging / "etc" / "hosts").write_text(HOSTS)
+            # as `mkemu rootfs build` writes it: without it glibc asks DNS for localhost
+            (staging / "etc" / "hosts").write_text(hosts_text(HOSTNAME.strip()))
             _stamp(target).unlink(missing_ok=True)
             if target.exists() or target.is_symlink():
                 # an older layout or an interrupted build: move it aside, then drop it
