@@ -272,6 +272,50 @@ f:
     assert x_on[5] == 20 and pc_on == CODE + 4 * 13
 
 
+@pytest.mark.parametrize("reads", [True, False])
+def test_the_flags_one_case_leaves_are_read_and_seen_at_a_fault_by_the_next(tmp_path, reads):
+    # the flags one case of a region leaves are the next case's: g (entered by an
+    # indirect call through memory, so a case of its own) branches on the flags of
+    # the caller's `cmp` (reads), which change from one call to the next, or leaves
+    # them alone, and its load, below the stack once x5 is 19, faults before g sets
+    # any: the fault must leave the caller's flags in S
+    use = "b.eq 3f\n    add x3, x3, #2" if reads else "add x3, x3, #4"
+    code = asm(f"""
+    mov x5, #2000
+    adr x9, g
+    str x9, [sp, #-16]!
+    movz x8, #0x7f, lsl #16
+    movk x8, #0xfb00
+    mov x3, #0
+outer:
+    ldr x9, [sp]
+    and x6, x5, #1
+    cmp x6, #1
+    blr x9
+    sub x5, x5, #1
+    cbnz x5, outer
+    brk #0
+g:
+    add x7, x8, x5, lsl #6
+    ldr x2, [x7]
+    {use}
+3:  add x3, x3, #1
+    ret
+""", tmp_path)
+    seen = []
+    for eager in (False, True):
+        st, eng, _ = machine(code, eager)
+        assert run(st, eng) == TRAP_FAULT
+        seen.append((list(st.x), st.pc, st.icount, st.nzcv, eng.regions_made))
+    (x_off, pc_off, n_off, f_off, _), (x_on, pc_on, n_on, f_on, made) = seen
+    assert made > 0
+    assert (x_off, pc_off, n_off, f_off) == (x_on, pc_on, n_on, f_on)
+    # x5 = 19 is odd: 1 - 1 sets Z and C; reading, x3 counted 1 for each odd x5
+    # from 1999 down to 21 (990 of them) and 3 for each even one from 2000 to 20 (991)
+    assert f_on == 0x60000000 and x_on[5] == 19
+    assert x_on[3] == (990 * 1 + 991 * 3 if reads else 1981 * 5)
+
+
 @pytest.mark.parametrize("min_wide", [2, 8])
 def test_a_loop_over_many_short_traces_gets_a_region_by_the_wide_bar(tmp_path, min_wide):
     # a loop calling 20 small functions: ~41 traces a trip, each entered ~6 times in
