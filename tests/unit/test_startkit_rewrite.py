@@ -1,0 +1,43 @@
+"""StartKit.rewrite (mkemu/cpu/startkit.py): when a run writes its kit again."""
+from mkemu.cpu import startkit
+from mkemu.cpu.startkit import StartKit
+
+
+def _kit(monkeypatch, size: int, cap: int) -> StartKit:
+    monkeypatch.setattr(startkit, "START_KIT_MAX", cap)
+    kit = StartKit("/nonexistent/kit", min_new=4)
+    for pc in range(size):
+        name = ("ph", 0x1000 + 4 * pc, ())
+        kit.base.append(name)
+        kit.codes[name] = (f"code {pc}", [])
+    return kit
+
+
+def _run_makes(kit: StartKit, n: int) -> None:
+    for pc in range(n):
+        kit.note(("ph", 0x9000 + 4 * pc, ()), f"new {pc}", [])
+
+
+def test_a_run_that_adds_enough_writes_the_kit_again_with_what_it_added(monkeypatch):
+    kit = _kit(monkeypatch, 90, cap=100)
+    _run_makes(kit, 30)
+    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    # the 90 it ran, then the first 10 it added (the cap)
+    assert [e[3] for e in entries] == [[]] * 100
+    assert [e[4] for e in entries] == [f"code {i}" for i in range(90)] + [f"new {i}" for i in range(10)]
+    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None         # nothing new since
+
+
+def test_a_full_kit_is_not_written_again_when_what_the_run_added_does_not_fit(monkeypatch):
+    # (python3 -c pass with a kit grown to the cap over earlier runs: each run wrote
+    # the same 59 MB again)
+    kit = _kit(monkeypatch, 100, cap=100)
+    _run_makes(kit, 30)
+    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None
+    # a full kit with a page the run left makes room for what the run added
+    kit = _kit(monkeypatch, 99, cap=100)
+    kit.base.append(("other", 0x5000, ()))
+    kit.codes[("other", 0x5000, ())] = ("elsewhere", [])
+    _run_makes(kit, 30)
+    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    assert [e[4] for e in entries] == [f"code {i}" for i in range(99)] + ["new 0"]
