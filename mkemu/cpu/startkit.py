@@ -15,8 +15,7 @@ mapped has that hash (a rebuilt program at the same path finds nothing of its ol
 kit and runs as without one).  A run whose traces differ from its kit's (it had to
 read or translate traces beyond it, or left kit pages unrun: together GROW_SHARE of
 it, or HINT_MIN for a first kit) writes the kit again as what it ran, whole, to a
-temporary name renamed into place, unless the kit is full and what it would hold
-is what it holds.  So a program started with changing arguments
+temporary name renamed into place (a full kit counts only what fits in it).  So a program started with changing arguments
 (busybox's applets, python3's scripts) keeps the kit of its latest run rather than
 the union of all.  Only the machine's first process writes, and only for its first
 image (a fork child or a later execve has the fork hints, CodeCache.warm).
@@ -60,15 +59,13 @@ class StartKit:
         # (tier.WARM_RUNS): kept as it was, every later run would do so again (python3
         # -c pass: 966 of them, each run, never enough alone to rewrite the kit)
         redone = len(made) - len(new)
+        # what does not fit in a full kit changes nothing in it (counted, a kit grown
+        # to the cap was written again the same, 59 MB for python3, at every run)
+        new = new[:START_KIT_MAX - len(kept)]
         if len(new) + redone + len(self.base) - len(kept) < max(self.min_new,
                                                               len(self.base) // GROW_SHARE):
             return None
-        names, self.made = (kept + new)[:START_KIT_MAX], []
-        if names == self.base:
-            # a full kit, all of it run: what the run added does not fit, and writing
-            # the same kit again (python3's: 59 MB, 0.13 s) at every run gains nothing
-            return None
-        self.base = names
+        self.base, self.made = kept + new, []
         entries = []
         for name in self.base:
             code, extra = self.codes[name]

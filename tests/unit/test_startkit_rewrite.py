@@ -28,16 +28,34 @@ def test_a_run_that_adds_enough_writes_the_kit_again_with_what_it_added(monkeypa
     assert kit.rewrite({("ph", 1), ("ph", 9)}) is None         # nothing new since
 
 
-def test_a_full_kit_is_not_written_again_when_what_the_run_added_does_not_fit(monkeypatch):
+def test_a_full_kit_is_not_written_again_for_what_does_not_fit_in_it(monkeypatch):
     # (python3 -c pass with a kit grown to the cap over earlier runs: each run wrote
     # the same 59 MB again)
     kit = _kit(monkeypatch, 100, cap=100)
     _run_makes(kit, 30)
     assert kit.rewrite({("ph", 1), ("ph", 9)}) is None
-    # a full kit with a page the run left makes room for what the run added
-    kit = _kit(monkeypatch, 99, cap=100)
-    kit.base.append(("other", 0x5000, ()))
-    kit.codes[("other", 0x5000, ())] = ("elsewhere", [])
+    # nor for two of its first-tier traces made in full: too few alone, as in a kit
+    # with room
+    kit = _kit(monkeypatch, 100, cap=100)
+    _run_makes(kit, 30)
+    for name in kit.base[:2]:
+        kit.note(name, "made in full", [])
+    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None
+
+
+def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
+    # ten of its traces made in full (more than a sixteenth of it)
+    kit = _kit(monkeypatch, 100, cap=100)
+    _run_makes(kit, 30)
+    for name in kit.base[:10]:
+        kit.note(name, "made in full", [])
+    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    assert [e[4] for e in entries] == ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
+    # pages the run left make room for what it added
+    kit = _kit(monkeypatch, 90, cap=100)
+    for pc in range(10):
+        kit.base.append(("other", 0x5000 + 4 * pc, ()))
+        kit.codes[kit.base[-1]] = ("elsewhere", [])
     _run_makes(kit, 30)
     entries = kit.rewrite({("ph", 1), ("ph", 9)})
-    assert [e[4] for e in entries] == [f"code {i}" for i in range(99)] + ["new 0"]
+    assert [e[4] for e in entries] == [f"code {i}" for i in range(90)] + [f"new {i}" for i in range(10)]
