@@ -14,10 +14,10 @@ the page it starts on, and the engine adopts a page's traces only when the page 
 mapped has that hash (a rebuilt program at the same path finds nothing of its old
 kit and runs as without one).  A run whose traces differ from its kit's (it had to
 read or translate traces beyond it, or left kit pages unrun: together GROW_SHARE of
-it, or HINT_MIN for a first kit) writes the kit again as what it ran, whole, to a
-temporary name renamed into place (a full kit counts only what fits in it).  So a program started with changing arguments
-(busybox's applets, python3's scripts) keeps the kit of its latest run rather than
-the union of all.  Only the machine's first process writes, and only for its first
+it, or HINT_MIN for a first kit; a full kit counts only what fits in it) writes the
+kit again as what it ran, whole, to a temporary name renamed into place.  So a
+program started with changing arguments (busybox's applets, python3's scripts) keeps
+the kit of its latest run rather than the union of all.  Only the machine's first process writes, and only for its first
 image (a fork child or a later execve has the fork hints, CodeCache.warm).
 """
 from __future__ import annotations

@@ -30,6 +30,16 @@ def machine(code: bytes, eager: bool):
     return st, eng, mem
 
 
+def faulting_both(code: bytes):
+    """Run code, which must fault, with regions off and eager: the two (state, engine)."""
+    seen = []
+    for eager in (False, True):
+        st, eng, _ = machine(code, eager)
+        assert run(st, eng) == TRAP_FAULT
+        seen.append((st, eng))
+    return seen
+
+
 def both(code: bytes):
     """Run code with regions off and eager: the two final states, which must agree."""
     seen = []
@@ -261,15 +271,10 @@ outer:
 f:
     {f}
 """, tmp_path)
-    seen = []
-    for eager in (False, True):
-        st, eng, _ = machine(code, eager)
-        assert run(st, eng) == TRAP_FAULT
-        seen.append((list(st.x), st.pc, st.icount, st.fault_addr, eng.regions_made))
-    (x_off, pc_off, n_off, a_off, _), (x_on, pc_on, n_on, a_on, made) = seen
-    assert made > 0 and a_off == a_on == 0x10
-    assert (x_off, pc_off, n_off) == (x_on, pc_on, n_on)
-    assert x_on[5] == 20 and pc_on == CODE + 4 * 13
+    (off, _), (on, eng) = faulting_both(code)
+    assert eng.regions_made > 0 and off.fault_addr == on.fault_addr == 0x10
+    assert (off.x, off.pc, off.icount) == (on.x, on.pc, on.icount)
+    assert on.x[5] == 20 and on.pc == CODE + 4 * 13
 
 
 @pytest.mark.parametrize("reads", [True, False])
@@ -302,18 +307,13 @@ g:
 3:  add x3, x3, #1
     ret
 """, tmp_path)
-    seen = []
-    for eager in (False, True):
-        st, eng, _ = machine(code, eager)
-        assert run(st, eng) == TRAP_FAULT
-        seen.append((list(st.x), st.pc, st.icount, st.nzcv, eng.regions_made))
-    (x_off, pc_off, n_off, f_off, _), (x_on, pc_on, n_on, f_on, made) = seen
-    assert made > 0
-    assert (x_off, pc_off, n_off, f_off) == (x_on, pc_on, n_on, f_on)
+    (off, _), (on, eng) = faulting_both(code)
+    assert eng.regions_made > 0
+    assert (off.x, off.pc, off.icount, off.nzcv) == (on.x, on.pc, on.icount, on.nzcv)
     # x5 = 19 is odd: 1 - 1 sets Z and C; reading, x3 counted 1 for each odd x5
     # from 1999 down to 21 (990 of them) and 3 for each even one from 2000 to 20 (991)
-    assert f_on == 0x60000000 and x_on[5] == 19
-    assert x_on[3] == (990 * 1 + 991 * 3 if reads else 1981 * 5)
+    assert on.nzcv == 0x60000000 and on.x[5] == 19
+    assert on.x[3] == (990 * 1 + 991 * 3 if reads else 1981 * 5)
 
 
 @pytest.mark.parametrize("min_wide", [2, 8])
