@@ -17,8 +17,9 @@ read or translate traces beyond it, or left kit pages unrun: together GROW_SHARE
 it, or HINT_MIN for a first kit; a full kit counts only what fits in it) writes the
 kit again as what it ran, whole, to a temporary name renamed into place.  So a
 program started with changing arguments (busybox's applets, python3's scripts) keeps
-the kit of its latest run rather than the union of all.  Only the machine's first process writes, and only for its first
-image (a fork child or a later execve has the fork hints, CodeCache.warm).
+the kit of its latest run rather than the union of all.  Only the machine's first
+process writes, and only for its first image (a fork child or a later execve has the
+fork hints, CodeCache.warm).
 """
 from __future__ import annotations
 
@@ -61,11 +62,12 @@ class StartKit:
         redone = len(made) - len(new)
         # what does not fit in a full kit changes nothing in it (counted, a kit grown
         # to the cap was written again the same, 59 MB for python3, at every run)
-        new = new[:START_KIT_MAX - len(kept)]
+        # (a kit read from a file may hold more than the cap: none then fit)
+        new = new[:max(0, START_KIT_MAX - len(kept))]
         if len(new) + redone + len(self.base) - len(kept) < max(self.min_new,
                                                               len(self.base) // GROW_SHARE):
             return None
-        self.base, self.made = kept + new, []
+        self.base, self.made = (kept + new)[:START_KIT_MAX], []
         entries = []
         for name in self.base:
             code, extra = self.codes[name]

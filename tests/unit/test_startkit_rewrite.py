@@ -3,6 +3,9 @@ from mkemu.cpu import startkit
 from mkemu.cpu.startkit import StartKit
 
 
+TAKEN = {("ph", 1), ("ph", 9)}      # the pages of _kit's and _run_makes' traces
+
+
 def _kit(monkeypatch, size: int, cap: int) -> StartKit:
     monkeypatch.setattr(startkit, "START_KIT_MAX", cap)
     kit = StartKit("/nonexistent/kit", min_new=4)
@@ -21,11 +24,11 @@ def _run_makes(kit: StartKit, n: int) -> None:
 def test_a_run_that_adds_enough_writes_the_kit_again_with_what_it_added(monkeypatch):
     kit = _kit(monkeypatch, 90, cap=100)
     _run_makes(kit, 30)
-    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    entries = kit.rewrite(TAKEN)
     # the 90 it ran, then the first 10 it added (the cap)
     assert [e[3] for e in entries] == [[]] * 100
     assert [e[4] for e in entries] == [f"code {i}" for i in range(90)] + [f"new {i}" for i in range(10)]
-    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None         # nothing new since
+    assert kit.rewrite(TAKEN) is None         # nothing new since
 
 
 def test_a_full_kit_is_not_written_again_for_what_does_not_fit_in_it(monkeypatch):
@@ -33,14 +36,14 @@ def test_a_full_kit_is_not_written_again_for_what_does_not_fit_in_it(monkeypatch
     # the same 59 MB again)
     kit = _kit(monkeypatch, 100, cap=100)
     _run_makes(kit, 30)
-    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None
+    assert kit.rewrite(TAKEN) is None
     # nor for two of its first-tier traces made in full: too few alone, as in a kit
     # with room
     kit = _kit(monkeypatch, 100, cap=100)
     _run_makes(kit, 30)
     for name in kit.base[:2]:
         kit.note(name, "made in full", [])
-    assert kit.rewrite({("ph", 1), ("ph", 9)}) is None
+    assert kit.rewrite(TAKEN) is None
 
 
 def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
@@ -49,7 +52,7 @@ def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
     _run_makes(kit, 30)
     for name in kit.base[:10]:
         kit.note(name, "made in full", [])
-    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    entries = kit.rewrite(TAKEN)
     assert [e[4] for e in entries] == ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
     # pages the run left make room for what it added
     kit = _kit(monkeypatch, 90, cap=100)
@@ -57,5 +60,16 @@ def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
         kit.base.append(("other", 0x5000 + 4 * pc, ()))
         kit.codes[kit.base[-1]] = ("elsewhere", [])
     _run_makes(kit, 30)
-    entries = kit.rewrite({("ph", 1), ("ph", 9)})
+    entries = kit.rewrite(TAKEN)
     assert [e[4] for e in entries] == [f"code {i}" for i in range(90)] + [f"new {i}" for i in range(10)]
+
+
+def test_a_kit_read_larger_than_the_cap_is_written_within_it(monkeypatch):
+    # (a file written when the cap was larger): nothing new fits, and what is
+    # written again is cut to the cap
+    kit = _kit(monkeypatch, 120, cap=100)
+    _run_makes(kit, 30)
+    for name in kit.base[:10]:
+        kit.note(name, "made in full", [])
+    entries = kit.rewrite(TAKEN)
+    assert [e[4] for e in entries] == ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
