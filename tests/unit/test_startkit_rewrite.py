@@ -31,29 +31,30 @@ def test_a_run_that_adds_enough_writes_the_kit_again_with_what_it_added(monkeypa
     assert kit.rewrite(TAKEN) is None         # nothing new since
 
 
+def _rerun(monkeypatch, size: int, remade: int) -> list | None:
+    """A run over a kit of size traces (the cap: 100) that made 30 beyond it and the
+    first `remade` of it in full: the code of the kit it writes, or None."""
+    kit = _kit(monkeypatch, size, cap=100)
+    _run_makes(kit, 30)
+    for name in kit.base[:remade]:
+        kit.note(name, "made in full", [])
+    entries = kit.rewrite(TAKEN)
+    return None if entries is None else [e[4] for e in entries]
+
+
 def test_a_full_kit_is_not_written_again_for_what_does_not_fit_in_it(monkeypatch):
     # (python3 -c pass with a kit grown to the cap over earlier runs: each run wrote
     # the same 59 MB again)
-    kit = _kit(monkeypatch, 100, cap=100)
-    _run_makes(kit, 30)
-    assert kit.rewrite(TAKEN) is None
+    assert _rerun(monkeypatch, 100, remade=0) is None
     # nor for two of its first-tier traces made in full: too few alone, as in a kit
     # with room
-    kit = _kit(monkeypatch, 100, cap=100)
-    _run_makes(kit, 30)
-    for name in kit.base[:2]:
-        kit.note(name, "made in full", [])
-    assert kit.rewrite(TAKEN) is None
+    assert _rerun(monkeypatch, 100, remade=2) is None
 
 
 def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
     # ten of its traces made in full (more than a sixteenth of it)
-    kit = _kit(monkeypatch, 100, cap=100)
-    _run_makes(kit, 30)
-    for name in kit.base[:10]:
-        kit.note(name, "made in full", [])
-    entries = kit.rewrite(TAKEN)
-    assert [e[4] for e in entries] == ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
+    remade = ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
+    assert _rerun(monkeypatch, 100, remade=10) == remade
     # pages the run left make room for what it added
     kit = _kit(monkeypatch, 90, cap=100)
     for pc in range(10):
@@ -67,9 +68,5 @@ def test_a_full_kit_is_written_again_for_what_changes_in_it(monkeypatch):
 def test_a_kit_read_larger_than_the_cap_is_written_within_it(monkeypatch):
     # (a file written when the cap was larger): nothing new fits, and what is
     # written again is cut to the cap
-    kit = _kit(monkeypatch, 120, cap=100)
-    _run_makes(kit, 30)
-    for name in kit.base[:10]:
-        kit.note(name, "made in full", [])
-    entries = kit.rewrite(TAKEN)
-    assert [e[4] for e in entries] == ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
+    remade = ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
+    assert _rerun(monkeypatch, 120, remade=10) == remade
