@@ -3,8 +3,8 @@ that runs while a machine runs.
 
 The cache (cpu/codecache.py) is a directory per translator version under
 MKEMU_CACHE/code, one file per page of guest code.  A file's mtime is its last
-use: a task touches the old files it loaded when it flushes (see
-CodeCache.flush), so the oldest mtimes are the least recently used pages,
+use, to a minute: a task touches the files it used that were last touched over
+TOUCH_AGE ago (see CodeCache.flush), so the oldest mtimes are the least recently used,
 whatever translator version they belong to (an old version's files are never
 read again and age out first).  Past the limit (MKEMU_CODE_CACHE_MAX, default
 400 MiB) the oldest files go until the cache is at 80% of it.  Collection runs

@@ -14,7 +14,8 @@ searched in place: a run unmarshals only the records of the traces it enters
 (see _Page).  Files are written whole to a temporary name and renamed, so
 concurrent machines never see half a file.  A file's
 mtime is its last use (cachectl.py evicts the oldest past a size limit): files
-loaded that were last touched over TOUCH_AGE ago are touched again at flush.
+loaded that were last touched over TOUCH_AGE ago are touched again at flush, a start
+kit and a hint when read, and with a start kit the page files of what it ran.
 
 Unmarshalled code is kept in the process (`CodeCache.codes`, by page hash, pc
 and marks), across execve and into fork children, which inherit it for free:
@@ -57,7 +58,10 @@ except ImportError:
     from hashlib import blake2b
 
 _CPU_DIR = os.path.dirname(os.path.realpath(__file__))
-TOUCH_AGE = 3600            # seconds: a use refreshes a file's mtime at most this often
+# seconds: a use refreshes a file's mtime at most this often.  As short as cachectl's
+# GC_INTERVAL: with an hour, a cache at its limit lost files in the order they were made
+# (python3's kit and pages among the first, made again at its next run, 18 s for 9 s)
+TOUCH_AGE = 60
 KEEP_MAX = 8192             # unmarshalled traces a process keeps beyond its engine's life
 HINT_MIN = 64               # a child of a site with no hint yet that read fewer leaves none
 HINT_MAX = 8192             # traces one hint names
@@ -454,6 +458,11 @@ class CodeCache:
     def end_start(self) -> None:
         """The first image is over (an execve, the exit): write its kit if it changed."""
         if self.start is not None:
+            if self.start.stale:
+                # the page files of the kit pages it ran are in use too, though not read:
+                # left at their old mtimes, they went before newer programs' at a
+                # collection, and the next run past the kit translated them again
+                self._touch({ph for ph, _ in self.kit_taken})
             entries = self.start.rewrite(self.kit_taken)
             if entries is not None:
                 _write_marshalled(self.start.path, entries)
@@ -473,6 +482,9 @@ class CodeCache:
                 return
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())   # the file read, should it be replaced meanwhile
+                if time.time() - st.st_mtime > TOUCH_AGE:
+                    os.utime(f.fileno())    # in use (cachectl): and this stamp is its own
+                    st = os.fstat(f.fileno())
                 self.warmed[site] = (st.st_mtime_ns, st.st_size)
                 names = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):
@@ -576,16 +588,20 @@ class CodeCache:
         meanwhile) and mark the old ones this run used as recently used."""
         if self.dir is None:
             return
-        for ph in self.used_old - self.dirty:
-            try:
-                os.utime(os.path.join(self.dir, ph))
-            except OSError:
-                pass                        # evicted meanwhile
+        self._touch(self.used_old - self.dirty)
         self.used_old.clear()
         if self.dirty:
             self._write_pages()
         self._write_hint()              # after the pages: it names their traces
         self.end_start()
+
+    def _touch(self, names) -> None:
+        """Mark the files named as just used (cachectl evicts the least recently used)."""
+        for name in names:
+            try:
+                os.utime(os.path.join(self.dir, name))
+            except OSError:
+                pass                        # evicted meanwhile
 
     def _write_pages(self) -> None:
         try:

@@ -41,6 +41,7 @@ class StartKit:
         self.base: list[tuple] = []         # (page hash, pc, marks) loaded, in file order
         self.codes: dict[tuple, tuple] = {}     # name -> (code, extra): loaded or made
         self.made: list[tuple] = []         # names the run read or translated itself
+        self.stale = False                  # its file was last used over touch_age ago
 
     def note(self, name: tuple, code, extra) -> None:
         """A trace the run had to read from a page file or translate (the newest code
@@ -85,6 +86,7 @@ def load(path: str, min_new: int, touch_age: float) -> tuple[StartKit, list]:
             entries = marshal.loads(f.read())
         if time.time() - st.st_mtime > touch_age:
             os.utime(path)                  # in use: not the least recently used (cachectl)
+            kit.stale = True                # (and so are the page files it ran: end_start)
     except (OSError, EOFError, ValueError, TypeError):
         return kit, []
     if not isinstance(entries, list):

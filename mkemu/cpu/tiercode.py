@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import marshal
 import os
+import time
 from types import CodeType
 
 from . import tier
-from .codecache import _write_marshalled
+from .codecache import TOUCH_AGE, _write_marshalled
 
 NAME = "first-tier-helpers"
 
@@ -23,6 +24,8 @@ def first_tier_code(cache_dir: str | None) -> CodeType:
     try:
         with open(path, "rb") as f:
             code = marshal.loads(f.read())
+            if time.time() - os.fstat(f.fileno()).st_mtime > TOUCH_AGE:
+                os.utime(f.fileno())        # every run uses it: never the least recent
         if isinstance(code, CodeType) and code.co_filename == "<first-tier helpers>":
             return code
     except (OSError, EOFError, ValueError, TypeError):

@@ -106,3 +106,58 @@ def test_a_run_fills_refreshes_and_the_commands_report_and_clear(rootfs, guest_b
     clear = _mkemu("cache", "clear", env=env)
     assert clear.returncode == 0 and not (tmp_path / "code").exists()
     assert b"size: 0 B in 0 files" in _mkemu("cache", "info", env=env).stdout
+
+
+def _age(paths, seconds: float) -> None:
+    t = time.time() - seconds
+    for p in paths:
+        os.utime(p, (t, t))
+
+
+def test_a_program_run_again_outlives_programs_made_since(rootfs, guest_binary, tmp_path):
+    """A collection within the hour: hello ran ten minutes ago and again now, busybox two
+    minutes ago.  hello's files (its start kit and the page files that kit ran, which the
+    run did not read) are the recently used ones, and stay."""
+    env = {"MKEMU_CACHE": str(tmp_path)}
+    version = tmp_path / "code" / translator_tag()
+    hello = [str(guest_binary("hello"))]
+
+    def files() -> set[Path]:
+        return {p for p in version.iterdir() if p.suffix != ".tmp"}
+
+    for _ in range(2):                      # the second run leaves its kit as it is
+        assert run_mkemu(hello, rootfs=rootfs, env=env)[0] == 0
+    mine = files()
+    assert any(p.name.startswith("kit-") for p in mine) and len(mine) > 3, mine
+    _age(mine, 600)
+    code, _, err = run_mkemu(["/bin/busybox", "sed", "s/a/b/"], rootfs=rootfs, stdin=b"a\n",
+                             env=env)
+    assert code == 0, err
+    theirs = files() - mine
+    assert sum(p.stat().st_size for p in theirs) > sum(p.stat().st_size for p in mine) // 2
+    _age(theirs, 120)
+    code, out, err = run_mkemu(hello, rootfs=rootfs, env=env)
+    assert code == 0, err
+
+    size = sum(p.stat().st_size for p in files())
+    gc = _mkemu("cache", "gc", env={**env, "MKEMU_CODE_CACHE_MAX": str(size - 1)})
+    assert gc.returncode == 0 and b"evicted" in gc.stdout, gc.stderr
+    left = files()
+    assert left < mine | theirs and mine <= left, sorted(p.name for p in mine - left)
+    code2, out2, err2 = run_mkemu(hello, rootfs=rootfs, extra=["--stats"], env=env)
+    assert (code2, out2) == (code, out)
+    stats = dict(l.split()[1:3] for l in err2.decode().splitlines() if l.startswith("mkemu: "))
+    assert stats["blocks-from-cache"] == stats["blocks"], err2
+
+
+def test_a_fork_hint_read_again_is_marked_used(rootfs, tmp_path):
+    env = {"MKEMU_CACHE": str(tmp_path)}
+    script = ["/bin/busybox", "sh", "-c", "for i in 1 2 3; do /bin/busybox true; done"]
+    for _ in range(2):
+        code, _, err = run_mkemu(script, rootfs=rootfs, env=env)
+        assert code == 0, err
+    hints = list((tmp_path / "code" / translator_tag()).glob("hint-*"))
+    assert hints
+    _age(hints, 600)
+    assert run_mkemu(script, rootfs=rootfs, env=env)[0] == 0
+    assert all(time.time() - p.stat().st_mtime < 300 for p in hints)
