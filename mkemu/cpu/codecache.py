@@ -483,8 +483,11 @@ class CodeCache:
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())   # the file read, should it be replaced meanwhile
                 if time.time() - st.st_mtime > TOUCH_AGE:
-                    os.utime(f.fileno())    # in use (cachectl): and this stamp is its own
-                    st = os.fstat(f.fileno())
+                    try:
+                        os.utime(f.fileno())    # in use (cachectl): and this stamp is its own
+                        st = os.fstat(f.fileno())
+                    except OSError:
+                        pass                # a cache this user may read, not write
                 self.warmed[site] = (st.st_mtime_ns, st.st_size)
                 names = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):

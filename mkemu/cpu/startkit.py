@@ -84,11 +84,14 @@ def load(path: str, min_new: int, touch_age: float) -> tuple[StartKit, list]:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             entries = marshal.loads(f.read())
-        if time.time() - st.st_mtime > touch_age:
-            os.utime(path)                  # in use: not the least recently used (cachectl)
-            kit.stale = True                # (and so are the page files it ran: end_start)
     except (OSError, EOFError, ValueError, TypeError):
         return kit, []
+    if time.time() - st.st_mtime > touch_age:
+        kit.stale = True                    # (and so are the page files it ran: end_start)
+        try:
+            os.utime(path)                  # in use: not the least recently used (cachectl)
+        except OSError:
+            pass                            # a cache this user may read, not write
     if not isinstance(entries, list):
         return kit, []
     good = []

@@ -24,9 +24,13 @@ def first_tier_code(cache_dir: str | None) -> CodeType:
     try:
         with open(path, "rb") as f:
             code = marshal.loads(f.read())
-            if time.time() - os.fstat(f.fileno()).st_mtime > TOUCH_AGE:
-                os.utime(f.fileno())        # every run uses it: never the least recent
+            used = os.fstat(f.fileno()).st_mtime
         if isinstance(code, CodeType) and code.co_filename == "<first-tier helpers>":
+            if time.time() - used > TOUCH_AGE:
+                try:
+                    os.utime(path)          # every run uses it: never the least recent
+                except OSError:
+                    pass                    # a cache this user may read, not write
             return code
     except (OSError, EOFError, ValueError, TypeError):
         pass

@@ -2,6 +2,7 @@
 a run refreshes what it used, and `mkemu cache info|gc|clear` say and do it."""
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
@@ -161,3 +162,21 @@ def test_a_fork_hint_read_again_is_marked_used(rootfs, tmp_path):
     _age(hints, 600)
     assert run_mkemu(script, rootfs=rootfs, env=env)[0] == 0
     assert all(time.time() - p.stat().st_mtime < 300 for p in hints)
+
+
+def test_a_kit_and_the_helpers_in_a_cache_this_user_cannot_write_are_still_used(tmp_path, monkeypatch):
+    from mkemu.cpu import startkit, tier, tiercode
+    code = compile("def blk_1000(S, X, V):\n    return 0x1004\n", "<t>", "exec").co_consts[0]
+    kit = tmp_path / "kit-x"
+    kit.write_bytes(marshal.dumps([("ph", 0x1000, (), [], code)]))
+    helpers = tmp_path / tiercode.NAME
+    helpers.write_bytes(marshal.dumps(tier.helpers_code()))
+    _age([kit, helpers], 10 * TOUCH_AGE)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "utime", refuse)
+    monkeypatch.setattr(tier, "helpers_code", refuse)   # the file must serve them
+    loaded, entries = startkit.load(str(kit), 1, TOUCH_AGE)
+    assert [e[:2] for e in entries] == [("ph", 0x1000)] and loaded.stale
+    assert tiercode.first_tier_code(str(tmp_path)).co_filename == "<first-tier helpers>"
