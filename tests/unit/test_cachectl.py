@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mkemu import cachectl
-from mkemu.cpu.codecache import TOUCH_AGE, translator_tag
+from mkemu.cpu.codecache import TOUCH_AGE, CodeCache, translator_tag
 from tests.support.guestrun import run_mkemu
 
 KIB = 1024
@@ -164,14 +164,17 @@ def test_a_fork_hint_read_again_is_marked_used(rootfs, tmp_path):
     assert all(time.time() - p.stat().st_mtime < 300 for p in hints)
 
 
-def test_a_kit_and_the_helpers_in_a_cache_this_user_cannot_write_are_still_used(tmp_path, monkeypatch):
+def test_a_kit_a_hint_and_the_helpers_in_a_cache_this_user_cannot_write_are_still_used(tmp_path, monkeypatch):
     from mkemu.cpu import startkit, tier, tiercode
     code = compile("def blk_1000(S, X, V):\n    return 0x1004\n", "<t>", "exec").co_consts[0]
     kit = tmp_path / "kit-x"
     kit.write_bytes(marshal.dumps([("ph", 0x1000, (), [], code)]))
     helpers = tmp_path / tiercode.NAME
     helpers.write_bytes(marshal.dumps(tier.helpers_code()))
-    _age([kit, helpers], 10 * TOUCH_AGE)
+    names = [("ph", 0x1000, ())]
+    hint = tmp_path / "hint-site"
+    hint.write_bytes(marshal.dumps(names))
+    _age([kit, helpers, hint], 10 * TOUCH_AGE)
 
     def refuse(*args, **kwargs):
         raise PermissionError(1, "Operation not permitted")
@@ -180,3 +183,6 @@ def test_a_kit_and_the_helpers_in_a_cache_this_user_cannot_write_are_still_used(
     loaded, entries = startkit.load(str(kit), 1, TOUCH_AGE)
     assert [e[:2] for e in entries] == [("ph", 0x1000)] and loaded.stale
     assert tiercode.first_tier_code(str(tmp_path)).co_filename == "<first-tier helpers>"
+    cache = CodeCache(tmp_path)
+    cache.warm("site")
+    assert cache.hinted["site"] == names
