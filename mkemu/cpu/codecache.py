@@ -67,6 +67,14 @@ HINT_MIN = 64               # a child of a site with no hint yet that read fewer
 HINT_MAX = 8192             # traces one hint names
 
 
+def touch(path: str) -> None:
+    """Mark a cache file as just used (cachectl evicts the least recently used)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass                    # evicted meanwhile, or a cache this user may read, not write
+
+
 # Paths are strings (any path-like is taken): pathlib's import (with urllib.parse and
 # ipaddress) was ~13 M host instructions of every `mkemu run`'s start-up.
 
@@ -438,6 +446,8 @@ class CodeCache:
         try:
             site = self.fork_site(f"start\0{rootfs}\0{program}", 0)    # (a name like a hint's)
             kit, entries = startkit.load(os.path.join(self.dir, f"kit-{site}"), HINT_MIN, TOUCH_AGE)
+            if kit.stale:
+                touch(kit.path)
             if entries:
                 source: dict[tuple[str, int], list] = {}
                 for ph, pc, marks, extra, code in entries:
@@ -483,11 +493,8 @@ class CodeCache:
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())   # the file read, should it be replaced meanwhile
                 if time.time() - st.st_mtime > TOUCH_AGE:
-                    try:
-                        os.utime(f.fileno())    # in use (cachectl): and this stamp is its own
-                        st = os.fstat(f.fileno())
-                    except OSError:
-                        pass                # a cache this user may read, not write
+                    touch(path)
+                    st = os.fstat(f.fileno())   # the touched stamp: this process's own
                 self.warmed[site] = (st.st_mtime_ns, st.st_size)
                 names = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):
@@ -599,12 +606,9 @@ class CodeCache:
         self.end_start()
 
     def _touch(self, names) -> None:
-        """Mark the files named as just used (cachectl evicts the least recently used)."""
+        """touch() the files of this cache named."""
         for name in names:
-            try:
-                os.utime(os.path.join(self.dir, name))
-            except OSError:
-                pass                        # evicted meanwhile
+            touch(os.path.join(self.dir, name))
 
     def _write_pages(self) -> None:
         try:

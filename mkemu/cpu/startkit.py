@@ -86,12 +86,8 @@ def load(path: str, min_new: int, touch_age: float) -> tuple[StartKit, list]:
             entries = marshal.loads(f.read())
     except (OSError, EOFError, ValueError, TypeError):
         return kit, []
-    if time.time() - st.st_mtime > touch_age:
-        kit.stale = True                    # (and so are the page files it ran: end_start)
-        try:
-            os.utime(path)                  # in use: not the least recently used (cachectl)
-        except OSError:
-            pass                            # a cache this user may read, not write
+    # in use: the caller touches it, and at the end the page files it ran (end_start)
+    kit.stale = time.time() - st.st_mtime > touch_age
     if not isinstance(entries, list):
         return kit, []
     good = []

@@ -11,7 +11,7 @@ import time
 from types import CodeType
 
 from . import tier
-from .codecache import TOUCH_AGE, _write_marshalled
+from .codecache import TOUCH_AGE, _write_marshalled, touch
 
 NAME = "first-tier-helpers"
 
@@ -27,10 +27,7 @@ def first_tier_code(cache_dir: str | None) -> CodeType:
             used = os.fstat(f.fileno()).st_mtime
         if isinstance(code, CodeType) and code.co_filename == "<first-tier helpers>":
             if time.time() - used > TOUCH_AGE:
-                try:
-                    os.utime(path)          # every run uses it: never the least recent
-                except OSError:
-                    pass                    # a cache this user may read, not write
+                touch(path)                 # every run uses it: never the least recent
             return code
     except (OSError, EOFError, ValueError, TypeError):
         pass
