@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import uuid
@@ -32,8 +33,21 @@ SESSION_ENV = f"MKEMU_TEST_SESSION={SESSION_TOKEN}"
 _sysv_isolated = False
 
 
+def _default_job_signals() -> None:
+    """A suite started in the background of a script (`pytest &`: the shell ignores
+    SIGINT and SIGQUIT in it) would hand that SIG_IGN to every mkemu it starts, and
+    mkemu, as execve does, to the guest: the tests that send those signals would
+    see them ignored.  Give the suite the defaults (a handler set here goes back to
+    SIG_DFL in each program started from it)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def pytest_configure(config):
     global _sysv_isolated
+    _default_job_signals()
     _sysv_isolated = leaks.isolate_sysv_ipc()    # before any test starts a process
 
 
