@@ -67,6 +67,11 @@ HINT_MIN = 64               # a child of a site with no hint yet that read fewer
 HINT_MAX = 8192             # traces one hint names
 
 
+def stale(mtime: float) -> bool:
+    """A cache file last touched at mtime is due to be touched again when used."""
+    return time.time() - mtime > TOUCH_AGE
+
+
 def touch(path: str) -> None:
     """Mark a cache file as just used (cachectl evicts the least recently used)."""
     try:
@@ -352,7 +357,7 @@ class CodeCache:
             page = _Page()
             if self.dir is not None:
                 page = _load_page(os.path.join(self.dir, ph))
-                if page.view is not None and time.time() - page.mtime > TOUCH_AGE:
+                if page.view is not None and stale(page.mtime):
                     self.used_old.add(ph)
             self.pages[ph] = page
         return page
@@ -492,7 +497,7 @@ class CodeCache:
                 return
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())   # the file read, should it be replaced meanwhile
-                if time.time() - st.st_mtime > TOUCH_AGE:
+                if stale(st.st_mtime):
                     touch(path)
                     st = os.fstat(f.fileno())   # the touched stamp: this process's own
                 self.warmed[site] = (st.st_mtime_ns, st.st_size)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import marshal
 import os
-import time
 from types import CodeType
 
 from . import tier
-from .codecache import TOUCH_AGE, _write_marshalled, touch
+from .codecache import _write_marshalled, stale, touch
 
 NAME = "first-tier-helpers"
 
@@ -26,7 +25,7 @@ def first_tier_code(cache_dir: str | None) -> CodeType:
             code = marshal.loads(f.read())
             used = os.fstat(f.fileno()).st_mtime
         if isinstance(code, CodeType) and code.co_filename == "<first-tier helpers>":
-            if time.time() - used > TOUCH_AGE:
+            if stale(used):
                 touch(path)                 # every run uses it: never the least recent
             return code
     except (OSError, EOFError, ValueError, TypeError):
