@@ -18,11 +18,17 @@ from tests.support.guestrun import run_mkemu
 KIB = 1024
 
 
+def _age(paths, seconds: float) -> None:
+    """Make the files' last use `seconds` ago."""
+    t = time.time() - seconds
+    for p in paths:
+        os.utime(p, (t, t))
+
+
 def _file(path: Path, size: int, age: float) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(os.urandom(size))
-    t = time.time() - age
-    os.utime(path, (t, t))
+    _age([path], age)
     return path
 
 
@@ -107,12 +113,6 @@ def test_a_run_fills_refreshes_and_the_commands_report_and_clear(rootfs, guest_b
     clear = _mkemu("cache", "clear", env=env)
     assert clear.returncode == 0 and not (tmp_path / "code").exists()
     assert b"size: 0 B in 0 files" in _mkemu("cache", "info", env=env).stdout
-
-
-def _age(paths, seconds: float) -> None:
-    t = time.time() - seconds
-    for p in paths:
-        os.utime(p, (t, t))
 
 
 def test_a_program_run_again_outlives_programs_made_since(rootfs, guest_binary, tmp_path):
