@@ -25,7 +25,7 @@ from types import FunctionType
 from ..mm.fault import MemFault
 from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, function_code, page_hash
-from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL)
+from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC)
 from .tier import RunCounts, tier_up_runs, warm_seed
 from .tracetext import FAULT_DOC
 
@@ -234,8 +234,15 @@ def _base_globals(cache_dir: str | None = None) -> dict:
 
 class Engine:
     def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None,
-                 code_cache: CodeCache | None = None, after: "Engine | None" = None) -> None:
+                 code_cache: CodeCache | None = None, after: "Engine | None" = None,
+                 on_svc: Callable[["Engine"], int] | None = None) -> None:
         self.state = state
+        # on_svc(engine): the kernel's SVC, run from the dispatch loop without leaving it
+        # (run returning to the task's loop and being called again was 5% of a getpid
+        # and write loop); it returns the pc to go on at, or -TRAP_* for run to return (-TRAP_SVC:
+        # not run, the task's loop is to run it).  None: every SVC returns (no kernel).
+        self.on_svc = on_svc
+        self.svcs = 0                 # SVCs run by on_svc
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
         self.page_blocks: dict[int, set[int]] = {}
@@ -664,6 +671,7 @@ class Engine:
         S = self.state
         X, V = S.x, S.v
         blocks = self.blocks
+        on_svc = self.on_svc
         pc = S.pc
         runs = 0
         limit = max(self.sample_at - self.block_runs, 1) if self.sample_at >= 0 else -1
@@ -685,7 +693,12 @@ class Engine:
                         return TRAP_FETCH
                 pc = fn(S, X, V)
                 if pc < 0:
-                    return -pc
+                    if pc != -TRAP_SVC or on_svc is None:
+                        return -pc
+                    self.svcs += 1
+                    pc = on_svc(self)
+                    if pc < 0:
+                        return -pc
                 if S.pending:
                     S.pc = pc
                     return TRAP_SIGNAL

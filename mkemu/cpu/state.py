@@ -14,6 +14,7 @@ TRAP_UNDEF = 2      # undefined encoding: S.pc is the instruction itself
 TRAP_BRK = 3        # BRK #imm: S.pc is the instruction itself
 TRAP_FETCH = 4      # instruction fetch fault: S.pc is the address
 TRAP_SIGNAL = 5     # a pending signal stopped the dispatcher between blocks
+TRAP_SVC_DONE = 6   # an SVC the engine's on_svc ran; the run loop has work before going on
 
 FPSR_IXC = 0x10
 FP_SLOW = 1 << 31   # see fpmode below and cpu/fpu.py

@@ -27,7 +27,8 @@ from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.lineprof import LineProfile
-from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_UNDEF, CpuState)
+from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_SVC_DONE, TRAP_UNDEF,
+                         CpuState)
 from ..fs import namei
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
@@ -48,7 +49,13 @@ from .errors import TaskExit
 from .loader import ExecError, build_stack, load_program
 from .reserved import RESERVED_FD_BASE
 from .runs import runs
+from .sysnums import SYSCALL_NUMBERS
 
+
+
+# the calls the run loop runs itself, not the engine's on_svc (Task._syscall_in_engine)
+_SVC_IN_RUN_LOOP = frozenset(SYSCALL_NUMBERS[name] for name in (
+    "clone", "clone3", "execve", "execveat", "exit", "exit_group", "rt_sigreturn"))
 
 
 @record
@@ -103,7 +110,8 @@ class Task:
         self.space, self.tlb, self.mem = self._new_address_space()
         dump = (lambda src: os.write(self.log_fd, src.encode() + b"\n")) if config.dump_blocks else None
         self.code_cache = CodeCache(default_dir())
-        self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache)
+        self.engine = Engine(self.cpu, self.tlb, dump=dump, code_cache=self.code_cache,
+                             on_svc=self._syscall_in_engine)
         self.fs = FsContext(RootFS(config.rootfs, fd_base=RESERVED_FD_BASE,
                                    records_owners=config.root_as_user))
         self.fs.root.meta.reserve = self.reserved_fds.add
@@ -357,7 +365,7 @@ class Task:
         old_space.close()
         self.space, self.tlb, self.mem = new_space, new_tlb, new_mem
         self.engine = Engine(self.cpu, new_tlb, dump=old_engine.dump, code_cache=self.code_cache,
-                             after=old_engine)
+                             after=old_engine, on_svc=self._syscall_in_engine)
         self.cpu.__init__()
         self.cpu.x[31] = sp
         self.cpu.pc = img.entry
@@ -386,6 +394,8 @@ class Task:
             new_epoch()
             if trap == TRAP_SVC:
                 syscalls.dispatch(self)
+            elif trap == TRAP_SVC_DONE:
+                pass                          # the engine ran it (_syscall_in_engine)
             elif trap == TRAP_SIGNAL:
                 cpu.pending = False
             elif trap == TRAP_UNDEF:
@@ -416,6 +426,25 @@ class Task:
                 sig.claim_shared(self)
             if sig.pending or sig.saved_mask is not None:
                 sig.deliver(self)
+
+    def _syscall_in_engine(self, engine) -> int:
+        """An SVC, run from the engine's dispatch loop (Engine.on_svc): the pc to go on
+        at, or -TRAP_SVC_DONE when the run loop has work before the guest goes on (a
+        signal to deliver, a thread's view of the space, a debugger's request, a new
+        image).  The calls that make a process or a thread, replace the image or every
+        register, or end a thread are left to the run loop (-TRAP_SVC): a fork must not
+        copy the dispatch loop's frame, with its counts, nor may it outlive its image."""
+        cpu = self.cpu
+        if cpu.x[8] in _SVC_IN_RUN_LOOP:
+            return -TRAP_SVC
+        syscalls.dispatch(self)
+        new_epoch()             # file sizes are read again after the call (mm/filebacking.py)
+        cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
+        sig = self.sig
+        if self.threaded or self.introspect_due or sig.claim_due or sig.pending or \
+                sig.saved_mask is not None or engine is not self.engine:
+            return -TRAP_SVC_DONE
+        return cpu.pc
 
     def fatal(self, sig: int, reason: str, code: int = 0, addr: int = 0,
               fault_address: int = 0, esr: int = 0) -> None:

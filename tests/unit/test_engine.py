@@ -289,3 +289,35 @@ def test_dump_starts_with_a_legend_of_every_short_name_the_code_uses():
                if name not in helpers and not name.startswith("__")
                and not re.search(rf"(?<![\w.]){name}(?!\w)", legend)]
     assert unnamed == []
+
+
+# ---- SVC: the kernel's on_svc, run from the dispatch loop --------------------------------
+SVC = 0xD4000001
+MOV_X1_X0 = 0xAA0003E1          # mov x1, x0
+
+
+@pytest.mark.parametrize("answer", ["go on", "leave", "run loop"])
+def test_an_svc_runs_on_svc_without_leaving_run_unless_it_asks(answer):
+    # mov x8, #64; svc; mov x1, x0; svc; brk: on_svc answers the first SVC with x0
+    # and the pc after it; it may instead make run return (-TRAP_*), S.pc set
+    st, eng, _ = machine([movz(8, 64), SVC, MOV_X1_X0, SVC, BRK])
+    seen = []
+
+    def kernel(engine):
+        seen.append((st.pc, st.x[8]))
+        st.x[0] = 40 + len(seen)
+        return {"go on": st.pc, "leave": -6, "run loop": -TRAP_SVC}[answer]
+    eng.on_svc = kernel
+    trap = eng.run()
+    if answer == "go on":
+        assert trap == TRAP_BRK and st.x[1] == 41 and st.x[0] == 42
+        assert seen == [(CODE + 8, 64), (CODE + 16, 64)] and eng.svcs == 2
+        assert st.icount == 5 - 1                 # (BRK counts when it is handled)
+    else:
+        assert trap == {"leave": 6, "run loop": TRAP_SVC}[answer]
+        assert st.pc == CODE + 8 and seen == [(CODE + 8, 64)] and st.x[1] == 0
+
+
+def test_without_on_svc_an_svc_returns_to_the_caller():
+    st, eng, _ = machine([movz(8, 64), SVC, BRK])
+    assert eng.run() == TRAP_SVC and st.pc == CODE + 8 and eng.svcs == 0
