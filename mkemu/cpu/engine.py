@@ -173,14 +173,18 @@ def _store_locals(X, V, local: dict, names: str | tuple) -> None:
 # the next `window` ones; if the traces entered at least `min_entries` times in
 # that window took at least `cover` of its transitions among themselves, they
 # become one region (at most `max_cases` of them, the most entered).
-# MKEMU_REGIONS=off makes none; =eager samples from the first dispatch with a tiny
-# window and low bars (tests: every mechanism of regions on short programs).
+# A window in which the guest made a system call more often than once every
+# `svc_every` dispatches makes none: each call leaves the region and enters it
+# again, loading every register its cases use (a getpid and write loop ran 10%
+# slower with its region).  MKEMU_REGIONS=off makes none; =eager samples from the
+# first dispatch with a tiny window and low bars (tests: every mechanism of regions
+# on short programs).
 class RegionPolicy:
     __slots__ = ("window", "min_entries", "cover", "min_wide", "cover_wide", "max_cases",
-                 "first", "gap_max", "keep")
+                 "first", "gap_max", "keep", "svc_every")
 
     def __init__(self, window=4096, min_entries=16, cover=0.9, min_wide=4, cover_wide=0.97,
-                 max_cases=256, first=50_000, gap_max=3_200_000, keep=0.95) -> None:
+                 max_cases=256, first=50_000, gap_max=3_200_000, keep=0.95, svc_every=16) -> None:
         self.window = window            # dispatches recorded in one sample
         self.min_entries = min_entries  # entries in it that make a trace hot
         self.cover = cover              # share of its transitions the hot traces must take
@@ -196,11 +200,12 @@ class RegionPolicy:
         # a new region is kept if the next window runs guest instructions (per CPU
         # second) at least this fast against the window that made it
         self.keep = keep
+        self.svc_every = svc_every      # (0: no limit)
 
 
 POLICIES = {"": RegionPolicy(),
             "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, min_wide=2, cover_wide=0.5,
-                                  first=1, gap_max=64, keep=0.0)}
+                                  first=1, gap_max=64, keep=0.0, svc_every=0)}
 
 
 class Region:
@@ -242,7 +247,7 @@ class Engine:
         # and write loop); it returns the pc to go on at, or -TRAP_* for run to return (-TRAP_SVC:
         # not run, the task's loop is to run it).  None: every SVC returns (no kernel).
         self.on_svc = on_svc
-        self.svcs = 0                 # SVCs run by on_svc
+        self.svcs = 0                 # SVCs on_svc ran (a window's share of them: regions)
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
         self.page_blocks: dict[int, set[int]] = {}
@@ -268,7 +273,7 @@ class Engine:
         self.sample_gap = self.sample_at
         self._window: list[int] | None = None
         self._candidate: set[int] | None = None     # the hot traces of the window before
-        self._window_start = (0, 0.0)                # S.icount and CPU time when it began
+        self._window_start = (0, 0.0, 0)             # S.icount, CPU time and svcs when it began
         self._trial: tuple | None = None             # a new region, the rate before it, looks failed
         self.no_region: set[int] = set()             # cases whose region made things slower
         self.region_of: dict[int, Region] = {}
@@ -534,14 +539,14 @@ class Engine:
         window = self._window
         if window is None:
             window = self._window = []
-            self._window_start = (self.state.icount, time.process_time())
+            self._window_start = (self.state.icount, time.process_time(), self.svcs)
         window.append(pc)
         policy = self.policy
         if len(window) < policy.window:
             self.sample_at = self.block_runs + runs + 1     # the next run() call goes on
             return runs + 1
         self._window = None
-        icount, t0 = self._window_start
+        icount, t0, svcs = self._window_start
         rate = (self.state.icount - icount) / max(time.process_time() - t0, 1e-6)
         trial, self._trial = self._trial, None
         again = False
@@ -559,7 +564,10 @@ class Engine:
                 # 3.0 s): look once more before deciding, against the same rate
                 self._trial = (trial[0], trial[1], 1)
                 again = True
-        made = self._make_region(window)
+        if policy.svc_every and (self.svcs - svcs) * policy.svc_every > len(window):
+            made = False
+        else:
+            made = self._make_region(window)
         if made:
             # (a region grown in the window that found it slow keeps that trial's
             # rate and look)

@@ -518,3 +518,47 @@ def test_a_region_reads_the_engine_globals_it_uses_as_locals_and_adds_none(tmp_p
         bound = dict(zip(code.co_varnames[4:code.co_argcount], fn.__defaults__))
         assert bound["RT"] is eng.globals["RT"] and bound["WQ"] is eng.globals["WQ"]
         assert "S" not in bound and not {"RT", "WQ", "U2Q"} & set(code.co_names)
+
+
+# a loop calling a function whose SVC the engine's on_svc answers (a stand-in kernel:
+# x0 = x0 + x8), then adding up the results: a syscall every few dispatches
+SVC_LOOP = """
+    mov x5, #{trips}
+    mov x6, #0
+loop:
+    mov x0, x5
+    bl call
+    add x6, x6, x0
+    subs x5, x5, #1
+    b.ne loop
+    brk #0
+call:
+    mov x8, #7
+    svc #0
+    ret
+"""
+
+
+@pytest.mark.parametrize("svc_every", [0, 16])
+def test_a_window_making_a_syscall_every_few_dispatches_makes_no_region(tmp_path, svc_every):
+    # each SVC leaves a region and enters it again (every register its cases use
+    # loaded again): with svc_every, a window with more calls than one in svc_every
+    # dispatches makes none; the guest sees the same results either way
+    from mkemu.cpu.engine import RegionPolicy
+    trips = 400
+    st, eng, _ = flat_machine(asm(SVC_LOOP.format(trips=trips), tmp_path))
+    calls = []
+
+    def kernel(engine):
+        assert engine is eng
+        calls.append(st.x[0])
+        st.x[0] += st.x[8]
+        return st.pc
+    eng.on_svc = kernel
+    eng.policy, eng.sample_at = RegionPolicy(window=64, min_entries=4, cover=0.9, first=1, gap_max=64,
+                                             keep=0.0, svc_every=svc_every), 1
+    assert run(st, eng) == TRAP_BRK
+    assert calls == list(range(trips, 0, -1))
+    assert st.x[6] == sum(range(1, trips + 1)) + 7 * trips
+    assert eng.svcs == trips
+    assert (eng.regions_made > 0) is (svc_every == 0)
