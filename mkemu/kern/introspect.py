@@ -125,7 +125,7 @@ def _safety(frame) -> str:
     what needs no broker call) or "none"."""
     if frame is None:
         return "all"                       # the run loop's top
-    in_syscall, mode = False, "all"
+    mode = "all"
     while frame is not None:
         code = frame.f_code
         where = code.co_filename.replace("\\", "/")
@@ -138,9 +138,11 @@ def _safety(frame) -> str:
                 return "none"
             mode = "nobroker"
         if where.endswith("/kern/syscalls.py") and code.co_name == "dispatch":
-            in_syscall = True
+            # in a syscall: what called dispatch holds nothing half done (the run
+            # loop, or the engine's dispatch loop between two traces: Engine.on_svc)
+            return mode
         frame = frame.f_back
-    return mode if in_syscall else "none"
+    return "none"
 
 
 def serve(t, frame=None) -> None:
