@@ -244,10 +244,10 @@ class Engine:
         self.state = state
         # on_svc(engine): the kernel's SVC, run from the dispatch loop without leaving it
         # (run returning to the task's loop and being called again was 5% of a getpid
-        # and write loop); it returns the pc to go on at, or -TRAP_* for run to return (-TRAP_SVC:
-        # not run, the task's loop is to run it).  None: every SVC returns (no kernel).
+        # and write loop); it returns the pc to go on at, or -TRAP_* for run to return
+        # (-TRAP_SVC: not run, the task's loop runs it).  None: every SVC returns.
         self.on_svc = on_svc
-        self.svcs = 0                 # SVCs on_svc ran (a window's share of them: regions)
+        self.svcs = 0                 # SVCs handed to on_svc (a window's share: regions)
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
         self.page_blocks: dict[int, set[int]] = {}

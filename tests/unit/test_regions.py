@@ -555,8 +555,8 @@ def test_a_window_making_a_syscall_every_few_dispatches_makes_no_region(tmp_path
         st.x[0] += st.x[8]
         return st.pc
     eng.on_svc = kernel
-    eng.policy, eng.sample_at = RegionPolicy(window=64, min_entries=4, cover=0.9, first=1, gap_max=64,
-                                             keep=0.0, svc_every=svc_every), 1
+    eng.policy, eng.sample_at = RegionPolicy(window=64, min_entries=4, cover=0.9, first=1,
+                                             gap_max=64, keep=0.0, svc_every=svc_every), 1
     assert run(st, eng) == TRAP_BRK
     assert calls == list(range(trips, 0, -1))
     assert st.x[6] == sum(range(1, trips + 1)) + 7 * trips
