@@ -51,8 +51,6 @@ from .reserved import RESERVED_FD_BASE
 from .runs import runs
 from .sysnums import SYSCALL_NUMBERS
 
-
-
 # the calls the run loop runs itself, not the engine's on_svc (Task._syscall_in_engine)
 _SVC_IN_RUN_LOOP = frozenset(SYSCALL_NUMBERS[name] for name in (
     "clone", "clone3", "execve", "execveat", "exit", "exit_group", "rt_sigreturn"))
