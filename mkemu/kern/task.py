@@ -425,13 +425,14 @@ class Task:
             if sig.pending or sig.saved_mask is not None:
                 sig.deliver(self)
 
-    def _syscall_in_engine(self, engine) -> int:
+    def _syscall_in_engine(self, _engine) -> int:
         """An SVC, run from the engine's dispatch loop (Engine.on_svc): the pc to go on
         at, or -TRAP_SVC_DONE when the run loop has work before the guest goes on (a
-        signal to deliver, a thread's view of the space, a debugger's request, a new
-        image).  The calls that make a process or a thread, replace the image or every
-        register, or end a thread are left to the run loop (-TRAP_SVC): a fork must not
-        copy the dispatch loop's frame, with its counts, nor may it outlive its image."""
+        signal to deliver, a thread's view of the space, a debugger's request).  The
+        calls that make a process or a thread, replace the image (the only calls that
+        make a new engine) or every register, or end a thread are left to the run loop
+        (-TRAP_SVC): a fork must not copy the dispatch loop's frame, with its counts,
+        nor may it outlive its image."""
         cpu = self.cpu
         if cpu.x[8] in _SVC_IN_RUN_LOOP:
             return -TRAP_SVC
@@ -440,7 +441,7 @@ class Task:
         cpu.excl_addr = -1      # an exception return clears the local exclusive monitor
         sig = self.sig
         if self.threaded or self.introspect_due or sig.claim_due or sig.pending or \
-                sig.saved_mask is not None or engine is not self.engine:
+                sig.saved_mask is not None:
             return -TRAP_SVC_DONE
         return cpu.pc
 
