@@ -60,6 +60,11 @@ _LAZY_STORE = lazy_compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")  
 # an exit's return (_exit: the only `return` a body has)
 _RETURN = lazy_compile(r"^( *)return (.+)$", re.M)
 NAMES_MARK = "@NAMES@"     # region_part: where the region's register names go
+# region_part: an SVC's exit, which a region runs where it stands (SVC_STORES: the
+# stores of every register the region assigns; SVC_X0: x0 loaded again, if it has x0)
+_SVC_EXIT = lazy_compile(rf"^( *)@ICOUNT(\d+)@\n\1return -{TRAP_SVC}\n", re.M)
+SVC_STORES = "@SVCSTORES@"
+SVC_X0 = "@SVCX0@"
 
 
 class RegionPart:
@@ -838,6 +843,13 @@ class BlockBuilder:
         body = "".join(f"        {t}\n" for t in self.lines)
         if "HOT(" in body:
             body = _COUNTED_EXIT.sub(counted_exit, body)
+        if f"return -{TRAP_SVC}\n" in body:
+            # the kernel's call from the case itself (Engine.on_svc), not by
+            # leaving the region and entering it again for the code after it
+            body = _SVC_EXIT.sub(lambda m: "".join(
+                f"{m.group(1)}{t}\n" for t in (SVC_STORES, "pc = SVC()",
+                                                f"_ic += {self._done_count(int(m.group(2)))}",
+                                                SVC_X0, "break")), body)
         if "@" in body:
             body = _PLACEHOLDER.sub(expand, body)
         body = _RETURN.sub(r"\1pc = \2\n\1break", body)

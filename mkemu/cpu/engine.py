@@ -25,15 +25,13 @@ from types import FunctionType
 from ..mm.fault import MemFault
 from . import familyhelpers, flags, tiercode
 from .codecache import CodeCache, function_code, page_hash
-from .state import (CpuState, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC)
+from .state import (CpuState, TRAP_FAULT, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC)
 from .tier import RunCounts, tier_up_runs, warm_seed
 from .tracetext import FAULT_DOC
 
 TYPE_CHECKING = False   # (not typing's: a warm run imports no typing)
 if TYPE_CHECKING:       # the translator is imported at the first trace made (familyhelpers.py)
     from .block import BlockBuilder
-
-TRAP_FAULT = 7    # a data access faulted: S.pc is the instruction, S.fault_addr the address
 
 HOT_EXITS = 32       # side exits taken before a trace is retranslated to follow them
 _QQ = struct.Struct("<QQ")
@@ -72,6 +70,7 @@ LEGEND = """\
 #   follow it once hot)    SIDE  leave by a counted side exit (HOT, registers,
 #   S.icount)    UNWIND  a fault's write-back of the registers, S.icount, S.pc
 #   FAULTPC  a trace's faulting pc, by the line it left at (no `_pc =` lines)
+#   SVC  a region's system call, run where it stands (a parameter: Engine.on_svc)
 #   TC TN TIERUP  a first-tier trace's run counts, the count that makes it be
 #   translated in full, and the call that drops it for that (cpu/tier.py)
 #   _fault  a first-tier trace's fault path, as data: it has no except clause
@@ -173,18 +172,14 @@ def _store_locals(X, V, local: dict, names: str | tuple) -> None:
 # the next `window` ones; if the traces entered at least `min_entries` times in
 # that window took at least `cover` of its transitions among themselves, they
 # become one region (at most `max_cases` of them, the most entered).
-# A window in which the guest made a system call more often than once every
-# `svc_every` dispatches makes none: each call leaves the region and enters it
-# again, loading every register its cases use (a getpid and write loop ran 10%
-# slower with its region).  MKEMU_REGIONS=off makes none; =eager samples from the
-# first dispatch with a tiny window and low bars (tests: every mechanism of regions
-# on short programs).
+# MKEMU_REGIONS=off makes none; =eager samples from the first dispatch with a tiny
+# window and low bars (tests: every mechanism of regions on short programs).
 class RegionPolicy:
     __slots__ = ("window", "min_entries", "cover", "min_wide", "cover_wide", "max_cases",
-                 "first", "gap_max", "keep", "svc_every")
+                 "first", "gap_max", "keep")
 
     def __init__(self, window=4096, min_entries=16, cover=0.9, min_wide=4, cover_wide=0.97,
-                 max_cases=256, first=50_000, gap_max=3_200_000, keep=0.95, svc_every=16) -> None:
+                 max_cases=256, first=50_000, gap_max=3_200_000, keep=0.95) -> None:
         self.window = window            # dispatches recorded in one sample
         self.min_entries = min_entries  # entries in it that make a trace hot
         self.cover = cover              # share of its transitions the hot traces must take
@@ -200,12 +195,16 @@ class RegionPolicy:
         # a new region is kept if the next window runs guest instructions (per CPU
         # second) at least this fast against the window that made it
         self.keep = keep
-        self.svc_every = svc_every      # (0: no limit)
 
 
 POLICIES = {"": RegionPolicy(),
             "eager": RegionPolicy(window=24, min_entries=2, cover=0.5, min_wide=2, cover_wide=0.5,
-                                  first=1, gap_max=64, keep=0.0, svc_every=0)}
+                                  first=1, gap_max=64, keep=0.0)}
+
+
+def _svc_returns() -> int:
+    """A region's SVC without an on_svc: the region leaves, and run returns TRAP_SVC."""
+    return -TRAP_SVC
 
 
 class Region:
@@ -240,14 +239,8 @@ def _base_globals(cache_dir: str | None = None) -> dict:
 class Engine:
     def __init__(self, state: CpuState, mmu, *, dump: Callable[[str], None] | None = None,
                  code_cache: CodeCache | None = None, after: "Engine | None" = None,
-                 on_svc: Callable[["Engine"], int] | None = None) -> None:
+                 on_svc: Callable[[], int] | None = None) -> None:
         self.state = state
-        # on_svc(engine): the kernel's SVC, run from the dispatch loop without leaving it
-        # (run returning to the task's loop and being called again was 5% of a getpid
-        # and write loop); it returns the pc to go on at, or -TRAP_* for run to return
-        # (-TRAP_SVC: not run, the task's loop runs it).  None: every SVC returns.
-        self.on_svc = on_svc
-        self.svcs = 0                 # SVCs handed to on_svc (a window's share: regions)
         self.mmu = mmu
         self.blocks: dict[int, Callable] = {}
         self.page_blocks: dict[int, set[int]] = {}
@@ -273,7 +266,7 @@ class Engine:
         self.sample_gap = self.sample_at
         self._window: list[int] | None = None
         self._candidate: set[int] | None = None     # the hot traces of the window before
-        self._window_start = (0, 0.0, 0)             # S.icount, CPU time and svcs when it began
+        self._window_start = (0, 0.0)                # S.icount and CPU time when it began
         self._trial: tuple | None = None             # a new region, the rate before it, looks failed
         self.no_region: set[int] = set()             # cases whose region made things slower
         self.region_of: dict[int, Region] = {}
@@ -290,6 +283,14 @@ class Engine:
                             SXC=self.exit_counts, HOT=self.count_exit, SIDE=self.side_exit,
                             TC=self.tier_counts, TN=self.tier_up or 1, TIERUP=self.tier_up_block)
         mmu.code_invalidate = self.invalidate_page
+        # on_svc(): the kernel's SVC, run without leaving the engine; it returns the pc
+        # to go on at, or -TRAP_* for run to return (-TRAP_SVC_DEFERRED: not run, the
+        # task's loop runs it).  The dispatch loop calls it after a trace that ended in
+        # an SVC (run returning to the task's loop and being called again was 5% of a
+        # getpid and write loop), and a region's case where it stands (its parameter
+        # SVC, BlockBuilder.region_part), so a loop around a system call stays in its
+        # region.  None: every SVC returns from run.
+        self.on_svc = on_svc
 
     @property
     def tier_up(self) -> int:
@@ -539,14 +540,14 @@ class Engine:
         window = self._window
         if window is None:
             window = self._window = []
-            self._window_start = (self.state.icount, time.process_time(), self.svcs)
+            self._window_start = (self.state.icount, time.process_time())
         window.append(pc)
         policy = self.policy
         if len(window) < policy.window:
             self.sample_at = self.block_runs + runs + 1     # the next run() call goes on
             return runs + 1
         self._window = None
-        icount, t0, svcs = self._window_start
+        icount, t0 = self._window_start
         rate = (self.state.icount - icount) / max(time.process_time() - t0, 1e-6)
         trial, self._trial = self._trial, None
         again = False
@@ -564,10 +565,7 @@ class Engine:
                 # 3.0 s): look once more before deciding, against the same rate
                 self._trial = (trial[0], trial[1], 1)
                 again = True
-        if policy.svc_every and (self.svcs - svcs) * policy.svc_every > len(window):
-            made = False
-        else:
-            made = self._make_region(window)
+        made = self._make_region(window)
         if made:
             # (a region grown in the window that found it slow keeps that trial's
             # rate and look)
@@ -627,7 +625,10 @@ class Engine:
         weight = {pc: weight.get(pc, 1) for pc in pcs}
         name = f"region_{pcs[0]:x}"
         from .region import region_source
-        src = region_source(name, parts, weight, bindable=self.globals)
+        # SVC (on_svc, which the task may set after the engine is made) is a parameter
+        # of a region only: no trace calls it, a trace's SVC leaves for the dispatch loop
+        bindable = dict(self.globals, SVC=self.on_svc or _svc_returns)
+        src = region_source(name, parts, weight, bindable=bindable)
         if self.dump:
             self.dump(src)
         try:
@@ -639,7 +640,7 @@ class Engine:
         fn = self._function(code, name)
         # the globals it takes as parameters (region_source's bindable), as they are
         # now: an engine never rebinds its globals, only fills the objects they name
-        fn.__defaults__ = tuple(self.globals[n] for n in fn.__code__.co_varnames[4:fn.__code__.co_argcount])
+        fn.__defaults__ = tuple(bindable[n] for n in fn.__code__.co_varnames[4:fn.__code__.co_argcount])
         pages = set().union(*(p.pages for p in parts))
         region = Region(pcs, pages, {pc: partial(fn, pc) for pc in pcs}, weight)
         for pc, entry in region.entries.items():
@@ -703,8 +704,7 @@ class Engine:
                 if pc < 0:
                     if pc != -TRAP_SVC or on_svc is None:
                         return -pc
-                    self.svcs += 1
-                    pc = on_svc(self)
+                    pc = on_svc()
                     if pc < 0:
                         return -pc
                 if S.pending:

@@ -38,7 +38,7 @@ running region leaves at its next case change.  Not in processes with threads
 from __future__ import annotations
 
 from ..lazyre import lazy_compile
-from .block import LINE_MARK, NAMES_MARK, RegionPart
+from .block import LINE_MARK, NAMES_MARK, SVC_STORES, SVC_X0, RegionPart
 
 # a name generated code gives a global: capitalised (engine.py's list)
 _GLOBAL_NAME = lazy_compile(r"\b[A-Z][A-Z0-9_]*\b")
@@ -86,6 +86,9 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     written = set().union(*(p.written for p in parts))
     stored = [r for r in registers if r in written]
     names = "(" + "".join(f"'{r}', " for r in stored) + ")"
+    # an SVC in a case: the kernel reads the registers in X and answers in X[0]
+    svc_stores = "; ".join(f"{_register(r)} = {r}" for r in stored) or "pass"
+    svc_x0 = "x0 = X[0]" if "x0" in registers else "pass"
     out = [f"def {name}(pc, S, X, V{{bound}}):"]
     out += [f"    {r} = {_register(r)}" for r in registers]
     out += ["    _ic = 0", "    while True:"]
@@ -115,5 +118,7 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     out += [f"    {_register(r)} = {r}" for r in stored]
     out += ["    S.icount += _ic", "    return pc"]
     src = "\n".join(out) + "\n"
+    if SVC_STORES in src:
+        src = src.replace(SVC_STORES, svc_stores).replace(SVC_X0, svc_x0)
     bound = sorted(set(_GLOBAL_NAME.findall(src)).intersection(bindable) - {"S", "X", "V"})
     return src.replace("{bound}", "".join(f", {n}" for n in bound), 1)

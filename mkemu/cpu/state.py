@@ -15,6 +15,8 @@ TRAP_BRK = 3        # BRK #imm: S.pc is the instruction itself
 TRAP_FETCH = 4      # instruction fetch fault: S.pc is the address
 TRAP_SIGNAL = 5     # a pending signal stopped the dispatcher between blocks
 TRAP_SVC_DONE = 6   # an SVC the engine's on_svc ran; the run loop has work before going on
+TRAP_FAULT = 7      # a data access faulted: S.pc is the instruction, S.fault_addr the address
+TRAP_SVC_DEFERRED = 8   # an SVC the engine's on_svc left to the run loop (as TRAP_SVC)
 
 FPSR_IXC = 0x10
 FP_SLOW = 1 << 31   # see fpmode below and cpu/fpu.py

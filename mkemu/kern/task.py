@@ -27,8 +27,8 @@ from ..cpu.codecache import CodeCache, default_dir
 from ..cpu.engine import TRAP_FAULT, Engine
 from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.lineprof import LineProfile
-from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_SVC_DONE, TRAP_UNDEF,
-                         CpuState)
+from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_SVC_DEFERRED, TRAP_SVC_DONE,
+                         TRAP_UNDEF, CpuState)
 from ..fs import namei
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
@@ -390,7 +390,7 @@ class Task:
             new_epoch()                       # file sizes are read again (mm/filebacking.py)
             trap = self.engine.run()
             new_epoch()
-            if trap == TRAP_SVC:
+            if trap == TRAP_SVC or trap == TRAP_SVC_DEFERRED:
                 syscalls.dispatch(self)
             elif trap == TRAP_SVC_DONE:
                 pass                          # the engine ran it (_syscall_in_engine)
@@ -425,17 +425,17 @@ class Task:
             if sig.pending or sig.saved_mask is not None:
                 sig.deliver(self)
 
-    def _syscall_in_engine(self, _engine) -> int:
+    def _syscall_in_engine(self) -> int:
         """An SVC, run from the engine's dispatch loop (Engine.on_svc): the pc to go on
         at, or -TRAP_SVC_DONE when the run loop has work before the guest goes on (a
         signal to deliver, a thread's view of the space, a debugger's request).  The
         calls that make a process or a thread, replace the image (the only calls that
         make a new engine) or every register, or end a thread are left to the run loop
-        (-TRAP_SVC): a fork must not copy the dispatch loop's frame, with its counts,
+        (-TRAP_SVC_DEFERRED): a fork must not copy the dispatch loop's frame, with its counts,
         nor may it outlive its image."""
         cpu = self.cpu
         if cpu.x[8] in _SVC_IN_RUN_LOOP:
-            return -TRAP_SVC
+            return -TRAP_SVC_DEFERRED
         syscalls.dispatch(self)
         new_epoch()             # file sizes are read again after the call (mm/filebacking.py)
         cpu.excl_addr = -1      # an exception return clears the local exclusive monitor

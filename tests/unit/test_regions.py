@@ -539,26 +539,42 @@ call:
 """
 
 
-@pytest.mark.parametrize("svc_every", [0, 16])
-def test_a_window_making_a_syscall_every_few_dispatches_makes_no_region(tmp_path, svc_every):
-    # each SVC leaves a region and enters it again (every register its cases use
-    # loaded again): with svc_every, a window with more calls than one in svc_every
-    # dispatches makes none; the guest sees the same results either way
-    from mkemu.cpu.engine import RegionPolicy
+@pytest.mark.parametrize("answer", ["go on", "leave now and then", "none"])
+def test_a_loop_around_a_syscall_runs_it_from_its_region(tmp_path, answer):
+    # the region's case calls on_svc where it stands, its registers stored in X and
+    # x0 loaded again after it, and goes on to the next case; on_svc may make it
+    # leave (-TRAP_*, S.pc set), and without on_svc every SVC returns from run.
+    # Against regions off, the guest sees the same registers and instruction count
+    import sys
+    from mkemu.cpu.state import TRAP_SVC, TRAP_SVC_DEFERRED
     trips = 400
-    st, eng, _ = flat_machine(asm(SVC_LOOP.format(trips=trips), tmp_path))
-    calls = []
+    seen = []
+    for eager in (False, True):
+        st, eng, _ = machine(asm(SVC_LOOP.format(trips=trips), tmp_path), eager)
+        calls, in_region = [], []
 
-    def kernel(engine):
-        assert engine is eng
-        calls.append(st.x[0])
-        st.x[0] += st.x[8]
-        return st.pc
-    eng.on_svc = kernel
-    eng.policy, eng.sample_at = RegionPolicy(window=64, min_entries=4, cover=0.9, first=1,
-                                             gap_max=64, keep=0.0, svc_every=svc_every), 1
-    assert run(st, eng) == TRAP_BRK
-    assert calls == list(range(trips, 0, -1))
-    assert st.x[6] == sum(range(1, trips + 1)) + 7 * trips
-    assert eng.svcs == trips
-    assert (eng.regions_made > 0) is (svc_every == 0)
+        def kernel():
+            calls.append(st.x[0])
+            in_region.append(sys._getframe(1).f_code.co_name.startswith("region_"))
+            st.x[0] += st.x[8]
+            if answer == "leave now and then" and len(calls) % 50 == 0:
+                return -TRAP_SVC_DEFERRED   # the run loop's call: run returns
+            return st.pc
+        if answer != "none":
+            eng.on_svc = kernel
+        while (trap := run(st, eng)) in (TRAP_SVC, TRAP_SVC_DEFERRED):
+            if answer == "none":
+                kernel()
+            else:
+                st.x[0] = 7 * len(calls)        # (the run loop's answer this time)
+        assert trap == TRAP_BRK
+        assert calls == list(range(trips, 0, -1))
+        seen.append((list(st.x), st.icount, st.nzcv))
+        if eager:
+            assert eng.regions_made > 0
+            assert any(in_region) is (answer != "none")
+            if answer == "go on":
+                assert eng.block_runs < trips    # the loop's SVCs did not leave
+    assert seen[0] == seen[1]
+    if answer != "leave now and then":
+        assert seen[1][0][6] == sum(range(1, trips + 1)) + 7 * trips
