@@ -24,11 +24,11 @@ import time
 
 from ..ipc import hostsock
 from ..cpu.codecache import CodeCache, default_dir
-from ..cpu.engine import TRAP_FAULT, Engine
+from ..cpu.engine import Engine
 from ..cpu.features import HWCAP, HWCAP2
 from ..cpu.lineprof import LineProfile
-from ..cpu.state import (TRAP_BRK, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_SVC_DEFERRED, TRAP_SVC_DONE,
-                         TRAP_UNDEF, CpuState)
+from ..cpu.state import (TRAP_BRK, TRAP_FAULT, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC, TRAP_SVC_DEFERRED,
+                         TRAP_SVC_DONE, TRAP_UNDEF, CpuState)
 from ..fs import namei
 from ..fs.context import FsContext
 from ..fs.rootfs import RootFS
@@ -431,8 +431,8 @@ class Task:
         signal to deliver, a thread's view of the space, a debugger's request).  The
         calls that make a process or a thread, replace the image (the only calls that
         make a new engine) or every register, or end a thread are left to the run loop
-        (-TRAP_SVC_DEFERRED): a fork must not copy the dispatch loop's frame, with its counts,
-        nor may it outlive its image."""
+        (-TRAP_SVC_DEFERRED): a fork must not copy the dispatch loop's frame, with its
+        counts, nor may it outlive its image.  A region calls it from its case too."""
         cpu = self.cpu
         if cpu.x[8] in _SVC_IN_RUN_LOOP:
             return -TRAP_SVC_DEFERRED
