@@ -203,7 +203,7 @@ POLICIES = {"": RegionPolicy(),
 
 
 def _svc_returns() -> int:
-    """A region's SVC without an on_svc: the region leaves, and run returns TRAP_SVC."""
+    """An SVC without an on_svc (the dispatch loop's and a region's): run returns TRAP_SVC."""
     return -TRAP_SVC
 
 
@@ -680,7 +680,7 @@ class Engine:
         S = self.state
         X, V = S.x, S.v
         blocks = self.blocks
-        on_svc = self.on_svc
+        on_svc = self.on_svc or _svc_returns
         pc = S.pc
         runs = 0
         limit = max(self.sample_at - self.block_runs, 1) if self.sample_at >= 0 else -1
@@ -702,7 +702,7 @@ class Engine:
                         return TRAP_FETCH
                 pc = fn(S, X, V)
                 if pc < 0:
-                    if pc != -TRAP_SVC or on_svc is None:
+                    if pc != -TRAP_SVC:
                         return -pc
                     pc = on_svc()
                     if pc < 0:
