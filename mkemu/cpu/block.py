@@ -3,10 +3,11 @@
 A guest basic block becomes one Python function `blk(S, X, V)`:
 
     def blk(S, X, V):
-        x0 = X[0]; x1 = X[1]          # the registers the block may read before writing
+        nonlocal x0, x1, sp           # the X registers it names: cells (regcells.py)
+        v0 = V[0]                     # V registers it may read before writing
         try:
             <one group of lines per guest instruction>
-            X[0] = x0; ...            # at each exit, the registers assigned above it
+            V[0] = v0                 # at each exit, the V registers assigned above it
             S.icount += N
             return NEXT_PC            # or -TRAP with S.pc set
         except BaseException:
@@ -38,6 +39,7 @@ from ..lazyre import lazy_compile
 from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
+from .regcells import ARGS, declare
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 from .tracetext import BACK_EDGE, FAULT_DOC
 
@@ -61,10 +63,11 @@ _LAZY_STORE = lazy_compile(r" *S\.fk = (\w+); S\.fa = (\w+); S\.fb = (\w+)\n")  
 _RETURN = lazy_compile(r"^( *)return (.+)$", re.M)
 NAMES_MARK = "@NAMES@"     # region_part: where the region's register names go
 # region_part: an SVC's exit, which a region runs where it stands (SVC_STORES: the
-# stores of every register the region assigns; SVC_X0: x0 loaded again, if it has x0)
+# stores of every V register the region assigns, the X registers being cells, of which
+# the call's are in X already; SVC_X0: x0 taken back from X, the call's result)
 _SVC_EXIT = lazy_compile(rf"^( *)@ICOUNT(\d+)@\n\1return -{TRAP_SVC}\n", re.M)
 SVC_STORES = "@SVCSTORES@"
-SVC_X0 = "@SVCX0@"
+SVC_X0 = "x0 = X[0]"
 
 
 class RegionPart:
@@ -166,10 +169,10 @@ def _register_runs(regs: list[tuple[str, int, str]]) -> list[list[tuple[str, int
 
 
 def _run_assignments(regs: list[tuple[str, int, str]], store: bool) -> list[str]:
-    """A first-tier trace's register stores (store) or loads as lines (see
-    _register_runs): each run of RUN_MIN or more one slice assignment
-    (`X[19:22] = x19, x20, x21`, of the same length: the list keeps its 32
-    items; `x19, x20, x21 = X[19:22]`), the others one each.  Less text to
+    """A first-tier trace's V register stores (store) or loads as lines (see
+    _register_runs; the X registers are cells): each run of RUN_MIN or more one
+    slice assignment (`V[1:4] = v1, v2, v3`, of the same length: the list keeps its
+    32 items; `v1, v2, v3 = V[1:4]`), the others one each.  Less text to
     compile for a first-tier trace (cpu/tier.py), most of which run a few times."""
     out = []
     for run in _register_runs(regs):
@@ -779,6 +782,10 @@ class BlockBuilder:
         self.ended = True
 
     def end_svc(self) -> None:
+        # the kernel reads a call's registers in X (x0-x8, sp: regcells.py), and
+        # answers in X[0], which the dispatch loop or the region takes back
+        for name in ARGS:
+            self.line(f"X[{31 if name == 'sp' else name[1:]}] = {name}")
         self.end_trap(TRAP_SVC, self.pc + 4, self.ninsn + 1)
 
     def end_undefined(self) -> None:
@@ -808,8 +815,9 @@ class BlockBuilder:
 
     def region_part(self) -> "RegionPart":
         """The trace as one case of a region function (cpu/region.py) rather than
-        a function of its own: no register loads or stores (the region keeps every
-        register in its locals from its entry to its exit), and each exit adds its
+        a function of its own: no register loads or stores (the X registers are
+        cells, the region keeps its V registers in its locals from its entry to its
+        exit), and each exit adds its
         instructions to the local `_ic`, sets `pc` to its target and leaves the
         case by `break` (the case's body is always inside a loop statement:
         `while True:`, or a loop's own, see _loop_header); a
@@ -873,10 +881,11 @@ class BlockBuilder:
         TIERUP instead, which drops it so it is translated in full."""
         tier_up = self.tier_up
         self._finish(group=not tier_up)
-        load = self._needs_load() if not tier_up else None
+        load = self._needs_load() if not tier_up and self.touched_v else None
         written_all = self._written_before_here()     # the whole body is emitted
-        loads = [("X", n, "sp" if n == 31 else f"x{n}") for n in sorted(self.touched_x)]
-        loads += [("V", n, f"v{n}") for n in sorted(self.touched_v)]
+        # the X registers are cells (cpu/regcells.py): read and assigned where they
+        # are, no loads on entry or stores at the exits; the V registers are locals
+        loads = [("V", n, f"v{n}") for n in sorted(self.touched_v)]
         if load is not None:
             loads = [r for r in loads if r[2] in load]
         # (a first-tier trace loads every touched register: runs of them as slices)
@@ -897,7 +906,7 @@ class BlockBuilder:
             body_indent = "            "
         # the body's lines indented in one join; then each placeholder line
         # (see _exit, _goto) becomes its lines, or none
-        regs = self._stores(None)
+        regs = [r for r in self._stores(None) if r[0] == "V"]
 
         def expand(m: re.Match) -> str:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
@@ -937,9 +946,15 @@ class BlockBuilder:
                 body = _PLACEHOLDER.sub(expand, body)
         # the fault path is cold: one helper call counts the instructions done
         # before the faulting one (by its pc), stores the registers assigned so
-        # far (those not loaded on entry only if already assigned) and sets S.pc
+        # far (V registers not loaded on entry only if already assigned; the X
+        # registers' cells are current, but for the first tier's lines run outside
+        # its frame) and sets S.pc
         names = " ".join(name for _, _, name in self._stores(written_all))
         flag_lines = self._fault_flag_lines(loop_flags)
+        # the registers it names, as the cells (the fault path's lines run here too)
+        cells = declare(body + "\n".join(self.fault_lines))
+        if cells:
+            head.insert(1, f"    {cells}")
         text, marks = _pc_by_line("\n".join(head) + "\n" + body, self.start, 1)
         if tier_up:
             doc = fault_doc(marks, self._pc_runs(text=True), names, self.fault_lines, flag_lines)

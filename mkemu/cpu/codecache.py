@@ -46,10 +46,11 @@ import sys
 import time
 from array import array
 from bisect import bisect_left
-from types import CodeType, FunctionType
+from types import CodeType
 
 from ..mm.hostmap import HostMapping
 from . import familyhelpers, startkit
+from .regcells import make_function
 from .tier import is_first_tier
 
 try:
@@ -166,6 +167,8 @@ def function_code(code):
     """The code of the one function a block's module defines, when that module does
     nothing else (no defaults, no closure): the engine makes the function from it
     directly (FunctionType), without running the module.  Otherwise the module."""
+    if code.co_name != "<module>":
+        return code         # (regcells.compile_function's)
     consts = code.co_consts
     if len(consts) == 2 and consts[1] is None and len(code.co_names) == 1 \
             and isinstance(consts[0], CodeType) and not consts[0].co_freevars:
@@ -554,7 +557,7 @@ class CodeCache:
                     if page is None:
                         page = kit[page_key] = ({}, [], set())
                     familyhelpers.ensure(code, fn_globals)
-                    fn = FunctionType(code, fn_globals)
+                    fn = make_function(code, fn_globals)
                     if extra:
                         page[1].append((pc, fn, extra))
                     else:

@@ -23,7 +23,7 @@ from functools import partial
 from types import FunctionType
 
 from ..mm.fault import MemFault
-from . import familyhelpers, flags, tiercode
+from . import familyhelpers, flags, regcells, tiercode
 from .codecache import CodeCache, function_code, page_hash
 from .state import (CpuState, TRAP_FAULT, TRAP_FETCH, TRAP_SIGNAL, TRAP_SVC)
 from .tier import RunCounts, tier_up_runs, warm_seed
@@ -53,7 +53,9 @@ LEGEND = """\
 # mkemu translated blocks: each is `def blk_<pc>(S, X, V)` with the guest pc and
 # disassembly as comments; it returns the next pc, or -TRAP with S.pc set.
 #   S  CpuState       X  its X registers (X[31] is SP)  V  its V registers (128-bit ints)
-#   x0.. sp v0..  registers in locals    nzcv  the NZCV word    _pc  the faulting
+#   x0.. sp  the X registers, cells every trace shares (cpu/regcells.py: published
+#   to X when run returns)    v0..  V registers in locals
+#   nzcv  the NZCV word    _pc  the faulting
 #   instruction (set by the fault path)    _n  instructions of a loop's finished trips
 #   RT WT  guest page number -> page, for reads / writes (the TLB)
 #   WQ WL  the writable pages as 8- / 4-byte words (aligned stores of that size)
@@ -154,7 +156,8 @@ _SLOT = {**{f"x{n}": (False, n) for n in range(31)}, "sp": (False, 31),
 
 
 def _store_locals(X, V, local: dict, names: str | tuple) -> None:
-    """X/V[n] = the trace's local of each register name assigned in `local`.
+    """Each register name assigned in `local` = its value there: an X register's
+    cell (regcells.py: Engine.run publishes the cells to X as it returns), V[n].
     names: a trace's one string of them ('x0 x19 sp': one constant for the
     compiler, not one per name: BlockBuilder.source), or a region's tuple."""
     if type(names) is str:
@@ -165,7 +168,7 @@ def _store_locals(X, V, local: dict, names: str | tuple) -> None:
             if is_v:
                 V[n] = local[name]
             else:
-                X[n] = local[name]
+                regcells.put(name, local[name])
 
 
 # Regions (cpu/region.py): every so many dispatches the engine records the pcs of
@@ -314,7 +317,7 @@ class Engine:
             if tier:
                 self.tier_counts.setdefault(pc, 0)  # made here: TN runs, not WARM_RUNS
             src, pages, _ = self._source(pc, tier)
-            return self._install(pc, compile(src, f"<guest block {pc:#x}>", "exec"), pages)
+            return self._install(pc, regcells.compile_function(src, f"<guest block {pc:#x}>"), pages)
         ph = self._page_hash(page, pc)
         fn = self.blocks.get(pc)
         if fn is not None:                   # the page's first look installed it (_adopt)
@@ -330,7 +333,7 @@ class Engine:
         if tier:
             self.tier_counts.setdefault(pc, 0)
         src, pages, marks = self._source(pc, tier)
-        code = compile(src, f"<guest block {pc:#x}>", "exec")
+        code = regcells.compile_function(src, f"<guest block {pc:#x}>")
         extra = [(v, self._page_hash(v, v << 12)) for v in sorted(pages - {page})]
         cache.store(pc, ph, marks, code, extra)
         return self._install(pc, code, pages)
@@ -391,7 +394,7 @@ class Engine:
         did that 19,700 times."""
         code = function_code(code)
         if code.co_name != "<module>":
-            return FunctionType(code, self.globals)
+            return regcells.make_function(code, self.globals)
         exec(code, self.globals)
         return self.globals.pop(name)
 
@@ -632,7 +635,7 @@ class Engine:
         if self.dump:
             self.dump(src)
         try:
-            code = compile(src, f"<guest region {pcs[0]:#x}>", "exec")
+            code = regcells.compile_function(src, f"<guest region {pcs[0]:#x}>")
         except (SyntaxError, RecursionError, MemoryError):
             return False            # too deep for the compiler (nested blocks): traces do
         for r in old:
@@ -681,7 +684,11 @@ class Engine:
         X, V = S.x, S.v
         blocks = self.blocks
         on_svc = self.on_svc or _svc_returns
+        x0 = regcells.CELL["x0"]
         pc = S.pc
+        # the registers are the cells while guest code runs (regcells.py), X again
+        # when this returns (the finally clause)
+        regcells.load(X)
         runs = 0
         limit = max(self.sample_at - self.block_runs, 1) if self.sample_at >= 0 else -1
         try:
@@ -705,6 +712,9 @@ class Engine:
                     if pc != -TRAP_SVC:
                         return -pc
                     pc = on_svc()
+                    # the call's answer (its registers were stored in X by the trace:
+                    # BlockBuilder.end_svc; a Linux arm64 call answers in x0 alone)
+                    x0.cell_contents = X[0]
                     if pc < 0:
                         return -pc
                 if S.pending:
@@ -722,4 +732,5 @@ class Engine:
             unwind_first_tier(S, X, V, e, self.globals)
             raise
         finally:
+            regcells.store(X)
             self.block_runs += runs

@@ -1,15 +1,15 @@
 """Regions: the hot traces of a loop nest made one Python function.
 
-Every trace is a function of its own: it loads the registers it reads from the X
-list on entry, stores what it assigned on exit, and returns the next pc to the
-dispatcher (Engine.run), which looks it up and calls it.  In code whose hot
-path crosses many traces (fib's unrolled recursion, an interpreter's opcode
-handlers, busybox's loops over calls) that round trip, not the instructions, is
-most of the cost.  A region is one function holding several traces as cases of
-one loop:
+Every trace is a function of its own: it returns the next pc to the dispatcher
+(Engine.run), which looks it up and calls it.  In code whose hot path crosses
+many traces (fib's unrolled recursion, an interpreter's opcode handlers,
+busybox's loops over calls) that round trip, not the instructions, is most of
+the cost.  A region is one function holding several traces as cases of one
+loop:
 
     def region_400720(pc, S, X, V):
-        x0 = X[0]; ... sp = X[31]          # every register any case touches
+        nonlocal x0, ..., sp               # the X registers: cells (regcells.py)
+        v0 = V[0]; ...                     # every V register any case touches
         _ic = 0                            # instructions done (S.icount at the exit)
         while True:
             if pc < 0x400928:              # a search over the cases' pcs, by weight
@@ -19,11 +19,11 @@ one loop:
                 else: break                # pc is no case: leave
             else: ...
             if S.pending: break            # a signal, or its code was dropped
-        X[0] = x0; ...                     # every register any case assigns
+        V[0] = v0; ...                     # every V register any case assigns
         S.icount += _ic
         return pc
 
-so going from one trace to another is a few comparisons, with the registers
+so going from one trace to another is a few comparisons, with the V registers
 staying in locals.  A return (RET) or an indirect branch whose target is a case
 stays inside too.  The engine enters it through each case's pc
 (functools.partial(region, pc)), builds regions from a sample of the pcs the
@@ -38,7 +38,8 @@ running region leaves at its next case change.  Not in processes with threads
 from __future__ import annotations
 
 from ..lazyre import lazy_compile
-from .block import LINE_MARK, NAMES_MARK, SVC_STORES, SVC_X0, RegionPart
+from .block import LINE_MARK, NAMES_MARK, SVC_STORES, RegionPart
+from .regcells import declare
 
 # a name generated code gives a global: capitalised (engine.py's list)
 _GLOBAL_NAME = lazy_compile(r"\b[A-Z][A-Z0-9_]*\b")
@@ -86,11 +87,18 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     written = set().union(*(p.written for p in parts))
     stored = [r for r in registers if r in written]
     names = "(" + "".join(f"'{r}', " for r in stored) + ")"
-    # an SVC in a case: the kernel reads the registers in X and answers in X[0]
+    # the X registers are cells (cpu/regcells.py), read and assigned where they
+    # are; the V registers the region's locals, loaded on entry, stored at exit
+    vectors = [r for r in registers if r[0] == "v"]
+    stored = [r for r in stored if r[0] == "v"]
+    # an SVC in a case: the kernel reads the call's registers in X (the case's
+    # exit stored them there) and a V register in V
     svc_stores = "; ".join(f"{_register(r)} = {r}" for r in stored) or "pass"
-    svc_x0 = "x0 = X[0]" if "x0" in registers else "pass"
     out = [f"def {name}(pc, S, X, V{{bound}}):"]
-    out += [f"    {r} = {_register(r)}" for r in registers]
+    cells = declare("\n".join(t for p in parts for t in p.lines))
+    if cells:
+        out.append(f"    {cells}")
+    out += [f"    {r} = {_register(r)}" for r in vectors]
     out += ["    _ic = 0", "    while True:"]
 
     def search(cases: list[RegionPart], ind: str) -> None:
@@ -119,6 +127,6 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     out += ["    S.icount += _ic", "    return pc"]
     src = "\n".join(out) + "\n"
     if SVC_STORES in src:
-        src = src.replace(SVC_STORES, svc_stores).replace(SVC_X0, svc_x0)
+        src = src.replace(SVC_STORES, svc_stores)
     bound = sorted(set(_GLOBAL_NAME.findall(src)).intersection(bindable) - {"S", "X", "V"})
     return src.replace("{bound}", "".join(f", {n}" for n in bound), 1)

@@ -329,3 +329,53 @@ def test_trap_codes_are_distinct():
     from mkemu.cpu import state
     codes = {name: code for name, code in vars(state).items() if name.startswith("TRAP_")}
     assert len(codes) >= 8 and len(set(codes.values())) == len(codes)
+
+
+# ---- the X registers as cells (regcells.py) ---------------------------------------------
+ADD_X4_X3_X3 = 0x8B030064       # add x4, x3, x3
+ADD_X5_X0_X9 = 0x8B090005       # add x5, x0, x9
+
+
+def test_traces_name_the_registers_as_cells_and_run_publishes_them():
+    # movz x3, #5; movz x9, #7; add x4, x3, x3; movz x8, #64; svc; add x5, x0, x9; brk.
+    # No trace loads or stores an X register (but for the SVC's, which stores the
+    # call's registers in X for the kernel); the kernel sees x0-x8 and sp there, and
+    # its answer in x0 reaches the guest; when run returns, X holds every register
+    sources = []
+    st = CpuState()
+    st.pc = CODE
+    st.x[31] = 0x7000
+    mem = FlatMemory()
+    mem.map(CODE, 0x2000)
+    words = [movz(3, 5), movz(9, 7), ADD_X4_X3_X3, movz(8, 64), SVC, ADD_X5_X0_X9, BRK]
+    mem.write(CODE, b"".join(w.to_bytes(4, "little") for w in words))
+    eng = Engine(st, SoftTLB(mem.resolve), dump=sources.append)
+    seen = []
+
+    def kernel():
+        seen.append((st.x[8], st.x[3], st.x[31]))
+        st.x[0] = 100
+        return st.pc
+    eng.on_svc = kernel
+    assert eng.run() == TRAP_BRK
+    assert seen == [(64, 5, 0x7000)]
+    assert (st.x[3], st.x[4], st.x[5], st.x[9]) == (5, 10, 107, 7)
+    traces = [s for s in sources if s.startswith("def blk_")]
+    assert len(traces) == 2
+    assert not any(re.search(r"^ *(x\d+|sp) = X\[", s, re.M) for s in traces)
+    stores = re.findall(r"^ *X\[(\d+)\] = (\w+)$", traces[0], re.M)
+    assert stores == [(str(n), f"x{n}") for n in range(9)] + [("31", "sp")]
+    assert not re.search(r"X\[\d+\] =", traces[1])
+    assert {"x3", "x4", "x9"} <= set(eng.blocks[CODE].__code__.co_freevars)
+
+
+def test_two_machines_in_one_process_keep_their_own_registers():
+    # the cells are the process's: each run loads them from its state and
+    # publishes them back, so engines taking turns do not see each other's
+    a, eng_a, _ = machine([movz(3, 11), SVC, ADD_X4_X3_X3, BRK])
+    b, eng_b, _ = machine([movz(3, 22), movz(6, 1), ADD_X4_X3_X3, BRK])
+    assert eng_a.run() == TRAP_SVC
+    assert eng_b.run() == TRAP_BRK
+    assert eng_a.run() == TRAP_BRK
+    assert (a.x[3], a.x[4], a.x[6]) == (11, 22, 0)
+    assert (b.x[3], b.x[4], b.x[6]) == (22, 44, 1)

@@ -541,8 +541,8 @@ call:
 
 @pytest.mark.parametrize("answer", ["go on", "leave now and then", "none"])
 def test_a_loop_around_a_syscall_runs_it_from_its_region(tmp_path, answer):
-    # the region's case calls on_svc where it stands, its registers stored in X and
-    # x0 loaded again after it, and goes on to the next case; on_svc may make it
+    # the region's case calls on_svc where it stands, the call's registers stored
+    # in X and x0 taken back after it, and goes on to the next case; on_svc may make it
     # leave (-TRAP_*, S.pc set), and without on_svc every SVC returns from run.
     # Against regions off, the guest sees the same registers and instruction count
     import sys

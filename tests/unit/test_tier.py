@@ -339,31 +339,35 @@ def test_guest_programs_in_the_first_tier_alone(rootfs, guest_binary, tmp_path, 
 def test_a_first_tier_fault_path_runs_from_the_frame_the_fault_left():
     # A first-tier trace has no except clause: its fault path is a string constant
     # (block.fault_doc) that engine.unwind_first_tier runs from the trace's frame.
-    # Lines 1-5 below: def, the constant, the load of x1, x1's assignment (insn
-    # 0x1000), the access that faults (insn 0x1004: the mark at line 5).  Its lines
-    # before the store (as a sunk NEON result's) make v0; those after it, NZCV.
+    # Lines 1-5 below: def, the constant, the registers as cells (regcells.py),
+    # x1's assignment (insn 0x1000), the access that faults (insn 0x1004: the mark
+    # at line 5).  Its lines before the store (as a sunk NEON result's) make v0 and
+    # x2 (in the frame's locals, not the cell: the store puts it there); those
+    # after it, NZCV.
+    from mkemu.cpu import regcells
     from mkemu.cpu.block import fault_doc
     from mkemu.cpu.engine import _base_globals, unwind_first_tier
     from mkemu.cpu.state import CpuState
     from mkemu.mm.fault import MemFault
-    doc = fault_doc("0 1000 5 1004", "1000 0 2", "x1 v0", ["        v0 = x1 * 3"],
+    doc = fault_doc("0 1000 5 1004", "1000 0 2", "x1 x2 v0", ["        v0 = x1 * 3; x2 = 23"],
                     ["        if _pc == 0x1004: S.fk = None; S.nzcv_raw = 0x60000000"])
-    src = (f"def blk(S, X, V):\n    _fault = {doc}\n    x1 = X[1]\n    x1 = x1 + 5\n"
+    src = (f"def blk(S, X, V):\n    _fault = {doc}\n    nonlocal x1, x2\n    x1 = x1 + 5\n"
            f"    BOOM(x1)\n")
     g = _base_globals()
 
     def boom(addr):
         raise MemFault(addr)
     g["BOOM"] = boom
-    ns = {}
-    exec(compile(src, "<t>", "exec"), g, ns)
+    blk = regcells.make_function(regcells.compile_function(src, "<t>"), g)
     st = CpuState()
     st.x[1], st.x[2], st.v[0], st.icount = 10, 22, 99, 100
+    regcells.load(st.x)             # as Engine.run does before and after
     try:
-        ns["blk"](st, st.x, st.v)
+        blk(st, st.x, st.v)
     except MemFault as e:
         # as in the dispatcher: the traceback's first frame is the caller's, the
         # second the trace's
         unwind_first_tier(st, st.x, st.v, e, g)
-    assert (st.x[1], st.x[2], st.v[0]) == (15, 22, 45)
+    regcells.store(st.x)
+    assert (st.x[1], st.x[2], st.v[0]) == (15, 23, 45)
     assert st.pc == 0x1004 and st.icount == 101 and st.nzcv == 0x60000000
