@@ -148,6 +148,14 @@ def _st_multi(WR, addr: int, regs: list[int], selem: int, esize: int, regbytes: 
 _PAIR2 = {4: struct.Struct("<II"), 8: struct.Struct("<QQ")}
 
 
+def _group_across(RD, fmt: str, addr: int) -> tuple:
+    """A run of loads (memgroup.py) whose bytes cross a page's end: read through
+    the slow path, whole (a fault raises MemFault, and the run's own lines then
+    find which load faults)."""
+    unpack = _GROUPS[fmt]
+    return unpack(RD(addr, struct.calcsize(fmt)))
+
+
 class _Structs(dict):
     """format -> a bound method of its struct.Struct, made on first use (a
     trace loaded from the code cache names formats no translation made here)."""
@@ -162,11 +170,13 @@ class _Structs(dict):
         return fn
 
 
+_GROUPS = _Structs("unpack")
+
 HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
            "LDMULTI": _ld_multi, "STMULTI": _st_multi,
            # for BlockBuilder.load_pair: two elements in one struct call
            "U2L": _PAIR2[4].unpack_from, "U2Q": _PAIR2[8].unpack_from,
            # memgroup.py: a run of loads or stores as one struct call
-           "GU": _Structs("unpack_from"), "GI": _Structs("pack_into"),
+           "GU": _Structs("unpack_from"), "GI": _Structs("pack_into"), "GX": _group_across,
            # DC ZVA (a64_branch_sys): the 64 zero bytes of its block, one slice copy
            "ZERO64": bytes(64)}

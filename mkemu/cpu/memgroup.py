@@ -198,7 +198,12 @@ def _fast_path(run: list[MemOp], used_later: set[str]) -> list[str]:
             fmt += _FMT[size]
             pos = off + size
         names = ", ".join(n for _, _, n in elems)
-        out.append(f"try: {names}{',' if len(elems) == 1 else ''} = GU['{fmt}'](RT[{g} >> 12], {g} & 4095)")
+        # a run crossing the page's end reads through the slow path (GX), not by
+        # raising: a raise costs in proportion to the try blocks before it in its
+        # function (a region's hundreds), and a struct that straddles a page boundary
+        # crosses it at every run (busybox gzip -9's state: 35% of its time)
+        out.append(f"try: {names}{',' if len(elems) == 1 else ''} = GU['{fmt}'](RT[{g} >> 12], {g} & 4095)"
+                   f" if {g} & 4095 <= {4096 - (hi - lo)} else GX(RD, '{fmt}', {g})")
         return out
     stretches = _stretches(run)
     out.append("try:")

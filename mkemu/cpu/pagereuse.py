@@ -209,6 +209,12 @@ def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
     first = chain[0]
     base = first.base
     page, here = f"_pg{base}", f"_po{base}"
+    # the chain's bytes from the first load's address: a page that does not hold them
+    # all is not kept (None), and each later load then takes its slow path by a test,
+    # not by raising (a raise costs in proportion to the try blocks before it in its
+    # function: a region's hundreds; a struct straddling a page boundary crosses at
+    # every run, as busybox gzip -9's state does)
+    span = max(op.span()[1] for op in chain) - first.off
     new: dict[int, str] = {}
     for k, op in enumerate(chain):
         access = op.body           # the `try:` line
@@ -220,10 +226,9 @@ def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
             continue
         slow = lines[access + 1]
         if k == 0:
-            # the page of the first load's own address (a later load at a
-            # larger offset may still cross the page end: it raises, its slow path)
+            # the page of the first load's own address, kept if it holds the chain
             fast = (f"try: {here} = {op.addr} & 4095; {page} = RT[{op.addr} >> 12]; "
-                    + fast[len("try: "):])
+                    + fast[len("try: "):] + f"; {page} = {page} if {here} <= {4096 - span} else None")
             slow = f"except Exception: {page} = None; " + slow[len("except Exception: "):]
         elif (op.addr != base and op.body - op.first == 2 and used.only_in(op.addr, op.first, op.end)
                 and op.addr not in extra):
@@ -231,6 +236,13 @@ def _rewrite(lines: list[str], chain: list, used: _Uses, extra: str) -> bool:
             at = f"{base} + {op.off:#x}" if op.off > 0 else f"{base} - {-op.off:#x}"
             slow = re.sub(rf"\b{op.addr}\b", f"({at})", slow)
             new[op.first + 1] = "pass"
+        if k:
+            # no page kept (the chain crosses its end, or a store's slow path dropped
+            # it): the slow path's expression, by a test
+            target, _, expr = fast[len("try: "):].partition(" = ")
+            slow_target, _, slow_expr = slow[len("except Exception: "):].partition(" = ")
+            if slow_target == target and ";" not in slow_expr and ";" not in expr:
+                fast = f"try: {target} = ({expr}) if {page} is not None else ({slow_expr})"
         new[access] = fast
         new[access + 1] = slow
     for idx, text in new.items():
