@@ -39,7 +39,7 @@ from ..lazyre import lazy_compile
 from .a64_branch_sys import TRIPS
 from .flags import lazy_kind
 from .memgroup import MemOp, group_memory
-from .regcells import ARGS, declare
+from .regcells import ARGS, NAMES, declare
 from .state import TRAP_BRK, TRAP_SVC, TRAP_UNDEF
 from .tracetext import BACK_EDGE, FAULT_DOC
 
@@ -785,7 +785,7 @@ class BlockBuilder:
         # the kernel reads a call's registers in X (x0-x8, sp: regcells.py), and
         # answers in X[0], which the dispatch loop or the region takes back
         for name in ARGS:
-            self.line(f"X[{31 if name == 'sp' else name[1:]}] = {name}")
+            self.line(f"X[{NAMES.index(name)}] = {name}")
         self.end_trap(TRAP_SVC, self.pc + 4, self.ninsn + 1)
 
     def end_undefined(self) -> None:

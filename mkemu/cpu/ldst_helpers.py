@@ -152,8 +152,7 @@ def _group_across(RD, fmt: str, addr: int) -> tuple:
     """A run of loads (memgroup.py) whose bytes cross a page's end: read through
     the slow path, whole (a fault raises MemFault, and the run's own lines then
     find which load faults)."""
-    unpack = _GROUPS[fmt]
-    return unpack(RD(addr, struct.calcsize(fmt)))
+    return struct.unpack(fmt, RD(addr, struct.calcsize(fmt)))
 
 
 class _Structs(dict):
@@ -169,8 +168,6 @@ class _Structs(dict):
         self[fmt] = fn
         return fn
 
-
-_GROUPS = _Structs("unpack")
 
 HELPERS = {"LDX": _load_exclusive, "STX": _store_exclusive, "ATOMIC": _atomic, "CAS": _cas,
            "LDMULTI": _ld_multi, "STMULTI": _st_multi,

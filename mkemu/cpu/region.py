@@ -90,10 +90,10 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     # the X registers are cells (cpu/regcells.py), read and assigned where they
     # are; the V registers the region's locals, loaded on entry, stored at exit
     vectors = [r for r in registers if r[0] == "v"]
-    stored = [r for r in stored if r[0] == "v"]
+    vectors_stored = [r for r in stored if r[0] == "v"]
     # an SVC in a case: the kernel reads the call's registers in X (the case's
     # exit stored them there) and a V register in V
-    svc_stores = "; ".join(f"{_register(r)} = {r}" for r in stored) or "pass"
+    svc_stores = "; ".join(f"{_register(r)} = {r}" for r in vectors_stored) or "pass"
     out = [f"def {name}(pc, S, X, V{{bound}}):"]
     cells = declare("\n".join(t for p in parts for t in p.lines))
     if cells:
@@ -123,7 +123,7 @@ def region_source(name: str, parts: list[RegionPart], weight: dict[int, int] | N
     search(sorted(parts, key=lambda p: p.start), "        ")
     out.append("        if S.pending:")
     out.append("            break")
-    out += [f"    {_register(r)} = {r}" for r in stored]
+    out += [f"    {_register(r)} = {r}" for r in vectors_stored]
     out += ["    S.icount += _ic", "    return pc"]
     src = "\n".join(out) + "\n"
     if SVC_STORES in src:
