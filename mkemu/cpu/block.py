@@ -745,7 +745,8 @@ class BlockBuilder:
         self.ended = True
 
     def close_at(self, target: int) -> None:
-        """End the trace before `target` (size limit or a revisited address)."""
+        """End the trace before `target` (size limit, a revisited address, or, for
+        a first-tier trace, another trace's start: Engine._trace)."""
         self._goto(target & M64, self.ninsn)
         self.ended = True
 

@@ -93,9 +93,11 @@ def test_trace_closing_at_its_own_start_counts_each_trip_once():
     assert st.icount == 2 + 3 * 4
 
 
-def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch():
+def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch(monkeypatch):
     # H: bl F; subs x0, x0, #1; b.eq end; cmp x0, #1000; b.ne J (always taken);
     # add x2, x2, #1; J: add x1, x1, #1; b H; end: brk; F: add x3, x3, #1; ret
+    # (full traces: a first-tier one ends at J, where the side exit's trace starts)
+    monkeypatch.setenv("MKEMU_TIER", "off")
     code = [movz(0, 200), movz(1, 0), 0x94000009, 0xF1000400, 0x540000C0, 0xF10FA01F,
             0x54000041, 0x91000442, 0x91000421, 0x17FFFFF9, BRK, 0x91000463, 0xD65F03C0]
     st, eng, _ = machine(code)
@@ -125,7 +127,11 @@ def run_two_passes(cache, entry):
     return seen, eng
 
 
-def test_code_cache_serves_traces_with_the_branch_marks_that_shaped_them(tmp_path):
+def test_code_cache_serves_traces_with_the_branch_marks_that_shaped_them(tmp_path, monkeypatch):
+    # full traces: a first-tier trace also ends where another trace started before
+    # it was made, so its shape (and the block runs compared below) depends on
+    # the order the traces were made in as well
+    monkeypatch.setenv("MKEMU_TIER", "off")
     first, eng = run_two_passes(CodeCache(tmp_path), CODE)
     assert CODE + 24 in eng.likely_taken
     eng.code_cache.flush()
@@ -139,11 +145,10 @@ def test_code_cache_serves_traces_with_the_branch_marks_that_shaped_them(tmp_pat
     assert from_cache[2] < uncached[2]
     assert eng.blocks_from_cache > 0
     # the traces shaped by the mark are cached too: a second whole run
-    # translates nothing but the cached first-tier traces it ran WARM_RUNS times
-    # (made in full: tier.py), and has the mark from its start
+    # translates nothing, and has the mark from its start
     again, eng = run_two_passes(CodeCache(tmp_path), CODE)
     assert again[:2] == first[:2] and again[4] == first[4] and again[2] < first[2]
-    assert eng.blocks_from_cache + eng.tiered_up == eng.blocks_translated
+    assert eng.blocks_from_cache == eng.blocks_translated > 0
 
 
 def test_an_engine_after_an_execve_takes_a_fork_hints_traces_a_page_at_a_time(tmp_path):

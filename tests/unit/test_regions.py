@@ -478,7 +478,7 @@ def test_a_region_is_dropped_only_when_two_windows_find_it_slower(tmp_path, monk
     from types import SimpleNamespace
     import mkemu.cpu.engine as engine_module
     st, eng, _ = machine(asm(FIB.format(n=12), tmp_path), eager=True)
-    assert run(st, eng) == TRAP_BRK and eng.regions_made == 1
+    assert run(st, eng) == TRAP_BRK and eng.regions_made >= 1
     region = next(iter(eng.region_of.values()))
     eng.policy = engine_module.RegionPolicy(window=4, keep=0.95)
     eng._trial, eng._window = (region, 1000.0, 0), None
