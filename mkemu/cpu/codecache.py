@@ -544,7 +544,15 @@ class CodeCache:
             keys = {(ph, pc) for ph, pc, _ in names}
         kit: dict[tuple[str, int], tuple[dict, list, set]] = {}
         for key in keys:
-            for marks, code, extra in source.get(key, ()):
+            variants = source.get(key, ())
+            if len(variants) > 1:
+                # full code first: a run found the trace hot (a first-tier trace that
+                # ended where another starts, Engine._trace, follows fewer branches
+                # than its full code, so the two are kept under different marks; the
+                # first-tier one served, every warm python3 start made 1,070 of them
+                # in full again)
+                variants = sorted(variants, key=lambda v: is_first_tier(v[1]))
+            for marks, code, extra in variants:
                 if code.co_name == "<module>":
                     continue
                 for branch, marked in marks:

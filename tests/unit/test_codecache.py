@@ -3,7 +3,7 @@ writing one page at once leave, and what a reader that mapped a page before
 another machine replaced it still gets."""
 from __future__ import annotations
 
-from types import FunctionType
+from types import CodeType, FunctionType
 
 from mkemu.cpu.codecache import CodeCache
 
@@ -271,3 +271,23 @@ def test_the_translator_tag_is_remembered_and_follows_an_edited_source(tmp_path,
     memo.unlink()
     assert codecache.translator_tag.__wrapped__() == edited
     assert not memo.exists()
+
+
+def test_a_kit_serves_a_traces_full_code_before_its_first_tier_code(tmp_path):
+    # a first-tier trace that ended where another trace starts follows fewer branches
+    # than the full code a later run made of it, so both are kept, under different
+    # marks: a run found the trace hot, and its kit serves the full code
+    def function(src):
+        return next(c for c in compile(src, "<t>", "exec").co_consts if type(c) is CodeType)
+    first_tier = function("def blk_1000(S, X, V):\n    return TIERUP(0x1000)\n")
+    full = function("def blk_1000(S, X, V):\n    return 0x1010\n")
+    cache = CodeCache(tmp_path)
+    name = (PAGE, 0x1000, ((0x1008, False),))
+    source = {(PAGE, 0x1000): [(((0x1008, False),), first_tier, ()),
+                               (((0x1008, False), (0x100c, False)), full, ())]}
+    cache._make_kit([name], {}, source)
+    ready = cache.kit[(PAGE, 1)][0]
+    assert ready[0x1000].__code__ is full
+    # with the first-tier code alone, that is served
+    cache._make_kit([name], {}, {(PAGE, 0x1000): source[(PAGE, 0x1000)][:1]})
+    assert cache.kit[(PAGE, 1)][0][0x1000].__code__ is first_tier

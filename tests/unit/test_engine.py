@@ -109,6 +109,22 @@ def test_hot_side_exit_is_retranslated_to_follow_the_taken_branch(monkeypatch):
     assert eng.block_runs < 2 * 200 + 32 + 10
 
 
+@pytest.mark.parametrize("tier, runs", [("", 2), ("off", 1)])
+def test_a_first_tier_trace_ends_where_another_trace_starts(monkeypatch, tier, runs):
+    # 0: movz x0, #5; 4: cbz x1, J; 8: add x2, x2, #1; J: add x3, x3, #1; brk.  The
+    # trace at J is made first; the one at 0, made next, goes on to J by a dispatch
+    # in the first tier (not emitting J's instructions again), and through it in full
+    monkeypatch.setenv("MKEMU_TIER", tier)
+    st, eng, _ = machine([movz(0, 5), 0xB4000041, 0x91000442, 0x91000463, BRK])
+    st.pc = CODE + 12
+    assert eng.run() == TRAP_BRK and st.x[3] == 1 and st.icount == 1
+    st.pc, st.x[1] = CODE, 1
+    before = eng.block_runs
+    assert eng.run() == TRAP_BRK
+    assert (st.x[0], st.x[2], st.x[3], st.icount) == (5, 1, 2, 5)
+    assert eng.block_runs - before == runs
+
+
 # H: bl F; R: subs x0, x0, #1; b.eq END; cmp x0, #1000; b.ne J (always taken: hot);
 # add x2, x2, #1; J: add x1, x1, #1; b H; END: cbnz x4, FIN; movz x4, #1;
 # movz x0, #3; b R; FIN: brk; F: add x3, x3, #1; ret.  The trace at END is first
