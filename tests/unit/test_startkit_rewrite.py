@@ -70,3 +70,25 @@ def test_a_kit_read_larger_than_the_cap_is_written_within_it(monkeypatch):
     # written again is cut to the cap
     remade = ["made in full"] * 10 + [f"code {i}" for i in range(10, 100)]
     assert _rerun(monkeypatch, 120, remade=10) == remade
+
+
+def test_a_kit_written_again_leaves_out_first_tier_code_its_full_code_shadows(monkeypatch):
+    # a first-tier trace that ended where another starts and the full code a later run
+    # made of it are two names (other marks); the kit serves the full one, so the
+    # first-tier one is not written again (each start would read it for nothing)
+    def function(src):
+        from types import CodeType
+        return next(c for c in compile(src, "<t>", "exec").co_consts if type(c) is CodeType)
+    kit = _kit(monkeypatch, 10, cap=100)
+    short, long = ("ph", 0x1000, ((0x1008, False),)), ("ph", 0x1000, ((0x1008, False), (0x1010, False)))
+    alone = ("ph", 0x1004, ())
+    kit.base[:2] = [short, alone]
+    kit.codes[short] = (function("def blk_1000(S, X, V):\n    return TIERUP(0x1000)\n"), [])
+    kit.codes[alone] = (function("def blk_1004(S, X, V):\n    return TIERUP(0x1004)\n"), [])
+    _run_makes(kit, 30)
+    kit.note(long, function("def blk_1000(S, X, V):\n    return 0x1010\n"), [])
+    entries = kit.rewrite(TAKEN)
+    names = [e[:3] for e in entries]
+    assert long in names and short not in names
+    assert alone in names                       # first-tier code with no full code stays
+    assert len(names) == 10 - 1 + 30 + 1
