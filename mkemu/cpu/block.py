@@ -888,12 +888,13 @@ class BlockBuilder:
         tier_up = self.tier_up
         self._finish(group=not tier_up)
         load = self._needs_load() if not tier_up and self.touched_v else None
+        touched = self._stores(None)
         if tier_up:
             # every register it touches: it loads every V register it touches, and
             # an X register's value in its frame is its cell's, so storing one not
             # assigned stores what it holds (the scan for what the lines assign was
             # ~3% of a cold python3 start, which makes ~18,000 first-tier traces)
-            written_all = frozenset(name for _, _, name in self._stores(None))
+            written_all = frozenset(name for _, _, name in touched)
         else:
             written_all = self._written_before_here()     # the whole body is emitted
         whole = self.loop or tier_up        # every exit stores what written_all names
@@ -922,7 +923,7 @@ class BlockBuilder:
             body_indent = "            "
         # the body's lines indented in one join; then each placeholder line
         # (see _exit, _goto) becomes its lines, or none
-        regs = [r for r in self._stores(None) if r[0] == "V"]
+        regs = [r for r in touched if r[0] == "V"]
 
         def expand(m: re.Match) -> str:
             indent, what, k = m.group(1), m.group(2), int(m.group(3))
@@ -965,7 +966,7 @@ class BlockBuilder:
         # far (V registers not loaded on entry only if already assigned; the X
         # registers' cells are current, but for the first tier's lines run outside
         # its frame) and sets S.pc
-        names = " ".join(name for _, _, name in self._stores(written_all))
+        names = " ".join(name for _, _, name in touched if name in written_all)
         flag_lines = self._fault_flag_lines(loop_flags)
         # the registers it names, as the cells (the fault path's lines run here too)
         cells = declare(body + "\n".join(self.fault_lines))
