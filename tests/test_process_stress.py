@@ -35,11 +35,14 @@ def test_100000_forks_exit_and_are_reaped_and_give_their_frames_back(rootfs, gue
     assert handed < 20000, handed          # reused: far fewer than a grant per child
 
 
+# Each forker and reader makes at least one round, whatever the time: one started last
+# on a loaded host (32 shells on 2 cores, beside another test) could find the 25 s gone
+# and report 0 rounds (seen once)
 RACE_SCRIPT = r'''
 end=$(( $(/bin/busybox date +%s) + 25 ))
 forker() {
     n=0
-    while [ $(/bin/busybox date +%s) -lt $end ]; do
+    while [ $n -eq 0 ] || [ $(/bin/busybox date +%s) -lt $end ]; do
         ( exit $(( n % 7 )) ); s=$?
         [ $s -eq $(( n % 7 )) ] || echo "LOST status $s for $n in $1"
         v=$(echo $n | /bin/busybox cat); [ "$v" = "$n" ] || echo "LOST pipe $v for $n in $1"
@@ -49,7 +52,7 @@ forker() {
 }
 reader() {
     n=0
-    while [ $(/bin/busybox date +%s) -lt $end ]; do
+    while [ $n -eq 0 ] || [ $(/bin/busybox date +%s) -lt $end ]; do
         /bin/busybox cat /proc/[0-9]*/stat > /dev/null 2>&1
         /bin/busybox ls -l /proc > /dev/null 2>&1
         n=$(( n + 1 ))
@@ -74,5 +77,4 @@ def test_process_exit_race_gate(rootfs):
     for kind in ("forker", "reader"):
         done = re.findall(rf"{kind} (\d+) done (\d+)", text)
         assert sorted(int(i) for i, _ in done) == list(range(16)), text
-        assert all(int(n) > 0 for _, n in done), text
     assert _frames(err)[1] == 0
